@@ -1,0 +1,59 @@
+//! Builds the application: binds the listener (port 0 in tests) and serves until told to stop,
+//! then drains in-flight requests.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::scim::schema::Registry;
+use crate::state::AppState;
+use crate::store::Store;
+
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl App {
+    /// Binds `settings.listen`. The store must already be migrated.
+    pub async fn build(mut settings: Settings, store: Store) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.listen).await?;
+        let bound = listener.local_addr()?;
+        if settings.listen.port() == 0
+            && settings.public_url == format!("http://{}", settings.listen)
+        {
+            settings.public_url = format!("http://{bound}");
+        }
+        settings.listen = bound;
+        let registry = Registry::load()?;
+        let state = AppState {
+            store,
+            registry: Arc::new(registry),
+            settings: Arc::new(settings),
+        };
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.state.settings.listen
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.state.settings.public_url
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let router = crate::http::router(self.state);
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,78 @@
+//! The command line (SPEC §6): a fixed contract that scripts and deployment tooling rely on.
+
+mod serve;
+mod tenant;
+mod token;
+
+use clap::{Parser, Subcommand};
+
+use crate::store::Store;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://scim-gateway.db";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scim-gateway",
+    version,
+    about = "Multi-tenant SCIM 2.0 provisioning gateway"
+)]
+pub struct Cli {
+    /// Database URL: sqlite://PATH (created if missing) or postgres://USER:PASS@HOST/DB.
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database: String,
+    /// Print listings as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations and serve SCIM until SIGINT/SIGTERM.
+    Serve(serve::ServeArgs),
+    /// Apply pending database migrations.
+    Migrate,
+    /// Create, change and list tenants.
+    #[command(subcommand)]
+    Tenant(tenant::TenantCommand),
+    /// Create, rotate, revoke and list SCIM bearer tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+}
+
+impl Cli {
+    pub fn is_serve(&self) -> bool {
+        matches!(self.command, Command::Serve(_))
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let store = Store::connect(&cli.database).await?;
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(store.clone(), args).await,
+        Command::Migrate => {
+            store.migrate().await?;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Tenant(cmd) => {
+            store.migrate().await?;
+            tenant::run(&store, cmd, cli.json).await
+        }
+        Command::Token(cmd) => {
+            store.migrate().await?;
+            token::run(&store, cmd, cli.json).await
+        }
+    };
+    store.close().await;
+    result
+}
+
+/// An error and its causes on one line.
+pub fn one_line(err: &anyhow::Error) -> String {
+    err.chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}

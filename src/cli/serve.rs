@@ -1,0 +1,136 @@
+//! `serve [--listen ADDR] [--public-url URL] [--demo]`: migrate, build the app, serve until
+//! SIGINT/SIGTERM, then drain in-flight requests.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::app::App;
+use crate::clock::now_micros;
+use crate::config::{Limits, Settings};
+use crate::scim::filter::FilterLimits;
+use crate::store::Store;
+use crate::tenant::{TenantSlug, tenants, tokens};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SCIM_GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// URL clients reach the gateway at (default: http:// + the listen address).
+    #[arg(long, env = "SCIM_GATEWAY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Create a `demo` tenant with a token and print how to use it.
+    #[arg(long)]
+    pub demo: bool,
+    /// Largest request body in bytes (413 beyond).
+    #[arg(long, env = "SCIM_GATEWAY_MAX_BODY_BYTES", default_value_t = Limits::default().max_body_bytes)]
+    pub max_body_bytes: usize,
+    /// Deepest JSON nesting accepted in a body.
+    #[arg(long, env = "SCIM_GATEWAY_MAX_JSON_DEPTH", default_value_t = Limits::default().max_json_depth)]
+    pub max_json_depth: usize,
+    /// Page size when a list request gives no `count`.
+    #[arg(long, env = "SCIM_GATEWAY_DEFAULT_PAGE_SIZE", default_value_t = Limits::default().default_page_size)]
+    pub default_page_size: i64,
+    /// Largest `count` served; advertised as `filter.maxResults`.
+    #[arg(long, env = "SCIM_GATEWAY_MAX_PAGE_SIZE", default_value_t = Limits::default().max_page_size)]
+    pub max_page_size: i64,
+    /// Longest filter accepted, in characters.
+    #[arg(long, env = "SCIM_GATEWAY_MAX_FILTER_LENGTH", default_value_t = FilterLimits::default().max_length)]
+    pub max_filter_length: usize,
+    /// Deepest nesting of parentheses, `not` and value filters in a filter.
+    #[arg(long, env = "SCIM_GATEWAY_MAX_FILTER_DEPTH", default_value_t = FilterLimits::default().max_depth)]
+    pub max_filter_depth: usize,
+    /// Seconds after which a request still running is answered 408.
+    #[arg(long, env = "SCIM_GATEWAY_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+}
+
+impl ServeArgs {
+    fn settings(&self) -> Settings {
+        let mut settings = Settings::new(self.listen, self.public_url.clone());
+        settings.limits = Limits {
+            max_body_bytes: self.max_body_bytes,
+            max_json_depth: self.max_json_depth,
+            default_page_size: self.default_page_size.max(0),
+            max_page_size: self.max_page_size.max(1),
+            filter: FilterLimits {
+                max_length: self.max_filter_length,
+                max_depth: self.max_filter_depth,
+            },
+            request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
+        };
+        settings
+    }
+}
+
+pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
+    store.migrate().await?;
+    let app = App::build(args.settings(), store.clone()).await?;
+    tracing::info!(address = %app.local_addr(), "scim-gateway listening");
+    if args.demo {
+        announce_demo(&store, app.public_url()).await?;
+    } else {
+        eprintln!(
+            "scim-gateway listening on {} (SCIM base URL: {}/scim/v2/TENANT)",
+            app.local_addr(),
+            app.public_url()
+        );
+    }
+    app.run_until(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Ensures the `demo` tenant exists and prints a fresh token for it (earlier demo tokens stop
+/// working: only a hash of a token is kept, so an old one cannot be shown again).
+async fn announce_demo(store: &Store, public_url: &str) -> anyhow::Result<()> {
+    let now = now_micros();
+    let slug = TenantSlug::parse("demo")?;
+    if store.tenant_by_slug(slug.as_str()).await?.is_none() {
+        tenants::create_tenant(store, &slug, Some("Demo tenant"), Some(100), now).await?;
+    }
+    let (secret, _) = tokens::rotate_token(store, slug.as_str(), "demo", 0, now).await?;
+    let base = format!("{public_url}/scim/v2/demo");
+    println!(
+        "\nscim-gateway demo is running.\n\n  SCIM base URL: {base}\n  Bearer token:  {token}\n\n\
+         Provision a user:\n\n  curl -s -X POST '{base}/Users' \\\n    -H 'Authorization: Bearer {token}' \\\n    \
+         -H 'Content-Type: application/scim+json' \\\n    \
+         -d '{{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"ada@example.com\",\
+         \"name\":{{\"givenName\":\"Ada\",\"familyName\":\"Lovelace\"}},\"emails\":[{{\"value\":\"ada@example.com\",\
+         \"type\":\"work\",\"primary\":true}}]}}'\n\n\
+         List users:\n\n  curl -s '{base}/Users' -H 'Authorization: Bearer {token}'\n\n\
+         Point Entra ID or Okta at the base URL with the token (see README.md). Stop with Ctrl-C.\n",
+        token = secret.expose()
+    );
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+}

@@ -1,0 +1,61 @@
+//! Runtime settings: where to listen, the public URL, and every limit in one struct.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::scim::filter::FilterLimits;
+
+/// Every limit the gateway enforces. Each is configurable on `serve` and advertised where SCIM
+/// has a place for it (ServiceProviderConfig `filter.maxResults`), the README lists the rest.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body accepted; larger is 413.
+    pub max_body_bytes: usize,
+    /// Deepest JSON nesting accepted in a body; deeper is 400 `invalidSyntax`.
+    pub max_json_depth: usize,
+    /// Page size when `count` is absent.
+    pub default_page_size: i64,
+    /// Largest `count` served (larger requests are served this many).
+    pub max_page_size: i64,
+    pub filter: FilterLimits,
+    /// A request still running after this long is answered 408.
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            max_json_depth: 32,
+            default_page_size: 100,
+            max_page_size: 1000,
+            filter: FilterLimits::default(),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    /// The URL clients reach the gateway at, without a trailing slash; `meta.location` and
+    /// `Location` headers are built from it.
+    pub public_url: String,
+    pub limits: Limits,
+}
+
+impl Settings {
+    pub fn new(listen: SocketAddr, public_url: Option<String>) -> Self {
+        let public_url = public_url.unwrap_or_else(|| format!("http://{listen}"));
+        Self {
+            listen,
+            public_url: public_url.trim_end_matches('/').to_string(),
+            limits: Limits::default(),
+        }
+    }
+
+    /// The SCIM base URL of a tenant.
+    pub fn scim_base_url(&self, tenant_slug: &str) -> String {
+        format!("{}/scim/v2/{tenant_slug}", self.public_url)
+    }
+}

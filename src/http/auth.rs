@@ -1,0 +1,99 @@
+//! Bearer-token authentication of SCIM requests: the token decides tenant and connection, and a
+//! token presented at another tenant's URL is as invalid as a wrong one.
+
+use std::collections::HashMap;
+
+use axum::extract::{OriginalUri, Path, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::error::{ApiError, scim_error_response};
+use crate::clock::now_micros;
+use crate::scim::ScimError;
+use crate::state::AppState;
+use crate::store::AuditRecord;
+use crate::tenant::{Caller, tokens};
+
+/// Requires a live token of the tenant in the URL and puts the `Caller` into the request.
+pub async fn require_token(
+    State(state): State<AppState>,
+    Path(params): Path<HashMap<String, String>>,
+    OriginalUri(uri): OriginalUri,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let slug = params.get("tenant").cloned().unwrap_or_default();
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        })
+        .map(|(_, token)| token.trim().to_string());
+    let now = now_micros();
+    let grant = match &presented {
+        Some(token) => tokens::authenticate(&state.store, token, now).await?,
+        None => None,
+    };
+    let summary = format!("{} {}", request.method(), uri.path());
+    match grant.filter(|g| g.tenant.slug == slug) {
+        Some(grant) => {
+            request.extensions_mut().insert(Caller {
+                tenant: grant.tenant,
+                connection_id: Some(grant.connection_id),
+                actor: "scim",
+                request_summary: Some(summary),
+            });
+            Ok(next.run(request).await)
+        }
+        None => {
+            record_auth_failure(&state, &slug, presented.is_some(), summary, now).await;
+            Ok(scim_error_response(&ScimError::new(
+                401,
+                None,
+                "a valid bearer token for this tenant is required",
+            )))
+        }
+    }
+}
+
+/// Records the failure against the tenant named in the URL, if there is one.
+async fn record_auth_failure(
+    state: &AppState,
+    slug: &str,
+    had_token: bool,
+    summary: String,
+    now: i64,
+) {
+    let tenant_id = match state.store.tenant_by_slug(slug).await {
+        Ok(Some(t)) => Some(t.id),
+        _ => None,
+    };
+    let Some(tenant_id) = tenant_id else {
+        return;
+    };
+    let record = AuditRecord {
+        tenant_id: Some(tenant_id),
+        at: now,
+        actor: "scim".into(),
+        action: "auth.failure".into(),
+        outcome: "rejected".into(),
+        http_status: 401,
+        reason: Some(
+            if had_token {
+                "invalid, revoked, expired or foreign token"
+            } else {
+                "no bearer token"
+            }
+            .into(),
+        ),
+        request_summary: Some(summary),
+        ..AuditRecord::default()
+    };
+    if let Err(err) = state.store.record_audit(&record).await {
+        tracing::error!(error = %err, "could not record an authentication failure");
+    }
+}

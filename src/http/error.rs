@@ -1,0 +1,139 @@
+//! THE mapping from the rules' and the protocol's errors to HTTP: status, `scimType` and a SCIM
+//! error body. Internal failures are logged here and answered with a generic detail.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::scim::{SCIM_CONTENT_TYPE, ScimError, ScimType};
+use crate::tenant::TenantError;
+
+/// Everything a handler can fail with.
+#[derive(Debug)]
+pub struct ApiError(pub TenantError);
+
+impl From<TenantError> for ApiError {
+    fn from(err: TenantError) -> Self {
+        ApiError(err)
+    }
+}
+
+impl From<ScimError> for ApiError {
+    fn from(err: ScimError) -> Self {
+        ApiError(TenantError::Scim(err))
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(err: crate::store::StoreError) -> Self {
+        ApiError(TenantError::Store(err))
+    }
+}
+
+/// The SCIM error a rule's refusal becomes.
+pub fn to_scim_error(err: &TenantError) -> ScimError {
+    match err {
+        TenantError::Scim(e) => e.clone(),
+        TenantError::NotFound(what) => ScimError::not_found(format!("{what} not found")),
+        TenantError::UserNameTaken(name) => ScimError::new(
+            409,
+            Some(ScimType::Uniqueness),
+            format!("userName '{name}' is already taken in this tenant"),
+        ),
+        TenantError::SeatLimitReached { limit } => ScimError::new(
+            403,
+            None,
+            format!("seat limit {limit} reached: no user can be added to this tenant"),
+        ),
+        TenantError::Locked { attribute } => ScimError::mutability(format!(
+            "'{attribute}' is locked in this tenant and cannot be changed once set"
+        )),
+        TenantError::PreconditionFailed { .. } => ScimError::new(
+            412,
+            None,
+            "the resource has changed since the version given in If-Match",
+        ),
+        TenantError::TenantExists(slug) => ScimError::new(
+            409,
+            Some(ScimType::Uniqueness),
+            format!("tenant '{slug}' already exists"),
+        ),
+        TenantError::UnknownTenant(slug) => {
+            ScimError::not_found(format!("tenant '{slug}' not found"))
+        }
+        TenantError::InvalidArgument(detail) => ScimError::invalid_value(detail.clone()),
+        TenantError::Store(_) => {
+            ScimError::new(500, None, "internal error; the request was not applied")
+        }
+    }
+}
+
+/// A SCIM error as an HTTP response.
+pub fn scim_error_response(err: &ScimError) -> Response {
+    let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, err.to_json().to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(SCIM_CONTENT_TYPE),
+    );
+    if err.status == 401 {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"SCIM\""),
+        );
+    }
+    response
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let TenantError::Store(inner) = &self.0 {
+            tracing::error!(error = %inner, "request failed on the database");
+        }
+        scim_error_response(&to_scim_error(&self.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapped(err: TenantError) -> (u16, Option<ScimType>, String) {
+        let e = to_scim_error(&err);
+        (e.status, e.scim_type, e.detail)
+    }
+
+    #[test]
+    fn each_rule_has_its_status_and_scim_type() {
+        assert_eq!(mapped(TenantError::UserNameTaken("a".into())).0, 409);
+        assert_eq!(
+            mapped(TenantError::UserNameTaken("a".into())).1,
+            Some(ScimType::Uniqueness)
+        );
+        let (status, kind, detail) = mapped(TenantError::SeatLimitReached { limit: 5 });
+        assert_eq!((status, kind), (403, None));
+        assert!(detail.contains("seat limit 5 reached"));
+        let (status, kind, detail) = mapped(TenantError::Locked {
+            attribute: "userName".into(),
+        });
+        assert_eq!((status, kind), (400, Some(ScimType::Mutability)));
+        assert!(detail.contains("'userName'"));
+        assert_eq!(
+            mapped(TenantError::PreconditionFailed {
+                expected: "W/\"1\"".into()
+            })
+            .0,
+            412
+        );
+        assert_eq!(mapped(TenantError::NotFound("User x".into())).0, 404);
+    }
+
+    #[test]
+    fn database_failures_hide_their_detail() {
+        let err = TenantError::Store(crate::store::StoreError::Corrupt(
+            "secret table state".into(),
+        ));
+        let (status, _, detail) = mapped(err);
+        assert_eq!(status, 500);
+        assert!(!detail.contains("secret"));
+    }
+}

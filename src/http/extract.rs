@@ -1,0 +1,150 @@
+//! Request extractors whose failures are SCIM errors: the JSON body, the SCIM query parameters
+//! and the conditional-request headers.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use serde_json::Value;
+
+use super::error::ApiError;
+use crate::scim::ScimError;
+use crate::state::AppState;
+
+/// A JSON request body, accepted as `application/scim+json`, `application/json` or without a
+/// content type, within the body-size and nesting limits.
+pub struct ScimJson(pub Value);
+
+impl<S> FromRequest<S> for ScimJson
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let app = AppState::from_ref(state);
+        let limits = &app.settings.limits;
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ScimError::new(
+                    413,
+                    None,
+                    format!(
+                        "the request body is larger than the limit of {} bytes",
+                        limits.max_body_bytes
+                    ),
+                )
+            } else {
+                ScimError::invalid_syntax(format!(
+                    "the request body could not be read: {rejection}"
+                ))
+            }
+        })?;
+        if bytes.is_empty() {
+            return Err(ScimError::invalid_syntax(
+                "the request body is empty; a JSON object is expected",
+            )
+            .into());
+        }
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}"))
+        })?;
+        if depth(&value) > limits.max_json_depth {
+            return Err(ScimError::invalid_syntax(format!(
+                "the request body nests deeper than the limit of {} levels",
+                limits.max_json_depth
+            ))
+            .into());
+        }
+        Ok(ScimJson(value))
+    }
+}
+
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(fields) => 1 + fields.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// SCIM query parameters, looked up without regard to case; unknown ones (such as Entra's
+/// `aadOptscim062020` flag) are ignored.
+pub struct ScimQuery(HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ScimQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let pairs: Vec<(String, String)> = serde_urlencoded_pairs(query)
+            .map_err(|_| ScimError::invalid_syntax("the query string is not valid URL encoding"))?;
+        Ok(ScimQuery(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+                .collect(),
+        ))
+    }
+}
+
+fn serde_urlencoded_pairs(query: &str) -> Result<Vec<(String, String)>, ()> {
+    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
+        &format!("/?{query}").parse().map_err(|_| ())?,
+    )
+    .map(|q| q.0)
+    .map_err(|_| ())
+}
+
+impl ScimQuery {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+
+    /// An integer parameter; anything else is `400 invalidValue`.
+    pub fn integer(&self, name: &str) -> Result<Option<i64>, ScimError> {
+        match self.get(name).map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(text) => text.parse::<i64>().map(Some).map_err(|_| {
+                ScimError::invalid_value(format!("'{name}' must be an integer, not '{text}'"))
+            }),
+        }
+    }
+}
+
+/// `If-Match` and `If-None-Match`.
+pub struct Preconditions {
+    pub if_match: Option<String>,
+    pub if_none_match: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Preconditions {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let read = |headers: &HeaderMap, name| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        Ok(Preconditions {
+            if_match: read(&parts.headers, header::IF_MATCH),
+            if_none_match: read(&parts.headers, header::IF_NONE_MATCH),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_counts_containers() {
+        assert_eq!(depth(&serde_json::json!({"a": [{"b": 1}]})), 3);
+        assert_eq!(depth(&serde_json::json!(1)), 0);
+    }
+}

@@ -1,0 +1,76 @@
+//! The HTTP surface: routes, middleware and the thin handlers that call the tenant use-cases.
+
+mod auth;
+pub mod error;
+mod extract;
+mod health;
+mod response;
+mod scim;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, StatusCode, header};
+use axum::response::Response;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::scim::ScimError;
+use crate::state::AppState;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState) -> Router {
+    let limits = state.settings.limits.clone();
+    // Outermost first: the request id exists before anything logs; secrets are marked before the
+    // trace layer sees headers; panics become a SCIM 500 instead of a dropped connection; the
+    // timeout bounds everything inside; the body limit is enforced where the body is read.
+    let middleware = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(CatchPanicLayer::custom(|_| internal_error()))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes));
+    Router::new()
+        .merge(health::router())
+        .nest("/scim/v2/{tenant}", scim::router(state.clone()))
+        .fallback(not_found)
+        .layer(middleware)
+        .with_state(state)
+}
+
+fn internal_error() -> Response {
+    error::scim_error_response(&ScimError::new(
+        500,
+        None,
+        "internal error; the request was not applied",
+    ))
+}
+
+async fn not_found() -> Response {
+    error::scim_error_response(&ScimError::not_found("no such endpoint"))
+}
+
+async fn method_not_allowed() -> Response {
+    error::scim_error_response(&ScimError::new(
+        405,
+        None,
+        "this method is not allowed on this endpoint",
+    ))
+}
+
+async fn not_implemented(what: &'static str) -> Response {
+    error::scim_error_response(&ScimError::new(
+        501,
+        None,
+        format!("{what} is not supported"),
+    ))
+}

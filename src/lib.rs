@@ -1,0 +1,15 @@
+//! scim-gateway: a multi-tenant SCIM 2.0 provisioning gateway.
+//!
+//! Layers, from the outside in: `cli` and `http` (thin), `tenant` (every tenant rule), `scim`
+//! (the protocol, no HTTP or SQL) and `store` (SQLite and PostgreSQL behind one interface).
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod scim;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod tenant;

@@ -1,0 +1,14 @@
+//! The state every handler shares: the store, the schemas and the settings.
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::scim::schema::Registry;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub registry: Arc<Registry>,
+    pub settings: Arc<Settings>,
+}

@@ -1,0 +1,91 @@
+//! The append-only audit trail.
+
+use sqlx::Row;
+
+use super::{AuditRecord, Store, StoreError, Tx, on_pool, on_tx};
+
+fn list_text(list: &[String]) -> Option<String> {
+    (!list.is_empty()).then(|| serde_json::Value::from(list.to_vec()).to_string())
+}
+
+fn list_from(text: Option<String>) -> Vec<String> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+impl Tx {
+    pub async fn insert_audit(&mut self, event: &AuditRecord) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO audit_events (tenant_id, connection_id, at, actor, action, target_type, target_id, \
+                 target_name, outcome, http_status, reason, changed_attributes, tolerances, request_summary) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            )
+            .bind(&event.tenant_id)
+            .bind(&event.connection_id)
+            .bind(event.at)
+            .bind(&event.actor)
+            .bind(&event.action)
+            .bind(&event.target_type)
+            .bind(&event.target_id)
+            .bind(&event.target_name)
+            .bind(&event.outcome)
+            .bind(event.http_status)
+            .bind(&event.reason)
+            .bind(list_text(&event.changed_attributes))
+            .bind(list_text(&event.tolerances))
+            .bind(&event.request_summary)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Records an event on its own (a rejected request has no other write to join).
+    pub async fn record_audit(&self, event: &AuditRecord) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        tx.insert_audit(event).await?;
+        tx.commit().await
+    }
+
+    /// The newest events of a tenant first.
+    pub async fn audit_events(
+        &self,
+        tenant_id: &str,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT tenant_id, connection_id, at, actor, action, target_type, target_id, target_name, outcome, \
+                 http_status, reason, changed_attributes, tolerances, request_summary FROM audit_events \
+                 WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
+            )
+            .bind(tenant_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(AuditRecord {
+                    tenant_id: row.try_get("tenant_id")?,
+                    connection_id: row.try_get("connection_id")?,
+                    at: row.try_get("at")?,
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    target_type: row.try_get("target_type")?,
+                    target_id: row.try_get("target_id")?,
+                    target_name: row.try_get("target_name")?,
+                    outcome: row.try_get("outcome")?,
+                    http_status: row.try_get("http_status")?,
+                    reason: row.try_get("reason")?,
+                    changed_attributes: list_from(row.try_get("changed_attributes")?),
+                    tolerances: list_from(row.try_get("tolerances")?),
+                    request_summary: row.try_get("request_summary")?,
+                });
+            }
+            Ok(out)
+        })
+    }
+}

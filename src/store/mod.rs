@@ -1,0 +1,197 @@
+//! The one storage interface, with an SQLite side (embedded default) and a PostgreSQL side
+//! (production), chosen by the database URL. Both run the same SQL text wherever the dialects
+//! agree (`$n` placeholders, `RETURNING`, partial indexes); `Dialect` covers the rest.
+
+mod audit;
+mod error;
+pub mod filter_sql;
+mod model;
+mod postgres;
+mod sqlite;
+mod tenants;
+mod users;
+
+pub use error::{Constraint, StoreError};
+pub use model::*;
+
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+/// The SQL engine behind a store, for the few fragments where the dialects differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+enum Pools {
+    /// Writes go through a one-connection pool so that SQLite never has to upgrade a read
+    /// transaction to a write one (the source of `SQLITE_BUSY` under concurrency); reads use
+    /// their own pool and see the last commit through WAL.
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// A handle to the database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pools: Pools,
+}
+
+/// One database transaction: every write of a request happens inside one, with its audit event.
+pub struct Tx {
+    inner: TxInner,
+}
+
+enum TxInner {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs `$body` with `$conn` bound to the transaction's connection, whatever the engine.
+macro_rules! on_tx {
+    ($tx:expr, |$conn:ident| $body:expr) => {
+        match &mut $tx.inner {
+            $crate::store::TxInner::Sqlite(t) => {
+                let $conn: &mut sqlx::SqliteConnection = &mut **t;
+                $body
+            }
+            $crate::store::TxInner::Postgres(t) => {
+                let $conn: &mut sqlx::PgConnection = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` with `$pool` bound to the pool that serves reads, whatever the engine.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.pools {
+            $crate::store::Pools::Sqlite { reader, .. } => {
+                let $pool = reader;
+                $body
+            }
+            $crate::store::Pools::Postgres(p) => {
+                let $pool = p;
+                $body
+            }
+        }
+    };
+}
+
+/// Binds each `SqlParam` to a query, whatever the engine.
+macro_rules! bind_params {
+    ($query:expr, $params:expr) => {{
+        let mut query = $query;
+        for param in $params {
+            query = match param {
+                $crate::store::SqlParam::Text(s) => query.bind(s.clone()),
+                $crate::store::SqlParam::Int(i) => query.bind(*i),
+                $crate::store::SqlParam::Bool(b) => query.bind(*b),
+            };
+        }
+        query
+    }};
+}
+
+pub(crate) use {bind_params, on_pool, on_tx};
+
+impl Store {
+    /// Opens the database named by `url` (`sqlite://…` or `postgres://…`), creating an SQLite
+    /// file if missing. Does not migrate.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pools = if url.starts_with("sqlite:") {
+            let (writer, reader) = sqlite::connect(url).await?;
+            Pools::Sqlite { writer, reader }
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Pools::Postgres(postgres::connect(url).await?)
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_string()));
+        };
+        Ok(Self { pools })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.pools {
+            Pools::Sqlite { .. } => Dialect::Sqlite,
+            Pools::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Applies pending migrations (embedded in the binary).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => sqlite::migrator().run(writer).await?,
+            Pools::Postgres(pool) => postgres::migrator().run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`)
+    /// so that other processes on the same file wait in the busy handler instead of failing.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        let inner = match &self.pools {
+            Pools::Sqlite { writer, .. } => {
+                TxInner::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?)
+            }
+            Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+        };
+        Ok(Tx { inner })
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, |pool| {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { writer, reader } => {
+                writer.close().await;
+                reader.close().await;
+            }
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.inner {
+            TxInner::Sqlite(_) => Dialect::Sqlite,
+            TxInner::Postgres(_) => Dialect::Postgres,
+        }
+    }
+}
+
+pub(crate) fn json_text(doc: &serde_json::Map<String, serde_json::Value>) -> String {
+    serde_json::Value::Object(doc.clone()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn both_engines_have_the_same_migration_versions() {
+        let versions = |m: sqlx::migrate::Migrator| m.iter().map(|m| m.version).collect::<Vec<_>>();
+        assert_eq!(
+            versions(super::sqlite::migrator()),
+            versions(super::postgres::migrator())
+        );
+        assert!(!versions(super::sqlite::migrator()).is_empty());
+    }
+}

@@ -1,0 +1,129 @@
+//! The records the store reads and writes. Plain data: the rules live in `tenant/`.
+
+use serde_json::{Map, Value};
+
+/// Microseconds since the Unix epoch, UTC: the one time representation in both engines.
+pub type Micros = i64;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantRecord {
+    pub id: String,
+    pub slug: String,
+    pub display_name: String,
+    pub seat_limit: Option<i64>,
+    pub seats_used: i64,
+    pub immutable_attributes: Vec<String>,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionRecord {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub kind: String,
+    pub created_at: Micros,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRecord {
+    pub id: String,
+    pub tenant_id: String,
+    pub connection_id: String,
+    pub connection_name: String,
+    pub prefix: String,
+    pub created_at: Micros,
+    pub last_used_at: Option<Micros>,
+    pub expires_at: Option<Micros>,
+    pub revoked_at: Option<Micros>,
+}
+
+/// What a valid bearer token resolves to.
+#[derive(Debug, Clone)]
+pub struct TokenGrant {
+    pub token_id: String,
+    pub last_used_at: Option<Micros>,
+    pub tenant: TenantRecord,
+    pub connection_id: String,
+    pub connection_name: String,
+}
+
+/// An email as indexed in the side table (lower-cased keys for comparisons without regard to case).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmailRow {
+    pub type_key: Option<String>,
+    pub value: String,
+    pub value_key: String,
+    pub primary: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserRecord {
+    pub id: String,
+    pub tenant_id: String,
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub user_type: Option<String>,
+    pub status: String,
+    pub last_login_at: Option<Micros>,
+    /// The stored SCIM document (see `scim::resource`), without `active`, which `status` carries.
+    pub doc: Map<String, Value>,
+    pub version: i64,
+    pub created_at: Micros,
+    pub modified_at: Micros,
+    pub created_by_connection: Option<String>,
+    pub modified_by_connection: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditRecord {
+    pub tenant_id: Option<String>,
+    pub connection_id: Option<String>,
+    pub at: Micros,
+    pub actor: String,
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub target_name: Option<String>,
+    pub outcome: String,
+    pub http_status: i64,
+    pub reason: Option<String>,
+    pub changed_attributes: Vec<String>,
+    pub tolerances: Vec<String>,
+    pub request_summary: Option<String>,
+}
+
+/// A parameter of generated SQL; values are always bound, never spliced into the text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlParam {
+    Text(String),
+    Int(i64),
+    Bool(bool),
+}
+
+/// A piece of SQL with `$n` placeholders (both engines accept them) and its parameters.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SqlFragment {
+    pub sql: String,
+    pub params: Vec<SqlParam>,
+    /// Placeholders `$1`..`$reserved` belong to the statement this fragment goes into.
+    reserved: usize,
+}
+
+impl SqlFragment {
+    /// A fragment whose own placeholders start after `reserved` ones of the enclosing statement.
+    pub fn numbered_after(reserved: usize) -> Self {
+        Self {
+            reserved,
+            ..Self::default()
+        }
+    }
+
+    /// Appends a bound parameter and returns its placeholder.
+    pub fn bind(&mut self, param: SqlParam) -> String {
+        self.params.push(param);
+        format!("${}", self.reserved + self.params.len())
+    }
+}

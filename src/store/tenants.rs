@@ -1,0 +1,320 @@
+//! Tenants, directory connections and SCIM tokens.
+
+use sqlx::Row;
+
+use super::{
+    ConnectionRecord, Micros, Store, StoreError, TenantRecord, TokenGrant, TokenRecord, Tx,
+    on_pool, on_tx,
+};
+
+macro_rules! tenant_columns {
+    () => {
+        "t.id, t.slug, t.display_name, t.seat_limit, t.seats_used, t.immutable_attributes, t.created_at, t.updated_at"
+    };
+}
+
+macro_rules! tenant_from_row {
+    ($row:expr) => {{
+        let row = &$row;
+        let immutables: String = row.try_get("immutable_attributes")?;
+        TenantRecord {
+            id: row.try_get("id")?,
+            slug: row.try_get("slug")?,
+            display_name: row.try_get("display_name")?,
+            seat_limit: row.try_get("seat_limit")?,
+            seats_used: row.try_get("seats_used")?,
+            immutable_attributes: serde_json::from_str(&immutables)
+                .map_err(|e| StoreError::Corrupt(format!("tenants.immutable_attributes: {e}")))?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        }
+    }};
+}
+
+macro_rules! token_from_row {
+    ($row:expr) => {{
+        let row = &$row;
+        TokenRecord {
+            id: row.try_get("id")?,
+            tenant_id: row.try_get("tenant_id")?,
+            connection_id: row.try_get("connection_id")?,
+            connection_name: row.try_get("connection_name")?,
+            prefix: row.try_get("prefix")?,
+            created_at: row.try_get("created_at")?,
+            last_used_at: row.try_get("last_used_at")?,
+            expires_at: row.try_get("expires_at")?,
+            revoked_at: row.try_get("revoked_at")?,
+        }
+    }};
+}
+
+fn list_text(list: &[String]) -> String {
+    serde_json::Value::from(list.to_vec()).to_string()
+}
+
+impl Store {
+    pub async fn tenant_by_slug(&self, slug: &str) -> Result<Option<TenantRecord>, StoreError> {
+        on_pool!(self, |pool| {
+            let row = sqlx::query(concat!(
+                "SELECT ",
+                tenant_columns!(),
+                " FROM tenants t WHERE t.slug = $1"
+            ))
+            .bind(slug)
+            .fetch_optional(pool)
+            .await?;
+            Ok(match row {
+                Some(row) => Some(tenant_from_row!(row)),
+                None => None,
+            })
+        })
+    }
+
+    pub async fn list_tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(concat!(
+                "SELECT ",
+                tenant_columns!(),
+                " FROM tenants t ORDER BY t.slug"
+            ))
+            .fetch_all(pool)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(tenant_from_row!(row));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Resolves a token hash to its tenant and connection, if the token is neither revoked nor
+    /// expired. One indexed query per request: a revocation takes effect at once.
+    pub async fn token_grant(
+        &self,
+        token_hash: &str,
+        now: Micros,
+    ) -> Result<Option<TokenGrant>, StoreError> {
+        on_pool!(self, |pool| {
+            let row = sqlx::query(concat!(
+                "SELECT ",
+                tenant_columns!(),
+                ", k.id AS token_id, k.last_used_at, c.id AS connection_id, c.name AS connection_name",
+                " FROM scim_tokens k JOIN directory_connections c ON c.id = k.connection_id",
+                " JOIN tenants t ON t.id = k.tenant_id",
+                " WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)"
+            ))
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?;
+            Ok(match row {
+                Some(row) => Some(TokenGrant {
+                    token_id: row.try_get("token_id")?,
+                    last_used_at: row.try_get("last_used_at")?,
+                    connection_id: row.try_get("connection_id")?,
+                    connection_name: row.try_get("connection_name")?,
+                    tenant: tenant_from_row!(row),
+                }),
+                None => None,
+            })
+        })
+    }
+
+    pub async fn list_tokens(&self, tenant_id: &str) -> Result<Vec<TokenRecord>, StoreError> {
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT k.id, k.tenant_id, k.connection_id, c.name AS connection_name, k.prefix, k.created_at, \
+                 k.last_used_at, k.expires_at, k.revoked_at \
+                 FROM scim_tokens k JOIN directory_connections c ON c.id = k.connection_id \
+                 WHERE k.tenant_id = $1 ORDER BY k.created_at, k.id",
+            )
+            .bind(tenant_id)
+            .fetch_all(pool)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(token_from_row!(row));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Records when a token was last used. Callers throttle it: it is a write.
+    pub async fn touch_token(&self, token_id: &str, now: Micros) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        on_tx!(tx, |conn| {
+            sqlx::query("UPDATE scim_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(token_id)
+                .execute(&mut *conn)
+                .await?;
+        });
+        tx.commit().await
+    }
+}
+
+impl Tx {
+    pub async fn insert_tenant(&mut self, tenant: &TenantRecord) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO tenants (id, slug, display_name, seat_limit, seats_used, immutable_attributes, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&tenant.id)
+            .bind(&tenant.slug)
+            .bind(&tenant.display_name)
+            .bind(tenant.seat_limit)
+            .bind(tenant.seats_used)
+            .bind(list_text(&tenant.immutable_attributes))
+            .bind(tenant.created_at)
+            .bind(tenant.updated_at)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Updates the settings of a tenant (not `seats_used`, which only seat accounting moves).
+    pub async fn update_tenant_settings(
+        &mut self,
+        tenant: &TenantRecord,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "UPDATE tenants SET display_name = $1, seat_limit = $2, immutable_attributes = $3, updated_at = $4 WHERE id = $5",
+            )
+            .bind(&tenant.display_name)
+            .bind(tenant.seat_limit)
+            .bind(list_text(&tenant.immutable_attributes))
+            .bind(tenant.updated_at)
+            .bind(&tenant.id)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn tenant_by_slug(&mut self, slug: &str) -> Result<Option<TenantRecord>, StoreError> {
+        on_tx!(self, |conn| {
+            let row = sqlx::query(concat!(
+                "SELECT ",
+                tenant_columns!(),
+                " FROM tenants t WHERE t.slug = $1"
+            ))
+            .bind(slug)
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(match row {
+                Some(row) => Some(tenant_from_row!(row)),
+                None => None,
+            })
+        })
+    }
+
+    pub async fn connection_by_name(
+        &mut self,
+        tenant_id: &str,
+        name: &str,
+    ) -> Result<Option<ConnectionRecord>, StoreError> {
+        on_tx!(self, |conn| {
+            let row = sqlx::query(
+                "SELECT id, tenant_id, name, kind, created_at FROM directory_connections WHERE tenant_id = $1 AND name = $2",
+            )
+            .bind(tenant_id)
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(match row {
+                Some(row) => Some(ConnectionRecord {
+                    id: row.try_get("id")?,
+                    tenant_id: row.try_get("tenant_id")?,
+                    name: row.try_get("name")?,
+                    kind: row.try_get("kind")?,
+                    created_at: row.try_get("created_at")?,
+                }),
+                None => None,
+            })
+        })
+    }
+
+    pub async fn insert_connection(
+        &mut self,
+        connection: &ConnectionRecord,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO directory_connections (id, tenant_id, name, kind, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&connection.id)
+            .bind(&connection.tenant_id)
+            .bind(&connection.name)
+            .bind(&connection.kind)
+            .bind(connection.created_at)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn insert_token(
+        &mut self,
+        token: &TokenRecord,
+        token_hash: &str,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO scim_tokens (id, tenant_id, connection_id, prefix, token_hash, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&token.id)
+            .bind(&token.tenant_id)
+            .bind(&token.connection_id)
+            .bind(&token.prefix)
+            .bind(token_hash)
+            .bind(token.created_at)
+            .bind(token.expires_at)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Revokes the live tokens of a tenant whose visible prefix is `prefix`; returns how many.
+    pub async fn revoke_tokens(
+        &mut self,
+        tenant_id: &str,
+        prefix: &str,
+        now: Micros,
+    ) -> Result<u64, StoreError> {
+        on_tx!(self, |conn| {
+            let done = sqlx::query(
+                "UPDATE scim_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND prefix = $3 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(tenant_id)
+            .bind(prefix)
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected())
+        })
+    }
+
+    /// Makes the live tokens of a connection expire at `at` (token rotation's grace period).
+    pub async fn expire_connection_tokens(
+        &mut self,
+        connection_id: &str,
+        at: Micros,
+    ) -> Result<u64, StoreError> {
+        on_tx!(self, |conn| {
+            let done = sqlx::query(
+                "UPDATE scim_tokens SET expires_at = $1 WHERE connection_id = $2 AND revoked_at IS NULL \
+                 AND (expires_at IS NULL OR expires_at > $1)",
+            )
+            .bind(at)
+            .bind(connection_id)
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected())
+        })
+    }
+}

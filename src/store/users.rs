@@ -1,0 +1,318 @@
+//! Users, their email side table and seat accounting.
+
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{
+    Dialect, EmailRow, Micros, SqlFragment, Store, StoreError, Tx, UserRecord, bind_params,
+    json_text, on_pool, on_tx,
+};
+
+macro_rules! user_columns {
+    () => {
+        "u.id, u.tenant_id, u.user_name, u.external_id, u.display_name, u.user_type, u.status, u.last_login_at, \
+         u.doc, u.version, u.created_at, u.modified_at, u.created_by_connection, u.modified_by_connection"
+    };
+}
+
+macro_rules! user_from_row {
+    ($row:expr) => {{
+        let row = &$row;
+        let doc: String = row.try_get("doc")?;
+        let doc = match serde_json::from_str::<serde_json::Value>(&doc) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => return Err(StoreError::Corrupt("users.doc is not a JSON object".into())),
+        };
+        UserRecord {
+            id: row.try_get("id")?,
+            tenant_id: row.try_get("tenant_id")?,
+            user_name: row.try_get("user_name")?,
+            external_id: row.try_get("external_id")?,
+            display_name: row.try_get("display_name")?,
+            user_type: row.try_get("user_type")?,
+            status: row.try_get("status")?,
+            last_login_at: row.try_get("last_login_at")?,
+            doc,
+            version: row.try_get("version")?,
+            created_at: row.try_get("created_at")?,
+            modified_at: row.try_get("modified_at")?,
+            created_by_connection: row.try_get("created_by_connection")?,
+            modified_by_connection: row.try_get("modified_by_connection")?,
+        }
+    }};
+}
+
+/// Lower-cased key for comparisons without regard to case, identical on both engines (SQLite's
+/// `lower()` folds ASCII only, so keys are folded here).
+pub fn fold(text: &str) -> String {
+    text.to_lowercase()
+}
+
+/// A page of users and the number of users matching, for a ListResponse.
+#[derive(Debug, Clone)]
+pub struct UserPage {
+    pub total: i64,
+    pub users: Vec<UserRecord>,
+}
+
+impl Store {
+    pub async fn user_by_id(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        on_pool!(self, |pool| {
+            let row = sqlx::query(concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users u WHERE u.tenant_id = $1 AND u.id = $2 AND u.deleted_at IS NULL"
+            ))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+            Ok(match row {
+                Some(row) => Some(user_from_row!(row)),
+                None => None,
+            })
+        })
+    }
+
+    /// Users of a tenant matching `condition` (SQL over `u` built with
+    /// `SqlFragment::numbered_after(1)`: `$1` is the tenant), ordered by id, `limit` from `offset`.
+    pub async fn list_users(
+        &self,
+        tenant_id: &str,
+        condition: &SqlFragment,
+        offset: i64,
+        limit: i64,
+    ) -> Result<UserPage, StoreError> {
+        let mut count_sql = SqlFragment::default();
+        count_sql.bind(super::SqlParam::Text(tenant_id.to_string()));
+        count_sql.params.extend(condition.params.iter().cloned());
+        let mut list_sql = count_sql.clone();
+        let where_clause = format!(
+            "u.tenant_id = $1 AND u.deleted_at IS NULL AND ({})",
+            condition.sql
+        );
+        count_sql.sql = format!("SELECT COUNT(*) AS n FROM users u WHERE {where_clause}");
+        let limit_p = list_sql.bind(super::SqlParam::Int(limit));
+        let offset_p = list_sql.bind(super::SqlParam::Int(offset));
+        list_sql.sql = format!(
+            concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users u WHERE {} ORDER BY u.id LIMIT {} OFFSET {}"
+            ),
+            where_clause, limit_p, offset_p
+        );
+        on_pool!(self, |pool| {
+            let total: i64 = bind_params!(
+                sqlx::query(AssertSqlSafe(count_sql.sql.clone())),
+                &count_sql.params
+            )
+            .fetch_one(pool)
+            .await?
+            .try_get("n")?;
+            let mut users = Vec::new();
+            if limit > 0 && total > offset {
+                let rows = bind_params!(
+                    sqlx::query(AssertSqlSafe(list_sql.sql.clone())),
+                    &list_sql.params
+                )
+                .fetch_all(pool)
+                .await?;
+                for row in rows {
+                    users.push(user_from_row!(row));
+                }
+            }
+            Ok(UserPage { total, users })
+        })
+    }
+}
+
+impl Tx {
+    /// Takes one seat of the tenant if one is free; `false` when the seat limit is reached. One
+    /// conditional UPDATE: PostgreSQL's row lock and SQLite's write lock serialise concurrent
+    /// creates, so the limit holds whatever the number of gateway processes.
+    pub async fn reserve_seat(&mut self, tenant_id: &str) -> Result<bool, StoreError> {
+        on_tx!(self, |conn| {
+            let row = sqlx::query(
+                "UPDATE tenants SET seats_used = seats_used + 1 \
+                 WHERE id = $1 AND (seat_limit IS NULL OR seats_used < seat_limit) RETURNING seats_used",
+            )
+            .bind(tenant_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(row.is_some())
+        })
+    }
+
+    pub async fn release_seat(&mut self, tenant_id: &str) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "UPDATE tenants SET seats_used = seats_used - 1 WHERE id = $1 AND seats_used > 0",
+            )
+            .bind(tenant_id)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// The user, locked against concurrent writers until the transaction ends.
+    pub async fn user_for_update(
+        &mut self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let dialect = self.dialect();
+        on_tx!(self, |conn| {
+            let query = match dialect {
+                // The transaction already holds SQLite's write lock (BEGIN IMMEDIATE).
+                Dialect::Sqlite => sqlx::query(concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    " FROM users u WHERE u.tenant_id = $1 AND u.id = $2 AND u.deleted_at IS NULL"
+                )),
+                Dialect::Postgres => sqlx::query(concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    " FROM users u WHERE u.tenant_id = $1 AND u.id = $2 AND u.deleted_at IS NULL FOR UPDATE"
+                )),
+            };
+            let row = query
+                .bind(tenant_id)
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            Ok(match row {
+                Some(row) => Some(user_from_row!(row)),
+                None => None,
+            })
+        })
+    }
+
+    pub async fn insert_user(
+        &mut self,
+        user: &UserRecord,
+        emails: &[EmailRow],
+    ) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, display_name, display_name_key, \
+                 user_type, status, last_login_at, doc, version, created_at, modified_at, created_by_connection, \
+                 modified_by_connection) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            )
+            .bind(&user.id)
+            .bind(&user.tenant_id)
+            .bind(&user.user_name)
+            .bind(fold(&user.user_name))
+            .bind(&user.external_id)
+            .bind(&user.display_name)
+            .bind(user.display_name.as_deref().map(fold))
+            .bind(&user.user_type)
+            .bind(&user.status)
+            .bind(user.last_login_at)
+            .bind(json_text(&user.doc))
+            .bind(user.version)
+            .bind(user.created_at)
+            .bind(user.modified_at)
+            .bind(&user.created_by_connection)
+            .bind(&user.modified_by_connection)
+            .execute(&mut *conn)
+            .await?;
+        });
+        self.insert_emails(&user.id, &user.tenant_id, emails).await
+    }
+
+    /// Writes a new version of a user read with `user_for_update` in this transaction.
+    pub async fn update_user(
+        &mut self,
+        user: &UserRecord,
+        emails: &[EmailRow],
+    ) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "UPDATE users SET user_name = $1, user_name_key = $2, external_id = $3, display_name = $4, \
+                 display_name_key = $5, user_type = $6, status = $7, last_login_at = $8, doc = $9, version = $10, \
+                 modified_at = $11, modified_by_connection = $12 WHERE id = $13 AND tenant_id = $14",
+            )
+            .bind(&user.user_name)
+            .bind(fold(&user.user_name))
+            .bind(&user.external_id)
+            .bind(&user.display_name)
+            .bind(user.display_name.as_deref().map(fold))
+            .bind(&user.user_type)
+            .bind(&user.status)
+            .bind(user.last_login_at)
+            .bind(json_text(&user.doc))
+            .bind(user.version)
+            .bind(user.modified_at)
+            .bind(&user.modified_by_connection)
+            .bind(&user.id)
+            .bind(&user.tenant_id)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("DELETE FROM user_emails WHERE user_id = $1")
+                .bind(&user.id)
+                .execute(&mut *conn)
+                .await?;
+        });
+        self.insert_emails(&user.id, &user.tenant_id, emails).await
+    }
+
+    async fn insert_emails(
+        &mut self,
+        user_id: &str,
+        tenant_id: &str,
+        emails: &[EmailRow],
+    ) -> Result<(), StoreError> {
+        for (position, email) in emails.iter().enumerate() {
+            let position = i64::try_from(position).unwrap_or(i64::MAX);
+            on_tx!(self, |conn| {
+                sqlx::query(
+                    "INSERT INTO user_emails (user_id, tenant_id, position, type_key, value, value_key, is_primary) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(user_id)
+                .bind(tenant_id)
+                .bind(position)
+                .bind(&email.type_key)
+                .bind(&email.value)
+                .bind(&email.value_key)
+                .bind(email.primary)
+                .execute(&mut *conn)
+                .await?;
+            });
+        }
+        Ok(())
+    }
+
+    /// Turns a user into a tombstone: id, userName, displayName and externalId stay for history;
+    /// the document and the email index go.
+    pub async fn tombstone_user(
+        &mut self,
+        tenant_id: &str,
+        id: &str,
+        now: Micros,
+        connection_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "UPDATE users SET deleted_at = $1, deleted_by_connection = $2, doc = '{}', version = version + 1 \
+                 WHERE tenant_id = $3 AND id = $4 AND deleted_at IS NULL",
+            )
+            .bind(now)
+            .bind(connection_id)
+            .bind(tenant_id)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("DELETE FROM user_emails WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,58 @@
+//! Audit events the rules write: one per SCIM write, one per rejected request.
+
+use crate::store::{AuditRecord, Micros, Store};
+
+use super::{Caller, TenantError};
+
+/// Builds the event of `caller` doing `action` on a target.
+pub fn event(caller: &Caller, action: &str, now: Micros) -> AuditRecord {
+    AuditRecord {
+        tenant_id: Some(caller.tenant.id.clone()),
+        connection_id: caller.connection_id.clone(),
+        at: now,
+        actor: caller.actor.to_string(),
+        action: action.to_string(),
+        outcome: "success".into(),
+        http_status: 200,
+        request_summary: caller.request_summary.clone(),
+        ..AuditRecord::default()
+    }
+}
+
+/// The HTTP status a rejection will be answered with, for the record.
+fn status_of(err: &TenantError) -> i64 {
+    match err {
+        TenantError::Scim(e) => i64::from(e.status),
+        TenantError::NotFound(_) | TenantError::UnknownTenant(_) => 404,
+        TenantError::UserNameTaken(_) | TenantError::TenantExists(_) => 409,
+        TenantError::SeatLimitReached { .. } => 403,
+        TenantError::PreconditionFailed { .. } => 412,
+        TenantError::Locked { .. } | TenantError::InvalidArgument(_) => 400,
+        TenantError::Store(_) => 500,
+    }
+}
+
+/// Records a rejected write in its own transaction (the rejected one was rolled back) and hands
+/// the error back. A failure to record is logged, never allowed to hide the rejection.
+pub async fn record_rejection(
+    store: &Store,
+    caller: &Caller,
+    action: &str,
+    target_id: Option<&str>,
+    now: Micros,
+    err: TenantError,
+) -> TenantError {
+    if !err.is_rejection() {
+        return err;
+    }
+    let mut record = event(caller, action, now);
+    record.outcome = "rejected".into();
+    record.http_status = status_of(&err);
+    record.reason = Some(err.to_string());
+    record.target_type = Some("User".into());
+    record.target_id = target_id.map(str::to_string);
+    if let Err(audit_err) = store.record_audit(&record).await {
+        tracing::error!(error = %audit_err, "could not record a rejected request in the audit trail");
+    }
+    err
+}

@@ -1,0 +1,196 @@
+//! Locked attributes (SPEC §4): once set, a value in the tenant's list cannot change. Sending the
+//! same value again is fine; leaving a locked attribute out of a PUT keeps it.
+
+use serde_json::{Map, Value};
+
+use crate::scim::schema::{AttrType, Attribute, ResourceSchemas};
+
+/// Where a locked path points in a stored document.
+struct Located<'a> {
+    container: Option<String>,
+    attr: &'a Attribute,
+    sub: Option<&'a Attribute>,
+}
+
+fn locate<'a>(schemas: ResourceSchemas<'a>, path: &str) -> Option<Located<'a>> {
+    let (schema, rest, container) = match schemas.split_urn(path) {
+        Some((schema, rest)) if schema.id != schemas.core.id => {
+            (schema, rest, Some(schema.id.clone()))
+        }
+        Some((schema, rest)) => (schema, rest, None),
+        None => (schemas.core, path, None),
+    };
+    let (head, sub) = match rest.split_once('.') {
+        Some((h, s)) => (h, Some(s)),
+        None => (rest, None),
+    };
+    let attr = schema.attribute(head)?;
+    let sub = match sub {
+        Some(s) => Some(attr.sub_attribute(s)?),
+        None => None,
+    };
+    Some(Located {
+        container,
+        attr,
+        sub,
+    })
+}
+
+fn get<'d>(doc: &'d Map<String, Value>, at: &Located<'_>) -> Option<&'d Value> {
+    let scope = match &at.container {
+        Some(urn) => doc.get(urn)?.as_object()?,
+        None => doc,
+    };
+    let value = scope.get(&at.attr.name)?;
+    match at.sub {
+        Some(sub) => value.get(&sub.name),
+        None => Some(value),
+    }
+}
+
+fn set(doc: &mut Map<String, Value>, at: &Located<'_>, value: Value) {
+    let scope = match &at.container {
+        Some(urn) => match doc
+            .entry(urn.clone())
+            .or_insert_with(|| Value::Object(Map::new()))
+            .as_object_mut()
+        {
+            Some(obj) => obj,
+            None => return,
+        },
+        None => doc,
+    };
+    match at.sub {
+        None => {
+            scope.insert(at.attr.name.clone(), value);
+        }
+        Some(sub) => {
+            let parent = scope
+                .entry(at.attr.name.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(obj) = parent.as_object_mut() {
+                obj.insert(sub.name.clone(), value);
+            }
+        }
+    }
+}
+
+/// A value in a form where equal values compare equal: strings of `caseExact: false` attributes
+/// folded, multi-valued attributes ordered.
+fn comparable(attr: &Attribute, value: &Value) -> Value {
+    match value {
+        Value::String(s) if !attr.case_exact && attr.kind != AttrType::Complex => {
+            Value::String(s.to_lowercase())
+        }
+        Value::Array(items) => {
+            let mut out: Vec<Value> = items.iter().map(|v| comparable(attr, v)).collect();
+            out.sort_by_key(|v| v.to_string());
+            Value::Array(out)
+        }
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| match attr.sub_attribute(k) {
+                    Some(sub) => (k.clone(), comparable(sub, v)),
+                    None => (k.clone(), v.clone()),
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Checks `new` against `old` for each locked path; returns the first locked attribute whose set
+/// value would change. Locked values that `new` leaves out are copied over from `old`.
+pub fn enforce(
+    schemas: ResourceSchemas<'_>,
+    locked: &[String],
+    old: &Map<String, Value>,
+    new: &mut Map<String, Value>,
+) -> Result<(), String> {
+    for path in locked {
+        let Some(at) = locate(schemas, path) else {
+            continue;
+        };
+        let Some(old_value) = get(old, &at) else {
+            continue;
+        };
+        let attr = at.sub.unwrap_or(at.attr);
+        match get(new, &at) {
+            None => {
+                let kept = old_value.clone();
+                set(new, &at, kept);
+            }
+            Some(new_value) if comparable(attr, new_value) == comparable(attr, old_value) => {
+                // Same value, perhaps in another case: the stored spelling stays.
+                let kept = old_value.clone();
+                set(new, &at, kept);
+            }
+            Some(_) => return Err(path.clone()),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::schema::Registry;
+    use serde_json::json;
+
+    fn run(locked: &[&str], old: Value, new: Value) -> Result<Value, String> {
+        let registry = Registry::load().expect("schemas");
+        let schemas = registry.user().expect("user");
+        let locked: Vec<String> = locked.iter().map(|s| s.to_string()).collect();
+        let old = old.as_object().cloned().expect("object");
+        let mut new = new.as_object().cloned().expect("object");
+        enforce(schemas, &locked, &old, &mut new).map(|()| Value::Object(new))
+    }
+
+    #[test]
+    fn a_changed_locked_value_is_named() {
+        let err = run(
+            &["userName", "name.givenName"],
+            json!({"userName": "a", "name": {"givenName": "A"}}),
+            json!({"userName": "a", "name": {"givenName": "B"}}),
+        );
+        assert_eq!(err, Err("name.givenName".to_string()));
+    }
+
+    #[test]
+    fn same_value_in_another_case_keeps_the_stored_spelling() {
+        let out = run(
+            &["userName"],
+            json!({"userName": "Bob"}),
+            json!({"userName": "BOB"}),
+        )
+        .expect("allowed");
+        assert_eq!(out["userName"], "Bob");
+    }
+
+    #[test]
+    fn omitted_locked_values_are_kept_and_unset_ones_may_be_set() {
+        let out = run(
+            &["userType", "emails"],
+            json!({"userType": "agent"}),
+            json!({"emails": [{"value": "a@x"}]}),
+        )
+        .expect("allowed");
+        assert_eq!(out["userType"], "agent");
+        assert_eq!(out["emails"][0]["value"], "a@x");
+    }
+
+    #[test]
+    fn emails_compare_as_a_set() {
+        let old = json!({"emails": [{"value": "a@x", "type": "work"}, {"value": "b@x"}]});
+        assert!(
+            run(
+                &["emails"],
+                old.clone(),
+                json!({"emails": [{"value": "B@x"}, {"value": "a@x", "type": "work"}]})
+            )
+            .is_ok()
+        );
+        assert!(run(&["emails"], old, json!({"emails": [{"value": "c@x"}]})).is_err());
+    }
+}

@@ -1,0 +1,99 @@
+//! Every tenant rule, in one place: tenants and their policies, tokens, user provisioning with
+//! uniqueness, locked attributes, statuses, seat limits and soft deletion, and the audit trail
+//! those rules write. Handlers and the CLI call these use-cases; they never touch the store.
+
+pub mod audit;
+pub mod immutables;
+pub mod status;
+pub mod tenants;
+pub mod tokens;
+pub mod users;
+
+use crate::scim::ScimError;
+use crate::store::{StoreError, TenantRecord};
+
+/// Attributes locked once set unless a tenant's policy says otherwise (SPEC §4).
+pub const DEFAULT_IMMUTABLE_ATTRIBUTES: [&str; 2] = ["userName", "userType"];
+
+/// What a tenant rule can refuse, or what went wrong underneath.
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    #[error(transparent)]
+    Scim(#[from] ScimError),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("userName '{0}' is already taken in this tenant")]
+    UserNameTaken(String),
+    #[error("seat limit {limit} reached")]
+    SeatLimitReached { limit: i64 },
+    #[error("'{attribute}' is locked in this tenant and cannot be changed")]
+    Locked { attribute: String },
+    #[error("the resource has changed: its version is no longer {expected}")]
+    PreconditionFailed { expected: String },
+    #[error("tenant '{0}' already exists")]
+    TenantExists(String),
+    #[error("unknown tenant '{0}'")]
+    UnknownTenant(String),
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl TenantError {
+    /// Whether the client caused it (and it belongs in the audit trail as a rejection).
+    pub fn is_rejection(&self) -> bool {
+        !matches!(self, TenantError::Store(_))
+    }
+}
+
+/// A tenant slug: the URL segment of a tenant (`/scim/v2/{slug}`). Lower-case letters, digits and
+/// hyphens, 1 to 63 characters, starting with a letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantSlug(String);
+
+impl TenantSlug {
+    pub fn parse(text: &str) -> Result<Self, TenantError> {
+        let valid = !text.is_empty()
+            && text.len() <= 63
+            && text
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !text.starts_with('-');
+        if valid {
+            Ok(Self(text.to_string()))
+        } else {
+            Err(TenantError::InvalidArgument(format!(
+                "'{text}' is not a valid tenant slug: use 1 to 63 lower-case letters, digits and hyphens"
+            )))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Who is acting: the tenant, and the directory connection whose token was presented (none for
+/// the CLI).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub tenant: TenantRecord,
+    pub connection_id: Option<String>,
+    pub actor: &'static str,
+    /// e.g. `POST /Users`, kept with audit events.
+    pub request_summary: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_url_safe() {
+        assert!(TenantSlug::parse("acme-2").is_ok());
+        for bad in ["", "Acme", "a/b", "-a", "a b", &"x".repeat(64)] {
+            assert!(TenantSlug::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

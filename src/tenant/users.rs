@@ -1,0 +1,378 @@
+//! Provisioning use-cases for users: create, replace, delete, read and list, applying the tenant
+//! rules (uniqueness, locked attributes, statuses, seat limits, soft deletion) and writing each
+//! change with its audit event in one transaction.
+
+use serde_json::{Map, Value};
+
+use super::audit::{self, record_rejection};
+use super::immutables;
+use super::status::Status;
+use super::{Caller, TenantError};
+use crate::clock::datetime_of;
+use crate::scim::filter::{FilterLimits, parse_filter};
+use crate::scim::list::Page;
+use crate::scim::resource::{Meta, Parsed, etag_of, parse_resource, render};
+use crate::scim::schema::ResourceSchemas;
+use crate::scim::{ScimError, TENANT_USER_URN};
+use crate::store::filter_sql::compile_user_filter;
+use crate::store::{Constraint, EmailRow, Micros, SqlFragment, Store, StoreError, UserRecord};
+
+/// User types that administer a tenant: they always keep CRM access (SPEC §4).
+pub const ADMIN_USER_TYPES: [&str; 2] = ["tenant_admin", "bot_admin"];
+
+/// The tenant extension's integer attributes and their allowed range (SPEC §4).
+const BOUNDED_INTEGERS: [(&str, i64, i64); 2] = [("maxChats", 0, 10), ("maxEmails", 0, 10)];
+
+/// A user as read from the store, ready to render.
+pub type User = UserRecord;
+
+/// Splits the client's `active` from the document (the status column carries it) and checks the
+/// tenant extension's own rules.
+fn take_active_and_check(parsed: &mut Parsed) -> Result<Option<bool>, ScimError> {
+    let active = parsed.doc.remove("active").and_then(|v| v.as_bool());
+    let user_type = parsed
+        .doc
+        .get("userType")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if let Some(ext) = parsed.doc.get(TENANT_USER_URN).and_then(Value::as_object) {
+        for (name, min, max) in BOUNDED_INTEGERS {
+            if let Some(n) = ext.get(name).and_then(Value::as_i64)
+                && !(min..=max).contains(&n)
+            {
+                return Err(ScimError::invalid_value(format!(
+                    "'{name}' must be between {min} and {max}, not {n}"
+                )));
+            }
+        }
+        let is_admin = user_type
+            .as_deref()
+            .is_some_and(|t| ADMIN_USER_TYPES.contains(&t));
+        if is_admin && ext.get("crmAccess") == Some(&Value::Bool(false)) {
+            return Err(ScimError::invalid_value(
+                "admin users always have CRM access: 'crmAccess' cannot be false",
+            ));
+        }
+    }
+    Ok(active)
+}
+
+fn string_at(doc: &Map<String, Value>, key: &str) -> Option<String> {
+    doc.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+/// The side-table rows of a document's emails.
+fn email_rows(doc: &Map<String, Value>) -> Vec<EmailRow> {
+    let Some(emails) = doc.get("emails").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    emails
+        .iter()
+        .filter_map(|e| {
+            let value = e.get("value")?.as_str()?.to_string();
+            Some(EmailRow {
+                type_key: e.get("type").and_then(Value::as_str).map(str::to_lowercase),
+                value_key: value.to_lowercase(),
+                value,
+                primary: e.get("primary").and_then(Value::as_bool).unwrap_or(false),
+            })
+        })
+        .collect()
+}
+
+/// The top-level attributes (and extension URNs) whose values differ between two documents.
+fn changed_attributes(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<String> {
+    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .cloned()
+        .collect()
+}
+
+fn user_name_of(doc: &Map<String, Value>) -> Result<String, ScimError> {
+    string_at(doc, "userName").ok_or_else(|| ScimError::invalid_value("'userName' is required"))
+}
+
+fn map_conflict(err: StoreError, user_name: &str) -> TenantError {
+    match err {
+        StoreError::Conflict(Constraint::UserName) => {
+            TenantError::UserNameTaken(user_name.to_string())
+        }
+        other => TenantError::Store(other),
+    }
+}
+
+/// Creates a user from a SCIM document: takes a seat, inserts, audits; all or nothing.
+pub async fn create_user(
+    store: &Store,
+    schemas: ResourceSchemas<'_>,
+    caller: &Caller,
+    body: &Value,
+    now: Micros,
+) -> Result<User, TenantError> {
+    match try_create(store, schemas, caller, body, now).await {
+        Ok(user) => Ok(user),
+        Err(err) => Err(record_rejection(store, caller, "user.create", None, now, err).await),
+    }
+}
+
+async fn try_create(
+    store: &Store,
+    schemas: ResourceSchemas<'_>,
+    caller: &Caller,
+    body: &Value,
+    now: Micros,
+) -> Result<User, TenantError> {
+    let mut parsed = parse_resource(schemas, body)?;
+    let active = take_active_and_check(&mut parsed)?;
+    let doc = parsed.doc;
+    let user_name = user_name_of(&doc)?;
+    let user = UserRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        tenant_id: caller.tenant.id.clone(),
+        user_name: user_name.clone(),
+        external_id: string_at(&doc, "externalId"),
+        display_name: string_at(&doc, "displayName"),
+        user_type: string_at(&doc, "userType"),
+        status: Status::on_create(active).as_str().to_string(),
+        last_login_at: None,
+        version: 1,
+        created_at: now,
+        modified_at: now,
+        created_by_connection: caller.connection_id.clone(),
+        modified_by_connection: caller.connection_id.clone(),
+        doc,
+    };
+    let mut tx = store.begin().await?;
+    if !tx.reserve_seat(&caller.tenant.id).await? {
+        // The limit read here may be older than the one the UPDATE saw; re-read for the message.
+        let limit = store
+            .tenant_by_slug(&caller.tenant.slug)
+            .await?
+            .and_then(|t| t.seat_limit);
+        return Err(TenantError::SeatLimitReached {
+            limit: limit.or(caller.tenant.seat_limit).unwrap_or(0),
+        });
+    }
+    tx.insert_user(&user, &email_rows(&user.doc))
+        .await
+        .map_err(|e| map_conflict(e, &user_name))?;
+    let mut event = audit::event(caller, "user.create", now);
+    event.http_status = 201;
+    event.target_type = Some("User".into());
+    event.target_id = Some(user.id.clone());
+    event.target_name = Some(user.user_name.clone());
+    event.changed_attributes = user.doc.keys().cloned().collect();
+    event.tolerances = parsed
+        .tolerances
+        .iter()
+        .map(|t| t.as_str().to_string())
+        .collect();
+    tx.insert_audit(&event).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Replaces a user with a full SCIM document (PUT). Locked attributes must keep their values.
+pub async fn replace_user(
+    store: &Store,
+    schemas: ResourceSchemas<'_>,
+    caller: &Caller,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+    now: Micros,
+) -> Result<User, TenantError> {
+    match try_replace(store, schemas, caller, id, body, if_match, now).await {
+        Ok(user) => Ok(user),
+        Err(err) => Err(record_rejection(store, caller, "user.replace", Some(id), now, err).await),
+    }
+}
+
+fn check_version(current: i64, if_match: Option<&str>) -> Result<(), TenantError> {
+    match if_match {
+        Some(tags) if !etag_matches(tags, current) => Err(TenantError::PreconditionFailed {
+            expected: tags.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// `If-Match`/`If-None-Match` lists: `*` or comma-separated tags, weak or strong, compared weakly.
+pub fn etag_matches(header: &str, version: i64) -> bool {
+    let ours = etag_of(version);
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    header
+        .split(',')
+        .any(|t| t.trim() == "*" || bare(t) == bare(&ours))
+}
+
+async fn try_replace(
+    store: &Store,
+    schemas: ResourceSchemas<'_>,
+    caller: &Caller,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+    now: Micros,
+) -> Result<User, TenantError> {
+    let mut parsed = parse_resource(schemas, body)?;
+    let active = take_active_and_check(&mut parsed)?;
+    let mut doc = parsed.doc;
+    let mut tx = store.begin().await?;
+    let old = tx
+        .user_for_update(&caller.tenant.id, id)
+        .await?
+        .ok_or_else(|| TenantError::NotFound(format!("User {id}")))?;
+    check_version(old.version, if_match)?;
+    immutables::enforce(
+        schemas,
+        &caller.tenant.immutable_attributes,
+        &old.doc,
+        &mut doc,
+    )
+    .map_err(|attribute| TenantError::Locked { attribute })?;
+    let old_status = Status::parse(&old.status).unwrap_or(Status::Invited);
+    let status = old_status.after_update(active, old.last_login_at.is_some());
+    let mut changed = changed_attributes(&old.doc, &doc);
+    if status.scim_active() != old_status.scim_active() {
+        changed.push("active".into());
+    }
+    if changed.is_empty() && status == old_status {
+        return Ok(old);
+    }
+    let user_name = user_name_of(&doc)?;
+    let user = UserRecord {
+        user_name: user_name.clone(),
+        external_id: string_at(&doc, "externalId"),
+        display_name: string_at(&doc, "displayName"),
+        user_type: string_at(&doc, "userType"),
+        status: status.as_str().to_string(),
+        version: old.version + 1,
+        modified_at: now,
+        modified_by_connection: caller.connection_id.clone(),
+        doc,
+        ..old
+    };
+    tx.update_user(&user, &email_rows(&user.doc))
+        .await
+        .map_err(|e| map_conflict(e, &user_name))?;
+    let action = match (old_status.scim_active(), status.scim_active()) {
+        (true, false) => "user.suspend",
+        (false, true) => "user.reactivate",
+        _ => "user.replace",
+    };
+    let mut event = audit::event(caller, action, now);
+    event.target_type = Some("User".into());
+    event.target_id = Some(user.id.clone());
+    event.target_name = Some(user.user_name.clone());
+    event.changed_attributes = changed;
+    event.tolerances = parsed
+        .tolerances
+        .iter()
+        .map(|t| t.as_str().to_string())
+        .collect();
+    tx.insert_audit(&event).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Soft-deletes a user: a tombstone stays for history; the seat and the userName are freed.
+pub async fn delete_user(
+    store: &Store,
+    caller: &Caller,
+    id: &str,
+    if_match: Option<&str>,
+    now: Micros,
+) -> Result<(), TenantError> {
+    match try_delete(store, caller, id, if_match, now).await {
+        Ok(()) => Ok(()),
+        Err(err) => Err(record_rejection(store, caller, "user.delete", Some(id), now, err).await),
+    }
+}
+
+async fn try_delete(
+    store: &Store,
+    caller: &Caller,
+    id: &str,
+    if_match: Option<&str>,
+    now: Micros,
+) -> Result<(), TenantError> {
+    let mut tx = store.begin().await?;
+    let old = tx
+        .user_for_update(&caller.tenant.id, id)
+        .await?
+        .ok_or_else(|| TenantError::NotFound(format!("User {id}")))?;
+    check_version(old.version, if_match)?;
+    tx.tombstone_user(&caller.tenant.id, id, now, caller.connection_id.as_deref())
+        .await?;
+    tx.release_seat(&caller.tenant.id).await?;
+    let mut event = audit::event(caller, "user.delete", now);
+    event.http_status = 204;
+    event.target_type = Some("User".into());
+    event.target_id = Some(old.id.clone());
+    event.target_name = Some(old.user_name.clone());
+    tx.insert_audit(&event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn get_user(store: &Store, caller: &Caller, id: &str) -> Result<User, TenantError> {
+    store
+        .user_by_id(&caller.tenant.id, id)
+        .await?
+        .ok_or_else(|| TenantError::NotFound(format!("User {id}")))
+}
+
+/// A page of the tenant's users matching an optional filter, evaluated in SQL.
+pub async fn list_users(
+    store: &Store,
+    caller: &Caller,
+    filter: Option<&str>,
+    limits: FilterLimits,
+    page: Page,
+) -> Result<(i64, Vec<User>), TenantError> {
+    // `$1` is the tenant (bound by the store); the filter's parameters follow.
+    let mut condition = SqlFragment::numbered_after(1);
+    condition.sql = match filter.map(str::trim).filter(|f| !f.is_empty()) {
+        Some(text) => {
+            let ast = parse_filter(text, limits)?;
+            compile_user_filter(&ast, store.dialect(), &mut condition)?
+        }
+        None => "1 = 1".into(),
+    };
+    let result = store
+        .list_users(&caller.tenant.id, &condition, page.offset(), page.count)
+        .await?;
+    Ok((result.total, result.users))
+}
+
+/// Renders a user as a SCIM resource: the stored document, `active` and the tenant extension's
+/// read-only `status` and `lastLogin`, with `schemas`, `id` and `meta`.
+pub fn to_scim(schemas: ResourceSchemas<'_>, user: &User, base_url: &str) -> Value {
+    let mut doc = user.doc.clone();
+    let status = Status::parse(&user.status).unwrap_or(Status::Invited);
+    doc.insert("active".into(), Value::Bool(status.scim_active()));
+    let ext = doc
+        .entry(TENANT_USER_URN.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Some(ext) = ext.as_object_mut() {
+        ext.insert("status".into(), Value::String(status.as_str().into()));
+        if let Some(at) = user.last_login_at {
+            ext.insert(
+                "lastLogin".into(),
+                Value::String(crate::scim::resource::format_datetime(datetime_of(at))),
+            );
+        }
+    }
+    let meta = Meta {
+        resource_type: schemas.resource_type.name.clone(),
+        created: datetime_of(user.created_at),
+        last_modified: datetime_of(user.modified_at),
+        location: format!("{base_url}/Users/{}", user.id),
+        version: user.version,
+    };
+    render(schemas, &user.id, &doc, &meta)
+}

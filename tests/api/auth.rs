@@ -1,0 +1,193 @@
+//! Bearer tokens decide tenant and connection; wrong, revoked, expired and foreign tokens all get
+//! the same 401.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use scim_gateway::clock::now_micros;
+use scim_gateway::tenant::{TenantSlug, tenants, tokens};
+
+use crate::helpers::{assert_scim_error, spawn_app, user};
+
+#[tokio::test]
+async fn missing_wrong_revoked_and_expired_tokens_get_the_same_401() {
+    let app = spawn_app().await;
+    let users = app.url("/Users");
+    let (revoked, record) = tokens::create_token(&app.store, "acme", "okta", None, now_micros())
+        .await
+        .unwrap();
+    let (expired, _) = tokens::create_token(
+        &app.store,
+        "acme",
+        "okta",
+        Some(now_micros() - 1),
+        now_micros(),
+    )
+    .await
+    .unwrap();
+    // The revocation takes effect at once for the running server.
+    tokens::revoke_token(&app.store, "acme", &record.prefix, now_micros())
+        .await
+        .unwrap();
+
+    let mut bodies = Vec::new();
+    for token in [
+        None,
+        Some("scgw_wrong"),
+        Some("Bearer"),
+        Some(revoked.expose()),
+        Some(expired.expose()),
+    ] {
+        let mut request = app.client.get(&users);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer realm=\"SCIM\""
+        );
+        bodies.push(assert_scim_error(response, 401, None).await);
+    }
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "no hint which failure it was"
+    );
+    let failures = app
+        .audit()
+        .await
+        .into_iter()
+        .filter(|e| e.action == "auth.failure")
+        .count();
+    assert_eq!(failures, 5);
+    assert_eq!(
+        app.get("/Users").await.status(),
+        StatusCode::OK,
+        "the real token still works"
+    );
+}
+
+#[tokio::test]
+async fn a_token_of_tenant_a_cannot_read_or_write_tenant_b() {
+    let app = spawn_app().await;
+    let victim = app.create_user("victim").await;
+    let id = victim["id"].as_str().unwrap();
+    let other = TenantSlug::parse("other").unwrap();
+    tenants::create_tenant(&app.store, &other, None, None, now_micros())
+        .await
+        .unwrap();
+    let (foreign, _) = tokens::create_token(&app.store, "other", "default", None, now_micros())
+        .await
+        .unwrap();
+
+    // Tenant other's token at acme's URL: 401, whatever the method.
+    let url = app.url(&format!("/Users/{id}"));
+    assert_scim_error(
+        app.client
+            .get(&url)
+            .bearer_auth(foreign.expose())
+            .send()
+            .await
+            .unwrap(),
+        401,
+        None,
+    )
+    .await;
+    assert_scim_error(
+        app.client
+            .delete(&url)
+            .bearer_auth(foreign.expose())
+            .send()
+            .await
+            .unwrap(),
+        401,
+        None,
+    )
+    .await;
+    // Tenant other's token at its own URL cannot see acme's user either.
+    let own = format!("{}/scim/v2/other/Users/{id}", app.root);
+    assert_scim_error(
+        app.client
+            .get(&own)
+            .bearer_auth(foreign.expose())
+            .send()
+            .await
+            .unwrap(),
+        404,
+        None,
+    )
+    .await;
+    let list: Value = app
+        .client
+        .get(format!("{}/scim/v2/other/Users", app.root))
+        .bearer_auth(foreign.expose())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["totalResults"], 0);
+    // And acme's token cannot write into other.
+    let response = app
+        .client
+        .post(format!("{}/scim/v2/other/Users", app.root))
+        .bearer_auth(&app.token)
+        .body(user("intruder").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_scim_error(response, 401, None).await;
+    assert_eq!(
+        app.get(&format!("/Users/{id}")).await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn token_rotation_keeps_the_old_token_for_the_grace_period_only() {
+    let app = spawn_app().await;
+    let (_, _) = tokens::rotate_token(&app.store, "acme", "entra", 3_600_000_000, now_micros())
+        .await
+        .unwrap();
+    assert_eq!(
+        app.get("/Users").await.status(),
+        StatusCode::OK,
+        "old token within grace"
+    );
+    let (newest, _) = tokens::rotate_token(&app.store, "acme", "entra", 0, now_micros())
+        .await
+        .unwrap();
+    assert_scim_error(app.get("/Users").await, 401, None).await;
+    let response = app
+        .client
+        .get(app.url("/Users"))
+        .bearer_auth(newest.expose())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn writes_remember_the_connection_of_the_token() {
+    let app = spawn_app().await;
+    let created = app.create_user("tracked").await;
+    let tenant = app.store.tenant_by_slug("acme").await.unwrap().unwrap();
+    let stored = app
+        .store
+        .user_by_id(&tenant.id, created["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let tokens = app.store.list_tokens(&tenant.id).await.unwrap();
+    let entra = tokens
+        .iter()
+        .find(|t| t.connection_name == "entra")
+        .unwrap();
+    assert_eq!(
+        stored.created_by_connection.as_deref(),
+        Some(entra.connection_id.as_str())
+    );
+    assert!(entra.last_used_at.is_some(), "token use is recorded");
+}

@@ -1,0 +1,254 @@
+//! `spawn_app()`: a gateway on 127.0.0.1:0 with a fresh database, a tenant and a token.
+
+use std::sync::Once;
+
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use sqlx::{AssertSqlSafe, Connection};
+
+use scim_gateway::app::App;
+use scim_gateway::clock::now_micros;
+use scim_gateway::config::Settings;
+use scim_gateway::store::Store;
+use scim_gateway::tenant::{TenantSlug, tenants, tokens};
+
+pub const TENANT: &str = "acme";
+
+static TRACING: Once = Once::new();
+
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub root: String,
+    /// SCIM base URL of the tenant `acme`.
+    pub base: String,
+    pub token: String,
+    pub store: Store,
+    pub client: Client,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// A fresh database URL: an SQLite file in a temp dir, or a new schema on the PostgreSQL server
+/// named by `TEST_DATABASE_URL`.
+pub async fn fresh_database_url() -> String {
+    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => {
+            let mut conn = sqlx::PgConnection::connect(&url)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+                .execute(&mut conn)
+                .await
+                .expect("create schema");
+            conn.close().await.ok();
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}options=-c%20search_path%3D{name}")
+        }
+        _ => {
+            let dir = std::env::temp_dir().join("scim-gateway-tests");
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            format!("sqlite://{}", dir.join(format!("{name}.db")).display())
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(None).await
+}
+
+/// A gateway whose tenant `acme` has `seats` seats (unlimited when `None`).
+pub async fn spawn_app_with(seats: Option<i64>) -> TestApp {
+    TRACING.call_once(|| {
+        if std::env::var("TEST_LOG").is_ok() {
+            scim_gateway::telemetry::init(true);
+        }
+    });
+    let database_url = fresh_database_url().await;
+    let store = Store::connect(&database_url).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    let slug = TenantSlug::parse(TENANT).expect("slug");
+    tenants::create_tenant(&store, &slug, None, seats, now_micros())
+        .await
+        .expect("tenant");
+    let (secret, _) = tokens::create_token(&store, TENANT, "entra", None, now_micros())
+        .await
+        .expect("token");
+    let app = App::build(
+        Settings::new("127.0.0.1:0".parse().expect("addr"), None),
+        store.clone(),
+    )
+    .await
+    .expect("build");
+    let root = app.public_url().to_string();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        rx.await.ok();
+    }));
+    TestApp {
+        base: format!("{root}/scim/v2/{TENANT}"),
+        root,
+        token: secret.expose().to_string(),
+
+        store,
+        client: Client::new(),
+        _shutdown: tx,
+    }
+}
+
+pub fn user(user_name: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": user_name,
+        "name": {"givenName": "Barbara", "familyName": "Jensen"},
+        "displayName": "Babs Jensen",
+        "emails": [{"value": format!("{user_name}@example.com"), "type": "work", "primary": true}],
+        "externalId": format!("ext-{user_name}"),
+    })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/scim+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .put(self.url(path))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/scim+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.client
+            .delete(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Creates a user and returns its JSON.
+    pub async fn create_user(&self, user_name: &str) -> Value {
+        let response = self.post("/Users", &user(user_name)).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.expect("json")
+    }
+
+    /// `GET /Users?filter=…`, returning the ListResponse.
+    pub async fn filter(&self, filter: &str) -> Value {
+        let response = self
+            .client
+            .get(self.url("/Users"))
+            .query(&[("filter", filter)])
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), StatusCode::OK, "filter {filter}");
+        response.json().await.expect("json")
+    }
+
+    pub async fn tenant_seats_used(&self) -> i64 {
+        self.store
+            .tenant_by_slug(TENANT)
+            .await
+            .expect("read")
+            .expect("tenant")
+            .seats_used
+    }
+
+    /// The tenant's audit events, newest first.
+    pub async fn audit(&self) -> Vec<scim_gateway::store::AuditRecord> {
+        let tenant = self
+            .store
+            .tenant_by_slug(TENANT)
+            .await
+            .expect("read")
+            .expect("tenant");
+        self.store
+            .audit_events(&tenant.id, 1000)
+            .await
+            .expect("audit")
+    }
+}
+
+/// Asserts a SCIM error response and returns its body.
+pub async fn assert_scim_error(response: Response, status: u16, scim_type: Option<&str>) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/scim+json")
+    );
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(
+        body["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+    );
+    assert_eq!(body["status"], json!(status.to_string()));
+    assert_eq!(
+        body.get("scimType").and_then(Value::as_str),
+        scim_type,
+        "{body}"
+    );
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    body
+}
+
+/// Sets the tenant's locked attributes, as `tenant update --immutable` does.
+pub async fn set_locked_attributes(app: &TestApp, attributes: &[&str]) {
+    let registry = scim_gateway::scim::schema::Registry::load().expect("schemas");
+    let schemas = registry.user().expect("user schemas");
+    let slug = TenantSlug::parse(TENANT).expect("slug");
+    let list = attributes.iter().map(|s| s.to_string()).collect();
+    tenants::update_tenant(
+        &app.store,
+        schemas,
+        &slug,
+        tenants::SeatChange::Keep,
+        Some(list),
+        now_micros(),
+    )
+    .await
+    .expect("update tenant");
+}
+
+/// Sets the tenant's seat limit.
+pub async fn set_seat_limit(app: &TestApp, limit: Option<i64>) {
+    let registry = scim_gateway::scim::schema::Registry::load().expect("schemas");
+    let schemas = registry.user().expect("user schemas");
+    let slug = TenantSlug::parse(TENANT).expect("slug");
+    let change = match limit {
+        Some(n) => tenants::SeatChange::Limit(n),
+        None => tenants::SeatChange::Unlimited,
+    };
+    tenants::update_tenant(&app.store, schemas, &slug, change, None, now_micros())
+        .await
+        .expect("update tenant");
+}

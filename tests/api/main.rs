@@ -1,0 +1,14 @@
+//! The one integration test binary: each module drives the HTTP API (or the CLI) of a gateway
+//! spawned with a fresh database — SQLite by default, PostgreSQL when `TEST_DATABASE_URL` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod audit;
+mod auth;
+mod bad_input;
+mod cli;
+mod discovery;
+mod tenant_rules;
+mod users;
+mod users_list;
