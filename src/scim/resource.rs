@@ -18,6 +18,7 @@ use super::{ScimError, ScimType};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Tolerance {
     StringBoolean,
+    StringInteger,
     DottedKey,
     UrnQualifiedKey,
     UnqualifiedExtensionAttribute,
@@ -33,6 +34,7 @@ impl Tolerance {
     pub fn as_str(self) -> &'static str {
         match self {
             Tolerance::StringBoolean => "string_boolean",
+            Tolerance::StringInteger => "string_integer",
             Tolerance::DottedKey => "dotted_key",
             Tolerance::UrnQualifiedKey => "urn_qualified_key",
             Tolerance::UnqualifiedExtensionAttribute => "unqualified_extension_attribute",
@@ -362,6 +364,11 @@ fn read_scalar(
         }
         (AttrType::Boolean, _) => wrong("a boolean"),
         (AttrType::Integer, Value::Number(n)) if n.is_i64() => Ok(Some(value.clone())),
+        // Clients that send every value as a string, and the schema's string canonicalValues.
+        (AttrType::Integer, Value::String(s)) if s.trim().parse::<i64>().is_ok() => {
+            parsed.note(Tolerance::StringInteger);
+            Ok(s.trim().parse::<i64>().ok().map(Value::from))
+        }
         (AttrType::Integer, _) => wrong("an integer"),
         (AttrType::Decimal, Value::Number(_)) => Ok(Some(value.clone())),
         (AttrType::Decimal, _) => wrong("a number"),
@@ -490,7 +497,11 @@ mod tests {
                 "'emails.value'",
             ),
             (
-                json!({"userName": "a", TENANT_USER_URN: {"maxChats": "3"}}),
+                json!({"userName": "a", TENANT_USER_URN: {"maxChats": "three"}}),
+                "'maxChats'",
+            ),
+            (
+                json!({"userName": "a", TENANT_USER_URN: {"maxChats": 2.5}}),
                 "'maxChats'",
             ),
         ] {
@@ -498,6 +509,13 @@ mod tests {
             assert_eq!(err.scim_type, Some(ScimType::InvalidValue));
             assert!(err.detail.contains(attr), "{}", err.detail);
         }
+    }
+
+    #[test]
+    fn integers_sent_as_strings_are_read_as_integers() {
+        let p = parse(json!({"userName": "a", TENANT_USER_URN: {"maxChats": "3"}})).expect("valid");
+        assert_eq!(p.doc[TENANT_USER_URN]["maxChats"], json!(3));
+        assert_eq!(p.tolerances, [Tolerance::StringInteger]);
     }
 
     #[test]

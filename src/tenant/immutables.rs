@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::scim::CORE_USER_URN;
 use crate::scim::schema::{AttrType, Attribute, ResourceSchemas};
 
 /// Where a locked path points in a stored document.
@@ -132,6 +133,54 @@ pub fn enforce(
     Ok(())
 }
 
+/// Marks the tenant's locked attributes `immutable` in a schema document served by discovery, so
+/// clients know that a PUT must send them unchanged (RFC 7643 §7: set at creation or replacement,
+/// never updated), which is exactly what a lock means.
+pub fn mark_locked_in_schema(schema_doc: &mut Value, locked: &[String]) {
+    let Some(schema_id) = schema_doc
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    else {
+        return;
+    };
+    for path in locked {
+        let rest = match path.get(..schema_id.len()) {
+            Some(prefix)
+                if prefix.eq_ignore_ascii_case(&schema_id)
+                    && path[schema_id.len()..].starts_with(':') =>
+            {
+                &path[schema_id.len() + 1..]
+            }
+            _ if schema_id == CORE_USER_URN && !path.starts_with("urn:") => path.as_str(),
+            _ => continue,
+        };
+        let (head, sub) = rest
+            .split_once('.')
+            .map_or((rest, None), |(h, s)| (h, Some(s)));
+        let Some(attr) = find_attribute(schema_doc.get_mut("attributes"), head) else {
+            continue;
+        };
+        let target = match sub {
+            Some(sub) => find_attribute(attr.get_mut("subAttributes"), sub),
+            None => Some(attr),
+        };
+        if let Some(attr) = target
+            && attr.get("mutability").and_then(Value::as_str) == Some("readWrite")
+        {
+            attr["mutability"] = Value::String("immutable".into());
+        }
+    }
+}
+
+fn find_attribute<'a>(list: Option<&'a mut Value>, name: &str) -> Option<&'a mut Value> {
+    list?.as_array_mut()?.iter_mut().find(|a| {
+        a.get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +227,45 @@ mod tests {
         .expect("allowed");
         assert_eq!(out["userType"], "agent");
         assert_eq!(out["emails"][0]["value"], "a@x");
+    }
+
+    #[test]
+    fn locked_attributes_are_immutable_in_the_tenants_schemas() {
+        let mut core: Value =
+            serde_json::from_str(include_str!("../../scim-schemas/User.json")).expect("json");
+        let mut enterprise: Value =
+            serde_json::from_str(include_str!("../../scim-schemas/EnterpriseUser.json"))
+                .expect("json");
+        let locked = [
+            "userName",
+            "name.givenName",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
+        ]
+        .map(String::from);
+        mark_locked_in_schema(&mut core, &locked);
+        mark_locked_in_schema(&mut enterprise, &locked);
+        let mutability = |doc: &Value, name: &str| {
+            doc["attributes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["name"] == name)
+                .unwrap()["mutability"]
+                .clone()
+        };
+        assert_eq!(mutability(&core, "userName"), "immutable");
+        assert_eq!(mutability(&core, "displayName"), "readWrite");
+        let name = core["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == "name")
+            .unwrap();
+        assert_eq!(name["mutability"], "readWrite");
+        assert_eq!(name["subAttributes"][2]["name"], "givenName");
+        assert_eq!(name["subAttributes"][2]["mutability"], "immutable");
+        assert_eq!(mutability(&enterprise, "employeeNumber"), "immutable");
+        assert_eq!(mutability(&enterprise, "department"), "readWrite");
     }
 
     #[test]

@@ -51,18 +51,27 @@ async fn service_provider_config_advertises_every_capability_and_limit() {
     );
 }
 
+/// `User.json` with the given attributes marked immutable, as a tenant that locks them sees it.
+fn user_schema_locking(names: &[&str]) -> Value {
+    let mut user = schema_file("User.json");
+    for attr in user["attributes"].as_array_mut().unwrap() {
+        if names.iter().any(|n| attr["name"] == *n) {
+            attr["mutability"] = json!("immutable");
+        }
+    }
+    user
+}
+
+async fn get_json(app: &crate::helpers::TestApp, path: &str) -> Value {
+    let response = app.client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    response.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn schemas_and_resource_types_are_the_files_themselves() {
     let app = spawn_app().await;
-    let schemas: Value = app
-        .client
-        .get(app.url("/Schemas"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let schemas = get_json(&app, "/Schemas").await;
     assert_eq!(schemas["totalResults"], 3);
     let served: Vec<Value> = schemas["Resources"]
         .as_array()
@@ -71,43 +80,27 @@ async fn schemas_and_resource_types_are_the_files_themselves() {
         .cloned()
         .map(without_meta)
         .collect();
-    for file in ["User.json", "EnterpriseUser.json", "TenantUser.json"] {
+    for file in ["EnterpriseUser.json", "TenantUser.json"] {
         assert!(
             served.contains(&schema_file(file)),
             "{file} served as written"
         );
     }
-    let one: Value = app
-        .client
-        .get(app.url("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(without_meta(one), schema_file("User.json"));
+    // The tenant's locked attributes (by default userName and userType) are served immutable.
+    assert!(served.contains(&user_schema_locking(&["userName", "userType"])));
+    let one = get_json(&app, "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User").await;
+    assert_eq!(
+        without_meta(one),
+        user_schema_locking(&["userName", "userType"])
+    );
+    crate::helpers::set_locked_attributes(&app, &["emails"]).await;
+    let relocked = get_json(&app, "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User").await;
+    assert_eq!(without_meta(relocked), user_schema_locking(&["emails"]));
 
-    let types: Value = app
-        .client
-        .get(app.url("/ResourceTypes"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let types = get_json(&app, "/ResourceTypes").await;
     let files = schema_file("ResourceTypes.json");
     assert_eq!(without_meta(types["Resources"][0].clone()), files[0]);
-    let user: Value = app
-        .client
-        .get(app.url("/ResourceTypes/User"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let user = get_json(&app, "/ResourceTypes/User").await;
     assert_eq!(user["endpoint"], "/Users");
     assert_eq!(
         user["meta"]["location"],

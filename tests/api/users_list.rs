@@ -239,3 +239,28 @@ async fn attributes_and_excluded_attributes_project_every_read() {
     let created2: Value = created2.json().await.unwrap();
     assert!(created2.get("emails").is_none() && created2["userName"] == "proj2");
 }
+
+#[tokio::test]
+async fn search_by_post_answers_like_get() {
+    let app = spawn_app().await;
+    three_users(&app).await;
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "attributes": ["userName"], "filter": "userName sw \"c\" or userName eq \"alice\"",
+        "startIndex": 1, "count": 10
+    });
+    for path in ["/Users/.search", "/.search"] {
+        let response = app.post(path, &body).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let list: Value = response.json().await.unwrap();
+        assert_eq!(names(&list), ["alice", "carol"]);
+        assert!(list["Resources"][0].get("emails").is_none(), "projected");
+    }
+    assert_scim_error(
+        app.post("/Users/.search", &json!({"filter": "userName eq"}))
+            .await,
+        400,
+        Some("invalidFilter"),
+    )
+    .await;
+}

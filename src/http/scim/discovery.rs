@@ -12,6 +12,8 @@ use crate::http::response::ScimResponse;
 use crate::scim::ScimError;
 use crate::scim::list::{Page, list_response};
 use crate::state::AppState;
+use crate::tenant::DEFAULT_IMMUTABLE_ATTRIBUTES;
+use crate::tenant::immutables::mark_locked_in_schema;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -81,17 +83,28 @@ fn resource_type_docs(state: &AppState, tenant: &str) -> Vec<Value> {
         .collect()
 }
 
-fn schema_docs(state: &AppState, tenant: &str) -> Vec<Value> {
+/// The schema documents as this tenant sees them: its locked attributes are `immutable`. An
+/// unknown tenant sees the defaults, so discovery tells nobody which tenants exist.
+async fn schema_docs(state: &AppState, tenant: &str) -> Result<Vec<Value>, ApiError> {
+    let locked: Vec<String> = match state.store.tenant_by_slug(tenant).await? {
+        Some(t) => t.immutable_attributes,
+        None => DEFAULT_IMMUTABLE_ATTRIBUTES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    };
     let base = state.settings.scim_base_url(tenant);
-    state
+    Ok(state
         .registry
         .served_schema_documents()
         .into_iter()
         .map(|doc| {
             let id = doc.get("id").and_then(Value::as_str).unwrap_or_default();
-            with_meta(doc.clone(), "Schema", format!("{base}/Schemas/{id}"))
+            let mut doc = with_meta(doc.clone(), "Schema", format!("{base}/Schemas/{id}"));
+            mark_locked_in_schema(&mut doc, &locked);
+            doc
         })
-        .collect()
+        .collect())
 }
 
 fn whole_list(resources: Vec<Value>) -> Value {
@@ -134,7 +147,9 @@ async fn schemas(
     query: ScimQuery,
 ) -> Result<ScimResponse, ApiError> {
     refuse_filter(&query)?;
-    Ok(ScimResponse::ok(whole_list(schema_docs(&state, &tenant))))
+    Ok(ScimResponse::ok(whole_list(
+        schema_docs(&state, &tenant).await?,
+    )))
 }
 
 async fn schema(
@@ -142,6 +157,7 @@ async fn schema(
     Path((tenant, id)): Path<(String, String)>,
 ) -> Result<ScimResponse, ApiError> {
     schema_docs(&state, &tenant)
+        .await?
         .into_iter()
         .find(|doc| {
             doc.get("id")

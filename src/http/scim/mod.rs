@@ -5,7 +5,7 @@ mod users;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 
 use super::auth::require_token;
 use super::{method_not_allowed, not_implemented};
@@ -21,6 +21,8 @@ pub fn router(state: AppState) -> Router<AppState> {
                 .delete(users::delete)
                 .patch(|| not_implemented("PATCH")),
         )
+        .route("/Users/.search", post(users::search))
+        .route("/.search", post(users::search))
         .route("/Me", any(|| not_implemented("/Me")))
         .route("/Bulk", any(|| not_implemented("Bulk")))
         .route_layer(from_fn_with_state(state, require_token));

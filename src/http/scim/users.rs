@@ -9,7 +9,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{Preconditions, ScimJson, ScimQuery};
 use crate::http::response::ScimResponse;
 use crate::scim::ScimError;
-use crate::scim::list::{Page, list_response};
+use crate::scim::list::{ListRequest, Page, list_response};
 use crate::scim::projection::Projection;
 use crate::scim::resource::etag_of;
 use crate::scim::schema::ResourceSchemas;
@@ -90,19 +90,48 @@ pub async fn list(
     Extension(caller): Extension<Caller>,
     query: ScimQuery,
 ) -> Result<ScimResponse, ApiError> {
+    let request = ListRequest {
+        filter: query.get("filter").map(str::to_string),
+        start_index: query.integer("startIndex")?,
+        count: query.integer("count")?,
+        attributes: query.get("attributes").map(str::to_string),
+        excluded_attributes: query.get("excludedAttributes").map(str::to_string),
+    };
+    list_users(&state, &caller, request).await
+}
+
+/// `POST /Users/.search` and `POST /.search` (only Users are served yet): a query whose
+/// parameters travel in the body, answered 200 like a GET.
+pub async fn search(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ScimJson(body): ScimJson,
+) -> Result<ScimResponse, ApiError> {
+    list_users(&state, &caller, ListRequest::from_search_body(&body)?).await
+}
+
+async fn list_users(
+    state: &AppState,
+    caller: &Caller,
+    request: ListRequest,
+) -> Result<ScimResponse, ApiError> {
     let limits = &state.settings.limits;
     let page = Page::new(
-        query.integer("startIndex")?,
-        query.integer("count")?,
+        request.start_index,
+        request.count,
         limits.default_page_size,
         limits.max_page_size,
     );
-    let schemas = user_schemas(&state)?;
-    let projection = projection(schemas, &query)?;
+    let schemas = user_schemas(state)?;
+    let projection = Projection::parse(
+        schemas,
+        request.attributes.as_deref(),
+        request.excluded_attributes.as_deref(),
+    )?;
     let (total, found) = users::list_users(
         &state.store,
-        &caller,
-        query.get("filter"),
+        caller,
+        request.filter.as_deref(),
         limits.filter,
         page,
     )
