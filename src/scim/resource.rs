@@ -28,6 +28,12 @@ pub enum Tolerance {
     UnknownAttributeIgnored,
     ReadOnlyInputIgnored,
     SeveralPrimaryValues,
+    CapitalisedOperation,
+    LenientPatchEnvelope,
+    ValueFilterUpsert,
+    RemoveListedValues,
+    UnknownSchemaPathIgnored,
+    NullMeansRemove,
 }
 
 impl Tolerance {
@@ -44,6 +50,12 @@ impl Tolerance {
             Tolerance::UnknownAttributeIgnored => "unknown_attribute_ignored",
             Tolerance::ReadOnlyInputIgnored => "read_only_input_ignored",
             Tolerance::SeveralPrimaryValues => "several_primary_values",
+            Tolerance::CapitalisedOperation => "capitalised_operation",
+            Tolerance::LenientPatchEnvelope => "lenient_patch_envelope",
+            Tolerance::ValueFilterUpsert => "value_filter_upsert",
+            Tolerance::RemoveListedValues => "remove_listed_values",
+            Tolerance::UnknownSchemaPathIgnored => "unknown_schema_path_ignored",
+            Tolerance::NullMeansRemove => "null_means_remove",
         }
     }
 }
@@ -56,7 +68,7 @@ pub struct Parsed {
 }
 
 impl Parsed {
-    fn note(&mut self, tolerance: Tolerance) {
+    pub fn note(&mut self, tolerance: Tolerance) {
         if !self.tolerances.contains(&tolerance) {
             self.tolerances.push(tolerance);
         }
@@ -248,7 +260,7 @@ pub fn read_attribute(
             }
             other => other,
         };
-        return read_single(attr, label, single, parsed);
+        return read_value(attr, label, single, parsed);
     }
     let items: Vec<&Value> = match value {
         Value::Null => return Ok(None),
@@ -260,7 +272,7 @@ pub fn read_attribute(
     };
     let mut out = Vec::with_capacity(items.len());
     for item in items {
-        if let Some(v) = read_single(attr, label, item, parsed)? {
+        if let Some(v) = read_value(attr, label, item, parsed)? {
             out.push(v);
         }
     }
@@ -286,7 +298,8 @@ fn keep_one_primary(values: &mut [Value], parsed: &mut Parsed) {
     }
 }
 
-fn read_single(
+/// Reads one value of an attribute (an element, for a multi-valued one).
+pub fn read_value(
     attr: &Attribute,
     label: &str,
     value: &Value,

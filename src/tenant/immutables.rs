@@ -101,13 +101,23 @@ fn comparable(attr: &Attribute, value: &Value) -> Value {
     }
 }
 
+/// What a locked value missing from the new document means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Omitted {
+    /// A PUT that leaves it out keeps it.
+    Keep,
+    /// A PATCH that removed it tried to change it.
+    IsChange,
+}
+
 /// Checks `new` against `old` for each locked path; returns the first locked attribute whose set
-/// value would change. Locked values that `new` leaves out are copied over from `old`.
+/// value would change.
 pub fn enforce(
     schemas: ResourceSchemas<'_>,
     locked: &[String],
     old: &Map<String, Value>,
     new: &mut Map<String, Value>,
+    omitted: Omitted,
 ) -> Result<(), String> {
     for path in locked {
         let Some(at) = locate(schemas, path) else {
@@ -118,6 +128,7 @@ pub fn enforce(
         };
         let attr = at.sub.unwrap_or(at.attr);
         match get(new, &at) {
+            None if omitted == Omitted::IsChange => return Err(path.clone()),
             None => {
                 let kept = old_value.clone();
                 set(new, &at, kept);
@@ -193,7 +204,7 @@ mod tests {
         let locked: Vec<String> = locked.iter().map(|s| s.to_string()).collect();
         let old = old.as_object().cloned().expect("object");
         let mut new = new.as_object().cloned().expect("object");
-        enforce(schemas, &locked, &old, &mut new).map(|()| Value::Object(new))
+        enforce(schemas, &locked, &old, &mut new, Omitted::Keep).map(|()| Value::Object(new))
     }
 
     #[test]
@@ -266,6 +277,22 @@ mod tests {
         assert_eq!(name["subAttributes"][2]["mutability"], "immutable");
         assert_eq!(mutability(&enterprise, "employeeNumber"), "immutable");
         assert_eq!(mutability(&enterprise, "department"), "readWrite");
+    }
+
+    #[test]
+    fn a_patch_that_removes_a_locked_value_changes_it() {
+        let registry = Registry::load().expect("schemas");
+        let schemas = registry.user().expect("user");
+        let old = json!({"userType": "agent"})
+            .as_object()
+            .cloned()
+            .expect("object");
+        let mut new = Map::new();
+        let locked = ["userType".to_string()];
+        assert_eq!(
+            enforce(schemas, &locked, &old, &mut new, Omitted::IsChange),
+            Err("userType".to_string())
+        );
     }
 
     #[test]

@@ -5,17 +5,18 @@
 use serde_json::{Map, Value};
 
 use super::audit::{self, record_rejection};
-use super::immutables;
+use super::immutables::{self, Omitted};
 use super::status::Status;
 use super::{Caller, TenantError};
 use crate::clock::datetime_of;
 use crate::scim::filter::{FilterLimits, parse_filter};
 use crate::scim::list::Page;
-use crate::scim::resource::{Meta, Parsed, etag_of, parse_resource, render};
+use crate::scim::patch::{apply_patch, parse_patch_request};
+use crate::scim::resource::{Meta, Parsed, Tolerance, etag_of, parse_resource, render};
 use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, TENANT_USER_URN};
 use crate::store::filter_sql::compile_user_filter;
-use crate::store::{Constraint, EmailRow, Micros, SqlFragment, Store, StoreError, UserRecord};
+use crate::store::{Constraint, EmailRow, Micros, SqlFragment, Store, StoreError, Tx, UserRecord};
 
 /// User types that administer a tenant: they always keep CRM access (SPEC §4).
 pub const ADMIN_USER_TYPES: [&str; 2] = ["tenant_admin", "bot_admin"];
@@ -220,22 +221,122 @@ async fn try_replace(
 ) -> Result<User, TenantError> {
     let mut parsed = parse_resource(schemas, body)?;
     let active = take_active_and_check(&mut parsed)?;
-    let mut doc = parsed.doc;
     let mut tx = store.begin().await?;
+    let old = lock_user(&mut tx, caller, id, if_match).await?;
+    let change = Change {
+        doc: parsed.doc,
+        active,
+        tolerances: parsed.tolerances,
+        kind: ChangeKind::Replace,
+    };
+    write_change(tx, schemas, caller, old, change, now).await
+}
+
+/// Applies a PATCH request to a user: every operation or none (RFC 7644 §3.5.2).
+#[allow(clippy::too_many_arguments)]
+pub async fn patch_user(
+    store: &Store,
+    schemas: ResourceSchemas<'_>,
+    caller: &Caller,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+    limits: FilterLimits,
+    now: Micros,
+) -> Result<User, TenantError> {
+    match try_patch(store, schemas, caller, id, body, if_match, limits, now).await {
+        Ok(user) => Ok(user),
+        Err(err) => Err(record_rejection(store, caller, "user.patch", Some(id), now, err).await),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn try_patch(
+    store: &Store,
+    schemas: ResourceSchemas<'_>,
+    caller: &Caller,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+    limits: FilterLimits,
+    now: Micros,
+) -> Result<User, TenantError> {
+    let request = parse_patch_request(body, MAX_PATCH_OPERATIONS)?;
+    let mut tx = store.begin().await?;
+    let old = lock_user(&mut tx, caller, id, if_match).await?;
+    // The engine sees `active` as the client does; the status column carries it in storage.
+    let mut working = old.doc.clone();
+    let status = Status::parse(&old.status).unwrap_or(Status::Invited);
+    working.insert("active".into(), Value::Bool(status.scim_active()));
+    let mut parsed = apply_patch(schemas, &working, &old.id, &request, limits)?;
+    let active = take_active_and_check(&mut parsed)?;
+    let change = Change {
+        doc: parsed.doc,
+        active,
+        tolerances: parsed.tolerances,
+        kind: ChangeKind::Patch,
+    };
+    write_change(tx, schemas, caller, old, change, now).await
+}
+
+/// Most operations one PATCH request may carry.
+pub const MAX_PATCH_OPERATIONS: usize = 1000;
+
+/// The user, locked for this transaction, if `If-Match` allows.
+async fn lock_user(
+    tx: &mut Tx,
+    caller: &Caller,
+    id: &str,
+    if_match: Option<&str>,
+) -> Result<User, TenantError> {
     let old = tx
         .user_for_update(&caller.tenant.id, id)
         .await?
         .ok_or_else(|| TenantError::NotFound(format!("User {id}")))?;
     check_version(old.version, if_match)?;
+    Ok(old)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChangeKind {
+    Replace,
+    Patch,
+}
+
+/// A new document for a user, from a PUT or a PATCH.
+struct Change {
+    doc: Map<String, Value>,
+    active: Option<bool>,
+    tolerances: Vec<Tolerance>,
+    kind: ChangeKind,
+}
+
+/// Checks the locked attributes, moves the status, and writes the new version with its audit
+/// event; an unchanged user keeps its version (and `meta.lastModified`).
+async fn write_change(
+    mut tx: Tx,
+    schemas: ResourceSchemas<'_>,
+    caller: &Caller,
+    old: User,
+    change: Change,
+    now: Micros,
+) -> Result<User, TenantError> {
+    let mut doc = change.doc;
+    let omitted = match change.kind {
+        // A PUT that leaves a locked attribute out keeps it; a PATCH that removes it changes it.
+        ChangeKind::Replace => Omitted::Keep,
+        ChangeKind::Patch => Omitted::IsChange,
+    };
     immutables::enforce(
         schemas,
         &caller.tenant.immutable_attributes,
         &old.doc,
         &mut doc,
+        omitted,
     )
     .map_err(|attribute| TenantError::Locked { attribute })?;
     let old_status = Status::parse(&old.status).unwrap_or(Status::Invited);
-    let status = old_status.after_update(active, old.last_login_at.is_some());
+    let status = old_status.after_update(change.active, old.last_login_at.is_some());
     let mut changed = changed_attributes(&old.doc, &doc);
     if status.scim_active() != old_status.scim_active() {
         changed.push("active".into());
@@ -259,17 +360,18 @@ async fn try_replace(
     tx.update_user(&user, &email_rows(&user.doc))
         .await
         .map_err(|e| map_conflict(e, &user_name))?;
-    let action = match (old_status.scim_active(), status.scim_active()) {
-        (true, false) => "user.suspend",
-        (false, true) => "user.reactivate",
-        _ => "user.replace",
+    let action = match (old_status.scim_active(), status.scim_active(), change.kind) {
+        (true, false, _) => "user.suspend",
+        (false, true, _) => "user.reactivate",
+        (_, _, ChangeKind::Replace) => "user.replace",
+        (_, _, ChangeKind::Patch) => "user.patch",
     };
     let mut event = audit::event(caller, action, now);
     event.target_type = Some("User".into());
     event.target_id = Some(user.id.clone());
     event.target_name = Some(user.user_name.clone());
     event.changed_attributes = changed;
-    event.tolerances = parsed
+    event.tolerances = change
         .tolerances
         .iter()
         .map(|t| t.as_str().to_string())

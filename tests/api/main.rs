@@ -12,3 +12,4 @@ mod discovery;
 mod tenant_rules;
 mod users;
 mod users_list;
+mod users_patch;

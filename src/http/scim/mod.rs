@@ -19,7 +19,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(users::get)
                 .put(users::replace)
                 .delete(users::delete)
-                .patch(|| not_implemented("PATCH")),
+                .patch(users::patch),
         )
         .route("/Users/.search", post(users::search))
         .route("/.search", post(users::search))
