@@ -100,12 +100,14 @@ pub fn parse_path<'a>(
         }
     };
 
-    let (extension, attr, unqualified_extension) = match schema.attribute(name) {
-        Some(attr) => (
-            (schema.id != schemas.core.id).then_some(schema),
-            attr,
-            false,
-        ),
+    let is_core = schema.id == schemas.core.id;
+    let common = if is_core {
+        schemas.common_attribute(name)
+    } else {
+        None
+    };
+    let (extension, attr, unqualified_extension) = match schema.attribute(name).or(common) {
+        Some(attr) => ((!is_core).then_some(schema), attr, false),
         None if !qualified => {
             // `manager`, `department`: unqualified enterprise attributes (IDP-QUIRKS Q9, Q10).
             let found = schemas

@@ -76,6 +76,17 @@ impl Projection {
                 out.insert(key.clone(), v);
             }
         }
+        // `schemas` names the extensions that are actually present in the answer.
+        if let Some(Value::Array(urns)) = out.get("schemas").cloned() {
+            let kept: Vec<Value> = urns
+                .into_iter()
+                .filter(|u| {
+                    u.as_str()
+                        .is_some_and(|u| schemas.extension(u).is_none() || out.contains_key(u))
+                })
+                .collect();
+            out.insert("schemas".into(), Value::Array(kept));
+        }
         Value::Object(out)
     }
 

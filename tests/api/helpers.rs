@@ -252,3 +252,18 @@ pub async fn set_seat_limit(app: &TestApp, limit: Option<i64>) {
         .await
         .expect("update tenant");
 }
+
+impl TestApp {
+    /// The user's lifecycle status, which SCIM returns only on request.
+    pub async fn status_of(&self, user: &Value) -> String {
+        let id = user["id"].as_str().expect("id");
+        let path = format!(
+            "/Users/{id}?attributes=urn:ietf:params:scim:schemas:extension:gateway:2.0:User:status"
+        );
+        let body: Value = self.get(&path).await.json().await.expect("json");
+        body["urn:ietf:params:scim:schemas:extension:gateway:2.0:User"]["status"]
+            .as_str()
+            .expect("status")
+            .to_string()
+    }
+}

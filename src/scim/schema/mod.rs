@@ -43,6 +43,7 @@ pub struct Registry {
     resource_types: Vec<LoadedResourceType>,
     resource_type_documents: Vec<Value>,
     service_provider_config: Value,
+    common: Vec<Attribute>,
 }
 
 #[derive(Debug, Clone)]
@@ -58,7 +59,18 @@ pub struct ResourceSchemas<'a> {
     pub resource_type: &'a ResourceType,
     pub core: &'a Schema,
     pub extensions: &'a [Schema],
+    /// `id` and `externalId`, which every resource has (RFC 7643 §3.1) but no schema lists.
+    pub common: &'a [Attribute],
 }
+
+/// The common attributes of RFC 7643 §3.1 that clients address by name (`meta` is answered
+/// separately: it is never written).
+const COMMON_ATTRIBUTES_JSON: &str = r#"[
+  {"name": "id", "type": "string", "multiValued": false, "required": false, "caseExact": true,
+   "mutability": "readOnly", "returned": "always", "uniqueness": "server"},
+  {"name": "externalId", "type": "string", "multiValued": false, "required": false, "caseExact": true,
+   "mutability": "readWrite", "returned": "default", "uniqueness": "none"}
+]"#;
 
 #[derive(Debug, thiserror::Error)]
 #[error("schema file {file} is invalid: {source}")]
@@ -117,6 +129,7 @@ impl Registry {
             resource_types,
             resource_type_documents,
             service_provider_config,
+            common: parse("common attributes", COMMON_ATTRIBUTES_JSON)?,
         })
     }
 
@@ -164,6 +177,7 @@ impl Registry {
             resource_type: &rt.definition,
             core: &rt.core,
             extensions: &rt.extensions,
+            common: &self.common,
         })
     }
 }
@@ -174,6 +188,13 @@ impl<'a> ResourceSchemas<'a> {
         self.extensions
             .iter()
             .find(|s| s.id.eq_ignore_ascii_case(urn))
+    }
+
+    /// `id` or `externalId`, by name without regard to case.
+    pub fn common_attribute(&self, name: &str) -> Option<&'a Attribute> {
+        self.common
+            .iter()
+            .find(|a| a.name.eq_ignore_ascii_case(name))
     }
 
     /// Splits `urn:…:User:attr.sub` into its schema and the rest, if the prefix is a known schema.
