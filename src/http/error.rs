@@ -39,6 +39,11 @@ pub fn to_scim_error(err: &TenantError) -> ScimError {
             Some(ScimType::Uniqueness),
             format!("userName '{name}' is already taken in this tenant"),
         ),
+        TenantError::GroupNameTaken(name) => ScimError::new(
+            409,
+            Some(ScimType::Uniqueness),
+            format!("displayName '{name}' is already taken by another group of this tenant"),
+        ),
         TenantError::SeatLimitReached { limit } => ScimError::new(
             403,
             None,

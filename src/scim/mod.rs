@@ -4,6 +4,7 @@
 pub mod error;
 pub mod filter;
 pub mod list;
+pub mod members;
 pub mod patch;
 pub mod path;
 pub mod projection;
@@ -15,6 +16,7 @@ pub use error::{ScimError, ScimType};
 pub const ERROR_URN: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub const LIST_RESPONSE_URN: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const CORE_USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const CORE_GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE_USER_URN: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 pub const TENANT_USER_URN: &str = "urn:ietf:params:scim:schemas:extension:gateway:2.0:User";
 pub const SCHEMA_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";

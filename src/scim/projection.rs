@@ -90,6 +90,34 @@ impl Projection {
         Value::Object(out)
     }
 
+    /// Whether the answer will hold the core attribute `name` (so that a derived or separately
+    /// stored attribute, such as a group's members, is read only when it will be shown).
+    pub fn includes(&self, schemas: ResourceSchemas<'_>, name: &str) -> bool {
+        let Some(attr) = schemas.core.attribute(name) else {
+            return false;
+        };
+        let named = |list: &[Selected]| {
+            list.iter().any(|s| {
+                s.schema.is_none()
+                    && s.attr.as_deref() == Some(attr.name.as_str())
+                    && s.sub_attr.is_none()
+            })
+        };
+        let partly = |list: &[Selected]| {
+            list.iter()
+                .any(|s| s.schema.is_none() && s.attr.as_deref() == Some(attr.name.as_str()))
+        };
+        match (attr.returned, self) {
+            (Returned::Never, _) => false,
+            (Returned::Always, _) => true,
+            (Returned::Default, Projection::Default) => true,
+            (Returned::Request, Projection::Default) => false,
+            (_, Projection::Include(list)) => partly(list),
+            (Returned::Request, Projection::Exclude(_)) => false,
+            (_, Projection::Exclude(list)) => !named(list),
+        }
+    }
+
     fn keeps_common(&self, key: &str) -> bool {
         let always = key == "id" || key == "schemas";
         let named = |list: &[Selected]| {

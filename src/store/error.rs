@@ -4,6 +4,7 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Constraint {
     UserName,
+    GroupName,
     TenantSlug,
     ConnectionName,
     Other(String),
@@ -35,6 +36,10 @@ impl From<sqlx::Error> for StoreError {
                 .unwrap_or_else(|| db.message().to_string());
             let constraint = if text.contains("user_name_key") {
                 Constraint::UserName
+            } else if text.contains("groups_tenant_display_name_key")
+                || text.contains("groups.display_name_key")
+            {
+                Constraint::GroupName
             } else if text.contains("tenants_slug_key") || text.contains("tenants.slug") {
                 Constraint::TenantSlug
             } else if text.contains("directory_connections_tenant_name_key")

@@ -1,5 +1,6 @@
-//! Compiles a SCIM filter AST over Users into a parameterised SQL condition on `users u` (and
-//! `user_emails e`). Values are always bound; the SQL text holds only fixed fragments.
+//! Compiles a SCIM filter AST into a parameterised SQL condition on `users u` (with `user_emails e`)
+//! or `groups g` (with `group_members m`). Values are always bound; the SQL text holds only fixed
+//! fragments.
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -7,7 +8,7 @@ use time::format_description::well_known::Rfc3339;
 use super::users::fold;
 use super::{Dialect, SqlFragment, SqlParam};
 use crate::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
-use crate::scim::{CORE_USER_URN, ScimError};
+use crate::scim::{CORE_GROUP_URN, CORE_USER_URN, ScimError};
 
 #[derive(Debug, Clone, Copy)]
 enum ColumnKind {
@@ -24,40 +25,69 @@ enum ColumnKind {
 struct Column {
     expr: &'static str,
     kind: ColumnKind,
-    /// Whether the value lives in `user_emails e`.
-    email: bool,
+    /// The side table the value lives in, if not the resource's own row.
+    side: Option<Side>,
 }
 
 const fn col(expr: &'static str, kind: ColumnKind) -> Column {
     Column {
         expr,
         kind,
-        email: false,
+        side: None,
     }
 }
 
-const fn email_col(expr: &'static str, kind: ColumnKind) -> Column {
+const fn side_col(side: Side, expr: &'static str, kind: ColumnKind) -> Column {
     Column {
         expr,
         kind,
-        email: true,
+        side: Some(side),
     }
 }
 
-/// Where a path is evaluated: on the user, or inside `emails[...]`.
+/// Which resources a filter selects: `users u` or `groups g`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scope {
-    User,
-    Email,
+pub enum FilterSubject {
+    Users,
+    Groups,
 }
 
-/// Appends the SQL condition for `filter` to `out`'s parameters and returns its text.
-pub fn compile_user_filter(
+/// Multi-valued attributes kept in side tables, one row per value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Emails,
+    Members,
+}
+
+impl Side {
+    /// "Some value satisfies `condition`".
+    fn exists(self, condition: &str) -> String {
+        match self {
+            Side::Emails => format!(
+                "EXISTS (SELECT 1 FROM user_emails e WHERE e.user_id = u.id AND {condition})"
+            ),
+            Side::Members => format!(
+                "EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.id AND {condition})"
+            ),
+        }
+    }
+}
+
+/// Where a path is evaluated: on the resource, or inside `attr[...]` on one of its side tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Resource(FilterSubject),
+    Side(Side),
+}
+
+/// Appends the SQL condition for `filter` over `subject` to `out`'s parameters and returns its text.
+pub fn compile_filter(
     filter: &Filter,
+    subject: FilterSubject,
     dialect: Dialect,
     out: &mut SqlFragment,
 ) -> Result<String, ScimError> {
-    compile(filter, Scope::User, dialect, out)
+    compile(filter, Scope::Resource(subject), dialect, out)
 }
 
 fn compile(
@@ -82,7 +112,7 @@ fn compile(
         Filter::Not(inner) => Ok(format!("(NOT {})", compile(inner, scope, dialect, out)?)),
         Filter::Present(path) => {
             let column = resolve(path, scope)?;
-            Ok(wrap_email(
+            Ok(wrap_side(
                 column,
                 scope,
                 format!("{} IS NOT NULL", column.expr),
@@ -91,72 +121,115 @@ fn compile(
         Filter::Compare { path, op, value } => {
             let column = resolve(path, scope)?;
             let condition = comparison(column, path, *op, value, dialect, out)?;
-            Ok(wrap_email(column, scope, condition))
+            Ok(wrap_side(column, scope, condition))
         }
         Filter::ValuePath { path, filter } => {
-            if scope == Scope::Email || !is_core_attr(path, "emails") {
-                return Err(unsupported(path));
-            }
-            let inner = compile(filter, Scope::Email, dialect, out)?;
-            Ok(format!(
-                "EXISTS (SELECT 1 FROM user_emails e WHERE e.user_id = u.id AND {inner})"
-            ))
+            let side = match scope {
+                Scope::Resource(FilterSubject::Users)
+                    if is_core_attr(path, CORE_USER_URN, "emails") =>
+                {
+                    Side::Emails
+                }
+                Scope::Resource(FilterSubject::Groups)
+                    if is_core_attr(path, CORE_GROUP_URN, "members") =>
+                {
+                    Side::Members
+                }
+                _ => return Err(unsupported(path, scope)),
+            };
+            let inner = compile(filter, Scope::Side(side), dialect, out)?;
+            Ok(side.exists(&inner))
         }
     }
 }
 
-/// A condition on an email column outside `emails[...]` asks whether any email satisfies it.
-fn wrap_email(column: Column, scope: Scope, condition: String) -> String {
-    if column.email && scope == Scope::User {
-        format!("EXISTS (SELECT 1 FROM user_emails e WHERE e.user_id = u.id AND {condition})")
-    } else {
-        condition
+/// A condition on a side-table column outside `attr[...]` asks whether any value satisfies it.
+fn wrap_side(column: Column, scope: Scope, condition: String) -> String {
+    match (column.side, scope) {
+        (Some(side), Scope::Resource(_)) => side.exists(&condition),
+        _ => condition,
     }
 }
 
-fn is_core_attr(path: &AttrPath, name: &str) -> bool {
+fn is_core_attr(path: &AttrPath, core_urn: &str, name: &str) -> bool {
     path.attr.eq_ignore_ascii_case(name)
         && path
             .urn
             .as_deref()
-            .is_none_or(|u| u.eq_ignore_ascii_case(CORE_USER_URN))
+            .is_none_or(|u| u.eq_ignore_ascii_case(core_urn))
 }
 
-fn unsupported(path: &AttrPath) -> ScimError {
+fn unsupported(path: &AttrPath, scope: Scope) -> ScimError {
+    let filterable = match scope {
+        Scope::Resource(FilterSubject::Users) | Scope::Side(Side::Emails) => {
+            "id, externalId, userName, displayName, active, meta.created, meta.lastModified, emails (value, type, primary)"
+        }
+        Scope::Resource(FilterSubject::Groups) | Scope::Side(Side::Members) => {
+            "id, externalId, displayName, meta.created, meta.lastModified, members (value, type)"
+        }
+    };
     ScimError::invalid_filter(format!(
-        "filtering on '{path}' is not supported; filterable: id, externalId, userName, displayName, active, \
-         meta.created, meta.lastModified, emails (value, type, primary)"
+        "filtering on '{path}' is not supported; filterable: {filterable}"
     ))
 }
 
 fn resolve(path: &AttrPath, scope: Scope) -> Result<Column, ScimError> {
+    let core_urn = match scope {
+        Scope::Resource(FilterSubject::Users) | Scope::Side(Side::Emails) => CORE_USER_URN,
+        Scope::Resource(FilterSubject::Groups) | Scope::Side(Side::Members) => CORE_GROUP_URN,
+    };
     if path
         .urn
         .as_deref()
-        .is_some_and(|u| !u.eq_ignore_ascii_case(CORE_USER_URN))
+        .is_some_and(|u| !u.eq_ignore_ascii_case(core_urn))
     {
-        return Err(unsupported(path));
+        return Err(unsupported(path, scope));
     }
     let attr = path.attr.to_ascii_lowercase();
     let sub = path.sub_attr.as_deref().map(str::to_ascii_lowercase);
+    use ColumnKind::{Boolean, DateTime, Exact, Folded};
+    use FilterSubject::{Groups, Users};
     let column = match (scope, attr.as_str(), sub.as_deref()) {
-        (Scope::Email, "value", None) => email_col("e.value_key", ColumnKind::Folded),
-        (Scope::Email, "type", None) => email_col("e.type_key", ColumnKind::Folded),
-        (Scope::Email, "primary", None) => email_col("e.is_primary", ColumnKind::Boolean),
-        (Scope::Email, _, _) => return Err(unsupported(path)),
-        (Scope::User, "id", None) => col("u.id", ColumnKind::Exact),
-        (Scope::User, "externalid", None) => col("u.external_id", ColumnKind::Exact),
-        (Scope::User, "username", None) => col("u.user_name_key", ColumnKind::Folded),
-        (Scope::User, "displayname", None) => col("u.display_name_key", ColumnKind::Folded),
-        (Scope::User, "active", None) => col("(u.status <> 'suspended')", ColumnKind::Boolean),
-        (Scope::User, "meta", Some("created")) => col("u.created_at", ColumnKind::DateTime),
-        (Scope::User, "meta", Some("lastmodified")) => col("u.modified_at", ColumnKind::DateTime),
-        (Scope::User, "emails", None | Some("value")) => {
-            email_col("e.value_key", ColumnKind::Folded)
+        (Scope::Side(Side::Emails), "value", None) => side_col(Side::Emails, "e.value_key", Folded),
+        (Scope::Side(Side::Emails), "type", None) => side_col(Side::Emails, "e.type_key", Folded),
+        (Scope::Side(Side::Emails), "primary", None) => {
+            side_col(Side::Emails, "e.is_primary", Boolean)
         }
-        (Scope::User, "emails", Some("type")) => email_col("e.type_key", ColumnKind::Folded),
-        (Scope::User, "emails", Some("primary")) => email_col("e.is_primary", ColumnKind::Boolean),
-        _ => return Err(unsupported(path)),
+        (Scope::Side(Side::Members), "value", None) => {
+            side_col(Side::Members, "m.member_id", Exact)
+        }
+        (Scope::Side(Side::Members), "type", None) => {
+            side_col(Side::Members, "m.member_type", Exact)
+        }
+        (Scope::Side(_), _, _) => return Err(unsupported(path, scope)),
+        (Scope::Resource(Users), "id", None) => col("u.id", Exact),
+        (Scope::Resource(Users), "externalid", None) => col("u.external_id", Exact),
+        (Scope::Resource(Users), "username", None) => col("u.user_name_key", Folded),
+        (Scope::Resource(Users), "displayname", None) => col("u.display_name_key", Folded),
+        (Scope::Resource(Users), "active", None) => col("(u.status <> 'suspended')", Boolean),
+        (Scope::Resource(Users), "meta", Some("created")) => col("u.created_at", DateTime),
+        (Scope::Resource(Users), "meta", Some("lastmodified")) => col("u.modified_at", DateTime),
+        (Scope::Resource(Users), "emails", None | Some("value")) => {
+            side_col(Side::Emails, "e.value_key", Folded)
+        }
+        (Scope::Resource(Users), "emails", Some("type")) => {
+            side_col(Side::Emails, "e.type_key", Folded)
+        }
+        (Scope::Resource(Users), "emails", Some("primary")) => {
+            side_col(Side::Emails, "e.is_primary", Boolean)
+        }
+        (Scope::Resource(Groups), "id", None) => col("g.id", Exact),
+        (Scope::Resource(Groups), "externalid", None) => col("g.external_id", Exact),
+        (Scope::Resource(Groups), "displayname", None) => col("g.display_name_key", Folded),
+        (Scope::Resource(Groups), "meta", Some("created")) => col("g.created_at", DateTime),
+        (Scope::Resource(Groups), "meta", Some("lastmodified")) => col("g.modified_at", DateTime),
+        (Scope::Resource(Groups), "members", None | Some("value")) => {
+            side_col(Side::Members, "m.member_id", Exact)
+        }
+        (Scope::Resource(Groups), "members", Some("type")) => {
+            side_col(Side::Members, "m.member_type", Exact)
+        }
+        _ => return Err(unsupported(path, scope)),
     };
     Ok(column)
 }
@@ -282,7 +355,7 @@ mod tests {
     fn sql(filter: &str) -> Result<SqlFragment, ScimError> {
         let f = parse_filter(filter, FilterLimits::default())?;
         let mut out = SqlFragment::default();
-        out.sql = compile_user_filter(&f, Dialect::Sqlite, &mut out)?;
+        out.sql = compile_filter(&f, FilterSubject::Users, Dialect::Sqlite, &mut out)?;
         Ok(out)
     }
 

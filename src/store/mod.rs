@@ -5,6 +5,7 @@
 mod audit;
 mod error;
 pub mod filter_sql;
+mod groups;
 mod model;
 mod postgres;
 mod sqlite;
@@ -12,6 +13,7 @@ mod tenants;
 mod users;
 
 pub use error::{Constraint, StoreError};
+pub use groups::GroupPage;
 pub use model::*;
 
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
@@ -177,6 +179,56 @@ impl Tx {
             TxInner::Postgres(_) => Dialect::Postgres,
         }
     }
+}
+
+/// The COUNT and the page statements of a list query: `select` (naming the table and its alias),
+/// `scope` (the tenant as `$1` and what is visible), `condition` (a compiled filter built with
+/// `SqlFragment::numbered_after(1)`), ordered by `order`, `limit` rows from `offset`.
+pub(crate) fn page_statements(
+    select: &str,
+    scope: &str,
+    order: &str,
+    tenant_id: &str,
+    condition: &SqlFragment,
+    offset: i64,
+    limit: i64,
+) -> (SqlFragment, SqlFragment) {
+    let mut count = SqlFragment::default();
+    count.bind(SqlParam::Text(tenant_id.to_string()));
+    count.params.extend(condition.params.iter().cloned());
+    let mut page = count.clone();
+    let from = select.split_once(" FROM ").map_or(select, |(_, from)| from);
+    count.sql = format!(
+        "SELECT COUNT(*) AS n FROM {from} WHERE {scope} AND ({})",
+        condition.sql
+    );
+    let limit_p = page.bind(SqlParam::Int(limit));
+    let offset_p = page.bind(SqlParam::Int(offset));
+    page.sql = format!(
+        "{select} WHERE {scope} AND ({}) ORDER BY {order} LIMIT {limit_p} OFFSET {offset_p}",
+        condition.sql
+    );
+    (count, page)
+}
+
+/// A migrator over migrations embedded in the binary: (version, description, SQL).
+fn migrator_of(files: &[(i64, &'static str, &'static str)]) -> sqlx::migrate::Migrator {
+    use sqlx::SqlSafeStr;
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    Migrator::with_migrations(
+        files
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    *version,
+                    (*description).into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
 }
 
 pub(crate) fn json_text(doc: &serde_json::Map<String, serde_json::Value>) -> String {

@@ -77,6 +77,37 @@ pub struct UserRecord {
     pub modified_by_connection: Option<String>,
 }
 
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRecord {
+    pub id: String,
+    pub tenant_id: String,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    /// The stored SCIM document without `members`, which live in their own table.
+    pub doc: Map<String, Value>,
+    pub version: i64,
+    pub created_at: Micros,
+    pub modified_at: Micros,
+    pub created_by_connection: Option<String>,
+    pub modified_by_connection: Option<String>,
+}
+
+/// A member of a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRow {
+    pub group_id: String,
+    pub member_id: String,
+    pub member_type: String,
+}
+
+/// A group a user belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipRow {
+    pub member_id: String,
+    pub group_id: String,
+    pub group_display_name: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditRecord {
     pub tenant_id: Option<String>,

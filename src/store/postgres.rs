@@ -3,8 +3,7 @@
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::SqlSafeStr;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPoolOptions;
 
 use super::StoreError;
@@ -18,11 +17,16 @@ pub(super) async fn connect(url: &str) -> Result<PgPool, StoreError> {
 }
 
 pub(super) fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "foundation".into(),
-        MigrationType::Simple,
-        include_str!("../../migrations/postgres/0001_foundation.sql").into_sql_str(),
-        false,
-    )])
+    super::migrator_of(&[
+        (
+            1,
+            "foundation",
+            include_str!("../../migrations/postgres/0001_foundation.sql"),
+        ),
+        (
+            2,
+            "groups",
+            include_str!("../../migrations/postgres/0002_groups.sql"),
+        ),
+    ])
 }

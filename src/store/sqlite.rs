@@ -3,9 +3,8 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqlSafeStr;
 use sqlx::SqlitePool;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::StoreError;
@@ -33,11 +32,16 @@ pub(super) async fn connect(url: &str) -> Result<(SqlitePool, SqlitePool), Store
 }
 
 pub(super) fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "foundation".into(),
-        MigrationType::Simple,
-        include_str!("../../migrations/sqlite/0001_foundation.sql").into_sql_str(),
-        false,
-    )])
+    super::migrator_of(&[
+        (
+            1,
+            "foundation",
+            include_str!("../../migrations/sqlite/0001_foundation.sql"),
+        ),
+        (
+            2,
+            "groups",
+            include_str!("../../migrations/sqlite/0002_groups.sql"),
+        ),
+    ])
 }

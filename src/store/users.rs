@@ -4,7 +4,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::{
     Dialect, EmailRow, Micros, SqlFragment, Store, StoreError, Tx, UserRecord, bind_params,
-    json_text, on_pool, on_tx,
+    json_text, on_pool, on_tx, page_statements,
 };
 
 macro_rules! user_columns {
@@ -86,24 +86,14 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<UserPage, StoreError> {
-        let mut count_sql = SqlFragment::default();
-        count_sql.bind(super::SqlParam::Text(tenant_id.to_string()));
-        count_sql.params.extend(condition.params.iter().cloned());
-        let mut list_sql = count_sql.clone();
-        let where_clause = format!(
-            "u.tenant_id = $1 AND u.deleted_at IS NULL AND ({})",
-            condition.sql
-        );
-        count_sql.sql = format!("SELECT COUNT(*) AS n FROM users u WHERE {where_clause}");
-        let limit_p = list_sql.bind(super::SqlParam::Int(limit));
-        let offset_p = list_sql.bind(super::SqlParam::Int(offset));
-        list_sql.sql = format!(
-            concat!(
-                "SELECT ",
-                user_columns!(),
-                " FROM users u WHERE {} ORDER BY u.id LIMIT {} OFFSET {}"
-            ),
-            where_clause, limit_p, offset_p
+        let (count_sql, list_sql) = page_statements(
+            concat!("SELECT ", user_columns!(), " FROM users u"),
+            "u.tenant_id = $1 AND u.deleted_at IS NULL",
+            "u.id",
+            tenant_id,
+            condition,
+            offset,
+            limit,
         );
         on_pool!(self, |pool| {
             let total: i64 = bind_params!(

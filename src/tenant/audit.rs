@@ -24,7 +24,9 @@ fn status_of(err: &TenantError) -> i64 {
     match err {
         TenantError::Scim(e) => i64::from(e.status),
         TenantError::NotFound(_) | TenantError::UnknownTenant(_) => 404,
-        TenantError::UserNameTaken(_) | TenantError::TenantExists(_) => 409,
+        TenantError::UserNameTaken(_)
+        | TenantError::GroupNameTaken(_)
+        | TenantError::TenantExists(_) => 409,
         TenantError::SeatLimitReached { .. } => 403,
         TenantError::PreconditionFailed { .. } => 412,
         TenantError::Locked { .. } | TenantError::InvalidArgument(_) => 400,
@@ -49,7 +51,14 @@ pub async fn record_rejection(
     record.outcome = "rejected".into();
     record.http_status = status_of(&err);
     record.reason = Some(err.to_string());
-    record.target_type = Some("User".into());
+    record.target_type = Some(
+        if action.starts_with("group.") {
+            "Group"
+        } else {
+            "User"
+        }
+        .into(),
+    );
     record.target_id = target_id.map(str::to_string);
     if let Err(audit_err) = store.record_audit(&record).await {
         tracing::error!(error = %audit_err, "could not record a rejected request in the audit trail");

@@ -3,6 +3,7 @@
 //! those rules write. Handlers and the CLI call these use-cases; they never touch the store.
 
 pub mod audit;
+pub mod groups;
 pub mod immutables;
 pub mod status;
 pub mod tenants;
@@ -24,6 +25,8 @@ pub enum TenantError {
     NotFound(String),
     #[error("userName '{0}' is already taken in this tenant")]
     UserNameTaken(String),
+    #[error("displayName '{0}' is already taken by another group of this tenant")]
+    GroupNameTaken(String),
     #[error("seat limit {limit} reached")]
     SeatLimitReached { limit: i64 },
     #[error("'{attribute}' is locked in this tenant and cannot be changed")]

@@ -15,8 +15,10 @@ use crate::scim::patch::{apply_patch, parse_patch_request};
 use crate::scim::resource::{Meta, Parsed, Tolerance, etag_of, parse_resource, render};
 use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, TENANT_USER_URN};
-use crate::store::filter_sql::compile_user_filter;
-use crate::store::{Constraint, EmailRow, Micros, SqlFragment, Store, StoreError, Tx, UserRecord};
+use crate::store::filter_sql::{FilterSubject, compile_filter};
+use crate::store::{
+    Constraint, EmailRow, MembershipRow, Micros, SqlFragment, Store, StoreError, Tx, UserRecord,
+};
 
 /// User types that administer a tenant: they always keep CRM access (SPEC §4).
 pub const ADMIN_USER_TYPES: [&str; 2] = ["tenant_admin", "bot_admin"];
@@ -403,13 +405,10 @@ async fn try_delete(
     now: Micros,
 ) -> Result<(), TenantError> {
     let mut tx = store.begin().await?;
-    let old = tx
-        .user_for_update(&caller.tenant.id, id)
-        .await?
-        .ok_or_else(|| TenantError::NotFound(format!("User {id}")))?;
-    check_version(old.version, if_match)?;
+    let old = lock_user(&mut tx, caller, id, if_match).await?;
     tx.tombstone_user(&caller.tenant.id, id, now, caller.connection_id.as_deref())
         .await?;
+    tx.remove_from_all_groups(id, now).await?;
     tx.release_seat(&caller.tenant.id).await?;
     let mut event = audit::event(caller, "user.delete", now);
     event.http_status = 204;
@@ -441,7 +440,7 @@ pub async fn list_users(
     condition.sql = match filter.map(str::trim).filter(|f| !f.is_empty()) {
         Some(text) => {
             let ast = parse_filter(text, limits)?;
-            compile_user_filter(&ast, store.dialect(), &mut condition)?
+            compile_filter(&ast, FilterSubject::Users, store.dialect(), &mut condition)?
         }
         None => "1 = 1".into(),
     };
@@ -453,8 +452,28 @@ pub async fn list_users(
 
 /// Renders a user as a SCIM resource: the stored document, `active` and the tenant extension's
 /// read-only `status` and `lastLogin`, with `schemas`, `id` and `meta`.
-pub fn to_scim(schemas: ResourceSchemas<'_>, user: &User, base_url: &str) -> Value {
+pub fn to_scim(
+    schemas: ResourceSchemas<'_>,
+    user: &User,
+    groups: &[MembershipRow],
+    base_url: &str,
+) -> Value {
     let mut doc = user.doc.clone();
+    let memberships: Vec<Value> = groups
+        .iter()
+        .filter(|m| m.member_id == user.id)
+        .map(|m| {
+            serde_json::json!({
+                "value": m.group_id,
+                "$ref": format!("{base_url}/Groups/{}", m.group_id),
+                "display": m.group_display_name,
+                "type": "direct",
+            })
+        })
+        .collect();
+    if !memberships.is_empty() {
+        doc.insert("groups".into(), Value::Array(memberships));
+    }
     let status = Status::parse(&user.status).unwrap_or(Status::Invited);
     doc.insert("active".into(), Value::Bool(status.scim_active()));
     let ext = doc

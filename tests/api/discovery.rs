@@ -72,7 +72,7 @@ async fn get_json(app: &crate::helpers::TestApp, path: &str) -> Value {
 async fn schemas_and_resource_types_are_the_files_themselves() {
     let app = spawn_app().await;
     let schemas = get_json(&app, "/Schemas").await;
-    assert_eq!(schemas["totalResults"], 3);
+    assert_eq!(schemas["totalResults"], 4);
     let served: Vec<Value> = schemas["Resources"]
         .as_array()
         .unwrap()
@@ -80,7 +80,7 @@ async fn schemas_and_resource_types_are_the_files_themselves() {
         .cloned()
         .map(without_meta)
         .collect();
-    for file in ["EnterpriseUser.json", "TenantUser.json"] {
+    for file in ["EnterpriseUser.json", "TenantUser.json", "Group.json"] {
         assert!(
             served.contains(&schema_file(file)),
             "{file} served as written"
@@ -99,7 +99,9 @@ async fn schemas_and_resource_types_are_the_files_themselves() {
 
     let types = get_json(&app, "/ResourceTypes").await;
     let files = schema_file("ResourceTypes.json");
+    assert_eq!(types["totalResults"], 2);
     assert_eq!(without_meta(types["Resources"][0].clone()), files[0]);
+    assert_eq!(without_meta(types["Resources"][1].clone()), files[1]);
     let user = get_json(&app, "/ResourceTypes/User").await;
     assert_eq!(user["endpoint"], "/Users");
     assert_eq!(

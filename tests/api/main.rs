@@ -9,6 +9,7 @@ mod auth;
 mod bad_input;
 mod cli;
 mod discovery;
+mod groups;
 mod tenant_rules;
 mod users;
 mod users_list;

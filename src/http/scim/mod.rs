@@ -1,6 +1,8 @@
 //! The SCIM endpoints of one tenant, under `/scim/v2/{tenant}`.
 
 mod discovery;
+mod groups;
+mod search;
 mod users;
 
 use axum::Router;
@@ -8,12 +10,19 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{any, get, post};
 
 use super::auth::require_token;
+use super::error::ApiError;
+use super::extract::ScimQuery;
 use super::{method_not_allowed, not_implemented};
+use crate::scim::ScimError;
+use crate::scim::list::ListRequest;
+use crate::scim::projection::Projection;
+use crate::scim::schema::ResourceSchemas;
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router<AppState> {
     let authenticated = Router::new()
         .route("/Users", get(users::list).post(users::create))
+        .route("/Users/.search", post(users::search))
         .route(
             "/Users/{id}",
             get(users::get)
@@ -21,8 +30,16 @@ pub fn router(state: AppState) -> Router<AppState> {
                 .delete(users::delete)
                 .patch(users::patch),
         )
-        .route("/Users/.search", post(users::search))
-        .route("/.search", post(users::search))
+        .route("/Groups", get(groups::list).post(groups::create))
+        .route("/Groups/.search", post(groups::search))
+        .route(
+            "/Groups/{id}",
+            get(groups::get)
+                .put(groups::replace)
+                .delete(groups::delete)
+                .patch(groups::patch),
+        )
+        .route("/.search", post(search::search_all))
         .route("/Me", any(|| not_implemented("/Me")))
         .route("/Bulk", any(|| not_implemented("Bulk")))
         .route_layer(from_fn_with_state(state, require_token));
@@ -30,4 +47,31 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(discovery::router())
         .merge(authenticated)
         .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// The schemas of a served resource type (`User`, `Group`).
+fn resource_schemas<'s>(state: &'s AppState, id: &str) -> Result<ResourceSchemas<'s>, ApiError> {
+    state
+        .registry
+        .resource_schemas(id)
+        .ok_or_else(|| ScimError::new(500, None, format!("the {id} schema is missing")).into())
+}
+
+fn projection(schemas: ResourceSchemas<'_>, query: &ScimQuery) -> Result<Projection, ApiError> {
+    Ok(Projection::parse(
+        schemas,
+        query.get("attributes"),
+        query.get("excludedAttributes"),
+    )?)
+}
+
+/// The list parameters of a GET's query string.
+fn list_request(query: &ScimQuery) -> Result<ListRequest, ApiError> {
+    Ok(ListRequest {
+        filter: query.get("filter").map(str::to_string),
+        start_index: query.integer("startIndex")?,
+        count: query.integer("count")?,
+        attributes: query.get("attributes").map(str::to_string),
+        excluded_attributes: query.get("excludedAttributes").map(str::to_string),
+    })
 }

@@ -4,49 +4,50 @@ use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use serde_json::Value;
 
+use super::{list_request, projection, resource_schemas};
 use crate::clock::now_micros;
 use crate::http::error::ApiError;
 use crate::http::extract::{Preconditions, ScimJson, ScimQuery};
 use crate::http::response::ScimResponse;
-use crate::scim::ScimError;
 use crate::scim::list::{ListRequest, Page, list_response};
 use crate::scim::projection::Projection;
 use crate::scim::resource::etag_of;
-use crate::scim::schema::ResourceSchemas;
 use crate::state::AppState;
+use crate::store::MembershipRow;
 use crate::tenant::Caller;
 use crate::tenant::users::{self, User, etag_matches};
 
-fn user_schemas(state: &AppState) -> Result<ResourceSchemas<'_>, ApiError> {
-    state
-        .registry
-        .user()
-        .ok_or_else(|| ScimError::new(500, None, "the User schema is missing").into())
-}
-
-fn projection(schemas: ResourceSchemas<'_>, query: &ScimQuery) -> Result<Projection, ApiError> {
-    Ok(Projection::parse(
-        schemas,
-        query.get("attributes"),
-        query.get("excludedAttributes"),
-    )?)
+/// The groups of these users, if the answer shows `groups` (it is derived from memberships).
+async fn memberships(
+    state: &AppState,
+    projection: &Projection,
+    users: &[User],
+) -> Result<Vec<MembershipRow>, ApiError> {
+    let schemas = resource_schemas(state, "User")?;
+    if !projection.includes(schemas, "groups") || users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    Ok(state.store.groups_of_members(&ids).await?)
 }
 
 /// One user, projected, with its ETag.
-fn user_response(
+async fn user_response(
     state: &AppState,
     caller: &Caller,
     user: &User,
     query: &ScimQuery,
 ) -> Result<ScimResponse, ApiError> {
-    let schemas = user_schemas(state)?;
+    let schemas = resource_schemas(state, "User")?;
+    let projection = projection(schemas, query)?;
+    let groups = memberships(state, &projection, std::slice::from_ref(user)).await?;
     let full = users::to_scim(
         schemas,
         user,
+        &groups,
         &state.settings.scim_base_url(&caller.tenant.slug),
     );
-    let body = projection(schemas, query)?.apply(schemas, &full);
-    Ok(ScimResponse::ok(body).with_etag(etag_of(user.version)))
+    Ok(ScimResponse::ok(projection.apply(schemas, &full)).with_etag(etag_of(user.version)))
 }
 
 pub async fn create(
@@ -55,14 +56,15 @@ pub async fn create(
     query: ScimQuery,
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ApiError> {
-    let schemas = user_schemas(&state)?;
+    let schemas = resource_schemas(&state, "User")?;
     let user = users::create_user(&state.store, schemas, &caller, &body, now_micros()).await?;
     let location = format!(
         "{}/Users/{}",
         state.settings.scim_base_url(&caller.tenant.slug),
         user.id
     );
-    Ok(user_response(&state, &caller, &user, &query)?
+    Ok(user_response(&state, &caller, &user, &query)
+        .await?
         .with_status(StatusCode::CREATED)
         .with_location(location))
 }
@@ -82,7 +84,7 @@ pub async fn get(
     {
         return Ok(ScimResponse::empty(StatusCode::NOT_MODIFIED).with_etag(etag_of(user.version)));
     }
-    user_response(&state, &caller, &user, &query)
+    user_response(&state, &caller, &user, &query).await
 }
 
 pub async fn list(
@@ -90,18 +92,10 @@ pub async fn list(
     Extension(caller): Extension<Caller>,
     query: ScimQuery,
 ) -> Result<ScimResponse, ApiError> {
-    let request = ListRequest {
-        filter: query.get("filter").map(str::to_string),
-        start_index: query.integer("startIndex")?,
-        count: query.integer("count")?,
-        attributes: query.get("attributes").map(str::to_string),
-        excluded_attributes: query.get("excludedAttributes").map(str::to_string),
-    };
-    list_users(&state, &caller, request).await
+    list_users(&state, &caller, list_request(&query)?).await
 }
 
-/// `POST /Users/.search` and `POST /.search` (only Users are served yet): a query whose
-/// parameters travel in the body, answered 200 like a GET.
+/// `POST /Users/.search`: a query whose parameters travel in the body, answered 200 like a GET.
 pub async fn search(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -122,12 +116,24 @@ async fn list_users(
         limits.default_page_size,
         limits.max_page_size,
     );
-    let schemas = user_schemas(state)?;
+    let (total, resources) = user_resources(state, caller, &request, page).await?;
+    Ok(ScimResponse::ok(list_response(resources, total, page)))
+}
+
+/// The users matching a list request, projected, and how many match in all.
+pub(super) async fn user_resources(
+    state: &AppState,
+    caller: &Caller,
+    request: &ListRequest,
+    page: Page,
+) -> Result<(i64, Vec<Value>), ApiError> {
+    let schemas = resource_schemas(state, "User")?;
     let projection = Projection::parse(
         schemas,
         request.attributes.as_deref(),
         request.excluded_attributes.as_deref(),
     )?;
+    let limits = &state.settings.limits;
     let (total, found) = users::list_users(
         &state.store,
         caller,
@@ -136,12 +142,13 @@ async fn list_users(
         page,
     )
     .await?;
+    let groups = memberships(state, &projection, &found).await?;
     let base = state.settings.scim_base_url(&caller.tenant.slug);
-    let resources: Vec<Value> = found
+    let resources = found
         .iter()
-        .map(|u| projection.apply(schemas, &users::to_scim(schemas, u, &base)))
+        .map(|u| projection.apply(schemas, &users::to_scim(schemas, u, &groups, &base)))
         .collect();
-    Ok(ScimResponse::ok(list_response(resources, total, page)))
+    Ok((total, resources))
 }
 
 pub async fn replace(
@@ -152,18 +159,19 @@ pub async fn replace(
     query: ScimQuery,
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ApiError> {
-    let schemas = user_schemas(&state)?;
+    let schemas = resource_schemas(&state, "User")?;
+    let if_match = preconditions.if_match.as_deref();
     let user = users::replace_user(
         &state.store,
         schemas,
         &caller,
         &id,
         &body,
-        preconditions.if_match.as_deref(),
+        if_match,
         now_micros(),
     )
     .await?;
-    user_response(&state, &caller, &user, &query)
+    user_response(&state, &caller, &user, &query).await
 }
 
 /// PATCH answers 200 with the user (Entra's validator and Microsoft's test suite expect it).
@@ -175,19 +183,21 @@ pub async fn patch(
     query: ScimQuery,
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ApiError> {
-    let schemas = user_schemas(&state)?;
+    let schemas = resource_schemas(&state, "User")?;
+    let if_match = preconditions.if_match.as_deref();
+    let limits = state.settings.limits.filter;
     let user = users::patch_user(
         &state.store,
         schemas,
         &caller,
         &id,
         &body,
-        preconditions.if_match.as_deref(),
-        state.settings.limits.filter,
+        if_match,
+        limits,
         now_micros(),
     )
     .await?;
-    user_response(&state, &caller, &user, &query)
+    user_response(&state, &caller, &user, &query).await
 }
 
 pub async fn delete(

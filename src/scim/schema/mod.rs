@@ -229,7 +229,7 @@ mod tests {
         let ext: Vec<&str> = user.extensions.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ext, [ENTERPRISE_USER_URN, TENANT_USER_URN]);
         assert!(user.core.attribute("USERNAME").is_some_and(|a| a.required));
-        assert_eq!(registry.served_schema_documents().len(), 3);
+        assert_eq!(registry.served_schema_documents().len(), 4);
     }
 
     #[test]

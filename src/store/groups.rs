@@ -1,0 +1,404 @@
+//! Groups and their membership join table. Membership changes are single-row inserts and deletes:
+//! adding or removing k members costs k rows, and concurrent changes to one group lose nothing.
+
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{
+    Dialect, GroupRecord, MemberRow, MembershipRow, Micros, SqlFragment, SqlParam, Store,
+    StoreError, Tx, bind_params, json_text, on_pool, on_tx, page_statements, users::fold,
+};
+
+/// Most ids in one `IN (…)` list; longer lists are sent in chunks.
+const IN_LIST_CHUNK: usize = 500;
+
+macro_rules! group_columns {
+    () => {
+        "g.id, g.tenant_id, g.display_name, g.external_id, g.doc, g.version, g.created_at, g.modified_at, \
+         g.created_by_connection, g.modified_by_connection"
+    };
+}
+
+macro_rules! group_from_row {
+    ($row:expr) => {{
+        let row = &$row;
+        let doc: String = row.try_get("doc")?;
+        let doc = match serde_json::from_str::<serde_json::Value>(&doc) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => {
+                return Err(StoreError::Corrupt(
+                    "groups.doc is not a JSON object".into(),
+                ));
+            }
+        };
+        GroupRecord {
+            id: row.try_get("id")?,
+            tenant_id: row.try_get("tenant_id")?,
+            display_name: row.try_get("display_name")?,
+            external_id: row.try_get("external_id")?,
+            doc,
+            version: row.try_get("version")?,
+            created_at: row.try_get("created_at")?,
+            modified_at: row.try_get("modified_at")?,
+            created_by_connection: row.try_get("created_by_connection")?,
+            modified_by_connection: row.try_get("modified_by_connection")?,
+        }
+    }};
+}
+
+/// `$first, $first+1, …` for `n` ids.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A page of groups and the number of groups matching.
+#[derive(Debug, Clone)]
+pub struct GroupPage {
+    pub total: i64,
+    pub groups: Vec<GroupRecord>,
+}
+
+impl Store {
+    pub async fn group_by_id(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<GroupRecord>, StoreError> {
+        on_pool!(self, |pool| {
+            let row = sqlx::query(concat!(
+                "SELECT ",
+                group_columns!(),
+                " FROM groups g WHERE g.tenant_id = $1 AND g.id = $2"
+            ))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+            Ok(match row {
+                Some(row) => Some(group_from_row!(row)),
+                None => None,
+            })
+        })
+    }
+
+    /// Groups of a tenant matching `condition` (see `page_statements`), ordered by id.
+    pub async fn list_groups(
+        &self,
+        tenant_id: &str,
+        condition: &SqlFragment,
+        offset: i64,
+        limit: i64,
+    ) -> Result<GroupPage, StoreError> {
+        let (count_sql, list_sql) = page_statements(
+            concat!("SELECT ", group_columns!(), " FROM groups g"),
+            "g.tenant_id = $1",
+            "g.id",
+            tenant_id,
+            condition,
+            offset,
+            limit,
+        );
+        on_pool!(self, |pool| {
+            let total: i64 = bind_params!(
+                sqlx::query(AssertSqlSafe(count_sql.sql.clone())),
+                &count_sql.params
+            )
+            .fetch_one(pool)
+            .await?
+            .try_get("n")?;
+            let mut groups = Vec::new();
+            if limit > 0 && total > offset {
+                let rows = bind_params!(
+                    sqlx::query(AssertSqlSafe(list_sql.sql.clone())),
+                    &list_sql.params
+                )
+                .fetch_all(pool)
+                .await?;
+                for row in rows {
+                    groups.push(group_from_row!(row));
+                }
+            }
+            Ok(GroupPage { total, groups })
+        })
+    }
+
+    /// The members of these groups, in the order they were added.
+    pub async fn group_members(&self, group_ids: &[String]) -> Result<Vec<MemberRow>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in group_ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT m.group_id, m.member_id, m.member_type FROM group_members m \
+                 WHERE m.group_id IN ({}) ORDER BY m.group_id, m.member_id",
+                placeholders(1, chunk.len())
+            );
+            let params: Vec<SqlParam> = chunk.iter().map(|id| SqlParam::Text(id.clone())).collect();
+            on_pool!(self, |pool| {
+                let rows = bind_params!(sqlx::query(AssertSqlSafe(sql.clone())), &params)
+                    .fetch_all(pool)
+                    .await?;
+                for row in rows {
+                    out.push(MemberRow {
+                        group_id: row.try_get("group_id")?,
+                        member_id: row.try_get("member_id")?,
+                        member_type: row.try_get("member_type")?,
+                    });
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// The groups these members belong to.
+    pub async fn groups_of_members(
+        &self,
+        member_ids: &[String],
+    ) -> Result<Vec<MembershipRow>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in member_ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT m.member_id, g.id AS group_id, g.display_name FROM group_members m \
+                 JOIN groups g ON g.id = m.group_id WHERE m.member_id IN ({}) ORDER BY g.display_name_key",
+                placeholders(1, chunk.len())
+            );
+            let params: Vec<SqlParam> = chunk.iter().map(|id| SqlParam::Text(id.clone())).collect();
+            on_pool!(self, |pool| {
+                let rows = bind_params!(sqlx::query(AssertSqlSafe(sql.clone())), &params)
+                    .fetch_all(pool)
+                    .await?;
+                for row in rows {
+                    out.push(MembershipRow {
+                        member_id: row.try_get("member_id")?,
+                        group_id: row.try_get("group_id")?,
+                        group_display_name: row.try_get("display_name")?,
+                    });
+                }
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl Tx {
+    /// The group, locked against concurrent document changes until the transaction ends.
+    pub async fn group_for_update(
+        &mut self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<GroupRecord>, StoreError> {
+        let dialect = self.dialect();
+        on_tx!(self, |conn| {
+            let query = match dialect {
+                Dialect::Sqlite => sqlx::query(concat!(
+                    "SELECT ",
+                    group_columns!(),
+                    " FROM groups g WHERE g.tenant_id = $1 AND g.id = $2"
+                )),
+                Dialect::Postgres => sqlx::query(concat!(
+                    "SELECT ",
+                    group_columns!(),
+                    " FROM groups g WHERE g.tenant_id = $1 AND g.id = $2 FOR UPDATE"
+                )),
+            };
+            let row = query
+                .bind(tenant_id)
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            Ok(match row {
+                Some(row) => Some(group_from_row!(row)),
+                None => None,
+            })
+        })
+    }
+
+    pub async fn insert_group(&mut self, group: &GroupRecord) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO groups (id, tenant_id, display_name, display_name_key, external_id, doc, version, \
+                 created_at, modified_at, created_by_connection, modified_by_connection) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(&group.id)
+            .bind(&group.tenant_id)
+            .bind(&group.display_name)
+            .bind(fold(&group.display_name))
+            .bind(&group.external_id)
+            .bind(json_text(&group.doc))
+            .bind(group.version)
+            .bind(group.created_at)
+            .bind(group.modified_at)
+            .bind(&group.created_by_connection)
+            .bind(&group.modified_by_connection)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn update_group(&mut self, group: &GroupRecord) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "UPDATE groups SET display_name = $1, display_name_key = $2, external_id = $3, doc = $4, version = $5, \
+                 modified_at = $6, modified_by_connection = $7 WHERE id = $8 AND tenant_id = $9",
+            )
+            .bind(&group.display_name)
+            .bind(fold(&group.display_name))
+            .bind(&group.external_id)
+            .bind(json_text(&group.doc))
+            .bind(group.version)
+            .bind(group.modified_at)
+            .bind(&group.modified_by_connection)
+            .bind(&group.id)
+            .bind(&group.tenant_id)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Deletes a group; its memberships go with it (foreign key cascade).
+    pub async fn delete_group(&mut self, tenant_id: &str, id: &str) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query("DELETE FROM group_members WHERE group_id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("DELETE FROM groups WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant_id)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Which of `ids` are users of the tenant that are not deleted.
+    pub async fn existing_user_ids(
+        &mut self,
+        tenant_id: &str,
+        ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "SELECT id FROM users WHERE tenant_id = $1 AND deleted_at IS NULL AND id IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut params = vec![SqlParam::Text(tenant_id.to_string())];
+            params.extend(chunk.iter().map(|id| SqlParam::Text(id.clone())));
+            on_tx!(self, |conn| {
+                let rows = bind_params!(sqlx::query(AssertSqlSafe(sql.clone())), &params)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                for row in rows {
+                    found.push(row.try_get::<String, _>("id")?);
+                }
+            });
+        }
+        Ok(found)
+    }
+
+    /// Adds members that are not members yet; returns how many were added.
+    pub async fn add_members(
+        &mut self,
+        tenant_id: &str,
+        group_id: &str,
+        member_ids: &[String],
+        now: Micros,
+    ) -> Result<u64, StoreError> {
+        let mut added = 0;
+        for member_id in member_ids {
+            on_tx!(self, |conn| {
+                let done = sqlx::query(
+                    "INSERT INTO group_members (group_id, member_id, member_type, tenant_id, added_at) \
+                     VALUES ($1, $2, 'User', $3, $4) ON CONFLICT (group_id, member_id) DO NOTHING",
+                )
+                .bind(group_id)
+                .bind(member_id)
+                .bind(tenant_id)
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+                added += done.rows_affected();
+            });
+        }
+        Ok(added)
+    }
+
+    /// Removes these members; returns how many were members.
+    pub async fn remove_members(
+        &mut self,
+        group_id: &str,
+        member_ids: &[String],
+    ) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        for chunk in member_ids.chunks(IN_LIST_CHUNK) {
+            let sql = format!(
+                "DELETE FROM group_members WHERE group_id = $1 AND member_id IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut params = vec![SqlParam::Text(group_id.to_string())];
+            params.extend(chunk.iter().map(|id| SqlParam::Text(id.clone())));
+            on_tx!(self, |conn| {
+                let done = bind_params!(sqlx::query(AssertSqlSafe(sql.clone())), &params)
+                    .execute(&mut *conn)
+                    .await?;
+                removed += done.rows_affected();
+            });
+        }
+        Ok(removed)
+    }
+
+    pub async fn remove_all_members(&mut self, group_id: &str) -> Result<u64, StoreError> {
+        on_tx!(self, |conn| {
+            let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1")
+                .bind(group_id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(done.rows_affected())
+        })
+    }
+
+    /// Takes a member out of every group (a deleted user loses its memberships); the groups it
+    /// left get a new version. Returns how many groups it left.
+    pub async fn remove_from_all_groups(
+        &mut self,
+        member_id: &str,
+        now: Micros,
+    ) -> Result<u64, StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "UPDATE groups SET version = version + 1, modified_at = $1 \
+                 WHERE id IN (SELECT group_id FROM group_members WHERE member_id = $2)",
+            )
+            .bind(now)
+            .bind(member_id)
+            .execute(&mut *conn)
+            .await?;
+            let done = sqlx::query("DELETE FROM group_members WHERE member_id = $1")
+                .bind(member_id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(done.rows_affected())
+        })
+    }
+}
+
+impl Tx {
+    /// Every member id of a group (for a PUT or a replace of the whole list, which compare).
+    pub async fn member_ids_of(&mut self, group_id: &str) -> Result<Vec<String>, StoreError> {
+        on_tx!(self, |conn| {
+            let rows = sqlx::query("SELECT member_id FROM group_members WHERE group_id = $1")
+                .bind(group_id)
+                .fetch_all(&mut *conn)
+                .await?;
+            let mut ids = Vec::with_capacity(rows.len());
+            for row in rows {
+                ids.push(row.try_get::<String, _>("member_id")?);
+            }
+            Ok(ids)
+        })
+    }
+}

@@ -1,0 +1,540 @@
+//! Provisioning use-cases for groups: create, replace, patch, delete, read and list. A group's
+//! document and its membership are written in one transaction with the audit event; membership
+//! changes cost what they change.
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value};
+
+use super::audit::{self, record_rejection};
+use super::users::etag_matches;
+use super::{Caller, TenantError};
+use crate::clock::datetime_of;
+use crate::scim::ScimError;
+use crate::scim::filter::{FilterLimits, parse_filter};
+use crate::scim::list::Page;
+use crate::scim::members::{MemberChange, member_ids, split_group_patch};
+use crate::scim::patch::{apply_patch, parse_patch_request};
+use crate::scim::resource::{Meta, parse_resource, render};
+use crate::scim::schema::ResourceSchemas;
+use crate::store::filter_sql::{FilterSubject, compile_filter};
+use crate::store::{
+    Constraint, GroupRecord, MemberRow, Micros, SqlFragment, Store, StoreError, Tx,
+};
+use crate::tenant::users::MAX_PATCH_OPERATIONS;
+
+pub type Group = GroupRecord;
+
+/// Most member ids reported by name in an audit event.
+const REPORTED_IDS: usize = 20;
+
+fn string_at(doc: &Map<String, Value>, key: &str) -> Option<String> {
+    doc.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+fn display_name_of(doc: &Map<String, Value>) -> Result<String, ScimError> {
+    string_at(doc, "displayName")
+        .ok_or_else(|| ScimError::invalid_value("'displayName' is required"))
+}
+
+fn map_conflict(err: StoreError, name: &str) -> TenantError {
+    match err {
+        StoreError::Conflict(Constraint::GroupName) => {
+            TenantError::GroupNameTaken(name.to_string())
+        }
+        other => TenantError::Store(other),
+    }
+}
+
+/// What a write did to the member list, for the audit trail.
+#[derive(Debug, Default)]
+struct MembershipOutcome {
+    added: u64,
+    removed: u64,
+    /// Ids that name no user of the tenant, or nested groups: skipped, the rest applied.
+    skipped: Vec<String>,
+}
+
+impl MembershipOutcome {
+    fn changed(&self) -> bool {
+        self.added + self.removed > 0
+    }
+
+    fn describe(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.changed() {
+            parts.push(format!(
+                "members: {} added, {} removed",
+                self.added, self.removed
+            ));
+        }
+        if !self.skipped.is_empty() {
+            let shown: Vec<&str> = self
+                .skipped
+                .iter()
+                .take(REPORTED_IDS)
+                .map(String::as_str)
+                .collect();
+            let more = self.skipped.len().saturating_sub(REPORTED_IDS);
+            let tail = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            parts.push(format!(
+                "skipped {} unknown member(s): {}{tail}",
+                self.skipped.len(),
+                shown.join(", ")
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+}
+
+/// Applies one membership change: unknown user ids are skipped (and reported), the rest applied.
+async fn apply_member_change(
+    tx: &mut Tx,
+    tenant_id: &str,
+    group_id: &str,
+    change: &MemberChange,
+    now: Micros,
+    outcome: &mut MembershipOutcome,
+) -> Result<(), TenantError> {
+    match change {
+        MemberChange::Add(ids) => {
+            let existing = tx.existing_user_ids(tenant_id, ids).await?;
+            outcome
+                .skipped
+                .extend(ids.iter().filter(|id| !existing.contains(id)).cloned());
+            outcome.added += tx.add_members(tenant_id, group_id, &existing, now).await?;
+        }
+        MemberChange::Remove(ids) => outcome.removed += tx.remove_members(group_id, ids).await?,
+        MemberChange::RemoveAll => outcome.removed += tx.remove_all_members(group_id).await?,
+        MemberChange::Replace(ids) => {
+            let wanted: HashSet<&String> = ids.iter().collect();
+            let current = tx.member_ids_of(group_id).await?;
+            let current_set: HashSet<&String> = current.iter().collect();
+            let to_remove: Vec<String> = current
+                .iter()
+                .filter(|id| !wanted.contains(id))
+                .cloned()
+                .collect();
+            let to_add: Vec<String> = ids
+                .iter()
+                .filter(|id| !current_set.contains(id))
+                .cloned()
+                .collect();
+            outcome.removed += tx.remove_members(group_id, &to_remove).await?;
+            let existing = tx.existing_user_ids(tenant_id, &to_add).await?;
+            outcome
+                .skipped
+                .extend(to_add.iter().filter(|id| !existing.contains(id)).cloned());
+            outcome.added += tx.add_members(tenant_id, group_id, &existing, now).await?;
+        }
+    }
+    Ok(())
+}
+
+fn check_version(current: i64, if_match: Option<&str>) -> Result<(), TenantError> {
+    match if_match {
+        Some(tags) if !etag_matches(tags, current) => Err(TenantError::PreconditionFailed {
+            expected: tags.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// A group's document and, apart, the members a POST or PUT lists.
+struct GroupInput {
+    doc: Map<String, Value>,
+    member_ids: Vec<String>,
+    /// Member references that are not user ids.
+    ignored: Vec<String>,
+}
+
+/// Reads a POST or PUT body.
+fn read_group(schemas: ResourceSchemas<'_>, body: &Value) -> Result<GroupInput, ScimError> {
+    let mut ignored = Vec::new();
+    let member_ids = match body
+        .as_object()
+        .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("members")))
+    {
+        Some((_, members)) => member_ids(members, &mut ignored)?,
+        None => Vec::new(),
+    };
+    let mut doc = parse_resource(schemas, body)?.doc;
+    doc.remove("members");
+    Ok(GroupInput {
+        doc,
+        member_ids,
+        ignored,
+    })
+}
+
+pub async fn create_group(
+    store: &Store,
+    schemas: ResourceSchemas<'_>,
+    caller: &Caller,
+    body: &Value,
+    now: Micros,
+) -> Result<Group, TenantError> {
+    match try_create(store, schemas, caller, body, now).await {
+        Ok(group) => Ok(group),
+        Err(err) => Err(record_rejection(store, caller, "group.create", None, now, err).await),
+    }
+}
+
+async fn try_create(
+    store: &Store,
+    schemas: ResourceSchemas<'_>,
+    caller: &Caller,
+    body: &Value,
+    now: Micros,
+) -> Result<Group, TenantError> {
+    let GroupInput {
+        doc,
+        member_ids: ids,
+        ignored,
+    } = read_group(schemas, body)?;
+    let display_name = display_name_of(&doc)?;
+    let group = GroupRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        tenant_id: caller.tenant.id.clone(),
+        display_name: display_name.clone(),
+        external_id: string_at(&doc, "externalId"),
+        doc,
+        version: 1,
+        created_at: now,
+        modified_at: now,
+        created_by_connection: caller.connection_id.clone(),
+        modified_by_connection: caller.connection_id.clone(),
+    };
+    let mut tx = store.begin().await?;
+    tx.insert_group(&group)
+        .await
+        .map_err(|e| map_conflict(e, &display_name))?;
+    let mut outcome = MembershipOutcome {
+        skipped: ignored,
+        ..MembershipOutcome::default()
+    };
+    apply_member_change(
+        &mut tx,
+        &caller.tenant.id,
+        &group.id,
+        &MemberChange::Add(ids),
+        now,
+        &mut outcome,
+    )
+    .await?;
+    let mut event = group_event(caller, "group.create", &group, now);
+    event.http_status = 201;
+    event.changed_attributes = group.doc.keys().cloned().collect();
+    if outcome.added > 0 {
+        event.changed_attributes.push("members".into());
+    }
+    event.reason = outcome.describe();
+    tx.insert_audit(&event).await?;
+    tx.commit().await?;
+    Ok(group)
+}
+
+fn group_event(
+    caller: &Caller,
+    action: &str,
+    group: &Group,
+    now: Micros,
+) -> crate::store::AuditRecord {
+    let mut event = audit::event(caller, action, now);
+    event.target_type = Some("Group".into());
+    event.target_id = Some(group.id.clone());
+    event.target_name = Some(group.display_name.clone());
+    event
+}
+
+async fn lock_group(
+    tx: &mut Tx,
+    caller: &Caller,
+    id: &str,
+    if_match: Option<&str>,
+) -> Result<Group, TenantError> {
+    let group = tx
+        .group_for_update(&caller.tenant.id, id)
+        .await?
+        .ok_or_else(|| TenantError::NotFound(format!("Group {id}")))?;
+    check_version(group.version, if_match)?;
+    Ok(group)
+}
+
+/// What a PUT or PATCH did to a group.
+struct GroupChange {
+    doc: Map<String, Value>,
+    membership: MembershipOutcome,
+    action: &'static str,
+    tolerances: Vec<String>,
+}
+
+/// Writes a group's new document and version after its membership changed (or not).
+async fn finish_update(
+    mut tx: Tx,
+    caller: &Caller,
+    old: Group,
+    change: GroupChange,
+    now: Micros,
+) -> Result<Group, TenantError> {
+    let GroupChange {
+        doc,
+        membership: outcome,
+        action,
+        tolerances,
+    } = change;
+    let mut changed: Vec<String> = {
+        let mut keys: Vec<&String> = old.doc.keys().chain(doc.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        keys.into_iter()
+            .filter(|k| old.doc.get(*k) != doc.get(*k))
+            .cloned()
+            .collect()
+    };
+    if outcome.changed() {
+        changed.push("members".into());
+    }
+    if changed.is_empty() {
+        // Nothing changed; a skipped member is still worth a record.
+        if outcome.skipped.is_empty() {
+            return Ok(old);
+        }
+    }
+    let display_name = display_name_of(&doc)?;
+    let group = if changed.is_empty() {
+        old
+    } else {
+        let group = GroupRecord {
+            display_name: display_name.clone(),
+            external_id: string_at(&doc, "externalId"),
+            doc,
+            version: old.version + 1,
+            modified_at: now,
+            modified_by_connection: caller.connection_id.clone(),
+            ..old
+        };
+        tx.update_group(&group)
+            .await
+            .map_err(|e| map_conflict(e, &display_name))?;
+        group
+    };
+    let mut event = group_event(caller, action, &group, now);
+    event.changed_attributes = changed;
+    event.tolerances = tolerances;
+    event.reason = outcome.describe();
+    tx.insert_audit(&event).await?;
+    tx.commit().await?;
+    Ok(group)
+}
+
+/// Replaces a group (PUT): its document, and its member list by difference.
+#[allow(clippy::too_many_arguments)]
+pub async fn replace_group(
+    store: &Store,
+    schemas: ResourceSchemas<'_>,
+    caller: &Caller,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+    now: Micros,
+) -> Result<Group, TenantError> {
+    let result = async {
+        let GroupInput {
+            doc,
+            member_ids: ids,
+            ignored,
+        } = read_group(schemas, body)?;
+        let mut tx = store.begin().await?;
+        let old = lock_group(&mut tx, caller, id, if_match).await?;
+        let mut outcome = MembershipOutcome {
+            skipped: ignored,
+            ..MembershipOutcome::default()
+        };
+        apply_member_change(
+            &mut tx,
+            &caller.tenant.id,
+            id,
+            &MemberChange::Replace(ids),
+            now,
+            &mut outcome,
+        )
+        .await?;
+        finish_update(
+            tx,
+            caller,
+            old,
+            GroupChange {
+                doc,
+                membership: outcome,
+                action: "group.replace",
+                tolerances: Vec::new(),
+            },
+            now,
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(group) => Ok(group),
+        Err(err) => Err(record_rejection(store, caller, "group.replace", Some(id), now, err).await),
+    }
+}
+
+/// Applies a PATCH to a group: its attributes through the PATCH engine, its membership as
+/// single-row changes; all of it or none.
+#[allow(clippy::too_many_arguments)]
+pub async fn patch_group(
+    store: &Store,
+    schemas: ResourceSchemas<'_>,
+    caller: &Caller,
+    id: &str,
+    body: &Value,
+    if_match: Option<&str>,
+    limits: FilterLimits,
+    now: Micros,
+) -> Result<Group, TenantError> {
+    let result = async {
+        let request = parse_patch_request(body, MAX_PATCH_OPERATIONS)?;
+        let split = split_group_patch(request, limits)?;
+        let mut tx = store.begin().await?;
+        let old = lock_group(&mut tx, caller, id, if_match).await?;
+        let mut tolerances: Vec<String> = split
+            .attributes
+            .tolerances
+            .iter()
+            .map(|t| t.as_str().to_string())
+            .collect();
+        let doc = if split.attributes.operations.is_empty() {
+            old.doc.clone()
+        } else {
+            let parsed = apply_patch(schemas, &old.doc, &old.id, &split.attributes, limits)?;
+            tolerances = parsed
+                .tolerances
+                .iter()
+                .map(|t| t.as_str().to_string())
+                .collect();
+            let mut doc = parsed.doc;
+            doc.remove("members");
+            doc
+        };
+        let mut outcome = MembershipOutcome {
+            skipped: split.ignored,
+            ..MembershipOutcome::default()
+        };
+        for change in &split.members {
+            apply_member_change(&mut tx, &caller.tenant.id, id, change, now, &mut outcome).await?;
+        }
+        finish_update(
+            tx,
+            caller,
+            old,
+            GroupChange {
+                doc,
+                membership: outcome,
+                action: "group.patch",
+                tolerances,
+            },
+            now,
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(group) => Ok(group),
+        Err(err) => Err(record_rejection(store, caller, "group.patch", Some(id), now, err).await),
+    }
+}
+
+pub async fn delete_group(
+    store: &Store,
+    caller: &Caller,
+    id: &str,
+    if_match: Option<&str>,
+    now: Micros,
+) -> Result<(), TenantError> {
+    let result = async {
+        let mut tx = store.begin().await?;
+        let old = lock_group(&mut tx, caller, id, if_match).await?;
+        tx.delete_group(&caller.tenant.id, id).await?;
+        let mut event = group_event(caller, "group.delete", &old, now);
+        event.http_status = 204;
+        tx.insert_audit(&event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(()),
+        Err(err) => Err(record_rejection(store, caller, "group.delete", Some(id), now, err).await),
+    }
+}
+
+pub async fn get_group(store: &Store, caller: &Caller, id: &str) -> Result<Group, TenantError> {
+    store
+        .group_by_id(&caller.tenant.id, id)
+        .await?
+        .ok_or_else(|| TenantError::NotFound(format!("Group {id}")))
+}
+
+/// A page of the tenant's groups matching an optional filter, evaluated in SQL.
+pub async fn list_groups(
+    store: &Store,
+    caller: &Caller,
+    filter: Option<&str>,
+    limits: FilterLimits,
+    page: Page,
+) -> Result<(i64, Vec<Group>), TenantError> {
+    let mut condition = SqlFragment::numbered_after(1);
+    condition.sql = match filter.map(str::trim).filter(|f| !f.is_empty()) {
+        Some(text) => {
+            let ast = parse_filter(text, limits)?;
+            compile_filter(&ast, FilterSubject::Groups, store.dialect(), &mut condition)?
+        }
+        None => "1 = 1".into(),
+    };
+    let result = store
+        .list_groups(&caller.tenant.id, &condition, page.offset(), page.count)
+        .await?;
+    Ok((result.total, result.groups))
+}
+
+/// Renders a group; `members` are given when the answer includes them (a large group's members
+/// are read only when asked for). Members carry no `display`: it would cost a join per member on
+/// every read of a large group, and no client needs it.
+pub fn to_scim(
+    schemas: ResourceSchemas<'_>,
+    group: &Group,
+    members: Option<&[MemberRow]>,
+    base_url: &str,
+) -> Value {
+    let mut doc = group.doc.clone();
+    if let Some(members) = members.filter(|m| !m.is_empty()) {
+        let list: Vec<Value> = members
+            .iter()
+            .map(|m| {
+                let mut member = Map::new();
+                member.insert("value".into(), Value::String(m.member_id.clone()));
+                member.insert(
+                    "$ref".into(),
+                    Value::String(format!("{base_url}/{}s/{}", m.member_type, m.member_id)),
+                );
+                member.insert("type".into(), Value::String(m.member_type.clone()));
+                Value::Object(member)
+            })
+            .collect();
+        doc.insert("members".into(), Value::Array(list));
+    }
+    let meta = Meta {
+        resource_type: schemas.resource_type.name.clone(),
+        created: datetime_of(group.created_at),
+        last_modified: datetime_of(group.modified_at),
+        location: format!("{base_url}/Groups/{}", group.id),
+        version: group.version,
+    };
+    render(schemas, &group.id, &doc, &meta)
+}
