@@ -1,5 +1,6 @@
 //! The command line (SPEC §6): a fixed contract that scripts and deployment tooling rely on.
 
+mod role;
 mod serve;
 mod tenant;
 mod token;
@@ -39,6 +40,9 @@ pub enum Command {
     /// Create, rotate, revoke and list SCIM bearer tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Manage the tenant's role catalog, group-to-role mappings and role assignments.
+    #[command(subcommand)]
+    Role(role::RoleCommand),
 }
 
 impl Cli {
@@ -63,6 +67,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(cmd) => {
             store.migrate().await?;
             token::run(&store, cmd, cli.json).await
+        }
+        Command::Role(cmd) => {
+            store.migrate().await?;
+            role::run(&store, cmd, cli.json).await
         }
     };
     store.close().await;

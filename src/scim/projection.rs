@@ -118,6 +118,35 @@ impl Projection {
         }
     }
 
+    /// Whether the answer will hold the attribute `name` of the extension `urn`.
+    pub fn includes_extension_attribute(
+        &self,
+        schemas: ResourceSchemas<'_>,
+        urn: &str,
+        name: &str,
+    ) -> bool {
+        let Some(ext) = schemas.extension(urn) else {
+            return false;
+        };
+        let Some(attr) = ext.attribute(name) else {
+            return false;
+        };
+        let names_it = |list: &[Selected]| {
+            list.iter().any(|s| {
+                s.schema.as_deref() == Some(ext.id.as_str())
+                    && (s.attr.is_none() || s.attr.as_deref() == Some(attr.name.as_str()))
+            })
+        };
+        match (attr.returned, self) {
+            (Returned::Never, _) => false,
+            (Returned::Always, _) => true,
+            (Returned::Default, Projection::Default) => true,
+            (Returned::Request, Projection::Default | Projection::Exclude(_)) => false,
+            (_, Projection::Include(list)) => names_it(list),
+            (Returned::Default, Projection::Exclude(list)) => !names_it(list),
+        }
+    }
+
     fn keeps_common(&self, key: &str) -> bool {
         let always = key == "id" || key == "schemas";
         let named = |list: &[Selected]| {

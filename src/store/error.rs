@@ -5,6 +5,7 @@
 pub enum Constraint {
     UserName,
     GroupName,
+    RoleName,
     TenantSlug,
     ConnectionName,
     Other(String),
@@ -40,6 +41,10 @@ impl From<sqlx::Error> for StoreError {
                 || text.contains("groups.display_name_key")
             {
                 Constraint::GroupName
+            } else if text.contains("roles_tenant_name_key")
+                || text.contains("roles.tenant_id, roles.name_key")
+            {
+                Constraint::RoleName
             } else if text.contains("tenants_slug_key") || text.contains("tenants.slug") {
                 Constraint::TenantSlug
             } else if text.contains("directory_connections_tenant_name_key")

@@ -108,6 +108,26 @@ pub struct MembershipRow {
     pub group_display_name: String,
 }
 
+/// A role of a tenant's catalog (or a role template), with its permissions (`category:action`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleRecord {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub permissions: Vec<String>,
+    pub is_template: bool,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+}
+
+/// A tenant's group-to-role mapping, by group displayName.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRoleMapping {
+    pub group_name: String,
+    pub role_id: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditRecord {
     pub tenant_id: Option<String>,

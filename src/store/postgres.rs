@@ -28,5 +28,10 @@ pub(super) fn migrator() -> Migrator {
             "groups",
             include_str!("../../migrations/postgres/0002_groups.sql"),
         ),
+        (
+            3,
+            "roles",
+            include_str!("../../migrations/postgres/0003_roles.sql"),
+        ),
     ])
 }

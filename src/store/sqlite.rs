@@ -43,5 +43,10 @@ pub(super) fn migrator() -> Migrator {
             "groups",
             include_str!("../../migrations/sqlite/0002_groups.sql"),
         ),
+        (
+            3,
+            "roles",
+            include_str!("../../migrations/sqlite/0003_roles.sql"),
+        ),
     ])
 }

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod groups;
 pub mod immutables;
+pub mod roles;
 pub mod status;
 pub mod tenants;
 pub mod tokens;

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::audit::{self, record_rejection};
 use super::immutables::{self, Omitted};
+use super::roles::{Catalog, Effective, effective, scim_role_values};
 use super::status::Status;
 use super::{Caller, TenantError};
 use crate::clock::datetime_of;
@@ -107,6 +108,25 @@ fn map_conflict(err: StoreError, user_name: &str) -> TenantError {
     }
 }
 
+/// The warning an audit event carries when role values name no catalog role (they grant nothing).
+async fn unknown_roles_warning(
+    store: &Store,
+    tenant_id: &str,
+    doc: &Map<String, Value>,
+) -> Result<Option<String>, TenantError> {
+    if scim_role_values(doc).is_empty() {
+        return Ok(None);
+    }
+    let catalog = Catalog::load(store, tenant_id).await?;
+    let unknown = effective(&catalog, doc, &[], &[]).unknown_role_values;
+    Ok((!unknown.is_empty()).then(|| {
+        format!(
+            "role values that name no role of the catalog grant nothing: {}",
+            unknown.join(", ")
+        )
+    }))
+}
+
 /// Creates a user from a SCIM document: takes a seat, inserts, audits; all or nothing.
 pub async fn create_user(
     store: &Store,
@@ -148,6 +168,7 @@ async fn try_create(
         modified_by_connection: caller.connection_id.clone(),
         doc,
     };
+    let warning = unknown_roles_warning(store, &caller.tenant.id, &user.doc).await?;
     let mut tx = store.begin().await?;
     if !tx.reserve_seat(&caller.tenant.id).await? {
         // The limit read here may be older than the one the UPDATE saw; re-read for the message.
@@ -173,6 +194,7 @@ async fn try_create(
         .iter()
         .map(|t| t.as_str().to_string())
         .collect();
+    event.reason = warning;
     tx.insert_audit(&event).await?;
     tx.commit().await?;
     Ok(user)
@@ -231,7 +253,7 @@ async fn try_replace(
         tolerances: parsed.tolerances,
         kind: ChangeKind::Replace,
     };
-    write_change(tx, schemas, caller, old, change, now).await
+    write_change(store, tx, schemas, caller, old, change, now).await
 }
 
 /// Applies a PATCH request to a user: every operation or none (RFC 7644 §3.5.2).
@@ -278,7 +300,7 @@ async fn try_patch(
         tolerances: parsed.tolerances,
         kind: ChangeKind::Patch,
     };
-    write_change(tx, schemas, caller, old, change, now).await
+    write_change(store, tx, schemas, caller, old, change, now).await
 }
 
 /// Most operations one PATCH request may carry.
@@ -316,6 +338,7 @@ struct Change {
 /// Checks the locked attributes, moves the status, and writes the new version with its audit
 /// event; an unchanged user keeps its version (and `meta.lastModified`).
 async fn write_change(
+    store: &Store,
     mut tx: Tx,
     schemas: ResourceSchemas<'_>,
     caller: &Caller,
@@ -340,6 +363,7 @@ async fn write_change(
     let old_status = Status::parse(&old.status).unwrap_or(Status::Invited);
     let status = old_status.after_update(change.active, old.last_login_at.is_some());
     let mut changed = changed_attributes(&old.doc, &doc);
+    let changed_roles = changed.iter().any(|a| a == "roles");
     if status.scim_active() != old_status.scim_active() {
         changed.push("active".into());
     }
@@ -378,6 +402,9 @@ async fn write_change(
         .iter()
         .map(|t| t.as_str().to_string())
         .collect();
+    if changed_roles {
+        event.reason = unknown_roles_warning(store, &caller.tenant.id, &user.doc).await?;
+    }
     tx.insert_audit(&event).await?;
     tx.commit().await?;
     Ok(user)
@@ -450,16 +477,25 @@ pub async fn list_users(
     Ok((result.total, result.users))
 }
 
-/// Renders a user as a SCIM resource: the stored document, `active` and the tenant extension's
-/// read-only `status` and `lastLogin`, with `schemas`, `id` and `meta`.
+/// What a user's answer shows beyond its own row: its groups (when the answer shows them) and its
+/// effective roles (when asked for).
+#[derive(Debug, Clone, Default)]
+pub struct UserExtras<'a> {
+    pub groups: &'a [MembershipRow],
+    pub effective: Option<&'a Effective>,
+}
+
+/// Renders a user as a SCIM resource: the stored document, `active`, `groups`, and the tenant
+/// extension's read-only `status`, `lastLogin` and effective roles, with `schemas`, `id` and `meta`.
 pub fn to_scim(
     schemas: ResourceSchemas<'_>,
     user: &User,
-    groups: &[MembershipRow],
+    extras: &UserExtras<'_>,
     base_url: &str,
 ) -> Value {
     let mut doc = user.doc.clone();
-    let memberships: Vec<Value> = groups
+    let memberships: Vec<Value> = extras
+        .groups
         .iter()
         .filter(|m| m.member_id == user.id)
         .map(|m| {
@@ -485,6 +521,16 @@ pub fn to_scim(
             ext.insert(
                 "lastLogin".into(),
                 Value::String(crate::scim::resource::format_datetime(datetime_of(at))),
+            );
+        }
+        if let Some(effective) = extras.effective {
+            ext.insert(
+                "effectiveRoles".into(),
+                Value::from(effective.roles.clone()),
+            );
+            ext.insert(
+                "effectivePermissions".into(),
+                Value::from(effective.permissions.clone()),
             );
         }
     }

@@ -10,6 +10,7 @@ mod bad_input;
 mod cli;
 mod discovery;
 mod groups;
+mod roles;
 mod tenant_rules;
 mod users;
 mod users_list;

@@ -1,5 +1,7 @@
 //! `/Users` handlers: read the request, call the tenant use-case, render the answer.
 
+use std::collections::HashMap;
+
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use serde_json::Value;
@@ -9,26 +11,76 @@ use crate::clock::now_micros;
 use crate::http::error::ApiError;
 use crate::http::extract::{Preconditions, ScimJson, ScimQuery};
 use crate::http::response::ScimResponse;
+use crate::scim::TENANT_USER_URN;
 use crate::scim::list::{ListRequest, Page, list_response};
 use crate::scim::projection::Projection;
 use crate::scim::resource::etag_of;
 use crate::state::AppState;
 use crate::store::MembershipRow;
 use crate::tenant::Caller;
-use crate::tenant::users::{self, User, etag_matches};
+use crate::tenant::roles::{Catalog, Effective, effective};
+use crate::tenant::users::{self, User, UserExtras, etag_matches};
 
-/// The groups of these users, if the answer shows `groups` (it is derived from memberships).
-async fn memberships(
-    state: &AppState,
-    projection: &Projection,
-    users: &[User],
-) -> Result<Vec<MembershipRow>, ApiError> {
-    let schemas = resource_schemas(state, "User")?;
-    if !projection.includes(schemas, "groups") || users.is_empty() {
-        return Ok(Vec::new());
+/// What the answer needs beyond the users' rows: their groups (when shown, or to work out
+/// roles mapped from groups) and their effective roles (when asked for).
+struct Extras {
+    groups: Vec<MembershipRow>,
+    effective: HashMap<String, Effective>,
+}
+
+impl Extras {
+    fn of<'a>(&'a self, user: &User) -> UserExtras<'a> {
+        UserExtras {
+            groups: &self.groups,
+            effective: self.effective.get(&user.id),
+        }
     }
-    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
-    Ok(state.store.groups_of_members(&ids).await?)
+}
+
+async fn extras(
+    state: &AppState,
+    caller: &Caller,
+    projection: &Projection,
+    found: &[User],
+) -> Result<Extras, ApiError> {
+    let schemas = resource_schemas(state, "User")?;
+    let wants_roles = ["effectiveRoles", "effectivePermissions"]
+        .iter()
+        .any(|name| projection.includes_extension_attribute(schemas, TENANT_USER_URN, name));
+    let mut out = Extras {
+        groups: Vec::new(),
+        effective: HashMap::new(),
+    };
+    if found.is_empty() || !(wants_roles || projection.includes(schemas, "groups")) {
+        return Ok(out);
+    }
+    let ids: Vec<String> = found.iter().map(|u| u.id.clone()).collect();
+    out.groups = state.store.groups_of_members(&ids).await?;
+    if wants_roles {
+        let catalog = Catalog::load(&state.store, &caller.tenant.id).await?;
+        let assignments = state.store.role_assignments(&ids).await?;
+        for user in found {
+            let group_names: Vec<String> = out
+                .groups
+                .iter()
+                .filter(|m| m.member_id == user.id)
+                .map(|m| m.group_display_name.clone())
+                .collect();
+            let assigned: Vec<String> = assignments
+                .iter()
+                .filter(|(u, _)| *u == user.id)
+                .map(|(_, r)| r.clone())
+                .collect();
+            out.effective.insert(
+                user.id.clone(),
+                effective(&catalog, &user.doc, &group_names, &assigned),
+            );
+        }
+    }
+    if !projection.includes(schemas, "groups") {
+        out.groups.clear();
+    }
+    Ok(out)
 }
 
 /// One user, projected, with its ETag.
@@ -40,11 +92,11 @@ async fn user_response(
 ) -> Result<ScimResponse, ApiError> {
     let schemas = resource_schemas(state, "User")?;
     let projection = projection(schemas, query)?;
-    let groups = memberships(state, &projection, std::slice::from_ref(user)).await?;
+    let extras = extras(state, caller, &projection, std::slice::from_ref(user)).await?;
     let full = users::to_scim(
         schemas,
         user,
-        &groups,
+        &extras.of(user),
         &state.settings.scim_base_url(&caller.tenant.slug),
     );
     Ok(ScimResponse::ok(projection.apply(schemas, &full)).with_etag(etag_of(user.version)))
@@ -142,11 +194,11 @@ pub(super) async fn user_resources(
         page,
     )
     .await?;
-    let groups = memberships(state, &projection, &found).await?;
+    let extras = extras(state, caller, &projection, &found).await?;
     let base = state.settings.scim_base_url(&caller.tenant.slug);
     let resources = found
         .iter()
-        .map(|u| projection.apply(schemas, &users::to_scim(schemas, u, &groups, &base)))
+        .map(|u| projection.apply(schemas, &users::to_scim(schemas, u, &extras.of(u), &base)))
         .collect();
     Ok((total, resources))
 }

@@ -1,0 +1,253 @@
+//! The role catalog, group-to-role mappings and admin role assignments.
+
+use sqlx::{AssertSqlSafe, Row};
+
+use super::users::fold;
+use super::{
+    GroupRoleMapping, Micros, RoleRecord, SqlParam, Store, StoreError, Tx, bind_params, on_pool,
+    on_tx,
+};
+
+macro_rules! role_from_row {
+    ($row:expr) => {{
+        let row = &$row;
+        let permissions: String = row.try_get("permissions")?;
+        RoleRecord {
+            id: row.try_get("id")?,
+            tenant_id: row.try_get("tenant_id")?,
+            name: row.try_get("name")?,
+            description: row.try_get("description")?,
+            permissions: serde_json::from_str(&permissions)
+                .map_err(|e| StoreError::Corrupt(format!("roles.permissions: {e}")))?,
+            is_template: row.try_get("is_template")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        }
+    }};
+}
+
+impl Store {
+    /// The tenant's whole catalog (a handful of rows, read once per request that needs it).
+    pub async fn roles(&self, tenant_id: &str) -> Result<Vec<RoleRecord>, StoreError> {
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT id, tenant_id, name, description, permissions, is_template, created_at, updated_at \
+                 FROM roles WHERE tenant_id = $1 ORDER BY name_key",
+            )
+            .bind(tenant_id)
+            .fetch_all(pool)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(role_from_row!(row));
+            }
+            Ok(out)
+        })
+    }
+
+    pub async fn group_role_mappings(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Vec<GroupRoleMapping>, StoreError> {
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(
+                "SELECT group_name, role_id FROM group_role_mappings WHERE tenant_id = $1 ORDER BY group_name_key",
+            )
+            .bind(tenant_id)
+            .fetch_all(pool)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(GroupRoleMapping {
+                    group_name: row.try_get("group_name")?,
+                    role_id: row.try_get("role_id")?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// (user id, role id) pairs an admin assigned, for these users.
+    pub async fn role_assignments(
+        &self,
+        user_ids: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in user_ids.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT user_id, role_id FROM user_role_assignments WHERE user_id IN ({})",
+                placeholders.join(", ")
+            );
+            let params: Vec<SqlParam> = chunk.iter().map(|id| SqlParam::Text(id.clone())).collect();
+            on_pool!(self, |pool| {
+                let rows = bind_params!(sqlx::query(AssertSqlSafe(sql.clone())), &params)
+                    .fetch_all(pool)
+                    .await?;
+                for row in rows {
+                    out.push((row.try_get("user_id")?, row.try_get("role_id")?));
+                }
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl Tx {
+    pub async fn insert_role(&mut self, role: &RoleRecord) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO roles (id, tenant_id, name, name_key, description, permissions, is_template, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&role.id)
+            .bind(&role.tenant_id)
+            .bind(&role.name)
+            .bind(fold(&role.name))
+            .bind(&role.description)
+            .bind(serde_json::Value::from(role.permissions.clone()).to_string())
+            .bind(role.is_template)
+            .bind(role.created_at)
+            .bind(role.updated_at)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn update_role(&mut self, role: &RoleRecord) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "UPDATE roles SET description = $1, permissions = $2, is_template = $3, updated_at = $4 WHERE id = $5",
+            )
+            .bind(&role.description)
+            .bind(serde_json::Value::from(role.permissions.clone()).to_string())
+            .bind(role.is_template)
+            .bind(role.updated_at)
+            .bind(&role.id)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn role_by_name(
+        &mut self,
+        tenant_id: &str,
+        name: &str,
+    ) -> Result<Option<RoleRecord>, StoreError> {
+        on_tx!(self, |conn| {
+            let row = sqlx::query(
+                "SELECT id, tenant_id, name, description, permissions, is_template, created_at, updated_at \
+                 FROM roles WHERE tenant_id = $1 AND name_key = $2",
+            )
+            .bind(tenant_id)
+            .bind(fold(name))
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(match row {
+                Some(row) => Some(role_from_row!(row)),
+                None => None,
+            })
+        })
+    }
+
+    /// Maps a group (by displayName) to a role; mapping twice is a no-op.
+    pub async fn map_group_to_role(
+        &mut self,
+        tenant_id: &str,
+        group_name: &str,
+        role_id: &str,
+        now: Micros,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO group_role_mappings (tenant_id, group_name_key, group_name, role_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, group_name_key, role_id) DO NOTHING",
+            )
+            .bind(tenant_id)
+            .bind(fold(group_name))
+            .bind(group_name)
+            .bind(role_id)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn unmap_group_from_role(
+        &mut self,
+        tenant_id: &str,
+        group_name: &str,
+        role_id: &str,
+    ) -> Result<u64, StoreError> {
+        on_tx!(self, |conn| {
+            let done = sqlx::query(
+                "DELETE FROM group_role_mappings WHERE tenant_id = $1 AND group_name_key = $2 AND role_id = $3",
+            )
+            .bind(tenant_id)
+            .bind(fold(group_name))
+            .bind(role_id)
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected())
+        })
+    }
+
+    pub async fn assign_role(
+        &mut self,
+        tenant_id: &str,
+        user_id: &str,
+        role_id: &str,
+        now: Micros,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO user_role_assignments (tenant_id, user_id, role_id, assigned_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_id, role_id) DO NOTHING",
+            )
+            .bind(tenant_id)
+            .bind(user_id)
+            .bind(role_id)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    pub async fn unassign_role(&mut self, user_id: &str, role_id: &str) -> Result<u64, StoreError> {
+        on_tx!(self, |conn| {
+            let done = sqlx::query(
+                "DELETE FROM user_role_assignments WHERE user_id = $1 AND role_id = $2",
+            )
+            .bind(user_id)
+            .bind(role_id)
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected())
+        })
+    }
+
+    /// The id of a user of the tenant (not deleted) by userName, compared without regard to case.
+    pub async fn user_id_by_name(
+        &mut self,
+        tenant_id: &str,
+        user_name: &str,
+    ) -> Result<Option<String>, StoreError> {
+        on_tx!(self, |conn| {
+            let row = sqlx::query(
+                "SELECT id FROM users WHERE tenant_id = $1 AND user_name_key = $2 AND deleted_at IS NULL",
+            )
+            .bind(tenant_id)
+            .bind(fold(user_name))
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(match row {
+                Some(row) => Some(row.try_get::<String, _>("id")?),
+                None => None,
+            })
+        })
+    }
+}

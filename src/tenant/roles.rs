@@ -1,0 +1,405 @@
+//! Roles and permissions (SPEC §2, §4): the tenant's role catalog, group-to-role mappings, admin
+//! assignments, and a user's effective roles and permissions — the union of the SCIM `roles`
+//! values that name catalog roles, the roles mapped from the user's groups, and the roles an admin
+//! assigned. Unknown role values grant nothing.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::audit;
+use super::{Caller, TenantError};
+use crate::store::{Constraint, GroupRoleMapping, Micros, RoleRecord, Store, StoreError};
+
+pub const PERMISSION_CATEGORIES: [&str; 6] = [
+    "conversations",
+    "settings",
+    "users",
+    "analytics",
+    "integrations",
+    "experiments",
+];
+pub const PERMISSION_ACTIONS: [&str; 5] = ["view", "create", "edit", "delete", "manage"];
+
+/// Reads `category:action` permissions (`category:*` for every action), canonical and sorted.
+pub fn parse_permissions(list: &[String]) -> Result<Vec<String>, TenantError> {
+    let mut out = BTreeSet::new();
+    for raw in list
+        .iter()
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+    {
+        let (category, action) = raw
+            .split_once(':')
+            .ok_or_else(|| invalid_permission(&raw))?;
+        if !PERMISSION_CATEGORIES.contains(&category) {
+            return Err(invalid_permission(&raw));
+        }
+        match action {
+            "*" => out.extend(PERMISSION_ACTIONS.iter().map(|a| format!("{category}:{a}"))),
+            a if PERMISSION_ACTIONS.contains(&a) => {
+                out.insert(raw.clone());
+            }
+            _ => return Err(invalid_permission(&raw)),
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+fn invalid_permission(raw: &str) -> TenantError {
+    TenantError::InvalidArgument(format!(
+        "'{raw}' is not a permission: use CATEGORY:ACTION with a category of {} and an action of {} (or *)",
+        PERMISSION_CATEGORIES.join(", "),
+        PERMISSION_ACTIONS.join(", ")
+    ))
+}
+
+/// Everything needed to work out effective roles: read once per request.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub roles: Vec<RoleRecord>,
+    pub mappings: Vec<GroupRoleMapping>,
+}
+
+impl Catalog {
+    pub async fn load(store: &Store, tenant_id: &str) -> Result<Self, TenantError> {
+        Ok(Self {
+            roles: store.roles(tenant_id).await?,
+            mappings: store.group_role_mappings(tenant_id).await?,
+        })
+    }
+
+    fn by_name(&self, name: &str) -> Option<&RoleRecord> {
+        let key = name.to_lowercase();
+        self.roles.iter().find(|r| r.name.to_lowercase() == key)
+    }
+
+    fn by_id(&self, id: &str) -> Option<&RoleRecord> {
+        self.roles.iter().find(|r| r.id == id)
+    }
+}
+
+/// The role names a user's SCIM `roles` carry. Entra sends each as a JSON-encoded string
+/// (`{"id":…,"value":"Admin",…}`, IDP-QUIRKS Q11): its `value` (or `displayName`) is the name.
+pub fn scim_role_values(doc: &serde_json::Map<String, Value>) -> Vec<String> {
+    let Some(roles) = doc.get("roles").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    roles
+        .iter()
+        .filter_map(|r| r.get("value").and_then(Value::as_str))
+        .map(|value| match serde_json::from_str::<Value>(value) {
+            Ok(Value::Object(inner)) => inner
+                .get("value")
+                .or_else(|| inner.get("displayName"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| value.to_string()),
+            _ => value.to_string(),
+        })
+        .collect()
+}
+
+/// A user's effective roles and permissions, and the role values that named no catalog role.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Effective {
+    pub roles: Vec<String>,
+    pub permissions: Vec<String>,
+    pub unknown_role_values: Vec<String>,
+}
+
+pub fn effective(
+    catalog: &Catalog,
+    doc: &serde_json::Map<String, Value>,
+    group_names: &[String],
+    assigned_role_ids: &[String],
+) -> Effective {
+    let mut roles: Vec<&RoleRecord> = Vec::new();
+    let mut unknown = Vec::new();
+    for value in scim_role_values(doc) {
+        match catalog.by_name(&value) {
+            Some(role) => roles.push(role),
+            None => unknown.push(value),
+        }
+    }
+    let group_keys: Vec<String> = group_names.iter().map(|g| g.to_lowercase()).collect();
+    for mapping in &catalog.mappings {
+        if group_keys.contains(&mapping.group_name.to_lowercase())
+            && let Some(role) = catalog.by_id(&mapping.role_id)
+        {
+            roles.push(role);
+        }
+    }
+    roles.extend(assigned_role_ids.iter().filter_map(|id| catalog.by_id(id)));
+    let names: BTreeSet<String> = roles.iter().map(|r| r.name.clone()).collect();
+    let permissions: BTreeSet<String> = roles
+        .iter()
+        .flat_map(|r| r.permissions.iter().cloned())
+        .collect();
+    Effective {
+        roles: names.into_iter().collect(),
+        permissions: permissions.into_iter().collect(),
+        unknown_role_values: unknown,
+    }
+}
+
+fn cli_caller(tenant: crate::store::TenantRecord) -> Caller {
+    Caller {
+        tenant,
+        connection_id: None,
+        actor: "cli",
+        request_summary: None,
+    }
+}
+
+/// Creates a role (or a role template) in a tenant's catalog.
+pub async fn create_role(
+    store: &Store,
+    tenant_slug: &str,
+    name: &str,
+    permissions: &[String],
+    description: Option<&str>,
+    is_template: bool,
+    now: Micros,
+) -> Result<RoleRecord, TenantError> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err(TenantError::InvalidArgument(
+            "a role name has 1 to 100 characters".into(),
+        ));
+    }
+    let permissions = parse_permissions(permissions)?;
+    let mut tx = store.begin().await?;
+    let tenant = tx
+        .tenant_by_slug(tenant_slug)
+        .await?
+        .ok_or_else(|| TenantError::UnknownTenant(tenant_slug.into()))?;
+    let role = RoleRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        tenant_id: tenant.id.clone(),
+        name: name.to_string(),
+        description: description.map(str::to_string),
+        permissions,
+        is_template,
+        created_at: now,
+        updated_at: now,
+    };
+    tx.insert_role(&role).await.map_err(|e| match e {
+        StoreError::Conflict(Constraint::RoleName) => {
+            TenantError::InvalidArgument(format!("role '{name}' already exists"))
+        }
+        other => TenantError::Store(other),
+    })?;
+    let mut event = audit::event(&cli_caller(tenant), "role.create", now);
+    event.target_type = Some("Role".into());
+    event.target_id = Some(role.id.clone());
+    event.target_name = Some(role.name.clone());
+    event.changed_attributes = role.permissions.clone();
+    tx.insert_audit(&event).await?;
+    tx.commit().await?;
+    Ok(role)
+}
+
+/// Changes a role's permissions, description or template flag.
+pub async fn update_role(
+    store: &Store,
+    tenant_slug: &str,
+    name: &str,
+    permissions: Option<&[String]>,
+    description: Option<&str>,
+    is_template: Option<bool>,
+    now: Micros,
+) -> Result<RoleRecord, TenantError> {
+    let mut tx = store.begin().await?;
+    let tenant = tx
+        .tenant_by_slug(tenant_slug)
+        .await?
+        .ok_or_else(|| TenantError::UnknownTenant(tenant_slug.into()))?;
+    let mut role = tx
+        .role_by_name(&tenant.id, name)
+        .await?
+        .ok_or_else(|| TenantError::NotFound(format!("role '{name}'")))?;
+    if let Some(list) = permissions {
+        role.permissions = parse_permissions(list)?;
+    }
+    if let Some(d) = description {
+        role.description = Some(d.to_string());
+    }
+    if let Some(t) = is_template {
+        role.is_template = t;
+    }
+    role.updated_at = now;
+    tx.update_role(&role).await?;
+    let mut event = audit::event(&cli_caller(tenant), "role.update", now);
+    event.target_type = Some("Role".into());
+    event.target_id = Some(role.id.clone());
+    event.target_name = Some(role.name.clone());
+    event.changed_attributes = role.permissions.clone();
+    tx.insert_audit(&event).await?;
+    tx.commit().await?;
+    Ok(role)
+}
+
+/// Maps (or with `unmap`, unmaps) the group named `group_name` to a role.
+pub async fn map_group(
+    store: &Store,
+    tenant_slug: &str,
+    group_name: &str,
+    role_name: &str,
+    unmap: bool,
+    now: Micros,
+) -> Result<(), TenantError> {
+    let mut tx = store.begin().await?;
+    let tenant = tx
+        .tenant_by_slug(tenant_slug)
+        .await?
+        .ok_or_else(|| TenantError::UnknownTenant(tenant_slug.into()))?;
+    let role = tx
+        .role_by_name(&tenant.id, role_name)
+        .await?
+        .ok_or_else(|| TenantError::NotFound(format!("role '{role_name}'")))?;
+    if unmap {
+        if tx
+            .unmap_group_from_role(&tenant.id, group_name, &role.id)
+            .await?
+            == 0
+        {
+            return Err(TenantError::NotFound(format!(
+                "mapping of group '{group_name}' to role '{role_name}'"
+            )));
+        }
+    } else {
+        tx.map_group_to_role(&tenant.id, group_name.trim(), &role.id, now)
+            .await?;
+    }
+    let mut event = audit::event(
+        &cli_caller(tenant),
+        if unmap {
+            "role.unmap_group"
+        } else {
+            "role.map_group"
+        },
+        now,
+    );
+    event.target_type = Some("Role".into());
+    event.target_id = Some(role.id.clone());
+    event.target_name = Some(role.name.clone());
+    event.reason = Some(format!("group '{group_name}'"));
+    tx.insert_audit(&event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Assigns (or with `unassign`, takes back) a role to the user with that userName.
+pub async fn assign_role(
+    store: &Store,
+    tenant_slug: &str,
+    user_name: &str,
+    role_name: &str,
+    unassign: bool,
+    now: Micros,
+) -> Result<(), TenantError> {
+    let mut tx = store.begin().await?;
+    let tenant = tx
+        .tenant_by_slug(tenant_slug)
+        .await?
+        .ok_or_else(|| TenantError::UnknownTenant(tenant_slug.into()))?;
+    let role = tx
+        .role_by_name(&tenant.id, role_name)
+        .await?
+        .ok_or_else(|| TenantError::NotFound(format!("role '{role_name}'")))?;
+    let user_id = tx
+        .user_id_by_name(&tenant.id, user_name)
+        .await?
+        .ok_or_else(|| TenantError::NotFound(format!("user '{user_name}'")))?;
+    if unassign {
+        tx.unassign_role(&user_id, &role.id).await?;
+    } else {
+        tx.assign_role(&tenant.id, &user_id, &role.id, now).await?;
+    }
+    let mut event = audit::event(
+        &cli_caller(tenant),
+        if unassign {
+            "role.unassign"
+        } else {
+            "role.assign"
+        },
+        now,
+    );
+    event.target_type = Some("User".into());
+    event.target_id = Some(user_id);
+    event.target_name = Some(user_name.to_string());
+    event.reason = Some(format!("role '{}'", role.name));
+    tx.insert_audit(&event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn role(id: &str, name: &str, permissions: &[&str]) -> RoleRecord {
+        RoleRecord {
+            id: id.into(),
+            tenant_id: "t".into(),
+            name: name.into(),
+            description: None,
+            permissions: permissions.iter().map(|s| s.to_string()).collect(),
+            is_template: false,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn permissions_are_categories_times_actions() {
+        let list = ["Users:View", "users:*", " analytics:view "].map(String::from);
+        let parsed = parse_permissions(&list).expect("valid");
+        assert_eq!(parsed.len(), 6);
+        assert!(
+            parsed.contains(&"users:manage".to_string())
+                && parsed.contains(&"analytics:view".to_string())
+        );
+        for bad in ["users", "users:fly", "billing:view"] {
+            assert!(parse_permissions(&[bad.to_string()]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn effective_roles_are_the_union_of_scim_roles_groups_and_assignments() {
+        let catalog = Catalog {
+            roles: vec![
+                role("r1", "Supervisor", &["conversations:view", "users:view"]),
+                role("r2", "Analyst", &["analytics:view"]),
+                role("r3", "Admin", &["settings:manage"]),
+            ],
+            mappings: vec![GroupRoleMapping {
+                group_name: "Data Team".into(),
+                role_id: "r2".into(),
+            }],
+        };
+        let doc = json!({"roles": [
+            {"value": "supervisor"},
+            {"value": "{\"id\":\"x\",\"value\":\"Ghost\",\"displayName\":\"Ghost\"}"}
+        ]});
+        let result = effective(
+            &catalog,
+            doc.as_object().unwrap(),
+            &["data team".into()],
+            &["r3".into()],
+        );
+        assert_eq!(result.roles, ["Admin", "Analyst", "Supervisor"]);
+        assert_eq!(
+            result.permissions,
+            [
+                "analytics:view",
+                "conversations:view",
+                "settings:manage",
+                "users:view"
+            ]
+        );
+        assert_eq!(result.unknown_role_values, ["Ghost"]);
+    }
+}
