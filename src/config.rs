@@ -20,6 +20,10 @@ pub struct Limits {
     pub filter: FilterLimits,
     /// A request still running after this long is answered 408.
     pub request_timeout: Duration,
+    /// Most operations in one Bulk request (advertised as `bulk.maxOperations`).
+    pub bulk_max_operations: usize,
+    /// Largest Bulk request body (advertised as `bulk.maxPayloadSize`).
+    pub bulk_max_payload_bytes: usize,
 }
 
 impl Default for Limits {
@@ -31,6 +35,8 @@ impl Default for Limits {
             max_page_size: 1000,
             filter: FilterLimits::default(),
             request_timeout: Duration::from_secs(30),
+            bulk_max_operations: 1000,
+            bulk_max_payload_bytes: 4 * 1024 * 1024,
         }
     }
 }

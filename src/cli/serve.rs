@@ -42,6 +42,12 @@ pub struct ServeArgs {
     /// Deepest nesting of parentheses, `not` and value filters in a filter.
     #[arg(long, env = "SCIM_GATEWAY_MAX_FILTER_DEPTH", default_value_t = FilterLimits::default().max_depth)]
     pub max_filter_depth: usize,
+    /// Most operations in one Bulk request.
+    #[arg(long, env = "SCIM_GATEWAY_BULK_MAX_OPERATIONS", default_value_t = Limits::default().bulk_max_operations)]
+    pub bulk_max_operations: usize,
+    /// Largest Bulk request body in bytes.
+    #[arg(long, env = "SCIM_GATEWAY_BULK_MAX_PAYLOAD_BYTES", default_value_t = Limits::default().bulk_max_payload_bytes)]
+    pub bulk_max_payload_bytes: usize,
     /// Seconds after which a request still running is answered 408.
     #[arg(long, env = "SCIM_GATEWAY_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -60,6 +66,8 @@ impl ServeArgs {
                 max_depth: self.max_filter_depth,
             },
             request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
+            bulk_max_operations: self.bulk_max_operations,
+            bulk_max_payload_bytes: self.bulk_max_payload_bytes,
         };
         settings
     }

@@ -43,24 +43,26 @@ where
                 ))
             }
         })?;
-        if bytes.is_empty() {
-            return Err(ScimError::invalid_syntax(
-                "the request body is empty; a JSON object is expected",
-            )
-            .into());
-        }
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-            ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}"))
-        })?;
-        if depth(&value) > limits.max_json_depth {
-            return Err(ScimError::invalid_syntax(format!(
-                "the request body nests deeper than the limit of {} levels",
-                limits.max_json_depth
-            ))
-            .into());
-        }
-        Ok(ScimJson(value))
+        Ok(ScimJson(parse_json_body(&bytes, limits.max_json_depth)?))
     }
+}
+
+/// Reads a JSON body: valid UTF-8 JSON, not empty, nested no deeper than `max_depth`.
+pub fn parse_json_body(bytes: &[u8], max_depth: usize) -> Result<Value, ScimError> {
+    if bytes.is_empty() {
+        return Err(ScimError::invalid_syntax(
+            "the request body is empty; a JSON object is expected",
+        ));
+    }
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}"))
+    })?;
+    if depth(&value) > max_depth {
+        return Err(ScimError::invalid_syntax(format!(
+            "the request body nests deeper than the limit of {max_depth} levels"
+        )));
+    }
+    Ok(value)
 }
 
 fn depth(value: &Value) -> usize {

@@ -1,6 +1,7 @@
 //! The SCIM 2.0 protocol (RFC 7643/7644): schemas, filters, resource documents, projection and list
 //! responses. Nothing here knows about HTTP or SQL.
 
+pub mod bulk;
 pub mod error;
 pub mod filter;
 pub mod list;

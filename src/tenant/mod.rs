@@ -3,6 +3,7 @@
 //! those rules write. Handlers and the CLI call these use-cases; they never touch the store.
 
 pub mod audit;
+pub mod bulk;
 pub mod groups;
 pub mod immutables;
 pub mod roles;

@@ -7,6 +7,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod bad_input;
+mod bulk;
 mod cli;
 mod discovery;
 mod groups;

@@ -54,7 +54,10 @@ async fn service_provider_config(
 ) -> Result<ScimResponse, ApiError> {
     refuse_filter(&query)?;
     let mut doc = state.registry.service_provider_config().clone();
-    doc["filter"]["maxResults"] = json!(state.settings.limits.max_page_size);
+    let limits = &state.settings.limits;
+    doc["filter"]["maxResults"] = json!(limits.max_page_size);
+    doc["bulk"] = json!({"supported": true, "maxOperations": limits.bulk_max_operations,
+                         "maxPayloadSize": limits.bulk_max_payload_bytes});
     let location = format!(
         "{}/ServiceProviderConfig",
         state.settings.scim_base_url(&tenant)

@@ -1,11 +1,13 @@
 //! The SCIM endpoints of one tenant, under `/scim/v2/{tenant}`.
 
+mod bulk;
 mod discovery;
 mod groups;
 mod search;
 mod users;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{any, get, post};
 
@@ -41,8 +43,13 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/.search", post(search::search_all))
         .route("/Me", any(|| not_implemented("/Me")))
-        .route("/Bulk", any(|| not_implemented("Bulk")))
-        .route_layer(from_fn_with_state(state, require_token));
+        .route(
+            "/Bulk",
+            post(bulk::bulk).layer(DefaultBodyLimit::max(
+                state.settings.limits.bulk_max_payload_bytes,
+            )),
+        )
+        .route_layer(from_fn_with_state(state.clone(), require_token));
     Router::new()
         .merge(discovery::router())
         .merge(authenticated)
