@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::scim::filter::FilterLimits;
+use crate::scim::list::ListLimits;
 
 /// Every limit the gateway enforces. Each is configurable on `serve` and advertised where SCIM
 /// has a place for it (ServiceProviderConfig `filter.maxResults`), the README lists the rest.
@@ -24,6 +25,19 @@ pub struct Limits {
     pub bulk_max_operations: usize,
     /// Largest Bulk request body (advertised as `bulk.maxPayloadSize`).
     pub bulk_max_payload_bytes: usize,
+    /// Seconds a pagination cursor stays valid (advertised as `pagination.cursorTimeout`).
+    pub cursor_timeout_secs: i64,
+}
+
+impl Limits {
+    pub fn list_limits(&self) -> ListLimits {
+        ListLimits {
+            filter: self.filter,
+            default_page_size: self.default_page_size,
+            max_page_size: self.max_page_size,
+            cursor_timeout_secs: self.cursor_timeout_secs,
+        }
+    }
 }
 
 impl Default for Limits {
@@ -37,6 +51,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             bulk_max_operations: 1000,
             bulk_max_payload_bytes: 4 * 1024 * 1024,
+            cursor_timeout_secs: 3600,
         }
     }
 }

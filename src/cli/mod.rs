@@ -53,28 +53,37 @@ impl Cli {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let store = Store::connect(&cli.database).await?;
-    let result = match cli.command {
-        Command::Serve(args) => serve::run(store.clone(), args).await,
-        Command::Migrate => {
-            store.migrate().await?;
-            eprintln!("migrations applied");
-            Ok(())
+    let result = async {
+        // Every command applies pending migrations first, so the CLI works on a fresh database.
+        prepare(&store).await?;
+        match cli.command {
+            Command::Serve(args) => serve::run(store.clone(), args).await,
+            Command::Migrate => {
+                eprintln!("migrations applied");
+                Ok(())
+            }
+            Command::Tenant(cmd) => tenant::run(&store, cmd, cli.json).await,
+            Command::Token(cmd) => token::run(&store, cmd, cli.json).await,
+            Command::Role(cmd) => role::run(&store, cmd, cli.json).await,
         }
-        Command::Tenant(cmd) => {
-            store.migrate().await?;
-            tenant::run(&store, cmd, cli.json).await
-        }
-        Command::Token(cmd) => {
-            store.migrate().await?;
-            token::run(&store, cmd, cli.json).await
-        }
-        Command::Role(cmd) => {
-            store.migrate().await?;
-            role::run(&store, cmd, cli.json).await
-        }
-    };
+    }
+    .await;
     store.close().await;
     result
+}
+
+/// Applies pending migrations, then fills in what a migration could not compute in SQL.
+async fn prepare(store: &Store) -> anyhow::Result<()> {
+    store.migrate().await?;
+    let registry = crate::scim::schema::Registry::load()?;
+    let schemas = registry
+        .user()
+        .ok_or_else(|| anyhow::anyhow!("the User schema is missing"))?;
+    let filled = crate::tenant::users::backfill_folded_documents(store, schemas).await?;
+    if filled > 0 {
+        tracing::info!(users = filled, "filled in folded documents");
+    }
+    Ok(())
 }
 
 /// An error and its causes on one line.

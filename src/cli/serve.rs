@@ -48,6 +48,9 @@ pub struct ServeArgs {
     /// Largest Bulk request body in bytes.
     #[arg(long, env = "SCIM_GATEWAY_BULK_MAX_PAYLOAD_BYTES", default_value_t = Limits::default().bulk_max_payload_bytes)]
     pub bulk_max_payload_bytes: usize,
+    /// Seconds a pagination cursor stays valid.
+    #[arg(long, env = "SCIM_GATEWAY_CURSOR_TIMEOUT_SECS", default_value_t = Limits::default().cursor_timeout_secs)]
+    pub cursor_timeout_secs: i64,
     /// Seconds after which a request still running is answered 408.
     #[arg(long, env = "SCIM_GATEWAY_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -68,13 +71,14 @@ impl ServeArgs {
             request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
             bulk_max_operations: self.bulk_max_operations,
             bulk_max_payload_bytes: self.bulk_max_payload_bytes,
+            cursor_timeout_secs: self.cursor_timeout_secs.max(1),
         };
         settings
     }
 }
 
+/// Serves on a migrated store (see `cli::prepare`).
 pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
-    store.migrate().await?;
     let app = App::build(args.settings(), store.clone()).await?;
     tracing::info!(address = %app.local_addr(), "scim-gateway listening");
     if args.demo {

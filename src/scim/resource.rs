@@ -389,6 +389,51 @@ fn read_scalar(
     }
 }
 
+/// The document with the string values of every `caseExact: false` attribute lower-cased, for
+/// comparisons without regard to case that behave the same on every storage engine.
+pub fn fold_case(schemas: ResourceSchemas<'_>, doc: &Map<String, Value>) -> Map<String, Value> {
+    fn fold_value(attr: &Attribute, value: &Value) -> Value {
+        match value {
+            Value::String(s) if !attr.case_exact && attr.kind != AttrType::Complex => {
+                Value::String(s.to_lowercase())
+            }
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| fold_value(attr, v)).collect())
+            }
+            Value::Object(fields) => Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| match attr.sub_attribute(k) {
+                        Some(sub) => (k.clone(), fold_value(sub, v)),
+                        None => (k.clone(), v.clone()),
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    fn fold_object(schema: &Schema, object: &Map<String, Value>) -> Map<String, Value> {
+        object
+            .iter()
+            .map(|(k, v)| match schema.attribute(k) {
+                Some(attr) => (k.clone(), fold_value(attr, v)),
+                None => (k.clone(), v.clone()),
+            })
+            .collect()
+    }
+    doc.iter()
+        .map(|(k, v)| match (schemas.extension(k), v) {
+            (Some(ext), Value::Object(inner)) => {
+                (k.clone(), Value::Object(fold_object(ext, inner)))
+            }
+            _ => match schemas.core.attribute(k) {
+                Some(attr) => (k.clone(), fold_value(attr, v)),
+                None => (k.clone(), v.clone()),
+            },
+        })
+        .collect()
+}
+
 /// Server-maintained metadata of a stored resource (RFC 7643 §3.1).
 #[derive(Debug, Clone)]
 pub struct Meta {
@@ -542,6 +587,20 @@ mod tests {
         let p = parse(json!({"userName": "a", "addresses": null, "roles": [], "nickName": ""}))
             .expect("valid");
         assert_eq!(Value::Object(p.doc), json!({"userName": "a"}));
+    }
+
+    #[test]
+    fn folding_lowers_only_case_insensitive_values_beyond_ascii() {
+        let registry = Registry::load().expect("schemas");
+        let user = registry.user().expect("user");
+        let doc = json!({"userName": "ÉMILE", "externalId": "KeepMe", "name": {"givenName": "Ölaf"},
+                         "emails": [{"value": "A@X", "type": "Work"}], ENTERPRISE_USER_URN: {"department": "SALES"}});
+        let folded = fold_case(user, doc.as_object().expect("object"));
+        assert_eq!(
+            Value::Object(folded),
+            json!({"userName": "émile", "externalId": "KeepMe", "name": {"givenName": "ölaf"},
+            "emails": [{"value": "a@x", "type": "work"}], ENTERPRISE_USER_URN: {"department": "sales"}})
+        );
     }
 
     #[test]

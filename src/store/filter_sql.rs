@@ -1,6 +1,8 @@
-//! Compiles a SCIM filter AST into a parameterised SQL condition on `users u` (with `user_emails e`)
-//! or `groups g` (with `group_members m`). Values are always bound; the SQL text holds only fixed
-//! fragments.
+//! Compiles a SCIM filter AST (and `sortBy`) into parameterised SQL on `users u` or `groups g`.
+//! Attributes clients look up by have their own indexed columns or side tables (`user_emails e`,
+//! `group_members m`); every other attribute is read from the user's case-folded document with
+//! each engine's JSON functions — filterable everywhere, indexed where it matters. Values are
+//! always bound; the SQL text holds only fixed fragments and attribute names from our own schemas.
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -8,41 +10,20 @@ use time::format_description::well_known::Rfc3339;
 use super::users::fold;
 use super::{Dialect, SqlFragment, SqlParam};
 use crate::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
-use crate::scim::{CORE_GROUP_URN, CORE_USER_URN, ScimError};
+use crate::scim::schema::{AttrType, Attribute, ResourceSchemas};
+use crate::scim::{CORE_GROUP_URN, CORE_USER_URN, ScimError, TENANT_USER_URN};
 
-#[derive(Debug, Clone, Copy)]
-enum ColumnKind {
+/// How a value compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
     /// Text compared exactly (`caseExact: true`).
     Exact,
     /// Text stored lower-cased; values are lower-cased too (`caseExact: false`).
     Folded,
     Boolean,
-    /// Microseconds since the epoch; values are RFC 3339 strings.
-    DateTime,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Column {
-    expr: &'static str,
-    kind: ColumnKind,
-    /// The side table the value lives in, if not the resource's own row.
-    side: Option<Side>,
-}
-
-const fn col(expr: &'static str, kind: ColumnKind) -> Column {
-    Column {
-        expr,
-        kind,
-        side: None,
-    }
-}
-
-const fn side_col(side: Side, expr: &'static str, kind: ColumnKind) -> Column {
-    Column {
-        expr,
-        kind,
-        side: Some(side),
-    }
+    Number,
+    /// Microseconds since the epoch in a column; values are RFC 3339 strings.
+    Micros,
 }
 
 /// Which resources a filter selects: `users u` or `groups g`.
@@ -52,16 +33,120 @@ pub enum FilterSubject {
     Groups,
 }
 
-/// Multi-valued attributes kept in side tables, one row per value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Multi-valued attributes, one row (or JSON element) per value: "some value satisfies …".
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Side {
     Emails,
     Members,
+    UserGroups,
+    /// A multi-valued attribute inside the folded document, at this JSON path.
+    Json(Vec<String>),
+}
+
+/// Where a path is evaluated: on the resource, or on one value of a multi-valued attribute.
+#[derive(Debug, Clone, Copy)]
+enum Scope<'s, 'a> {
+    Resource,
+    Side(&'s Side, Option<&'a Attribute>),
+}
+
+/// A resolved operand: an SQL expression, how it compares, and the side it lives on.
+#[derive(Debug, Clone)]
+struct Operand {
+    expr: String,
+    kind: Kind,
+    side: Option<Side>,
+}
+
+impl Operand {
+    fn column(expr: &str, kind: Kind) -> Self {
+        Self {
+            expr: expr.to_string(),
+            kind,
+            side: None,
+        }
+    }
+
+    fn on(side: Side, expr: &str, kind: Kind) -> Self {
+        Self {
+            expr: expr.to_string(),
+            kind,
+            side: Some(side),
+        }
+    }
+}
+
+struct Compiler<'a> {
+    subject: FilterSubject,
+    schemas: ResourceSchemas<'a>,
+    dialect: Dialect,
+}
+
+/// Appends the SQL condition for `filter` over `subject` to `out`'s parameters and returns its text.
+pub fn compile_filter(
+    filter: &Filter,
+    subject: FilterSubject,
+    schemas: ResourceSchemas<'_>,
+    dialect: Dialect,
+    out: &mut SqlFragment,
+) -> Result<String, ScimError> {
+    Compiler {
+        subject,
+        schemas,
+        dialect,
+    }
+    .compile(filter, Scope::Resource, out)
+}
+
+fn quote_path(dialect: Dialect, segments: &[String]) -> String {
+    match dialect {
+        Dialect::Sqlite => {
+            let inner: Vec<String> = segments.iter().map(|s| format!("\"{s}\"")).collect();
+            format!("'$.{}'", inner.join("."))
+        }
+        Dialect::Postgres => {
+            let inner: Vec<String> = segments.iter().map(|s| format!("\"{s}\"")).collect();
+            format!("'{{{}}}'", inner.join(","))
+        }
+    }
+}
+
+fn kind_of(attr: &Attribute) -> Kind {
+    match attr.kind {
+        AttrType::Boolean => Kind::Boolean,
+        AttrType::Integer | AttrType::Decimal => Kind::Number,
+        _ if attr.case_exact => Kind::Exact,
+        _ => Kind::Folded,
+    }
+}
+
+/// A value at `segments` in the folded document (or in one JSON element `j`), typed for comparison.
+fn json_value(dialect: Dialect, source: &str, segments: &[String], kind: Kind) -> String {
+    match dialect {
+        Dialect::Sqlite => {
+            if segments.is_empty() {
+                return source.to_string();
+            }
+            format!("json_extract({source}, {})", quote_path(dialect, segments))
+        }
+        Dialect::Postgres => {
+            let text = if segments.is_empty() {
+                format!("({source} #>> '{{}}')")
+            } else {
+                format!("({source} #>> {})", quote_path(dialect, segments))
+            };
+            match kind {
+                Kind::Boolean => format!("({text})::boolean"),
+                Kind::Number => format!("({text})::numeric"),
+                _ => text,
+            }
+        }
+    }
 }
 
 impl Side {
     /// "Some value satisfies `condition`".
-    fn exists(self, condition: &str) -> String {
+    fn exists(&self, dialect: Dialect, condition: &str) -> String {
         match self {
             Side::Emails => format!(
                 "EXISTS (SELECT 1 FROM user_emails e WHERE e.user_id = u.id AND {condition})"
@@ -69,300 +154,580 @@ impl Side {
             Side::Members => format!(
                 "EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.id AND {condition})"
             ),
+            Side::UserGroups => format!(
+                "EXISTS (SELECT 1 FROM group_members gm JOIN groups gg ON gg.id = gm.group_id \
+                 WHERE gm.member_id = u.id AND {condition})"
+            ),
+            Side::Json(path) => match dialect {
+                Dialect::Sqlite => format!(
+                    "EXISTS (SELECT 1 FROM json_each(u.doc_folded, {}) j WHERE {condition})",
+                    quote_path(dialect, path)
+                ),
+                Dialect::Postgres => format!(
+                    "EXISTS (SELECT 1 FROM jsonb_array_elements(COALESCE(u.doc_folded::jsonb #> {}, '[]'::jsonb)) j \
+                     WHERE {condition})",
+                    quote_path(dialect, path)
+                ),
+            },
+        }
+    }
+
+    /// The expression of sub-attribute `sub` (or of the value itself) of the current element.
+    fn element(&self, dialect: Dialect, sub: Option<&Attribute>, kind: Kind) -> String {
+        let source = match dialect {
+            Dialect::Sqlite => "j.value",
+            Dialect::Postgres => "j.value",
+        };
+        match sub {
+            // An unassigned `primary` is false (RFC 7643 §2.4), as the email side table stores it.
+            Some(sub) if sub.name == "primary" => {
+                let fallback = match dialect {
+                    Dialect::Sqlite => "0",
+                    Dialect::Postgres => "false",
+                };
+                format!(
+                    "COALESCE({}, {fallback})",
+                    json_value(dialect, source, std::slice::from_ref(&sub.name), kind)
+                )
+            }
+            Some(sub) => json_value(dialect, source, std::slice::from_ref(&sub.name), kind),
+            None => json_value(dialect, source, &[], kind),
         }
     }
 }
 
-/// Where a path is evaluated: on the resource, or inside `attr[...]` on one of its side tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scope {
-    Resource(FilterSubject),
-    Side(Side),
-}
-
-/// Appends the SQL condition for `filter` over `subject` to `out`'s parameters and returns its text.
-pub fn compile_filter(
-    filter: &Filter,
-    subject: FilterSubject,
-    dialect: Dialect,
-    out: &mut SqlFragment,
-) -> Result<String, ScimError> {
-    compile(filter, Scope::Resource(subject), dialect, out)
-}
-
-fn compile(
-    filter: &Filter,
-    scope: Scope,
-    dialect: Dialect,
-    out: &mut SqlFragment,
-) -> Result<String, ScimError> {
-    match filter {
-        Filter::And(parts) | Filter::Or(parts) => {
-            let sep = if matches!(filter, Filter::And(_)) {
-                " AND "
-            } else {
-                " OR "
-            };
-            let compiled = parts
-                .iter()
-                .map(|p| compile(p, scope, dialect, out))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(format!("({})", compiled.join(sep)))
-        }
-        Filter::Not(inner) => Ok(format!("(NOT {})", compile(inner, scope, dialect, out)?)),
-        Filter::Present(path) => {
-            let column = resolve(path, scope)?;
-            Ok(wrap_side(
-                column,
-                scope,
-                format!("{} IS NOT NULL", column.expr),
-            ))
-        }
-        Filter::Compare { path, op, value } => {
-            let column = resolve(path, scope)?;
-            let condition = comparison(column, path, *op, value, dialect, out)?;
-            Ok(wrap_side(column, scope, condition))
-        }
-        Filter::ValuePath { path, filter } => {
-            let side = match scope {
-                Scope::Resource(FilterSubject::Users)
-                    if is_core_attr(path, CORE_USER_URN, "emails") =>
-                {
-                    Side::Emails
-                }
-                Scope::Resource(FilterSubject::Groups)
-                    if is_core_attr(path, CORE_GROUP_URN, "members") =>
-                {
-                    Side::Members
-                }
-                _ => return Err(unsupported(path, scope)),
-            };
-            let inner = compile(filter, Scope::Side(side), dialect, out)?;
-            Ok(side.exists(&inner))
-        }
-    }
-}
-
-/// A condition on a side-table column outside `attr[...]` asks whether any value satisfies it.
-fn wrap_side(column: Column, scope: Scope, condition: String) -> String {
-    match (column.side, scope) {
-        (Some(side), Scope::Resource(_)) => side.exists(&condition),
-        _ => condition,
-    }
-}
-
-fn is_core_attr(path: &AttrPath, core_urn: &str, name: &str) -> bool {
-    path.attr.eq_ignore_ascii_case(name)
-        && path
-            .urn
-            .as_deref()
-            .is_none_or(|u| u.eq_ignore_ascii_case(core_urn))
-}
-
-fn unsupported(path: &AttrPath, scope: Scope) -> ScimError {
-    let filterable = match scope {
-        Scope::Resource(FilterSubject::Users) | Scope::Side(Side::Emails) => {
-            "id, externalId, userName, displayName, active, meta.created, meta.lastModified, emails (value, type, primary)"
-        }
-        Scope::Resource(FilterSubject::Groups) | Scope::Side(Side::Members) => {
-            "id, externalId, displayName, meta.created, meta.lastModified, members (value, type)"
-        }
-    };
+fn unknown(path: &AttrPath) -> ScimError {
     ScimError::invalid_filter(format!(
-        "filtering on '{path}' is not supported; filterable: {filterable}"
+        "'{path}' is not a filterable attribute of this resource"
     ))
 }
 
-fn resolve(path: &AttrPath, scope: Scope) -> Result<Column, ScimError> {
-    let core_urn = match scope {
-        Scope::Resource(FilterSubject::Users) | Scope::Side(Side::Emails) => CORE_USER_URN,
-        Scope::Resource(FilterSubject::Groups) | Scope::Side(Side::Members) => CORE_GROUP_URN,
-    };
-    if path
-        .urn
-        .as_deref()
-        .is_some_and(|u| !u.eq_ignore_ascii_case(core_urn))
-    {
-        return Err(unsupported(path, scope));
+impl<'a> Compiler<'a> {
+    fn core_urn(&self) -> &'static str {
+        match self.subject {
+            FilterSubject::Users => CORE_USER_URN,
+            FilterSubject::Groups => CORE_GROUP_URN,
+        }
     }
-    let attr = path.attr.to_ascii_lowercase();
-    let sub = path.sub_attr.as_deref().map(str::to_ascii_lowercase);
-    use ColumnKind::{Boolean, DateTime, Exact, Folded};
-    use FilterSubject::{Groups, Users};
-    let column = match (scope, attr.as_str(), sub.as_deref()) {
-        (Scope::Side(Side::Emails), "value", None) => side_col(Side::Emails, "e.value_key", Folded),
-        (Scope::Side(Side::Emails), "type", None) => side_col(Side::Emails, "e.type_key", Folded),
-        (Scope::Side(Side::Emails), "primary", None) => {
-            side_col(Side::Emails, "e.is_primary", Boolean)
-        }
-        (Scope::Side(Side::Members), "value", None) => {
-            side_col(Side::Members, "m.member_id", Exact)
-        }
-        (Scope::Side(Side::Members), "type", None) => {
-            side_col(Side::Members, "m.member_type", Exact)
-        }
-        (Scope::Side(_), _, _) => return Err(unsupported(path, scope)),
-        (Scope::Resource(Users), "id", None) => col("u.id", Exact),
-        (Scope::Resource(Users), "externalid", None) => col("u.external_id", Exact),
-        (Scope::Resource(Users), "username", None) => col("u.user_name_key", Folded),
-        (Scope::Resource(Users), "displayname", None) => col("u.display_name_key", Folded),
-        (Scope::Resource(Users), "active", None) => col("(u.status <> 'suspended')", Boolean),
-        (Scope::Resource(Users), "meta", Some("created")) => col("u.created_at", DateTime),
-        (Scope::Resource(Users), "meta", Some("lastmodified")) => col("u.modified_at", DateTime),
-        (Scope::Resource(Users), "emails", None | Some("value")) => {
-            side_col(Side::Emails, "e.value_key", Folded)
-        }
-        (Scope::Resource(Users), "emails", Some("type")) => {
-            side_col(Side::Emails, "e.type_key", Folded)
-        }
-        (Scope::Resource(Users), "emails", Some("primary")) => {
-            side_col(Side::Emails, "e.is_primary", Boolean)
-        }
-        (Scope::Resource(Groups), "id", None) => col("g.id", Exact),
-        (Scope::Resource(Groups), "externalid", None) => col("g.external_id", Exact),
-        (Scope::Resource(Groups), "displayname", None) => col("g.display_name_key", Folded),
-        (Scope::Resource(Groups), "meta", Some("created")) => col("g.created_at", DateTime),
-        (Scope::Resource(Groups), "meta", Some("lastmodified")) => col("g.modified_at", DateTime),
-        (Scope::Resource(Groups), "members", None | Some("value")) => {
-            side_col(Side::Members, "m.member_id", Exact)
-        }
-        (Scope::Resource(Groups), "members", Some("type")) => {
-            side_col(Side::Members, "m.member_type", Exact)
-        }
-        _ => return Err(unsupported(path, scope)),
-    };
-    Ok(column)
-}
 
-fn comparison(
-    column: Column,
-    path: &AttrPath,
-    op: CompareOp,
-    value: &CompValue,
-    dialect: Dialect,
-    out: &mut SqlFragment,
-) -> Result<String, ScimError> {
-    let c = column.expr;
-    let invalid = |why: &str| {
-        Err(ScimError::invalid_filter(format!(
-            "'{path} {} {value}': {why}",
-            op.keyword()
-        )))
-    };
-    if *value == CompValue::Null {
-        return match op {
-            CompareOp::Eq => Ok(format!("{c} IS NULL")),
-            CompareOp::Ne => Ok(format!("{c} IS NOT NULL")),
-            _ => invalid("null can only be compared with eq or ne"),
-        };
-    }
-    match column.kind {
-        ColumnKind::Boolean => {
-            let b = match value {
-                CompValue::Bool(b) => *b,
-                // Entra writes booleans as strings, also in filters (IDP-QUIRKS Q11).
-                CompValue::Str(s) if s.eq_ignore_ascii_case("true") => true,
-                CompValue::Str(s) if s.eq_ignore_ascii_case("false") => false,
-                _ => return invalid("the attribute is a boolean"),
-            };
-            let p = out.bind(SqlParam::Bool(b));
-            match op {
-                CompareOp::Eq => Ok(format!("{c} = {p}")),
-                CompareOp::Ne => Ok(format!("{c} <> {p}")),
-                _ => invalid("booleans can only be compared with eq or ne"),
+    fn compile(
+        &self,
+        filter: &Filter,
+        scope: Scope<'_, 'a>,
+        out: &mut SqlFragment,
+    ) -> Result<String, ScimError> {
+        match filter {
+            Filter::And(parts) | Filter::Or(parts) => {
+                let sep = if matches!(filter, Filter::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                let compiled = parts
+                    .iter()
+                    .map(|p| self.compile(p, scope, out))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(format!("({})", compiled.join(sep)))
+            }
+            Filter::Not(inner) => Ok(format!("(NOT {})", self.compile(inner, scope, out)?)),
+            Filter::Present(path) => {
+                let operand = self.resolve(path, scope)?;
+                let condition = match operand.kind {
+                    Kind::Exact | Kind::Folded => {
+                        format!("({0} IS NOT NULL AND {0} <> '')", operand.expr)
+                    }
+                    _ => format!("{} IS NOT NULL", operand.expr),
+                };
+                Ok(self.wrap(&operand, scope, condition))
+            }
+            Filter::Compare { path, op, value } => {
+                let operand = self.resolve(path, scope)?;
+                if let Some(constant) = self.constant(path, *op, value) {
+                    return Ok(constant);
+                }
+                let condition = self.comparison(&operand, path, *op, value, out)?;
+                Ok(self.wrap(&operand, scope, condition))
+            }
+            Filter::ValuePath { path, filter } => {
+                if !matches!(scope, Scope::Resource) {
+                    return Err(unknown(path));
+                }
+                let (side, parent) = self.multi_valued(path)?;
+                let inner = self.compile(filter, Scope::Side(&side, parent), out)?;
+                Ok(side.exists(self.dialect, &inner))
             }
         }
-        ColumnKind::DateTime => {
-            let CompValue::Str(s) = value else {
-                return invalid("the attribute is a dateTime; compare it with an RFC 3339 string");
+    }
+
+    /// `meta.resourceType` is the same for every resource of the subject.
+    fn constant(&self, path: &AttrPath, op: CompareOp, value: &CompValue) -> Option<String> {
+        let is_resource_type = path.attr.eq_ignore_ascii_case("meta")
+            && path
+                .sub_attr
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("resourceType"));
+        if !is_resource_type {
+            return None;
+        }
+        let name = self.schemas.resource_type.name.to_lowercase();
+        let CompValue::Str(v) = value else {
+            return Some("1 = 0".into());
+        };
+        let v = v.to_lowercase();
+        let holds = match op {
+            CompareOp::Eq => name == v,
+            CompareOp::Ne => name != v,
+            CompareOp::Co => name.contains(&v),
+            CompareOp::Sw => name.starts_with(&v),
+            CompareOp::Ew => name.ends_with(&v),
+            _ => false,
+        };
+        Some(if holds { "1 = 1" } else { "1 = 0" }.into())
+    }
+
+    /// A condition on a multi-valued operand outside `attr[...]` asks whether any value satisfies it.
+    fn wrap(&self, operand: &Operand, scope: Scope<'_, 'a>, condition: String) -> String {
+        match (&operand.side, scope) {
+            (Some(side), Scope::Resource) => side.exists(self.dialect, &condition),
+            _ => condition,
+        }
+    }
+
+    /// The side of a multi-valued attribute named in `attr[...]`, with its definition.
+    fn multi_valued(&self, path: &AttrPath) -> Result<(Side, Option<&'a Attribute>), ScimError> {
+        let (urn, attr) = self.attribute(path)?;
+        if !attr.multi_valued || path.sub_attr.is_some() {
+            return Err(ScimError::invalid_filter(format!(
+                "'{path}' is not multi-valued: a value filter does not apply"
+            )));
+        }
+        let side = match (self.subject, urn.is_none(), attr.name.as_str()) {
+            (FilterSubject::Users, true, "emails") => Side::Emails,
+            (FilterSubject::Users, true, "groups") => Side::UserGroups,
+            (FilterSubject::Groups, true, "members") => Side::Members,
+            (FilterSubject::Users, _, _) => Side::Json(json_path(urn, attr, None)),
+            (FilterSubject::Groups, _, _) => return Err(unknown(path)),
+        };
+        Ok((side, Some(attr)))
+    }
+
+    /// The schema attribute a path names: its extension URN (if any) and definition.
+    fn attribute(&self, path: &AttrPath) -> Result<(Option<&'a str>, &'a Attribute), ScimError> {
+        let schemas = self.schemas;
+        let (schema, is_core) = match path.urn.as_deref() {
+            None => (schemas.core, true),
+            Some(urn) if urn.eq_ignore_ascii_case(self.core_urn()) => (schemas.core, true),
+            Some(urn) => (schemas.extension(urn).ok_or_else(|| unknown(path))?, false),
+        };
+        let attr = schema.attribute(&path.attr).ok_or_else(|| unknown(path))?;
+        Ok(((!is_core).then_some(schema.id.as_str()), attr))
+    }
+
+    fn resolve(&self, path: &AttrPath, scope: Scope<'_, 'a>) -> Result<Operand, ScimError> {
+        if let Scope::Side(side, parent) = scope {
+            return self.resolve_in_side(path, side, parent);
+        }
+        let lower = |s: &str| s.to_ascii_lowercase();
+        let attr = lower(&path.attr);
+        let sub = path.sub_attr.as_deref().map(lower);
+        let core = path
+            .urn
+            .as_deref()
+            .is_none_or(|u| u.eq_ignore_ascii_case(self.core_urn()));
+        let tenant_ext = path
+            .urn
+            .as_deref()
+            .is_some_and(|u| u.eq_ignore_ascii_case(TENANT_USER_URN));
+        use Kind::{Boolean, Exact, Folded, Micros};
+        let column = match (self.subject, core, attr.as_str(), sub.as_deref()) {
+            (FilterSubject::Users, true, "id", None) => Some(Operand::column("u.id", Exact)),
+            (FilterSubject::Users, true, "externalid", None) => {
+                Some(Operand::column("u.external_id", Exact))
+            }
+            (FilterSubject::Users, true, "username", None) => {
+                Some(Operand::column("u.user_name_key", Folded))
+            }
+            (FilterSubject::Users, true, "displayname", None) => {
+                Some(Operand::column("u.display_name_key", Folded))
+            }
+            (FilterSubject::Users, true, "active", None) => {
+                Some(Operand::column("(u.status <> 'suspended')", Boolean))
+            }
+            (FilterSubject::Users, true, "meta", Some("created")) => {
+                Some(Operand::column("u.created_at", Micros))
+            }
+            (FilterSubject::Users, true, "meta", Some("lastmodified")) => {
+                Some(Operand::column("u.modified_at", Micros))
+            }
+            (FilterSubject::Users, true, "meta", Some("resourcetype")) => {
+                Some(Operand::column("'User'", Folded))
+            }
+            (FilterSubject::Users, true, "emails", None | Some("value")) => {
+                Some(Operand::on(Side::Emails, "e.value_key", Folded))
+            }
+            (FilterSubject::Users, true, "emails", Some("type")) => {
+                Some(Operand::on(Side::Emails, "e.type_key", Folded))
+            }
+            (FilterSubject::Users, true, "emails", Some("primary")) => {
+                Some(Operand::on(Side::Emails, "e.is_primary", Boolean))
+            }
+            (FilterSubject::Users, true, "groups", None | Some("value")) => {
+                Some(Operand::on(Side::UserGroups, "gm.group_id", Exact))
+            }
+            (FilterSubject::Users, true, "groups", Some("display")) => {
+                Some(Operand::on(Side::UserGroups, "gg.display_name_key", Folded))
+            }
+            (FilterSubject::Users, false, "status", None) if tenant_ext => {
+                Some(Operand::column("u.status", Folded))
+            }
+            (FilterSubject::Users, false, "lastlogin", None) if tenant_ext => {
+                Some(Operand::column("u.last_login_at", Micros))
+            }
+            (FilterSubject::Groups, true, "id", None) => Some(Operand::column("g.id", Exact)),
+            (FilterSubject::Groups, true, "externalid", None) => {
+                Some(Operand::column("g.external_id", Exact))
+            }
+            (FilterSubject::Groups, true, "displayname", None) => {
+                Some(Operand::column("g.display_name_key", Folded))
+            }
+            (FilterSubject::Groups, true, "meta", Some("created")) => {
+                Some(Operand::column("g.created_at", Micros))
+            }
+            (FilterSubject::Groups, true, "meta", Some("lastmodified")) => {
+                Some(Operand::column("g.modified_at", Micros))
+            }
+            (FilterSubject::Groups, true, "meta", Some("resourcetype")) => {
+                Some(Operand::column("'Group'", Folded))
+            }
+            (FilterSubject::Groups, true, "members", None | Some("value")) => {
+                Some(Operand::on(Side::Members, "m.member_id", Exact))
+            }
+            (FilterSubject::Groups, true, "members", Some("type")) => {
+                Some(Operand::on(Side::Members, "m.member_type", Exact))
+            }
+            _ => None,
+        };
+        if let Some(column) = column {
+            return Ok(column);
+        }
+        if self.subject == FilterSubject::Groups {
+            return Err(unknown(path));
+        }
+        self.resolve_json(path)
+    }
+
+    /// An attribute without a column of its own, read from the folded document.
+    fn resolve_json(&self, path: &AttrPath) -> Result<Operand, ScimError> {
+        let (urn, attr) = self.attribute(path)?;
+        let writable_or_stored = attr.mutability != crate::scim::schema::Mutability::ReadOnly
+            && attr.mutability != crate::scim::schema::Mutability::WriteOnly;
+        if !writable_or_stored {
+            return Err(ScimError::invalid_filter(format!(
+                "'{path}' is computed or never stored: it cannot be filtered"
+            )));
+        }
+        // A complex attribute without a sub-attribute is read as its `value` (IDP-QUIRKS Q32).
+        let sub = match (&path.sub_attr, attr.kind) {
+            (Some(s), AttrType::Complex) => {
+                Some(attr.sub_attribute(s).ok_or_else(|| unknown(path))?)
+            }
+            (Some(_), _) => return Err(unknown(path)),
+            (None, AttrType::Complex) => {
+                Some(attr.sub_attribute("value").ok_or_else(|| unknown(path))?)
+            }
+            (None, _) => None,
+        };
+        let leaf = sub.unwrap_or(attr);
+        let kind = kind_of(leaf);
+        if attr.multi_valued {
+            let side = Side::Json(json_path(urn, attr, None));
+            let expr = side.element(self.dialect, sub, kind);
+            return Ok(Operand {
+                expr,
+                kind,
+                side: Some(side),
+            });
+        }
+        let source = match self.dialect {
+            Dialect::Sqlite => "u.doc_folded",
+            Dialect::Postgres => "u.doc_folded::jsonb",
+        };
+        let expr = json_value(self.dialect, source, &json_path(urn, attr, sub), kind);
+        Ok(Operand {
+            expr,
+            kind,
+            side: None,
+        })
+    }
+
+    /// A path inside `attr[...]`: a sub-attribute of the multi-valued attribute.
+    fn resolve_in_side(
+        &self,
+        path: &AttrPath,
+        side: &Side,
+        parent: Option<&'a Attribute>,
+    ) -> Result<Operand, ScimError> {
+        if path.urn.is_some() || path.sub_attr.is_some() {
+            return Err(unknown(path));
+        }
+        let name = path.attr.to_ascii_lowercase();
+        use Kind::{Boolean, Exact, Folded};
+        let operand = match (side, name.as_str()) {
+            (Side::Emails, "value") => Operand::column("e.value_key", Folded),
+            (Side::Emails, "type") => Operand::column("e.type_key", Folded),
+            (Side::Emails, "primary") => Operand::column("e.is_primary", Boolean),
+            (Side::Members, "value") => Operand::column("m.member_id", Exact),
+            (Side::Members, "type") => Operand::column("m.member_type", Exact),
+            (Side::UserGroups, "value") => Operand::column("gm.group_id", Exact),
+            (Side::UserGroups, "display") => Operand::column("gg.display_name_key", Folded),
+            (Side::Json(_), _) => {
+                let parent = parent.ok_or_else(|| unknown(path))?;
+                let sub = match parent.kind {
+                    AttrType::Complex => Some(
+                        parent
+                            .sub_attribute(&path.attr)
+                            .ok_or_else(|| unknown(path))?,
+                    ),
+                    _ if name == "value" => None,
+                    _ => return Err(unknown(path)),
+                };
+                let kind = kind_of(sub.unwrap_or(parent));
+                Operand::column(&side.element(self.dialect, sub, kind), kind)
+            }
+            _ => return Err(unknown(path)),
+        };
+        Ok(operand)
+    }
+
+    fn comparison(
+        &self,
+        operand: &Operand,
+        path: &AttrPath,
+        op: CompareOp,
+        value: &CompValue,
+        out: &mut SqlFragment,
+    ) -> Result<String, ScimError> {
+        let c = &operand.expr;
+        let invalid = |why: &str| {
+            Err(ScimError::invalid_filter(format!(
+                "'{path} {} {value}': {why}",
+                op.keyword()
+            )))
+        };
+        if *value == CompValue::Null {
+            return match op {
+                CompareOp::Eq => Ok(format!("{c} IS NULL")),
+                CompareOp::Ne => Ok(format!("{c} IS NOT NULL")),
+                _ => invalid("null can only be compared with eq or ne"),
             };
-            let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) else {
-                return invalid("the value is not an RFC 3339 dateTime");
-            };
-            let micros = i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX);
-            let p = out.bind(SqlParam::Int(micros));
-            let sql_op = match op {
-                CompareOp::Eq => "=",
-                CompareOp::Ne => "<>",
-                CompareOp::Gt => ">",
-                CompareOp::Ge => ">=",
-                CompareOp::Lt => "<",
-                CompareOp::Le => "<=",
-                CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
+        }
+        // Comparisons never yield NULL, so that `not (…)` and `ne` treat unassigned values as the
+        // RFC does (an unassigned value is not equal to anything).
+        let guarded = |sql_op: &str, p: &str| match op {
+            CompareOp::Ne => format!("({c} IS NULL OR {c} {sql_op} {p})"),
+            _ => format!("({c} IS NOT NULL AND {c} {sql_op} {p})"),
+        };
+        let ordering = |op: CompareOp| match op {
+            CompareOp::Eq => Some("="),
+            CompareOp::Ne => Some("<>"),
+            CompareOp::Gt => Some(">"),
+            CompareOp::Ge => Some(">="),
+            CompareOp::Lt => Some("<"),
+            CompareOp::Le => Some("<="),
+            CompareOp::Co | CompareOp::Sw | CompareOp::Ew => None,
+        };
+        match operand.kind {
+            Kind::Boolean => {
+                let b = match value {
+                    CompValue::Bool(b) => *b,
+                    // Entra writes booleans as strings, also in filters (IDP-QUIRKS Q11).
+                    CompValue::Str(s) if s.eq_ignore_ascii_case("true") => true,
+                    CompValue::Str(s) if s.eq_ignore_ascii_case("false") => false,
+                    _ => return invalid("the attribute is a boolean"),
+                };
+                let p = out.bind(SqlParam::Bool(b));
+                match op {
+                    CompareOp::Eq | CompareOp::Ne => Ok(guarded(ordering(op).unwrap_or("="), &p)),
+                    _ => invalid("booleans can only be compared with eq or ne"),
+                }
+            }
+            Kind::Number => {
+                let n = match value {
+                    CompValue::Num(n) => n.as_f64(),
+                    CompValue::Str(s) => s.trim().parse::<f64>().ok(),
+                    _ => None,
+                };
+                let Some(n) = n else {
+                    return invalid("the attribute is a number");
+                };
+                let Some(sql_op) = ordering(op) else {
                     return invalid("co, sw and ew apply to strings");
-                }
-            };
-            Ok(format!("{c} {sql_op} {p}"))
+                };
+                let p = if n.fract() == 0.0 && n.abs() < 9.0e15 {
+                    out.bind(SqlParam::Int(n as i64))
+                } else {
+                    out.bind(SqlParam::Float(n))
+                };
+                Ok(guarded(sql_op, &p))
+            }
+            Kind::Micros => {
+                let CompValue::Str(s) = value else {
+                    return invalid(
+                        "the attribute is a dateTime; compare it with an RFC 3339 string",
+                    );
+                };
+                let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) else {
+                    return invalid("the value is not an RFC 3339 dateTime");
+                };
+                let Some(sql_op) = ordering(op) else {
+                    return invalid("co, sw and ew apply to strings");
+                };
+                let micros = i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX);
+                Ok(guarded(sql_op, &out.bind(SqlParam::Int(micros))))
+            }
+            Kind::Exact | Kind::Folded => {
+                let text = match value {
+                    CompValue::Str(s) => s.clone(),
+                    CompValue::Num(n) => n.to_string(),
+                    CompValue::Bool(_) | CompValue::Null => {
+                        return invalid("the attribute is a string");
+                    }
+                };
+                let text = if operand.kind == Kind::Folded {
+                    fold(&text)
+                } else {
+                    text
+                };
+                Ok(self.text_comparison(c, op, text, out))
+            }
         }
-        ColumnKind::Exact | ColumnKind::Folded => {
-            let text = match value {
-                CompValue::Str(s) => s.clone(),
-                CompValue::Num(n) => n.to_string(),
-                CompValue::Bool(_) | CompValue::Null => {
-                    return invalid("the attribute is a string");
-                }
-            };
-            let text = if matches!(column.kind, ColumnKind::Folded) {
-                fold(&text)
-            } else {
-                text
-            };
-            text_comparison(c, op, text, dialect, out)
+    }
+
+    fn text_comparison(
+        &self,
+        c: &str,
+        op: CompareOp,
+        text: String,
+        out: &mut SqlFragment,
+    ) -> String {
+        if text.is_empty() && matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew) {
+            return format!("{c} IS NOT NULL");
         }
+        // Byte order on both engines, whatever PostgreSQL's default collation is.
+        let collate = match self.dialect {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " COLLATE \"C\"",
+        };
+        let p = out.bind(SqlParam::Text(text));
+        let dialect = self.dialect;
+        let test = match op {
+            CompareOp::Eq => format!("{c} = {p}"),
+            CompareOp::Ne => return format!("({c} IS NULL OR {c} <> {p})"),
+            CompareOp::Co => match dialect {
+                Dialect::Sqlite => format!("instr({c}, {p}) > 0"),
+                Dialect::Postgres => format!("strpos({c}, {p}) > 0"),
+            },
+            CompareOp::Sw => format!("substr({c}, 1, length({p})) = {p}"),
+            CompareOp::Ew => match dialect {
+                Dialect::Sqlite => format!("substr({c}, -length({p})) = {p}"),
+                Dialect::Postgres => format!("right({c}, length({p})) = {p}"),
+            },
+            CompareOp::Gt => format!("{c}{collate} > {p}"),
+            CompareOp::Ge => format!("{c}{collate} >= {p}"),
+            CompareOp::Lt => format!("{c}{collate} < {p}"),
+            CompareOp::Le => format!("{c}{collate} <= {p}"),
+        };
+        format!("({c} IS NOT NULL AND {test})")
     }
 }
 
-fn text_comparison(
-    c: &str,
-    op: CompareOp,
-    text: String,
-    dialect: Dialect,
-    out: &mut SqlFragment,
-) -> Result<String, ScimError> {
-    if text.is_empty() && matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew) {
-        return Ok(format!("{c} IS NOT NULL"));
+/// The JSON path of an attribute in a stored document: under its extension's URN if it has one.
+fn json_path(urn: Option<&str>, attr: &Attribute, sub: Option<&Attribute>) -> Vec<String> {
+    let mut segments = Vec::with_capacity(3);
+    if let Some(urn) = urn {
+        segments.push(urn.to_string());
     }
-    // Byte order on both engines, whatever PostgreSQL's default collation is.
-    let collate = match dialect {
-        Dialect::Sqlite => "",
-        Dialect::Postgres => " COLLATE \"C\"",
+    segments.push(attr.name.clone());
+    if let Some(sub) = sub {
+        segments.push(sub.name.clone());
+    }
+    segments
+}
+
+/// `ORDER BY` for `sortBy`/`sortOrder`: unassigned values last whatever the order, then `id` so
+/// that pages never overlap.
+pub fn order_by(
+    sort_by: Option<&str>,
+    descending: bool,
+    subject: FilterSubject,
+    schemas: ResourceSchemas<'_>,
+    dialect: Dialect,
+) -> Result<String, ScimError> {
+    let id = match subject {
+        FilterSubject::Users => "u.id",
+        FilterSubject::Groups => "g.id",
     };
-    let p = out.bind(SqlParam::Text(text));
-    Ok(match op {
-        CompareOp::Eq => format!("{c} = {p}"),
-        CompareOp::Ne => format!("({c} IS NULL OR {c} <> {p})"),
-        CompareOp::Co => match dialect {
-            Dialect::Sqlite => format!("instr({c}, {p}) > 0"),
-            Dialect::Postgres => format!("strpos({c}, {p}) > 0"),
-        },
-        CompareOp::Sw => format!("substr({c}, 1, length({p})) = {p}"),
-        CompareOp::Ew => match dialect {
-            Dialect::Sqlite => format!("substr({c}, -length({p})) = {p}"),
-            Dialect::Postgres => format!("right({c}, length({p})) = {p}"),
-        },
-        CompareOp::Gt => format!("{c}{collate} > {p}"),
-        CompareOp::Ge => format!("{c}{collate} >= {p}"),
-        CompareOp::Lt => format!("{c}{collate} < {p}"),
-        CompareOp::Le => format!("{c}{collate} <= {p}"),
-    })
+    let direction = if descending { "DESC" } else { "ASC" };
+    let Some(sort_by) = sort_by.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(format!("{id} {direction}"));
+    };
+    let path = crate::scim::filter::parse_attr_path(sort_by)
+        .map_err(|e| ScimError::invalid_value(format!("sortBy: {e}")))?;
+    let compiler = Compiler {
+        subject,
+        schemas,
+        dialect,
+    };
+    let not_sortable =
+        || ScimError::invalid_value(format!("sortBy '{sort_by}' is not a sortable attribute"));
+    let operand = compiler
+        .resolve(&path, Scope::Resource)
+        .map_err(|_| not_sortable())?;
+    let expr = match (&operand.side, subject) {
+        (None, _) => operand.expr,
+        // Multi-valued: the primary value, else the first (RFC 7644 §3.4.2.3).
+        (Some(Side::Emails), FilterSubject::Users) => format!(
+            "(SELECT {} FROM user_emails e WHERE e.user_id = u.id ORDER BY e.is_primary DESC, e.position LIMIT 1)",
+            operand.expr
+        ),
+        _ => return Err(not_sortable()),
+    };
+    let collate = match (dialect, operand.kind) {
+        (Dialect::Postgres, Kind::Exact | Kind::Folded) => " COLLATE \"C\"",
+        _ => "",
+    };
+    Ok(format!(
+        "CASE WHEN {expr} IS NULL THEN 1 ELSE 0 END, {expr}{collate} {direction}, {id} {direction}"
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::scim::filter::{FilterLimits, parse_filter};
+    use crate::scim::schema::Registry;
 
     fn sql(filter: &str) -> Result<SqlFragment, ScimError> {
+        let registry = Registry::load().expect("schemas");
         let f = parse_filter(filter, FilterLimits::default())?;
         let mut out = SqlFragment::default();
-        out.sql = compile_filter(&f, FilterSubject::Users, Dialect::Sqlite, &mut out)?;
+        out.sql = compile_filter(
+            &f,
+            FilterSubject::Users,
+            registry.user().expect("user"),
+            Dialect::Sqlite,
+            &mut out,
+        )?;
         Ok(out)
     }
 
     #[test]
-    fn user_name_is_folded_and_bound() {
+    fn user_name_is_folded_bound_and_uses_its_index() {
         let out = sql(r#"UserName eq "BJensen""#).expect("compiles");
-        assert_eq!(out.sql, "u.user_name_key = $1");
+        assert_eq!(
+            out.sql,
+            "(u.user_name_key IS NOT NULL AND u.user_name_key = $1)"
+        );
         assert_eq!(out.params, [SqlParam::Text("bjensen".into())]);
     }
 
@@ -371,7 +736,34 @@ mod tests {
         let out = sql(r#"emails[type eq "work"].value eq "A@x.com""#).expect("compiles");
         assert_eq!(
             out.sql,
-            "EXISTS (SELECT 1 FROM user_emails e WHERE e.user_id = u.id AND (e.type_key = $1 AND e.value_key = $2))"
+            "EXISTS (SELECT 1 FROM user_emails e WHERE e.user_id = u.id AND ((e.type_key IS NOT NULL AND e.type_key = $1) \
+             AND (e.value_key IS NOT NULL AND e.value_key = $2)))"
+        );
+    }
+
+    #[test]
+    fn attributes_without_columns_are_read_from_the_folded_document() {
+        let out = sql(r#"name.familyName eq "MÜLLER""#).expect("compiles");
+        assert!(
+            out.sql
+                .contains(r#"json_extract(u.doc_folded, '$."name"."familyName"')"#),
+            "{}",
+            out.sql
+        );
+        assert_eq!(out.params, [SqlParam::Text("müller".into())]);
+        let out = sql(
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "Sales""#,
+        )
+        .expect("compiles");
+        assert!(out.sql.contains(
+            r#""urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"."department""#
+        ));
+        let out = sql(r#"phoneNumbers[type eq "work" and value sw "+1"]"#).expect("compiles");
+        assert!(
+            out.sql
+                .starts_with("EXISTS (SELECT 1 FROM json_each(u.doc_folded"),
+            "{}",
+            out.sql
         );
     }
 
@@ -379,15 +771,20 @@ mod tests {
     fn hostile_values_never_reach_the_sql_text() {
         let out = sql(r#"externalId eq "x' OR 1=1 --""#).expect("compiles");
         assert!(!out.sql.contains("OR 1=1"));
+        let out = sql(r#"title eq "x'); DROP TABLE users; --""#).expect("compiles");
+        assert!(!out.sql.contains("DROP"));
     }
 
     #[test]
-    fn type_errors_are_invalid_filter() {
+    fn type_errors_and_unknown_attributes_are_invalid_filter() {
         for bad in [
             r#"active gt true"#,
             r#"meta.created eq "yesterday""#,
             r#"userName eq true"#,
-            "title eq \"x\"",
+            r#"nope eq "x""#,
+            r#"password eq "x""#,
+            r#"urn:ietf:params:scim:schemas:extension:gateway:2.0:User:effectiveRoles eq "x""#,
+            r#"urn:ietf:params:scim:schemas:extension:gateway:2.0:User:maxChats co "1""#,
         ] {
             let err = sql(bad).expect_err("rejected");
             assert_eq!(

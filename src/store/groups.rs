@@ -4,7 +4,7 @@
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{
-    Dialect, GroupRecord, MemberRow, MembershipRow, Micros, SqlFragment, SqlParam, Store,
+    Dialect, GroupRecord, MemberRow, MembershipRow, Micros, PageSpec, SqlFragment, SqlParam, Store,
     StoreError, Tx, bind_params, json_text, on_pool, on_tx, page_statements, users::fold,
 };
 
@@ -88,8 +88,7 @@ impl Store {
         &self,
         tenant_id: &str,
         condition: &SqlFragment,
-        offset: i64,
-        limit: i64,
+        spec: &PageSpec,
     ) -> Result<GroupPage, StoreError> {
         let (count_sql, list_sql) = page_statements(
             concat!("SELECT ", group_columns!(), " FROM groups g"),
@@ -97,8 +96,7 @@ impl Store {
             "g.id",
             tenant_id,
             condition,
-            offset,
-            limit,
+            spec,
         );
         on_pool!(self, |pool| {
             let total: i64 = bind_params!(
@@ -109,7 +107,7 @@ impl Store {
             .await?
             .try_get("n")?;
             let mut groups = Vec::new();
-            if limit > 0 && total > offset {
+            if spec.limit > 0 && (spec.after_id.is_some() || total > spec.offset) {
                 let rows = bind_params!(
                     sqlx::query(AssertSqlSafe(list_sql.sql.clone())),
                     &list_sql.params

@@ -94,6 +94,7 @@ macro_rules! bind_params {
             query = match param {
                 $crate::store::SqlParam::Text(s) => query.bind(s.clone()),
                 $crate::store::SqlParam::Int(i) => query.bind(*i),
+                $crate::store::SqlParam::Float(f) => query.bind(*f),
                 $crate::store::SqlParam::Bool(b) => query.bind(*b),
             };
         }
@@ -182,17 +183,27 @@ impl Tx {
     }
 }
 
+/// Which rows of a list query to fetch, in what order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageSpec {
+    /// An `ORDER BY` list (built by `filter_sql::order_by`).
+    pub order: String,
+    pub offset: i64,
+    pub limit: i64,
+    /// Keyset paging: only rows whose id is greater than this one (ordered by id).
+    pub after_id: Option<String>,
+}
+
 /// The COUNT and the page statements of a list query: `select` (naming the table and its alias),
-/// `scope` (the tenant as `$1` and what is visible), `condition` (a compiled filter built with
-/// `SqlFragment::numbered_after(1)`), ordered by `order`, `limit` rows from `offset`.
+/// `scope` (the tenant as `$1` and what is visible), `id_column` (for keyset paging) and
+/// `condition` (a compiled filter built with `SqlFragment::numbered_after(1)`).
 pub(crate) fn page_statements(
     select: &str,
     scope: &str,
-    order: &str,
+    id_column: &str,
     tenant_id: &str,
     condition: &SqlFragment,
-    offset: i64,
-    limit: i64,
+    spec: &PageSpec,
 ) -> (SqlFragment, SqlFragment) {
     let mut count = SqlFragment::default();
     count.bind(SqlParam::Text(tenant_id.to_string()));
@@ -203,11 +214,18 @@ pub(crate) fn page_statements(
         "SELECT COUNT(*) AS n FROM {from} WHERE {scope} AND ({})",
         condition.sql
     );
-    let limit_p = page.bind(SqlParam::Int(limit));
-    let offset_p = page.bind(SqlParam::Int(offset));
+    let keyset = match &spec.after_id {
+        Some(id) => format!(
+            " AND {id_column} > {}",
+            page.bind(SqlParam::Text(id.clone()))
+        ),
+        None => String::new(),
+    };
+    let limit_p = page.bind(SqlParam::Int(spec.limit));
+    let offset_p = page.bind(SqlParam::Int(spec.offset));
     page.sql = format!(
-        "{select} WHERE {scope} AND ({}) ORDER BY {order} LIMIT {limit_p} OFFSET {offset_p}",
-        condition.sql
+        "{select} WHERE {scope} AND ({}){keyset} ORDER BY {} LIMIT {limit_p} OFFSET {offset_p}",
+        condition.sql, spec.order
     );
     (count, page)
 }

@@ -58,6 +58,14 @@ pub struct EmailRow {
     pub primary: bool,
 }
 
+/// The queryable forms of a user's document, written beside it: the email side table and the
+/// document with case-insensitive values folded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserIndex {
+    pub emails: Vec<EmailRow>,
+    pub folded: Map<String, Value>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserRecord {
     pub id: String,
@@ -151,6 +159,7 @@ pub struct AuditRecord {
 pub enum SqlParam {
     Text(String),
     Int(i64),
+    Float(f64),
     Bool(bool),
 }
 

@@ -33,5 +33,10 @@ pub(super) fn migrator() -> Migrator {
             "roles",
             include_str!("../../migrations/postgres/0003_roles.sql"),
         ),
+        (
+            4,
+            "folded_documents",
+            include_str!("../../migrations/postgres/0004_folded_documents.sql"),
+        ),
     ])
 }

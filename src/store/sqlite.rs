@@ -48,5 +48,10 @@ pub(super) fn migrator() -> Migrator {
             "roles",
             include_str!("../../migrations/sqlite/0003_roles.sql"),
         ),
+        (
+            4,
+            "folded_documents",
+            include_str!("../../migrations/sqlite/0004_folded_documents.sql"),
+        ),
     ])
 }

@@ -3,8 +3,8 @@
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{
-    Dialect, EmailRow, Micros, SqlFragment, Store, StoreError, Tx, UserRecord, bind_params,
-    json_text, on_pool, on_tx, page_statements,
+    Dialect, EmailRow, Micros, PageSpec, SqlFragment, Store, StoreError, Tx, UserIndex, UserRecord,
+    bind_params, json_text, on_pool, on_tx, page_statements,
 };
 
 macro_rules! user_columns {
@@ -83,8 +83,7 @@ impl Store {
         &self,
         tenant_id: &str,
         condition: &SqlFragment,
-        offset: i64,
-        limit: i64,
+        spec: &PageSpec,
     ) -> Result<UserPage, StoreError> {
         let (count_sql, list_sql) = page_statements(
             concat!("SELECT ", user_columns!(), " FROM users u"),
@@ -92,8 +91,7 @@ impl Store {
             "u.id",
             tenant_id,
             condition,
-            offset,
-            limit,
+            spec,
         );
         on_pool!(self, |pool| {
             let total: i64 = bind_params!(
@@ -104,7 +102,7 @@ impl Store {
             .await?
             .try_get("n")?;
             let mut users = Vec::new();
-            if limit > 0 && total > offset {
+            if spec.limit > 0 && (spec.after_id.is_some() || total > spec.offset) {
                 let rows = bind_params!(
                     sqlx::query(AssertSqlSafe(list_sql.sql.clone())),
                     &list_sql.params
@@ -120,7 +118,46 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Users whose folded document is missing (written before it existed), a batch at a time.
+    pub async fn users_without_folded_doc(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(concat!(
+                "SELECT ",
+                user_columns!(),
+                " FROM users u WHERE u.doc_folded IS NULL LIMIT $1"
+            ))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(user_from_row!(row));
+            }
+            Ok(out)
+        })
+    }
+}
+
 impl Tx {
+    pub async fn set_folded_doc(
+        &mut self,
+        user_id: &str,
+        folded: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query("UPDATE users SET doc_folded = $1 WHERE id = $2")
+                .bind(json_text(folded))
+                .bind(user_id)
+                .execute(&mut *conn)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// Takes one seat of the tenant if one is free; `false` when the seat limit is reached. One
     /// conditional UPDATE: PostgreSQL's row lock and SQLite's write lock serialise concurrent
     /// creates, so the limit holds whatever the number of gateway processes.
@@ -185,13 +222,14 @@ impl Tx {
     pub async fn insert_user(
         &mut self,
         user: &UserRecord,
-        emails: &[EmailRow],
+        index: &UserIndex,
     ) -> Result<(), StoreError> {
         on_tx!(self, |conn| {
             sqlx::query(
                 "INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, display_name, display_name_key, \
                  user_type, status, last_login_at, doc, version, created_at, modified_at, created_by_connection, \
-                 modified_by_connection) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                 modified_by_connection, doc_folded) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
             )
             .bind(&user.id)
             .bind(&user.tenant_id)
@@ -209,23 +247,25 @@ impl Tx {
             .bind(user.modified_at)
             .bind(&user.created_by_connection)
             .bind(&user.modified_by_connection)
+            .bind(json_text(&index.folded))
             .execute(&mut *conn)
             .await?;
         });
-        self.insert_emails(&user.id, &user.tenant_id, emails).await
+        self.insert_emails(&user.id, &user.tenant_id, &index.emails)
+            .await
     }
 
     /// Writes a new version of a user read with `user_for_update` in this transaction.
     pub async fn update_user(
         &mut self,
         user: &UserRecord,
-        emails: &[EmailRow],
+        index: &UserIndex,
     ) -> Result<(), StoreError> {
         on_tx!(self, |conn| {
             sqlx::query(
                 "UPDATE users SET user_name = $1, user_name_key = $2, external_id = $3, display_name = $4, \
                  display_name_key = $5, user_type = $6, status = $7, last_login_at = $8, doc = $9, version = $10, \
-                 modified_at = $11, modified_by_connection = $12 WHERE id = $13 AND tenant_id = $14",
+                 modified_at = $11, modified_by_connection = $12, doc_folded = $13 WHERE id = $14 AND tenant_id = $15",
             )
             .bind(&user.user_name)
             .bind(fold(&user.user_name))
@@ -239,6 +279,7 @@ impl Tx {
             .bind(user.version)
             .bind(user.modified_at)
             .bind(&user.modified_by_connection)
+            .bind(json_text(&index.folded))
             .bind(&user.id)
             .bind(&user.tenant_id)
             .execute(&mut *conn)
@@ -248,7 +289,8 @@ impl Tx {
                 .execute(&mut *conn)
                 .await?;
         });
-        self.insert_emails(&user.id, &user.tenant_id, emails).await
+        self.insert_emails(&user.id, &user.tenant_id, &index.emails)
+            .await
     }
 
     async fn insert_emails(
@@ -289,7 +331,8 @@ impl Tx {
     ) -> Result<(), StoreError> {
         on_tx!(self, |conn| {
             sqlx::query(
-                "UPDATE users SET deleted_at = $1, deleted_by_connection = $2, doc = '{}', version = version + 1 \
+                "UPDATE users SET deleted_at = $1, deleted_by_connection = $2, doc = '{}', doc_folded = '{}', \
+                 version = version + 1 \
                  WHERE tenant_id = $3 AND id = $4 AND deleted_at IS NULL",
             )
             .bind(now)

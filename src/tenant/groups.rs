@@ -7,20 +7,19 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use super::audit::{self, record_rejection};
+use super::query::{Listing, compile_query, finish_cursor_page};
 use super::users::etag_matches;
 use super::{Caller, TenantError};
 use crate::clock::datetime_of;
 use crate::scim::ScimError;
-use crate::scim::filter::{FilterLimits, parse_filter};
-use crate::scim::list::Page;
+use crate::scim::filter::FilterLimits;
+use crate::scim::list::{ListLimits, ListRequest, Paging};
 use crate::scim::members::{MemberChange, member_ids, split_group_patch};
 use crate::scim::patch::{apply_patch, parse_patch_request};
 use crate::scim::resource::{Meta, parse_resource, render};
 use crate::scim::schema::ResourceSchemas;
-use crate::store::filter_sql::{FilterSubject, compile_filter};
-use crate::store::{
-    Constraint, GroupRecord, MemberRow, Micros, SqlFragment, Store, StoreError, Tx,
-};
+use crate::store::filter_sql::FilterSubject;
+use crate::store::{Constraint, GroupRecord, MemberRow, Micros, PageSpec, Store, StoreError, Tx};
 use crate::tenant::users::MAX_PATCH_OPERATIONS;
 
 pub type Group = GroupRecord;
@@ -481,26 +480,68 @@ pub async fn get_group(store: &Store, caller: &Caller, id: &str) -> Result<Group
         .ok_or_else(|| TenantError::NotFound(format!("Group {id}")))
 }
 
-/// A page of the tenant's groups matching an optional filter, evaluated in SQL.
+/// The tenant's groups matching a list request, evaluated in SQL: a page by index or by cursor.
 pub async fn list_groups(
     store: &Store,
+    schemas: ResourceSchemas<'_>,
     caller: &Caller,
-    filter: Option<&str>,
-    limits: FilterLimits,
-    page: Page,
-) -> Result<(i64, Vec<Group>), TenantError> {
-    let mut condition = SqlFragment::numbered_after(1);
-    condition.sql = match filter.map(str::trim).filter(|f| !f.is_empty()) {
-        Some(text) => {
-            let ast = parse_filter(text, limits)?;
-            compile_filter(&ast, FilterSubject::Groups, store.dialect(), &mut condition)?
+    request: &ListRequest,
+    limits: ListLimits,
+    now: Micros,
+) -> Result<Listing<Group>, TenantError> {
+    let tenant_id = &caller.tenant.id;
+    let query = compile_query(
+        FilterSubject::Groups,
+        schemas,
+        store.dialect(),
+        tenant_id,
+        request,
+        limits,
+        now,
+    )?;
+    match query.paging {
+        Paging::Index(page) => {
+            let spec = PageSpec {
+                order: query.order,
+                offset: page.offset(),
+                limit: page.count,
+                after_id: None,
+            };
+            let found = store
+                .list_groups(tenant_id, &query.condition, &spec)
+                .await?;
+            Ok(Listing {
+                total: found.total,
+                items: found.groups,
+                page: Some(page),
+                next_cursor: None,
+            })
         }
-        None => "1 = 1".into(),
-    };
-    let result = store
-        .list_groups(&caller.tenant.id, &condition, page.offset(), page.count)
-        .await?;
-    Ok((result.total, result.groups))
+        Paging::Cursor { after_id, count } => {
+            let spec = PageSpec {
+                order: query.order,
+                offset: 0,
+                limit: count + 1,
+                after_id,
+            };
+            let found = store
+                .list_groups(tenant_id, &query.condition, &spec)
+                .await?;
+            let (items, next_cursor) = finish_cursor_page(
+                found.groups,
+                count,
+                |g: &Group| g.id.as_str(),
+                &query.fingerprint,
+                now,
+            );
+            Ok(Listing {
+                total: found.total,
+                items,
+                page: None,
+                next_cursor,
+            })
+        }
+    }
 }
 
 /// Renders a group; `members` are given when the answer includes them (a large group's members

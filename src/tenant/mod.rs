@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bulk;
 pub mod groups;
 pub mod immutables;
+pub mod query;
 pub mod roles;
 pub mod status;
 pub mod tenants;

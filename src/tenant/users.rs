@@ -6,19 +6,21 @@ use serde_json::{Map, Value};
 
 use super::audit::{self, record_rejection};
 use super::immutables::{self, Omitted};
+use super::query::{Listing, compile_query, finish_cursor_page};
 use super::roles::{Catalog, Effective, effective, scim_role_values};
 use super::status::Status;
 use super::{Caller, TenantError};
 use crate::clock::datetime_of;
-use crate::scim::filter::{FilterLimits, parse_filter};
-use crate::scim::list::Page;
+use crate::scim::filter::FilterLimits;
+use crate::scim::list::{ListLimits, ListRequest, Paging};
 use crate::scim::patch::{apply_patch, parse_patch_request};
-use crate::scim::resource::{Meta, Parsed, Tolerance, etag_of, parse_resource, render};
+use crate::scim::resource::{Meta, Parsed, Tolerance, etag_of, fold_case, parse_resource, render};
 use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, TENANT_USER_URN};
-use crate::store::filter_sql::{FilterSubject, compile_filter};
+use crate::store::filter_sql::FilterSubject;
 use crate::store::{
-    Constraint, EmailRow, MembershipRow, Micros, SqlFragment, Store, StoreError, Tx, UserRecord,
+    Constraint, EmailRow, MembershipRow, Micros, PageSpec, Store, StoreError, Tx, UserIndex,
+    UserRecord,
 };
 
 /// User types that administer a tenant: they always keep CRM access (SPEC §4).
@@ -63,6 +65,35 @@ fn take_active_and_check(parsed: &mut Parsed) -> Result<Option<bool>, ScimError>
 
 fn string_at(doc: &Map<String, Value>, key: &str) -> Option<String> {
     doc.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+/// The queryable forms of a user's document, written beside it.
+pub fn index_of(schemas: ResourceSchemas<'_>, doc: &Map<String, Value>) -> UserIndex {
+    UserIndex {
+        emails: email_rows(doc),
+        folded: fold_case(schemas, doc),
+    }
+}
+
+/// Fills in the folded documents of users written before they existed (a no-op afterwards).
+pub async fn backfill_folded_documents(
+    store: &Store,
+    schemas: ResourceSchemas<'_>,
+) -> Result<u64, TenantError> {
+    let mut done = 0;
+    loop {
+        let batch = store.users_without_folded_doc(1000).await?;
+        if batch.is_empty() {
+            return Ok(done);
+        }
+        let mut tx = store.begin().await?;
+        for user in &batch {
+            tx.set_folded_doc(&user.id, &fold_case(schemas, &user.doc))
+                .await?;
+        }
+        tx.commit().await?;
+        done += batch.len() as u64;
+    }
 }
 
 /// The side-table rows of a document's emails.
@@ -180,7 +211,7 @@ async fn try_create(
             limit: limit.or(caller.tenant.seat_limit).unwrap_or(0),
         });
     }
-    tx.insert_user(&user, &email_rows(&user.doc))
+    tx.insert_user(&user, &index_of(schemas, &user.doc))
         .await
         .map_err(|e| map_conflict(e, &user_name))?;
     let mut event = audit::event(caller, "user.create", now);
@@ -383,7 +414,7 @@ async fn write_change(
         doc,
         ..old
     };
-    tx.update_user(&user, &email_rows(&user.doc))
+    tx.update_user(&user, &index_of(schemas, &user.doc))
         .await
         .map_err(|e| map_conflict(e, &user_name))?;
     let action = match (old_status.scim_active(), status.scim_active(), change.kind) {
@@ -454,27 +485,64 @@ pub async fn get_user(store: &Store, caller: &Caller, id: &str) -> Result<User, 
         .ok_or_else(|| TenantError::NotFound(format!("User {id}")))
 }
 
-/// A page of the tenant's users matching an optional filter, evaluated in SQL.
+/// The tenant's users matching a list request, evaluated in SQL: a page by index or by cursor.
 pub async fn list_users(
     store: &Store,
+    schemas: ResourceSchemas<'_>,
     caller: &Caller,
-    filter: Option<&str>,
-    limits: FilterLimits,
-    page: Page,
-) -> Result<(i64, Vec<User>), TenantError> {
-    // `$1` is the tenant (bound by the store); the filter's parameters follow.
-    let mut condition = SqlFragment::numbered_after(1);
-    condition.sql = match filter.map(str::trim).filter(|f| !f.is_empty()) {
-        Some(text) => {
-            let ast = parse_filter(text, limits)?;
-            compile_filter(&ast, FilterSubject::Users, store.dialect(), &mut condition)?
+    request: &ListRequest,
+    limits: ListLimits,
+    now: Micros,
+) -> Result<Listing<User>, TenantError> {
+    let tenant_id = &caller.tenant.id;
+    let query = compile_query(
+        FilterSubject::Users,
+        schemas,
+        store.dialect(),
+        tenant_id,
+        request,
+        limits,
+        now,
+    )?;
+    match query.paging {
+        Paging::Index(page) => {
+            let spec = PageSpec {
+                order: query.order,
+                offset: page.offset(),
+                limit: page.count,
+                after_id: None,
+            };
+            let found = store.list_users(tenant_id, &query.condition, &spec).await?;
+            Ok(Listing {
+                total: found.total,
+                items: found.users,
+                page: Some(page),
+                next_cursor: None,
+            })
         }
-        None => "1 = 1".into(),
-    };
-    let result = store
-        .list_users(&caller.tenant.id, &condition, page.offset(), page.count)
-        .await?;
-    Ok((result.total, result.users))
+        Paging::Cursor { after_id, count } => {
+            let spec = PageSpec {
+                order: query.order,
+                offset: 0,
+                limit: count + 1,
+                after_id,
+            };
+            let found = store.list_users(tenant_id, &query.condition, &spec).await?;
+            let (items, next_cursor) = finish_cursor_page(
+                found.users,
+                count,
+                |u: &User| u.id.as_str(),
+                &query.fingerprint,
+                now,
+            );
+            Ok(Listing {
+                total: found.total,
+                items,
+                page: None,
+                next_cursor,
+            })
+        }
+    }
 }
 
 /// What a user's answer shows beyond its own row: its groups (when the answer shows them) and its

@@ -1,6 +1,6 @@
 //! The one integration test binary: each module drives the HTTP API (or the CLI) of a gateway
 //! spawned with a fresh database — SQLite by default, PostgreSQL when `TEST_DATABASE_URL` is set.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::manual_is_multiple_of)]
 
 mod helpers;
 
@@ -10,9 +10,11 @@ mod bad_input;
 mod bulk;
 mod cli;
 mod discovery;
+mod filter_property;
 mod groups;
 mod roles;
 mod tenant_rules;
 mod users;
 mod users_list;
 mod users_patch;
+mod users_query;

@@ -110,7 +110,7 @@ async fn bad_filters_are_400_invalid_filter() {
         "userName xx \"a\"",
         "(userName eq \"a\"",
         "active gt true",
-        "title eq \"x\"",
+        "nope eq \"x\"",
     ] {
         let response = app
             .client

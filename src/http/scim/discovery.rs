@@ -58,6 +58,9 @@ async fn service_provider_config(
     doc["filter"]["maxResults"] = json!(limits.max_page_size);
     doc["bulk"] = json!({"supported": true, "maxOperations": limits.bulk_max_operations,
                          "maxPayloadSize": limits.bulk_max_payload_bytes});
+    doc["pagination"] = json!({"cursor": true, "index": true, "defaultPaginationMethod": "index",
+                               "defaultPageSize": limits.default_page_size, "maxPageSize": limits.max_page_size,
+                               "cursorTimeout": limits.cursor_timeout_secs});
     let location = format!(
         "{}/ServiceProviderConfig",
         state.settings.scim_base_url(&tenant)

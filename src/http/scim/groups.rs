@@ -5,18 +5,19 @@ use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::{list_request, projection, resource_schemas};
+use super::{list_request, listing_response, projection, resource_schemas};
 use crate::clock::now_micros;
 use crate::http::error::ApiError;
 use crate::http::extract::{Preconditions, ScimJson, ScimQuery};
 use crate::http::response::ScimResponse;
-use crate::scim::list::{ListRequest, Page, list_response};
+use crate::scim::list::ListRequest;
 use crate::scim::projection::Projection;
 use crate::scim::resource::etag_of;
 use crate::state::AppState;
 use crate::store::MemberRow;
 use crate::tenant::Caller;
 use crate::tenant::groups::{self, Group};
+use crate::tenant::query::Listing;
 use crate::tenant::users::etag_matches;
 
 async fn members(
@@ -125,45 +126,38 @@ async fn list_groups(
     caller: &Caller,
     request: ListRequest,
 ) -> Result<ScimResponse, ApiError> {
-    let limits = &state.settings.limits;
-    let page = Page::new(
-        request.start_index,
-        request.count,
-        limits.default_page_size,
-        limits.max_page_size,
-    );
-    let (total, resources) = group_resources(state, caller, &request, page).await?;
-    Ok(ScimResponse::ok(list_response(resources, total, page)))
+    Ok(ScimResponse::ok(listing_response(
+        group_listing(state, caller, &request).await?,
+    )))
 }
 
-/// The groups matching a list request, projected, and how many match in all.
-pub(super) async fn group_resources(
+/// The groups matching a list request, projected.
+pub(super) async fn group_listing(
     state: &AppState,
     caller: &Caller,
     request: &ListRequest,
-    page: Page,
-) -> Result<(i64, Vec<Value>), ApiError> {
+) -> Result<Listing<Value>, ApiError> {
     let schemas = resource_schemas(state, "Group")?;
     let projection = Projection::parse(
         schemas,
         request.attributes.as_deref(),
         request.excluded_attributes.as_deref(),
     )?;
-    let limits = &state.settings.limits;
-    let (total, found) = groups::list_groups(
-        &state.store,
-        caller,
-        request.filter.as_deref(),
-        limits.filter,
-        page,
-    )
-    .await?;
-    let rows = members(state, &projection, &found).await?;
-    let resources = found
+    let limits = state.settings.limits.list_limits();
+    let found =
+        groups::list_groups(&state.store, schemas, caller, request, limits, now_micros()).await?;
+    let rows = members(state, &projection, &found.items).await?;
+    let items = found
+        .items
         .iter()
         .map(|g| render(state, caller, &projection, g, rows.as_deref()))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((total, resources))
+    Ok(Listing {
+        items,
+        total: found.total,
+        page: found.page,
+        next_cursor: found.next_cursor,
+    })
 }
 
 pub async fn replace(

@@ -16,10 +16,11 @@ use super::error::ApiError;
 use super::extract::ScimQuery;
 use super::{method_not_allowed, not_implemented};
 use crate::scim::ScimError;
-use crate::scim::list::ListRequest;
+use crate::scim::list::{ListRequest, cursor_list_response, list_response};
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceSchemas;
 use crate::state::AppState;
+use crate::tenant::query::Listing;
 
 pub fn router(state: AppState) -> Router<AppState> {
     let authenticated = Router::new()
@@ -80,5 +81,16 @@ fn list_request(query: &ScimQuery) -> Result<ListRequest, ApiError> {
         count: query.integer("count")?,
         attributes: query.get("attributes").map(str::to_string),
         excluded_attributes: query.get("excludedAttributes").map(str::to_string),
+        sort_by: query.get("sortBy").map(str::to_string),
+        sort_order: query.get("sortOrder").map(str::to_string),
+        cursor: query.get("cursor").map(str::to_string),
     })
+}
+
+/// A ListResponse for a page by index, or by cursor.
+fn listing_response(listing: Listing<serde_json::Value>) -> serde_json::Value {
+    match listing.page {
+        Some(page) => list_response(listing.items, listing.total, page),
+        None => cursor_list_response(listing.items, listing.total, listing.next_cursor),
+    }
 }

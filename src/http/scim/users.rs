@@ -6,18 +6,19 @@ use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::{list_request, projection, resource_schemas};
+use super::{list_request, listing_response, projection, resource_schemas};
 use crate::clock::now_micros;
 use crate::http::error::ApiError;
 use crate::http::extract::{Preconditions, ScimJson, ScimQuery};
 use crate::http::response::ScimResponse;
 use crate::scim::TENANT_USER_URN;
-use crate::scim::list::{ListRequest, Page, list_response};
+use crate::scim::list::ListRequest;
 use crate::scim::projection::Projection;
 use crate::scim::resource::etag_of;
 use crate::state::AppState;
 use crate::store::MembershipRow;
 use crate::tenant::Caller;
+use crate::tenant::query::Listing;
 use crate::tenant::roles::{Catalog, Effective, effective};
 use crate::tenant::users::{self, User, UserExtras, etag_matches};
 
@@ -161,46 +162,39 @@ async fn list_users(
     caller: &Caller,
     request: ListRequest,
 ) -> Result<ScimResponse, ApiError> {
-    let limits = &state.settings.limits;
-    let page = Page::new(
-        request.start_index,
-        request.count,
-        limits.default_page_size,
-        limits.max_page_size,
-    );
-    let (total, resources) = user_resources(state, caller, &request, page).await?;
-    Ok(ScimResponse::ok(list_response(resources, total, page)))
+    Ok(ScimResponse::ok(listing_response(
+        user_listing(state, caller, &request).await?,
+    )))
 }
 
-/// The users matching a list request, projected, and how many match in all.
-pub(super) async fn user_resources(
+/// The users matching a list request, projected.
+pub(super) async fn user_listing(
     state: &AppState,
     caller: &Caller,
     request: &ListRequest,
-    page: Page,
-) -> Result<(i64, Vec<Value>), ApiError> {
+) -> Result<Listing<Value>, ApiError> {
     let schemas = resource_schemas(state, "User")?;
     let projection = Projection::parse(
         schemas,
         request.attributes.as_deref(),
         request.excluded_attributes.as_deref(),
     )?;
-    let limits = &state.settings.limits;
-    let (total, found) = users::list_users(
-        &state.store,
-        caller,
-        request.filter.as_deref(),
-        limits.filter,
-        page,
-    )
-    .await?;
-    let extras = extras(state, caller, &projection, &found).await?;
+    let limits = state.settings.limits.list_limits();
+    let found =
+        users::list_users(&state.store, schemas, caller, request, limits, now_micros()).await?;
+    let extras = extras(state, caller, &projection, &found.items).await?;
     let base = state.settings.scim_base_url(&caller.tenant.slug);
-    let resources = found
+    let items = found
+        .items
         .iter()
         .map(|u| projection.apply(schemas, &users::to_scim(schemas, u, &extras.of(u), &base)))
         .collect();
-    Ok((total, resources))
+    Ok(Listing {
+        items,
+        total: found.total,
+        page: found.page,
+        next_cursor: found.next_cursor,
+    })
 }
 
 pub async fn replace(

@@ -1,6 +1,7 @@
-//! In-memory evaluation of a value filter — the part inside `attr[...]` — against one value of a
-//! multi-valued attribute. PATCH uses it to pick the values an operation targets; queries never do
-//! (they are compiled to SQL).
+//! In-memory evaluation of filters. PATCH uses `matches_value` to pick the values an operation
+//! targets inside one resource. `matches_resource` is the reference semantics of a whole filter on
+//! a rendered resource: queries never use it (they are compiled to SQL), the property tests check
+//! the SQL against it.
 
 use std::cmp::Ordering;
 
@@ -9,7 +10,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{AttrPath, CompValue, CompareOp, Filter};
-use crate::scim::schema::{AttrType, Attribute};
+use crate::scim::schema::{AttrType, Attribute, ResourceSchemas};
 
 /// Whether `element` (a value of the multi-valued `parent`) satisfies `filter`. Paths in the filter
 /// name sub-attributes of `parent`; for a multi-valued attribute of simple values, `value` names
@@ -45,6 +46,113 @@ pub fn matches_value(filter: &Filter, parent: &Attribute, element: &Value) -> Re
             return Err(format!("'{path}' cannot be nested in a value filter"));
         }
     })
+}
+
+/// Whether a rendered resource (as a GET answers it) satisfies `filter` (RFC 7644 §3.4.2.2): names
+/// without regard to case, `caseExact` honoured, values compared as their type, a multi-valued
+/// attribute matching when any of its values does, an unassigned value equal to nothing.
+pub fn matches_resource(filter: &Filter, schemas: ResourceSchemas<'_>, resource: &Value) -> bool {
+    match filter {
+        Filter::And(parts) => parts.iter().all(|p| matches_resource(p, schemas, resource)),
+        Filter::Or(parts) => parts.iter().any(|p| matches_resource(p, schemas, resource)),
+        Filter::Not(inner) => !matches_resource(inner, schemas, resource),
+        Filter::ValuePath { path, filter } => match locate(schemas, resource, path) {
+            Some((attr, Some(Value::Array(items)))) if attr.multi_valued => items
+                .iter()
+                .any(|item| matches_value(filter, attr, item).unwrap_or(false)),
+            _ => false,
+        },
+        Filter::Present(path) => {
+            values_of(schemas, resource, path).is_some_and(|(_, values, _)| {
+                values
+                    .iter()
+                    .flatten()
+                    .any(|v| !v.is_null() && *v != &Value::String(String::new()))
+            })
+        }
+        Filter::Compare { path, op, value } => match values_of(schemas, resource, path) {
+            Some((leaf, values, true)) => values.iter().any(|v| compare(leaf, *v, *op, value)),
+            Some((leaf, values, false)) => {
+                compare(leaf, values.first().copied().flatten(), *op, value)
+            }
+            None => false,
+        },
+    }
+}
+
+/// The attribute a path names and its value in the resource (`meta` sub-attributes included).
+fn locate<'a, 'v>(
+    schemas: ResourceSchemas<'a>,
+    resource: &'v Value,
+    path: &AttrPath,
+) -> Option<(&'a Attribute, Option<&'v Value>)> {
+    let core = path
+        .urn
+        .as_deref()
+        .is_none_or(|u| u.eq_ignore_ascii_case(&schemas.core.id));
+    let (schema, container) = if core {
+        (schemas.core, Some(resource))
+    } else {
+        let ext = schemas.extension(path.urn.as_deref()?)?;
+        // A resource without the extension has none of its attributes.
+        (ext, resource.get(&ext.id))
+    };
+    let attr = schema.attribute(&path.attr).or_else(|| {
+        if core {
+            schemas.common_attribute(&path.attr)
+        } else {
+            None
+        }
+    })?;
+    Some((attr, container.and_then(|c| c.get(&attr.name))))
+}
+
+/// What a comparison looks at: the leaf's type and case-exactness, its values, and whether the
+/// attribute is multi-valued.
+type Candidates<'v> = ((AttrType, bool), Vec<Option<&'v Value>>, bool);
+
+/// The values a comparison looks at: `(type and case-exactness, values, several?)`. For a
+/// multi-valued attribute there is one entry per value, `None` where that value lacks the
+/// sub-attribute; `primary` defaults to false (RFC 7643 §2.4).
+fn values_of<'v>(
+    schemas: ResourceSchemas<'_>,
+    resource: &'v Value,
+    path: &AttrPath,
+) -> Option<Candidates<'v>> {
+    if path.urn.is_none() && path.attr.eq_ignore_ascii_case("meta") {
+        let sub = path.sub_attr.as_deref()?;
+        let (name, kind) = match sub.to_ascii_lowercase().as_str() {
+            "created" => ("created", AttrType::DateTime),
+            "lastmodified" => ("lastModified", AttrType::DateTime),
+            "resourcetype" => ("resourceType", AttrType::String),
+            _ => return None,
+        };
+        let v = resource.get("meta")?.get(name)?;
+        return Some(((kind, false), vec![Some(v)], false));
+    }
+    let (attr, value) = locate(schemas, resource, path)?;
+    let sub = match (&path.sub_attr, attr.kind) {
+        (Some(s), AttrType::Complex) => Some(attr.sub_attribute(s)?),
+        (Some(_), _) => return None,
+        // A complex attribute without a sub-attribute is read as its `value` (IDP-QUIRKS Q32).
+        (None, AttrType::Complex) => Some(attr.sub_attribute("value")?),
+        (None, _) => None,
+    };
+    let leaf = sub.unwrap_or(attr);
+    const FALSE: Value = Value::Bool(false);
+    let pick = |v: &'v Value| -> Option<&'v Value> {
+        match sub {
+            Some(s) if s.name == "primary" => Some(v.get(&s.name).unwrap_or(&FALSE)),
+            Some(s) => v.get(&s.name),
+            None => Some(v),
+        }
+    };
+    let values: Vec<Option<&Value>> = match value {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().map(pick).collect(),
+        Some(v) => vec![pick(v)],
+    };
+    Some(((leaf.kind, leaf.case_exact), values, attr.multi_valued))
 }
 
 /// The sub-attribute's definition (type and case-exactness) and its value in `element`.

@@ -8,4 +8,5 @@ mod lexer;
 mod parser;
 
 pub use ast::{AttrPath, CompValue, CompareOp, Filter};
+pub use eval::matches_resource;
 pub use parser::{FilterLimits, parse_attr_path, parse_filter};

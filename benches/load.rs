@@ -1,0 +1,374 @@
+//! Load benchmark (not a pass/fail test). Seeds a database through the library, starts the real
+//! `scim-gateway` binary on it, drives SCIM requests over loopback with a few concurrent clients,
+//! and reports throughput, p50/p99 latency and the server's peak memory, beside a bare HTTP
+//! baseline (an axum handler answering a fixed small JSON body) measured in the same run.
+//!
+//!     cargo bench --bench load -- groups            # SQLite
+//!     BENCH_DATABASE_URL=postgres://… cargo bench --bench load -- groups
+//!
+//! Scenarios: `groups` — PATCH add and remove of one member, and GET with
+//! `excludedAttributes=members`, on groups of 100, 10k and 100k members.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use scim_gateway::clock::now_micros;
+use scim_gateway::store::{Store, UserRecord};
+use scim_gateway::tenant::{TenantSlug, tenants, tokens};
+
+const CONCURRENCY: usize = 4;
+const TENANT: &str = "bench";
+
+struct Stats {
+    label: String,
+    requests: usize,
+    wall: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Stats {
+    fn percentile(&self, p: f64) -> f64 {
+        let mut sorted = self.latencies.clone();
+        sorted.sort();
+        let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+        sorted.get(index).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    }
+
+    fn row(&self) -> String {
+        format!(
+            "| {} | {:.0} | {:.2} | {:.2} |",
+            self.label,
+            self.requests as f64 / self.wall.as_secs_f64(),
+            self.percentile(0.50),
+            self.percentile(0.99)
+        )
+    }
+}
+
+/// Runs `requests` requests made by `make(i)` with CONCURRENCY workers; each must succeed.
+async fn drive<F, Fut>(label: &str, requests: usize, make: F) -> Stats
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = reqwest::StatusCode> + Send,
+{
+    let make = Arc::new(make);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..CONCURRENCY {
+        let (make, next) = (make.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= requests {
+                    break;
+                }
+                let t = Instant::now();
+                let status = make(i).await;
+                latencies.push(t.elapsed());
+                assert!(status.is_success(), "request {i} answered {status}");
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::with_capacity(requests);
+    for w in workers {
+        latencies.extend(w.await.unwrap());
+    }
+    Stats {
+        label: label.to_string(),
+        requests,
+        wall: start.elapsed(),
+        latencies,
+    }
+}
+
+/// Peak resident memory of a process, in MiB (VmHWM).
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_gateway(database: &str, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_scim-gateway"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--database",
+            database,
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start scim-gateway")
+}
+
+async fn wait_ready(client: &reqwest::Client, port: u16) {
+    for _ in 0..200 {
+        if client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the gateway did not become ready");
+}
+
+/// The bare baseline: the same loopback, runtime and client, a handler that does nothing.
+async fn baseline(client: &reqwest::Client, requests: usize) -> Stats {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = axum::Router::new().route(
+        "/baseline",
+        axum::routing::get(|| async {
+            axum::Json(json!({"schemas": ["urn:x"], "id": "1", "ok": true}))
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    let client = client.clone();
+    drive("bare HTTP baseline (fixed JSON)", requests, move |_| {
+        let client = client.clone();
+        async move {
+            client
+                .get(format!("http://127.0.0.1:{port}/baseline"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    })
+    .await
+}
+
+fn user(tenant_id: &str, i: usize, now: i64) -> UserRecord {
+    let name = format!("user{i:07}@bench.example");
+    let mut doc = serde_json::Map::new();
+    doc.insert("userName".into(), json!(name));
+    doc.insert("externalId".into(), json!(format!("ext-{i}")));
+    doc.insert("displayName".into(), json!(format!("User {i}")));
+    doc.insert(
+        "emails".into(),
+        json!([{"value": name, "type": "work", "primary": true}]),
+    );
+    UserRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        tenant_id: tenant_id.to_string(),
+        user_name: name.clone(),
+        external_id: Some(format!("ext-{i}")),
+        display_name: Some(format!("User {i}")),
+        user_type: None,
+        status: "invited".into(),
+        last_login_at: None,
+        doc,
+        version: 1,
+        created_at: now,
+        modified_at: now,
+        created_by_connection: None,
+        modified_by_connection: None,
+    }
+}
+
+/// Inserts `n` users through the store (as POST would, without HTTP), in large transactions.
+async fn seed_users(store: &Store, tenant_id: &str, n: usize) -> Vec<String> {
+    let registry = scim_gateway::scim::schema::Registry::load().unwrap();
+    let schemas = registry.user().unwrap();
+    let mut ids = Vec::with_capacity(n);
+    let now = now_micros();
+    for chunk_start in (0..n).step_by(5000) {
+        let mut tx = store.begin().await.unwrap();
+        for i in chunk_start..(chunk_start + 5000).min(n) {
+            let u = user(tenant_id, i, now);
+            let index = scim_gateway::tenant::users::index_of(schemas, &u.doc);
+            assert!(tx.reserve_seat(tenant_id).await.unwrap());
+            tx.insert_user(&u, &index).await.unwrap();
+            ids.push(u.id);
+        }
+        tx.commit().await.unwrap();
+    }
+    ids
+}
+
+async fn groups_scenario(database: &str) {
+    let store = Store::connect(database).await.unwrap();
+    store.migrate().await.unwrap();
+    let slug = TenantSlug::parse(TENANT).unwrap();
+    let tenant = tenants::create_tenant(&store, &slug, None, None, now_micros())
+        .await
+        .unwrap();
+    let (token, _) = tokens::create_token(&store, TENANT, "bench", None, now_micros())
+        .await
+        .unwrap();
+    let token = token.expose().to_string();
+    let sizes = [100usize, 10_000, 100_000];
+    let spare = 2_000;
+    let seeded = Instant::now();
+    let users = seed_users(&store, &tenant.id, sizes[2] + spare).await;
+    let mut group_ids = Vec::new();
+    for size in sizes {
+        let caller = scim_gateway::tenant::Caller {
+            tenant: tenant.clone(),
+            connection_id: None,
+            actor: "bench",
+            request_summary: None,
+        };
+        let registry = scim_gateway::scim::schema::Registry::load().unwrap();
+        let group = scim_gateway::tenant::groups::create_group(
+            &store,
+            registry.resource_schemas("Group").unwrap(),
+            &caller,
+            &json!({"displayName": format!("group of {size}")}),
+            now_micros(),
+        )
+        .await
+        .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        for chunk in users[..size].chunks(5000) {
+            tx.add_members(&tenant.id, &group.id, chunk, now_micros())
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        group_ids.push(group.id);
+    }
+    println!(
+        "seeded {} users and groups of {:?} in {:.1}s",
+        users.len(),
+        sizes,
+        seeded.elapsed().as_secs_f64()
+    );
+    store.close().await;
+
+    let port = free_port();
+    let mut gateway = start_gateway(database, port);
+    let client = reqwest::Client::new();
+    wait_ready(&client, port).await;
+    let base = format!("http://127.0.0.1:{port}/scim/v2/{TENANT}");
+    let requests = 2_000;
+    let mut rows = vec![baseline(&client, requests).await];
+    let spare_ids: Arc<Vec<String>> = Arc::new(users[sizes[2]..].to_vec());
+    for (size, gid) in sizes.iter().zip(&group_ids) {
+        let url = format!("{base}/Groups/{gid}");
+        let (c, t, u, ids) = (
+            client.clone(),
+            token.clone(),
+            url.clone(),
+            spare_ids.clone(),
+        );
+        // Even requests add a spare user, odd ones remove it again: the group keeps its size.
+        rows.push(
+            drive(&format!("PATCH add/remove 1 member, group of {size}"), requests, move |i| {
+                let (c, t, u, ids) = (c.clone(), t.clone(), u.clone(), ids.clone());
+                async move {
+                    let member = &ids[(i / 2) % ids.len()];
+                    let op = if i % 2 == 0 {
+                        json!({"op": "add", "path": "members", "value": [{"value": member}]})
+                    } else {
+                        json!({"op": "remove", "path": format!("members[value eq \"{member}\"]")})
+                    };
+                    let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [op]});
+                    c.patch(&u).bearer_auth(&t).body(body.to_string()).send().await.unwrap().status()
+                }
+            })
+            .await,
+        );
+        let (c, t, u) = (
+            client.clone(),
+            token.clone(),
+            format!("{url}?excludedAttributes=members"),
+        );
+        rows.push(
+            drive(
+                &format!("GET excludedAttributes=members, group of {size}"),
+                requests,
+                move |_| {
+                    let (c, t, u) = (c.clone(), t.clone(), u.clone());
+                    async move { c.get(&u).bearer_auth(&t).send().await.unwrap().status() }
+                },
+            )
+            .await,
+        );
+    }
+    let peak = peak_rss_mib(gateway.id());
+    gateway.kill().ok();
+    gateway.wait().ok();
+    println!(
+        "\nengine: {}; {CONCURRENCY} concurrent clients; {requests} requests per row",
+        engine_name(database)
+    );
+    println!("| scenario | requests/s | p50 ms | p99 ms |\n| --- | --- | --- | --- |");
+    for row in &rows {
+        println!("{}", row.row());
+    }
+    println!("\ngateway peak memory (VmHWM): {peak:.1} MiB");
+}
+
+fn engine_name(database: &str) -> &'static str {
+    if database.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    }
+}
+
+/// A fresh database: a new SQLite file, or a new schema on the server of `BENCH_DATABASE_URL`.
+async fn fresh_database() -> String {
+    let name = format!("bench_{}", uuid::Uuid::new_v4().simple());
+    match std::env::var("BENCH_DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}options=-c%20search_path%3D{name}")
+        }
+        _ => {
+            let dir = std::env::temp_dir().join("scim-gateway-bench");
+            std::fs::create_dir_all(&dir).unwrap();
+            format!("sqlite://{}", dir.join(format!("{name}.db")).display())
+        }
+    }
+}
+
+fn main() {
+    let scenario = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_else(|| "groups".into());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let database = fresh_database().await;
+        match scenario.as_str() {
+            "groups" => groups_scenario(&database).await,
+            other => panic!("unknown scenario '{other}'; try: groups"),
+        }
+    });
+}

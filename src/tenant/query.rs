@@ -1,0 +1,134 @@
+//! A list request turned into what the store runs: the filter compiled to SQL, the order, and the
+//! paging — index paging by default, cursor paging (RFC 9865, keyset on `id`) when asked for.
+
+use super::TenantError;
+use crate::scim::filter::parse_filter;
+use crate::scim::list::{Cursor, ListLimits, ListRequest, Page, Paging};
+use crate::scim::schema::ResourceSchemas;
+use crate::scim::{ScimError, ScimType};
+use crate::store::filter_sql::{FilterSubject, compile_filter, order_by};
+use crate::store::{Dialect, Micros, SqlFragment};
+
+pub struct CompiledQuery {
+    /// The filter, numbered after `$1` (the tenant, bound by the store).
+    pub condition: SqlFragment,
+    pub order: String,
+    pub paging: Paging,
+    /// Identifies the query across cursor pages.
+    pub fingerprint: String,
+}
+
+pub fn compile_query(
+    subject: FilterSubject,
+    schemas: ResourceSchemas<'_>,
+    dialect: Dialect,
+    tenant_id: &str,
+    request: &ListRequest,
+    limits: ListLimits,
+    now: Micros,
+) -> Result<CompiledQuery, TenantError> {
+    let mut condition = SqlFragment::numbered_after(1);
+    condition.sql = match request
+        .filter
+        .as_deref()
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+    {
+        Some(text) => {
+            let ast = parse_filter(text, limits.filter)?;
+            compile_filter(&ast, subject, schemas, dialect, &mut condition)?
+        }
+        None => "1 = 1".into(),
+    };
+    let descending = request.descending()?;
+    let fingerprint = request.fingerprint(&format!("{tenant_id}/{}", schemas.resource_type.id));
+    let paging = match &request.cursor {
+        None => Paging::Index(Page::new(
+            request.start_index,
+            request.count,
+            limits.default_page_size,
+            limits.max_page_size,
+        )),
+        Some(cursor) => {
+            if request
+                .sort_by
+                .as_deref()
+                .is_some_and(|s| !s.trim().is_empty())
+                || descending
+            {
+                return Err(ScimError::invalid_value("cursor paging walks resources by id; sortBy and sortOrder cannot be combined with it").into());
+            }
+            let count = match request.count {
+                Some(n) if n < 0 => {
+                    return Err(ScimError::bad_request(
+                        ScimType::InvalidCount,
+                        "count cannot be negative",
+                    )
+                    .into());
+                }
+                Some(n) => n.min(limits.max_page_size),
+                None => limits.default_page_size,
+            };
+            let after_id = match cursor.trim() {
+                "" => None,
+                text => Some(
+                    Cursor::decode(
+                        text,
+                        &fingerprint,
+                        now,
+                        limits.cursor_timeout_secs * 1_000_000,
+                    )?
+                    .after_id,
+                ),
+            };
+            Paging::Cursor { after_id, count }
+        }
+    };
+    let order = order_by(
+        request.sort_by.as_deref(),
+        descending,
+        subject,
+        schemas,
+        dialect,
+    )?;
+    Ok(CompiledQuery {
+        condition,
+        order,
+        paging,
+        fingerprint,
+    })
+}
+
+/// A page of resources and what the answer says about it.
+pub struct Listing<T> {
+    pub total: i64,
+    pub items: Vec<T>,
+    /// Index paging: the page served.
+    pub page: Option<Page>,
+    /// Cursor paging: the cursor of the next page, on every page but the last.
+    pub next_cursor: Option<String>,
+}
+
+/// Trims a cursor page fetched one row long and issues the next cursor if there is more.
+pub fn finish_cursor_page<T>(
+    mut items: Vec<T>,
+    count: i64,
+    id_of: impl Fn(&T) -> &str,
+    fingerprint: &str,
+    now: Micros,
+) -> (Vec<T>, Option<String>) {
+    let count = usize::try_from(count).unwrap_or(0);
+    if items.len() <= count {
+        return (items, None);
+    }
+    items.truncate(count);
+    let next = items.last().map(|last| {
+        Cursor {
+            after_id: id_of(last).to_string(),
+            issued_at: now,
+            fingerprint: fingerprint.to_string(),
+        }
+        .encode()
+    });
+    (items, next)
+}
