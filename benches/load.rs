@@ -3,11 +3,15 @@
 //! and reports throughput, p50/p99 latency and the server's peak memory, beside a bare HTTP
 //! baseline (an axum handler answering a fixed small JSON body) measured in the same run.
 //!
-//!     cargo bench --bench load -- groups            # SQLite
-//!     BENCH_DATABASE_URL=postgres://… cargo bench --bench load -- groups
+//!     cargo bench --bench load -- users             # SQLite; add `--sizes 10000,100000` to choose
+//!     cargo bench --bench load -- groups
+//!     BENCH_DATABASE_URL=postgres://… cargo bench --bench load -- users
 //!
-//! Scenarios: `groups` — PATCH add and remove of one member, and GET with
-//! `excludedAttributes=members`, on groups of 100, 10k and 100k members.
+//! Scenarios: `users` — at tenants of 10k, 100k and 1M users: GET by id, `userName eq`,
+//! `externalId eq`, `emails[type eq "work"].value eq`, a `co` search, a `meta.lastModified gt` sync
+//! query, and a 100-user page in the middle of the tenant by index and by cursor. `groups` — PATCH
+//! add and remove of one member, and GET with `excludedAttributes=members`, on groups of 100, 10k
+//! and 100k members.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::{Child, Command, Stdio};
@@ -325,6 +329,218 @@ async fn groups_scenario(database: &str) {
     println!("\ngateway peak memory (VmHWM): {peak:.1} MiB");
 }
 
+/// Inserts `n` users in batches (seeding only: no seat accounting), returning their ids.
+async fn seed_users_fast(store: &Store, tenant_id: &str, n: usize) -> Vec<String> {
+    let registry = scim_gateway::scim::schema::Registry::load().unwrap();
+    let schemas = registry.user().unwrap();
+    let now = now_micros();
+    let mut ids = Vec::with_capacity(n);
+    for chunk_start in (0..n).step_by(20_000) {
+        let batch: Vec<_> = (chunk_start..(chunk_start + 20_000).min(n))
+            .map(|i| {
+                let u = user(tenant_id, i, now);
+                let index = scim_gateway::tenant::users::index_of(schemas, &u.doc);
+                (u, index)
+            })
+            .collect();
+        ids.extend(batch.iter().map(|(u, _)| u.id.clone()));
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_users_batch(&batch).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    ids
+}
+
+async fn users_scenario(sizes: &[usize]) {
+    let client = reqwest::Client::new();
+    let mut all_rows = Vec::new();
+    let mut memory = Vec::new();
+    let mut engine = "";
+    for &size in sizes {
+        let database = fresh_database().await;
+        engine = engine_name(&database);
+        let store = Store::connect(&database).await.unwrap();
+        store.migrate().await.unwrap();
+        let slug = TenantSlug::parse(TENANT).unwrap();
+        let tenant = tenants::create_tenant(&store, &slug, None, None, now_micros())
+            .await
+            .unwrap();
+        let (token, _) = tokens::create_token(&store, TENANT, "bench", None, now_micros())
+            .await
+            .unwrap();
+        let token = token.expose().to_string();
+        let seeded = Instant::now();
+        let ids = seed_users_fast(&store, &tenant.id, size).await;
+        println!(
+            "seeded {size} users in {:.1}s",
+            seeded.elapsed().as_secs_f64()
+        );
+        store.close().await;
+
+        let port = free_port();
+        let mut gateway = start_gateway(&database, port);
+        wait_ready(&client, port).await;
+        let base = format!("http://127.0.0.1:{port}/scim/v2/{TENANT}");
+        let ids = Arc::new(ids);
+        let get =
+            |label: String, requests: usize, url_of: Arc<dyn Fn(usize) -> String + Send + Sync>| {
+                let (c, t) = (client.clone(), token.clone());
+                async move {
+                    drive(&label, requests, move |i| {
+                        let (c, t, url) = (c.clone(), t.clone(), url_of(i));
+                        async move { c.get(url).bearer_auth(t).send().await.unwrap().status() }
+                    })
+                    .await
+                }
+            };
+        let pick = move |i: usize| (i * 7919) % size;
+        let q = |filter: String| urlencode(&filter);
+        let b = base.clone();
+        let by_id = ids.clone();
+        all_rows.push(
+            get(
+                format!("GET /Users/{{id}} @ {size}"),
+                2000,
+                Arc::new(move |i| format!("{b}/Users/{}", by_id[pick(i)])),
+            )
+            .await,
+        );
+        let b = base.clone();
+        all_rows.push(
+            get(
+                format!("userName eq @ {size}"),
+                2000,
+                Arc::new(move |i| {
+                    format!(
+                        "{b}/Users?filter={}",
+                        q(format!("userName eq \"USER{:07}@bench.example\"", pick(i)))
+                    )
+                }),
+            )
+            .await,
+        );
+        let b = base.clone();
+        all_rows.push(
+            get(
+                format!("externalId eq @ {size}"),
+                2000,
+                Arc::new(move |i| {
+                    format!(
+                        "{b}/Users?filter={}",
+                        q(format!("externalId eq \"ext-{}\"", pick(i)))
+                    )
+                }),
+            )
+            .await,
+        );
+        let b = base.clone();
+        all_rows.push(
+            get(
+                format!("emails[type eq \"work\"].value eq @ {size}"),
+                2000,
+                Arc::new(move |i| {
+                    format!(
+                        "{b}/Users?filter={}",
+                        q(format!(
+                            "emails[type eq \"work\"].value eq \"user{:07}@bench.example\"",
+                            pick(i)
+                        ))
+                    )
+                }),
+            )
+            .await,
+        );
+        let b = base.clone();
+        all_rows.push(
+            get(
+                format!("userName co (scan) @ {size}"),
+                100,
+                Arc::new(move |i| {
+                    format!(
+                        "{b}/Users?count=10&filter={}",
+                        q(format!("userName co \"{:05}@\"", pick(i) % 100_000))
+                    )
+                }),
+            )
+            .await,
+        );
+        let b = base.clone();
+        let recent = "2999-01-01T00:00:00Z";
+        all_rows.push(
+            get(
+                format!("meta.lastModified gt (sync) @ {size}"),
+                2000,
+                Arc::new(move |_| {
+                    format!(
+                        "{b}/Users?filter={}",
+                        q(format!("meta.lastModified gt \"{recent}\""))
+                    )
+                }),
+            )
+            .await,
+        );
+        let b = base.clone();
+        let middle = size / 2;
+        all_rows.push(
+            get(
+                format!("index page startIndex={middle} @ {size}"),
+                100,
+                Arc::new(move |_| {
+                    format!("{b}/Users?startIndex={middle}&count=100&attributes=userName")
+                }),
+            )
+            .await,
+        );
+        // A cursor that resumes in the middle of the tenant, as a walk would hold one.
+        let request = scim_gateway::scim::list::ListRequest {
+            attributes: Some("userName".into()),
+            cursor: Some(String::new()),
+            ..Default::default()
+        };
+        let cursor = scim_gateway::scim::list::Cursor {
+            after_id: ids[middle].clone(),
+            issued_at: now_micros() + 3_600_000_000,
+            fingerprint: request.fingerprint(&format!("{}/User", tenant.id)),
+        }
+        .encode();
+        let b = base.clone();
+        all_rows.push(
+            get(
+                format!("cursor page in the middle @ {size}"),
+                2000,
+                Arc::new(move |_| {
+                    format!("{b}/Users?cursor={cursor}&count=100&attributes=userName")
+                }),
+            )
+            .await,
+        );
+        memory.push((size, peak_rss_mib(gateway.id())));
+        gateway.kill().ok();
+        gateway.wait().ok();
+    }
+    let baseline = baseline(&client, 2000).await;
+    println!("\nengine: {engine}; {CONCURRENCY} concurrent clients");
+    println!("| scenario | requests/s | p50 ms | p99 ms |\n| --- | --- | --- | --- |");
+    println!("{}", baseline.row());
+    for row in &all_rows {
+        println!("{}", row.row());
+    }
+    for (size, mib) in memory {
+        println!("gateway peak memory at {size} users (VmHWM): {mib:.1} MiB");
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 fn engine_name(database: &str) -> &'static str {
     if database.starts_with("postgres") {
         "PostgreSQL"
@@ -356,19 +572,28 @@ async fn fresh_database() -> String {
 }
 
 fn main() {
-    let scenario = std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .unwrap_or_else(|| "groups".into());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` adds `--bench`; the scenario is the word among the arguments.
+    let scenario = args
+        .iter()
+        .find(|a| *a == "users" || *a == "groups")
+        .cloned()
+        .unwrap_or_else(|| "users".into());
+    let sizes: Vec<usize> = args
+        .iter()
+        .position(|a| a == "--sizes")
+        .and_then(|i| args.get(i + 1))
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10_000, 100_000, 1_000_000]);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        let database = fresh_database().await;
         match scenario.as_str() {
-            "groups" => groups_scenario(&database).await,
-            other => panic!("unknown scenario '{other}'; try: groups"),
+            "groups" => groups_scenario(&fresh_database().await).await,
+            "users" => users_scenario(&sizes).await,
+            other => panic!("unknown scenario '{other}'; try: users, groups"),
         }
     });
 }

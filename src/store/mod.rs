@@ -92,6 +92,8 @@ macro_rules! bind_params {
         let mut query = $query;
         for param in $params {
             query = match param {
+                $crate::store::SqlParam::Null => query.bind(Option::<String>::None),
+                $crate::store::SqlParam::OptInt(i) => query.bind(*i),
                 $crate::store::SqlParam::Text(s) => query.bind(s.clone()),
                 $crate::store::SqlParam::Int(i) => query.bind(*i),
                 $crate::store::SqlParam::Float(f) => query.bind(*f),

@@ -157,7 +157,10 @@ pub struct AuditRecord {
 /// A parameter of generated SQL; values are always bound, never spliced into the text.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SqlParam {
+    /// A text NULL.
+    Null,
     Text(String),
+    OptInt(Option<i64>),
     Int(i64),
     Float(f64),
     Bool(bool),

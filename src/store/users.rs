@@ -3,8 +3,8 @@
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{
-    Dialect, EmailRow, Micros, PageSpec, SqlFragment, Store, StoreError, Tx, UserIndex, UserRecord,
-    bind_params, json_text, on_pool, on_tx, page_statements,
+    Dialect, EmailRow, Micros, PageSpec, SqlFragment, SqlParam, Store, StoreError, Tx, UserIndex,
+    UserRecord, bind_params, json_text, on_pool, on_tx, page_statements,
 };
 
 macro_rules! user_columns {
@@ -291,6 +291,93 @@ impl Tx {
         });
         self.insert_emails(&user.id, &user.tenant_id, &index.emails)
             .await
+    }
+
+    /// Inserts many users at once (seeding and imports), a few hundred rows per statement; seat
+    /// accounting is the caller's.
+    pub async fn insert_users_batch(
+        &mut self,
+        users: &[(UserRecord, UserIndex)],
+    ) -> Result<(), StoreError> {
+        for chunk in users.chunks(400) {
+            let mut sql = String::from(
+                "INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, display_name, display_name_key, \
+                 user_type, status, last_login_at, doc, version, created_at, modified_at, created_by_connection, \
+                 modified_by_connection, doc_folded) VALUES ",
+            );
+            let mut params = Vec::with_capacity(chunk.len() * 17);
+            for (i, (user, index)) in chunk.iter().enumerate() {
+                let base = i * 17;
+                let row: Vec<String> = (1..=17).map(|k| format!("${}", base + k)).collect();
+                sql.push_str(&format!(
+                    "{}({})",
+                    if i == 0 { "" } else { ", " },
+                    row.join(", ")
+                ));
+                let text = |v: &Option<String>| v.clone().map_or(SqlParam::Null, SqlParam::Text);
+                params.extend([
+                    SqlParam::Text(user.id.clone()),
+                    SqlParam::Text(user.tenant_id.clone()),
+                    SqlParam::Text(user.user_name.clone()),
+                    SqlParam::Text(fold(&user.user_name)),
+                    text(&user.external_id),
+                    text(&user.display_name),
+                    text(&user.display_name.as_deref().map(fold)),
+                    text(&user.user_type),
+                    SqlParam::Text(user.status.clone()),
+                    SqlParam::OptInt(user.last_login_at),
+                    SqlParam::Text(json_text(&user.doc)),
+                    SqlParam::Int(user.version),
+                    SqlParam::Int(user.created_at),
+                    SqlParam::Int(user.modified_at),
+                    text(&user.created_by_connection),
+                    text(&user.modified_by_connection),
+                    SqlParam::Text(json_text(&index.folded)),
+                ]);
+            }
+            on_tx!(self, |conn| {
+                bind_params!(sqlx::query(AssertSqlSafe(sql.clone())), &params)
+                    .execute(&mut *conn)
+                    .await?;
+            });
+            let mut email_sql = String::from(
+                "INSERT INTO user_emails (user_id, tenant_id, position, type_key, value, value_key, is_primary) VALUES ",
+            );
+            let mut email_params = Vec::new();
+            let mut rows = 0;
+            for (user, index) in chunk {
+                for (position, email) in index.emails.iter().enumerate() {
+                    let base = rows * 7;
+                    let row: Vec<String> = (1..=7).map(|k| format!("${}", base + k)).collect();
+                    email_sql.push_str(&format!(
+                        "{}({})",
+                        if rows == 0 { "" } else { ", " },
+                        row.join(", ")
+                    ));
+                    email_params.extend([
+                        SqlParam::Text(user.id.clone()),
+                        SqlParam::Text(user.tenant_id.clone()),
+                        SqlParam::Int(i64::try_from(position).unwrap_or(i64::MAX)),
+                        email
+                            .type_key
+                            .clone()
+                            .map_or(SqlParam::Null, SqlParam::Text),
+                        SqlParam::Text(email.value.clone()),
+                        SqlParam::Text(email.value_key.clone()),
+                        SqlParam::Bool(email.primary),
+                    ]);
+                    rows += 1;
+                }
+            }
+            if rows > 0 {
+                on_tx!(self, |conn| {
+                    bind_params!(sqlx::query(AssertSqlSafe(email_sql.clone())), &email_params)
+                        .execute(&mut *conn)
+                        .await?;
+                });
+            }
+        }
+        Ok(())
     }
 
     async fn insert_emails(

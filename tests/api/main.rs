@@ -1,6 +1,11 @@
 //! The one integration test binary: each module drives the HTTP API (or the CLI) of a gateway
 //! spawned with a fresh database — SQLite by default, PostgreSQL when `TEST_DATABASE_URL` is set.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::manual_is_multiple_of)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::manual_is_multiple_of
+)]
 
 mod helpers;
 
