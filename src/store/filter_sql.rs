@@ -145,18 +145,20 @@ fn json_value(dialect: Dialect, source: &str, segments: &[String], kind: Kind) -
 }
 
 impl Side {
-    /// "Some value satisfies `condition`".
+    /// "Some value satisfies `condition`". Side tables are searched as `id IN (…)` scoped to the
+    /// tenant (`$1`), so that the planner starts from the side table's index instead of testing
+    /// every resource of the tenant.
     fn exists(&self, dialect: Dialect, condition: &str) -> String {
         match self {
-            Side::Emails => format!(
-                "EXISTS (SELECT 1 FROM user_emails e WHERE e.user_id = u.id AND {condition})"
-            ),
-            Side::Members => format!(
-                "EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.id AND {condition})"
-            ),
+            Side::Emails => {
+                format!("u.id IN (SELECT e.user_id FROM user_emails e WHERE e.tenant_id = $1 AND {condition})")
+            }
+            Side::Members => {
+                format!("g.id IN (SELECT m.group_id FROM group_members m WHERE m.tenant_id = $1 AND {condition})")
+            }
             Side::UserGroups => format!(
-                "EXISTS (SELECT 1 FROM group_members gm JOIN groups gg ON gg.id = gm.group_id \
-                 WHERE gm.member_id = u.id AND {condition})"
+                "u.id IN (SELECT gm.member_id FROM group_members gm JOIN groups gg ON gg.id = gm.group_id \
+                 WHERE gm.tenant_id = $1 AND {condition})"
             ),
             Side::Json(path) => match dialect {
                 Dialect::Sqlite => format!(
@@ -710,7 +712,7 @@ mod tests {
     fn sql(filter: &str) -> Result<SqlFragment, ScimError> {
         let registry = Registry::load().expect("schemas");
         let f = parse_filter(filter, FilterLimits::default())?;
-        let mut out = SqlFragment::default();
+        let mut out = SqlFragment::numbered_after(1);
         out.sql = compile_filter(
             &f,
             FilterSubject::Users,
@@ -726,18 +728,18 @@ mod tests {
         let out = sql(r#"UserName eq "BJensen""#).expect("compiles");
         assert_eq!(
             out.sql,
-            "(u.user_name_key IS NOT NULL AND u.user_name_key = $1)"
+            "(u.user_name_key IS NOT NULL AND u.user_name_key = $2)"
         );
         assert_eq!(out.params, [SqlParam::Text("bjensen".into())]);
     }
 
     #[test]
-    fn entra_email_lookup_is_one_exists() {
+    fn entra_email_lookup_starts_from_the_email_index() {
         let out = sql(r#"emails[type eq "work"].value eq "A@x.com""#).expect("compiles");
         assert_eq!(
             out.sql,
-            "EXISTS (SELECT 1 FROM user_emails e WHERE e.user_id = u.id AND ((e.type_key IS NOT NULL AND e.type_key = $1) \
-             AND (e.value_key IS NOT NULL AND e.value_key = $2)))"
+            "u.id IN (SELECT e.user_id FROM user_emails e WHERE e.tenant_id = $1 AND ((e.type_key IS NOT NULL AND \
+             e.type_key = $2) AND (e.value_key IS NOT NULL AND e.value_key = $3)))"
         );
     }
 

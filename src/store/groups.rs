@@ -99,13 +99,13 @@ impl Store {
             spec,
         );
         on_pool!(self, |pool| {
-            let total: i64 = bind_params!(
-                sqlx::query(AssertSqlSafe(count_sql.sql.clone())),
-                &count_sql.params
-            )
-            .fetch_one(pool)
-            .await?
-            .try_get("n")?;
+            let total: i64 = match spec.known_total {
+                Some(total) => total,
+                None => bind_params!(sqlx::query(AssertSqlSafe(count_sql.sql.clone())), &count_sql.params)
+                    .fetch_one(pool)
+                    .await?
+                    .try_get("n")?,
+            };
             let mut groups = Vec::new();
             if spec.limit > 0 && (spec.after_id.is_some() || total > spec.offset) {
                 let rows = bind_params!(

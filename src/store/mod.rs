@@ -194,6 +194,8 @@ pub struct PageSpec {
     pub limit: i64,
     /// Keyset paging: only rows whose id is greater than this one (ordered by id).
     pub after_id: Option<String>,
+    /// The number of matching rows when the caller already knows it (no COUNT is run).
+    pub known_total: Option<i64>,
 }
 
 /// The COUNT and the page statements of a list query: `select` (naming the table and its alias),

@@ -94,13 +94,13 @@ impl Store {
             spec,
         );
         on_pool!(self, |pool| {
-            let total: i64 = bind_params!(
-                sqlx::query(AssertSqlSafe(count_sql.sql.clone())),
-                &count_sql.params
-            )
-            .fetch_one(pool)
-            .await?
-            .try_get("n")?;
+            let total: i64 = match spec.known_total {
+                Some(total) => total,
+                None => bind_params!(sqlx::query(AssertSqlSafe(count_sql.sql.clone())), &count_sql.params)
+                    .fetch_one(pool)
+                    .await?
+                    .try_get("n")?,
+            };
             let mut users = Vec::new();
             if spec.limit > 0 && (spec.after_id.is_some() || total > spec.offset) {
                 let rows = bind_params!(
@@ -293,8 +293,8 @@ impl Tx {
             .await
     }
 
-    /// Inserts many users at once (seeding and imports), a few hundred rows per statement; seat
-    /// accounting is the caller's.
+    /// Inserts many users of one tenant at once (seeding and imports), a few hundred rows per
+    /// statement; the seat counter follows, but checking the limit is the caller's.
     pub async fn insert_users_batch(
         &mut self,
         users: &[(UserRecord, UserIndex)],

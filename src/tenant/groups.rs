@@ -499,6 +499,7 @@ pub async fn list_groups(
         limits,
         now,
     )?;
+    let known_total = None;
     match query.paging {
         Paging::Index(page) => {
             let spec = PageSpec {
@@ -506,6 +507,7 @@ pub async fn list_groups(
                 offset: page.offset(),
                 limit: page.count,
                 after_id: None,
+                known_total,
             };
             let found = store
                 .list_groups(tenant_id, &query.condition, &spec)
@@ -523,6 +525,7 @@ pub async fn list_groups(
                 offset: 0,
                 limit: count + 1,
                 after_id,
+                known_total,
             };
             let found = store
                 .list_groups(tenant_id, &query.condition, &spec)

@@ -504,6 +504,12 @@ pub async fn list_users(
         limits,
         now,
     )?;
+    // Without a filter every user that holds a seat matches: the seat counter is the count.
+    let known_total = request
+        .filter
+        .as_deref()
+        .is_none_or(|f| f.trim().is_empty())
+        .then_some(caller.tenant.seats_used);
     match query.paging {
         Paging::Index(page) => {
             let spec = PageSpec {
@@ -511,6 +517,7 @@ pub async fn list_users(
                 offset: page.offset(),
                 limit: page.count,
                 after_id: None,
+                known_total,
             };
             let found = store.list_users(tenant_id, &query.condition, &spec).await?;
             Ok(Listing {
@@ -526,6 +533,7 @@ pub async fn list_users(
                 offset: 0,
                 limit: count + 1,
                 after_id,
+                known_total,
             };
             let found = store.list_users(tenant_id, &query.condition, &spec).await?;
             let (items, next_cursor) = finish_cursor_page(

@@ -401,6 +401,64 @@ mod tests {
         assert!(err(&long).detail.contains("longer"));
     }
 
+    fn arb_filter() -> impl proptest::strategy::Strategy<Value = Filter> {
+        use proptest::prelude::*;
+        let path = prop_oneof![
+            Just(AttrPath::new("userName")),
+            Just(AttrPath { urn: None, attr: "name".into(), sub_attr: Some("familyName".into()) }),
+            Just(AttrPath {
+                urn: Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".into()),
+                attr: "department".into(),
+                sub_attr: None,
+            }),
+        ];
+        let value = prop_oneof![
+            "[a-zA-Z0-9 @.\\\"é\\]\\[()]{0,8}".prop_map(CompValue::Str),
+            any::<bool>().prop_map(CompValue::Bool),
+            (-1000i64..1000).prop_map(|n| CompValue::Num(n.into())),
+            Just(CompValue::Null),
+        ];
+        let op = proptest::sample::select(vec![
+            CompareOp::Eq, CompareOp::Ne, CompareOp::Co, CompareOp::Sw, CompareOp::Ew,
+            CompareOp::Gt, CompareOp::Ge, CompareOp::Lt, CompareOp::Le,
+        ]);
+        let leaf = prop_oneof![
+            (path.clone(), op, value).prop_map(|(path, op, value)| Filter::Compare { path, op, value }),
+            path.prop_map(Filter::Present),
+        ];
+        leaf.prop_recursive(4, 24, 3, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 2..4).prop_map(Filter::And),
+                proptest::collection::vec(inner.clone(), 2..4).prop_map(Filter::Or),
+                inner.clone().prop_map(|f| Filter::Not(Box::new(f))),
+                inner.prop_map(|f| Filter::ValuePath { path: AttrPath::new("emails"), filter: Box::new(strip_paths(f)) }),
+            ]
+        })
+    }
+
+    /// Inside `emails[…]` paths are sub-attributes, and value filters do not nest.
+    fn strip_paths(filter: Filter) -> Filter {
+        match filter {
+            Filter::Compare { op, value, .. } => Filter::Compare { path: AttrPath::new("value"), op, value },
+            Filter::Present(_) => Filter::Present(AttrPath::new("type")),
+            Filter::And(parts) => Filter::And(parts.into_iter().map(strip_paths).collect()),
+            Filter::Or(parts) => Filter::Or(parts.into_iter().map(strip_paths).collect()),
+            Filter::Not(inner) => Filter::Not(Box::new(strip_paths(*inner))),
+            Filter::ValuePath { filter, .. } => strip_paths(*filter),
+        }
+    }
+
+    proptest::proptest! {
+        /// Printing a filter and parsing it back gives the same filter.
+        #[test]
+        fn filters_round_trip_through_their_printed_form(filter in arb_filter()) {
+            let limits = FilterLimits { max_length: 100_000, max_depth: 64 };
+            let printed = filter.to_string();
+            let parsed = parse_filter(&printed, limits).expect("a printed filter parses");
+            proptest::prop_assert_eq!(parsed, filter, "{}", printed);
+        }
+    }
+
     #[test]
     fn every_error_is_invalid_filter() {
         for bad in [
