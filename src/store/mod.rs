@@ -149,6 +149,19 @@ impl Store {
         Ok(Tx { inner })
     }
 
+    /// Refreshes the query planner's statistics where the engine does not do it by itself:
+    /// SQLite plans with `sqlite_stat1`, and without it prefers scanning a tenant in id order to
+    /// the index a filter names (PostgreSQL's autovacuum keeps its own statistics).
+    pub async fn optimize(&self, first_run: bool) -> Result<(), StoreError> {
+        if let Pools::Sqlite { writer, .. } = &self.pools {
+            let mut conn = writer.acquire().await?;
+            sqlx::query("PRAGMA analysis_limit = 1000").execute(&mut *conn).await?;
+            let pragma = if first_run { "PRAGMA optimize = 0x10002" } else { "PRAGMA optimize" };
+            sqlx::query(pragma).execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         on_pool!(self, |pool| {

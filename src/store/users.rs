@@ -377,6 +377,17 @@ impl Tx {
                 });
             }
         }
+        // Keep the seat counter equal to the number of users (it also answers unfiltered counts).
+        if let Some((first, _)) = users.first() {
+            let added = i64::try_from(users.len()).unwrap_or(i64::MAX);
+            on_tx!(self, |conn| {
+                sqlx::query("UPDATE tenants SET seats_used = seats_used + $1 WHERE id = $2")
+                    .bind(added)
+                    .bind(&first.tenant_id)
+                    .execute(&mut *conn)
+                    .await?;
+            });
+        }
         Ok(())
     }
 
