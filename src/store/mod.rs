@@ -207,8 +207,17 @@ pub struct PageSpec {
     pub limit: i64,
     /// Keyset paging: only rows whose id is greater than this one (ordered by id).
     pub after_id: Option<String>,
-    /// The number of matching rows when the caller already knows it (no COUNT is run).
-    pub known_total: Option<i64>,
+    /// Every visible row matches (no filter) and the tenant's seat counter holds their number, so
+    /// no COUNT needs to run.
+    pub count_is_seats: bool,
+}
+
+impl PageSpec {
+    /// The total when the page itself proves it: a first page that is not full holds every match.
+    fn total_from_page(&self, rows: usize) -> Option<i64> {
+        let rows = i64::try_from(rows).unwrap_or(i64::MAX);
+        (self.offset == 0 && self.after_id.is_none() && self.limit > 0 && rows < self.limit).then_some(rows)
+    }
 }
 
 /// The COUNT and the page statements of a list query: `select` (naming the table and its alias),

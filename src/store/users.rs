@@ -94,25 +94,27 @@ impl Store {
             spec,
         );
         on_pool!(self, |pool| {
-            let total: i64 = match spec.known_total {
+            let mut users = Vec::new();
+            if spec.limit > 0 {
+                let rows = bind_params!(sqlx::query(AssertSqlSafe(list_sql.sql.clone())), &list_sql.params)
+                    .fetch_all(pool)
+                    .await?;
+                for row in rows {
+                    users.push(user_from_row!(row));
+                }
+            }
+            let total: i64 = match spec.total_from_page(users.len()) {
                 Some(total) => total,
+                None if spec.count_is_seats => sqlx::query("SELECT seats_used FROM tenants WHERE id = $1")
+                    .bind(tenant_id)
+                    .fetch_one(pool)
+                    .await?
+                    .try_get("seats_used")?,
                 None => bind_params!(sqlx::query(AssertSqlSafe(count_sql.sql.clone())), &count_sql.params)
                     .fetch_one(pool)
                     .await?
                     .try_get("n")?,
             };
-            let mut users = Vec::new();
-            if spec.limit > 0 && (spec.after_id.is_some() || total > spec.offset) {
-                let rows = bind_params!(
-                    sqlx::query(AssertSqlSafe(list_sql.sql.clone())),
-                    &list_sql.params
-                )
-                .fetch_all(pool)
-                .await?;
-                for row in rows {
-                    users.push(user_from_row!(row));
-                }
-            }
             Ok(UserPage { total, users })
         })
     }

@@ -499,7 +499,7 @@ pub async fn list_groups(
         limits,
         now,
     )?;
-    let known_total = None;
+    let count_is_seats = false;
     match query.paging {
         Paging::Index(page) => {
             let spec = PageSpec {
@@ -507,7 +507,7 @@ pub async fn list_groups(
                 offset: page.offset(),
                 limit: page.count,
                 after_id: None,
-                known_total,
+                count_is_seats,
             };
             let found = store
                 .list_groups(tenant_id, &query.condition, &spec)
@@ -525,7 +525,7 @@ pub async fn list_groups(
                 offset: 0,
                 limit: count + 1,
                 after_id,
-                known_total,
+                count_is_seats,
             };
             let found = store
                 .list_groups(tenant_id, &query.condition, &spec)

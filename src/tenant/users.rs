@@ -505,11 +505,7 @@ pub async fn list_users(
         now,
     )?;
     // Without a filter every user that holds a seat matches: the seat counter is the count.
-    let known_total = request
-        .filter
-        .as_deref()
-        .is_none_or(|f| f.trim().is_empty())
-        .then_some(caller.tenant.seats_used);
+    let count_is_seats = request.filter.as_deref().is_none_or(|f| f.trim().is_empty());
     match query.paging {
         Paging::Index(page) => {
             let spec = PageSpec {
@@ -517,7 +513,7 @@ pub async fn list_users(
                 offset: page.offset(),
                 limit: page.count,
                 after_id: None,
-                known_total,
+                count_is_seats,
             };
             let found = store.list_users(tenant_id, &query.condition, &spec).await?;
             Ok(Listing {
@@ -533,7 +529,7 @@ pub async fn list_users(
                 offset: 0,
                 limit: count + 1,
                 after_id,
-                known_total,
+                count_is_seats,
             };
             let found = store.list_users(tenant_id, &query.condition, &spec).await?;
             let (items, next_cursor) = finish_cursor_page(
