@@ -454,7 +454,7 @@ async fn users_scenario(sizes: &[usize]) {
         all_rows.push(
             get(
                 format!("userName co (scan) @ {size}"),
-                100,
+                40,
                 Arc::new(move |i| {
                     format!(
                         "{b}/Users?count=10&filter={}",
@@ -484,7 +484,7 @@ async fn users_scenario(sizes: &[usize]) {
         all_rows.push(
             get(
                 format!("index page startIndex={middle} @ {size}"),
-                100,
+                40,
                 Arc::new(move |_| {
                     format!("{b}/Users?startIndex={middle}&count=100&attributes=userName")
                 }),

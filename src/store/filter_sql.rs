@@ -151,10 +151,14 @@ impl Side {
     fn exists(&self, dialect: Dialect, condition: &str) -> String {
         match self {
             Side::Emails => {
-                format!("u.id IN (SELECT e.user_id FROM user_emails e WHERE e.tenant_id = $1 AND {condition})")
+                format!(
+                    "u.id IN (SELECT e.user_id FROM user_emails e WHERE e.tenant_id = $1 AND {condition})"
+                )
             }
             Side::Members => {
-                format!("g.id IN (SELECT m.group_id FROM group_members m WHERE m.tenant_id = $1 AND {condition})")
+                format!(
+                    "g.id IN (SELECT m.group_id FROM group_members m WHERE m.tenant_id = $1 AND {condition})"
+                )
             }
             Side::UserGroups => format!(
                 "u.id IN (SELECT gm.member_id FROM group_members gm JOIN groups gg ON gg.id = gm.group_id \
@@ -585,7 +589,17 @@ impl<'a> Compiler<'a> {
                     return invalid("co, sw and ew apply to strings");
                 };
                 let micros = i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX);
-                Ok(guarded(sql_op, &out.bind(SqlParam::Int(micros))))
+                let p = out.bind(SqlParam::Int(micros));
+                // SQLite's statistics cannot tell how many rows a time range selects; incremental
+                // sync asks for "changed since", which is few, so say so and the planner takes the
+                // time index instead of walking the whole tenant in id order.
+                let since = matches!(op, CompareOp::Eq | CompareOp::Gt | CompareOp::Ge);
+                if self.dialect == Dialect::Sqlite && since {
+                    return Ok(format!(
+                        "({c} IS NOT NULL AND likelihood({c} {sql_op} {p}, 0.001))"
+                    ));
+                }
+                Ok(guarded(sql_op, &p))
             }
             Kind::Exact | Kind::Folded => {
                 let text = match value {

@@ -101,24 +101,32 @@ impl Store {
         on_pool!(self, |pool| {
             let mut groups = Vec::new();
             if spec.limit > 0 {
-                let rows = bind_params!(sqlx::query(AssertSqlSafe(list_sql.sql.clone())), &list_sql.params)
-                    .fetch_all(pool)
-                    .await?;
+                let rows = bind_params!(
+                    sqlx::query(AssertSqlSafe(list_sql.sql.clone())),
+                    &list_sql.params
+                )
+                .fetch_all(pool)
+                .await?;
                 for row in rows {
                     groups.push(group_from_row!(row));
                 }
             }
             let total: i64 = match spec.total_from_page(groups.len()) {
                 Some(total) => total,
-                None if spec.count_is_seats => sqlx::query("SELECT seats_used FROM tenants WHERE id = $1")
-                    .bind(tenant_id)
-                    .fetch_one(pool)
-                    .await?
-                    .try_get("seats_used")?,
-                None => bind_params!(sqlx::query(AssertSqlSafe(count_sql.sql.clone())), &count_sql.params)
-                    .fetch_one(pool)
-                    .await?
-                    .try_get("n")?,
+                None if spec.count_is_seats => {
+                    sqlx::query("SELECT seats_used FROM tenants WHERE id = $1")
+                        .bind(tenant_id)
+                        .fetch_one(pool)
+                        .await?
+                        .try_get("seats_used")?
+                }
+                None => bind_params!(
+                    sqlx::query(AssertSqlSafe(count_sql.sql.clone())),
+                    &count_sql.params
+                )
+                .fetch_one(pool)
+                .await?
+                .try_get("n")?,
             };
             Ok(GroupPage { total, groups })
         })

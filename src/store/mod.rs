@@ -155,8 +155,14 @@ impl Store {
     pub async fn optimize(&self, first_run: bool) -> Result<(), StoreError> {
         if let Pools::Sqlite { writer, .. } = &self.pools {
             let mut conn = writer.acquire().await?;
-            sqlx::query("PRAGMA analysis_limit = 1000").execute(&mut *conn).await?;
-            let pragma = if first_run { "PRAGMA optimize = 0x10002" } else { "PRAGMA optimize" };
+            sqlx::query("PRAGMA analysis_limit = 1000")
+                .execute(&mut *conn)
+                .await?;
+            let pragma = if first_run {
+                "PRAGMA optimize = 0x10002"
+            } else {
+                "PRAGMA optimize"
+            };
             sqlx::query(pragma).execute(&mut *conn).await?;
         }
         Ok(())
@@ -216,7 +222,8 @@ impl PageSpec {
     /// The total when the page itself proves it: a first page that is not full holds every match.
     fn total_from_page(&self, rows: usize) -> Option<i64> {
         let rows = i64::try_from(rows).unwrap_or(i64::MAX);
-        (self.offset == 0 && self.after_id.is_none() && self.limit > 0 && rows < self.limit).then_some(rows)
+        (self.offset == 0 && self.after_id.is_none() && self.limit > 0 && rows < self.limit)
+            .then_some(rows)
     }
 }
 

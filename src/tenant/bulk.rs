@@ -18,6 +18,7 @@ pub struct OpOutcome {
     pub bulk_id: Option<String>,
     pub location: Option<String>,
     pub version: Option<String>,
+    /// The status of a success; a failure's comes from its error, mapped by the HTTP layer.
     pub status: u16,
     pub error: Option<TenantError>,
 }
@@ -277,7 +278,7 @@ async fn execute(
         bulk_id: op.bulk_id.clone(),
         location: None,
         version: None,
-        status: 0,
+        status: 0, // replaced by the mapped error's status
         error: Some(error),
     })
 }

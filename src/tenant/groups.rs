@@ -332,7 +332,6 @@ async fn finish_update(
 }
 
 /// Replaces a group (PUT): its document, and its member list by difference.
-#[allow(clippy::too_many_arguments)]
 pub async fn replace_group(
     store: &Store,
     schemas: ResourceSchemas<'_>,

@@ -505,7 +505,10 @@ pub async fn list_users(
         now,
     )?;
     // Without a filter every user that holds a seat matches: the seat counter is the count.
-    let count_is_seats = request.filter.as_deref().is_none_or(|f| f.trim().is_empty());
+    let count_is_seats = request
+        .filter
+        .as_deref()
+        .is_none_or(|f| f.trim().is_empty());
     match query.paging {
         Paging::Index(page) => {
             let spec = PageSpec {

@@ -405,7 +405,11 @@ mod tests {
         use proptest::prelude::*;
         let path = prop_oneof![
             Just(AttrPath::new("userName")),
-            Just(AttrPath { urn: None, attr: "name".into(), sub_attr: Some("familyName".into()) }),
+            Just(AttrPath {
+                urn: None,
+                attr: "name".into(),
+                sub_attr: Some("familyName".into())
+            }),
             Just(AttrPath {
                 urn: Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".into()),
                 attr: "department".into(),
@@ -419,11 +423,22 @@ mod tests {
             Just(CompValue::Null),
         ];
         let op = proptest::sample::select(vec![
-            CompareOp::Eq, CompareOp::Ne, CompareOp::Co, CompareOp::Sw, CompareOp::Ew,
-            CompareOp::Gt, CompareOp::Ge, CompareOp::Lt, CompareOp::Le,
+            CompareOp::Eq,
+            CompareOp::Ne,
+            CompareOp::Co,
+            CompareOp::Sw,
+            CompareOp::Ew,
+            CompareOp::Gt,
+            CompareOp::Ge,
+            CompareOp::Lt,
+            CompareOp::Le,
         ]);
         let leaf = prop_oneof![
-            (path.clone(), op, value).prop_map(|(path, op, value)| Filter::Compare { path, op, value }),
+            (path.clone(), op, value).prop_map(|(path, op, value)| Filter::Compare {
+                path,
+                op,
+                value
+            }),
             path.prop_map(Filter::Present),
         ];
         leaf.prop_recursive(4, 24, 3, |inner| {
@@ -431,7 +446,10 @@ mod tests {
                 proptest::collection::vec(inner.clone(), 2..4).prop_map(Filter::And),
                 proptest::collection::vec(inner.clone(), 2..4).prop_map(Filter::Or),
                 inner.clone().prop_map(|f| Filter::Not(Box::new(f))),
-                inner.prop_map(|f| Filter::ValuePath { path: AttrPath::new("emails"), filter: Box::new(strip_paths(f)) }),
+                inner.prop_map(|f| Filter::ValuePath {
+                    path: AttrPath::new("emails"),
+                    filter: Box::new(strip_paths(f))
+                }),
             ]
         })
     }
@@ -439,7 +457,11 @@ mod tests {
     /// Inside `emails[…]` paths are sub-attributes, and value filters do not nest.
     fn strip_paths(filter: Filter) -> Filter {
         match filter {
-            Filter::Compare { op, value, .. } => Filter::Compare { path: AttrPath::new("value"), op, value },
+            Filter::Compare { op, value, .. } => Filter::Compare {
+                path: AttrPath::new("value"),
+                op,
+                value,
+            },
             Filter::Present(_) => Filter::Present(AttrPath::new("type")),
             Filter::And(parts) => Filter::And(parts.into_iter().map(strip_paths).collect()),
             Filter::Or(parts) => Filter::Or(parts.into_iter().map(strip_paths).collect()),
