@@ -149,21 +149,31 @@ impl Store {
         Ok(Tx { inner })
     }
 
-    /// Refreshes the query planner's statistics where the engine does not do it by itself:
-    /// SQLite plans with `sqlite_stat1`, and without it prefers scanning a tenant in id order to
-    /// the index a filter names (PostgreSQL's autovacuum keeps its own statistics).
+    /// Refreshes the query planner's statistics: SQLite plans with `sqlite_stat1`, and without it
+    /// prefers scanning a tenant in id order to the index a filter names; PostgreSQL's autovacuum
+    /// keeps its own, but only some time after a bulk load.
     pub async fn optimize(&self, first_run: bool) -> Result<(), StoreError> {
-        if let Pools::Sqlite { writer, .. } = &self.pools {
-            let mut conn = writer.acquire().await?;
-            sqlx::query("PRAGMA analysis_limit = 1000")
-                .execute(&mut *conn)
-                .await?;
-            let pragma = if first_run {
-                "PRAGMA optimize = 0x10002"
-            } else {
-                "PRAGMA optimize"
-            };
-            sqlx::query(pragma).execute(&mut *conn).await?;
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => {
+                let mut conn = writer.acquire().await?;
+                sqlx::query("PRAGMA analysis_limit = 1000")
+                    .execute(&mut *conn)
+                    .await?;
+                let pragma = if first_run {
+                    "PRAGMA optimize = 0x10002"
+                } else {
+                    "PRAGMA optimize"
+                };
+                sqlx::query(pragma).execute(&mut *conn).await?;
+            }
+            // Autovacuum analyzes on its own schedule; at start, a freshly loaded tenant should
+            // not wait for it.
+            Pools::Postgres(pool) if first_run => {
+                sqlx::query("ANALYZE users, user_emails, groups, group_members")
+                    .execute(pool)
+                    .await?;
+            }
+            Pools::Postgres(_) => {}
         }
         Ok(())
     }
