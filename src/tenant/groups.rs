@@ -7,19 +7,19 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use super::audit::{self, record_rejection};
-use super::query::{Listing, compile_query, finish_cursor_page};
+use super::query::{Listing, compile_query};
 use super::users::etag_matches;
 use super::{Caller, TenantError};
 use crate::clock::datetime_of;
 use crate::scim::ScimError;
 use crate::scim::filter::FilterLimits;
-use crate::scim::list::{ListLimits, ListRequest, Paging};
+use crate::scim::list::{ListLimits, ListRequest};
 use crate::scim::members::{MemberChange, member_ids, split_group_patch};
 use crate::scim::patch::{apply_patch, parse_patch_request};
 use crate::scim::resource::{Meta, parse_resource, render};
 use crate::scim::schema::ResourceSchemas;
 use crate::store::filter_sql::FilterSubject;
-use crate::store::{Constraint, GroupRecord, MemberRow, Micros, PageSpec, Store, StoreError, Tx};
+use crate::store::{Constraint, GroupRecord, MemberRow, Micros, Store, StoreError, Tx};
 use crate::tenant::users::MAX_PATCH_OPERATIONS;
 
 pub type Group = GroupRecord;
@@ -498,52 +498,10 @@ pub async fn list_groups(
         limits,
         now,
     )?;
-    let count_is_seats = false;
-    match query.paging {
-        Paging::Index(page) => {
-            let spec = PageSpec {
-                order: query.order,
-                offset: page.offset(),
-                limit: page.count,
-                after_id: None,
-                count_is_seats,
-            };
-            let found = store
-                .list_groups(tenant_id, &query.condition, &spec)
-                .await?;
-            Ok(Listing {
-                total: found.total,
-                items: found.groups,
-                page: Some(page),
-                next_cursor: None,
-            })
-        }
-        Paging::Cursor { after_id, count } => {
-            let spec = PageSpec {
-                order: query.order,
-                offset: 0,
-                limit: count + 1,
-                after_id,
-                count_is_seats,
-            };
-            let found = store
-                .list_groups(tenant_id, &query.condition, &spec)
-                .await?;
-            let (items, next_cursor) = finish_cursor_page(
-                found.groups,
-                count,
-                |g: &Group| g.id.as_str(),
-                &query.fingerprint,
-                now,
-            );
-            Ok(Listing {
-                total: found.total,
-                items,
-                page: None,
-                next_cursor,
-            })
-        }
-    }
+    let found = store
+        .list_groups(tenant_id, &query.condition, &query.page_spec(false))
+        .await?;
+    Ok(query.listing(found.total, found.groups, |g: &Group| g.id.as_str(), now))
 }
 
 /// Renders a group; `members` are given when the answer includes them (a large group's members

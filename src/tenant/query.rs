@@ -7,7 +7,7 @@ use crate::scim::list::{Cursor, ListLimits, ListRequest, Page, Paging};
 use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, ScimType};
 use crate::store::filter_sql::{FilterSubject, compile_filter, order_by};
-use crate::store::{Dialect, Micros, SqlFragment};
+use crate::store::{Dialect, Micros, PageSpec, SqlFragment};
 
 pub struct CompiledQuery {
     /// The filter, numbered after `$1` (the tenant, bound by the store).
@@ -109,26 +109,65 @@ pub struct Listing<T> {
     pub next_cursor: Option<String>,
 }
 
-/// Trims a cursor page fetched one row long and issues the next cursor if there is more.
-pub fn finish_cursor_page<T>(
-    mut items: Vec<T>,
-    count: i64,
-    id_of: impl Fn(&T) -> &str,
-    fingerprint: &str,
-    now: Micros,
-) -> (Vec<T>, Option<String>) {
-    let count = usize::try_from(count).unwrap_or(0);
-    if items.len() <= count {
-        return (items, None);
-    }
-    items.truncate(count);
-    let next = items.last().map(|last| {
-        Cursor {
-            after_id: id_of(last).to_string(),
-            issued_at: now,
-            fingerprint: fingerprint.to_string(),
+impl CompiledQuery {
+    /// The rows the store fetches for this query's paging (a cursor page one row long, to know
+    /// whether another page follows).
+    pub fn page_spec(&self, count_is_seats: bool) -> PageSpec {
+        match &self.paging {
+            Paging::Index(page) => PageSpec {
+                order: self.order.clone(),
+                offset: page.offset(),
+                limit: page.count,
+                after_id: None,
+                count_is_seats,
+            },
+            Paging::Cursor { after_id, count } => PageSpec {
+                order: self.order.clone(),
+                offset: 0,
+                limit: count + 1,
+                after_id: after_id.clone(),
+                count_is_seats,
+            },
         }
-        .encode()
-    });
-    (items, next)
+    }
+
+    /// The answer's page from what the store returned for `page_spec`.
+    pub fn listing<T>(
+        &self,
+        total: i64,
+        mut items: Vec<T>,
+        id_of: impl Fn(&T) -> &str,
+        now: Micros,
+    ) -> Listing<T> {
+        match &self.paging {
+            Paging::Index(page) => Listing {
+                total,
+                items,
+                page: Some(*page),
+                next_cursor: None,
+            },
+            Paging::Cursor { count, .. } => {
+                let count = usize::try_from(*count).unwrap_or(0);
+                let next_cursor = if items.len() > count {
+                    items.truncate(count);
+                    items.last().map(|last| {
+                        Cursor {
+                            after_id: id_of(last).to_string(),
+                            issued_at: now,
+                            fingerprint: self.fingerprint.clone(),
+                        }
+                        .encode()
+                    })
+                } else {
+                    None
+                };
+                Listing {
+                    total,
+                    items,
+                    page: None,
+                    next_cursor,
+                }
+            }
+        }
+    }
 }

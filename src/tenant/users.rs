@@ -6,21 +6,20 @@ use serde_json::{Map, Value};
 
 use super::audit::{self, record_rejection};
 use super::immutables::{self, Omitted};
-use super::query::{Listing, compile_query, finish_cursor_page};
+use super::query::{Listing, compile_query};
 use super::roles::{Catalog, Effective, effective, scim_role_values};
 use super::status::Status;
 use super::{Caller, TenantError};
 use crate::clock::datetime_of;
 use crate::scim::filter::FilterLimits;
-use crate::scim::list::{ListLimits, ListRequest, Paging};
+use crate::scim::list::{ListLimits, ListRequest};
 use crate::scim::patch::{apply_patch, parse_patch_request};
 use crate::scim::resource::{Meta, Parsed, Tolerance, etag_of, fold_case, parse_resource, render};
 use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, TENANT_USER_URN};
 use crate::store::filter_sql::FilterSubject;
 use crate::store::{
-    Constraint, EmailRow, MembershipRow, Micros, PageSpec, Store, StoreError, Tx, UserIndex,
-    UserRecord,
+    Constraint, EmailRow, MembershipRow, Micros, Store, StoreError, Tx, UserIndex, UserRecord,
 };
 
 /// User types that administer a tenant: they always keep CRM access (SPEC §4).
@@ -509,47 +508,14 @@ pub async fn list_users(
         .filter
         .as_deref()
         .is_none_or(|f| f.trim().is_empty());
-    match query.paging {
-        Paging::Index(page) => {
-            let spec = PageSpec {
-                order: query.order,
-                offset: page.offset(),
-                limit: page.count,
-                after_id: None,
-                count_is_seats,
-            };
-            let found = store.list_users(tenant_id, &query.condition, &spec).await?;
-            Ok(Listing {
-                total: found.total,
-                items: found.users,
-                page: Some(page),
-                next_cursor: None,
-            })
-        }
-        Paging::Cursor { after_id, count } => {
-            let spec = PageSpec {
-                order: query.order,
-                offset: 0,
-                limit: count + 1,
-                after_id,
-                count_is_seats,
-            };
-            let found = store.list_users(tenant_id, &query.condition, &spec).await?;
-            let (items, next_cursor) = finish_cursor_page(
-                found.users,
-                count,
-                |u: &User| u.id.as_str(),
-                &query.fingerprint,
-                now,
-            );
-            Ok(Listing {
-                total: found.total,
-                items,
-                page: None,
-                next_cursor,
-            })
-        }
-    }
+    let found = store
+        .list_users(
+            tenant_id,
+            &query.condition,
+            &query.page_spec(count_is_seats),
+        )
+        .await?;
+    Ok(query.listing(found.total, found.users, |u: &User| u.id.as_str(), now))
 }
 
 /// What a user's answer shows beyond its own row: its groups (when the answer shows them) and its
