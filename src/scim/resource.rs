@@ -389,29 +389,29 @@ fn read_scalar(
     }
 }
 
+/// A value of `attr` with the strings of `caseExact: false` (sub-)attributes lower-cased.
+pub fn fold_value(attr: &Attribute, value: &Value) -> Value {
+    match value {
+        Value::String(s) if !attr.case_exact && attr.kind != AttrType::Complex => {
+            Value::String(s.to_lowercase())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| fold_value(attr, v)).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| match attr.sub_attribute(k) {
+                    Some(sub) => (k.clone(), fold_value(sub, v)),
+                    None => (k.clone(), v.clone()),
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// The document with the string values of every `caseExact: false` attribute lower-cased, for
 /// comparisons without regard to case that behave the same on every storage engine.
 pub fn fold_case(schemas: ResourceSchemas<'_>, doc: &Map<String, Value>) -> Map<String, Value> {
-    fn fold_value(attr: &Attribute, value: &Value) -> Value {
-        match value {
-            Value::String(s) if !attr.case_exact && attr.kind != AttrType::Complex => {
-                Value::String(s.to_lowercase())
-            }
-            Value::Array(items) => {
-                Value::Array(items.iter().map(|v| fold_value(attr, v)).collect())
-            }
-            Value::Object(fields) => Value::Object(
-                fields
-                    .iter()
-                    .map(|(k, v)| match attr.sub_attribute(k) {
-                        Some(sub) => (k.clone(), fold_value(sub, v)),
-                        None => (k.clone(), v.clone()),
-                    })
-                    .collect(),
-            ),
-            other => other.clone(),
-        }
-    }
     fn fold_object(schema: &Schema, object: &Map<String, Value>) -> Map<String, Value> {
         object
             .iter()

@@ -34,19 +34,21 @@ fn status_of(err: &TenantError) -> i64 {
     }
 }
 
-/// Records a rejected write in its own transaction (the rejected one was rolled back) and hands
-/// the error back. A failure to record is logged, never allowed to hide the rejection.
-pub async fn record_rejection(
+/// Passes a write's outcome through, recording a rejection in its own transaction (the rejected
+/// one was rolled back). A failure to record is logged, never allowed to hide the rejection.
+pub async fn audit_rejection<T>(
     store: &Store,
     caller: &Caller,
     action: &str,
     target_id: Option<&str>,
     now: Micros,
-    err: TenantError,
-) -> TenantError {
-    if !err.is_rejection() {
-        return err;
-    }
+    outcome: Result<T, TenantError>,
+) -> Result<T, TenantError> {
+    let err = match outcome {
+        Ok(value) => return Ok(value),
+        Err(err) if !err.is_rejection() => return Err(err),
+        Err(err) => err,
+    };
     let mut record = event(caller, action, now);
     record.outcome = "rejected".into();
     record.http_status = status_of(&err);
@@ -63,5 +65,5 @@ pub async fn record_rejection(
     if let Err(audit_err) = store.record_audit(&record).await {
         tracing::error!(error = %audit_err, "could not record a rejected request in the audit trail");
     }
-    err
+    Err(err)
 }

@@ -167,50 +167,40 @@ async fn execute(
     else {
         return refused(op, 500, "the schemas are missing".into());
     };
+    let user_done = |status: u16, u: users::User| {
+        done(
+            status,
+            Some(format!("{base_url}/Users/{}", u.id)),
+            Some(etag_of(u.version)),
+        )
+    };
+    let group_done = |status: u16, g: groups::Group| {
+        done(
+            status,
+            Some(format!("{base_url}/Groups/{}", g.id)),
+            Some(etag_of(g.version)),
+        )
+    };
     let result = match (op.method, target(&op.path)) {
         (BulkMethod::Post, Some(Target::Users(None))) => {
             users::create_user(store, user_schemas, &caller, &data, now)
                 .await
-                .map(|u| {
-                    done(
-                        201,
-                        Some(format!("{base_url}/Users/{}", u.id)),
-                        Some(etag_of(u.version)),
-                    )
-                })
+                .map(|u| user_done(201, u))
         }
         (BulkMethod::Post, Some(Target::Groups(None))) => {
             groups::create_group(store, group_schemas, &caller, &data, now)
                 .await
-                .map(|g| {
-                    done(
-                        201,
-                        Some(format!("{base_url}/Groups/{}", g.id)),
-                        Some(etag_of(g.version)),
-                    )
-                })
+                .map(|g| group_done(201, g))
         }
         (BulkMethod::Put, Some(Target::Users(Some(id)))) => {
             users::replace_user(store, user_schemas, &caller, id, &data, version, now)
                 .await
-                .map(|u| {
-                    done(
-                        200,
-                        Some(format!("{base_url}/Users/{}", u.id)),
-                        Some(etag_of(u.version)),
-                    )
-                })
+                .map(|u| user_done(200, u))
         }
         (BulkMethod::Put, Some(Target::Groups(Some(id)))) => {
             groups::replace_group(store, group_schemas, &caller, id, &data, version, now)
                 .await
-                .map(|g| {
-                    done(
-                        200,
-                        Some(format!("{base_url}/Groups/{}", g.id)),
-                        Some(etag_of(g.version)),
-                    )
-                })
+                .map(|g| group_done(200, g))
         }
         (BulkMethod::Patch, Some(Target::Users(Some(id)))) => users::patch_user(
             store,
@@ -223,13 +213,7 @@ async fn execute(
             now,
         )
         .await
-        .map(|u| {
-            done(
-                200,
-                Some(format!("{base_url}/Users/{}", u.id)),
-                Some(etag_of(u.version)),
-            )
-        }),
+        .map(|u| user_done(200, u)),
         (BulkMethod::Patch, Some(Target::Groups(Some(id)))) => groups::patch_group(
             store,
             group_schemas,
@@ -241,13 +225,7 @@ async fn execute(
             now,
         )
         .await
-        .map(|g| {
-            done(
-                200,
-                Some(format!("{base_url}/Groups/{}", g.id)),
-                Some(etag_of(g.version)),
-            )
-        }),
+        .map(|g| group_done(200, g)),
         (BulkMethod::Delete, Some(Target::Users(Some(id)))) => {
             users::delete_user(store, &caller, id, version, now)
                 .await

@@ -6,9 +6,9 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
-use super::audit::{self, record_rejection};
+use super::audit::{self, audit_rejection};
+use super::document::{changed_attributes, check_version, string_at};
 use super::query::{Listing, compile_query};
-use super::users::etag_matches;
 use super::{Caller, TenantError};
 use crate::clock::datetime_of;
 use crate::scim::ScimError;
@@ -26,10 +26,6 @@ pub type Group = GroupRecord;
 
 /// Most member ids reported by name in an audit event.
 const REPORTED_IDS: usize = 20;
-
-fn string_at(doc: &Map<String, Value>, key: &str) -> Option<String> {
-    doc.get(key).and_then(Value::as_str).map(str::to_string)
-}
 
 fn display_name_of(doc: &Map<String, Value>) -> Result<String, ScimError> {
     string_at(doc, "displayName")
@@ -134,15 +130,6 @@ async fn apply_member_change(
     Ok(())
 }
 
-fn check_version(current: i64, if_match: Option<&str>) -> Result<(), TenantError> {
-    match if_match {
-        Some(tags) if !etag_matches(tags, current) => Err(TenantError::PreconditionFailed {
-            expected: tags.to_string(),
-        }),
-        _ => Ok(()),
-    }
-}
-
 /// A group's document and, apart, the members a POST or PUT lists.
 struct GroupInput {
     doc: Map<String, Value>,
@@ -177,10 +164,15 @@ pub async fn create_group(
     body: &Value,
     now: Micros,
 ) -> Result<Group, TenantError> {
-    match try_create(store, schemas, caller, body, now).await {
-        Ok(group) => Ok(group),
-        Err(err) => Err(record_rejection(store, caller, "group.create", None, now, err).await),
-    }
+    audit_rejection(
+        store,
+        caller,
+        "group.create",
+        None,
+        now,
+        try_create(store, schemas, caller, body, now).await,
+    )
+    .await
 }
 
 async fn try_create(
@@ -286,15 +278,7 @@ async fn finish_update(
         action,
         tolerances,
     } = change;
-    let mut changed: Vec<String> = {
-        let mut keys: Vec<&String> = old.doc.keys().chain(doc.keys()).collect();
-        keys.sort();
-        keys.dedup();
-        keys.into_iter()
-            .filter(|k| old.doc.get(*k) != doc.get(*k))
-            .cloned()
-            .collect()
-    };
+    let mut changed = changed_attributes(&old.doc, &doc);
     if outcome.changed() {
         changed.push("members".into());
     }
@@ -377,10 +361,7 @@ pub async fn replace_group(
         .await
     }
     .await;
-    match result {
-        Ok(group) => Ok(group),
-        Err(err) => Err(record_rejection(store, caller, "group.replace", Some(id), now, err).await),
-    }
+    audit_rejection(store, caller, "group.replace", Some(id), now, result).await
 }
 
 /// Applies a PATCH to a group: its attributes through the PATCH engine, its membership as
@@ -442,10 +423,7 @@ pub async fn patch_group(
         .await
     }
     .await;
-    match result {
-        Ok(group) => Ok(group),
-        Err(err) => Err(record_rejection(store, caller, "group.patch", Some(id), now, err).await),
-    }
+    audit_rejection(store, caller, "group.patch", Some(id), now, result).await
 }
 
 pub async fn delete_group(
@@ -466,10 +444,7 @@ pub async fn delete_group(
         Ok(())
     }
     .await;
-    match result {
-        Ok(()) => Ok(()),
-        Err(err) => Err(record_rejection(store, caller, "group.delete", Some(id), now, err).await),
-    }
+    audit_rejection(store, caller, "group.delete", Some(id), now, result).await
 }
 
 pub async fn get_group(store: &Store, caller: &Caller, id: &str) -> Result<Group, TenantError> {

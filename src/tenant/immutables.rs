@@ -4,7 +4,8 @@
 use serde_json::{Map, Value};
 
 use crate::scim::CORE_USER_URN;
-use crate::scim::schema::{AttrType, Attribute, ResourceSchemas};
+use crate::scim::resource::fold_value;
+use crate::scim::schema::{Attribute, ResourceSchemas};
 
 /// Where a locked path points in a stored document.
 struct Located<'a> {
@@ -79,25 +80,12 @@ fn set(doc: &mut Map<String, Value>, at: &Located<'_>, value: Value) {
 /// A value in a form where equal values compare equal: strings of `caseExact: false` attributes
 /// folded, multi-valued attributes ordered.
 fn comparable(attr: &Attribute, value: &Value) -> Value {
-    match value {
-        Value::String(s) if !attr.case_exact && attr.kind != AttrType::Complex => {
-            Value::String(s.to_lowercase())
+    match fold_value(attr, value) {
+        Value::Array(mut items) => {
+            items.sort_by_key(|v| v.to_string());
+            Value::Array(items)
         }
-        Value::Array(items) => {
-            let mut out: Vec<Value> = items.iter().map(|v| comparable(attr, v)).collect();
-            out.sort_by_key(|v| v.to_string());
-            Value::Array(out)
-        }
-        Value::Object(fields) => Value::Object(
-            fields
-                .iter()
-                .map(|(k, v)| match attr.sub_attribute(k) {
-                    Some(sub) => (k.clone(), comparable(sub, v)),
-                    None => (k.clone(), v.clone()),
-                })
-                .collect(),
-        ),
-        other => other.clone(),
+        other => other,
     }
 }
 

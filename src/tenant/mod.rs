@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod bulk;
+pub mod document;
 pub mod groups;
 pub mod immutables;
 pub mod query;

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::audit;
+use super::tenants::tenant_in;
 use super::{Caller, TenantError};
 use crate::store::{Constraint, GroupRoleMapping, Micros, RoleRecord, Store, StoreError};
 
@@ -143,6 +144,20 @@ pub fn effective(
     }
 }
 
+/// The audit event of an admin act on a role.
+fn role_event(
+    tenant: crate::store::TenantRecord,
+    action: &str,
+    role: &RoleRecord,
+    now: Micros,
+) -> crate::store::AuditRecord {
+    let mut event = audit::event(&cli_caller(tenant), action, now);
+    event.target_type = Some("Role".into());
+    event.target_id = Some(role.id.clone());
+    event.target_name = Some(role.name.clone());
+    event
+}
+
 fn cli_caller(tenant: crate::store::TenantRecord) -> Caller {
     Caller {
         tenant,
@@ -170,10 +185,7 @@ pub async fn create_role(
     }
     let permissions = parse_permissions(permissions)?;
     let mut tx = store.begin().await?;
-    let tenant = tx
-        .tenant_by_slug(tenant_slug)
-        .await?
-        .ok_or_else(|| TenantError::UnknownTenant(tenant_slug.into()))?;
+    let tenant = tenant_in(&mut tx, tenant_slug).await?;
     let role = RoleRecord {
         id: uuid::Uuid::now_v7().to_string(),
         tenant_id: tenant.id.clone(),
@@ -190,10 +202,7 @@ pub async fn create_role(
         }
         other => TenantError::Store(other),
     })?;
-    let mut event = audit::event(&cli_caller(tenant), "role.create", now);
-    event.target_type = Some("Role".into());
-    event.target_id = Some(role.id.clone());
-    event.target_name = Some(role.name.clone());
+    let mut event = role_event(tenant, "role.create", &role, now);
     event.changed_attributes = role.permissions.clone();
     tx.insert_audit(&event).await?;
     tx.commit().await?;
@@ -211,10 +220,7 @@ pub async fn update_role(
     now: Micros,
 ) -> Result<RoleRecord, TenantError> {
     let mut tx = store.begin().await?;
-    let tenant = tx
-        .tenant_by_slug(tenant_slug)
-        .await?
-        .ok_or_else(|| TenantError::UnknownTenant(tenant_slug.into()))?;
+    let tenant = tenant_in(&mut tx, tenant_slug).await?;
     let mut role = tx
         .role_by_name(&tenant.id, name)
         .await?
@@ -230,10 +236,7 @@ pub async fn update_role(
     }
     role.updated_at = now;
     tx.update_role(&role).await?;
-    let mut event = audit::event(&cli_caller(tenant), "role.update", now);
-    event.target_type = Some("Role".into());
-    event.target_id = Some(role.id.clone());
-    event.target_name = Some(role.name.clone());
+    let mut event = role_event(tenant, "role.update", &role, now);
     event.changed_attributes = role.permissions.clone();
     tx.insert_audit(&event).await?;
     tx.commit().await?;
@@ -250,10 +253,7 @@ pub async fn map_group(
     now: Micros,
 ) -> Result<(), TenantError> {
     let mut tx = store.begin().await?;
-    let tenant = tx
-        .tenant_by_slug(tenant_slug)
-        .await?
-        .ok_or_else(|| TenantError::UnknownTenant(tenant_slug.into()))?;
+    let tenant = tenant_in(&mut tx, tenant_slug).await?;
     let role = tx
         .role_by_name(&tenant.id, role_name)
         .await?
@@ -272,18 +272,12 @@ pub async fn map_group(
         tx.map_group_to_role(&tenant.id, group_name.trim(), &role.id, now)
             .await?;
     }
-    let mut event = audit::event(
-        &cli_caller(tenant),
-        if unmap {
-            "role.unmap_group"
-        } else {
-            "role.map_group"
-        },
-        now,
-    );
-    event.target_type = Some("Role".into());
-    event.target_id = Some(role.id.clone());
-    event.target_name = Some(role.name.clone());
+    let action = if unmap {
+        "role.unmap_group"
+    } else {
+        "role.map_group"
+    };
+    let mut event = role_event(tenant, action, &role, now);
     event.reason = Some(format!("group '{group_name}'"));
     tx.insert_audit(&event).await?;
     tx.commit().await?;
@@ -300,10 +294,7 @@ pub async fn assign_role(
     now: Micros,
 ) -> Result<(), TenantError> {
     let mut tx = store.begin().await?;
-    let tenant = tx
-        .tenant_by_slug(tenant_slug)
-        .await?
-        .ok_or_else(|| TenantError::UnknownTenant(tenant_slug.into()))?;
+    let tenant = tenant_in(&mut tx, tenant_slug).await?;
     let role = tx
         .role_by_name(&tenant.id, role_name)
         .await?

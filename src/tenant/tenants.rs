@@ -2,7 +2,7 @@
 
 use super::{DEFAULT_IMMUTABLE_ATTRIBUTES, TenantError, TenantSlug};
 use crate::scim::schema::ResourceSchemas;
-use crate::store::{Constraint, Micros, Store, StoreError, TenantRecord};
+use crate::store::{Constraint, Micros, Store, StoreError, TenantRecord, Tx};
 
 pub async fn create_tenant(
     store: &Store,
@@ -59,10 +59,7 @@ pub async fn update_tenant(
     now: Micros,
 ) -> Result<TenantRecord, TenantError> {
     let mut tx = store.begin().await?;
-    let mut tenant = tx
-        .tenant_by_slug(slug.as_str())
-        .await?
-        .ok_or_else(|| TenantError::UnknownTenant(slug.as_str().into()))?;
+    let mut tenant = tenant_in(&mut tx, slug.as_str()).await?;
     match seats {
         SeatChange::Keep => {}
         SeatChange::Limit(n) if n < 0 => {
@@ -116,6 +113,13 @@ fn canonical_attribute_paths(
         }
     }
     Ok(out)
+}
+
+/// The tenant with this slug, read in a write transaction; `UnknownTenant` if there is none.
+pub(crate) async fn tenant_in(tx: &mut Tx, slug: &str) -> Result<TenantRecord, TenantError> {
+    tx.tenant_by_slug(slug)
+        .await?
+        .ok_or_else(|| TenantError::UnknownTenant(slug.to_string()))
 }
 
 pub async fn find_tenant(store: &Store, slug: &str) -> Result<TenantRecord, TenantError> {

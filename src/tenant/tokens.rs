@@ -7,6 +7,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::audit;
+use super::tenants::tenant_in;
 use super::{Caller, TenantError};
 use crate::store::{ConnectionRecord, Micros, Store, TokenGrant, TokenRecord};
 
@@ -86,10 +87,7 @@ async fn issue(
         ));
     }
     let mut tx = store.begin().await?;
-    let tenant = tx
-        .tenant_by_slug(tenant_slug)
-        .await?
-        .ok_or_else(|| TenantError::UnknownTenant(tenant_slug.into()))?;
+    let tenant = tenant_in(&mut tx, tenant_slug).await?;
     let connection = match tx.connection_by_name(&tenant.id, connection_name).await? {
         Some(c) => c,
         None => {
@@ -152,10 +150,7 @@ pub async fn revoke_token(
     now: Micros,
 ) -> Result<u64, TenantError> {
     let mut tx = store.begin().await?;
-    let tenant = tx
-        .tenant_by_slug(tenant_slug)
-        .await?
-        .ok_or_else(|| TenantError::UnknownTenant(tenant_slug.into()))?;
+    let tenant = tenant_in(&mut tx, tenant_slug).await?;
     let revoked = tx.revoke_tokens(&tenant.id, prefix, now).await?;
     if revoked == 0 {
         return Err(TenantError::NotFound(format!(

@@ -4,7 +4,8 @@
 
 use serde_json::{Map, Value};
 
-use super::audit::{self, record_rejection};
+use super::audit::{self, audit_rejection};
+use super::document::{changed_attributes, check_version, string_at};
 use super::immutables::{self, Omitted};
 use super::query::{Listing, compile_query};
 use super::roles::{Catalog, Effective, effective, scim_role_values};
@@ -14,7 +15,7 @@ use crate::clock::datetime_of;
 use crate::scim::filter::FilterLimits;
 use crate::scim::list::{ListLimits, ListRequest};
 use crate::scim::patch::{apply_patch, parse_patch_request};
-use crate::scim::resource::{Meta, Parsed, Tolerance, etag_of, fold_case, parse_resource, render};
+use crate::scim::resource::{Meta, Parsed, Tolerance, fold_case, parse_resource, render};
 use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, TENANT_USER_URN};
 use crate::store::filter_sql::FilterSubject;
@@ -60,10 +61,6 @@ fn take_active_and_check(parsed: &mut Parsed) -> Result<Option<bool>, ScimError>
         }
     }
     Ok(active)
-}
-
-fn string_at(doc: &Map<String, Value>, key: &str) -> Option<String> {
-    doc.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
 /// The queryable forms of a user's document, written beside it.
@@ -114,17 +111,6 @@ fn email_rows(doc: &Map<String, Value>) -> Vec<EmailRow> {
         .collect()
 }
 
-/// The top-level attributes (and extension URNs) whose values differ between two documents.
-fn changed_attributes(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<String> {
-    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .filter(|k| old.get(*k) != new.get(*k))
-        .cloned()
-        .collect()
-}
-
 fn user_name_of(doc: &Map<String, Value>) -> Result<String, ScimError> {
     string_at(doc, "userName").ok_or_else(|| ScimError::invalid_value("'userName' is required"))
 }
@@ -165,10 +151,15 @@ pub async fn create_user(
     body: &Value,
     now: Micros,
 ) -> Result<User, TenantError> {
-    match try_create(store, schemas, caller, body, now).await {
-        Ok(user) => Ok(user),
-        Err(err) => Err(record_rejection(store, caller, "user.create", None, now, err).await),
-    }
+    audit_rejection(
+        store,
+        caller,
+        "user.create",
+        None,
+        now,
+        try_create(store, schemas, caller, body, now).await,
+    )
+    .await
 }
 
 async fn try_create(
@@ -240,28 +231,15 @@ pub async fn replace_user(
     if_match: Option<&str>,
     now: Micros,
 ) -> Result<User, TenantError> {
-    match try_replace(store, schemas, caller, id, body, if_match, now).await {
-        Ok(user) => Ok(user),
-        Err(err) => Err(record_rejection(store, caller, "user.replace", Some(id), now, err).await),
-    }
-}
-
-fn check_version(current: i64, if_match: Option<&str>) -> Result<(), TenantError> {
-    match if_match {
-        Some(tags) if !etag_matches(tags, current) => Err(TenantError::PreconditionFailed {
-            expected: tags.to_string(),
-        }),
-        _ => Ok(()),
-    }
-}
-
-/// `If-Match`/`If-None-Match` lists: `*` or comma-separated tags, weak or strong, compared weakly.
-pub fn etag_matches(header: &str, version: i64) -> bool {
-    let ours = etag_of(version);
-    let bare = |t: &str| t.trim().trim_start_matches("W/").to_string();
-    header
-        .split(',')
-        .any(|t| t.trim() == "*" || bare(t) == bare(&ours))
+    audit_rejection(
+        store,
+        caller,
+        "user.replace",
+        Some(id),
+        now,
+        try_replace(store, schemas, caller, id, body, if_match, now).await,
+    )
+    .await
 }
 
 async fn try_replace(
@@ -298,10 +276,15 @@ pub async fn patch_user(
     limits: FilterLimits,
     now: Micros,
 ) -> Result<User, TenantError> {
-    match try_patch(store, schemas, caller, id, body, if_match, limits, now).await {
-        Ok(user) => Ok(user),
-        Err(err) => Err(record_rejection(store, caller, "user.patch", Some(id), now, err).await),
-    }
+    audit_rejection(
+        store,
+        caller,
+        "user.patch",
+        Some(id),
+        now,
+        try_patch(store, schemas, caller, id, body, if_match, limits, now).await,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -448,10 +431,15 @@ pub async fn delete_user(
     if_match: Option<&str>,
     now: Micros,
 ) -> Result<(), TenantError> {
-    match try_delete(store, caller, id, if_match, now).await {
-        Ok(()) => Ok(()),
-        Err(err) => Err(record_rejection(store, caller, "user.delete", Some(id), now, err).await),
-    }
+    audit_rejection(
+        store,
+        caller,
+        "user.delete",
+        Some(id),
+        now,
+        try_delete(store, caller, id, if_match, now).await,
+    )
+    .await
 }
 
 async fn try_delete(

@@ -16,9 +16,9 @@ use crate::scim::resource::etag_of;
 use crate::state::AppState;
 use crate::store::MemberRow;
 use crate::tenant::Caller;
+use crate::tenant::document::etag_matches;
 use crate::tenant::groups::{self, Group};
 use crate::tenant::query::Listing;
-use crate::tenant::users::etag_matches;
 
 async fn members(
     state: &AppState,

@@ -18,9 +18,10 @@ use crate::scim::resource::etag_of;
 use crate::state::AppState;
 use crate::store::MembershipRow;
 use crate::tenant::Caller;
+use crate::tenant::document::etag_matches;
 use crate::tenant::query::Listing;
 use crate::tenant::roles::{Catalog, Effective, effective};
-use crate::tenant::users::{self, User, UserExtras, etag_matches};
+use crate::tenant::users::{self, User, UserExtras};
 
 /// What the answer needs beyond the users' rows: their groups (when shown, or to work out
 /// roles mapped from groups) and their effective roles (when asked for).
