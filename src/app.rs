@@ -7,8 +7,12 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
+use crate::clock::now_micros;
 use crate::config::Settings;
 use crate::scim::schema::Registry;
+use crate::sso::login::Sso;
+use crate::sso::oidc::OidcClient;
+use crate::sso::session;
 use crate::state::AppState;
 use crate::store::Store;
 
@@ -29,10 +33,24 @@ impl App {
         }
         settings.listen = bound;
         let registry = Registry::load()?;
+        let sso = &settings.sso;
+        if let Some(secret) = &sso.secret_key {
+            session::ensure_signing_key(&store, secret, now_micros()).await?;
+        } else {
+            tracing::warn!("no secret key (SCIM_GATEWAY_SECRET_KEY): single sign-on is off");
+        }
+        let sso = Sso {
+            secret: sso.secret_key.clone(),
+            oidc: OidcClient::new(sso.http_proxy.as_deref())?,
+            public_url: settings.public_url.clone(),
+            session_ttl_secs: sso.session_ttl_secs,
+            login_ttl_secs: sso.login_ttl_secs,
+        };
         let state = AppState {
             store,
             registry: Arc::new(registry),
             settings: Arc::new(settings),
+            sso: Arc::new(sso),
         };
         Ok(Self { listener, state })
     }

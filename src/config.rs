@@ -1,10 +1,11 @@
-//! Runtime settings: where to listen, the public URL, and every limit in one struct.
+//! Runtime settings: where to listen, the public URL, SSO, and every limit in one struct.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::scim::filter::FilterLimits;
 use crate::scim::list::ListLimits;
+use crate::sso::secret_key::SecretKey;
 
 /// Every limit the gateway enforces. Each is configurable on `serve` and advertised where SCIM
 /// has a place for it (ServiceProviderConfig `filter.maxResults`), the README lists the rest.
@@ -56,6 +57,30 @@ impl Default for Limits {
     }
 }
 
+/// Single sign-on settings (SPEC §5).
+#[derive(Debug, Clone)]
+pub struct SsoSettings {
+    /// Seals client secrets and signing keys; SSO is off without it.
+    pub secret_key: Option<SecretKey>,
+    /// Lifetime of a gateway session (its token's `exp`).
+    pub session_ttl_secs: i64,
+    /// How long a started login may take before its state expires.
+    pub login_ttl_secs: i64,
+    /// An HTTP proxy for requests to identity providers.
+    pub http_proxy: Option<String>,
+}
+
+impl Default for SsoSettings {
+    fn default() -> Self {
+        Self {
+            secret_key: None,
+            session_ttl_secs: 30 * 60,
+            login_ttl_secs: 10 * 60,
+            http_proxy: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
@@ -63,6 +88,7 @@ pub struct Settings {
     /// `Location` headers are built from it.
     pub public_url: String,
     pub limits: Limits,
+    pub sso: SsoSettings,
 }
 
 impl Settings {
@@ -72,6 +98,7 @@ impl Settings {
             listen,
             public_url: public_url.trim_end_matches('/').to_string(),
             limits: Limits::default(),
+            sso: SsoSettings::default(),
         }
     }
 

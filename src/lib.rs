@@ -1,6 +1,7 @@
 //! scim-gateway: a multi-tenant SCIM 2.0 provisioning gateway.
 //!
-//! Layers, from the outside in: `cli` and `http` (thin), `tenant` (every tenant rule), `scim`
+//! Layers, from the outside in: `cli` and `http` (thin), `tenant` (every tenant rule), `sso`
+//! (OpenID Connect and session tokens), `scim`
 //! (the protocol, no HTTP or SQL) and `store` (SQLite and PostgreSQL behind one interface).
 
 pub mod app;
@@ -9,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod http;
 pub mod scim;
+pub mod sso;
 pub mod state;
 pub mod store;
 pub mod telemetry;

@@ -2,6 +2,7 @@
 
 mod role;
 mod serve;
+mod sso;
 mod tenant;
 mod token;
 
@@ -24,6 +25,10 @@ pub struct Cli {
     /// Print listings as JSON.
     #[arg(long, global = true)]
     pub json: bool,
+    /// The gateway's secret key (base64 of 32 bytes): seals SSO client secrets and session
+    /// signing keys. Give it by environment rather than on the command line.
+    #[arg(long, global = true, env = "SCIM_GATEWAY_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -43,6 +48,9 @@ pub enum Command {
     /// Manage the tenant's role catalog, group-to-role mappings and role assignments.
     #[command(subcommand)]
     Role(role::RoleCommand),
+    /// Configure a tenant's single sign-on (OpenID Connect) and rotate session signing keys.
+    #[command(subcommand)]
+    Sso(sso::SsoCommand),
 }
 
 impl Cli {
@@ -57,7 +65,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         // Every command applies pending migrations first, so the CLI works on a fresh database.
         prepare(&store).await?;
         match cli.command {
-            Command::Serve(args) => serve::run(store.clone(), args).await,
+            Command::Serve(args) => serve::run(store.clone(), args, cli.secret_key.as_deref()).await,
             Command::Migrate => {
                 eprintln!("migrations applied");
                 Ok(())
@@ -65,6 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Tenant(cmd) => tenant::run(&store, cmd, cli.json).await,
             Command::Token(cmd) => token::run(&store, cmd, cli.json).await,
             Command::Role(cmd) => role::run(&store, cmd, cli.json).await,
+            Command::Sso(cmd) => sso::run(&store, cmd, cli.secret_key.as_deref(), cli.json).await,
         }
     }
     .await;

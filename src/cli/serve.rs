@@ -8,8 +8,9 @@ use clap::Args;
 
 use crate::app::App;
 use crate::clock::now_micros;
-use crate::config::{Limits, Settings};
+use crate::config::{Limits, Settings, SsoSettings};
 use crate::scim::filter::FilterLimits;
+use crate::sso::secret_key::SecretKey;
 use crate::store::Store;
 use crate::tenant::{TenantSlug, tenants, tokens};
 
@@ -51,14 +52,26 @@ pub struct ServeArgs {
     /// Seconds a pagination cursor stays valid.
     #[arg(long, env = "SCIM_GATEWAY_CURSOR_TIMEOUT_SECS", default_value_t = Limits::default().cursor_timeout_secs)]
     pub cursor_timeout_secs: i64,
+    /// Lifetime of an SSO session in seconds.
+    #[arg(long, env = "SCIM_GATEWAY_SESSION_TTL_SECS", default_value_t = SsoSettings::default().session_ttl_secs)]
+    pub session_ttl_secs: i64,
+    /// An HTTP proxy for requests to identity providers (default: HTTPS_PROXY/HTTP_PROXY).
+    #[arg(long, env = "SCIM_GATEWAY_SSO_PROXY")]
+    pub sso_proxy: Option<String>,
     /// Seconds after which a request still running is answered 408.
     #[arg(long, env = "SCIM_GATEWAY_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
 }
 
 impl ServeArgs {
-    fn settings(&self) -> Settings {
+    fn settings(&self, secret_key: Option<&str>) -> anyhow::Result<Settings> {
         let mut settings = Settings::new(self.listen, self.public_url.clone());
+        settings.sso = SsoSettings {
+            secret_key: secret_key.map(SecretKey::parse).transpose()?,
+            session_ttl_secs: self.session_ttl_secs.max(60),
+            http_proxy: self.sso_proxy.clone(),
+            ..SsoSettings::default()
+        };
         settings.limits = Limits {
             max_body_bytes: self.max_body_bytes,
             max_json_depth: self.max_json_depth,
@@ -73,7 +86,7 @@ impl ServeArgs {
             bulk_max_payload_bytes: self.bulk_max_payload_bytes,
             cursor_timeout_secs: self.cursor_timeout_secs.max(1),
         };
-        settings
+        Ok(settings)
     }
 }
 
@@ -81,7 +94,7 @@ impl ServeArgs {
 const OPTIMIZE_EVERY: Duration = Duration::from_secs(1800);
 
 /// Serves on a migrated store (see `cli::prepare`).
-pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
+pub async fn run(store: Store, args: ServeArgs, secret_key: Option<&str>) -> anyhow::Result<()> {
     store.optimize(true).await?;
     let background = store.clone();
     tokio::spawn(async move {
@@ -92,7 +105,7 @@ pub async fn run(store: Store, args: ServeArgs) -> anyhow::Result<()> {
             }
         }
     });
-    let app = App::build(args.settings(), store.clone()).await?;
+    let app = App::build(args.settings(secret_key)?, store.clone()).await?;
     tracing::info!(address = %app.local_addr(), "scim-gateway listening");
     if args.demo {
         announce_demo(&store, app.public_url()).await?;

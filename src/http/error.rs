@@ -5,6 +5,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::scim::{SCIM_CONTENT_TYPE, ScimError, ScimType};
+use crate::sso::SsoError;
 use crate::tenant::TenantError;
 
 /// Everything a handler can fail with.
@@ -98,6 +99,87 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// An SSO failure, shown to a person in a browser: a short page saying what happened.
+pub fn sso_error_page(err: &SsoError) -> Response {
+    let status = sso_status(err);
+    let detail = sso_detail(err);
+    let title = match err {
+        SsoError::Refused(_) => "Sign-in refused",
+        _ if status.is_server_error() => "Sign-in unavailable",
+        _ => "Sign-in failed",
+    };
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+         <body><main><h1>{title}</h1><p id=\"reason\">{}</p></main></body></html>",
+        escape_html(&detail)
+    );
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+/// An SSO failure answered to a program (session endpoints): `{"error": …, "detail": …}`.
+pub fn sso_error_json(err: &SsoError) -> Response {
+    let status = sso_status(err);
+    let code = match err {
+        SsoError::InvalidSession => "invalid_session",
+        SsoError::NotConfigured => "not_configured",
+        SsoError::NoSecretKey => "unavailable",
+        SsoError::ReturnToNotAllowed(_) => "invalid_return_to",
+        _ if status.is_server_error() => "server_error",
+        _ => "invalid_request",
+    };
+    let body = serde_json::json!({"error": code, "detail": sso_detail(err)});
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"sso\""),
+        );
+    }
+    response
+}
+
+fn sso_status(err: &SsoError) -> StatusCode {
+    StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// What the person or program is told; internal failures are logged and not described.
+fn sso_detail(err: &SsoError) -> String {
+    if err.is_public() {
+        if err.status() >= 500 {
+            tracing::warn!(error = %err, "single sign-on unavailable");
+        }
+        err.to_string()
+    } else {
+        tracing::error!(error = %err, "single sign-on failed");
+        "an internal error stopped the sign-in; please try again later".to_string()
+    }
+}
+
+/// Text made safe to put inside HTML.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +212,14 @@ mod tests {
             412
         );
         assert_eq!(mapped(TenantError::NotFound("User x".into())).0, 404);
+    }
+
+    #[test]
+    fn sso_pages_escape_what_they_show() {
+        assert_eq!(
+            escape_html("<script>alert('x')</script> & \"y\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;y&quot;"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod extract;
 mod health;
 mod response;
 mod scim;
+pub mod sso;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(limits.max_body_bytes));
     Router::new()
         .merge(health::router())
+        .merge(sso::router())
         .nest("/scim/v2/{tenant}", scim::router(state.clone()))
         .fallback(not_found)
         .layer(middleware)

@@ -10,12 +10,14 @@ mod model;
 mod postgres;
 mod roles;
 mod sqlite;
+mod sso;
 mod tenants;
 mod users;
 
 pub use error::{Constraint, StoreError};
 pub use groups::GroupPage;
 pub use model::*;
+pub use sso::{LoginStateRecord, SessionRecord, SigningKeyRecord};
 
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 

@@ -9,6 +9,7 @@ pub mod groups;
 pub mod immutables;
 pub mod query;
 pub mod roles;
+pub mod sign_in;
 pub mod status;
 pub mod tenants;
 pub mod tokens;

@@ -144,6 +144,32 @@ pub fn effective(
     }
 }
 
+/// One user's effective roles: from their SCIM roles, their SCIM groups and `extra_groups` (the
+/// groups an identity provider named at sign-in), and their assignments.
+pub async fn effective_of_user(
+    store: &Store,
+    tenant_id: &str,
+    user: &crate::store::UserRecord,
+    extra_groups: &[String],
+) -> Result<Effective, TenantError> {
+    let catalog = Catalog::load(store, tenant_id).await?;
+    let ids = [user.id.clone()];
+    let mut group_names: Vec<String> = store
+        .groups_of_members(&ids)
+        .await?
+        .into_iter()
+        .map(|m| m.group_display_name)
+        .collect();
+    group_names.extend(extra_groups.iter().cloned());
+    let assigned: Vec<String> = store
+        .role_assignments(&ids)
+        .await?
+        .into_iter()
+        .map(|(_, role)| role)
+        .collect();
+    Ok(effective(&catalog, &user.doc, &group_names, &assigned))
+}
+
 /// The audit event of an admin act on a role.
 fn role_event(
     tenant: crate::store::TenantRecord,

@@ -115,7 +115,7 @@ fn user_name_of(doc: &Map<String, Value>) -> Result<String, ScimError> {
     string_at(doc, "userName").ok_or_else(|| ScimError::invalid_value("'userName' is required"))
 }
 
-fn map_conflict(err: StoreError, user_name: &str) -> TenantError {
+pub(super) fn map_conflict(err: StoreError, user_name: &str) -> TenantError {
     match err {
         StoreError::Conflict(Constraint::UserName) => {
             TenantError::UserNameTaken(user_name.to_string())
@@ -169,26 +169,8 @@ async fn try_create(
     body: &Value,
     now: Micros,
 ) -> Result<User, TenantError> {
-    let mut parsed = parse_resource(schemas, body)?;
-    let active = take_active_and_check(&mut parsed)?;
-    let doc = parsed.doc;
-    let user_name = user_name_of(&doc)?;
-    let user = UserRecord {
-        id: uuid::Uuid::now_v7().to_string(),
-        tenant_id: caller.tenant.id.clone(),
-        user_name: user_name.clone(),
-        external_id: string_at(&doc, "externalId"),
-        display_name: string_at(&doc, "displayName"),
-        user_type: string_at(&doc, "userType"),
-        status: Status::on_create(active).as_str().to_string(),
-        last_login_at: None,
-        version: 1,
-        created_at: now,
-        modified_at: now,
-        created_by_connection: caller.connection_id.clone(),
-        modified_by_connection: caller.connection_id.clone(),
-        doc,
-    };
+    let (user, tolerances) = new_user_record(schemas, caller, body, now)?;
+    let user_name = user.user_name.clone();
     let warning = unknown_roles_warning(store, &caller.tenant.id, &user.doc).await?;
     let mut tx = store.begin().await?;
     if !tx.reserve_seat(&caller.tenant.id).await? {
@@ -210,8 +192,7 @@ async fn try_create(
     event.target_id = Some(user.id.clone());
     event.target_name = Some(user.user_name.clone());
     event.changed_attributes = user.doc.keys().cloned().collect();
-    event.tolerances = parsed
-        .tolerances
+    event.tolerances = tolerances
         .iter()
         .map(|t| t.as_str().to_string())
         .collect();
@@ -219,6 +200,35 @@ async fn try_create(
     tx.insert_audit(&event).await?;
     tx.commit().await?;
     Ok(user)
+}
+
+/// A new user's record from a SCIM document, not yet stored; with the tolerances applied.
+pub(super) fn new_user_record(
+    schemas: ResourceSchemas<'_>,
+    caller: &Caller,
+    body: &Value,
+    now: Micros,
+) -> Result<(UserRecord, Vec<Tolerance>), TenantError> {
+    let mut parsed = parse_resource(schemas, body)?;
+    let active = take_active_and_check(&mut parsed)?;
+    let doc = parsed.doc;
+    let user = UserRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        tenant_id: caller.tenant.id.clone(),
+        user_name: user_name_of(&doc)?,
+        external_id: string_at(&doc, "externalId"),
+        display_name: string_at(&doc, "displayName"),
+        user_type: string_at(&doc, "userType"),
+        status: Status::on_create(active).as_str().to_string(),
+        last_login_at: None,
+        version: 1,
+        created_at: now,
+        modified_at: now,
+        created_by_connection: caller.connection_id.clone(),
+        modified_by_connection: caller.connection_id.clone(),
+        doc,
+    };
+    Ok((user, parsed.tolerances))
 }
 
 /// Replaces a user with a full SCIM document (PUT). Locked attributes must keep their values.

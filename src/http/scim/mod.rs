@@ -9,7 +9,7 @@ mod users;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{any, get, post};
+use axum::routing::{get, post};
 
 use super::auth::require_token;
 use super::error::ApiError;
@@ -43,7 +43,6 @@ pub fn router(state: AppState) -> Router<AppState> {
                 .patch(groups::patch),
         )
         .route("/.search", post(search::search_all))
-        .route("/Me", any(|| not_implemented("/Me")))
         .route(
             "/Bulk",
             post(bulk::bulk).layer(DefaultBodyLimit::max(
@@ -51,8 +50,16 @@ pub fn router(state: AppState) -> Router<AppState> {
             )),
         )
         .route_layer(from_fn_with_state(state.clone(), require_token));
+    // `/Me` authenticates with an SSO session token, not a SCIM token.
+    let me = Router::new().route(
+        "/Me",
+        get(users::me).fallback(|| {
+            not_implemented("changing /Me (the identity provider owns user data; use /Users)")
+        }),
+    );
     Router::new()
         .merge(discovery::router())
+        .merge(me)
         .merge(authenticated)
         .method_not_allowed_fallback(method_not_allowed)
 }

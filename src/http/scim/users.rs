@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Extension, Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::Value;
 
 use super::{list_request, listing_response, projection, resource_schemas};
@@ -11,6 +11,9 @@ use crate::clock::now_micros;
 use crate::http::error::ApiError;
 use crate::http::extract::{Preconditions, ScimJson, ScimQuery};
 use crate::http::response::ScimResponse;
+use crate::http::sso::session_of_tenant;
+use crate::scim::ScimError;
+use crate::sso::SsoError;
 use crate::scim::TENANT_USER_URN;
 use crate::scim::list::ListRequest;
 use crate::scim::projection::Projection;
@@ -262,4 +265,44 @@ pub async fn delete(
     )
     .await?;
     Ok(ScimResponse::empty(StatusCode::NO_CONTENT))
+}
+
+/// `GET /Me` with an SSO session token (RFC 7644 §3.11): the signed-in user, like
+/// `GET /Users/{id}`, with `Location` naming that resource.
+pub async fn me(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    query: ScimQuery,
+) -> Result<ScimResponse, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_string());
+    let live = session_of_tenant(&state, &slug, token)
+        .await
+        .map_err(|err| match err {
+            SsoError::InvalidSession => ScimError::new(
+                401,
+                None,
+                "/Me needs the bearer session token of a user signed in to this tenant",
+            ),
+            other => ScimError::new(other.status(), None, other.to_string()),
+        })?;
+    let caller = Caller {
+        tenant: live.tenant,
+        connection_id: None,
+        actor: "sso",
+        request_summary: Some("GET /Me".into()),
+    };
+    let location = format!(
+        "{}/Users/{}",
+        state.settings.scim_base_url(&slug),
+        live.user.id
+    );
+    Ok(user_response(&state, &caller, &live.user, &query)
+        .await?
+        .with_location(location))
 }

@@ -1,0 +1,304 @@
+//! SSO endpoints: `/sso/{tenant}/login`, `/callback`, `/me`, `/logout`, `POST /sso/introspect`
+//! and `/.well-known/jwks.json`. The flow lives in `sso::login`; these read cookies and queries
+//! and shape answers.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::{sso_error_json, sso_error_page};
+use crate::clock::{datetime_of, now_micros};
+use crate::scim::resource::format_datetime;
+use crate::sso::SsoError;
+use crate::sso::login::{Callback, LiveSession};
+use crate::sso::session::published_keys;
+use crate::state::AppState;
+use crate::tenant::users::{self, UserExtras};
+
+/// The session cookie: the session token itself, for the host product and `/sso/{tenant}/me`.
+pub const SESSION_COOKIE: &str = "scgw_session";
+/// Binds a login's `state` to the browser that started it (login CSRF).
+const STATE_COOKIE: &str = "scgw_sso_state";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/sso/introspect", post(introspect))
+        .route("/sso/{tenant}/login", get(login))
+        .route("/sso/{tenant}/callback", get(callback))
+        .route("/sso/{tenant}/me", get(me))
+        .route("/sso/{tenant}/logout", post(logout))
+}
+
+fn secure(state: &AppState) -> bool {
+    state.settings.public_url.starts_with("https://")
+}
+
+fn cookie(state: &AppState, name: &'static str, value: String, path: String, max_age: i64) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path(path)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure(state))
+        .max_age(time::Duration::seconds(max_age))
+        .build()
+}
+
+async fn login(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    jar: CookieJar,
+) -> Response {
+    let started = state
+        .sso
+        .start_login(
+            &state.store,
+            &slug,
+            query.get("return_to").map(String::as_str),
+            query.get("login_hint").map(String::as_str),
+            now_micros(),
+        )
+        .await;
+    match started {
+        Ok(started) => {
+            let bound = cookie(
+                &state,
+                STATE_COOKIE,
+                started.state,
+                format!("/sso/{slug}/"),
+                state.sso.login_ttl_secs,
+            );
+            (jar.add(bound), Redirect::to(&started.redirect)).into_response()
+        }
+        Err(err) => sso_error_page(&err),
+    }
+}
+
+async fn callback(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    jar: CookieJar,
+) -> Response {
+    let callback = Callback {
+        code: query.get("code").cloned(),
+        state: query.get("state").cloned(),
+        error: query.get("error").cloned(),
+        error_description: query.get("error_description").cloned(),
+        bound_state: jar.get(STATE_COOKIE).map(|c| c.value().to_string()),
+    };
+    let jar = jar.remove(Cookie::build(STATE_COOKIE).path(format!("/sso/{slug}/")));
+    let finished = state
+        .sso
+        .finish_login(&state.store, &state.registry, &slug, &callback, now_micros())
+        .await;
+    match finished {
+        Ok(done) => {
+            let session = cookie(
+                &state,
+                SESSION_COOKIE,
+                done.token,
+                "/".into(),
+                done.max_age_secs,
+            );
+            (jar.add(session), Redirect::to(&done.return_to)).into_response()
+        }
+        Err(err) => (jar, sso_error_page(&err)).into_response(),
+    }
+}
+
+/// The session token of a request: `Authorization: Bearer …`, else the session cookie.
+fn session_token(headers: &HeaderMap, jar: &CookieJar) -> Option<String> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_string());
+    bearer.or_else(|| jar.get(SESSION_COOKIE).map(|c| c.value().to_string()))
+}
+
+/// A live session of the tenant in the URL.
+pub async fn session_of_tenant(
+    state: &AppState,
+    slug: &str,
+    token: Option<String>,
+) -> Result<LiveSession, SsoError> {
+    let token = token.ok_or(SsoError::InvalidSession)?;
+    let live = state
+        .sso
+        .live_session(&state.store, &token, now_micros())
+        .await?;
+    if live.tenant.slug != slug {
+        return Err(SsoError::InvalidSession);
+    }
+    Ok(live)
+}
+
+async fn me(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Response {
+    match session_of_tenant(&state, &slug, session_token(&headers, &jar)).await {
+        Ok(live) => {
+            let Some(schemas) = state.registry.user() else {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            };
+            let user = users::to_scim(
+                schemas,
+                &live.user,
+                &UserExtras {
+                    groups: &[],
+                    effective: Some(&live.effective),
+                },
+                &state.settings.scim_base_url(&slug),
+            );
+            json_response(json!({
+                "tenant": live.tenant.slug,
+                "user": user,
+                "roles": live.effective.roles,
+                "permissions": live.effective.permissions,
+                "session": {
+                    "id": live.claims.sid,
+                    "expiresAt": format_datetime(datetime_of(live.claims.exp * 1_000_000)),
+                },
+            }))
+        }
+        Err(err) => sso_error_json(&err),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct LogoutForm {
+    return_to: Option<String>,
+}
+
+/// Ends the session (also at other gateway processes: the session row ends) and clears the
+/// cookie; then returns to an allowed `return_to`, or answers 200.
+async fn logout(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Response {
+    let token = session_token(&headers, &jar);
+    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
+    let ended = match session_of_tenant(&state, &slug, token.clone()).await {
+        Ok(_) => match token {
+            Some(token) => state.sso.end_session(&state.store, &token, now_micros()).await,
+            None => Ok(false),
+        },
+        Err(SsoError::InvalidSession) => Ok(false),
+        Err(err) => Err(err),
+    };
+    let ended = match ended {
+        Ok(ended) => ended,
+        Err(err) => return (jar, sso_error_json(&err)).into_response(),
+    };
+    let form = LogoutForm {
+        return_to: query.get("return_to").cloned(),
+    };
+    if let Some(target) = form.return_to {
+        let allowed = match state.store.tenant_by_slug(&slug).await {
+            Ok(Some(tenant)) => match state.store.sso_config(&tenant.id).await {
+                Ok(Some(config)) => config
+                    .return_target(Some(&target), &state.sso.me_url(&slug))
+                    .ok(),
+                _ => None,
+            },
+            _ => None,
+        };
+        return match allowed {
+            Some(url) => (jar, Redirect::to(&url)).into_response(),
+            None => (jar, sso_error_json(&SsoError::ReturnToNotAllowed(target))).into_response(),
+        };
+    }
+    (jar, json_response(json!({"signedOut": ended}))).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct IntrospectBody {
+    token: String,
+}
+
+/// RFC 7662-shaped: `{"active": false}` for anything not good now, else the session's claims
+/// with the user's current status and roles.
+async fn introspect(State(state): State<AppState>, headers: HeaderMap, request: Request) -> Response {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    let token = if is_json {
+        axum::Json::<IntrospectBody>::from_request(request, &state)
+            .await
+            .ok()
+            .map(|b| b.0.token)
+    } else {
+        axum::Form::<IntrospectBody>::from_request(request, &state)
+            .await
+            .ok()
+            .map(|b| b.0.token)
+    };
+    let Some(token) = token else {
+        return sso_error_json(&SsoError::Config(
+            "send the session token as `token` (form or JSON)".into(),
+        ));
+    };
+    match state.sso.live_session(&state.store, &token, now_micros()).await {
+        Ok(live) => json_response(json!({
+            "active": true,
+            "iss": live.claims.iss,
+            "aud": live.claims.aud,
+            "sub": live.claims.sub,
+            "sid": live.claims.sid,
+            "tenant": live.tenant.slug,
+            "tenant_id": live.tenant.id,
+            "user_name": live.user.user_name,
+            "status": live.user.status,
+            "roles": live.effective.roles,
+            "permissions": live.effective.permissions,
+            "iat": live.claims.iat,
+            "exp": live.claims.exp,
+        })),
+        Err(SsoError::InvalidSession) => json_response(json!({"active": false})),
+        Err(err) => sso_error_json(&err),
+    }
+}
+
+async fn jwks(State(state): State<AppState>) -> Response {
+    match published_keys(&state.store, now_micros(), state.sso.session_ttl_secs).await {
+        Ok(keys) => {
+            let mut response = json_response(serde_json::to_value(keys).unwrap_or(Value::Null));
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=300"),
+            );
+            response
+        }
+        Err(err) => sso_error_json(&err),
+    }
+}
+
+fn json_response(body: Value) -> Response {
+    let mut response = (StatusCode::OK, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    response
+}

@@ -1,0 +1,417 @@
+//! SSO storage: tenants' OpenID Connect settings, login states, signing keys, sessions, and the
+//! user lookups and updates a sign-in needs.
+
+use sqlx::Row;
+
+use super::{Micros, Store, StoreError, Tx, UserRecord, on_pool, on_tx};
+use crate::sso::config::{SsoConfig, UserClaim};
+
+/// A login in flight: what the callback needs to finish it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoginStateRecord {
+    pub state_hash: String,
+    pub tenant_id: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    pub return_to: String,
+    pub created_at: Micros,
+    pub expires_at: Micros,
+}
+
+/// A session signing key; the private half sealed with the gateway's secret key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub algorithm: String,
+    pub public_jwk: String,
+    pub private_sealed: String,
+    pub created_at: Micros,
+    pub retired_at: Option<Micros>,
+}
+
+/// A session the gateway issued.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    pub id: String,
+    pub tenant_id: String,
+    pub user_id: String,
+    pub kid: String,
+    pub created_at: Micros,
+    pub expires_at: Micros,
+    pub ended_at: Option<Micros>,
+}
+
+fn list_text(list: &[String]) -> String {
+    serde_json::Value::from(list.to_vec()).to_string()
+}
+
+fn list_from(text: &str, column: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+macro_rules! config_from_row {
+    ($row:expr) => {{
+        let row = &$row;
+        let scopes: String = row.try_get("scopes")?;
+        let allow: String = row.try_get("redirect_allow")?;
+        let claim: String = row.try_get("user_claim")?;
+        SsoConfig {
+            tenant_id: row.try_get("tenant_id")?,
+            issuer: row.try_get("issuer")?,
+            client_id: row.try_get("client_id")?,
+            client_secret_sealed: row.try_get("client_secret_sealed")?,
+            scopes: list_from(&scopes, "sso_configs.scopes")?,
+            user_claim: UserClaim::parse(&claim)
+                .map_err(|e| StoreError::Corrupt(format!("sso_configs.user_claim: {e}")))?,
+            groups_claim: row.try_get("groups_claim")?,
+            jit: row.try_get("jit")?,
+            redirect_allow: list_from(&allow, "sso_configs.redirect_allow")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        }
+    }};
+}
+
+macro_rules! key_from_row {
+    ($row:expr) => {{
+        let row = &$row;
+        SigningKeyRecord {
+            kid: row.try_get("kid")?,
+            algorithm: row.try_get("algorithm")?,
+            public_jwk: row.try_get("public_jwk")?,
+            private_sealed: row.try_get("private_sealed")?,
+            created_at: row.try_get("created_at")?,
+            retired_at: row.try_get("retired_at")?,
+        }
+    }};
+}
+
+macro_rules! key_columns {
+    () => {
+        "kid, algorithm, public_jwk, private_sealed, created_at, retired_at"
+    };
+}
+
+impl Store {
+    pub async fn sso_config(&self, tenant_id: &str) -> Result<Option<SsoConfig>, StoreError> {
+        on_pool!(self, |pool| {
+            let row = sqlx::query(
+                "SELECT tenant_id, issuer, client_id, client_secret_sealed, scopes, user_claim, groups_claim, \
+                 jit, redirect_allow, created_at, updated_at FROM sso_configs WHERE tenant_id = $1",
+            )
+            .bind(tenant_id)
+            .fetch_optional(pool)
+            .await?;
+            Ok(match row {
+                Some(row) => Some(config_from_row!(row)),
+                None => None,
+            })
+        })
+    }
+
+    /// Removes the login state and returns it: a state can be taken once. Expired states of any
+    /// tenant are swept at the same time.
+    pub async fn take_login_state(
+        &self,
+        state_hash: &str,
+        now: Micros,
+    ) -> Result<Option<LoginStateRecord>, StoreError> {
+        let mut tx = self.begin().await?;
+        let taken = on_tx!(tx, |conn| {
+            let row = sqlx::query(
+                "DELETE FROM sso_login_states WHERE state_hash = $1 \
+                 RETURNING state_hash, tenant_id, nonce, pkce_verifier, return_to, created_at, expires_at",
+            )
+            .bind(state_hash)
+            .fetch_optional(&mut *conn)
+            .await?;
+            sqlx::query("DELETE FROM sso_login_states WHERE expires_at < $1")
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            match row {
+                Some(row) => Some(LoginStateRecord {
+                    state_hash: row.try_get("state_hash")?,
+                    tenant_id: row.try_get("tenant_id")?,
+                    nonce: row.try_get("nonce")?,
+                    pkce_verifier: row.try_get("pkce_verifier")?,
+                    return_to: row.try_get("return_to")?,
+                    created_at: row.try_get("created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                }),
+                None => None,
+            }
+        });
+        tx.commit().await?;
+        Ok(taken)
+    }
+
+    pub async fn insert_login_state(&self, state: &LoginStateRecord) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        on_tx!(tx, |conn| {
+            sqlx::query(
+                "INSERT INTO sso_login_states (state_hash, tenant_id, nonce, pkce_verifier, return_to, created_at, \
+                 expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&state.state_hash)
+            .bind(&state.tenant_id)
+            .bind(&state.nonce)
+            .bind(&state.pkce_verifier)
+            .bind(&state.return_to)
+            .bind(state.created_at)
+            .bind(state.expires_at)
+            .execute(&mut *conn)
+            .await?;
+        });
+        tx.commit().await
+    }
+
+    /// The key that signs new sessions: the newest one not retired.
+    pub async fn current_signing_key(&self) -> Result<Option<SigningKeyRecord>, StoreError> {
+        on_pool!(self, |pool| {
+            let row = sqlx::query(concat!(
+                "SELECT ",
+                key_columns!(),
+                " FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1"
+            ))
+            .fetch_optional(pool)
+            .await?;
+            Ok(match row {
+                Some(row) => Some(key_from_row!(row)),
+                None => None,
+            })
+        })
+    }
+
+    /// Keys that sign or that signed sessions still alive: not retired, or retired after `since`.
+    pub async fn published_signing_keys(
+        &self,
+        since: Micros,
+    ) -> Result<Vec<SigningKeyRecord>, StoreError> {
+        on_pool!(self, |pool| {
+            let rows = sqlx::query(concat!(
+                "SELECT ",
+                key_columns!(),
+                " FROM signing_keys WHERE retired_at IS NULL OR retired_at > $1 ORDER BY created_at DESC, kid DESC"
+            ))
+            .bind(since)
+            .fetch_all(pool)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in rows {
+                out.push(key_from_row!(row));
+            }
+            Ok(out)
+        })
+    }
+
+    pub async fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        on_pool!(self, |pool| {
+            let row = sqlx::query(
+                "SELECT id, tenant_id, user_id, kid, created_at, expires_at, ended_at FROM sso_sessions WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+            Ok(match row {
+                Some(row) => Some(SessionRecord {
+                    id: row.try_get("id")?,
+                    tenant_id: row.try_get("tenant_id")?,
+                    user_id: row.try_get("user_id")?,
+                    kid: row.try_get("kid")?,
+                    created_at: row.try_get("created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                    ended_at: row.try_get("ended_at")?,
+                }),
+                None => None,
+            })
+        })
+    }
+
+    /// Ends a session (logout); false when it was already ended or is unknown.
+    pub async fn end_session(&self, id: &str, now: Micros) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let ended = on_tx!(tx, |conn| {
+            sqlx::query("UPDATE sso_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+        });
+        tx.commit().await?;
+        Ok(ended > 0)
+    }
+
+    /// Whether a deleted user (a tombstone) of the tenant carries this userName (ignoring case)
+    /// or externalId.
+    pub async fn tombstone_matches(
+        &self,
+        tenant_id: &str,
+        value: &str,
+    ) -> Result<bool, StoreError> {
+        on_pool!(self, |pool| {
+            let row = sqlx::query(
+                "SELECT 1 FROM users WHERE tenant_id = $1 AND deleted_at IS NOT NULL \
+                 AND (user_name_key = $2 OR external_id = $3) LIMIT 1",
+            )
+            .bind(tenant_id)
+            .bind(super::users::fold(value))
+            .bind(value)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.is_some())
+        })
+    }
+}
+
+impl Tx {
+    pub async fn upsert_sso_config(&mut self, config: &SsoConfig) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO sso_configs (tenant_id, issuer, client_id, client_secret_sealed, scopes, user_claim, \
+                 groups_claim, jit, redirect_allow, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 ON CONFLICT (tenant_id) DO UPDATE SET issuer = excluded.issuer, client_id = excluded.client_id, \
+                 client_secret_sealed = excluded.client_secret_sealed, scopes = excluded.scopes, \
+                 user_claim = excluded.user_claim, groups_claim = excluded.groups_claim, jit = excluded.jit, \
+                 redirect_allow = excluded.redirect_allow, updated_at = excluded.updated_at",
+            )
+            .bind(&config.tenant_id)
+            .bind(&config.issuer)
+            .bind(&config.client_id)
+            .bind(&config.client_secret_sealed)
+            .bind(list_text(&config.scopes))
+            .bind(config.user_claim.as_str())
+            .bind(&config.groups_claim)
+            .bind(config.jit)
+            .bind(list_text(&config.redirect_allow))
+            .bind(config.created_at)
+            .bind(config.updated_at)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Adds a key and retires every other key that still signs: the new key signs from now on.
+    pub async fn rotate_in_signing_key(
+        &mut self,
+        key: &SigningKeyRecord,
+        now: Micros,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
+                .bind(now)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(
+                "INSERT INTO signing_keys (kid, algorithm, public_jwk, private_sealed, created_at, retired_at) \
+                 VALUES ($1, $2, $3, $4, $5, NULL)",
+            )
+            .bind(&key.kid)
+            .bind(&key.algorithm)
+            .bind(&key.public_jwk)
+            .bind(&key.private_sealed)
+            .bind(key.created_at)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// The key that signs, read under the write lock so that two processes starting together
+    /// create one key, not two.
+    pub async fn current_signing_key(&mut self) -> Result<Option<SigningKeyRecord>, StoreError> {
+        on_tx!(self, |conn| {
+            let row = sqlx::query(concat!(
+                "SELECT ",
+                key_columns!(),
+                " FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1"
+            ))
+            .fetch_optional(&mut *conn)
+            .await?;
+            Ok(match row {
+                Some(row) => Some(key_from_row!(row)),
+                None => None,
+            })
+        })
+    }
+
+    pub async fn insert_session(&mut self, session: &SessionRecord) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO sso_sessions (id, tenant_id, user_id, kid, created_at, expires_at, ended_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+            )
+            .bind(&session.id)
+            .bind(&session.tenant_id)
+            .bind(&session.user_id)
+            .bind(&session.kid)
+            .bind(session.created_at)
+            .bind(session.expires_at)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Live users of the tenant the claim value names: by userName ignoring case, by email
+    /// address ignoring case (`by_email`), or by exact externalId (`by_external_id`).
+    pub async fn sign_in_candidates(
+        &mut self,
+        tenant_id: &str,
+        value: &str,
+        by_email: bool,
+        by_external_id: bool,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let ids: Vec<String> = on_tx!(self, |conn| {
+            let rows = sqlx::query(
+                "SELECT u.id FROM users u WHERE u.tenant_id = $1 AND u.deleted_at IS NULL AND (u.user_name_key = $2 \
+                 OR ($4 AND u.external_id = $3) \
+                 OR ($5 AND u.id IN (SELECT e.user_id FROM user_emails e WHERE e.tenant_id = $1 AND e.value_key = $2))) \
+                 ORDER BY u.id",
+            )
+            .bind(tenant_id)
+            .bind(super::users::fold(value))
+            .bind(value)
+            .bind(by_external_id)
+            .bind(by_email)
+            .fetch_all(&mut *conn)
+            .await?;
+            rows.iter()
+                .map(|r| r.try_get::<String, _>("id"))
+                .collect::<Result<_, _>>()?
+        });
+        let mut users = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(user) = self.user_for_update(tenant_id, &id).await? {
+                users.push(user);
+            }
+        }
+        Ok(users)
+    }
+
+    /// Records a successful sign-in: `lastLogin`, the status it leads to, a new version.
+    pub async fn record_sign_in(
+        &mut self,
+        tenant_id: &str,
+        user_id: &str,
+        status: &str,
+        now: Micros,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "UPDATE users SET last_login_at = $1, status = $2, version = version + 1, modified_at = $1 \
+                 WHERE tenant_id = $3 AND id = $4 AND deleted_at IS NULL",
+            )
+            .bind(now)
+            .bind(status)
+            .bind(tenant_id)
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,278 @@
+//! Who may sign in through SSO (SPEC §4, §5): the provisioned user the identity provider's claim
+//! names, unless suspended or deleted; an `invited` user becomes `active` on first sign-in and
+//! `lastLogin` is set; an unknown user is admitted only by just-in-time provisioning within the
+//! seat limit. Every outcome is written to the audit trail with its reason.
+
+use serde_json::{Map, Value, json};
+
+use super::audit;
+use super::status::Status;
+use super::users::{index_of, map_conflict, new_user_record};
+use super::{Caller, TenantError};
+use crate::scim::CORE_USER_URN;
+use crate::scim::schema::ResourceSchemas;
+use crate::store::{AuditRecord, Micros, SessionRecord, Store, StoreError, UserRecord};
+
+/// Why a sign-in is refused; the text is shown to the person signing in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No provisioned user matches, and just-in-time provisioning is off.
+    Unknown { claim: String, value: String },
+    Suspended,
+    Deleted,
+    /// Just-in-time provisioning would exceed the seat limit.
+    SeatLimit { limit: i64 },
+    /// The claim matches several users (e.g. one's userName and another's email).
+    Ambiguous { claim: String, value: String },
+    /// The ID token lacks the claim the tenant identifies users by.
+    MissingClaim { claim: String },
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Unknown { claim, value } => write!(
+                f,
+                "no user with {claim} '{value}' has been provisioned in this organisation; ask your administrator for access"
+            ),
+            Refusal::Suspended => write!(f, "your account is suspended in this organisation"),
+            Refusal::Deleted => write!(f, "your account has been removed from this organisation"),
+            Refusal::SeatLimit { limit } => write!(
+                f,
+                "this organisation has used all of its {limit} seats (seat limit {limit} reached); ask your administrator"
+            ),
+            Refusal::Ambiguous { claim, value } => write!(
+                f,
+                "{claim} '{value}' matches more than one user of this organisation; ask your administrator"
+            ),
+            Refusal::MissingClaim { claim } => write!(
+                f,
+                "the identity provider did not send the '{claim}' claim this organisation identifies users by"
+            ),
+        }
+    }
+}
+
+/// What can stop a sign-in: a refusal (audited), or a failure underneath.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("{0}")]
+    Refused(Refusal),
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
+}
+
+impl From<StoreError> for SignInError {
+    fn from(err: StoreError) -> Self {
+        SignInError::Tenant(TenantError::Store(err))
+    }
+}
+
+/// How the claim value finds the user.
+#[derive(Debug, Clone)]
+pub struct SignInRequest {
+    /// The claim's name, for messages and the audit trail.
+    pub claim: String,
+    /// The claim's value; `None` when the ID token lacks it.
+    pub value: Option<String>,
+    /// Also match the users' email addresses (ignoring case).
+    pub by_email: bool,
+    /// Also match externalId (exactly).
+    pub by_external_id: bool,
+    /// Create an unknown user, within the seat limit.
+    pub jit: bool,
+    /// The ID token's claims, for the profile of a user created just in time.
+    pub claims: Map<String, Value>,
+}
+
+/// The session to open, decided before the sign-in so that it is written in the same
+/// transaction.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: String,
+    pub kid: String,
+    pub expires_at: Micros,
+}
+
+/// Signs a user in: finds or (JIT) creates them, records the login and opens the session, all in
+/// one transaction; or refuses, and records why.
+pub async fn sign_in(
+    store: &Store,
+    schemas: ResourceSchemas<'_>,
+    caller: &Caller,
+    request: &SignInRequest,
+    session: &NewSession,
+    now: Micros,
+) -> Result<UserRecord, SignInError> {
+    match try_sign_in(store, schemas, caller, request, session, now).await {
+        Ok(user) => Ok(user),
+        Err(err) => {
+            let reason = match &err {
+                SignInError::Refused(refusal) => Some(refusal.to_string()),
+                SignInError::Tenant(e) if e.is_rejection() => Some(e.to_string()),
+                SignInError::Tenant(_) => None,
+            };
+            if let Some(reason) = reason {
+                let mut event = login_event(caller, now, None);
+                event.outcome = "rejected".into();
+                event.http_status = 403;
+                event.reason = Some(reason);
+                event.target_name = request.value.clone();
+                if let Err(audit_err) = store.record_audit(&event).await {
+                    tracing::error!(error = %audit_err, "could not record a refused sign-in");
+                }
+            }
+            Err(err)
+        }
+    }
+}
+
+/// Records a sign-in that failed before a user could be looked for (bad ID token, provider
+/// error): the tenant's admins see those too.
+pub async fn record_failed_sign_in(store: &Store, caller: &Caller, reason: &str, status: u16, now: Micros) {
+    let mut event = login_event(caller, now, None);
+    event.outcome = "rejected".into();
+    event.http_status = i64::from(status);
+    event.reason = Some(reason.to_string());
+    if let Err(err) = store.record_audit(&event).await {
+        tracing::error!(error = %err, "could not record a failed sign-in");
+    }
+}
+
+fn login_event(caller: &Caller, now: Micros, user: Option<&UserRecord>) -> AuditRecord {
+    let mut event = audit::event(caller, "sso.login", now);
+    event.target_type = Some("User".into());
+    event.target_id = user.map(|u| u.id.clone());
+    event.target_name = user.map(|u| u.user_name.clone());
+    event
+}
+
+async fn try_sign_in(
+    store: &Store,
+    schemas: ResourceSchemas<'_>,
+    caller: &Caller,
+    request: &SignInRequest,
+    session: &NewSession,
+    now: Micros,
+) -> Result<UserRecord, SignInError> {
+    let Some(value) = request.value.clone().filter(|v| !v.is_empty()) else {
+        return Err(SignInError::Refused(Refusal::MissingClaim {
+            claim: request.claim.clone(),
+        }));
+    };
+    let tenant_id = &caller.tenant.id;
+    let mut tx = store.begin().await?;
+    let mut candidates = tx
+        .sign_in_candidates(tenant_id, &value, request.by_email, request.by_external_id)
+        .await?;
+    let (mut user, mut event) = match candidates.len() {
+        0 => {
+            if store.tombstone_matches(tenant_id, &value).await? {
+                return Err(SignInError::Refused(Refusal::Deleted));
+            }
+            if !request.jit {
+                return Err(SignInError::Refused(Refusal::Unknown {
+                    claim: request.claim.clone(),
+                    value,
+                }));
+            }
+            let user = create_just_in_time(&mut tx, schemas, caller, request, &value, now).await?;
+            let mut event = login_event(caller, now, Some(&user));
+            event.reason = Some("created just in time".into());
+            (user, event)
+        }
+        1 => {
+            let user = candidates.remove(0);
+            (user.clone(), login_event(caller, now, Some(&user)))
+        }
+        _ => {
+            // userName wins over email addresses; several users by email alone is ambiguous.
+            let by_name: Vec<UserRecord> = candidates
+                .into_iter()
+                .filter(|u| u.user_name.to_lowercase() == value.to_lowercase())
+                .collect();
+            match <[UserRecord; 1]>::try_from(by_name) {
+                Ok([user]) => (user.clone(), login_event(caller, now, Some(&user))),
+                Err(_) => {
+                    return Err(SignInError::Refused(Refusal::Ambiguous {
+                        claim: request.claim.clone(),
+                        value,
+                    }));
+                }
+            }
+        }
+    };
+    let status = Status::parse(&user.status).unwrap_or(Status::Invited);
+    if status == Status::Suspended {
+        return Err(SignInError::Refused(Refusal::Suspended));
+    }
+    tx.record_sign_in(tenant_id, &user.id, Status::Active.as_str(), now)
+        .await?;
+    if status == Status::Invited {
+        event.changed_attributes = vec!["status".into(), "lastLogin".into()];
+    } else {
+        event.changed_attributes = vec!["lastLogin".into()];
+    }
+    user.status = Status::Active.as_str().into();
+    user.last_login_at = Some(now);
+    tx.insert_session(&SessionRecord {
+        id: session.id.clone(),
+        tenant_id: tenant_id.clone(),
+        user_id: user.id.clone(),
+        kid: session.kid.clone(),
+        created_at: now,
+        expires_at: session.expires_at,
+        ended_at: None,
+    })
+    .await?;
+    tx.insert_audit(&event).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Creates the user an unknown claim names, from the ID token's profile claims, taking a seat.
+async fn create_just_in_time(
+    tx: &mut crate::store::Tx,
+    schemas: ResourceSchemas<'_>,
+    caller: &Caller,
+    request: &SignInRequest,
+    user_name: &str,
+    now: Micros,
+) -> Result<UserRecord, SignInError> {
+    let claim = |name: &str| request.claims.get(name).and_then(Value::as_str);
+    let mut body = json!({"schemas": [CORE_USER_URN], "userName": user_name});
+    if let Some(email) = claim("email") {
+        body["emails"] = json!([{"value": email, "type": "work", "primary": true}]);
+    }
+    let mut name = Map::new();
+    if let Some(given) = claim("given_name") {
+        name.insert("givenName".into(), given.into());
+    }
+    if let Some(family) = claim("family_name") {
+        name.insert("familyName".into(), family.into());
+    }
+    if !name.is_empty() {
+        body["name"] = Value::Object(name);
+    }
+    if let Some(display) = claim("name") {
+        body["displayName"] = display.into();
+    }
+    let (user, _) = new_user_record(schemas, caller, &body, now)?;
+    if !tx.reserve_seat(&caller.tenant.id).await? {
+        return Err(SignInError::Refused(Refusal::SeatLimit {
+            limit: caller.tenant.seat_limit.unwrap_or(0),
+        }));
+    }
+    tx.insert_user(&user, &index_of(schemas, &user.doc))
+        .await
+        .map_err(|e| map_conflict(e, &user.user_name))?;
+    let mut event = audit::event(caller, "user.create", now);
+    event.http_status = 201;
+    event.target_type = Some("User".into());
+    event.target_id = Some(user.id.clone());
+    event.target_name = Some(user.user_name.clone());
+    event.changed_attributes = user.doc.keys().cloned().collect();
+    event.reason = Some("created just in time at sign-in".into());
+    tx.insert_audit(&event).await?;
+    Ok(user)
+}
