@@ -27,7 +27,12 @@ pub struct Cli {
     pub json: bool,
     /// The gateway's secret key (base64 of 32 bytes): seals SSO client secrets and session
     /// signing keys. Give it by environment rather than on the command line.
-    #[arg(long, global = true, env = "SCIM_GATEWAY_SECRET_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SCIM_GATEWAY_SECRET_KEY",
+        hide_env_values = true
+    )]
     pub secret_key: Option<String>,
     #[command(subcommand)]
     pub command: Command,
@@ -65,7 +70,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         // Every command applies pending migrations first, so the CLI works on a fresh database.
         prepare(&store).await?;
         match cli.command {
-            Command::Serve(args) => serve::run(store.clone(), args, cli.secret_key.as_deref()).await,
+            Command::Serve(args) => {
+                serve::run(store.clone(), args, cli.secret_key.as_deref()).await
+            }
             Command::Migrate => {
                 eprintln!("migrations applied");
                 Ok(())

@@ -41,7 +41,13 @@ fn secure(state: &AppState) -> bool {
     state.settings.public_url.starts_with("https://")
 }
 
-fn cookie(state: &AppState, name: &'static str, value: String, path: String, max_age: i64) -> Cookie<'static> {
+fn cookie(
+    state: &AppState,
+    name: &'static str,
+    value: String,
+    path: String,
+    max_age: i64,
+) -> Cookie<'static> {
     Cookie::build((name, value))
         .path(path)
         .http_only(true)
@@ -98,7 +104,13 @@ async fn callback(
     let jar = jar.remove(Cookie::build(STATE_COOKIE).path(format!("/sso/{slug}/")));
     let finished = state
         .sso
-        .finish_login(&state.store, &state.registry, &slug, &callback, now_micros())
+        .finish_login(
+            &state.store,
+            &state.registry,
+            &slug,
+            &callback,
+            now_micros(),
+        )
         .await;
     match finished {
         Ok(done) => {
@@ -196,7 +208,12 @@ async fn logout(
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
     let ended = match session_of_tenant(&state, &slug, token.clone()).await {
         Ok(_) => match token {
-            Some(token) => state.sso.end_session(&state.store, &token, now_micros()).await,
+            Some(token) => {
+                state
+                    .sso
+                    .end_session(&state.store, &token, now_micros())
+                    .await
+            }
             None => Ok(false),
         },
         Err(SsoError::InvalidSession) => Ok(false),
@@ -234,7 +251,11 @@ struct IntrospectBody {
 
 /// RFC 7662-shaped: `{"active": false}` for anything not good now, else the session's claims
 /// with the user's current status and roles.
-async fn introspect(State(state): State<AppState>, headers: HeaderMap, request: Request) -> Response {
+async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: Request,
+) -> Response {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -255,7 +276,11 @@ async fn introspect(State(state): State<AppState>, headers: HeaderMap, request: 
             "send the session token as `token` (form or JSON)".into(),
         ));
     };
-    match state.sso.live_session(&state.store, &token, now_micros()).await {
+    match state
+        .sso
+        .live_session(&state.store, &token, now_micros())
+        .await
+    {
         Ok(live) => json_response(json!({
             "active": true,
             "iss": live.claims.iss,
@@ -296,9 +321,8 @@ fn json_response(body: Value) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }

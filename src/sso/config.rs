@@ -136,7 +136,14 @@ pub async fn set_config(
             }
             secret_key.seal(secret.as_bytes(), &SsoConfig::secret_context(&tenant.id))?
         }
-        (None, Some(old)) => old.client_secret_sealed.clone(),
+        (None, Some(old)) => {
+            // Kept, but only if it still opens: a changed key would break every sign-in later.
+            secret_key.open(
+                &old.client_secret_sealed,
+                &SsoConfig::secret_context(&tenant.id),
+            )?;
+            old.client_secret_sealed.clone()
+        }
         (None, None) => return Err(required("--client-secret-file")),
     };
     let mut scopes = change
@@ -208,7 +215,10 @@ fn changed_fields(old: Option<&SsoConfig>, new: &SsoConfig) -> Vec<String> {
     };
     check("issuer", old.issuer != new.issuer);
     check("clientId", old.client_id != new.client_id);
-    check("clientSecret", old.client_secret_sealed != new.client_secret_sealed);
+    check(
+        "clientSecret",
+        old.client_secret_sealed != new.client_secret_sealed,
+    );
     check("scopes", old.scopes != new.scopes);
     check("userClaim", old.user_claim != new.user_claim);
     check("groupsClaim", old.groups_claim != new.groups_claim);
@@ -264,9 +274,13 @@ fn check_url(url: &str, what: &str) -> Result<(), SsoError> {
         let host = host_of(rest);
         let loopback = host == "localhost"
             || host == "[::1]"
-            || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback());
+            || host
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback());
         if !loopback && what == "issuer" {
-            return Err(bad("must use https (http is allowed for loopback hosts only)"));
+            return Err(bad(
+                "must use https (http is allowed for loopback hosts only)",
+            ));
         }
         rest
     } else {
@@ -283,9 +297,10 @@ fn host_of(rest: &str) -> &str {
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let authority = authority.rsplit('@').next().unwrap_or(authority);
     if authority.starts_with('[') {
-        return authority.split(']').next().map_or("", |h| {
-            &authority[..(h.len() + 1).min(authority.len())]
-        });
+        return authority
+            .split(']')
+            .next()
+            .map_or("", |h| &authority[..(h.len() + 1).min(authority.len())]);
     }
     authority.split(':').next().unwrap_or("")
 }
@@ -316,7 +331,8 @@ mod tests {
         let me = "https://gw.example/sso/t/me";
         assert_eq!(c.return_target(None, me).unwrap(), me);
         assert_eq!(
-            c.return_target(Some("https://app.example/home"), me).unwrap(),
+            c.return_target(Some("https://app.example/home"), me)
+                .unwrap(),
             "https://app.example/home"
         );
         for evil in [
@@ -334,7 +350,10 @@ mod tests {
     #[test]
     fn issuers_use_https_except_on_loopback() {
         assert!(validate_issuer("https://login.microsoftonline.com/x/v2.0").is_ok());
-        assert_eq!(validate_issuer("http://127.0.0.1:9400/").unwrap(), "http://127.0.0.1:9400");
+        assert_eq!(
+            validate_issuer("http://127.0.0.1:9400/").unwrap(),
+            "http://127.0.0.1:9400"
+        );
         assert!(validate_issuer("http://localhost:9400").is_ok());
         assert!(validate_issuer("http://idp.example").is_err());
         assert!(validate_issuer("http://127.0.0.1.evil.com").is_err());

@@ -12,11 +12,11 @@ use super::secret_key::{SecretKey, random_token};
 use super::session::{self, SessionClaims, Signer};
 use crate::scim::schema::Registry;
 use crate::store::{LoginStateRecord, Micros, Store, TenantRecord, UserRecord};
+use crate::tenant::Caller;
 use crate::tenant::roles::{Effective, effective_of_user};
 use crate::tenant::sign_in::{self, NewSession, SignInError, SignInRequest};
 use crate::tenant::status::Status;
 use crate::tenant::tenants::find_tenant;
-use crate::tenant::Caller;
 
 const MICROS: i64 = 1_000_000;
 
@@ -72,7 +72,11 @@ impl Sso {
         format!("{}/sso/{slug}/me", self.public_url)
     }
 
-    async fn tenant_config(&self, store: &Store, slug: &str) -> Result<(TenantRecord, SsoConfig), SsoError> {
+    async fn tenant_config(
+        &self,
+        store: &Store,
+        slug: &str,
+    ) -> Result<(TenantRecord, SsoConfig), SsoError> {
         self.secret()?;
         let tenant = find_tenant(store, slug).await?;
         let config = store
@@ -146,9 +150,7 @@ impl Sso {
             .await?
             .filter(|l| l.tenant_id == tenant.id && l.expires_at > now)
             .ok_or(SsoError::InvalidState)?;
-        let outcome = self
-            .verify_identity(&config, slug, callback, &login)
-            .await;
+        let outcome = self.verify_identity(&config, slug, callback, &login).await;
         let claims = match outcome {
             Ok(claims) => claims,
             Err(err) => {
@@ -208,7 +210,9 @@ impl Sso {
     ) -> Result<Map<String, Value>, SsoError> {
         if let Some(error) = &callback.error {
             let detail = callback.error_description.as_deref().unwrap_or("");
-            return Err(SsoError::ProviderRefused(format!("{error} {detail}").trim().to_string()));
+            return Err(SsoError::ProviderRefused(
+                format!("{error} {detail}").trim().to_string(),
+            ));
         }
         let code = callback
             .code
@@ -268,7 +272,12 @@ impl Sso {
     }
 
     /// Ends the session a token names (logout). An invalid token ends nothing.
-    pub async fn end_session(&self, store: &Store, token: &str, now: Micros) -> Result<bool, SsoError> {
+    pub async fn end_session(
+        &self,
+        store: &Store,
+        token: &str,
+        now: Micros,
+    ) -> Result<bool, SsoError> {
         let claims =
             session::verify(store, token, &self.public_url, now, self.session_ttl_secs).await?;
         Ok(store.end_session(&claims.sid, now).await?)

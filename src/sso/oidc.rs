@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreJsonWebKeySet,
-    CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata,
 };
 use openidconnect::{
     AsyncHttpClient, AuthType, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
@@ -215,14 +215,7 @@ impl OidcClient {
         let metadata = CoreProviderMetadata::discover_async(issuer_url, &adapter)
             .await
             .map_err(|e| SsoError::Provider(format!("discovery of {issuer} failed: {e}")))?;
-        if refresh {
-            // Discovery fetched the key set again too; make sure it did not come from a cache.
-            let keys = CoreJsonWebKeySet::fetch_async(metadata.jwks_uri(), &adapter)
-                .await
-                .map_err(|e| SsoError::Provider(format!("the key set of {issuer} failed: {e}")))?;
-            let metadata = metadata.set_jwks(keys);
-            return Ok(self.remember(issuer, metadata));
-        }
+        // Discovery fetches the key set too, so a refresh has the provider's current keys.
         Ok(self.remember(issuer, metadata))
     }
 

@@ -40,6 +40,11 @@ impl SecretKey {
         Ok(Self(key))
     }
 
+    /// The key as base64, as `parse` reads it.
+    pub fn to_base64(&self) -> String {
+        STANDARD.encode(self.0)
+    }
+
     /// A new random key, as base64 (what `sso new-secret-key` prints).
     pub fn generate() -> Result<String, SsoError> {
         let mut key = [0u8; KEY_LEN];
@@ -123,7 +128,10 @@ mod tests {
         let key = key();
         let sealed = key.seal(b"client-secret", "client secret of t1").unwrap();
         assert!(!sealed.contains("client-secret"));
-        assert_eq!(key.open(&sealed, "client secret of t1").unwrap(), b"client-secret");
+        assert_eq!(
+            key.open(&sealed, "client secret of t1").unwrap(),
+            b"client-secret"
+        );
         assert!(key.open(&sealed, "client secret of t2").is_err());
         assert!(self::key().open(&sealed, "client secret of t1").is_err());
         let mut tampered = sealed.clone();

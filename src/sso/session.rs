@@ -39,8 +39,9 @@ fn key_context(kid: &str) -> String {
 pub fn new_signing_key(secret: &SecretKey, now: Micros) -> Result<SigningKeyRecord, SsoError> {
     use aws_lc_rs::rand::SystemRandom;
     use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
-        .map_err(|_| SsoError::SecretKey("could not generate a signing key".into()))?;
+    let pkcs8 =
+        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+            .map_err(|_| SsoError::SecretKey("could not generate a signing key".into()))?;
     let kid = format!("gw-{}", random_token(9)?);
     let encoding = EncodingKey::from_ec_der(pkcs8.as_ref());
     let mut jwk = Jwk::from_encoding_key(&encoding, ALGORITHM)
@@ -61,7 +62,11 @@ pub fn new_signing_key(secret: &SecretKey, now: Micros) -> Result<SigningKeyReco
 }
 
 /// Creates the first signing key unless one signs already (at every `serve` start).
-pub async fn ensure_signing_key(store: &Store, secret: &SecretKey, now: Micros) -> Result<(), SsoError> {
+pub async fn ensure_signing_key(
+    store: &Store,
+    secret: &SecretKey,
+    now: Micros,
+) -> Result<(), SsoError> {
     let mut tx = store.begin().await?;
     if tx.current_signing_key().await?.is_none() {
         let key = new_signing_key(secret, now)?;
@@ -74,7 +79,11 @@ pub async fn ensure_signing_key(store: &Store, secret: &SecretKey, now: Micros) 
 
 /// Adds a new signing key that signs from now on; older keys stay published until the sessions
 /// they signed have expired. Returns the new key id.
-pub async fn rotate_signing_key(store: &Store, secret: &SecretKey, now: Micros) -> Result<String, SsoError> {
+pub async fn rotate_signing_key(
+    store: &Store,
+    secret: &SecretKey,
+    now: Micros,
+) -> Result<String, SsoError> {
     let key = new_signing_key(secret, now)?;
     let mut tx = store.begin().await?;
     tx.rotate_in_signing_key(&key, now).await?;
@@ -111,13 +120,19 @@ impl Signer {
 
 /// The public keys a session may be signed with: those that sign, and those retired less than
 /// `session_ttl` ago.
-pub async fn published_keys(store: &Store, now: Micros, session_ttl_secs: i64) -> Result<JwkSet, SsoError> {
+pub async fn published_keys(
+    store: &Store,
+    now: Micros,
+    session_ttl_secs: i64,
+) -> Result<JwkSet, SsoError> {
     let since = now.saturating_sub(session_ttl_secs.saturating_mul(1_000_000));
     let mut keys = Vec::new();
     for record in store.published_signing_keys(since).await? {
         match serde_json::from_str::<Jwk>(&record.public_jwk) {
             Ok(jwk) => keys.push(jwk),
-            Err(e) => tracing::error!(kid = %record.kid, error = %e, "a stored public key does not parse"),
+            Err(e) => {
+                tracing::error!(kid = %record.kid, error = %e, "a stored public key does not parse")
+            }
         }
     }
     Ok(JwkSet { keys })

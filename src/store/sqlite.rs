@@ -53,5 +53,10 @@ pub(super) fn migrator() -> Migrator {
             "folded_documents",
             include_str!("../../migrations/sqlite/0004_folded_documents.sql"),
         ),
+        (
+            5,
+            "sso",
+            include_str!("../../migrations/sqlite/0005_sso.sql"),
+        ),
     ])
 }

@@ -17,15 +17,25 @@ use crate::store::{AuditRecord, Micros, SessionRecord, Store, StoreError, UserRe
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     /// No provisioned user matches, and just-in-time provisioning is off.
-    Unknown { claim: String, value: String },
+    Unknown {
+        claim: String,
+        value: String,
+    },
     Suspended,
     Deleted,
     /// Just-in-time provisioning would exceed the seat limit.
-    SeatLimit { limit: i64 },
+    SeatLimit {
+        limit: i64,
+    },
     /// The claim matches several users (e.g. one's userName and another's email).
-    Ambiguous { claim: String, value: String },
+    Ambiguous {
+        claim: String,
+        value: String,
+    },
     /// The ID token lacks the claim the tenant identifies users by.
-    MissingClaim { claim: String },
+    MissingClaim {
+        claim: String,
+    },
 }
 
 impl std::fmt::Display for Refusal {
@@ -129,7 +139,13 @@ pub async fn sign_in(
 
 /// Records a sign-in that failed before a user could be looked for (bad ID token, provider
 /// error): the tenant's admins see those too.
-pub async fn record_failed_sign_in(store: &Store, caller: &Caller, reason: &str, status: u16, now: Micros) {
+pub async fn record_failed_sign_in(
+    store: &Store,
+    caller: &Caller,
+    reason: &str,
+    status: u16,
+    now: Micros,
+) {
     let mut event = login_event(caller, now, None);
     event.outcome = "rejected".into();
     event.http_status = i64::from(status);

@@ -192,10 +192,7 @@ async fn try_create(
     event.target_id = Some(user.id.clone());
     event.target_name = Some(user.user_name.clone());
     event.changed_attributes = user.doc.keys().cloned().collect();
-    event.tolerances = tolerances
-        .iter()
-        .map(|t| t.as_str().to_string())
-        .collect();
+    event.tolerances = tolerances.iter().map(|t| t.as_str().to_string()).collect();
     event.reason = warning;
     tx.insert_audit(&event).await?;
     tx.commit().await?;

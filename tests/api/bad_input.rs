@@ -90,5 +90,7 @@ async fn unknown_endpoints_and_methods_are_scim_errors() {
         .await
         .unwrap();
     assert_scim_error(response, 405, None).await;
-    assert_scim_error(app.get("/Me").await, 501, None).await;
+    // /Me answers only to an SSO session token (see sso.rs), and never changes the user.
+    assert_scim_error(app.get("/Me").await, 401, None).await;
+    assert_scim_error(app.put("/Me", &json!({})).await, 501, None).await;
 }

@@ -233,3 +233,151 @@ async fn serve_demo_prints_a_working_curl_and_stops_cleanly_on_sigterm() {
     let status = child.wait().unwrap();
     assert!(status.success(), "exit status {status:?}");
 }
+
+fn gateway_with_key(database: &str, key: Option<&str>, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_scim-gateway"));
+    command
+        .arg("--database")
+        .arg(database)
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("SCIM_GATEWAY_SECRET_KEY");
+    if let Some(key) = key {
+        command.env("SCIM_GATEWAY_SECRET_KEY", key);
+    }
+    command.output().expect("run scim-gateway")
+}
+
+#[tokio::test]
+async fn sso_set_keeps_the_client_secret_sealed_and_never_shows_it() {
+    let db = fresh_database_url().await;
+    let key = stdout(&gateway(&db, &["sso", "new-secret-key"]));
+    let key = key.trim();
+    assert!(
+        gateway(&db, &["tenant", "create", "umbrella"])
+            .status
+            .success()
+    );
+    let dir = std::env::temp_dir().join(format!("sso-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret_file = dir.join("secret");
+    std::fs::write(&secret_file, "very-secret-client-secret\n").unwrap();
+    let secret_path = secret_file.to_str().unwrap();
+    let set = [
+        "sso",
+        "set",
+        "--tenant",
+        "umbrella",
+        "--issuer",
+        "https://login.example.com/tenant/v2.0",
+        "--client-id",
+        "gw-client",
+        "--client-secret-file",
+        secret_path,
+        "--user-claim",
+        "preferred_username",
+        "--jit",
+        "--redirect-allow",
+        "https://app.example/home",
+    ];
+
+    let without_key = gateway_with_key(&db, None, &set);
+    assert!(!without_key.status.success());
+    assert!(String::from_utf8_lossy(&without_key.stderr).contains("SCIM_GATEWAY_SECRET_KEY"));
+
+    let insecure = gateway_with_key(
+        &db,
+        Some(key),
+        &[
+            "sso",
+            "set",
+            "--tenant",
+            "umbrella",
+            "--issuer",
+            "http://idp.example",
+            "--client-id",
+            "x",
+            "--client-secret-file",
+            secret_path,
+        ],
+    );
+    assert!(!insecure.status.success());
+    assert!(String::from_utf8_lossy(&insecure.stderr).contains("https"));
+
+    let saved = gateway_with_key(&db, Some(key), &set);
+    assert!(saved.status.success(), "{saved:?}");
+    let shown = gateway_with_key(
+        &db,
+        Some(key),
+        &[
+            "--json",
+            "sso",
+            "show",
+            "--tenant",
+            "umbrella",
+            "--public-url",
+            "https://gw.example/",
+        ],
+    );
+    let all_output = format!("{saved:?}{shown:?}");
+    assert!(!all_output.contains("very-secret-client-secret"));
+    let shown: Value = serde_json::from_str(&stdout(&shown)).unwrap();
+    assert_eq!(shown["issuer"], "https://login.example.com/tenant/v2.0");
+    assert_eq!(shown["userClaim"], "preferred_username");
+    assert_eq!(shown["jit"], true);
+    assert_eq!(
+        shown["redirectUri"],
+        "https://gw.example/sso/umbrella/callback"
+    );
+
+    // In the database the secret is sealed, and it opens with the key and this tenant only.
+    let store = Store::connect(&db).await.unwrap();
+    let tenant = store.tenant_by_slug("umbrella").await.unwrap().unwrap();
+    let config = store.sso_config(&tenant.id).await.unwrap().unwrap();
+    assert!(!config.client_secret_sealed.contains("very-secret"));
+    let key = scim_gateway::sso::secret_key::SecretKey::parse(key).unwrap();
+    let context = scim_gateway::sso::config::SsoConfig::secret_context(&tenant.id);
+    assert_eq!(
+        key.open(&config.client_secret_sealed, &context).unwrap(),
+        b"very-secret-client-secret"
+    );
+    assert!(
+        key.open(&config.client_secret_sealed, "another tenant")
+            .is_err()
+    );
+
+    // A later `set` without a secret keeps it…
+    let key_text = key_text_of(&key);
+    let again = gateway_with_key(
+        &db,
+        Some(&key_text),
+        &["sso", "set", "--tenant", "umbrella", "--no-jit"],
+    );
+    assert!(again.status.success(), "{again:?}");
+    let kept = store.sso_config(&tenant.id).await.unwrap().unwrap();
+    assert_eq!(kept.client_secret_sealed, config.client_secret_sealed);
+    assert!(!kept.jit);
+    // …but only with the key it was sealed with.
+    let other_key = stdout(&gateway(&db, &["sso", "new-secret-key"]));
+    let wrong = gateway_with_key(
+        &db,
+        Some(other_key.trim()),
+        &["sso", "set", "--tenant", "umbrella", "--jit"],
+    );
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("secret key"));
+    let events = store.audit_events(&tenant.id, 10).await.unwrap();
+    let configured: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == "sso.configure")
+        .collect();
+    assert_eq!(configured.len(), 2);
+    assert_eq!(configured[0].changed_attributes, vec!["jit"]);
+    assert!(!format!("{events:?}").contains("very-secret"));
+    store.close().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn key_text_of(key: &scim_gateway::sso::secret_key::SecretKey) -> String {
+    key.to_base64()
+}

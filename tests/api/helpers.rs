@@ -58,6 +58,14 @@ pub async fn spawn_app() -> TestApp {
 
 /// A gateway whose tenant `acme` has `seats` seats (unlimited when `None`).
 pub async fn spawn_app_with(seats: Option<i64>) -> TestApp {
+    spawn_app_configured(seats, |_| {}).await
+}
+
+/// A gateway with its settings adjusted by `configure` before it starts.
+pub async fn spawn_app_configured(
+    seats: Option<i64>,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
     TRACING.call_once(|| {
         if std::env::var("TEST_LOG").is_ok() {
             scim_gateway::telemetry::init(true);
@@ -73,12 +81,9 @@ pub async fn spawn_app_with(seats: Option<i64>) -> TestApp {
     let (secret, _) = tokens::create_token(&store, TENANT, "entra", None, now_micros())
         .await
         .expect("token");
-    let app = App::build(
-        Settings::new("127.0.0.1:0".parse().expect("addr"), None),
-        store.clone(),
-    )
-    .await
-    .expect("build");
+    let mut settings = Settings::new("127.0.0.1:0".parse().expect("addr"), None);
+    configure(&mut settings);
+    let app = App::build(settings, store.clone()).await.expect("build");
     let root = app.public_url().to_string();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {

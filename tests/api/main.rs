@@ -8,6 +8,7 @@
 )]
 
 mod helpers;
+mod oidc_provider;
 
 mod audit;
 mod auth;
@@ -18,6 +19,7 @@ mod discovery;
 mod filter_property;
 mod groups;
 mod roles;
+mod sso;
 mod tenant_rules;
 mod users;
 mod users_list;

@@ -1,0 +1,647 @@
+//! SSO end to end, against the real OpenID Provider (`oidc_provider`): the browser is a reqwest
+//! client with a cookie store that follows every redirect itself; the gateway reaches the
+//! provider through a proxy that can alter ID tokens.
+
+use reqwest::redirect::Policy;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{TENANT, TestApp, spawn_app_configured};
+use crate::oidc_provider::{Interceptor, Provider, Tamper};
+use scim_gateway::clock::now_micros;
+use scim_gateway::sso::config::{SsoChange, set_config};
+use scim_gateway::sso::secret_key::SecretKey;
+
+const RETURN_TO: &str = "https://app.example/after-login";
+
+struct Sso {
+    app: TestApp,
+    op: Provider,
+    proxy: Interceptor,
+    secret: SecretKey,
+}
+
+/// What the browser ended with.
+struct Attempt {
+    status: StatusCode,
+    location: Option<String>,
+    body: String,
+    session: Option<String>,
+    /// The provider's redirect back to the gateway, to replay it.
+    callback: Option<String>,
+}
+
+async fn sso(seats: Option<i64>, jit: bool) -> Sso {
+    let proxy = Interceptor::start().await;
+    let secret = SecretKey::parse(&SecretKey::generate().unwrap()).unwrap();
+    let (key, proxy_url) = (secret.clone(), proxy.url.clone());
+    let app = spawn_app_configured(seats, move |settings| {
+        settings.sso.secret_key = Some(key);
+        settings.sso.http_proxy = Some(proxy_url);
+    })
+    .await;
+    let op = Provider::start(&format!("{}/sso/{TENANT}/callback", app.root)).await;
+    proxy.use_provider_key(op.ec_signing_key());
+    let change = SsoChange {
+        issuer: Some(op.issuer.clone()),
+        client_id: Some("scim-sp".into()),
+        client_secret: Some("scim-sp-secret".into()),
+        jit: Some(jit),
+        groups_claim: Some(Some("groups".into())),
+        scopes: Some(
+            ["openid", "email", "profile", "groups"]
+                .map(String::from)
+                .to_vec(),
+        ),
+        redirect_allow: Some(vec![RETURN_TO.into()]),
+        ..SsoChange::default()
+    };
+    set_config(&app.store, &secret, TENANT, change, now_micros())
+        .await
+        .unwrap();
+    Sso {
+        app,
+        op,
+        proxy,
+        secret,
+    }
+}
+
+fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("scgw_session="))
+        .map(|c| c.split(';').next().unwrap_or("").to_string())
+        .filter(|c| !c.is_empty())
+}
+
+async fn finish(response: reqwest::Response, callback: Option<String>) -> Attempt {
+    Attempt {
+        status: response.status(),
+        location: response
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string()),
+        session: session_cookie(&response),
+        body: response.text().await.unwrap(),
+        callback,
+    }
+}
+
+impl Sso {
+    /// Signs `user` in at the provider (its `login_hint` logs them in without a form) in a
+    /// fresh browser.
+    async fn sign_in(&self, user: &str, return_to: Option<&str>) -> Attempt {
+        self.sign_in_with(&browser(), user, return_to).await
+    }
+
+    async fn sign_in_with(&self, browser: &Client, user: &str, return_to: Option<&str>) -> Attempt {
+        let mut query = vec![("login_hint", user)];
+        if let Some(r) = return_to {
+            query.push(("return_to", r));
+        }
+        let mut response = browser
+            .get(format!("{}/sso/{TENANT}/login", self.app.root))
+            .query(&query)
+            .send()
+            .await
+            .unwrap();
+        for _ in 0..12 {
+            if response.status() != StatusCode::SEE_OTHER && response.status() != StatusCode::FOUND
+            {
+                return finish(response, None).await;
+            }
+            let location = response.headers()["location"].to_str().unwrap().to_string();
+            let next = if location.starts_with('/') {
+                format!("{}{location}", self.op.issuer)
+            } else {
+                location
+            };
+            if next.starts_with(&self.app.root) {
+                let callback = browser.get(&next).send().await.unwrap();
+                return finish(callback, Some(next)).await;
+            }
+            response = browser.get(&next).send().await.unwrap();
+        }
+        panic!("too many redirects");
+    }
+
+    async fn introspect(&self, token: &str) -> Value {
+        self.app
+            .client
+            .post(format!("{}/sso/introspect", self.app.root))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn me(&self, token: &str) -> reqwest::Response {
+        self.app
+            .client
+            .get(format!("{}/sso/{TENANT}/me", self.app.root))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The newest `sso.login` event.
+    async fn last_login_event(&self) -> scim_gateway::store::AuditRecord {
+        self.app
+            .audit()
+            .await
+            .into_iter()
+            .find(|e| e.action == "sso.login")
+            .expect("a sign-in event")
+    }
+
+    async fn provision(&self, user_name: &str) -> Value {
+        self.app.create_user(user_name).await
+    }
+
+    async fn assert_refused(&self, attempt: &Attempt, status: u16, reason: &str) {
+        assert_eq!(attempt.status.as_u16(), status, "{}", attempt.body);
+        assert!(attempt.body.contains(reason), "{}", attempt.body);
+        assert!(attempt.session.is_none());
+        let event = self.last_login_event().await;
+        assert_eq!(event.outcome, "rejected");
+        assert!(
+            event.reason.as_deref().is_some_and(|r| r.contains(reason)),
+            "{event:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_invited_user_becomes_active_at_first_sign_in() {
+    let sso = sso(None, false).await;
+    let user = sso.provision("alice@example.com").await;
+    assert_eq!(sso.app.status_of(&user).await, "invited");
+
+    let attempt = sso.sign_in("alice", Some(RETURN_TO)).await;
+
+    assert_eq!(attempt.status, StatusCode::SEE_OTHER, "{}", attempt.body);
+    assert_eq!(attempt.location.as_deref(), Some(RETURN_TO));
+    let token = attempt.session.expect("a session cookie");
+    assert_eq!(sso.app.status_of(&user).await, "active");
+    let id = user["id"].as_str().unwrap();
+    let stored = sso.app.get(&format!("/Users/{id}?attributes=urn:ietf:params:scim:schemas:extension:gateway:2.0:User:lastLogin")).await;
+    let stored: Value = stored.json().await.unwrap();
+    assert!(
+        stored["urn:ietf:params:scim:schemas:extension:gateway:2.0:User"]["lastLogin"].is_string()
+    );
+    let event = sso.last_login_event().await;
+    assert_eq!(
+        (event.outcome.as_str(), event.target_id.as_deref()),
+        ("success", Some(id))
+    );
+    assert_eq!(event.changed_attributes, vec!["status", "lastLogin"]);
+
+    let me = sso.me(&token).await;
+    assert_eq!(me.status(), StatusCode::OK);
+    let me: Value = me.json().await.unwrap();
+    assert_eq!(me["user"]["id"], json!(id));
+    assert_eq!(me["tenant"], json!(TENANT));
+    let scim_me = sso
+        .app
+        .client
+        .get(format!("{}/Me", sso.app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scim_me.status(), StatusCode::OK);
+    assert!(
+        scim_me.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with(id)
+    );
+    let scim_me: Value = scim_me.json().await.unwrap();
+    assert_eq!(scim_me["userName"], json!("alice@example.com"));
+}
+
+#[tokio::test]
+async fn the_session_token_verifies_with_the_published_jwks_alone() {
+    let sso = sso(None, false).await;
+    let now = now_micros();
+    scim_gateway::tenant::roles::create_role(
+        &sso.app.store,
+        TENANT,
+        "Admin",
+        &["users:manage".into(), "settings:view".into()],
+        None,
+        false,
+        now,
+    )
+    .await
+    .unwrap();
+    // The provider says alice is in "admins"; the tenant maps that group to a role.
+    scim_gateway::tenant::roles::map_group(&sso.app.store, TENANT, "admins", "Admin", false, now)
+        .await
+        .unwrap();
+    let user = sso.provision("alice@example.com").await;
+    let token = sso.sign_in("alice", None).await.session.expect("session");
+
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        reqwest::get(format!("{}/.well-known/jwks.json", sso.app.root))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    let jwk = jwks
+        .find(header.kid.as_deref().unwrap())
+        .expect("the signing key is published");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.set_audience(&[&sso.app.root]);
+    validation.set_issuer(&[&sso.app.root]);
+    let claims = jsonwebtoken::decode::<Value>(
+        &token,
+        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+        &validation,
+    )
+    .unwrap()
+    .claims;
+    assert_eq!(claims["sub"], user["id"]);
+    assert_eq!(claims["tenant"], json!(TENANT));
+    assert_eq!(claims["roles"], json!(["Admin"]));
+    assert_eq!(
+        claims["permissions"],
+        json!(["settings:view", "users:manage"])
+    );
+    assert!(claims["exp"].as_i64().unwrap() > claims["iat"].as_i64().unwrap());
+
+    // A token changed by its holder no longer verifies.
+    let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
+    parts[1] = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        serde_json::to_vec(&json!({"sub": "someone-else", "exp": claims["exp"]})).unwrap(),
+    );
+    let forged = parts.join(".");
+    assert!(
+        jsonwebtoken::decode::<Value>(
+            &forged,
+            &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+            &validation
+        )
+        .is_err()
+    );
+    assert_eq!(sso.introspect(&forged).await, json!({"active": false}));
+}
+
+#[tokio::test]
+async fn suspended_users_are_refused_and_their_sessions_stop_at_once() {
+    let sso = sso(None, false).await;
+    let user = sso.provision("alice@example.com").await;
+    let token = sso.sign_in("alice", None).await.session.expect("session");
+    assert_eq!(sso.introspect(&token).await["active"], json!(true));
+
+    let id = user["id"].as_str().unwrap();
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "active", "value": false}]});
+    let response = sso
+        .app
+        .client
+        .patch(sso.app.url(&format!("/Users/{id}")))
+        .bearer_auth(&sso.app.token)
+        .header("content-type", "application/scim+json")
+        .body(patch.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    assert_eq!(sso.introspect(&token).await, json!({"active": false}));
+    assert_eq!(sso.me(&token).await.status(), StatusCode::UNAUTHORIZED);
+    let attempt = sso.sign_in("alice", None).await;
+    sso.assert_refused(&attempt, 403, "suspended").await;
+    assert_eq!(sso.app.status_of(&user).await, "suspended");
+}
+
+#[tokio::test]
+async fn deleted_users_are_refused_and_their_sessions_stop_at_once() {
+    let sso = sso(None, true).await;
+    let user = sso.provision("alice@example.com").await;
+    let token = sso.sign_in("alice", None).await.session.expect("session");
+    let id = user["id"].as_str().unwrap();
+    assert_eq!(
+        sso.app.delete(&format!("/Users/{id}")).await.status(),
+        StatusCode::NO_CONTENT
+    );
+
+    assert_eq!(sso.introspect(&token).await, json!({"active": false}));
+    // Even with just-in-time provisioning on, a deleted user does not come back by signing in.
+    let seats = sso.app.tenant_seats_used().await;
+    let attempt = sso.sign_in("alice", None).await;
+    sso.assert_refused(&attempt, 403, "removed").await;
+    assert_eq!(sso.app.tenant_seats_used().await, seats);
+}
+
+#[tokio::test]
+async fn unknown_users_are_refused_without_jit() {
+    let sso = sso(None, false).await;
+    sso.provision("alice@example.com").await;
+    let attempt = sso.sign_in("bob", None).await;
+    sso.assert_refused(&attempt, 403, "bob@example.com").await;
+    assert!(attempt.body.contains("has been provisioned"));
+    assert_eq!(sso.app.tenant_seats_used().await, 1);
+}
+
+#[tokio::test]
+async fn jit_admits_unknown_users_within_the_seat_limit_only() {
+    let sso = sso(Some(1), true).await;
+    let attempt = sso.sign_in("alice", None).await;
+    assert_eq!(attempt.status, StatusCode::SEE_OTHER, "{}", attempt.body);
+    assert!(attempt.session.is_some());
+    let found = sso.app.filter("userName eq \"alice@example.com\"").await;
+    assert_eq!(found["totalResults"], json!(1));
+    let alice = &found["Resources"][0];
+    assert_eq!(alice["name"]["givenName"], json!("Alice"));
+    assert_eq!(alice["emails"][0]["value"], json!("alice@example.com"));
+    assert_eq!(sso.app.status_of(alice).await, "active");
+    assert_eq!(sso.app.tenant_seats_used().await, 1);
+
+    let attempt = sso.sign_in("bob", None).await;
+    sso.assert_refused(&attempt, 403, "seat limit 1 reached")
+        .await;
+    assert_eq!(sso.app.tenant_seats_used().await, 1);
+    assert_eq!(
+        sso.app.filter("userName eq \"bob@example.com\"").await["totalResults"],
+        json!(0)
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_or_replayed_state_is_refused() {
+    let sso = sso(None, false).await;
+    let user = sso.provision("alice@example.com").await;
+    let browser = browser();
+    let first = sso.sign_in_with(&browser, "alice", None).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+
+    // Replayed: the same callback (code and state) a second time.
+    let callback = first.callback.expect("callback");
+    let replay = finish(browser.get(&callback).send().await.unwrap(), None).await;
+    assert_eq!(replay.status, StatusCode::BAD_REQUEST, "{}", replay.body);
+    assert!(replay.body.contains("state"));
+    assert!(replay.session.is_none());
+
+    // Wrong: a state this browser never got.
+    let wrong = callback.replace("state=", "state=x");
+    let wrong = finish(browser.get(&wrong).send().await.unwrap(), None).await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+
+    // A state started in another browser (login CSRF) does not finish in this one.
+    let other = self::browser();
+    let started = other
+        .get(format!(
+            "{}/sso/{TENANT}/login?login_hint=alice",
+            sso.app.root
+        ))
+        .send()
+        .await
+        .unwrap();
+    let authorize = started.headers()["location"].to_str().unwrap().to_string();
+    let state = reqwest::Url::parse(&authorize)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.to_string())
+        .unwrap();
+    let cross = finish(
+        browser
+            .get(format!(
+                "{}/sso/{TENANT}/callback?code=x&state={state}",
+                sso.app.root
+            ))
+            .send()
+            .await
+            .unwrap(),
+        None,
+    )
+    .await;
+    assert_eq!(cross.status, StatusCode::BAD_REQUEST);
+    assert_eq!(sso.app.status_of(&user).await, "active");
+}
+
+#[tokio::test]
+async fn forged_or_misdirected_id_tokens_are_refused() {
+    let sso = sso(None, true).await;
+    sso.provision("alice@example.com").await;
+    let cases = [
+        (
+            Tamper::KeepSignature(json!({"email": "bob@example.com"})),
+            "signature",
+        ),
+        (Tamper::Resign(json!({"aud": "another-client"})), "audience"),
+        (
+            Tamper::Resign(json!({"exp": now_micros() / 1_000_000 - 600})),
+            "expired",
+        ),
+        (Tamper::Resign(json!({"nonce": "not-the-nonce"})), "nonce"),
+        (
+            Tamper::Resign(json!({"iss": "https://evil.example"})),
+            "issuer",
+        ),
+    ];
+    for (tamper, expected) in cases {
+        sso.proxy.tamper(tamper.clone());
+        let attempt = sso.sign_in("alice", None).await;
+        assert_eq!(
+            attempt.status,
+            StatusCode::UNAUTHORIZED,
+            "{tamper:?}: {}",
+            attempt.body
+        );
+        assert!(
+            attempt.body.to_lowercase().contains(expected),
+            "{tamper:?}: {}",
+            attempt.body
+        );
+        assert!(attempt.session.is_none());
+        let event = sso.last_login_event().await;
+        assert_eq!(event.outcome, "rejected");
+        assert!(event.reason.unwrap().contains("ID token was rejected"));
+    }
+    // Nothing was created just in time for the forged email.
+    assert_eq!(
+        sso.app.filter("userName eq \"bob@example.com\"").await["totalResults"],
+        json!(0)
+    );
+    // Re-signing with the provider's key is only refused for what was changed.
+    sso.proxy.tamper(Tamper::Resign(json!({})));
+    assert_eq!(
+        sso.sign_in("alice", None).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_key_is_looked_up_again_and_a_rotated_provider_key_is_accepted() {
+    let mut sso = sso(None, false).await;
+    sso.provision("alice@example.com").await;
+    assert_eq!(
+        sso.sign_in("alice", None).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let fetched = sso.proxy.jwks_fetches();
+    assert!(fetched >= 1);
+
+    // A key nobody published: the gateway fetches the key set again, then refuses.
+    sso.proxy.tamper(Tamper::UnknownKey);
+    let attempt = sso.sign_in("alice", None).await;
+    assert_eq!(attempt.status, StatusCode::UNAUTHORIZED, "{}", attempt.body);
+    assert_eq!(sso.proxy.jwks_fetches(), fetched + 1);
+
+    // The provider rotates its keys: the next token names a key the cached set lacks.
+    sso.proxy.tamper(Tamper::Nothing);
+    sso.op.rotate_keys().await;
+    let attempt = sso.sign_in("alice", None).await;
+    assert_eq!(attempt.status, StatusCode::SEE_OTHER, "{}", attempt.body);
+    assert_eq!(sso.proxy.jwks_fetches(), fetched + 2);
+    // With the new keys cached, no further fetch is needed.
+    assert_eq!(
+        sso.sign_in("alice", None).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(sso.proxy.jwks_fetches(), fetched + 2);
+}
+
+#[tokio::test]
+async fn return_to_must_be_on_the_allow_list() {
+    let sso = sso(None, false).await;
+    sso.provision("alice@example.com").await;
+    for evil in [
+        "https://evil.example/",
+        "https://app.example.evil.example/after-login",
+        "//evil.example",
+        "https://app.example/after-login/../../evil",
+        "javascript:alert(1)",
+    ] {
+        let attempt = sso.sign_in("alice", Some(evil)).await;
+        assert_eq!(attempt.status, StatusCode::BAD_REQUEST, "{evil}");
+        assert!(attempt.location.is_none());
+        assert!(attempt.body.contains("allowed return targets"));
+        assert!(!attempt.body.contains("<script"), "escaped");
+    }
+    // Without return_to the user lands on their own page at the gateway.
+    let attempt = sso.sign_in("alice", None).await;
+    assert_eq!(
+        attempt.location,
+        Some(format!("{}/sso/{TENANT}/me", sso.app.root))
+    );
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_everywhere() {
+    let sso = sso(None, false).await;
+    sso.provision("alice@example.com").await;
+    let browser = browser();
+    let token = sso
+        .sign_in_with(&browser, "alice", None)
+        .await
+        .session
+        .expect("session");
+    // The browser's cookie works for /me.
+    let me = browser
+        .get(format!("{}/sso/{TENANT}/me", sso.app.root))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+
+    let out = browser
+        .post(format!(
+            "{}/sso/{TENANT}/logout?return_to={RETURN_TO}",
+            sso.app.root
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(out.headers()["location"], RETURN_TO);
+    assert_eq!(sso.introspect(&token).await, json!({"active": false}));
+    assert_eq!(sso.me(&token).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn sessions_of_one_tenant_are_not_accepted_by_another() {
+    let sso = sso(None, false).await;
+    sso.provision("alice@example.com").await;
+    let token = sso.sign_in("alice", None).await.session.expect("session");
+    let other = scim_gateway::tenant::TenantSlug::parse("other").unwrap();
+    scim_gateway::tenant::tenants::create_tenant(&sso.app.store, &other, None, None, now_micros())
+        .await
+        .unwrap();
+    let response = sso
+        .app
+        .client
+        .get(format!("{}/sso/other/me", sso.app.root))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let response = sso
+        .app
+        .client
+        .get(format!("{}/scim/v2/other/Me", sso.app.root))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    // A SCIM token is not a session.
+    assert_eq!(
+        sso.me(&sso.app.token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn rotating_the_gateway_key_keeps_earlier_sessions_good() {
+    let sso = sso(None, false).await;
+    sso.provision("alice@example.com").await;
+    let before = sso.sign_in("alice", None).await.session.expect("session");
+    let new_kid =
+        scim_gateway::sso::session::rotate_signing_key(&sso.app.store, &sso.secret, now_micros())
+            .await
+            .unwrap();
+    let after = sso.sign_in("alice", None).await.session.expect("session");
+    let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
+    assert_eq!(kid(&after), new_kid);
+    assert_ne!(kid(&before), new_kid);
+    let jwks: Value = reqwest::get(format!("{}/.well-known/jwks.json", sso.app.root))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert!(kids.contains(&new_kid.as_str()) && kids.contains(&kid(&before).as_str()));
+    assert!(jwks.to_string().find("\"d\"").is_none(), "no private parts");
+    assert_eq!(sso.introspect(&before).await["active"], json!(true));
+    assert_eq!(sso.introspect(&after).await["active"], json!(true));
+}
