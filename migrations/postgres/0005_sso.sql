@@ -47,6 +47,8 @@ CREATE TABLE sso_sessions (
     tenant_id  TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     kid        TEXT NOT NULL,
+    -- The groups the provider named at sign-in (JSON list): they count for roles while it lasts.
+    idp_groups TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
     ended_at   BIGINT

@@ -166,6 +166,11 @@ impl Sso {
         let session = NewSession {
             id: random_token(18)?,
             kid: signer.kid.clone(),
+            idp_groups: config
+                .groups_claim
+                .as_deref()
+                .map(|name| strings_at(&claims, name))
+                .unwrap_or_default(),
             expires_at: now + self.session_ttl_secs * MICROS,
         };
         let request = sign_in_request(&config, claims);
@@ -175,12 +180,7 @@ impl Sso {
                 SignInError::Refused(refusal) => SsoError::Refused(refusal),
                 SignInError::Tenant(e) => SsoError::Tenant(e),
             })?;
-        let idp_groups = config
-            .groups_claim
-            .as_deref()
-            .map(|name| strings_at(&request.claims, name))
-            .unwrap_or_default();
-        let effective = effective_of_user(store, &tenant.id, &user, &idp_groups).await?;
+        let effective = effective_of_user(store, &tenant.id, &user, &session.idp_groups).await?;
         let token = signer.sign(&SessionClaims {
             iss: self.public_url.clone(),
             aud: self.public_url.clone(),
@@ -262,7 +262,7 @@ impl Sso {
             .await?
             .filter(|u| Status::parse(&u.status) != Some(Status::Suspended))
             .ok_or(SsoError::InvalidSession)?;
-        let effective = effective_of_user(store, &tenant.id, &user, &[]).await?;
+        let effective = effective_of_user(store, &tenant.id, &user, &record.idp_groups).await?;
         Ok(LiveSession {
             claims,
             tenant,

@@ -56,6 +56,10 @@ impl SsoError {
             SsoError::ProviderRefused(_) | SsoError::IdToken(_) | SsoError::InvalidSession => 401,
             SsoError::Refused(_) => 403,
             SsoError::Provider(_) => 502,
+            SsoError::Tenant(TenantError::Scim(e)) => e.status,
+            SsoError::Tenant(TenantError::SeatLimitReached { .. }) => 403,
+            SsoError::Tenant(TenantError::UserNameTaken(_)) => 409,
+            SsoError::Tenant(TenantError::InvalidArgument(_)) => 400,
             SsoError::SecretKey(_) | SsoError::Tenant(_) | SsoError::Store(_) => 500,
         }
     }

@@ -36,6 +36,8 @@ pub struct SessionRecord {
     pub tenant_id: String,
     pub user_id: String,
     pub kid: String,
+    /// The groups the identity provider named at sign-in.
+    pub idp_groups: Vec<String>,
     pub created_at: Micros,
     pub expires_at: Micros,
     pub ended_at: Option<Micros>,
@@ -208,7 +210,8 @@ impl Store {
     pub async fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
         on_pool!(self, |pool| {
             let row = sqlx::query(
-                "SELECT id, tenant_id, user_id, kid, created_at, expires_at, ended_at FROM sso_sessions WHERE id = $1",
+                "SELECT id, tenant_id, user_id, kid, idp_groups, created_at, expires_at, ended_at FROM sso_sessions \
+                 WHERE id = $1",
             )
             .bind(id)
             .fetch_optional(pool)
@@ -219,6 +222,10 @@ impl Store {
                     tenant_id: row.try_get("tenant_id")?,
                     user_id: row.try_get("user_id")?,
                     kid: row.try_get("kid")?,
+                    idp_groups: list_from(
+                        &row.try_get::<String, _>("idp_groups")?,
+                        "sso_sessions.idp_groups",
+                    )?,
                     created_at: row.try_get("created_at")?,
                     expires_at: row.try_get("expires_at")?,
                     ended_at: row.try_get("ended_at")?,
@@ -341,13 +348,14 @@ impl Tx {
     pub async fn insert_session(&mut self, session: &SessionRecord) -> Result<(), StoreError> {
         on_tx!(self, |conn| {
             sqlx::query(
-                "INSERT INTO sso_sessions (id, tenant_id, user_id, kid, created_at, expires_at, ended_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+                "INSERT INTO sso_sessions (id, tenant_id, user_id, kid, idp_groups, created_at, expires_at, ended_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
             )
             .bind(&session.id)
             .bind(&session.tenant_id)
             .bind(&session.user_id)
             .bind(&session.kid)
+            .bind(list_text(&session.idp_groups))
             .bind(session.created_at)
             .bind(session.expires_at)
             .execute(&mut *conn)

@@ -101,6 +101,7 @@ pub struct SignInRequest {
 pub struct NewSession {
     pub id: String,
     pub kid: String,
+    pub idp_groups: Vec<String>,
     pub expires_at: Micros,
 }
 
@@ -236,6 +237,7 @@ async fn try_sign_in(
         tenant_id: tenant_id.clone(),
         user_id: user.id.clone(),
         kid: session.kid.clone(),
+        idp_groups: session.idp_groups.clone(),
         created_at: now,
         expires_at: session.expires_at,
         ended_at: None,

@@ -287,6 +287,12 @@ async fn the_session_token_verifies_with_the_published_jwks_alone() {
         json!(["settings:view", "users:manage"])
     );
     assert!(claims["exp"].as_i64().unwrap() > claims["iat"].as_i64().unwrap());
+    // Introspection and /me count the provider's groups of this session too.
+    let introspected = sso.introspect(&token).await;
+    assert_eq!(introspected["roles"], claims["roles"]);
+    assert_eq!(introspected["permissions"], claims["permissions"]);
+    let me: Value = sso.me(&token).await.json().await.unwrap();
+    assert_eq!(me["roles"], json!(["Admin"]));
 
     // A token changed by its holder no longer verifies.
     let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
@@ -644,4 +650,48 @@ async fn rotating_the_gateway_key_keeps_earlier_sessions_good() {
     assert!(jwks.to_string().find("\"d\"").is_none(), "no private parts");
     assert_eq!(sso.introspect(&before).await["active"], json!(true));
     assert_eq!(sso.introspect(&after).await["active"], json!(true));
+}
+
+#[tokio::test]
+async fn without_a_secret_key_sso_is_off_and_says_so() {
+    let app = spawn_app_configured(None, |_| {}).await;
+    let response = browser()
+        .get(format!("{}/sso/{TENANT}/login", app.root))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("SCIM_GATEWAY_SECRET_KEY")
+    );
+    let jwks: Value = reqwest::get(format!("{}/.well-known/jwks.json", app.root))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks, json!({"keys": []}));
+    // SCIM is unaffected.
+    assert_eq!(app.get("/Users").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_tenant_without_sso_settings_or_an_unknown_tenant_is_404() {
+    let sso = sso(None, false).await;
+    let other = scim_gateway::tenant::TenantSlug::parse("other").unwrap();
+    scim_gateway::tenant::tenants::create_tenant(&sso.app.store, &other, None, None, now_micros())
+        .await
+        .unwrap();
+    for slug in ["other", "nobody"] {
+        let response = browser()
+            .get(format!("{}/sso/{slug}/login", sso.app.root))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{slug}");
+    }
 }
