@@ -190,13 +190,8 @@ async fn me(
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct LogoutForm {
-    return_to: Option<String>,
-}
-
-/// Ends the session (also at other gateway processes: the session row ends) and clears the
-/// cookie; then returns to an allowed `return_to`, or answers 200.
+/// Ends the session (for every gateway process: the session row ends) and clears the cookie;
+/// then returns to an allowed `return_to`, or answers `{"signedOut": …}`.
 async fn logout(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -206,42 +201,21 @@ async fn logout(
 ) -> Response {
     let token = session_token(&headers, &jar);
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
-    let ended = match session_of_tenant(&state, &slug, token.clone()).await {
-        Ok(_) => match token {
-            Some(token) => {
-                state
-                    .sso
-                    .end_session(&state.store, &token, now_micros())
-                    .await
-            }
-            None => Ok(false),
-        },
-        Err(SsoError::InvalidSession) => Ok(false),
-        Err(err) => Err(err),
-    };
-    let ended = match ended {
-        Ok(ended) => ended,
-        Err(err) => return (jar, sso_error_json(&err)).into_response(),
-    };
-    let form = LogoutForm {
-        return_to: query.get("return_to").cloned(),
-    };
-    if let Some(target) = form.return_to {
-        let allowed = match state.store.tenant_by_slug(&slug).await {
-            Ok(Some(tenant)) => match state.store.sso_config(&tenant.id).await {
-                Ok(Some(config)) => config
-                    .return_target(Some(&target), &state.sso.me_url(&slug))
-                    .ok(),
-                _ => None,
-            },
-            _ => None,
-        };
-        return match allowed {
-            Some(url) => (jar, Redirect::to(&url)).into_response(),
-            None => (jar, sso_error_json(&SsoError::ReturnToNotAllowed(target))).into_response(),
-        };
+    let outcome = state
+        .sso
+        .logout(
+            &state.store,
+            &slug,
+            token.as_deref(),
+            query.get("return_to").map(String::as_str),
+            now_micros(),
+        )
+        .await;
+    match outcome {
+        Ok((_, Some(target))) => (jar, Redirect::to(&target)).into_response(),
+        Ok((ended, None)) => (jar, json_response(json!({"signedOut": ended}))).into_response(),
+        Err(err) => (jar, sso_error_json(&err)).into_response(),
     }
-    (jar, json_response(json!({"signedOut": ended}))).into_response()
 }
 
 #[derive(Debug, Deserialize)]

@@ -297,10 +297,8 @@ fn host_of(rest: &str) -> &str {
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let authority = authority.rsplit('@').next().unwrap_or(authority);
     if authority.starts_with('[') {
-        return authority
-            .split(']')
-            .next()
-            .map_or("", |h| &authority[..(h.len() + 1).min(authority.len())]);
+        // An IPv6 literal: the host runs to the closing bracket.
+        return authority.find(']').map_or("", |end| &authority[..=end]);
     }
     authority.split(':').next().unwrap_or("")
 }

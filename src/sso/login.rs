@@ -271,16 +271,35 @@ impl Sso {
         })
     }
 
-    /// Ends the session a token names (logout). An invalid token ends nothing.
-    pub async fn end_session(
+    /// Logout: ends the session the token names if it is one of this tenant's (an invalid
+    /// token ends nothing), and says where to go next: `return_to` if the tenant allows it.
+    pub async fn logout(
         &self,
         store: &Store,
-        token: &str,
+        slug: &str,
+        token: Option<&str>,
+        return_to: Option<&str>,
         now: Micros,
-    ) -> Result<bool, SsoError> {
-        let claims =
-            session::verify(store, token, &self.public_url, now, self.session_ttl_secs).await?;
-        Ok(store.end_session(&claims.sid, now).await?)
+    ) -> Result<(bool, Option<String>), SsoError> {
+        let redirect = match return_to {
+            Some(url) => {
+                let (_, config) = self.tenant_config(store, slug).await?;
+                Some(config.return_target(Some(url), &self.me_url(slug))?)
+            }
+            None => None,
+        };
+        let verified = match token {
+            Some(token) => {
+                session::verify(store, token, &self.public_url, now, self.session_ttl_secs).await
+            }
+            None => Err(SsoError::InvalidSession),
+        };
+        let ended = match verified {
+            Ok(claims) if claims.tenant == slug => store.end_session(&claims.sid, now).await?,
+            Ok(_) | Err(SsoError::InvalidSession) => false,
+            Err(err) => return Err(err),
+        };
+        Ok((ended, redirect))
     }
 }
 
