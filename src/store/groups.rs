@@ -91,7 +91,8 @@ impl Store {
         spec: &PageSpec,
     ) -> Result<GroupPage, StoreError> {
         let (count_sql, list_sql) = page_statements(
-            concat!("SELECT ", group_columns!(), " FROM groups g"),
+            group_columns!(),
+            "groups g",
             "g.tenant_id = $1",
             "g.id",
             tenant_id,

@@ -243,7 +243,8 @@ impl PageSpec {
 /// `scope` (the tenant as `$1` and what is visible), `id_column` (for keyset paging) and
 /// `condition` (a compiled filter built with `SqlFragment::numbered_after(1)`).
 pub(crate) fn page_statements(
-    select: &str,
+    columns: &str,
+    table: &str,
     scope: &str,
     id_column: &str,
     tenant_id: &str,
@@ -254,9 +255,8 @@ pub(crate) fn page_statements(
     count.bind(SqlParam::Text(tenant_id.to_string()));
     count.params.extend(condition.params.iter().cloned());
     let mut page = count.clone();
-    let from = select.split_once(" FROM ").map_or(select, |(_, from)| from);
     count.sql = format!(
-        "SELECT COUNT(*) AS n FROM {from} WHERE {scope} AND ({})",
+        "SELECT COUNT(*) AS n FROM {table} WHERE {scope} AND ({})",
         condition.sql
     );
     let keyset = match &spec.after_id {
@@ -269,7 +269,7 @@ pub(crate) fn page_statements(
     let limit_p = page.bind(SqlParam::Int(spec.limit));
     let offset_p = page.bind(SqlParam::Int(spec.offset));
     page.sql = format!(
-        "{select} WHERE {scope} AND ({}){keyset} ORDER BY {} LIMIT {limit_p} OFFSET {offset_p}",
+        "SELECT {columns} FROM {table} WHERE {scope} AND ({}){keyset} ORDER BY {} LIMIT {limit_p} OFFSET {offset_p}",
         condition.sql, spec.order
     );
     (count, page)

@@ -3,8 +3,8 @@
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{
-    Dialect, EmailRow, Micros, PageSpec, SqlFragment, SqlParam, Store, StoreError, Tx, UserIndex,
-    UserRecord, bind_params, json_text, on_pool, on_tx, page_statements,
+    Dialect, EmailRow, MembershipRow, Micros, PageSpec, SqlFragment, SqlParam, Store, StoreError,
+    Tx, UserIndex, UserRecord, bind_params, json_text, on_pool, on_tx, page_statements,
 };
 
 macro_rules! user_columns {
@@ -47,11 +47,46 @@ pub fn fold(text: &str) -> String {
     text.to_lowercase()
 }
 
-/// A page of users and the number of users matching, for a ListResponse.
+/// A page of users and the number of users matching, for a ListResponse; with the users' groups
+/// when asked for.
 #[derive(Debug, Clone)]
 pub struct UserPage {
     pub total: i64,
     pub users: Vec<UserRecord>,
+    pub groups: Vec<MembershipRow>,
+}
+
+/// The column holding a user's groups as a JSON list of `[id, displayName]`, ordered by name: read
+/// with the user, so that an answer that shows `groups` costs one query, not two.
+fn member_of_column(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => {
+            "(SELECT json_group_array(json_array(g.id, g.display_name) ORDER BY g.display_name_key) \
+             FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_id = u.id) AS member_of"
+        }
+        Dialect::Postgres => {
+            "(SELECT COALESCE(json_agg(json_build_array(g.id, g.display_name) ORDER BY g.display_name_key), \
+             '[]'::json)::text FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_id = u.id) \
+             AS member_of"
+        }
+    }
+}
+
+/// The memberships in a row's `member_of` column.
+fn memberships_of(user_id: &str, text: Option<String>) -> Result<Vec<MembershipRow>, StoreError> {
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
+    let pairs: Vec<(String, String)> = serde_json::from_str(&text)
+        .map_err(|e| StoreError::Corrupt(format!("group memberships of {user_id}: {e}")))?;
+    Ok(pairs
+        .into_iter()
+        .map(|(group_id, group_display_name)| MembershipRow {
+            member_id: user_id.to_string(),
+            group_id,
+            group_display_name,
+        })
+        .collect())
 }
 
 impl Store {
@@ -77,16 +112,52 @@ impl Store {
         })
     }
 
+    /// A user with their groups (see `member_of_column`).
+    pub async fn user_with_groups(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<(UserRecord, Vec<MembershipRow>)>, StoreError> {
+        let sql = format!(
+            "SELECT {}, {} FROM users u WHERE u.tenant_id = $1 AND u.id = $2 AND u.deleted_at IS NULL",
+            user_columns!(),
+            member_of_column(self.dialect())
+        );
+        on_pool!(self, |pool| {
+            let row = sqlx::query(AssertSqlSafe(sql))
+                .bind(tenant_id)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?;
+            Ok(match row {
+                Some(row) => {
+                    let user = user_from_row!(row);
+                    let groups = memberships_of(&user.id, row.try_get("member_of")?)?;
+                    Some((user, groups))
+                }
+                None => None,
+            })
+        })
+    }
+
     /// Users of a tenant matching `condition` (SQL over `u` built with
-    /// `SqlFragment::numbered_after(1)`: `$1` is the tenant), ordered by id, `limit` from `offset`.
+    /// `SqlFragment::numbered_after(1)`: `$1` is the tenant), ordered by id, `limit` from `offset`;
+    /// with their groups when `with_groups`.
     pub async fn list_users(
         &self,
         tenant_id: &str,
         condition: &SqlFragment,
         spec: &PageSpec,
+        with_groups: bool,
     ) -> Result<UserPage, StoreError> {
+        let columns = if with_groups {
+            format!("{}, {}", user_columns!(), member_of_column(self.dialect()))
+        } else {
+            user_columns!().to_string()
+        };
         let (count_sql, list_sql) = page_statements(
-            concat!("SELECT ", user_columns!(), " FROM users u"),
+            &columns,
+            "users u",
             "u.tenant_id = $1 AND u.deleted_at IS NULL",
             "u.id",
             tenant_id,
@@ -95,6 +166,7 @@ impl Store {
         );
         on_pool!(self, |pool| {
             let mut users = Vec::new();
+            let mut groups = Vec::new();
             if spec.limit > 0 {
                 let rows = bind_params!(
                     sqlx::query(AssertSqlSafe(list_sql.sql.clone())),
@@ -103,7 +175,11 @@ impl Store {
                 .fetch_all(pool)
                 .await?;
                 for row in rows {
-                    users.push(user_from_row!(row));
+                    let user = user_from_row!(row);
+                    if with_groups {
+                        groups.extend(memberships_of(&user.id, row.try_get("member_of")?)?);
+                    }
+                    users.push(user);
                 }
             }
             let total: i64 = match spec.total_from_page(users.len()) {
@@ -123,7 +199,11 @@ impl Store {
                 .await?
                 .try_get("n")?,
             };
-            Ok(UserPage { total, users })
+            Ok(UserPage {
+                total,
+                users,
+                groups,
+            })
         })
     }
 }

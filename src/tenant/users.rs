@@ -479,15 +479,29 @@ pub async fn get_user(store: &Store, caller: &Caller, id: &str) -> Result<User, 
         .ok_or_else(|| TenantError::NotFound(format!("User {id}")))
 }
 
-/// The tenant's users matching a list request, evaluated in SQL: a page by index or by cursor.
+/// A user and the groups they belong to, read together.
+pub async fn get_user_with_groups(
+    store: &Store,
+    caller: &Caller,
+    id: &str,
+) -> Result<(User, Vec<MembershipRow>), TenantError> {
+    store
+        .user_with_groups(&caller.tenant.id, id)
+        .await?
+        .ok_or_else(|| TenantError::NotFound(format!("User {id}")))
+}
+
+/// The tenant's users matching a list request, evaluated in SQL: a page by index or by cursor;
+/// with the groups of those users when `with_groups`.
 pub async fn list_users(
     store: &Store,
     schemas: ResourceSchemas<'_>,
     caller: &Caller,
     request: &ListRequest,
     limits: ListLimits,
+    with_groups: bool,
     now: Micros,
-) -> Result<Listing<User>, TenantError> {
+) -> Result<(Listing<User>, Vec<MembershipRow>), TenantError> {
     let tenant_id = &caller.tenant.id;
     let query = compile_query(
         FilterSubject::Users,
@@ -508,9 +522,13 @@ pub async fn list_users(
             tenant_id,
             &query.condition,
             &query.page_spec(count_is_seats),
+            with_groups,
         )
         .await?;
-    Ok(query.listing(found.total, found.users, |u: &User| u.id.as_str(), now))
+    Ok((
+        query.listing(found.total, found.users, |u: &User| u.id.as_str(), now),
+        found.groups,
+    ))
 }
 
 /// What a user's answer shows beyond its own row: its groups (when the answer shows them) and its

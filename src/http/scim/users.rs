@@ -17,6 +17,7 @@ use crate::scim::TENANT_USER_URN;
 use crate::scim::list::ListRequest;
 use crate::scim::projection::Projection;
 use crate::scim::resource::etag_of;
+use crate::scim::schema::ResourceSchemas;
 use crate::sso::SsoError;
 use crate::state::AppState;
 use crate::store::MembershipRow;
@@ -42,25 +43,39 @@ impl Extras {
     }
 }
 
+fn wants_roles(schemas: ResourceSchemas<'_>, projection: &Projection) -> bool {
+    ["effectiveRoles", "effectivePermissions"]
+        .iter()
+        .any(|name| projection.includes_extension_attribute(schemas, TENANT_USER_URN, name))
+}
+
+/// Whether the answer needs the users' groups: to show them, or to work out roles.
+fn wants_groups(schemas: ResourceSchemas<'_>, projection: &Projection) -> bool {
+    projection.includes(schemas, "groups") || wants_roles(schemas, projection)
+}
+
+/// `prefetched`: the users' groups when they were read with the users.
 async fn extras(
     state: &AppState,
     caller: &Caller,
     projection: &Projection,
     found: &[User],
+    prefetched: Option<Vec<MembershipRow>>,
 ) -> Result<Extras, ApiError> {
     let schemas = resource_schemas(state, "User")?;
-    let wants_roles = ["effectiveRoles", "effectivePermissions"]
-        .iter()
-        .any(|name| projection.includes_extension_attribute(schemas, TENANT_USER_URN, name));
+    let wants_roles = wants_roles(schemas, projection);
     let mut out = Extras {
         groups: Vec::new(),
         effective: HashMap::new(),
     };
-    if found.is_empty() || !(wants_roles || projection.includes(schemas, "groups")) {
+    if found.is_empty() || !wants_groups(schemas, projection) {
         return Ok(out);
     }
     let ids: Vec<String> = found.iter().map(|u| u.id.clone()).collect();
-    out.groups = state.store.groups_of_members(&ids).await?;
+    out.groups = match prefetched {
+        Some(groups) => groups,
+        None => state.store.groups_of_members(&ids).await?,
+    };
     if wants_roles {
         let catalog = Catalog::load(&state.store, &caller.tenant.id).await?;
         let assignments = state.store.role_assignments(&ids).await?;
@@ -88,16 +103,24 @@ async fn extras(
     Ok(out)
 }
 
-/// One user, projected, with its ETag.
+/// One user, projected, with its ETag; `groups` when they were read with the user.
 async fn user_response(
     state: &AppState,
     caller: &Caller,
     user: &User,
+    groups: Option<Vec<MembershipRow>>,
     query: &ScimQuery,
 ) -> Result<ScimResponse, ApiError> {
     let schemas = resource_schemas(state, "User")?;
     let projection = projection(schemas, query)?;
-    let extras = extras(state, caller, &projection, std::slice::from_ref(user)).await?;
+    let extras = extras(
+        state,
+        caller,
+        &projection,
+        std::slice::from_ref(user),
+        groups,
+    )
+    .await?;
     let full = users::to_scim(
         schemas,
         user,
@@ -120,7 +143,7 @@ pub async fn create(
         state.settings.scim_base_url(&caller.tenant.slug),
         user.id
     );
-    Ok(user_response(&state, &caller, &user, &query)
+    Ok(user_response(&state, &caller, &user, None, &query)
         .await?
         .with_status(StatusCode::CREATED)
         .with_location(location))
@@ -133,7 +156,13 @@ pub async fn get(
     preconditions: Preconditions,
     query: ScimQuery,
 ) -> Result<ScimResponse, ApiError> {
-    let user = users::get_user(&state.store, &caller, &id).await?;
+    let schemas = resource_schemas(&state, "User")?;
+    let (user, groups) = if wants_groups(schemas, &projection(schemas, &query)?) {
+        let (user, groups) = users::get_user_with_groups(&state.store, &caller, &id).await?;
+        (user, Some(groups))
+    } else {
+        (users::get_user(&state.store, &caller, &id).await?, None)
+    };
     if preconditions
         .if_none_match
         .as_deref()
@@ -141,7 +170,7 @@ pub async fn get(
     {
         return Ok(ScimResponse::empty(StatusCode::NOT_MODIFIED).with_etag(etag_of(user.version)));
     }
-    user_response(&state, &caller, &user, &query).await
+    user_response(&state, &caller, &user, groups, &query).await
 }
 
 pub async fn list(
@@ -184,9 +213,25 @@ pub(super) async fn user_listing(
         request.excluded_attributes.as_deref(),
     )?;
     let limits = state.settings.limits.list_limits();
-    let found =
-        users::list_users(&state.store, schemas, caller, request, limits, now_micros()).await?;
-    let extras = extras(state, caller, &projection, &found.items).await?;
+    let with_groups = wants_groups(schemas, &projection);
+    let (found, groups) = users::list_users(
+        &state.store,
+        schemas,
+        caller,
+        request,
+        limits,
+        with_groups,
+        now_micros(),
+    )
+    .await?;
+    let extras = extras(
+        state,
+        caller,
+        &projection,
+        &found.items,
+        with_groups.then_some(groups),
+    )
+    .await?;
     let base = state.settings.scim_base_url(&caller.tenant.slug);
     let items = found
         .items
@@ -221,7 +266,7 @@ pub async fn replace(
         now_micros(),
     )
     .await?;
-    user_response(&state, &caller, &user, &query).await
+    user_response(&state, &caller, &user, None, &query).await
 }
 
 /// PATCH answers 200 with the user (Entra's validator and Microsoft's test suite expect it).
@@ -247,7 +292,7 @@ pub async fn patch(
         now_micros(),
     )
     .await?;
-    user_response(&state, &caller, &user, &query).await
+    user_response(&state, &caller, &user, None, &query).await
 }
 
 pub async fn delete(
@@ -302,7 +347,7 @@ pub async fn me(
         state.settings.scim_base_url(&slug),
         live.user.id
     );
-    Ok(user_response(&state, &caller, &live.user, &query)
+    Ok(user_response(&state, &caller, &live.user, None, &query)
         .await?
         .with_location(location))
 }
