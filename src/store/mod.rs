@@ -268,8 +268,14 @@ pub(crate) fn page_statements(
     };
     let limit_p = page.bind(SqlParam::Int(spec.limit));
     let offset_p = page.bind(SqlParam::Int(spec.offset));
+    // SQLite's planner reads a bare `LIMIT ?` value to plan the sort, which marks the prepared
+    // statement to be compiled again whenever the parameter is bound (every execution); behind
+    // a CAST the value is opaque and the cached statement is reused. Found with perf: the
+    // re-preparing cost a quarter of an indexed lookup.
+
     page.sql = format!(
-        "SELECT {columns} FROM {table} WHERE {scope} AND ({}){keyset} ORDER BY {} LIMIT {limit_p} OFFSET {offset_p}",
+        "SELECT {columns} FROM {table} WHERE {scope} AND ({}){keyset} ORDER BY {} \
+         LIMIT CAST({limit_p} AS BIGINT) OFFSET CAST({offset_p} AS BIGINT)",
         condition.sql, spec.order
     );
     (count, page)

@@ -148,6 +148,7 @@ impl Store {
         Ok(taken)
     }
 
+    /// Keeps a started login, and sweeps away the expired ones.
     pub async fn insert_login_state(&self, state: &LoginStateRecord) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         on_tx!(tx, |conn| {
@@ -164,6 +165,11 @@ impl Store {
             .bind(state.expires_at)
             .execute(&mut *conn)
             .await?;
+            // Logins never finished must not pile up.
+            sqlx::query("DELETE FROM sso_login_states WHERE expires_at < $1")
+                .bind(state.created_at)
+                .execute(&mut *conn)
+                .await?;
         });
         tx.commit().await
     }

@@ -23,6 +23,7 @@ pub struct TestApp {
     pub base: String,
     pub token: String,
     pub store: Store,
+    pub database_url: String,
     pub client: Client,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
@@ -93,6 +94,7 @@ pub async fn spawn_app_configured(
         base: format!("{root}/scim/v2/{TENANT}"),
         root,
         token: secret.expose().to_string(),
+        database_url,
 
         store,
         client: Client::new(),
@@ -109,6 +111,24 @@ pub fn user(user_name: &str) -> Value {
         "emails": [{"value": format!("{user_name}@example.com"), "type": "work", "primary": true}],
         "externalId": format!("ext-{user_name}"),
     })
+}
+
+/// Another gateway process on the same database, as behind a load balancer: its own connection
+/// pool and caches. Returns its root URL; it stops when the sender is dropped.
+pub async fn spawn_sibling(
+    app: &TestApp,
+    configure: impl FnOnce(&mut Settings),
+) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let store = Store::connect(&app.database_url).await.expect("connect");
+    let mut settings = Settings::new("127.0.0.1:0".parse().expect("addr"), None);
+    configure(&mut settings);
+    let sibling = App::build(settings, store).await.expect("build");
+    let root = format!("http://{}", sibling.local_addr());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(sibling.run_until(async {
+        rx.await.ok();
+    }));
+    (root, tx)
 }
 
 impl TestApp {

@@ -6,9 +6,10 @@ use reqwest::redirect::Policy;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{TENANT, TestApp, spawn_app_configured};
+use crate::helpers::{TENANT, TestApp, spawn_app_configured, spawn_sibling};
 use crate::oidc_provider::{Interceptor, Provider, Tamper};
 use scim_gateway::clock::now_micros;
+use scim_gateway::config::Settings;
 use scim_gateway::sso::config::{SsoChange, set_config};
 use scim_gateway::sso::secret_key::SecretKey;
 
@@ -32,12 +33,19 @@ struct Attempt {
 }
 
 async fn sso(seats: Option<i64>, jit: bool) -> Sso {
+    sso_with(seats, jit, |_| {}).await
+}
+
+/// A gateway with SSO set up for `acme` against a provider of its own; `configure` adjusts the
+/// gateway's settings.
+async fn sso_with(seats: Option<i64>, jit: bool, configure: impl FnOnce(&mut Settings)) -> Sso {
     let proxy = Interceptor::start().await;
     let secret = SecretKey::parse(&SecretKey::generate().unwrap()).unwrap();
     let (key, proxy_url) = (secret.clone(), proxy.url.clone());
     let app = spawn_app_configured(seats, move |settings| {
         settings.sso.secret_key = Some(key);
         settings.sso.http_proxy = Some(proxy_url);
+        configure(settings);
     })
     .await;
     let op = Provider::start(&format!("{}/sso/{TENANT}/callback", app.root)).await;
@@ -694,4 +702,73 @@ async fn a_tenant_without_sso_settings_or_an_unknown_tenant_is_404() {
             .unwrap();
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{slug}");
     }
+}
+
+#[tokio::test]
+async fn an_expired_login_state_is_refused() {
+    // A login may take no time at all: its state has expired by the time the provider answers.
+    let sso = sso_with(None, false, |settings| settings.sso.login_ttl_secs = 0).await;
+    let user = sso.provision("alice@example.com").await;
+    let attempt = sso.sign_in("alice", None).await;
+    assert_eq!(attempt.status, StatusCode::BAD_REQUEST, "{}", attempt.body);
+    assert!(attempt.body.contains("expired"));
+    assert!(attempt.session.is_none());
+    assert_eq!(sso.app.status_of(&user).await, "invited");
+}
+
+#[tokio::test]
+async fn a_login_started_at_one_gateway_process_finishes_at_another() {
+    let sso = sso(None, false).await;
+    sso.provision("alice@example.com").await;
+    let (key, proxy, public) = (
+        sso.secret.clone(),
+        sso.proxy.url.clone(),
+        sso.app.root.clone(),
+    );
+    let (sibling, _stop) = spawn_sibling(&sso.app, move |settings| {
+        settings.public_url = public;
+        settings.sso.secret_key = Some(key);
+        settings.sso.http_proxy = Some(proxy);
+    })
+    .await;
+    // The browser starts at the first process; the load balancer sends the callback to the other.
+    let browser = browser();
+    let mut response = browser
+        .get(format!(
+            "{}/sso/{TENANT}/login?login_hint=alice",
+            sso.app.root
+        ))
+        .send()
+        .await
+        .unwrap();
+    let callback = loop {
+        let location = response.headers()["location"].to_str().unwrap().to_string();
+        if location.starts_with(&sso.app.root) {
+            break location.replacen(&sso.app.root, &sibling, 1);
+        }
+        let next = if location.starts_with('/') {
+            format!("{}{location}", sso.op.issuer)
+        } else {
+            location
+        };
+        response = browser.get(&next).send().await.unwrap();
+    };
+    // Cookies ignore ports (RFC 6265), so the state cookie set by the first process comes along.
+    let done = finish(browser.get(&callback).send().await.unwrap(), None).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let token = done.session.expect("session");
+    // Either process answers for the session.
+    assert_eq!(sso.introspect(&token).await["active"], json!(true));
+    let at_sibling: Value = sso
+        .app
+        .client
+        .post(format!("{sibling}/sso/introspect"))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(at_sibling["active"], json!(true));
 }
