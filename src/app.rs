@@ -15,6 +15,7 @@ use crate::sso::oidc::OidcClient;
 use crate::sso::session;
 use crate::state::AppState;
 use crate::store::Store;
+use crate::tenant::tokens::GrantCache;
 
 pub struct App {
     listener: TcpListener,
@@ -37,7 +38,7 @@ impl App {
         if let Some(secret) = &sso.secret_key {
             session::ensure_signing_key(&store, secret, now_micros()).await?;
         } else {
-            tracing::warn!("no secret key (SCIM_GATEWAY_SECRET_KEY): single sign-on is off");
+            tracing::info!("no secret key (SCIM_GATEWAY_SECRET_KEY): single sign-on is off");
         }
         let sso = Sso {
             secret: sso.secret_key.clone(),
@@ -49,6 +50,7 @@ impl App {
         let state = AppState {
             store,
             registry: Arc::new(registry),
+            grants: Arc::new(GrantCache::new(settings.token_cache_ttl)),
             settings: Arc::new(settings),
             sso: Arc::new(sso),
         };

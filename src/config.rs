@@ -81,6 +81,9 @@ impl Default for SsoSettings {
     }
 }
 
+/// A revoked token may keep reading this long in a running gateway (issue #2: a few seconds).
+pub const DEFAULT_TOKEN_CACHE_TTL: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
@@ -89,6 +92,8 @@ pub struct Settings {
     pub public_url: String,
     pub limits: Limits,
     pub sso: SsoSettings,
+    /// How long a looked-up token may be reused for reads (zero: never); see `GrantCache`.
+    pub token_cache_ttl: Duration,
 }
 
 impl Settings {
@@ -99,6 +104,7 @@ impl Settings {
             public_url: public_url.trim_end_matches('/').to_string(),
             limits: Limits::default(),
             sso: SsoSettings::default(),
+            token_cache_ttl: DEFAULT_TOKEN_CACHE_TTL,
         }
     }
 

@@ -1,4 +1,4 @@
-//! The state every handler shares: the store, the schemas, the settings and SSO.
+//! The state every handler shares: the store, the schemas, the settings, SSO and the token cache.
 
 use std::sync::Arc;
 
@@ -6,6 +6,7 @@ use crate::config::Settings;
 use crate::scim::schema::Registry;
 use crate::sso::login::Sso;
 use crate::store::Store;
+use crate::tenant::tokens::GrantCache;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -13,4 +14,5 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub settings: Arc<Settings>,
     pub sso: Arc<Sso>,
+    pub grants: Arc<GrantCache>,
 }

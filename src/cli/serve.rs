@@ -52,6 +52,10 @@ pub struct ServeArgs {
     /// Seconds a pagination cursor stays valid.
     #[arg(long, env = "SCIM_GATEWAY_CURSOR_TIMEOUT_SECS", default_value_t = Limits::default().cursor_timeout_secs)]
     pub cursor_timeout_secs: i64,
+    /// Milliseconds a looked-up SCIM token may be reused for reads (0: look it up every time).
+    /// Writes always look it up; a revoked token can read this much longer, never write.
+    #[arg(long, env = "SCIM_GATEWAY_TOKEN_CACHE_MS", default_value_t = 1000)]
+    pub token_cache_ms: u64,
     /// Lifetime of an SSO session in seconds.
     #[arg(long, env = "SCIM_GATEWAY_SESSION_TTL_SECS", default_value_t = SsoSettings::default().session_ttl_secs)]
     pub session_ttl_secs: i64,
@@ -66,6 +70,7 @@ pub struct ServeArgs {
 impl ServeArgs {
     fn settings(&self, secret_key: Option<&str>) -> anyhow::Result<Settings> {
         let mut settings = Settings::new(self.listen, self.public_url.clone());
+        settings.token_cache_ttl = Duration::from_millis(self.token_cache_ms);
         settings.sso = SsoSettings {
             secret_key: secret_key.map(SecretKey::parse).transpose()?,
             session_ttl_secs: self.session_ttl_secs.max(60),

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{OriginalUri, Path, Request, State};
-use axum::http::header;
+use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -34,8 +34,14 @@ pub async fn require_token(
         })
         .map(|(_, token)| token.trim().to_string());
     let now = now_micros();
+    // Reads may reuse a grant looked up a moment ago; writes see the token and policy as of now.
+    let reads = request.method() == Method::GET
+        || request.method() == Method::HEAD
+        || (request.method() == Method::POST && uri.path().ends_with("/.search"));
     let grant = match &presented {
-        Some(token) => tokens::authenticate(&state.store, token, now).await?,
+        Some(token) => {
+            tokens::authenticate(&state.store, token, now, Some(&state.grants), reads).await?
+        }
         None => None,
     };
     let summary = format!("{} {}", request.method(), uri.path());

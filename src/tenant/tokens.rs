@@ -1,6 +1,10 @@
 //! SCIM bearer tokens: 256-bit random secrets shown once, stored only as a SHA-256 hash, with a
 //! short visible prefix to tell them apart.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
@@ -33,8 +37,14 @@ impl std::fmt::Debug for TokenSecret {
 }
 
 pub fn hash_token(secret: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(digest.len() * 2);
+    for byte in digest.iter() {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    out
 }
 
 fn generate() -> TokenSecret {
@@ -171,23 +181,89 @@ pub async fn revoke_token(
     Ok(revoked)
 }
 
+/// Live tokens recently looked up, so that a burst of reads (an IdP's lookups before a sync)
+/// costs one token query per token and second rather than one per request. Only reads use it:
+/// writes always look the token up (and with it the tenant's current policy), so a revoked token
+/// can read for at most `ttl` longer and never write (issue #2 allows a few seconds).
+pub struct GrantCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, (TokenGrant, Instant)>>,
+}
+
+/// More live tokens than any deployment has: beyond it the cache starts over.
+const GRANT_CACHE_CAPACITY: usize = 10_000;
+
+impl GrantCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, hash: &str) -> Option<TokenGrant> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(hash)
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .map(|(grant, _)| grant.clone())
+    }
+
+    /// A fresh lookup found the token dead: no read may reuse it any more.
+    fn forget(&self, hash: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(hash);
+        }
+    }
+
+    fn put(&self, hash: String, grant: &TokenGrant) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= GRANT_CACHE_CAPACITY {
+                entries.clear();
+            }
+            entries.insert(hash, (grant.clone(), Instant::now()));
+        }
+    }
+}
+
 /// Resolves a presented bearer token. `None` for anything that is not a live token, whatever the
-/// reason, so that a 401 gives no hint.
+/// reason, so that a 401 gives no hint. A fresh lookup is remembered in `cache`; a remembered
+/// grant is used only when `reuse` (reads: see `GrantCache`).
 pub async fn authenticate(
     store: &Store,
     presented: &str,
     now: Micros,
+    cache: Option<&GrantCache>,
+    reuse: bool,
 ) -> Result<Option<TokenGrant>, TenantError> {
     if !presented.starts_with(TOKEN_MARKER) || presented.len() > 128 {
         return Ok(None);
     }
-    let grant = store.token_grant(&hash_token(presented), now).await?;
-    if let Some(g) = &grant
+    let hash = hash_token(presented);
+    if reuse && let Some(grant) = cache.and_then(|c| c.get(&hash)) {
+        return Ok(Some(grant));
+    }
+    let mut grant = store.token_grant(&hash, now).await?;
+    if let Some(g) = &mut grant
         && g.last_used_at
             .is_none_or(|t| now - t >= LAST_USED_RESOLUTION_MICROS)
-        && let Err(err) = store.touch_token(&g.token_id, now).await
     {
-        tracing::warn!(error = %err, "could not record the token's last use");
+        match store.touch_token(&g.token_id, now).await {
+            Ok(()) => g.last_used_at = Some(now),
+            Err(err) => tracing::warn!(error = %err, "could not record the token's last use"),
+        }
+    }
+    if let Some(cache) = cache {
+        match &grant {
+            Some(g) => cache.put(hash, g),
+            None => cache.forget(&hash),
+        }
     }
     Ok(grant)
 }
@@ -204,5 +280,45 @@ mod tests {
         assert_eq!(hash_token(a.expose()).len(), 64);
         assert_ne!(hash_token(a.expose()), hash_token(b.expose()));
         assert_eq!(format!("{a:?}"), "TokenSecret(…)");
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+    use crate::store::TenantRecord;
+
+    fn grant() -> TokenGrant {
+        TokenGrant {
+            token_id: "k".into(),
+            last_used_at: None,
+            tenant: TenantRecord {
+                id: "t".into(),
+                slug: "acme".into(),
+                display_name: "Acme".into(),
+                seat_limit: None,
+                seats_used: 0,
+                immutable_attributes: vec![],
+                created_at: 0,
+                updated_at: 0,
+            },
+            connection_id: "c".into(),
+            connection_name: "entra".into(),
+        }
+    }
+
+    #[test]
+    fn grants_are_remembered_for_their_ttl_only() {
+        let cache = GrantCache::new(Duration::from_secs(60));
+        assert!(cache.get("h").is_none());
+        cache.put("h".into(), &grant());
+        assert_eq!(cache.get("h").map(|g| g.token_id), Some("k".into()));
+        let expired = GrantCache::new(Duration::from_nanos(1));
+        expired.put("h".into(), &grant());
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(expired.get("h").is_none());
+        let off = GrantCache::new(Duration::ZERO);
+        off.put("h".into(), &grant());
+        assert!(off.get("h").is_none());
     }
 }

@@ -7,7 +7,9 @@ use serde_json::Value;
 use scim_gateway::clock::now_micros;
 use scim_gateway::tenant::{TenantSlug, tenants, tokens};
 
-use crate::helpers::{assert_scim_error, spawn_app, user};
+use std::time::Duration;
+
+use crate::helpers::{assert_scim_error, spawn_app, spawn_app_configured, user};
 
 #[tokio::test]
 async fn missing_wrong_revoked_and_expired_tokens_get_the_same_401() {
@@ -146,7 +148,7 @@ async fn a_token_of_tenant_a_cannot_read_or_write_tenant_b() {
 
 #[tokio::test]
 async fn token_rotation_keeps_the_old_token_for_the_grace_period_only() {
-    let app = spawn_app().await;
+    let app = spawn_app_configured(None, |s| s.token_cache_ttl = Duration::ZERO).await;
     let (_, _) = tokens::rotate_token(&app.store, "acme", "entra", 3_600_000_000, now_micros())
         .await
         .unwrap();
@@ -190,4 +192,47 @@ async fn writes_remember_the_connection_of_the_token() {
         Some(entra.connection_id.as_str())
     );
     assert!(entra.last_used_at.is_some(), "token use is recorded");
+}
+
+#[tokio::test]
+async fn a_revoked_token_never_writes_again_and_reads_only_within_the_cache_time() {
+    // A cache time far longer than the test: what is cached shows.
+    let app = spawn_app_configured(None, |s| s.token_cache_ttl = Duration::from_secs(600)).await;
+    assert_eq!(app.get("/Users").await.status(), StatusCode::OK);
+    let tenant = app.store.tenant_by_slug("acme").await.unwrap().unwrap();
+    let listed = app.store.list_tokens(&tenant.id).await.unwrap();
+    tokens::revoke_token(&app.store, "acme", &listed[0].prefix, now_micros())
+        .await
+        .unwrap();
+    // Writes look the token up every time: refused at once.
+    assert_scim_error(app.post("/Users", &user("after-revoke")).await, 401, None).await;
+    // A write's lookup also refreshes what reads reuse: the revocation now shows to reads too.
+    assert_scim_error(app.get("/Users").await, 401, None).await;
+
+    // Without a write in between, reads reuse the grant for the cache time.
+    let (second, record) = tokens::create_token(&app.store, "acme", "okta", None, now_micros())
+        .await
+        .unwrap();
+    let read = |path: &'static str| {
+        app.client
+            .get(app.url(path))
+            .bearer_auth(second.expose())
+            .send()
+    };
+    assert_eq!(read("/Users").await.unwrap().status(), StatusCode::OK);
+    tokens::revoke_token(&app.store, "acme", &record.prefix, now_micros())
+        .await
+        .unwrap();
+    assert_eq!(read("/Users").await.unwrap().status(), StatusCode::OK);
+    let write = app
+        .client
+        .post(app.url("/Users"))
+        .bearer_auth(second.expose())
+        .header("content-type", "application/scim+json")
+        .body(user("after-second-revoke").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.tenant_seats_used().await, 0, "no write got through");
 }

@@ -115,9 +115,10 @@ async fn token_create_prints_only_the_token_and_it_works_on_a_running_server() {
             .success()
     );
     let store = Store::connect(&db).await.unwrap();
-    let app = App::build(Settings::new("127.0.0.1:0".parse().unwrap(), None), store)
-        .await
-        .unwrap();
+    let mut settings = Settings::new("127.0.0.1:0".parse().unwrap(), None);
+    // Reads may reuse a looked-up token for `--token-cache-ms` (see auth.rs); not here.
+    settings.token_cache_ttl = std::time::Duration::ZERO;
+    let app = App::build(settings, store).await.unwrap();
     let root = app.public_url().to_string();
     let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
