@@ -144,7 +144,9 @@ async fn announce_demo(store: &Store, public_url: &str) -> anyhow::Result<()> {
          \"name\":{{\"givenName\":\"Ada\",\"familyName\":\"Lovelace\"}},\"emails\":[{{\"value\":\"ada@example.com\",\
          \"type\":\"work\",\"primary\":true}}]}}'\n\n\
          List users:\n\n  curl -s '{base}/Users' -H 'Authorization: Bearer {token}'\n\n\
-         Point Entra ID or Okta at the base URL with the token (see README.md). Stop with Ctrl-C.\n",
+         Point Entra ID or Okta at the base URL with the token (see README.md). Single sign-on needs\n\
+         SCIM_GATEWAY_SECRET_KEY (`scim-gateway sso new-secret-key`) and `scim-gateway sso set` (README,\n\
+         \"Single sign-on\"). Stop with Ctrl-C.\n",
         token = secret.expose()
     );
     Ok(())

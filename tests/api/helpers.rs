@@ -85,7 +85,7 @@ pub async fn spawn_app_configured(
     let mut settings = Settings::new("127.0.0.1:0".parse().expect("addr"), None);
     configure(&mut settings);
     let app = App::build(settings, store.clone()).await.expect("build");
-    let root = app.public_url().to_string();
+    let root = format!("http://{}", app.local_addr());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async {
         rx.await.ok();

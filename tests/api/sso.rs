@@ -772,3 +772,25 @@ async fn a_login_started_at_one_gateway_process_finishes_at_another() {
         .unwrap();
     assert_eq!(at_sibling["active"], json!(true));
 }
+
+#[tokio::test]
+async fn cookies_are_secure_when_the_public_url_is_https() {
+    let sso = sso_with(None, false, |s| s.public_url = "https://gw.example".into()).await;
+    let response = browser()
+        .get(format!("{}/sso/{TENANT}/login", sso.app.root))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.starts_with("scgw_sso_state="), "{cookie}");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/sso/acme/"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(location.contains("redirect_uri=https%3A%2F%2Fgw.example%2Fsso%2Facme%2Fcallback"));
+    assert!(location.contains("code_challenge_method=S256"));
+}
