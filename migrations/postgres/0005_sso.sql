@@ -24,7 +24,6 @@ CREATE TABLE sso_login_states (
     nonce         TEXT NOT NULL,
     pkce_verifier TEXT NOT NULL,
     return_to     TEXT NOT NULL,
-    login_hint    TEXT,
     created_at    BIGINT NOT NULL,
     expires_at    BIGINT NOT NULL
 );
