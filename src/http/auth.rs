@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 
 use axum::extract::{OriginalUri, Path, Request, State};
-use axum::http::{Method, header};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 
 use super::error::{ApiError, scim_error_response};
+use super::extract::bearer_token;
 use crate::clock::now_micros;
 use crate::scim::ScimError;
 use crate::state::AppState;
@@ -24,15 +25,7 @@ pub async fn require_token(
     next: Next,
 ) -> Result<Response, ApiError> {
     let slug = params.get("tenant").cloned().unwrap_or_default();
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.split_once(' ')
-                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        })
-        .map(|(_, token)| token.trim().to_string());
+    let presented = bearer_token(request.headers());
     let now = now_micros();
     // Reads may reuse a grant looked up a moment ago; writes see the token and policy as of now.
     let reads = request.method() == Method::GET

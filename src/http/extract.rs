@@ -1,5 +1,5 @@
-//! Request extractors whose failures are SCIM errors: the JSON body, the SCIM query parameters
-//! and the conditional-request headers.
+//! Request extractors whose failures are SCIM errors: the JSON body, the SCIM query parameters,
+//! the conditional-request headers; and the bearer token of a request.
 
 use std::collections::HashMap;
 
@@ -12,6 +12,16 @@ use serde_json::Value;
 use super::error::ApiError;
 use crate::scim::ScimError;
 use crate::state::AppState;
+
+/// The token of an `Authorization: Bearer …` header (scheme in any case), if there is one.
+pub fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_string())
+}
 
 /// A JSON request body, accepted as `application/scim+json`, `application/json` or without a
 /// content type, within the body-size and nesting limits.

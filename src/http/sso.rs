@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::{sso_error_json, sso_error_page};
+use super::extract::bearer_token;
 use crate::clock::{datetime_of, now_micros};
 use crate::scim::resource::format_datetime;
 use crate::sso::SsoError;
@@ -129,13 +130,7 @@ async fn callback(
 
 /// The session token of a request: `Authorization: Bearer …`, else the session cookie.
 fn session_token(headers: &HeaderMap, jar: &CookieJar) -> Option<String> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_string());
-    bearer.or_else(|| jar.get(SESSION_COOKIE).map(|c| c.value().to_string()))
+    bearer_token(headers).or_else(|| jar.get(SESSION_COOKIE).map(|c| c.value().to_string()))
 }
 
 /// A live session of the tenant in the URL.

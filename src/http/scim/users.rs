@@ -3,13 +3,13 @@
 use std::collections::HashMap;
 
 use axum::extract::{Extension, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
 use super::{list_request, listing_response, projection, resource_schemas};
 use crate::clock::now_micros;
 use crate::http::error::ApiError;
-use crate::http::extract::{Preconditions, ScimJson, ScimQuery};
+use crate::http::extract::{Preconditions, ScimJson, ScimQuery, bearer_token};
 use crate::http::response::ScimResponse;
 use crate::http::sso::session_of_tenant;
 use crate::scim::ScimError;
@@ -320,13 +320,7 @@ pub async fn me(
     headers: HeaderMap,
     query: ScimQuery,
 ) -> Result<ScimResponse, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_string());
-    let live = session_of_tenant(&state, &slug, token)
+    let live = session_of_tenant(&state, &slug, bearer_token(&headers))
         .await
         .map_err(|err| match err {
             SsoError::InvalidSession => ScimError::new(
