@@ -794,3 +794,36 @@ async fn cookies_are_secure_when_the_public_url_is_https() {
     assert!(location.contains("redirect_uri=https%3A%2F%2Fgw.example%2Fsso%2Facme%2Fcallback"));
     assert!(location.contains("code_challenge_method=S256"));
 }
+
+#[tokio::test]
+async fn the_claim_prefers_user_name_and_refuses_an_ambiguous_email() {
+    let sso = sso(None, false).await;
+    let with_email = |user_name: &str| {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": user_name,
+            "emails": [{"value": "alice@example.com", "type": "work"}],
+        })
+    };
+    for name in ["alice-1", "alice-2"] {
+        assert_eq!(
+            sso.app.post("/Users", &with_email(name)).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    // Two users carry alice's email and neither is named by it: refused, nobody signed in.
+    let attempt = sso.sign_in("alice", None).await;
+    sso.assert_refused(&attempt, 403, "more than one user")
+        .await;
+
+    // A user whose userName is the email wins over those who merely carry it.
+    let named: Value = sso
+        .app
+        .post("/Users", &with_email("ALICE@example.com"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = sso.sign_in("alice", None).await.session.expect("session");
+    assert_eq!(sso.introspect(&token).await["sub"], named["id"]);
+}
