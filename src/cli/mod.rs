@@ -1,5 +1,6 @@
 //! The command line (SPEC §6): a fixed contract that scripts and deployment tooling rely on.
 
+mod purge;
 mod role;
 mod serve;
 mod sso;
@@ -53,6 +54,8 @@ pub enum Command {
     /// Manage the tenant's role catalog, group-to-role mappings and role assignments.
     #[command(subcommand)]
     Role(role::RoleCommand),
+    /// Delete tombstones older than the retention period, and ended SSO sessions.
+    Purge(purge::PurgeArgs),
     /// Configure a tenant's single sign-on (OpenID Connect) and rotate session signing keys.
     #[command(subcommand)]
     Sso(sso::SsoCommand),
@@ -80,6 +83,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Tenant(cmd) => tenant::run(&store, cmd, cli.json).await,
             Command::Token(cmd) => token::run(&store, cmd, cli.json).await,
             Command::Role(cmd) => role::run(&store, cmd, cli.json).await,
+            Command::Purge(args) => purge::run(&store, args, cli.json).await,
             Command::Sso(cmd) => sso::run(&store, cmd, cli.secret_key.as_deref(), cli.json).await,
         }
     }

@@ -8,6 +8,7 @@ pub mod filter_sql;
 mod groups;
 mod model;
 mod postgres;
+mod purge;
 mod roles;
 mod sqlite;
 mod sso;

@@ -7,6 +7,7 @@ pub mod bulk;
 pub mod document;
 pub mod groups;
 pub mod immutables;
+pub mod purge;
 pub mod query;
 pub mod roles;
 pub mod sign_in;

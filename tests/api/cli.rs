@@ -382,3 +382,65 @@ async fn sso_set_keeps_the_client_secret_sealed_and_never_shows_it() {
 fn key_text_of(key: &scim_gateway::sso::secret_key::SecretKey) -> String {
     key.to_base64()
 }
+
+#[tokio::test]
+async fn purge_removes_old_tombstones_and_keeps_live_users() {
+    let app = crate::helpers::spawn_app().await;
+    let gone = app.create_user("gone").await;
+    let kept = app.create_user("kept").await;
+    let id = gone["id"].as_str().unwrap();
+    assert_eq!(
+        app.delete(&format!("/Users/{id}")).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let tenant = app.store.tenant_by_slug("acme").await.unwrap().unwrap();
+    assert!(
+        app.store
+            .tombstone_matches(&tenant.id, "gone")
+            .await
+            .unwrap()
+    );
+
+    // Within the retention period the tombstone stays.
+    let kept_back = gateway(
+        &app.database_url,
+        &["--json", "purge", "--older-than-days", "30"],
+    );
+    assert!(kept_back.status.success(), "{kept_back:?}");
+    let report: Value = serde_json::from_str(&stdout(&kept_back)).unwrap();
+    assert_eq!(report["tombstones"], 0);
+    assert!(
+        app.store
+            .tombstone_matches(&tenant.id, "gone")
+            .await
+            .unwrap()
+    );
+
+    let purged = gateway(
+        &app.database_url,
+        &["--json", "purge", "--older-than-days", "0"],
+    );
+    let report: Value = serde_json::from_str(&stdout(&purged)).unwrap();
+    assert_eq!(report["tombstones"], 1);
+    assert!(
+        !app.store
+            .tombstone_matches(&tenant.id, "gone")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        app.get(&format!("/Users/{}", kept["id"].as_str().unwrap()))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let events = app.audit().await;
+    let purge = events.iter().find(|e| e.action == "tenant.purge").unwrap();
+    assert!(
+        purge
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("1 deleted users purged")
+    );
+}

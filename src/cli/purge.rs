@@ -1,0 +1,36 @@
+//! `purge [--older-than-days N]`: retention of deleted users' tombstones and SSO leftovers.
+
+use clap::Args;
+use serde_json::json;
+
+use crate::clock::now_micros;
+use crate::store::Store;
+use crate::tenant::purge::purge;
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Keep tombstones of users deleted within this many days (history and reports resolve them).
+    #[arg(long, default_value_t = 90)]
+    pub older_than_days: u32,
+}
+
+pub async fn run(store: &Store, args: PurgeArgs, as_json: bool) -> anyhow::Result<()> {
+    let now = now_micros();
+    let before = now - i64::from(args.older_than_days) * MICROS_PER_DAY;
+    let report = purge(store, before, now).await?;
+    let tombstones: i64 = report.tombstones.iter().map(|(_, n)| n).sum();
+    if as_json {
+        println!(
+            "{}",
+            json!({"tombstones": tombstones, "sessions": report.sessions, "loginStates": report.login_states})
+        );
+    } else {
+        eprintln!(
+            "purged {tombstones} tombstones (deleted more than {} days ago), {} ended sessions, {} stale login states",
+            args.older_than_days, report.sessions, report.login_states
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! Removing what retention no longer needs: old tombstones, ended sessions, stale login states.
+
+use sqlx::Row;
+
+use super::{Micros, StoreError, Tx, on_tx};
+
+impl Tx {
+    /// Deletes the tombstones of users deleted before `before`, with what hangs on them (emails,
+    /// role assignments, sessions); returns how many went per tenant.
+    pub async fn purge_tombstones(
+        &mut self,
+        before: Micros,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        on_tx!(self, |conn| {
+            let rows = sqlx::query(
+                "SELECT tenant_id, COUNT(*) AS n FROM users WHERE deleted_at IS NOT NULL AND deleted_at < $1 \
+                 GROUP BY tenant_id ORDER BY tenant_id",
+            )
+            .bind(before)
+            .fetch_all(&mut *conn)
+            .await?;
+            let mut counts = Vec::with_capacity(rows.len());
+            for row in rows {
+                counts.push((row.try_get("tenant_id")?, row.try_get("n")?));
+            }
+            sqlx::query("DELETE FROM users WHERE deleted_at IS NOT NULL AND deleted_at < $1")
+                .bind(before)
+                .execute(&mut *conn)
+                .await?;
+            Ok(counts)
+        })
+    }
+
+    /// Deletes sessions that expired or ended before `before`, and login states past their
+    /// expiry; returns how many of each.
+    pub async fn purge_sso_leftovers(&mut self, before: Micros) -> Result<(u64, u64), StoreError> {
+        on_tx!(self, |conn| {
+            let sessions = sqlx::query(
+                "DELETE FROM sso_sessions WHERE expires_at < $1 OR (ended_at IS NOT NULL AND ended_at < $1)",
+            )
+            .bind(before)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            let states = sqlx::query("DELETE FROM sso_login_states WHERE expires_at < $1")
+                .bind(before)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            Ok((sessions, states))
+        })
+    }
+}
