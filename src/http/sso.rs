@@ -120,7 +120,7 @@ async fn callback(
                 SESSION_COOKIE,
                 done.token,
                 "/".into(),
-                done.max_age_secs,
+                state.sso.session_ttl_secs,
             );
             (jar.add(session), Redirect::to(&done.return_to)).into_response()
         }

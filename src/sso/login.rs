@@ -37,11 +37,10 @@ pub struct StartedLogin {
     pub state: String,
 }
 
-/// A finished login: the session token, where to go now, and how long the session lasts.
+/// A finished login: the session token and where to go now.
 pub struct FinishedLogin {
     pub token: String,
     pub return_to: String,
-    pub max_age_secs: i64,
 }
 
 /// A session that is still good, with its user as they are now.
@@ -146,7 +145,7 @@ impl Sso {
             return Err(SsoError::InvalidState);
         }
         let login = store
-            .take_login_state(&state_hash(state), now)
+            .take_login_state(&state_hash(state))
             .await?
             .filter(|l| l.tenant_id == tenant.id && l.expires_at > now)
             .ok_or(SsoError::InvalidState)?;
@@ -197,7 +196,6 @@ impl Sso {
         Ok(FinishedLogin {
             token,
             return_to: login.return_to,
-            max_age_secs: self.session_ttl_secs,
         })
     }
 

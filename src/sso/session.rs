@@ -2,8 +2,6 @@
 //! published as a JWKS so host products verify them offline, and rotatable. Each session also
 //! has a row, so that introspection and logout can end it before it expires.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -164,15 +162,4 @@ pub async fn verify(
     let data = jsonwebtoken::decode::<SessionClaims>(token, &key, &validation)
         .map_err(|_| SsoError::InvalidSession)?;
     Ok(data.claims)
-}
-
-/// The claims part of a JWT, not verified: for reading claims of a token whose signature was
-/// checked by other means.
-pub fn unverified_payload(token: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
-    let payload = token.split('.').nth(1)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-    match serde_json::from_slice(&bytes).ok()? {
-        serde_json::Value::Object(map) => Some(map),
-        _ => None,
-    }
 }

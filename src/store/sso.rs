@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{Micros, Store, StoreError, Tx, UserRecord, on_pool, on_tx};
+use super::{Micros, Store, StoreError, Tx, on_pool, on_tx};
 use crate::sso::config::{SsoConfig, UserClaim};
 
 /// A login in flight: what the callback needs to finish it.
@@ -94,6 +94,13 @@ macro_rules! key_columns {
     };
 }
 
+/// The key that signs: the newest one not retired.
+const CURRENT_KEY: &str = concat!(
+    "SELECT ",
+    key_columns!(),
+    " FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1"
+);
+
 impl Store {
     pub async fn sso_config(&self, tenant_id: &str) -> Result<Option<SsoConfig>, StoreError> {
         on_pool!(self, |pool| {
@@ -111,12 +118,11 @@ impl Store {
         })
     }
 
-    /// Removes the login state and returns it: a state can be taken once. Expired states of any
-    /// tenant are swept at the same time.
+    /// Removes the login state and returns it: a state can be taken once. (Expired ones are
+    /// swept when a login starts; the caller checks the expiry of this one.)
     pub async fn take_login_state(
         &self,
         state_hash: &str,
-        now: Micros,
     ) -> Result<Option<LoginStateRecord>, StoreError> {
         let mut tx = self.begin().await?;
         let taken = on_tx!(tx, |conn| {
@@ -127,10 +133,6 @@ impl Store {
             .bind(state_hash)
             .fetch_optional(&mut *conn)
             .await?;
-            sqlx::query("DELETE FROM sso_login_states WHERE expires_at < $1")
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
             match row {
                 Some(row) => Some(LoginStateRecord {
                     state_hash: row.try_get("state_hash")?,
@@ -177,13 +179,7 @@ impl Store {
     /// The key that signs new sessions: the newest one not retired.
     pub async fn current_signing_key(&self) -> Result<Option<SigningKeyRecord>, StoreError> {
         on_pool!(self, |pool| {
-            let row = sqlx::query(concat!(
-                "SELECT ",
-                key_columns!(),
-                " FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1"
-            ))
-            .fetch_optional(pool)
-            .await?;
+            let row = sqlx::query(CURRENT_KEY).fetch_optional(pool).await?;
             Ok(match row {
                 Some(row) => Some(key_from_row!(row)),
                 None => None,
@@ -337,13 +333,7 @@ impl Tx {
     /// create one key, not two.
     pub async fn current_signing_key(&mut self) -> Result<Option<SigningKeyRecord>, StoreError> {
         on_tx!(self, |conn| {
-            let row = sqlx::query(concat!(
-                "SELECT ",
-                key_columns!(),
-                " FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC, kid DESC LIMIT 1"
-            ))
-            .fetch_optional(&mut *conn)
-            .await?;
+            let row = sqlx::query(CURRENT_KEY).fetch_optional(&mut *conn).await?;
             Ok(match row {
                 Some(row) => Some(key_from_row!(row)),
                 None => None,
@@ -368,42 +358,6 @@ impl Tx {
             .await?;
         });
         Ok(())
-    }
-
-    /// Live users of the tenant the claim value names: by userName ignoring case, by email
-    /// address ignoring case (`by_email`), or by exact externalId (`by_external_id`).
-    pub async fn sign_in_candidates(
-        &mut self,
-        tenant_id: &str,
-        value: &str,
-        by_email: bool,
-        by_external_id: bool,
-    ) -> Result<Vec<UserRecord>, StoreError> {
-        let ids: Vec<String> = on_tx!(self, |conn| {
-            let rows = sqlx::query(
-                "SELECT u.id FROM users u WHERE u.tenant_id = $1 AND u.deleted_at IS NULL AND (u.user_name_key = $2 \
-                 OR ($4 AND u.external_id = $3) \
-                 OR ($5 AND u.id IN (SELECT e.user_id FROM user_emails e WHERE e.tenant_id = $1 AND e.value_key = $2))) \
-                 ORDER BY u.id",
-            )
-            .bind(tenant_id)
-            .bind(super::users::fold(value))
-            .bind(value)
-            .bind(by_external_id)
-            .bind(by_email)
-            .fetch_all(&mut *conn)
-            .await?;
-            rows.iter()
-                .map(|r| r.try_get::<String, _>("id"))
-                .collect::<Result<_, _>>()?
-        });
-        let mut users = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(user) = self.user_for_update(tenant_id, &id).await? {
-                users.push(user);
-            }
-        }
-        Ok(users)
     }
 
     /// Records a successful sign-in: `lastLogin`, the status it leads to, a new version.

@@ -309,6 +309,52 @@ impl Tx {
         })
     }
 
+    /// Live users of the tenant a sign-in claim names, locked like `user_for_update`: by userName
+    /// ignoring case, by email address ignoring case (`by_email`), or by exact externalId
+    /// (`by_external_id`).
+    pub async fn sign_in_candidates(
+        &mut self,
+        tenant_id: &str,
+        value: &str,
+        by_email: bool,
+        by_external_id: bool,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        macro_rules! candidates {
+            ($lock:literal) => {
+                concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    " FROM users u WHERE u.tenant_id = $1 AND u.deleted_at IS NULL AND (u.user_name_key = $2 \
+                     OR ($4 AND u.external_id = $3) \
+                     OR ($5 AND u.id IN (SELECT e.user_id FROM user_emails e WHERE e.tenant_id = $1 AND e.value_key = $2))) \
+                     ORDER BY u.id",
+                    $lock
+                )
+            };
+        }
+        let dialect = self.dialect();
+        on_tx!(self, |conn| {
+            let query = match dialect {
+                // The transaction already holds SQLite's write lock (BEGIN IMMEDIATE).
+                Dialect::Sqlite => sqlx::query(candidates!("")),
+                Dialect::Postgres => sqlx::query(candidates!(" FOR UPDATE")),
+            };
+            let rows = query
+                .bind(tenant_id)
+                .bind(fold(value))
+                .bind(value)
+                .bind(by_external_id)
+                .bind(by_email)
+                .fetch_all(&mut *conn)
+                .await?;
+            let mut users = Vec::with_capacity(rows.len());
+            for row in rows {
+                users.push(user_from_row!(row));
+            }
+            Ok(users)
+        })
+    }
+
     pub async fn insert_user(
         &mut self,
         user: &UserRecord,

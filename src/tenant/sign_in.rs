@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::audit;
 use super::status::Status;
-use super::users::{index_of, map_conflict, new_user_record};
+use super::users::{insert_new_user, new_user_record};
 use super::{Caller, TenantError};
 use crate::scim::CORE_USER_URN;
 use crate::scim::schema::ResourceSchemas;
@@ -124,14 +124,7 @@ pub async fn sign_in(
                 SignInError::Tenant(_) => None,
             };
             if let Some(reason) = reason {
-                let mut event = login_event(caller, now, None);
-                event.outcome = "rejected".into();
-                event.http_status = 403;
-                event.reason = Some(reason);
-                event.target_name = request.value.clone();
-                if let Err(audit_err) = store.record_audit(&event).await {
-                    tracing::error!(error = %audit_err, "could not record a refused sign-in");
-                }
+                record_refusal(store, caller, &reason, 403, request.value.clone(), now).await;
             }
             Err(err)
         }
@@ -147,12 +140,26 @@ pub async fn record_failed_sign_in(
     status: u16,
     now: Micros,
 ) {
+    record_refusal(store, caller, reason, status, None, now).await;
+}
+
+/// A refused sign-in's event, in its own transaction (the refused one was rolled back). A
+/// failure to record is logged, never allowed to hide the refusal.
+async fn record_refusal(
+    store: &Store,
+    caller: &Caller,
+    reason: &str,
+    status: u16,
+    claim_value: Option<String>,
+    now: Micros,
+) {
     let mut event = login_event(caller, now, None);
     event.outcome = "rejected".into();
     event.http_status = i64::from(status);
     event.reason = Some(reason.to_string());
+    event.target_name = claim_value;
     if let Err(err) = store.record_audit(&event).await {
-        tracing::error!(error = %err, "could not record a failed sign-in");
+        tracing::error!(error = %err, "could not record a refused sign-in");
     }
 }
 
@@ -193,14 +200,16 @@ async fn try_sign_in(
                     value,
                 }));
             }
-            let user = create_just_in_time(&mut tx, schemas, caller, request, &value, now).await?;
+            let user =
+                create_just_in_time(&mut tx, store, schemas, caller, request, &value, now).await?;
             let mut event = login_event(caller, now, Some(&user));
             event.reason = Some("created just in time".into());
             (user, event)
         }
         1 => {
             let user = candidates.remove(0);
-            (user.clone(), login_event(caller, now, Some(&user)))
+            let event = login_event(caller, now, Some(&user));
+            (user, event)
         }
         _ => {
             // userName wins over email addresses; several users by email alone is ambiguous.
@@ -209,7 +218,10 @@ async fn try_sign_in(
                 .filter(|u| u.user_name.to_lowercase() == value.to_lowercase())
                 .collect();
             match <[UserRecord; 1]>::try_from(by_name) {
-                Ok([user]) => (user.clone(), login_event(caller, now, Some(&user))),
+                Ok([user]) => {
+                    let event = login_event(caller, now, Some(&user));
+                    (user, event)
+                }
                 Err(_) => {
                     return Err(SignInError::Refused(Refusal::Ambiguous {
                         claim: request.claim.clone(),
@@ -251,6 +263,7 @@ async fn try_sign_in(
 /// Creates the user an unknown claim names, from the ID token's profile claims, taking a seat.
 async fn create_just_in_time(
     tx: &mut crate::store::Tx,
+    store: &Store,
     schemas: ResourceSchemas<'_>,
     caller: &Caller,
     request: &SignInRequest,
@@ -275,22 +288,15 @@ async fn create_just_in_time(
     if let Some(display) = claim("name") {
         body["displayName"] = display.into();
     }
-    let (user, _) = new_user_record(schemas, caller, &body, now)?;
-    if !tx.reserve_seat(&caller.tenant.id).await? {
-        return Err(SignInError::Refused(Refusal::SeatLimit {
-            limit: caller.tenant.seat_limit.unwrap_or(0),
-        }));
-    }
-    tx.insert_user(&user, &index_of(schemas, &user.doc))
+    let (user, tolerances) = new_user_record(schemas, caller, &body, now)?;
+    let reason = Some("created just in time at sign-in".to_string());
+    insert_new_user(tx, store, schemas, caller, &user, &tolerances, reason, now)
         .await
-        .map_err(|e| map_conflict(e, &user.user_name))?;
-    let mut event = audit::event(caller, "user.create", now);
-    event.http_status = 201;
-    event.target_type = Some("User".into());
-    event.target_id = Some(user.id.clone());
-    event.target_name = Some(user.user_name.clone());
-    event.changed_attributes = user.doc.keys().cloned().collect();
-    event.reason = Some("created just in time at sign-in".into());
-    tx.insert_audit(&event).await?;
+        .map_err(|e| match e {
+            TenantError::SeatLimitReached { limit } => {
+                SignInError::Refused(Refusal::SeatLimit { limit })
+            }
+            other => SignInError::Tenant(other),
+        })?;
     Ok(user)
 }

@@ -115,7 +115,7 @@ fn user_name_of(doc: &Map<String, Value>) -> Result<String, ScimError> {
     string_at(doc, "userName").ok_or_else(|| ScimError::invalid_value("'userName' is required"))
 }
 
-pub(super) fn map_conflict(err: StoreError, user_name: &str) -> TenantError {
+fn map_conflict(err: StoreError, user_name: &str) -> TenantError {
     match err {
         StoreError::Conflict(Constraint::UserName) => {
             TenantError::UserNameTaken(user_name.to_string())
@@ -170,9 +170,37 @@ async fn try_create(
     now: Micros,
 ) -> Result<User, TenantError> {
     let (user, tolerances) = new_user_record(schemas, caller, body, now)?;
-    let user_name = user.user_name.clone();
     let warning = unknown_roles_warning(store, &caller.tenant.id, &user.doc).await?;
     let mut tx = store.begin().await?;
+    insert_new_user(
+        &mut tx,
+        store,
+        schemas,
+        caller,
+        &user,
+        &tolerances,
+        warning,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Takes a seat for a new user and inserts it with its `user.create` event (`reason` goes with
+/// the event), in `tx`. Every way a user is created (SCIM, Bulk, just-in-time sign-in) comes
+/// through here.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn insert_new_user(
+    tx: &mut Tx,
+    store: &Store,
+    schemas: ResourceSchemas<'_>,
+    caller: &Caller,
+    user: &User,
+    tolerances: &[Tolerance],
+    reason: Option<String>,
+    now: Micros,
+) -> Result<(), TenantError> {
     if !tx.reserve_seat(&caller.tenant.id).await? {
         // The limit read here may be older than the one the UPDATE saw; re-read for the message.
         let limit = store
@@ -183,9 +211,9 @@ async fn try_create(
             limit: limit.or(caller.tenant.seat_limit).unwrap_or(0),
         });
     }
-    tx.insert_user(&user, &index_of(schemas, &user.doc))
+    tx.insert_user(user, &index_of(schemas, &user.doc))
         .await
-        .map_err(|e| map_conflict(e, &user_name))?;
+        .map_err(|e| map_conflict(e, &user.user_name))?;
     let mut event = audit::event(caller, "user.create", now);
     event.http_status = 201;
     event.target_type = Some("User".into());
@@ -193,10 +221,9 @@ async fn try_create(
     event.target_name = Some(user.user_name.clone());
     event.changed_attributes = user.doc.keys().cloned().collect();
     event.tolerances = tolerances.iter().map(|t| t.as_str().to_string()).collect();
-    event.reason = warning;
+    event.reason = reason;
     tx.insert_audit(&event).await?;
-    tx.commit().await?;
-    Ok(user)
+    Ok(())
 }
 
 /// A new user's record from a SCIM document, not yet stored; with the tolerances applied.

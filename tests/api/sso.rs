@@ -75,6 +75,16 @@ async fn sso_with(seats: Option<i64>, jit: bool, configure: impl FnOnce(&mut Set
     }
 }
 
+/// The gateway's published session keys.
+async fn jwks(root: &str) -> Value {
+    reqwest::get(format!("{root}/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 fn browser() -> Client {
     Client::builder()
         .cookie_store(true)
@@ -119,16 +129,33 @@ impl Sso {
         if let Some(r) = return_to {
             query.push(("return_to", r));
         }
-        let mut response = browser
+        let response = browser
             .get(format!("{}/sso/{TENANT}/login", self.app.root))
             .query(&query)
             .send()
             .await
             .unwrap();
+        match self.to_callback(browser, response).await {
+            Ok(callback) => {
+                let answer = browser.get(&callback).send().await.unwrap();
+                finish(answer, Some(callback)).await
+            }
+            Err(answer) => finish(answer, None).await,
+        }
+    }
+
+    /// Follows the redirects from the gateway's answer to `/login` through the provider until
+    /// they lead back to the gateway, and returns that callback URL unvisited; `Err` holds an
+    /// answer that was no redirect.
+    async fn to_callback(
+        &self,
+        browser: &Client,
+        mut response: reqwest::Response,
+    ) -> Result<String, reqwest::Response> {
         for _ in 0..12 {
             if response.status() != StatusCode::SEE_OTHER && response.status() != StatusCode::FOUND
             {
-                return finish(response, None).await;
+                return Err(response);
             }
             let location = response.headers()["location"].to_str().unwrap().to_string();
             let next = if location.starts_with('/') {
@@ -137,8 +164,7 @@ impl Sso {
                 location
             };
             if next.starts_with(&self.app.root) {
-                let callback = browser.get(&next).send().await.unwrap();
-                return finish(callback, Some(next)).await;
+                return Ok(next);
             }
             response = browser.get(&next).send().await.unwrap();
         }
@@ -267,12 +293,7 @@ async fn the_session_token_verifies_with_the_published_jwks_alone() {
     let token = sso.sign_in("alice", None).await.session.expect("session");
 
     let jwks: jsonwebtoken::jwk::JwkSet =
-        reqwest::get(format!("{}/.well-known/jwks.json", sso.app.root))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        serde_json::from_value(jwks(&sso.app.root).await).unwrap();
     let header = jsonwebtoken::decode_header(&token).unwrap();
     let jwk = jwks
         .find(header.kid.as_deref().unwrap())
@@ -548,13 +569,23 @@ async fn return_to_must_be_on_the_allow_list() {
         "//evil.example",
         "https://app.example/after-login/../../evil",
         "javascript:alert(1)",
+        "https://evil.example/<script>alert(1)</script>",
     ] {
         let attempt = sso.sign_in("alice", Some(evil)).await;
         assert_eq!(attempt.status, StatusCode::BAD_REQUEST, "{evil}");
         assert!(attempt.location.is_none());
         assert!(attempt.body.contains("allowed return targets"));
-        assert!(!attempt.body.contains("<script"), "escaped");
+        // The refused URL is named on the page, escaped.
+        assert!(!attempt.body.contains("<script"), "{}", attempt.body);
     }
+    let attempt = sso
+        .sign_in("alice", Some("https://evil.example/<script>"))
+        .await;
+    assert!(
+        attempt.body.contains("https://evil.example/&lt;script&gt;"),
+        "{}",
+        attempt.body
+    );
     // Without return_to the user lands on their own page at the gateway.
     let attempt = sso.sign_in("alice", None).await;
     assert_eq!(
@@ -642,12 +673,7 @@ async fn rotating_the_gateway_key_keeps_earlier_sessions_good() {
     let kid = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
     assert_eq!(kid(&after), new_kid);
     assert_ne!(kid(&before), new_kid);
-    let jwks: Value = reqwest::get(format!("{}/.well-known/jwks.json", sso.app.root))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = jwks(&sso.app.root).await;
     let kids: Vec<&str> = jwks["keys"]
         .as_array()
         .unwrap()
@@ -676,13 +702,7 @@ async fn without_a_secret_key_sso_is_off_and_says_so() {
             .unwrap()
             .contains("SCIM_GATEWAY_SECRET_KEY")
     );
-    let jwks: Value = reqwest::get(format!("{}/.well-known/jwks.json", app.root))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(jwks, json!({"keys": []}));
+    assert_eq!(jwks(&app.root).await, json!({"keys": []}));
     // SCIM is unaffected.
     assert_eq!(app.get("/Users").await.status(), StatusCode::OK);
 }
@@ -733,7 +753,7 @@ async fn a_login_started_at_one_gateway_process_finishes_at_another() {
     .await;
     // The browser starts at the first process; the load balancer sends the callback to the other.
     let browser = browser();
-    let mut response = browser
+    let response = browser
         .get(format!(
             "{}/sso/{TENANT}/login?login_hint=alice",
             sso.app.root
@@ -741,18 +761,11 @@ async fn a_login_started_at_one_gateway_process_finishes_at_another() {
         .send()
         .await
         .unwrap();
-    let callback = loop {
-        let location = response.headers()["location"].to_str().unwrap().to_string();
-        if location.starts_with(&sso.app.root) {
-            break location.replacen(&sso.app.root, &sibling, 1);
-        }
-        let next = if location.starts_with('/') {
-            format!("{}{location}", sso.op.issuer)
-        } else {
-            location
-        };
-        response = browser.get(&next).send().await.unwrap();
-    };
+    let callback = sso
+        .to_callback(&browser, response)
+        .await
+        .expect("a redirect back to the gateway")
+        .replacen(&sso.app.root, &sibling, 1);
     // Cookies ignore ports (RFC 6265), so the state cookie set by the first process comes along.
     let done = finish(browser.get(&callback).send().await.unwrap(), None).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);

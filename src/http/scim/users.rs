@@ -103,20 +103,30 @@ async fn extras(
     Ok(out)
 }
 
-/// One user, projected, with its ETag; `groups` when they were read with the user.
+/// One user, projected as the query asks, with its ETag.
 async fn user_response(
     state: &AppState,
     caller: &Caller,
     user: &User,
-    groups: Option<Vec<MembershipRow>>,
     query: &ScimQuery,
 ) -> Result<ScimResponse, ApiError> {
     let schemas = resource_schemas(state, "User")?;
-    let projection = projection(schemas, query)?;
+    projected_user(state, caller, user, None, &projection(schemas, query)?).await
+}
+
+/// One user, projected, with its ETag; `groups` when they were read with the user.
+async fn projected_user(
+    state: &AppState,
+    caller: &Caller,
+    user: &User,
+    groups: Option<Vec<MembershipRow>>,
+    projection: &Projection,
+) -> Result<ScimResponse, ApiError> {
+    let schemas = resource_schemas(state, "User")?;
     let extras = extras(
         state,
         caller,
-        &projection,
+        projection,
         std::slice::from_ref(user),
         groups,
     )
@@ -143,7 +153,7 @@ pub async fn create(
         state.settings.scim_base_url(&caller.tenant.slug),
         user.id
     );
-    Ok(user_response(&state, &caller, &user, None, &query)
+    Ok(user_response(&state, &caller, &user, &query)
         .await?
         .with_status(StatusCode::CREATED)
         .with_location(location))
@@ -157,7 +167,8 @@ pub async fn get(
     query: ScimQuery,
 ) -> Result<ScimResponse, ApiError> {
     let schemas = resource_schemas(&state, "User")?;
-    let (user, groups) = if wants_groups(schemas, &projection(schemas, &query)?) {
+    let projection = projection(schemas, &query)?;
+    let (user, groups) = if wants_groups(schemas, &projection) {
         let (user, groups) = users::get_user_with_groups(&state.store, &caller, &id).await?;
         (user, Some(groups))
     } else {
@@ -170,7 +181,7 @@ pub async fn get(
     {
         return Ok(ScimResponse::empty(StatusCode::NOT_MODIFIED).with_etag(etag_of(user.version)));
     }
-    user_response(&state, &caller, &user, groups, &query).await
+    projected_user(&state, &caller, &user, groups, &projection).await
 }
 
 pub async fn list(
@@ -266,7 +277,7 @@ pub async fn replace(
         now_micros(),
     )
     .await?;
-    user_response(&state, &caller, &user, None, &query).await
+    user_response(&state, &caller, &user, &query).await
 }
 
 /// PATCH answers 200 with the user (Entra's validator and Microsoft's test suite expect it).
@@ -292,7 +303,7 @@ pub async fn patch(
         now_micros(),
     )
     .await?;
-    user_response(&state, &caller, &user, None, &query).await
+    user_response(&state, &caller, &user, &query).await
 }
 
 pub async fn delete(
@@ -341,7 +352,7 @@ pub async fn me(
         state.settings.scim_base_url(&slug),
         live.user.id
     );
-    Ok(user_response(&state, &caller, &live.user, None, &query)
+    Ok(user_response(&state, &caller, &live.user, &query)
         .await?
         .with_location(location))
 }
