@@ -21,6 +21,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    #[error("database error: {0}")]
+    Read(rusqlite::Error),
+    #[error("the server is shutting down")]
+    ShuttingDown,
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

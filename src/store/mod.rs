@@ -9,8 +9,11 @@ mod groups;
 mod model;
 mod postgres;
 mod purge;
+mod read;
 mod roles;
+mod row;
 mod sqlite;
+mod sqlite_reader;
 mod sso;
 mod tenants;
 mod users;
@@ -36,7 +39,8 @@ enum Pools {
     /// their own pool and see the last commit through WAL.
     Sqlite {
         writer: SqlitePool,
-        reader: SqlitePool,
+        reader: sqlite_reader::SqliteReader,
+        old_reader: SqlitePool,
     },
     Postgres(PgPool),
 }
@@ -77,8 +81,8 @@ macro_rules! on_tx {
 macro_rules! on_pool {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.pools {
-            $crate::store::Pools::Sqlite { reader, .. } => {
-                let $pool = reader;
+            $crate::store::Pools::Sqlite { old_reader, .. } => {
+                let $pool = old_reader;
                 $body
             }
             $crate::store::Pools::Postgres(p) => {
@@ -114,8 +118,12 @@ impl Store {
     /// file if missing. Does not migrate.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pools = if url.starts_with("sqlite:") {
-            let (writer, reader) = sqlite::connect(url).await?;
-            Pools::Sqlite { writer, reader }
+            let (writer, reader, old_reader) = sqlite::connect(url).await?;
+            Pools::Sqlite {
+                writer,
+                reader,
+                old_reader,
+            }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Pools::Postgres(postgres::connect(url).await?)
         } else {
@@ -191,9 +199,14 @@ impl Store {
 
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { writer, reader } => {
+            Pools::Sqlite {
+                writer,
+                reader,
+                old_reader,
+            } => {
                 writer.close().await;
-                reader.close().await;
+                old_reader.close().await;
+                reader.close();
             }
             Pools::Postgres(pool) => pool.close().await,
         }

@@ -184,6 +184,15 @@ impl SqlFragment {
         }
     }
 
+    /// A whole statement and its parameters, in placeholder order.
+    pub fn statement(sql: impl Into<String>, params: Vec<SqlParam>) -> Self {
+        Self {
+            sql: sql.into(),
+            params,
+            reserved: 0,
+        }
+    }
+
     /// Appends a bound parameter and returns its placeholder.
     pub fn bind(&mut self, param: SqlParam) -> String {
         self.params.push(param);

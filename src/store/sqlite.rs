@@ -8,8 +8,11 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::StoreError;
+use super::sqlite_reader::SqliteReader;
 
-pub(super) async fn connect(url: &str) -> Result<(SqlitePool, SqlitePool), StoreError> {
+pub(super) async fn connect(
+    url: &str,
+) -> Result<(SqlitePool, SqliteReader, SqlitePool), StoreError> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|_| StoreError::UnsupportedUrl(url.to_string()))?
         .create_if_missing(true)
@@ -25,6 +28,7 @@ pub(super) async fn connect(url: &str) -> Result<(SqlitePool, SqlitePool), Store
         .acquire_timeout(Duration::from_secs(30))
         .connect_with(options.clone())
         .await?;
+    let fast_reader = SqliteReader::open(options.get_filename())?;
     // No ping before each use: for SQLite it is one more round trip to the connection's worker
     // thread on every query (a tenth of an indexed lookup), and a local file does not drop
     // connections. sqlx still pings a connection when it goes back to the pool.
@@ -33,7 +37,7 @@ pub(super) async fn connect(url: &str) -> Result<(SqlitePool, SqlitePool), Store
         .test_before_acquire(false)
         .connect_with(options)
         .await?;
-    Ok((writer, reader))
+    Ok((writer, fast_reader, reader))
 }
 
 pub(super) fn migrator() -> Migrator {

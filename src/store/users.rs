@@ -1,6 +1,8 @@
 //! Users, their email side table and seat accounting.
 
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::AssertSqlSafe;
+
+use super::row::AnyRow;
 
 use super::{
     Dialect, EmailRow, MembershipRow, Micros, PageSpec, SqlFragment, SqlParam, Store, StoreError,
@@ -14,31 +16,29 @@ macro_rules! user_columns {
     };
 }
 
-macro_rules! user_from_row {
-    ($row:expr) => {{
-        let row = &$row;
-        let doc: String = row.try_get("doc")?;
-        let doc = match serde_json::from_str::<serde_json::Value>(&doc) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => return Err(StoreError::Corrupt("users.doc is not a JSON object".into())),
-        };
-        UserRecord {
-            id: row.try_get("id")?,
-            tenant_id: row.try_get("tenant_id")?,
-            user_name: row.try_get("user_name")?,
-            external_id: row.try_get("external_id")?,
-            display_name: row.try_get("display_name")?,
-            user_type: row.try_get("user_type")?,
-            status: row.try_get("status")?,
-            last_login_at: row.try_get("last_login_at")?,
-            doc,
-            version: row.try_get("version")?,
-            created_at: row.try_get("created_at")?,
-            modified_at: row.try_get("modified_at")?,
-            created_by_connection: row.try_get("created_by_connection")?,
-            modified_by_connection: row.try_get("modified_by_connection")?,
-        }
-    }};
+/// A user from a row holding `user_columns!()`.
+fn user_from_row(row: &AnyRow<'_>) -> Result<UserRecord, StoreError> {
+    let doc: String = row.column("doc")?;
+    let doc = match serde_json::from_str::<serde_json::Value>(&doc) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => return Err(StoreError::Corrupt("users.doc is not a JSON object".into())),
+    };
+    Ok(UserRecord {
+        id: row.column("id")?,
+        tenant_id: row.column("tenant_id")?,
+        user_name: row.column("user_name")?,
+        external_id: row.column("external_id")?,
+        display_name: row.column("display_name")?,
+        user_type: row.column("user_type")?,
+        status: row.column("status")?,
+        last_login_at: row.column("last_login_at")?,
+        doc,
+        version: row.column("version")?,
+        created_at: row.column("created_at")?,
+        modified_at: row.column("modified_at")?,
+        created_by_connection: row.column("created_by_connection")?,
+        modified_by_connection: row.column("modified_by_connection")?,
+    })
 }
 
 /// Lower-cased key for comparisons without regard to case, identical on both engines (SQLite's
@@ -72,6 +72,15 @@ fn member_of_column(dialect: Dialect) -> &'static str {
     }
 }
 
+/// A user and their groups from a row holding `user_columns!()` and `member_of_column`.
+fn user_and_groups_from_row(
+    row: &AnyRow<'_>,
+) -> Result<(UserRecord, Vec<MembershipRow>), StoreError> {
+    let user = user_from_row(row)?;
+    let groups = memberships_of(&user.id, row.column("member_of")?)?;
+    Ok((user, groups))
+}
+
 /// The memberships in a row's `member_of` column.
 fn memberships_of(user_id: &str, text: Option<String>) -> Result<Vec<MembershipRow>, StoreError> {
     let Some(text) = text else {
@@ -95,21 +104,18 @@ impl Store {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<UserRecord>, StoreError> {
-        on_pool!(self, |pool| {
-            let row = sqlx::query(concat!(
+        let query = SqlFragment::statement(
+            concat!(
                 "SELECT ",
                 user_columns!(),
                 " FROM users u WHERE u.tenant_id = $1 AND u.id = $2 AND u.deleted_at IS NULL"
-            ))
-            .bind(tenant_id)
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
-            Ok(match row {
-                Some(row) => Some(user_from_row!(row)),
-                None => None,
-            })
-        })
+            ),
+            vec![
+                SqlParam::Text(tenant_id.to_string()),
+                SqlParam::Text(id.to_string()),
+            ],
+        );
+        self.fetch_optional(query, user_from_row).await
     }
 
     /// A user with their groups (see `member_of_column`).
@@ -118,26 +124,18 @@ impl Store {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<(UserRecord, Vec<MembershipRow>)>, StoreError> {
-        let sql = format!(
-            "SELECT {}, {} FROM users u WHERE u.tenant_id = $1 AND u.id = $2 AND u.deleted_at IS NULL",
-            user_columns!(),
-            member_of_column(self.dialect())
+        let query = SqlFragment::statement(
+            format!(
+                "SELECT {}, {} FROM users u WHERE u.tenant_id = $1 AND u.id = $2 AND u.deleted_at IS NULL",
+                user_columns!(),
+                member_of_column(self.dialect())
+            ),
+            vec![
+                SqlParam::Text(tenant_id.to_string()),
+                SqlParam::Text(id.to_string()),
+            ],
         );
-        on_pool!(self, |pool| {
-            let row = sqlx::query(AssertSqlSafe(sql))
-                .bind(tenant_id)
-                .bind(id)
-                .fetch_optional(pool)
-                .await?;
-            Ok(match row {
-                Some(row) => {
-                    let user = user_from_row!(row);
-                    let groups = memberships_of(&user.id, row.try_get("member_of")?)?;
-                    Some((user, groups))
-                }
-                None => None,
-            })
-        })
+        self.fetch_optional(query, user_and_groups_from_row).await
     }
 
     /// Users of a tenant matching `condition` (SQL over `u` built with
@@ -164,46 +162,38 @@ impl Store {
             condition,
             spec,
         );
-        on_pool!(self, |pool| {
-            let mut users = Vec::new();
-            let mut groups = Vec::new();
-            if spec.limit > 0 {
-                let rows = bind_params!(
-                    sqlx::query(AssertSqlSafe(list_sql.sql.clone())),
-                    &list_sql.params
-                )
-                .fetch_all(pool)
-                .await?;
-                for row in rows {
-                    let user = user_from_row!(row);
-                    if with_groups {
-                        groups.extend(memberships_of(&user.id, row.try_get("member_of")?)?);
-                    }
-                    users.push(user);
-                }
-            }
-            let total: i64 = match spec.total_from_page(users.len()) {
-                Some(total) => total,
-                None if spec.count_is_seats => {
-                    sqlx::query("SELECT seats_used FROM tenants WHERE id = $1")
-                        .bind(tenant_id)
-                        .fetch_one(pool)
-                        .await?
-                        .try_get("seats_used")?
-                }
-                None => bind_params!(
-                    sqlx::query(AssertSqlSafe(count_sql.sql.clone())),
-                    &count_sql.params
-                )
-                .fetch_one(pool)
-                .await?
-                .try_get("n")?,
+        let (users, groups) = if spec.limit > 0 {
+            let rows = if with_groups {
+                self.fetch_all(list_sql, user_and_groups_from_row).await?
+            } else {
+                self.fetch_all(list_sql, |row| Ok((user_from_row(row)?, Vec::new())))
+                    .await?
             };
-            Ok(UserPage {
-                total,
-                users,
-                groups,
-            })
+            let mut users = Vec::with_capacity(rows.len());
+            let mut groups = Vec::new();
+            for (user, memberships) in rows {
+                users.push(user);
+                groups.extend(memberships);
+            }
+            (users, groups)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let total: i64 = match spec.total_from_page(users.len()) {
+            Some(total) => total,
+            None if spec.count_is_seats => {
+                let seats = SqlFragment::statement(
+                    "SELECT seats_used FROM tenants WHERE id = $1",
+                    vec![SqlParam::Text(tenant_id.to_string())],
+                );
+                self.fetch_one(seats, |row| row.column("seats_used")).await?
+            }
+            None => self.fetch_one(count_sql, |row| row.column("n")).await?,
+        };
+        Ok(UserPage {
+            total,
+            users,
+            groups,
         })
     }
 }
@@ -225,7 +215,7 @@ impl Store {
             .await?;
             let mut out = Vec::with_capacity(rows.len());
             for row in rows {
-                out.push(user_from_row!(row));
+                out.push(user_from_row(&AnyRow::from(&row))?);
             }
             Ok(out)
         })
@@ -303,7 +293,7 @@ impl Tx {
                 .fetch_optional(&mut *conn)
                 .await?;
             Ok(match row {
-                Some(row) => Some(user_from_row!(row)),
+                Some(row) => Some(user_from_row(&AnyRow::from(&row))?),
                 None => None,
             })
         })
@@ -349,7 +339,7 @@ impl Tx {
                 .await?;
             let mut users = Vec::with_capacity(rows.len());
             for row in rows {
-                users.push(user_from_row!(row));
+                users.push(user_from_row(&AnyRow::from(&row))?);
             }
             Ok(users)
         })

@@ -1,0 +1,108 @@
+//! Reads outside write transactions: one statement, its rows mapped by one function whichever
+//! engine answered (see `row.rs`). On SQLite they go through `SqliteReader`, on PostgreSQL
+//! through the sqlx pool.
+
+use rusqlite::types::Null;
+use sqlx::AssertSqlSafe;
+
+use super::row::AnyRow;
+use super::sqlite_reader::ReadError;
+use super::{Pools, SqlFragment, SqlParam, Store, StoreError, bind_params};
+
+impl Store {
+    /// Every row of `query`, each mapped by `map`.
+    pub(crate) async fn fetch_all<T, F>(
+        &self,
+        query: SqlFragment,
+        map: F,
+    ) -> Result<Vec<T>, StoreError>
+    where
+        F: Fn(&AnyRow<'_>) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.pools {
+            Pools::Sqlite { reader, .. } => {
+                reader
+                    .read(move |conn| {
+                        let mut statement = conn.prepare_cached(&query.sql)?;
+                        bind_read(&mut statement, &query.params)?;
+                        let mut rows = statement.raw_query();
+                        let mut out = Vec::new();
+                        while let Some(row) = rows.next()? {
+                            out.push(map(&AnyRow::SqliteRead(row))?);
+                        }
+                        Ok(out)
+                    })
+                    .await
+            }
+            Pools::Postgres(pool) => {
+                let rows = bind_params!(sqlx::query(AssertSqlSafe(query.sql)), &query.params)
+                    .fetch_all(pool)
+                    .await?;
+                rows.iter().map(|row| map(&AnyRow::Postgres(row))).collect()
+            }
+        }
+    }
+
+    /// The first row of `query`, if any, mapped by `map`.
+    pub(crate) async fn fetch_optional<T, F>(
+        &self,
+        query: SqlFragment,
+        map: F,
+    ) -> Result<Option<T>, StoreError>
+    where
+        F: Fn(&AnyRow<'_>) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.pools {
+            Pools::Sqlite { reader, .. } => {
+                reader
+                    .read(move |conn| {
+                        let mut statement = conn.prepare_cached(&query.sql)?;
+                        bind_read(&mut statement, &query.params)?;
+                        let mut rows = statement.raw_query();
+                        match rows.next()? {
+                            Some(row) => Ok(Some(map(&AnyRow::SqliteRead(row))?)),
+                            None => Ok(None),
+                        }
+                    })
+                    .await
+            }
+            Pools::Postgres(pool) => {
+                let row = bind_params!(sqlx::query(AssertSqlSafe(query.sql)), &query.params)
+                    .fetch_optional(pool)
+                    .await?;
+                row.map(|row| map(&AnyRow::Postgres(&row))).transpose()
+            }
+        }
+    }
+
+    /// The single row of `query` (a COUNT, a row known to exist), mapped by `map`.
+    pub(crate) async fn fetch_one<T, F>(&self, query: SqlFragment, map: F) -> Result<T, StoreError>
+    where
+        F: Fn(&AnyRow<'_>) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.fetch_optional(query, map)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a statement that always answers a row answered none".into()))
+    }
+}
+
+/// Binds `$1`, `$2`, … by name: SQLite numbers `$n` placeholders in order of appearance, which
+/// need not be their number.
+fn bind_read(statement: &mut rusqlite::Statement<'_>, params: &[SqlParam]) -> Result<(), ReadError> {
+    for (i, param) in params.iter().enumerate() {
+        let name = format!("${}", i + 1);
+        let name = name.as_str();
+        match param {
+            SqlParam::Null => statement.raw_bind_parameter(name, Null)?,
+            SqlParam::Text(text) => statement.raw_bind_parameter(name, text)?,
+            SqlParam::OptInt(value) => statement.raw_bind_parameter(name, value)?,
+            SqlParam::Int(value) => statement.raw_bind_parameter(name, value)?,
+            SqlParam::Float(value) => statement.raw_bind_parameter(name, value)?,
+            SqlParam::Bool(value) => statement.raw_bind_parameter(name, value)?,
+        }
+    }
+    Ok(())
+}

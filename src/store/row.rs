@@ -1,0 +1,60 @@
+//! A result row of any engine, so that one function maps a record whichever driver read it:
+//! sqlx on PostgreSQL, sqlx on SQLite (inside write transactions) or rusqlite (SQLite reads).
+
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+
+use super::StoreError;
+
+pub(crate) enum AnyRow<'a> {
+    Postgres(&'a PgRow),
+    Sqlite(&'a SqliteRow),
+    SqliteRead(&'a rusqlite::Row<'a>),
+}
+
+/// A column type every engine decodes the same way.
+pub(crate) trait ColumnValue: Sized {
+    fn read(row: &AnyRow<'_>, column: &str) -> Result<Self, StoreError>;
+}
+
+macro_rules! column_value {
+    ($($ty:ty),*) => {$(
+        impl ColumnValue for $ty {
+            fn read(row: &AnyRow<'_>, column: &str) -> Result<Self, StoreError> {
+                Ok(match row {
+                    AnyRow::Postgres(r) => r.try_get(column)?,
+                    AnyRow::Sqlite(r) => r.try_get(column)?,
+                    AnyRow::SqliteRead(r) => r.get(column).map_err(StoreError::Read)?,
+                })
+            }
+        }
+    )*};
+}
+
+column_value!(
+    String,
+    Option<String>,
+    i64,
+    Option<i64>,
+    bool,
+    Option<bool>
+);
+
+impl AnyRow<'_> {
+    pub(crate) fn column<T: ColumnValue>(&self, column: &str) -> Result<T, StoreError> {
+        T::read(self, column)
+    }
+}
+
+impl<'a> From<&'a PgRow> for AnyRow<'a> {
+    fn from(row: &'a PgRow) -> Self {
+        AnyRow::Postgres(row)
+    }
+}
+
+impl<'a> From<&'a SqliteRow> for AnyRow<'a> {
+    fn from(row: &'a SqliteRow) -> Self {
+        AnyRow::Sqlite(row)
+    }
+}
