@@ -1,8 +1,6 @@
 //! The append-only audit trail.
 
-use sqlx::Row;
-
-use super::{AuditRecord, Store, StoreError, Tx, on_pool, on_tx};
+use super::{AuditRecord, SqlFragment, SqlParam, Store, StoreError, Tx, on_tx};
 
 fn list_text(list: &[String]) -> Option<String> {
     (!list.is_empty()).then(|| serde_json::Value::from(list.to_vec()).to_string())
@@ -56,36 +54,30 @@ impl Store {
         tenant_id: &str,
         limit: i64,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        on_pool!(self, |pool| {
-            let rows = sqlx::query(
-                "SELECT tenant_id, connection_id, at, actor, action, target_type, target_id, target_name, outcome, \
+        let query = SqlFragment::statement(
+            "SELECT tenant_id, connection_id, at, actor, action, target_type, target_id, target_name, outcome, \
                  http_status, reason, changed_attributes, tolerances, request_summary FROM audit_events \
                  WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
-            )
-            .bind(tenant_id)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                out.push(AuditRecord {
-                    tenant_id: row.try_get("tenant_id")?,
-                    connection_id: row.try_get("connection_id")?,
-                    at: row.try_get("at")?,
-                    actor: row.try_get("actor")?,
-                    action: row.try_get("action")?,
-                    target_type: row.try_get("target_type")?,
-                    target_id: row.try_get("target_id")?,
-                    target_name: row.try_get("target_name")?,
-                    outcome: row.try_get("outcome")?,
-                    http_status: row.try_get("http_status")?,
-                    reason: row.try_get("reason")?,
-                    changed_attributes: list_from(row.try_get("changed_attributes")?),
-                    tolerances: list_from(row.try_get("tolerances")?),
-                    request_summary: row.try_get("request_summary")?,
-                });
-            }
-            Ok(out)
+            vec![SqlParam::Text(tenant_id.to_string()), SqlParam::Int(limit)],
+        );
+        self.fetch_all(query, |row| {
+            Ok(AuditRecord {
+                tenant_id: row.column("tenant_id")?,
+                connection_id: row.column("connection_id")?,
+                at: row.column("at")?,
+                actor: row.column("actor")?,
+                action: row.column("action")?,
+                target_type: row.column("target_type")?,
+                target_id: row.column("target_id")?,
+                target_name: row.column("target_name")?,
+                outcome: row.column("outcome")?,
+                http_status: row.column("http_status")?,
+                reason: row.column("reason")?,
+                changed_attributes: list_from(row.column("changed_attributes")?),
+                tolerances: list_from(row.column("tolerances")?),
+                request_summary: row.column("request_summary")?,
+            })
         })
+        .await
     }
 }

@@ -3,9 +3,11 @@
 
 use sqlx::{AssertSqlSafe, Row};
 
+use super::row::AnyRow;
+
 use super::{
     Dialect, GroupRecord, MemberRow, MembershipRow, Micros, PageSpec, SqlFragment, SqlParam, Store,
-    StoreError, Tx, bind_params, json_text, on_pool, on_tx, page_statements, users::fold,
+    StoreError, Tx, bind_params, json_text, on_tx, page_statements, users::fold,
 };
 
 /// Most ids in one `IN (…)` list; longer lists are sent in chunks.
@@ -18,31 +20,29 @@ macro_rules! group_columns {
     };
 }
 
-macro_rules! group_from_row {
-    ($row:expr) => {{
-        let row = &$row;
-        let doc: String = row.try_get("doc")?;
-        let doc = match serde_json::from_str::<serde_json::Value>(&doc) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => {
-                return Err(StoreError::Corrupt(
-                    "groups.doc is not a JSON object".into(),
-                ));
-            }
-        };
-        GroupRecord {
-            id: row.try_get("id")?,
-            tenant_id: row.try_get("tenant_id")?,
-            display_name: row.try_get("display_name")?,
-            external_id: row.try_get("external_id")?,
-            doc,
-            version: row.try_get("version")?,
-            created_at: row.try_get("created_at")?,
-            modified_at: row.try_get("modified_at")?,
-            created_by_connection: row.try_get("created_by_connection")?,
-            modified_by_connection: row.try_get("modified_by_connection")?,
+/// A group from a row holding `group_columns!()`.
+fn group_from_row(row: &AnyRow<'_>) -> Result<GroupRecord, StoreError> {
+    let doc: String = row.column("doc")?;
+    let doc = match serde_json::from_str::<serde_json::Value>(&doc) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => {
+            return Err(StoreError::Corrupt(
+                "groups.doc is not a JSON object".into(),
+            ));
         }
-    }};
+    };
+    Ok(GroupRecord {
+        id: row.column("id")?,
+        tenant_id: row.column("tenant_id")?,
+        display_name: row.column("display_name")?,
+        external_id: row.column("external_id")?,
+        doc,
+        version: row.column("version")?,
+        created_at: row.column("created_at")?,
+        modified_at: row.column("modified_at")?,
+        created_by_connection: row.column("created_by_connection")?,
+        modified_by_connection: row.column("modified_by_connection")?,
+    })
 }
 
 /// `$first, $first+1, …` for `n` ids.
@@ -66,21 +66,18 @@ impl Store {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<GroupRecord>, StoreError> {
-        on_pool!(self, |pool| {
-            let row = sqlx::query(concat!(
+        let query = SqlFragment::statement(
+            concat!(
                 "SELECT ",
                 group_columns!(),
                 " FROM groups g WHERE g.tenant_id = $1 AND g.id = $2"
-            ))
-            .bind(tenant_id)
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
-            Ok(match row {
-                Some(row) => Some(group_from_row!(row)),
-                None => None,
-            })
-        })
+            ),
+            vec![
+                SqlParam::Text(tenant_id.to_string()),
+                SqlParam::Text(id.to_string()),
+            ],
+        );
+        self.fetch_optional(query, group_from_row).await
     }
 
     /// Groups of a tenant matching `condition` (see `page_statements`), ordered by id.
@@ -99,62 +96,39 @@ impl Store {
             condition,
             spec,
         );
-        on_pool!(self, |pool| {
-            let mut groups = Vec::new();
-            if spec.limit > 0 {
-                let rows = bind_params!(
-                    sqlx::query(AssertSqlSafe(list_sql.sql.clone())),
-                    &list_sql.params
-                )
-                .fetch_all(pool)
-                .await?;
-                for row in rows {
-                    groups.push(group_from_row!(row));
-                }
-            }
-            let total: i64 = match spec.total_from_page(groups.len()) {
-                Some(total) => total,
-                None if spec.count_is_seats => {
-                    sqlx::query("SELECT seats_used FROM tenants WHERE id = $1")
-                        .bind(tenant_id)
-                        .fetch_one(pool)
-                        .await?
-                        .try_get("seats_used")?
-                }
-                None => bind_params!(
-                    sqlx::query(AssertSqlSafe(count_sql.sql.clone())),
-                    &count_sql.params
-                )
-                .fetch_one(pool)
-                .await?
-                .try_get("n")?,
-            };
-            Ok(GroupPage { total, groups })
-        })
+        let groups = if spec.limit > 0 {
+            self.fetch_all(list_sql, group_from_row).await?
+        } else {
+            Vec::new()
+        };
+        let total = self
+            .page_total(tenant_id, count_sql, spec, groups.len())
+            .await?;
+        Ok(GroupPage { total, groups })
     }
 
     /// The members of these groups, in the order they were added.
     pub async fn group_members(&self, group_ids: &[String]) -> Result<Vec<MemberRow>, StoreError> {
         let mut out = Vec::new();
         for chunk in group_ids.chunks(IN_LIST_CHUNK) {
-            let sql = format!(
-                "SELECT m.group_id, m.member_id, m.member_type FROM group_members m \
-                 WHERE m.group_id IN ({}) ORDER BY m.group_id, m.member_id",
-                placeholders(1, chunk.len())
+            let query = SqlFragment::statement(
+                format!(
+                    "SELECT m.group_id, m.member_id, m.member_type FROM group_members m \
+                     WHERE m.group_id IN ({}) ORDER BY m.group_id, m.member_id",
+                    placeholders(1, chunk.len())
+                ),
+                chunk.iter().map(|id| SqlParam::Text(id.clone())).collect(),
             );
-            let params: Vec<SqlParam> = chunk.iter().map(|id| SqlParam::Text(id.clone())).collect();
-            on_pool!(self, |pool| {
-                let rows = bind_params!(sqlx::query(AssertSqlSafe(sql.clone())), &params)
-                    .fetch_all(pool)
-                    .await?;
-                for row in rows {
-                    out.push(MemberRow {
-                        group_id: row.try_get("group_id")?,
-                        member_id: row.try_get("member_id")?,
-                        member_type: row.try_get("member_type")?,
-                    });
-                }
-            });
+            out.extend(
+                self.fetch_all(query, |row| {
+                    Ok(MemberRow {
+                        group_id: row.column("group_id")?,
+                        member_id: row.column("member_id")?,
+                        member_type: row.column("member_type")?,
+                    })
+                })
+                .await?,
+            );
         }
         Ok(out)
     }
@@ -166,24 +140,24 @@ impl Store {
     ) -> Result<Vec<MembershipRow>, StoreError> {
         let mut out = Vec::new();
         for chunk in member_ids.chunks(IN_LIST_CHUNK) {
-            let sql = format!(
-                "SELECT m.member_id, g.id AS group_id, g.display_name FROM group_members m \
-                 JOIN groups g ON g.id = m.group_id WHERE m.member_id IN ({}) ORDER BY g.display_name_key",
-                placeholders(1, chunk.len())
+            let query = SqlFragment::statement(
+                format!(
+                    "SELECT m.member_id, g.id AS group_id, g.display_name FROM group_members m \
+                     JOIN groups g ON g.id = m.group_id WHERE m.member_id IN ({}) ORDER BY g.display_name_key",
+                    placeholders(1, chunk.len())
+                ),
+                chunk.iter().map(|id| SqlParam::Text(id.clone())).collect(),
             );
-            let params: Vec<SqlParam> = chunk.iter().map(|id| SqlParam::Text(id.clone())).collect();
-            on_pool!(self, |pool| {
-                let rows = bind_params!(sqlx::query(AssertSqlSafe(sql.clone())), &params)
-                    .fetch_all(pool)
-                    .await?;
-                for row in rows {
-                    out.push(MembershipRow {
-                        member_id: row.try_get("member_id")?,
-                        group_id: row.try_get("group_id")?,
-                        group_display_name: row.try_get("display_name")?,
-                    });
-                }
-            });
+            out.extend(
+                self.fetch_all(query, |row| {
+                    Ok(MembershipRow {
+                        member_id: row.column("member_id")?,
+                        group_id: row.column("group_id")?,
+                        group_display_name: row.column("display_name")?,
+                    })
+                })
+                .await?,
+            );
         }
         Ok(out)
     }
@@ -216,7 +190,7 @@ impl Tx {
                 .fetch_optional(&mut *conn)
                 .await?;
             Ok(match row {
-                Some(row) => Some(group_from_row!(row)),
+                Some(row) => Some(group_from_row(&AnyRow::from(&row))?),
                 None => None,
             })
         })

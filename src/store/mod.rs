@@ -34,13 +34,12 @@ pub enum Dialect {
 
 #[derive(Clone)]
 enum Pools {
-    /// Writes go through a one-connection pool so that SQLite never has to upgrade a read
+    /// Writes go through a one-connection sqlx pool so that SQLite never has to upgrade a read
     /// transaction to a write one (the source of `SQLITE_BUSY` under concurrency); reads use
-    /// their own pool and see the last commit through WAL.
+    /// their own connections (`sqlite_reader.rs`) and see the last commit through WAL.
     Sqlite {
         writer: SqlitePool,
         reader: sqlite_reader::SqliteReader,
-        old_reader: SqlitePool,
     },
     Postgres(PgPool),
 }
@@ -77,22 +76,6 @@ macro_rules! on_tx {
     };
 }
 
-/// Runs `$body` with `$pool` bound to the pool that serves reads, whatever the engine.
-macro_rules! on_pool {
-    ($store:expr, |$pool:ident| $body:expr) => {
-        match &$store.pools {
-            $crate::store::Pools::Sqlite { old_reader, .. } => {
-                let $pool = old_reader;
-                $body
-            }
-            $crate::store::Pools::Postgres(p) => {
-                let $pool = p;
-                $body
-            }
-        }
-    };
-}
-
 /// Binds each `SqlParam` to a query, whatever the engine.
 macro_rules! bind_params {
     ($query:expr, $params:expr) => {{
@@ -111,19 +94,15 @@ macro_rules! bind_params {
     }};
 }
 
-pub(crate) use {bind_params, on_pool, on_tx};
+pub(crate) use {bind_params, on_tx};
 
 impl Store {
     /// Opens the database named by `url` (`sqlite://…` or `postgres://…`), creating an SQLite
     /// file if missing. Does not migrate.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pools = if url.starts_with("sqlite:") {
-            let (writer, reader, old_reader) = sqlite::connect(url).await?;
-            Pools::Sqlite {
-                writer,
-                reader,
-                old_reader,
-            }
+            let (writer, reader) = sqlite::connect(url).await?;
+            Pools::Sqlite { writer, reader }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Pools::Postgres(postgres::connect(url).await?)
         } else {
@@ -191,21 +170,17 @@ impl Store {
 
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(self, |pool| {
-            sqlx::query("SELECT 1").execute(pool).await?;
-        });
-        Ok(())
+        self.fetch_one(
+            SqlFragment::statement("SELECT 1 AS one", vec![]),
+            |_| Ok(()),
+        )
+        .await
     }
 
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite {
-                writer,
-                reader,
-                old_reader,
-            } => {
+            Pools::Sqlite { writer, reader } => {
                 writer.close().await;
-                old_reader.close().await;
                 reader.close();
             }
             Pools::Postgres(pool) => pool.close().await,

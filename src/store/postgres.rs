@@ -43,5 +43,10 @@ pub(super) fn migrator() -> Migrator {
             "sso",
             include_str!("../../migrations/postgres/0005_sso.sql"),
         ),
+        (
+            6,
+            "folded_backfill_index",
+            include_str!("../../migrations/postgres/0006_folded_backfill_index.sql"),
+        ),
     ])
 }

@@ -7,7 +7,7 @@ use sqlx::AssertSqlSafe;
 
 use super::row::AnyRow;
 use super::sqlite_reader::ReadError;
-use super::{Pools, SqlFragment, SqlParam, Store, StoreError, bind_params};
+use super::{PageSpec, Pools, SqlFragment, SqlParam, Store, StoreError, bind_params};
 
 impl Store {
     /// Every row of `query`, each mapped by `map`.
@@ -77,21 +77,46 @@ impl Store {
         }
     }
 
+    /// The `totalResults` of a list page of `rows` rows: from the page itself when it proves it,
+    /// else the seat counter when every user matches, else `count` (`page_statements`).
+    pub(crate) async fn page_total(
+        &self,
+        tenant_id: &str,
+        count: SqlFragment,
+        spec: &PageSpec,
+        rows: usize,
+    ) -> Result<i64, StoreError> {
+        match spec.total_from_page(rows) {
+            Some(total) => Ok(total),
+            None if spec.count_is_seats => {
+                let seats = SqlFragment::statement(
+                    "SELECT seats_used FROM tenants WHERE id = $1",
+                    vec![SqlParam::Text(tenant_id.to_string())],
+                );
+                self.fetch_one(seats, |row| row.column("seats_used")).await
+            }
+            None => self.fetch_one(count, |row| row.column("n")).await,
+        }
+    }
+
     /// The single row of `query` (a COUNT, a row known to exist), mapped by `map`.
     pub(crate) async fn fetch_one<T, F>(&self, query: SqlFragment, map: F) -> Result<T, StoreError>
     where
         F: Fn(&AnyRow<'_>) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        self.fetch_optional(query, map)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("a statement that always answers a row answered none".into()))
+        self.fetch_optional(query, map).await?.ok_or_else(|| {
+            StoreError::Corrupt("a statement that always answers a row answered none".into())
+        })
     }
 }
 
 /// Binds `$1`, `$2`, … by name: SQLite numbers `$n` placeholders in order of appearance, which
 /// need not be their number.
-fn bind_read(statement: &mut rusqlite::Statement<'_>, params: &[SqlParam]) -> Result<(), ReadError> {
+fn bind_read(
+    statement: &mut rusqlite::Statement<'_>,
+    params: &[SqlParam],
+) -> Result<(), ReadError> {
     for (i, param) in params.iter().enumerate() {
         let name = format!("${}", i + 1);
         let name = name.as_str();

@@ -1,70 +1,54 @@
 //! The role catalog, group-to-role mappings and admin role assignments.
 
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::Row;
 
+use super::row::AnyRow;
 use super::users::fold;
 use super::{
-    GroupRoleMapping, Micros, RoleRecord, SqlParam, Store, StoreError, Tx, bind_params, on_pool,
-    on_tx,
+    GroupRoleMapping, Micros, RoleRecord, SqlFragment, SqlParam, Store, StoreError, Tx, on_tx,
 };
 
-macro_rules! role_from_row {
-    ($row:expr) => {{
-        let row = &$row;
-        let permissions: String = row.try_get("permissions")?;
-        RoleRecord {
-            id: row.try_get("id")?,
-            tenant_id: row.try_get("tenant_id")?,
-            name: row.try_get("name")?,
-            description: row.try_get("description")?,
-            permissions: serde_json::from_str(&permissions)
-                .map_err(|e| StoreError::Corrupt(format!("roles.permissions: {e}")))?,
-            is_template: row.try_get("is_template")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-        }
-    }};
+fn role_from_row(row: &AnyRow<'_>) -> Result<RoleRecord, StoreError> {
+    let permissions: String = row.column("permissions")?;
+    Ok(RoleRecord {
+        id: row.column("id")?,
+        tenant_id: row.column("tenant_id")?,
+        name: row.column("name")?,
+        description: row.column("description")?,
+        permissions: serde_json::from_str(&permissions)
+            .map_err(|e| StoreError::Corrupt(format!("roles.permissions: {e}")))?,
+        is_template: row.column("is_template")?,
+        created_at: row.column("created_at")?,
+        updated_at: row.column("updated_at")?,
+    })
 }
 
 impl Store {
     /// The tenant's whole catalog (a handful of rows, read once per request that needs it).
     pub async fn roles(&self, tenant_id: &str) -> Result<Vec<RoleRecord>, StoreError> {
-        on_pool!(self, |pool| {
-            let rows = sqlx::query(
-                "SELECT id, tenant_id, name, description, permissions, is_template, created_at, updated_at \
-                 FROM roles WHERE tenant_id = $1 ORDER BY name_key",
-            )
-            .bind(tenant_id)
-            .fetch_all(pool)
-            .await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                out.push(role_from_row!(row));
-            }
-            Ok(out)
-        })
+        let query = SqlFragment::statement(
+            "SELECT id, tenant_id, name, description, permissions, is_template, created_at, updated_at \
+             FROM roles WHERE tenant_id = $1 ORDER BY name_key",
+            vec![SqlParam::Text(tenant_id.to_string())],
+        );
+        self.fetch_all(query, role_from_row).await
     }
 
     pub async fn group_role_mappings(
         &self,
         tenant_id: &str,
     ) -> Result<Vec<GroupRoleMapping>, StoreError> {
-        on_pool!(self, |pool| {
-            let rows = sqlx::query(
-                "SELECT group_name, role_id FROM group_role_mappings WHERE tenant_id = $1 ORDER BY group_name_key",
-            )
-            .bind(tenant_id)
-            .fetch_all(pool)
-            .await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                out.push(GroupRoleMapping {
-                    group_name: row.try_get("group_name")?,
-                    role_id: row.try_get("role_id")?,
-                });
-            }
-            Ok(out)
+        let query = SqlFragment::statement(
+            "SELECT group_name, role_id FROM group_role_mappings WHERE tenant_id = $1 ORDER BY group_name_key",
+            vec![SqlParam::Text(tenant_id.to_string())],
+        );
+        self.fetch_all(query, |row| {
+            Ok(GroupRoleMapping {
+                group_name: row.column("group_name")?,
+                role_id: row.column("role_id")?,
+            })
         })
+        .await
     }
 
     /// (user id, role id) pairs an admin assigned, for these users.
@@ -75,19 +59,19 @@ impl Store {
         let mut out = Vec::new();
         for chunk in user_ids.chunks(500) {
             let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT user_id, role_id FROM user_role_assignments WHERE user_id IN ({})",
-                placeholders.join(", ")
+            let query = SqlFragment::statement(
+                format!(
+                    "SELECT user_id, role_id FROM user_role_assignments WHERE user_id IN ({})",
+                    placeholders.join(", ")
+                ),
+                chunk.iter().map(|id| SqlParam::Text(id.clone())).collect(),
             );
-            let params: Vec<SqlParam> = chunk.iter().map(|id| SqlParam::Text(id.clone())).collect();
-            on_pool!(self, |pool| {
-                let rows = bind_params!(sqlx::query(AssertSqlSafe(sql.clone())), &params)
-                    .fetch_all(pool)
-                    .await?;
-                for row in rows {
-                    out.push((row.try_get("user_id")?, row.try_get("role_id")?));
-                }
-            });
+            out.extend(
+                self.fetch_all(query, |row| {
+                    Ok((row.column("user_id")?, row.column("role_id")?))
+                })
+                .await?,
+            );
         }
         Ok(out)
     }
@@ -146,7 +130,7 @@ impl Tx {
             .fetch_optional(&mut *conn)
             .await?;
             Ok(match row {
-                Some(row) => Some(role_from_row!(row)),
+                Some(row) => Some(role_from_row(&AnyRow::from(&row))?),
                 None => None,
             })
         })

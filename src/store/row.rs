@@ -32,14 +32,7 @@ macro_rules! column_value {
     )*};
 }
 
-column_value!(
-    String,
-    Option<String>,
-    i64,
-    Option<i64>,
-    bool,
-    Option<bool>
-);
+column_value!(String, Option<String>, i64, Option<i64>, bool, Option<bool>);
 
 impl AnyRow<'_> {
     pub(crate) fn column<T: ColumnValue>(&self, column: &str) -> Result<T, StoreError> {

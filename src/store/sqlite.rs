@@ -1,4 +1,5 @@
-//! The SQLite side: connection options (WAL, foreign keys, busy timeout) and its migrations.
+//! The SQLite side: the writer's connection options (WAL, foreign keys, busy timeout), the
+//! readers, and the migrations.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -10,11 +11,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use super::StoreError;
 use super::sqlite_reader::SqliteReader;
 
-pub(super) async fn connect(
-    url: &str,
-) -> Result<(SqlitePool, SqliteReader, SqlitePool), StoreError> {
+pub(super) async fn connect(url: &str) -> Result<(SqlitePool, SqliteReader), StoreError> {
     let options = SqliteConnectOptions::from_str(url)
-        .map_err(|_| StoreError::UnsupportedUrl(url.to_string()))?
+        .map_err(|_| StoreError::UnsupportedUrl(url.to_string()))?;
+    // Readers open the file by name; an in-memory database would be a new one for each.
+    if options.get_filename() == std::path::Path::new(":memory:") {
+        return Err(StoreError::UnsupportedUrl(url.to_string()));
+    }
+    let options = options
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .foreign_keys(true)
@@ -28,16 +32,9 @@ pub(super) async fn connect(
         .acquire_timeout(Duration::from_secs(30))
         .connect_with(options.clone())
         .await?;
-    let fast_reader = SqliteReader::open(options.get_filename())?;
-    // No ping before each use: for SQLite it is one more round trip to the connection's worker
-    // thread on every query (a tenth of an indexed lookup), and a local file does not drop
-    // connections. sqlx still pings a connection when it goes back to the pool.
-    let reader = SqlitePoolOptions::new()
-        .max_connections(4)
-        .test_before_acquire(false)
-        .connect_with(options)
-        .await?;
-    Ok((writer, fast_reader, reader))
+    // The writer has created the file and switched it to WAL; readers open it read-only.
+    let reader = SqliteReader::open(options.get_filename())?;
+    Ok((writer, reader))
 }
 
 pub(super) fn migrator() -> Migrator {
@@ -66,6 +63,11 @@ pub(super) fn migrator() -> Migrator {
             5,
             "sso",
             include_str!("../../migrations/sqlite/0005_sso.sql"),
+        ),
+        (
+            6,
+            "folded_backfill_index",
+            include_str!("../../migrations/sqlite/0006_folded_backfill_index.sql"),
         ),
     ])
 }

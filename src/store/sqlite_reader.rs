@@ -137,12 +137,12 @@ impl SqliteReader {
         F: Fn(&Connection) -> Result<T, ReadError> + Send + 'static,
         T: Send + 'static,
     {
-        let conn = self.take().map_err(StoreError::Read)?;
-        conn.remaining.store(INLINE_BUDGET_CALLS, Ordering::Relaxed);
-        let inline = read(&conn.conn);
-        self.give_back(conn);
-        match inline {
-            Err(err) if interrupted(&err) => {}
+        match self.read_inline(&read) {
+            Err(err) if interrupted(&err) => {
+                tracing::debug!(
+                    "a read exceeded its inline budget; running it on the blocking pool"
+                );
+            }
             done => return Ok(done?),
         }
         // The semaphore is never closed, so a permit always comes.
@@ -164,6 +164,18 @@ impl SqliteReader {
         }
     }
 
+    /// Runs `read` on this thread, interrupted once it exceeds the step budget.
+    fn read_inline<T>(
+        &self,
+        read: &impl Fn(&Connection) -> Result<T, ReadError>,
+    ) -> Result<T, ReadError> {
+        let conn = self.take()?;
+        conn.remaining.store(INLINE_BUDGET_CALLS, Ordering::Relaxed);
+        let result = read(&conn.conn);
+        self.give_back(conn);
+        result
+    }
+
     /// Closes the idle connections (those in use close when their read ends).
     pub(super) fn close(&self) {
         self.shared
@@ -171,5 +183,64 @@ impl SqliteReader {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// Counts to `n` with a recursive query: a few SQLite steps per row, no table needed.
+    fn count_to(n: i64) -> impl Fn(&Connection) -> Result<i64, ReadError> + Send + 'static {
+        move |conn| {
+            Ok(conn.query_row(
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?1) \
+                 SELECT count(*) FROM c",
+                [n],
+                |row| row.get(0),
+            )?)
+        }
+    }
+
+    fn database() -> PathBuf {
+        let path = std::env::temp_dir().join(format!("reader-{}.db", uuid::Uuid::new_v4()));
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "journal_mode", "wal").unwrap();
+        path
+    }
+
+    #[tokio::test]
+    async fn short_reads_finish_inline() {
+        let reader = SqliteReader::open(&database()).unwrap();
+        assert_eq!(reader.read_inline(&count_to(100)).unwrap(), 100);
+        assert_eq!(reader.read(count_to(100)).await.unwrap(), 100);
+    }
+
+    #[tokio::test]
+    async fn long_reads_are_interrupted_inline_and_finish_on_the_blocking_pool() {
+        let reader = SqliteReader::open(&database()).unwrap();
+        let inline = reader.read_inline(&count_to(1_000_000));
+        assert!(
+            inline.as_ref().is_err_and(interrupted),
+            "expected an interruption, got {inline:?}"
+        );
+        assert_eq!(reader.read(count_to(1_000_000)).await.unwrap(), 1_000_000);
+        // The connection that ran without a budget gets one again for the next inline read.
+        assert!(
+            reader
+                .read_inline(&count_to(1_000_000))
+                .is_err_and(|e| interrupted(&e))
+        );
+    }
+
+    #[tokio::test]
+    async fn readers_are_read_only() {
+        let reader = SqliteReader::open(&database()).unwrap();
+        let write = reader
+            .read(|conn| Ok(conn.execute("CREATE TABLE t (x INTEGER)", [])?))
+            .await;
+        assert!(matches!(write, Err(StoreError::Read(_))), "{write:?}");
     }
 }

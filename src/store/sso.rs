@@ -3,7 +3,8 @@
 
 use sqlx::Row;
 
-use super::{Micros, Store, StoreError, Tx, on_pool, on_tx};
+use super::row::AnyRow;
+use super::{Micros, SqlFragment, SqlParam, Store, StoreError, Tx, on_tx};
 use crate::sso::config::{SsoConfig, UserClaim};
 
 /// A login in flight: what the callback needs to finish it.
@@ -51,41 +52,35 @@ fn list_from(text: &str, column: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
-macro_rules! config_from_row {
-    ($row:expr) => {{
-        let row = &$row;
-        let scopes: String = row.try_get("scopes")?;
-        let allow: String = row.try_get("redirect_allow")?;
-        let claim: String = row.try_get("user_claim")?;
-        SsoConfig {
-            tenant_id: row.try_get("tenant_id")?,
-            issuer: row.try_get("issuer")?,
-            client_id: row.try_get("client_id")?,
-            client_secret_sealed: row.try_get("client_secret_sealed")?,
-            scopes: list_from(&scopes, "sso_configs.scopes")?,
-            user_claim: UserClaim::parse(&claim)
-                .map_err(|e| StoreError::Corrupt(format!("sso_configs.user_claim: {e}")))?,
-            groups_claim: row.try_get("groups_claim")?,
-            jit: row.try_get("jit")?,
-            redirect_allow: list_from(&allow, "sso_configs.redirect_allow")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-        }
-    }};
+fn config_from_row(row: &AnyRow<'_>) -> Result<SsoConfig, StoreError> {
+    let scopes: String = row.column("scopes")?;
+    let allow: String = row.column("redirect_allow")?;
+    let claim: String = row.column("user_claim")?;
+    Ok(SsoConfig {
+        tenant_id: row.column("tenant_id")?,
+        issuer: row.column("issuer")?,
+        client_id: row.column("client_id")?,
+        client_secret_sealed: row.column("client_secret_sealed")?,
+        scopes: list_from(&scopes, "sso_configs.scopes")?,
+        user_claim: UserClaim::parse(&claim)
+            .map_err(|e| StoreError::Corrupt(format!("sso_configs.user_claim: {e}")))?,
+        groups_claim: row.column("groups_claim")?,
+        jit: row.column("jit")?,
+        redirect_allow: list_from(&allow, "sso_configs.redirect_allow")?,
+        created_at: row.column("created_at")?,
+        updated_at: row.column("updated_at")?,
+    })
 }
 
-macro_rules! key_from_row {
-    ($row:expr) => {{
-        let row = &$row;
-        SigningKeyRecord {
-            kid: row.try_get("kid")?,
-            algorithm: row.try_get("algorithm")?,
-            public_jwk: row.try_get("public_jwk")?,
-            private_sealed: row.try_get("private_sealed")?,
-            created_at: row.try_get("created_at")?,
-            retired_at: row.try_get("retired_at")?,
-        }
-    }};
+fn key_from_row(row: &AnyRow<'_>) -> Result<SigningKeyRecord, StoreError> {
+    Ok(SigningKeyRecord {
+        kid: row.column("kid")?,
+        algorithm: row.column("algorithm")?,
+        public_jwk: row.column("public_jwk")?,
+        private_sealed: row.column("private_sealed")?,
+        created_at: row.column("created_at")?,
+        retired_at: row.column("retired_at")?,
+    })
 }
 
 macro_rules! key_columns {
@@ -103,19 +98,12 @@ const CURRENT_KEY: &str = concat!(
 
 impl Store {
     pub async fn sso_config(&self, tenant_id: &str) -> Result<Option<SsoConfig>, StoreError> {
-        on_pool!(self, |pool| {
-            let row = sqlx::query(
-                "SELECT tenant_id, issuer, client_id, client_secret_sealed, scopes, user_claim, groups_claim, \
-                 jit, redirect_allow, created_at, updated_at FROM sso_configs WHERE tenant_id = $1",
-            )
-            .bind(tenant_id)
-            .fetch_optional(pool)
-            .await?;
-            Ok(match row {
-                Some(row) => Some(config_from_row!(row)),
-                None => None,
-            })
-        })
+        let query = SqlFragment::statement(
+            "SELECT tenant_id, issuer, client_id, client_secret_sealed, scopes, user_claim, groups_claim, \
+             jit, redirect_allow, created_at, updated_at FROM sso_configs WHERE tenant_id = $1",
+            vec![SqlParam::Text(tenant_id.to_string())],
+        );
+        self.fetch_optional(query, config_from_row).await
     }
 
     /// Removes the login state and returns it: a state can be taken once. (Expired ones are
@@ -178,13 +166,8 @@ impl Store {
 
     /// The key that signs new sessions: the newest one not retired.
     pub async fn current_signing_key(&self) -> Result<Option<SigningKeyRecord>, StoreError> {
-        on_pool!(self, |pool| {
-            let row = sqlx::query(CURRENT_KEY).fetch_optional(pool).await?;
-            Ok(match row {
-                Some(row) => Some(key_from_row!(row)),
-                None => None,
-            })
-        })
+        self.fetch_optional(SqlFragment::statement(CURRENT_KEY, vec![]), key_from_row)
+            .await
     }
 
     /// Keys that sign or that signed sessions still alive: not retired, or retired after `since`.
@@ -192,49 +175,39 @@ impl Store {
         &self,
         since: Micros,
     ) -> Result<Vec<SigningKeyRecord>, StoreError> {
-        on_pool!(self, |pool| {
-            let rows = sqlx::query(concat!(
+        let query = SqlFragment::statement(
+            concat!(
                 "SELECT ",
                 key_columns!(),
                 " FROM signing_keys WHERE retired_at IS NULL OR retired_at > $1 ORDER BY created_at DESC, kid DESC"
-            ))
-            .bind(since)
-            .fetch_all(pool)
-            .await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                out.push(key_from_row!(row));
-            }
-            Ok(out)
-        })
+            ),
+            vec![SqlParam::Int(since)],
+        );
+        self.fetch_all(query, key_from_row).await
     }
 
     pub async fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
-        on_pool!(self, |pool| {
-            let row = sqlx::query(
-                "SELECT id, tenant_id, user_id, kid, idp_groups, created_at, expires_at, ended_at FROM sso_sessions \
-                 WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
-            Ok(match row {
-                Some(row) => Some(SessionRecord {
-                    id: row.try_get("id")?,
-                    tenant_id: row.try_get("tenant_id")?,
-                    user_id: row.try_get("user_id")?,
-                    kid: row.try_get("kid")?,
-                    idp_groups: list_from(
-                        &row.try_get::<String, _>("idp_groups")?,
-                        "sso_sessions.idp_groups",
-                    )?,
-                    created_at: row.try_get("created_at")?,
-                    expires_at: row.try_get("expires_at")?,
-                    ended_at: row.try_get("ended_at")?,
-                }),
-                None => None,
+        let query = SqlFragment::statement(
+            "SELECT id, tenant_id, user_id, kid, idp_groups, created_at, expires_at, ended_at FROM sso_sessions \
+             WHERE id = $1",
+            vec![SqlParam::Text(id.to_string())],
+        );
+        self.fetch_optional(query, |row| {
+            Ok(SessionRecord {
+                id: row.column("id")?,
+                tenant_id: row.column("tenant_id")?,
+                user_id: row.column("user_id")?,
+                kid: row.column("kid")?,
+                idp_groups: list_from(
+                    &row.column::<String>("idp_groups")?,
+                    "sso_sessions.idp_groups",
+                )?,
+                created_at: row.column("created_at")?,
+                expires_at: row.column("expires_at")?,
+                ended_at: row.column("ended_at")?,
             })
         })
+        .await
     }
 
     /// Ends a session (logout); false when it was already ended or is unknown.
@@ -259,18 +232,16 @@ impl Store {
         tenant_id: &str,
         value: &str,
     ) -> Result<bool, StoreError> {
-        on_pool!(self, |pool| {
-            let row = sqlx::query(
-                "SELECT 1 FROM users WHERE tenant_id = $1 AND deleted_at IS NOT NULL \
-                 AND (user_name_key = $2 OR external_id = $3) LIMIT 1",
-            )
-            .bind(tenant_id)
-            .bind(super::users::fold(value))
-            .bind(value)
-            .fetch_optional(pool)
-            .await?;
-            Ok(row.is_some())
-        })
+        let query = SqlFragment::statement(
+            "SELECT 1 AS found FROM users WHERE tenant_id = $1 AND deleted_at IS NOT NULL \
+             AND (user_name_key = $2 OR external_id = $3) LIMIT 1",
+            vec![
+                SqlParam::Text(tenant_id.to_string()),
+                SqlParam::Text(super::users::fold(value)),
+                SqlParam::Text(value.to_string()),
+            ],
+        );
+        Ok(self.fetch_optional(query, |_| Ok(())).await?.is_some())
     }
 }
 
@@ -335,7 +306,7 @@ impl Tx {
         on_tx!(self, |conn| {
             let row = sqlx::query(CURRENT_KEY).fetch_optional(&mut *conn).await?;
             Ok(match row {
-                Some(row) => Some(key_from_row!(row)),
+                Some(row) => Some(key_from_row(&AnyRow::from(&row))?),
                 None => None,
             })
         })

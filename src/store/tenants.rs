@@ -2,9 +2,10 @@
 
 use sqlx::Row;
 
+use super::row::AnyRow;
 use super::{
-    ConnectionRecord, Micros, Store, StoreError, TenantRecord, TokenGrant, TokenRecord, Tx,
-    on_pool, on_tx,
+    ConnectionRecord, Micros, SqlFragment, SqlParam, Store, StoreError, TenantRecord, TokenGrant,
+    TokenRecord, Tx, on_tx,
 };
 
 macro_rules! tenant_columns {
@@ -13,39 +14,33 @@ macro_rules! tenant_columns {
     };
 }
 
-macro_rules! tenant_from_row {
-    ($row:expr) => {{
-        let row = &$row;
-        let immutables: String = row.try_get("immutable_attributes")?;
-        TenantRecord {
-            id: row.try_get("id")?,
-            slug: row.try_get("slug")?,
-            display_name: row.try_get("display_name")?,
-            seat_limit: row.try_get("seat_limit")?,
-            seats_used: row.try_get("seats_used")?,
-            immutable_attributes: serde_json::from_str(&immutables)
-                .map_err(|e| StoreError::Corrupt(format!("tenants.immutable_attributes: {e}")))?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-        }
-    }};
+fn tenant_from_row(row: &AnyRow<'_>) -> Result<TenantRecord, StoreError> {
+    let immutables: String = row.column("immutable_attributes")?;
+    Ok(TenantRecord {
+        id: row.column("id")?,
+        slug: row.column("slug")?,
+        display_name: row.column("display_name")?,
+        seat_limit: row.column("seat_limit")?,
+        seats_used: row.column("seats_used")?,
+        immutable_attributes: serde_json::from_str(&immutables)
+            .map_err(|e| StoreError::Corrupt(format!("tenants.immutable_attributes: {e}")))?,
+        created_at: row.column("created_at")?,
+        updated_at: row.column("updated_at")?,
+    })
 }
 
-macro_rules! token_from_row {
-    ($row:expr) => {{
-        let row = &$row;
-        TokenRecord {
-            id: row.try_get("id")?,
-            tenant_id: row.try_get("tenant_id")?,
-            connection_id: row.try_get("connection_id")?,
-            connection_name: row.try_get("connection_name")?,
-            prefix: row.try_get("prefix")?,
-            created_at: row.try_get("created_at")?,
-            last_used_at: row.try_get("last_used_at")?,
-            expires_at: row.try_get("expires_at")?,
-            revoked_at: row.try_get("revoked_at")?,
-        }
-    }};
+fn token_from_row(row: &AnyRow<'_>) -> Result<TokenRecord, StoreError> {
+    Ok(TokenRecord {
+        id: row.column("id")?,
+        tenant_id: row.column("tenant_id")?,
+        connection_id: row.column("connection_id")?,
+        connection_name: row.column("connection_name")?,
+        prefix: row.column("prefix")?,
+        created_at: row.column("created_at")?,
+        last_used_at: row.column("last_used_at")?,
+        expires_at: row.column("expires_at")?,
+        revoked_at: row.column("revoked_at")?,
+    })
 }
 
 fn list_text(list: &[String]) -> String {
@@ -54,37 +49,27 @@ fn list_text(list: &[String]) -> String {
 
 impl Store {
     pub async fn tenant_by_slug(&self, slug: &str) -> Result<Option<TenantRecord>, StoreError> {
-        on_pool!(self, |pool| {
-            let row = sqlx::query(concat!(
+        let query = SqlFragment::statement(
+            concat!(
                 "SELECT ",
                 tenant_columns!(),
                 " FROM tenants t WHERE t.slug = $1"
-            ))
-            .bind(slug)
-            .fetch_optional(pool)
-            .await?;
-            Ok(match row {
-                Some(row) => Some(tenant_from_row!(row)),
-                None => None,
-            })
-        })
+            ),
+            vec![SqlParam::Text(slug.to_string())],
+        );
+        self.fetch_optional(query, tenant_from_row).await
     }
 
     pub async fn list_tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
-        on_pool!(self, |pool| {
-            let rows = sqlx::query(concat!(
+        let query = SqlFragment::statement(
+            concat!(
                 "SELECT ",
                 tenant_columns!(),
                 " FROM tenants t ORDER BY t.slug"
-            ))
-            .fetch_all(pool)
-            .await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                out.push(tenant_from_row!(row));
-            }
-            Ok(out)
-        })
+            ),
+            vec![],
+        );
+        self.fetch_all(query, tenant_from_row).await
     }
 
     /// Resolves a token hash to its tenant and connection, if the token is neither revoked nor
@@ -94,49 +79,38 @@ impl Store {
         token_hash: &str,
         now: Micros,
     ) -> Result<Option<TokenGrant>, StoreError> {
-        on_pool!(self, |pool| {
-            let row = sqlx::query(concat!(
+        let query = SqlFragment::statement(
+            concat!(
                 "SELECT ",
                 tenant_columns!(),
                 ", k.id AS token_id, k.last_used_at, c.id AS connection_id, c.name AS connection_name",
                 " FROM scim_tokens k JOIN directory_connections c ON c.id = k.connection_id",
                 " JOIN tenants t ON t.id = k.tenant_id",
                 " WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)"
-            ))
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(pool)
-            .await?;
-            Ok(match row {
-                Some(row) => Some(TokenGrant {
-                    token_id: row.try_get("token_id")?,
-                    last_used_at: row.try_get("last_used_at")?,
-                    connection_id: row.try_get("connection_id")?,
-                    connection_name: row.try_get("connection_name")?,
-                    tenant: tenant_from_row!(row),
-                }),
-                None => None,
+            ),
+            vec![SqlParam::Text(token_hash.to_string()), SqlParam::Int(now)],
+        );
+        self.fetch_optional(query, |row| {
+            Ok(TokenGrant {
+                token_id: row.column("token_id")?,
+                last_used_at: row.column("last_used_at")?,
+                connection_id: row.column("connection_id")?,
+                connection_name: row.column("connection_name")?,
+                tenant: tenant_from_row(row)?,
             })
         })
+        .await
     }
 
     pub async fn list_tokens(&self, tenant_id: &str) -> Result<Vec<TokenRecord>, StoreError> {
-        on_pool!(self, |pool| {
-            let rows = sqlx::query(
-                "SELECT k.id, k.tenant_id, k.connection_id, c.name AS connection_name, k.prefix, k.created_at, \
+        let query = SqlFragment::statement(
+            "SELECT k.id, k.tenant_id, k.connection_id, c.name AS connection_name, k.prefix, k.created_at, \
                  k.last_used_at, k.expires_at, k.revoked_at \
                  FROM scim_tokens k JOIN directory_connections c ON c.id = k.connection_id \
                  WHERE k.tenant_id = $1 ORDER BY k.created_at, k.id",
-            )
-            .bind(tenant_id)
-            .fetch_all(pool)
-            .await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                out.push(token_from_row!(row));
-            }
-            Ok(out)
-        })
+            vec![SqlParam::Text(tenant_id.to_string())],
+        );
+        self.fetch_all(query, token_from_row).await
     }
 
     /// Records when a token was last used. Callers throttle it: it is a write.
@@ -205,7 +179,7 @@ impl Tx {
             .fetch_optional(&mut *conn)
             .await?;
             Ok(match row {
-                Some(row) => Some(tenant_from_row!(row)),
+                Some(row) => Some(tenant_from_row(&AnyRow::from(&row))?),
                 None => None,
             })
         })

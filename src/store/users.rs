@@ -6,7 +6,7 @@ use super::row::AnyRow;
 
 use super::{
     Dialect, EmailRow, MembershipRow, Micros, PageSpec, SqlFragment, SqlParam, Store, StoreError,
-    Tx, UserIndex, UserRecord, bind_params, json_text, on_pool, on_tx, page_statements,
+    Tx, UserIndex, UserRecord, bind_params, json_text, on_tx, page_statements,
 };
 
 macro_rules! user_columns {
@@ -179,17 +179,9 @@ impl Store {
         } else {
             (Vec::new(), Vec::new())
         };
-        let total: i64 = match spec.total_from_page(users.len()) {
-            Some(total) => total,
-            None if spec.count_is_seats => {
-                let seats = SqlFragment::statement(
-                    "SELECT seats_used FROM tenants WHERE id = $1",
-                    vec![SqlParam::Text(tenant_id.to_string())],
-                );
-                self.fetch_one(seats, |row| row.column("seats_used")).await?
-            }
-            None => self.fetch_one(count_sql, |row| row.column("n")).await?,
-        };
+        let total = self
+            .page_total(tenant_id, count_sql, spec, users.len())
+            .await?;
         Ok(UserPage {
             total,
             users,
@@ -204,21 +196,15 @@ impl Store {
         &self,
         limit: i64,
     ) -> Result<Vec<UserRecord>, StoreError> {
-        on_pool!(self, |pool| {
-            let rows = sqlx::query(concat!(
+        let query = SqlFragment::statement(
+            concat!(
                 "SELECT ",
                 user_columns!(),
                 " FROM users u WHERE u.doc_folded IS NULL LIMIT $1"
-            ))
-            .bind(limit)
-            .fetch_all(pool)
-            .await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                out.push(user_from_row(&AnyRow::from(&row))?);
-            }
-            Ok(out)
-        })
+            ),
+            vec![SqlParam::Int(limit)],
+        );
+        self.fetch_all(query, user_from_row).await
     }
 }
 
