@@ -1,7 +1,8 @@
 //! Load benchmark (not a pass/fail test). Seeds a database through the library, starts the real
 //! `scim-gateway` binary on it, drives SCIM requests over loopback with a few concurrent clients,
 //! and reports throughput, p50/p99 latency and the server's peak memory, beside a bare HTTP
-//! baseline (an axum handler answering a fixed small JSON body) measured in the same run.
+//! bare HTTP baseline (an axum handler answering a fixed small JSON body) measured in the same run,
+//! served both by a process of its own and inside the client's process (see `baselines`).
 //!
 //!     cargo bench --bench load -- users             # SQLite; add `--sizes 10000,100000` to choose
 //!     cargo bench --bench load -- groups
@@ -25,6 +26,9 @@ use scim_gateway::store::{Store, UserRecord};
 use scim_gateway::tenant::{TenantSlug, tenants, tokens};
 
 const CONCURRENCY: usize = 4;
+/// Requests per row: enough for a second or so of the fast rows, so that p99 means something.
+const LOOKUPS: usize = 10_000;
+const BASELINE_REQUESTS: usize = 20_000;
 const TENANT: &str = "bench";
 
 struct Stats {
@@ -141,28 +145,62 @@ async fn wait_ready(client: &reqwest::Client, port: u16) {
     panic!("the gateway did not become ready");
 }
 
-/// The bare baseline: the same loopback, runtime and client, a handler that does nothing.
-async fn baseline(client: &reqwest::Client, requests: usize) -> Stats {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let app = axum::Router::new().route(
+/// The bare baseline's router: a handler that answers a fixed small JSON body.
+fn baseline_router() -> axum::Router {
+    axum::Router::new().route(
         "/baseline",
         axum::routing::get(|| async {
             axum::Json(json!({"schemas": ["urn:x"], "id": "1", "ok": true}))
         }),
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-    let client = client.clone();
-    drive("bare HTTP baseline (fixed JSON)", requests, move |_| {
-        let client = client.clone();
-        async move {
-            client
-                .get(format!("http://127.0.0.1:{port}/baseline"))
-                .send()
-                .await
-                .unwrap()
-                .status()
+    )
+}
+
+/// The bare baselines, measured with the same loopback and client as the gateway: served by a
+/// process of its own, as the gateway is (a server can do no better on this machine), and served
+/// inside the client's own process and runtime (no hand-off between processes at all, a ceiling no
+/// separate server reaches).
+async fn baselines(client: &reqwest::Client, requests: usize) -> Vec<Stats> {
+    let port = free_port();
+    let mut server = Command::new(std::env::current_exe().unwrap())
+        .args(["baseline-server", &port.to_string()])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start the baseline server");
+    let own_process = get_baseline(
+        client,
+        port,
+        "bare HTTP baseline, own process (fixed JSON)",
+        requests,
+    )
+    .await;
+    server.kill().ok();
+    server.wait().ok();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, baseline_router()).await.ok() });
+    let in_process = get_baseline(
+        client,
+        port,
+        "bare HTTP baseline, in the client's process",
+        requests,
+    )
+    .await;
+    vec![own_process, in_process]
+}
+
+async fn get_baseline(client: &reqwest::Client, port: u16, label: &str, requests: usize) -> Stats {
+    let url = format!("http://127.0.0.1:{port}/baseline");
+    for _ in 0..200 {
+        if client.get(&url).send().await.is_ok() {
+            break;
         }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let client = client.clone();
+    drive(label, requests, move |_| {
+        let (client, url) = (client.clone(), url.clone());
+        async move { client.get(url).send().await.unwrap().status() }
     })
     .await
 }
@@ -271,7 +309,7 @@ async fn groups_scenario(database: &str) {
     wait_ready(&client, port).await;
     let base = format!("http://127.0.0.1:{port}/scim/v2/{TENANT}");
     let requests = 2_000;
-    let mut rows = vec![baseline(&client, requests).await];
+    let mut rows = baselines(&client, BASELINE_REQUESTS).await;
     let spare_ids: Arc<Vec<String>> = Arc::new(users[sizes[2]..].to_vec());
     for (size, gid) in sizes.iter().zip(&group_ids) {
         let url = format!("{base}/Groups/{gid}");
@@ -353,6 +391,7 @@ async fn seed_users_fast(store: &Store, tenant_id: &str, n: usize) -> Vec<String
 
 async fn users_scenario(sizes: &[usize]) {
     let client = reqwest::Client::new();
+    let baselines_before = baselines(&client, BASELINE_REQUESTS).await;
     let mut all_rows = Vec::new();
     let mut memory = Vec::new();
     let mut engine = "";
@@ -400,7 +439,7 @@ async fn users_scenario(sizes: &[usize]) {
         all_rows.push(
             get(
                 format!("GET /Users/{{id}} @ {size}"),
-                2000,
+                LOOKUPS,
                 Arc::new(move |i| format!("{b}/Users/{}", by_id[pick(i)])),
             )
             .await,
@@ -409,7 +448,7 @@ async fn users_scenario(sizes: &[usize]) {
         all_rows.push(
             get(
                 format!("userName eq @ {size}"),
-                2000,
+                LOOKUPS,
                 Arc::new(move |i| {
                     format!(
                         "{b}/Users?filter={}",
@@ -423,7 +462,7 @@ async fn users_scenario(sizes: &[usize]) {
         all_rows.push(
             get(
                 format!("externalId eq @ {size}"),
-                2000,
+                LOOKUPS,
                 Arc::new(move |i| {
                     format!(
                         "{b}/Users?filter={}",
@@ -437,7 +476,7 @@ async fn users_scenario(sizes: &[usize]) {
         all_rows.push(
             get(
                 format!("emails[type eq \"work\"].value eq @ {size}"),
-                2000,
+                LOOKUPS,
                 Arc::new(move |i| {
                     format!(
                         "{b}/Users?filter={}",
@@ -469,7 +508,7 @@ async fn users_scenario(sizes: &[usize]) {
         all_rows.push(
             get(
                 format!("meta.lastModified gt (sync) @ {size}"),
-                2000,
+                LOOKUPS,
                 Arc::new(move |_| {
                     format!(
                         "{b}/Users?filter={}",
@@ -518,10 +557,15 @@ async fn users_scenario(sizes: &[usize]) {
         gateway.kill().ok();
         gateway.wait().ok();
     }
-    let baseline = baseline(&client, 2000).await;
+    let baselines_after = baselines(&client, BASELINE_REQUESTS).await;
     println!("\nengine: {engine}; {CONCURRENCY} concurrent clients");
     println!("| scenario | requests/s | p50 ms | p99 ms |\n| --- | --- | --- | --- |");
-    println!("{}", baseline.row());
+    for (when, rows) in [("before", baselines_before), ("after", baselines_after)] {
+        for mut row in rows {
+            row.label = format!("{} ({when} the gateway rows)", row.label);
+            println!("{}", row.row());
+        }
+    }
     for row in &all_rows {
         println!("{}", row.row());
     }
@@ -589,6 +633,31 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    if let Some(i) = args.iter().position(|a| a == "baseline-server") {
+        let port: u16 = args[i + 1].parse().unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .unwrap();
+            axum::serve(listener, baseline_router()).await.unwrap();
+        });
+        return;
+    }
+    // `get URL [TOKEN]`: the same client against a gateway that is already running, for profiling.
+    if let Some(i) = args.iter().position(|a| a == "get") {
+        let url = args.get(i + 1).cloned().expect("get URL [TOKEN]");
+        let token = args.get(i + 2).cloned().unwrap_or_default();
+        runtime.block_on(async {
+            let client = reqwest::Client::new();
+            let stats = drive(&format!("GET {url}"), 20_000, move |_| {
+                let (c, u, t) = (client.clone(), url.clone(), token.clone());
+                async move { c.get(u).bearer_auth(t).send().await.unwrap().status() }
+            })
+            .await;
+            println!("{}", stats.row());
+        });
+        return;
+    }
     runtime.block_on(async {
         match scenario.as_str() {
             "groups" => groups_scenario(&fresh_database().await).await,

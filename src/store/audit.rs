@@ -56,8 +56,8 @@ impl Store {
     ) -> Result<Vec<AuditRecord>, StoreError> {
         let query = SqlFragment::statement(
             "SELECT tenant_id, connection_id, at, actor, action, target_type, target_id, target_name, outcome, \
-                 http_status, reason, changed_attributes, tolerances, request_summary FROM audit_events \
-                 WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
+             http_status, reason, changed_attributes, tolerances, request_summary FROM audit_events \
+             WHERE tenant_id = $1 ORDER BY id DESC LIMIT CAST($2 AS BIGINT)",
             vec![SqlParam::Text(tenant_id.to_string()), SqlParam::Int(limit)],
         );
         self.fetch_all(query, |row| {

@@ -105,9 +105,9 @@ impl Store {
     pub async fn list_tokens(&self, tenant_id: &str) -> Result<Vec<TokenRecord>, StoreError> {
         let query = SqlFragment::statement(
             "SELECT k.id, k.tenant_id, k.connection_id, c.name AS connection_name, k.prefix, k.created_at, \
-                 k.last_used_at, k.expires_at, k.revoked_at \
-                 FROM scim_tokens k JOIN directory_connections c ON c.id = k.connection_id \
-                 WHERE k.tenant_id = $1 ORDER BY k.created_at, k.id",
+             k.last_used_at, k.expires_at, k.revoked_at \
+             FROM scim_tokens k JOIN directory_connections c ON c.id = k.connection_id \
+             WHERE k.tenant_id = $1 ORDER BY k.created_at, k.id",
             vec![SqlParam::Text(tenant_id.to_string())],
         );
         self.fetch_all(query, token_from_row).await
