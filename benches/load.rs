@@ -29,6 +29,7 @@ const CONCURRENCY: usize = 4;
 /// Requests per row: enough for a second or so of the fast rows, so that p99 means something.
 const LOOKUPS: usize = 10_000;
 const BASELINE_REQUESTS: usize = 20_000;
+const PAIRED_BASELINE: usize = 10_000;
 const TENANT: &str = "bench";
 
 struct Stats {
@@ -36,6 +37,8 @@ struct Stats {
     requests: usize,
     wall: Duration,
     latencies: Vec<Duration>,
+    /// Requests/s of the own-process baseline measured just before this row, when paired.
+    paired_baseline: Option<f64>,
 }
 
 impl Stats {
@@ -46,11 +49,19 @@ impl Stats {
         sorted.get(index).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     }
 
+    fn rate(&self) -> f64 {
+        self.requests as f64 / self.wall.as_secs_f64()
+    }
+
     fn row(&self) -> String {
+        let paired = match self.paired_baseline {
+            Some(baseline) => format!(" {baseline:.0} | {:.1} % |", 100.0 * self.rate() / baseline),
+            None => " | |".into(),
+        };
         format!(
-            "| {} | {:.0} | {:.2} | {:.2} |",
+            "| {} | {:.0} | {:.2} | {:.2} |{paired}",
             self.label,
-            self.requests as f64 / self.wall.as_secs_f64(),
+            self.rate(),
             self.percentile(0.50),
             self.percentile(0.99)
         )
@@ -93,6 +104,7 @@ where
         requests,
         wall: start.elapsed(),
         latencies,
+        paired_baseline: None,
     }
 }
 
@@ -155,27 +167,55 @@ fn baseline_router() -> axum::Router {
     )
 }
 
+/// The bare baseline served by a process of its own (this binary, `baseline-server PORT`).
+struct BaselineServer {
+    process: Child,
+    port: u16,
+}
+
+impl BaselineServer {
+    async fn start(client: &reqwest::Client) -> Self {
+        let port = free_port();
+        let process = Command::new(std::env::current_exe().unwrap())
+            .args(["baseline-server", &port.to_string()])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the baseline server");
+        let url = format!("http://127.0.0.1:{port}/baseline");
+        for _ in 0..200 {
+            if client.get(&url).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        Self { process, port }
+    }
+
+    async fn measure(&self, client: &reqwest::Client, label: &str, requests: usize) -> Stats {
+        get_baseline(client, self.port, label, requests).await
+    }
+}
+
+impl Drop for BaselineServer {
+    fn drop(&mut self) {
+        self.process.kill().ok();
+        self.process.wait().ok();
+    }
+}
+
 /// The bare baselines, measured with the same loopback and client as the gateway: served by a
 /// process of its own, as the gateway is (a server can do no better on this machine), and served
 /// inside the client's own process and runtime (no hand-off between processes at all, a ceiling no
 /// separate server reaches).
 async fn baselines(client: &reqwest::Client, requests: usize) -> Vec<Stats> {
-    let port = free_port();
-    let mut server = Command::new(std::env::current_exe().unwrap())
-        .args(["baseline-server", &port.to_string()])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start the baseline server");
-    let own_process = get_baseline(
-        client,
-        port,
-        "bare HTTP baseline, own process (fixed JSON)",
-        requests,
-    )
-    .await;
-    server.kill().ok();
-    server.wait().ok();
-
+    let own_process = BaselineServer::start(client)
+        .await
+        .measure(
+            client,
+            "bare HTTP baseline, own process (fixed JSON)",
+            requests,
+        )
+        .await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(listener, baseline_router()).await.ok() });
@@ -191,12 +231,6 @@ async fn baselines(client: &reqwest::Client, requests: usize) -> Vec<Stats> {
 
 async fn get_baseline(client: &reqwest::Client, port: u16, label: &str, requests: usize) -> Stats {
     let url = format!("http://127.0.0.1:{port}/baseline");
-    for _ in 0..200 {
-        if client.get(&url).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
     let client = client.clone();
     drive(label, requests, move |_| {
         let (client, url) = (client.clone(), url.clone());
@@ -360,7 +394,9 @@ async fn groups_scenario(database: &str) {
         "\nengine: {}; {CONCURRENCY} concurrent clients; {requests} requests per row",
         engine_name(database)
     );
-    println!("| scenario | requests/s | p50 ms | p99 ms |\n| --- | --- | --- | --- |");
+    println!(
+        "| scenario | requests/s | p50 ms | p99 ms | | |\n| --- | --- | --- | --- | --- | --- |"
+    );
     for row in &rows {
         println!("{}", row.row());
     }
@@ -392,6 +428,7 @@ async fn seed_users_fast(store: &Store, tenant_id: &str, n: usize) -> Vec<String
 async fn users_scenario(sizes: &[usize]) {
     let client = reqwest::Client::new();
     let baselines_before = baselines(&client, BASELINE_REQUESTS).await;
+    let paired = BaselineServer::start(&client).await;
     let mut all_rows = Vec::new();
     let mut memory = Vec::new();
     let mut engine = "";
@@ -421,15 +458,20 @@ async fn users_scenario(sizes: &[usize]) {
         wait_ready(&client, port).await;
         let base = format!("http://127.0.0.1:{port}/scim/v2/{TENANT}");
         let ids = Arc::new(ids);
+        // Each row is paired with the own-process baseline measured just before it, so that its
+        // share of the baseline does not depend on how busy the machine was elsewhere in the run.
         let get =
             |label: String, requests: usize, url_of: Arc<dyn Fn(usize) -> String + Send + Sync>| {
-                let (c, t) = (client.clone(), token.clone());
+                let (c, t, paired) = (client.clone(), token.clone(), &paired);
                 async move {
-                    drive(&label, requests, move |i| {
+                    let baseline = paired.measure(&c, "paired", PAIRED_BASELINE).await;
+                    let mut stats = drive(&label, requests, move |i| {
                         let (c, t, url) = (c.clone(), t.clone(), url_of(i));
                         async move { c.get(url).bearer_auth(t).send().await.unwrap().status() }
                     })
-                    .await
+                    .await;
+                    stats.paired_baseline = Some(baseline.rate());
+                    stats
                 }
             };
         let pick = move |i: usize| (i * 7919) % size;
@@ -559,7 +601,10 @@ async fn users_scenario(sizes: &[usize]) {
     }
     let baselines_after = baselines(&client, BASELINE_REQUESTS).await;
     println!("\nengine: {engine}; {CONCURRENCY} concurrent clients");
-    println!("| scenario | requests/s | p50 ms | p99 ms |\n| --- | --- | --- | --- |");
+    println!(
+        "| scenario | requests/s | p50 ms | p99 ms | own-process baseline just before, req/s | share |\n\
+         | --- | --- | --- | --- | --- | --- |"
+    );
     for (when, rows) in [("before", baselines_before), ("after", baselines_after)] {
         for mut row in rows {
             row.label = format!("{} ({when} the gateway rows)", row.label);

@@ -27,10 +27,11 @@ use super::StoreError;
 const INLINE_BUDGET_CALLS: i64 = 64;
 const STEPS_PER_CALL: i32 = 1000;
 /// Idle connections kept for reuse; more are opened when needed and closed after use.
-const MAX_IDLE: usize = 8;
+const MAX_IDLE: usize = 4;
 /// Long statements running at once on the blocking pool; others wait their turn, so a burst of
-/// whole-tenant searches cannot take every core or open a connection each.
-const MAX_LONG_READS: usize = 4;
+/// whole-tenant searches cannot take every core, open a connection each, or grow memory with
+/// their number (each connection holds up to 2 MiB of SQLite's page cache).
+const MAX_LONG_READS: usize = 2;
 /// Prepared statements cached per connection (filters of the same shape share their text).
 const STATEMENT_CACHE: usize = 128;
 
