@@ -66,8 +66,8 @@ pub(super) fn migrator() -> Migrator {
         ),
         (
             6,
-            "folded_backfill_index",
-            include_str!("../../migrations/sqlite/0006_folded_backfill_index.sql"),
+            "read_indexes",
+            include_str!("../../migrations/sqlite/0006_read_indexes.sql"),
         ),
     ])
 }

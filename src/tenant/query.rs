@@ -14,8 +14,8 @@ pub struct CompiledQuery {
     pub condition: SqlFragment,
     pub order: String,
     pub paging: Paging,
-    /// Identifies the query across cursor pages.
-    pub fingerprint: String,
+    /// Identifies the query across cursor pages (cursor paging only: it costs a hash).
+    pub fingerprint: Option<String>,
 }
 
 pub fn compile_query(
@@ -41,7 +41,7 @@ pub fn compile_query(
         None => "1 = 1".into(),
     };
     let descending = request.descending()?;
-    let fingerprint = request.fingerprint(&format!("{tenant_id}/{}", schemas.resource_type.id));
+    let mut fingerprint = None;
     let paging = match &request.cursor {
         None => Paging::Index(Page::new(
             request.start_index,
@@ -69,18 +69,21 @@ pub fn compile_query(
                 Some(n) => n.min(limits.max_page_size),
                 None => limits.default_page_size,
             };
+            let this_query =
+                request.fingerprint(&format!("{tenant_id}/{}", schemas.resource_type.id));
             let after_id = match cursor.trim() {
                 "" => None,
                 text => Some(
                     Cursor::decode(
                         text,
-                        &fingerprint,
+                        &this_query,
                         now,
                         limits.cursor_timeout_secs * 1_000_000,
                     )?
                     .after_id,
                 ),
             };
+            fingerprint = Some(this_query);
             Paging::Cursor { after_id, count }
         }
     };
@@ -154,7 +157,7 @@ impl CompiledQuery {
                         Cursor {
                             after_id: id_of(last).to_string(),
                             issued_at: now,
-                            fingerprint: self.fingerprint.clone(),
+                            fingerprint: self.fingerprint.clone().unwrap_or_default(),
                         }
                         .encode()
                     })
