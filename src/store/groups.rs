@@ -22,21 +22,12 @@ macro_rules! group_columns {
 
 /// A group from a row holding `group_columns!()`.
 fn group_from_row(row: &AnyRow<'_>) -> Result<GroupRecord, StoreError> {
-    let doc: String = row.column("doc")?;
-    let doc = match serde_json::from_str::<serde_json::Value>(&doc) {
-        Ok(serde_json::Value::Object(map)) => map,
-        _ => {
-            return Err(StoreError::Corrupt(
-                "groups.doc is not a JSON object".into(),
-            ));
-        }
-    };
     Ok(GroupRecord {
         id: row.column("id")?,
         tenant_id: row.column("tenant_id")?,
         display_name: row.column("display_name")?,
         external_id: row.column("external_id")?,
-        doc,
+        doc: row.document("groups")?,
         version: row.column("version")?,
         created_at: row.column("created_at")?,
         modified_at: row.column("modified_at")?,

@@ -20,28 +20,7 @@ impl Store {
         F: Fn(&AnyRow<'_>) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
-        match &self.pools {
-            Pools::Sqlite { reader, .. } => {
-                reader
-                    .read(move |conn| {
-                        let mut statement = conn.prepare_cached(&query.sql)?;
-                        bind_read(&mut statement, &query.params)?;
-                        let mut rows = statement.raw_query();
-                        let mut out = Vec::new();
-                        while let Some(row) = rows.next()? {
-                            out.push(map(&AnyRow::SqliteRead(row))?);
-                        }
-                        Ok(out)
-                    })
-                    .await
-            }
-            Pools::Postgres(pool) => {
-                let rows = bind_params!(sqlx::query(AssertSqlSafe(query.sql)), &query.params)
-                    .fetch_all(pool)
-                    .await?;
-                rows.iter().map(|row| map(&AnyRow::Postgres(row))).collect()
-            }
-        }
+        self.fetch(query, map, false).await
     }
 
     /// The first row of `query`, if any, mapped by `map`.
@@ -54,6 +33,19 @@ impl Store {
         F: Fn(&AnyRow<'_>) -> Result<T, StoreError> + Send + 'static,
         T: Send + 'static,
     {
+        Ok(self.fetch(query, map, true).await?.pop())
+    }
+
+    async fn fetch<T, F>(
+        &self,
+        query: SqlFragment,
+        map: F,
+        first_only: bool,
+    ) -> Result<Vec<T>, StoreError>
+    where
+        F: Fn(&AnyRow<'_>) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
         match &self.pools {
             Pools::Sqlite { reader, .. } => {
                 reader
@@ -61,18 +53,26 @@ impl Store {
                         let mut statement = conn.prepare_cached(&query.sql)?;
                         bind_read(&mut statement, &query.params)?;
                         let mut rows = statement.raw_query();
-                        match rows.next()? {
-                            Some(row) => Ok(Some(map(&AnyRow::SqliteRead(row))?)),
-                            None => Ok(None),
+                        let mut out = Vec::new();
+                        while let Some(row) = rows.next()? {
+                            out.push(map(&AnyRow::SqliteRead(row))?);
+                            if first_only {
+                                break;
+                            }
                         }
+                        Ok(out)
                     })
                     .await
             }
             Pools::Postgres(pool) => {
-                let row = bind_params!(sqlx::query(AssertSqlSafe(query.sql)), &query.params)
-                    .fetch_optional(pool)
-                    .await?;
-                row.map(|row| map(&AnyRow::Postgres(&row))).transpose()
+                let statement = bind_params!(sqlx::query(AssertSqlSafe(query.sql)), &query.params);
+                if first_only {
+                    let row = statement.fetch_optional(pool).await?;
+                    row.iter().map(|row| map(&AnyRow::Postgres(row))).collect()
+                } else {
+                    let rows = statement.fetch_all(pool).await?;
+                    rows.iter().map(|row| map(&AnyRow::Postgres(row))).collect()
+                }
             }
         }
     }

@@ -38,6 +38,20 @@ impl AnyRow<'_> {
     pub(crate) fn column<T: ColumnValue>(&self, column: &str) -> Result<T, StoreError> {
         T::read(self, column)
     }
+
+    /// A stored resource document (`table.doc`): JSON text holding an object.
+    pub(crate) fn document(
+        &self,
+        table: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, StoreError> {
+        let text: String = self.column("doc")?;
+        match serde_json::from_str(&text) {
+            Ok(serde_json::Value::Object(map)) => Ok(map),
+            _ => Err(StoreError::Corrupt(format!(
+                "{table}.doc is not a JSON object"
+            ))),
+        }
+    }
 }
 
 impl<'a> From<&'a PgRow> for AnyRow<'a> {

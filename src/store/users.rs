@@ -18,11 +18,6 @@ macro_rules! user_columns {
 
 /// A user from a row holding `user_columns!()`.
 fn user_from_row(row: &AnyRow<'_>) -> Result<UserRecord, StoreError> {
-    let doc: String = row.column("doc")?;
-    let doc = match serde_json::from_str::<serde_json::Value>(&doc) {
-        Ok(serde_json::Value::Object(map)) => map,
-        _ => return Err(StoreError::Corrupt("users.doc is not a JSON object".into())),
-    };
     Ok(UserRecord {
         id: row.column("id")?,
         tenant_id: row.column("tenant_id")?,
@@ -32,7 +27,7 @@ fn user_from_row(row: &AnyRow<'_>) -> Result<UserRecord, StoreError> {
         user_type: row.column("user_type")?,
         status: row.column("status")?,
         last_login_at: row.column("last_login_at")?,
-        doc,
+        doc: row.document("users")?,
         version: row.column("version")?,
         created_at: row.column("created_at")?,
         modified_at: row.column("modified_at")?,
