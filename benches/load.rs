@@ -479,35 +479,34 @@ async fn users_scenario(sizes: &[usize]) {
         // Each row alternates with the own-process baseline (baseline, row, baseline, row, …), so
         // that its share of the baseline does not depend on how busy the machine was elsewhere in
         // the run.
-        let get = |label: String,
-                   requests: usize,
-                   url_of: Arc<dyn Fn(usize) -> String + Send + Sync>| {
-            let (c, t, paired) = (client.clone(), token.clone(), &paired);
-            async move {
-                let mut rounds = Vec::new();
-                let mut baseline_rounds = Vec::new();
-                for round in 0..PAIRED_ROUNDS {
-                    baseline_rounds.push(
-                        paired
-                            .measure(&c, "paired", PAIRED_BASELINE / PAIRED_ROUNDS)
-                            .await,
-                    );
-                    let (c, t, url_of) = (c.clone(), t.clone(), url_of.clone());
-                    let offset = round * requests.div_ceil(PAIRED_ROUNDS);
-                    rounds.push(
+        let get =
+            |label: String, requests: usize, url_of: Arc<dyn Fn(usize) -> String + Send + Sync>| {
+                let (c, t, paired) = (client.clone(), token.clone(), &paired);
+                async move {
+                    let mut rounds = Vec::new();
+                    let mut baseline_rounds = Vec::new();
+                    for round in 0..PAIRED_ROUNDS {
+                        baseline_rounds.push(
+                            paired
+                                .measure(&c, "paired", PAIRED_BASELINE / PAIRED_ROUNDS)
+                                .await,
+                        );
+                        let (c, t, url_of) = (c.clone(), t.clone(), url_of.clone());
+                        let offset = round * requests.div_ceil(PAIRED_ROUNDS);
+                        rounds.push(
                         drive(&label, requests.div_ceil(PAIRED_ROUNDS), move |i| {
                             let (c, t, url) = (c.clone(), t.clone(), url_of(offset + i));
                             async move { c.get(url).bearer_auth(t).send().await.unwrap().status() }
                         })
                         .await,
                     );
+                    }
+                    let baseline = Stats::merge("paired", baseline_rounds);
+                    let mut stats = Stats::merge(&label, rounds);
+                    stats.paired_baseline = Some(baseline.rate());
+                    stats
                 }
-                let baseline = Stats::merge("paired", baseline_rounds);
-                let mut stats = Stats::merge(&label, rounds);
-                stats.paired_baseline = Some(baseline.rate());
-                stats
-            }
-        };
+            };
         let pick = move |i: usize| (i * 7919) % size;
         let q = |filter: String| urlencode(&filter);
         let b = base.clone();
