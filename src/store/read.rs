@@ -131,3 +131,22 @@ fn bind_read(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn placeholders_bind_by_their_number_not_their_position() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let mut statement = conn.prepare("SELECT $2 AS second, $1 AS first").unwrap();
+        let params = [SqlParam::Text("one".into()), SqlParam::Int(2)];
+        bind_read(&mut statement, &params).unwrap();
+        let mut rows = statement.raw_query();
+        let row = rows.next().unwrap().unwrap();
+        assert_eq!(row.get::<_, String>("first").unwrap(), "one");
+        assert_eq!(row.get::<_, i64>("second").unwrap(), 2);
+    }
+}
