@@ -32,9 +32,7 @@ pub async fn require_token(
         || request.method() == Method::HEAD
         || (request.method() == Method::POST && uri.path().ends_with("/.search"));
     let grant = match &presented {
-        Some(token) => {
-            tokens::authenticate(&state.store, token, now, Some(&state.grants), reads).await?
-        }
+        Some(token) => tokens::authenticate(&state.store, token, now, &state.grants, reads).await?,
         None => None,
     };
     let summary = format!("{} {}", request.method(), uri.path());

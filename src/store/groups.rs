@@ -3,15 +3,12 @@
 
 use sqlx::{AssertSqlSafe, Row};
 
+use super::read::{IN_LIST_CHUNK, placeholders};
 use super::row::AnyRow;
-
 use super::{
     Dialect, GroupRecord, MemberRow, MembershipRow, Micros, PageSpec, SqlFragment, SqlParam, Store,
     StoreError, Tx, bind_params, json_text, on_tx, page_statements, users::fold,
 };
-
-/// Most ids in one `IN (…)` list; longer lists are sent in chunks.
-const IN_LIST_CHUNK: usize = 500;
 
 macro_rules! group_columns {
     () => {
@@ -34,14 +31,6 @@ fn group_from_row(row: &AnyRow<'_>) -> Result<GroupRecord, StoreError> {
         created_by_connection: row.column("created_by_connection")?,
         modified_by_connection: row.column("modified_by_connection")?,
     })
-}
-
-/// `$first, $first+1, …` for `n` ids.
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// A page of groups and the number of groups matching.
@@ -100,28 +89,23 @@ impl Store {
 
     /// The members of these groups, in the order they were added.
     pub async fn group_members(&self, group_ids: &[String]) -> Result<Vec<MemberRow>, StoreError> {
-        let mut out = Vec::new();
-        for chunk in group_ids.chunks(IN_LIST_CHUNK) {
-            let query = SqlFragment::statement(
+        self.fetch_all_for_ids(
+            group_ids,
+            |list| {
                 format!(
                     "SELECT m.group_id, m.member_id, m.member_type FROM group_members m \
-                     WHERE m.group_id IN ({}) ORDER BY m.group_id, m.member_id",
-                    placeholders(1, chunk.len())
-                ),
-                chunk.iter().map(|id| SqlParam::Text(id.clone())).collect(),
-            );
-            out.extend(
-                self.fetch_all(query, |row| {
-                    Ok(MemberRow {
-                        group_id: row.column("group_id")?,
-                        member_id: row.column("member_id")?,
-                        member_type: row.column("member_type")?,
-                    })
+                     WHERE m.group_id IN ({list}) ORDER BY m.group_id, m.member_id"
+                )
+            },
+            |row| {
+                Ok(MemberRow {
+                    group_id: row.column("group_id")?,
+                    member_id: row.column("member_id")?,
+                    member_type: row.column("member_type")?,
                 })
-                .await?,
-            );
-        }
-        Ok(out)
+            },
+        )
+        .await
     }
 
     /// The groups these members belong to.
@@ -129,28 +113,23 @@ impl Store {
         &self,
         member_ids: &[String],
     ) -> Result<Vec<MembershipRow>, StoreError> {
-        let mut out = Vec::new();
-        for chunk in member_ids.chunks(IN_LIST_CHUNK) {
-            let query = SqlFragment::statement(
+        self.fetch_all_for_ids(
+            member_ids,
+            |list| {
                 format!(
                     "SELECT m.member_id, g.id AS group_id, g.display_name FROM group_members m \
-                     JOIN groups g ON g.id = m.group_id WHERE m.member_id IN ({}) ORDER BY g.display_name_key",
-                    placeholders(1, chunk.len())
-                ),
-                chunk.iter().map(|id| SqlParam::Text(id.clone())).collect(),
-            );
-            out.extend(
-                self.fetch_all(query, |row| {
-                    Ok(MembershipRow {
-                        member_id: row.column("member_id")?,
-                        group_id: row.column("group_id")?,
-                        group_display_name: row.column("display_name")?,
-                    })
+                     JOIN groups g ON g.id = m.group_id WHERE m.member_id IN ({list}) ORDER BY g.display_name_key"
+                )
+            },
+            |row| {
+                Ok(MembershipRow {
+                    member_id: row.column("member_id")?,
+                    group_id: row.column("group_id")?,
+                    group_display_name: row.column("display_name")?,
                 })
-                .await?,
-            );
-        }
-        Ok(out)
+            },
+        )
+        .await
     }
 }
 

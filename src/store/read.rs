@@ -9,7 +9,41 @@ use super::row::AnyRow;
 use super::sqlite_reader::ReadError;
 use super::{PageSpec, Pools, SqlFragment, SqlParam, Store, StoreError, bind_params};
 
+/// Most ids in one `IN (…)` list; longer lists are read in chunks.
+pub(crate) const IN_LIST_CHUNK: usize = 500;
+
+/// `$first, $first+1, …` for `n` values.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Store {
+    /// Every row of `sql_of(list)` for `ids`, where `list` holds the placeholders `$1, $2, …` of
+    /// one chunk of the ids (see `IN_LIST_CHUNK`), each row mapped by `map`.
+    pub(crate) async fn fetch_all_for_ids<T, F>(
+        &self,
+        ids: &[String],
+        sql_of: impl Fn(&str) -> String,
+        map: F,
+    ) -> Result<Vec<T>, StoreError>
+    where
+        F: Fn(&AnyRow<'_>) -> Result<T, StoreError> + Clone + Send + 'static,
+        T: Send + 'static,
+    {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
+            let query = SqlFragment::statement(
+                sql_of(&placeholders(1, chunk.len())),
+                chunk.iter().map(|id| SqlParam::Text(id.clone())).collect(),
+            );
+            out.extend(self.fetch_all(query, map.clone()).await?);
+        }
+        Ok(out)
+    }
+
     /// Every row of `query`, each mapped by `map`.
     pub(crate) async fn fetch_all<T, F>(
         &self,
@@ -111,22 +145,29 @@ impl Store {
     }
 }
 
-/// Binds `$1`, `$2`, … by name: SQLite numbers `$n` placeholders in order of appearance, which
-/// need not be their number.
+/// Binds each placeholder `$n` of the statement to `params[n - 1]`: SQLite numbers `$n`
+/// placeholders in order of appearance, which need not be their number.
 fn bind_read(
     statement: &mut rusqlite::Statement<'_>,
     params: &[SqlParam],
 ) -> Result<(), ReadError> {
-    for (i, param) in params.iter().enumerate() {
-        let name = format!("${}", i + 1);
-        let name = name.as_str();
+    for index in 1..=statement.parameter_count() {
+        let param = statement
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|number| number.parse::<usize>().ok())
+            .and_then(|number| params.get(number.checked_sub(1)?))
+            .ok_or(rusqlite::Error::InvalidParameterCount(
+                statement.parameter_count(),
+                params.len(),
+            ))?;
         match param {
-            SqlParam::Null => statement.raw_bind_parameter(name, Null)?,
-            SqlParam::Text(text) => statement.raw_bind_parameter(name, text)?,
-            SqlParam::OptInt(value) => statement.raw_bind_parameter(name, value)?,
-            SqlParam::Int(value) => statement.raw_bind_parameter(name, value)?,
-            SqlParam::Float(value) => statement.raw_bind_parameter(name, value)?,
-            SqlParam::Bool(value) => statement.raw_bind_parameter(name, value)?,
+            SqlParam::Null => statement.raw_bind_parameter(index, Null)?,
+            SqlParam::Text(text) => statement.raw_bind_parameter(index, text)?,
+            SqlParam::OptInt(value) => statement.raw_bind_parameter(index, value)?,
+            SqlParam::Int(value) => statement.raw_bind_parameter(index, value)?,
+            SqlParam::Float(value) => statement.raw_bind_parameter(index, value)?,
+            SqlParam::Bool(value) => statement.raw_bind_parameter(index, value)?,
         }
     }
     Ok(())

@@ -56,24 +56,16 @@ impl Store {
         &self,
         user_ids: &[String],
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let mut out = Vec::new();
-        for chunk in user_ids.chunks(500) {
-            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let query = SqlFragment::statement(
+        self.fetch_all_for_ids(
+            user_ids,
+            |list| {
                 format!(
-                    "SELECT user_id, role_id FROM user_role_assignments WHERE user_id IN ({})",
-                    placeholders.join(", ")
-                ),
-                chunk.iter().map(|id| SqlParam::Text(id.clone())).collect(),
-            );
-            out.extend(
-                self.fetch_all(query, |row| {
-                    Ok((row.column("user_id")?, row.column("role_id")?))
-                })
-                .await?,
-            );
-        }
-        Ok(out)
+                    "SELECT user_id, role_id FROM user_role_assignments WHERE user_id IN ({list})"
+                )
+            },
+            |row| Ok((row.column("user_id")?, row.column("role_id")?)),
+        )
+        .await
     }
 }
 

@@ -239,14 +239,14 @@ pub async fn authenticate(
     store: &Store,
     presented: &str,
     now: Micros,
-    cache: Option<&GrantCache>,
+    cache: &GrantCache,
     reuse: bool,
 ) -> Result<Option<TokenGrant>, TenantError> {
     if !presented.starts_with(TOKEN_MARKER) || presented.len() > 128 {
         return Ok(None);
     }
     let hash = hash_token(presented);
-    if reuse && let Some(grant) = cache.and_then(|c| c.get(&hash)) {
+    if reuse && let Some(grant) = cache.get(&hash) {
         return Ok(Some(grant));
     }
     let mut grant = store.token_grant(&hash, now).await?;
@@ -259,11 +259,9 @@ pub async fn authenticate(
             Err(err) => tracing::warn!(error = %err, "could not record the token's last use"),
         }
     }
-    if let Some(cache) = cache {
-        match &grant {
-            Some(g) => cache.put(hash, g),
-            None => cache.forget(&hash),
-        }
+    match &grant {
+        Some(g) => cache.put(hash, g),
+        None => cache.forget(&hash),
     }
     Ok(grant)
 }
@@ -271,6 +269,7 @@ pub async fn authenticate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::TenantRecord;
 
     #[test]
     fn tokens_are_long_random_and_hashed() {
@@ -279,14 +278,13 @@ mod tests {
         assert_eq!(a.expose().len(), TOKEN_MARKER.len() + 43);
         assert_eq!(hash_token(a.expose()).len(), 64);
         assert_ne!(hash_token(a.expose()), hash_token(b.expose()));
+        // Stored hashes must never change form: SHA-256 of "abc" in lower-case hex (FIPS 180-2).
+        assert_eq!(
+            hash_token("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(format!("{a:?}"), "TokenSecret(…)");
     }
-}
-
-#[cfg(test)]
-mod cache_tests {
-    use super::*;
-    use crate::store::TenantRecord;
 
     fn grant() -> TokenGrant {
         TokenGrant {

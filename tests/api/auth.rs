@@ -84,17 +84,7 @@ async fn a_token_of_tenant_a_cannot_read_or_write_tenant_b() {
 
     // Tenant other's token at acme's URL: 401, whatever the method.
     let url = app.url(&format!("/Users/{id}"));
-    assert_scim_error(
-        app.client
-            .get(&url)
-            .bearer_auth(foreign.expose())
-            .send()
-            .await
-            .unwrap(),
-        401,
-        None,
-    )
-    .await;
+    assert_scim_error(app.get_with(&url, foreign.expose()).await, 401, None).await;
     assert_scim_error(
         app.client
             .delete(&url)
@@ -108,24 +98,13 @@ async fn a_token_of_tenant_a_cannot_read_or_write_tenant_b() {
     .await;
     // Tenant other's token at its own URL cannot see acme's user either.
     let own = format!("{}/scim/v2/other/Users/{id}", app.root);
-    assert_scim_error(
-        app.client
-            .get(&own)
-            .bearer_auth(foreign.expose())
-            .send()
-            .await
-            .unwrap(),
-        404,
-        None,
-    )
-    .await;
+    assert_scim_error(app.get_with(&own, foreign.expose()).await, 404, None).await;
     let list: Value = app
-        .client
-        .get(format!("{}/scim/v2/other/Users", app.root))
-        .bearer_auth(foreign.expose())
-        .send()
+        .get_with(
+            &format!("{}/scim/v2/other/Users", app.root),
+            foreign.expose(),
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -161,13 +140,7 @@ async fn token_rotation_keeps_the_old_token_for_the_grace_period_only() {
         .await
         .unwrap();
     assert_scim_error(app.get("/Users").await, 401, None).await;
-    let response = app
-        .client
-        .get(app.url("/Users"))
-        .bearer_auth(newest.expose())
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_with(&app.url("/Users"), newest.expose()).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 

@@ -44,12 +44,8 @@ async fn a_group_can_list_users_created_in_the_same_request_whatever_the_order()
     assert_eq!(ops[0]["version"], "W/\"1\"");
     let group_location = ops[0]["location"].as_str().unwrap();
     let group: Value = app
-        .client
-        .get(group_location)
-        .bearer_auth(&app.token)
-        .send()
+        .get_with(group_location, &app.token)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -67,12 +63,8 @@ async fn a_group_can_list_users_created_in_the_same_request_whatever_the_order()
         .collect();
     assert!(members.contains(&alice_id) && members.len() == 2, "{group}");
     let bob: Value = app
-        .client
-        .get(ops[2]["location"].as_str().unwrap())
-        .bearer_auth(&app.token)
-        .send()
+        .get_with(ops[2]["location"].as_str().unwrap(), &app.token)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

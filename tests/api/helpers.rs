@@ -159,9 +159,14 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> Response {
+        self.get_with(&self.url(path), &self.token).await
+    }
+
+    /// GET of any URL with any bearer token (a session, another tenant's token).
+    pub async fn get_with(&self, url: &str, token: &str) -> Response {
         self.client
-            .get(self.url(path))
-            .bearer_auth(&self.token)
+            .get(url)
+            .bearer_auth(token)
             .send()
             .await
             .expect("request")

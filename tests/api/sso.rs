@@ -172,9 +172,14 @@ impl Sso {
     }
 
     async fn introspect(&self, token: &str) -> Value {
+        self.introspect_at(&self.app.root, token).await
+    }
+
+    /// Introspection at the gateway listening at `root` (this one or a sibling).
+    async fn introspect_at(&self, root: &str, token: &str) -> Value {
         self.app
             .client
-            .post(format!("{}/sso/introspect", self.app.root))
+            .post(format!("{root}/sso/introspect"))
             .form(&[("token", token)])
             .send()
             .await
@@ -186,12 +191,8 @@ impl Sso {
 
     async fn me(&self, token: &str) -> reqwest::Response {
         self.app
-            .client
-            .get(format!("{}/sso/{TENANT}/me", self.app.root))
-            .bearer_auth(token)
-            .send()
+            .get_with(&format!("{}/sso/{TENANT}/me", self.app.root), token)
             .await
-            .unwrap()
     }
 
     /// The newest `sso.login` event.
@@ -253,12 +254,8 @@ async fn an_invited_user_becomes_active_at_first_sign_in() {
     assert_eq!(me["tenant"], json!(TENANT));
     let scim_me = sso
         .app
-        .client
-        .get(format!("{}/Me", sso.app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+        .get_with(&format!("{}/Me", sso.app.base), &token)
+        .await;
     assert_eq!(scim_me.status(), StatusCode::OK);
     assert!(
         scim_me.headers()["location"]
@@ -637,21 +634,13 @@ async fn sessions_of_one_tenant_are_not_accepted_by_another() {
         .unwrap();
     let response = sso
         .app
-        .client
-        .get(format!("{}/sso/other/me", sso.app.root))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+        .get_with(&format!("{}/sso/other/me", sso.app.root), &token)
+        .await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let response = sso
         .app
-        .client
-        .get(format!("{}/scim/v2/other/Me", sso.app.root))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+        .get_with(&format!("{}/scim/v2/other/Me", sso.app.root), &token)
+        .await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     // A SCIM token is not a session.
     assert_eq!(
@@ -772,17 +761,7 @@ async fn a_login_started_at_one_gateway_process_finishes_at_another() {
     let token = done.session.expect("session");
     // Either process answers for the session.
     assert_eq!(sso.introspect(&token).await["active"], json!(true));
-    let at_sibling: Value = sso
-        .app
-        .client
-        .post(format!("{sibling}/sso/introspect"))
-        .form(&[("token", token.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let at_sibling = sso.introspect_at(&sibling, &token).await;
     assert_eq!(at_sibling["active"], json!(true));
 }
 
