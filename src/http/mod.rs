@@ -4,6 +4,7 @@ mod auth;
 pub mod error;
 mod extract;
 mod health;
+mod request_id;
 mod response;
 mod scim;
 pub mod sso;
@@ -14,7 +15,7 @@ use axum::http::{HeaderName, StatusCode, header};
 use axum::response::Response;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -30,7 +31,7 @@ pub fn router(state: AppState) -> Router {
     // trace layer sees headers; panics become a SCIM 500 instead of a dropped connection; the
     // timeout bounds everything inside; the body limit is enforced where the body is read.
     let middleware = ServiceBuilder::new()
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, request_id::ProcessRequestIds::new()))
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");

@@ -53,7 +53,12 @@ impl IntoResponse for ScimResponse {
     fn into_response(self) -> Response {
         let mut response = match self.body {
             Some(body) => {
-                let mut r = (self.status, body.to_string()).into_response();
+                // Serialized through `io::Write` into one buffer: `Value`'s `Display` goes through
+                // the formatting machinery, a call and a capacity check per fragment.
+                let Ok(bytes) = serde_json::to_vec(&body) else {
+                    return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                };
+                let mut r = (self.status, bytes).into_response();
                 r.headers_mut().insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static(SCIM_CONTENT_TYPE),

@@ -55,37 +55,41 @@ impl Projection {
         }
     }
 
-    /// Applies the projection to a rendered resource.
-    pub fn apply(&self, schemas: ResourceSchemas<'_>, resource: &Value) -> Value {
-        let Some(object) = resource.as_object() else {
-            return resource.clone();
+    /// Applies the projection to a rendered resource, moving what it keeps (an answer is
+    /// rendered once and projected once, so nothing needs copying).
+    pub fn apply(&self, schemas: ResourceSchemas<'_>, resource: Value) -> Value {
+        let Value::Object(object) = resource else {
+            return resource;
         };
         let mut out = Map::new();
         for (key, value) in object {
             if COMMON.contains(&key.as_str()) {
-                if self.keeps_common(key) {
-                    out.insert(key.clone(), value.clone());
+                if self.keeps_common(&key) {
+                    out.insert(key, value);
                 }
-            } else if let Some(ext) = schemas.extension(key) {
+            } else if let Some(ext) = schemas.extension(&key) {
                 if let Some(v) = self.filter_object(ext, Some(&ext.id), value) {
-                    out.insert(key.clone(), v);
+                    out.insert(key, v);
                 }
-            } else if let Some(attr) = schemas.core.attribute(key)
+            } else if let Some(attr) = schemas.core.attribute(&key)
                 && let Some(v) = self.filter_attribute(None, attr, value)
             {
-                out.insert(key.clone(), v);
+                out.insert(key, v);
             }
         }
         // `schemas` names the extensions that are actually present in the answer.
-        if let Some(Value::Array(urns)) = out.get("schemas").cloned() {
-            let kept: Vec<Value> = urns
-                .into_iter()
-                .filter(|u| {
+        match out.remove("schemas") {
+            Some(Value::Array(mut urns)) => {
+                urns.retain(|u| {
                     u.as_str()
                         .is_some_and(|u| schemas.extension(u).is_none() || out.contains_key(u))
-                })
-                .collect();
-            out.insert("schemas".into(), Value::Array(kept));
+                });
+                out.insert("schemas".into(), Value::Array(urns));
+            }
+            Some(other) => {
+                out.insert("schemas".into(), other);
+            }
+            None => {}
         }
         Value::Object(out)
     }
@@ -161,8 +165,10 @@ impl Projection {
         }
     }
 
-    fn filter_object(&self, schema: &Schema, urn: Option<&String>, value: &Value) -> Option<Value> {
-        let object = value.as_object()?;
+    fn filter_object(&self, schema: &Schema, urn: Option<&String>, value: Value) -> Option<Value> {
+        let Value::Object(object) = value else {
+            return None;
+        };
         if let Projection::Include(list) = self
             && list
                 .iter()
@@ -179,24 +185,21 @@ impl Projection {
         }
         let mut out = Map::new();
         for (key, v) in object {
-            if let Some(attr) = schema.attribute(key)
+            if let Some(attr) = schema.attribute(&key)
                 && let Some(v) = self.filter_attribute(urn, attr, v)
             {
-                out.insert(key.clone(), v);
+                out.insert(key, v);
             }
         }
         (!out.is_empty()).then_some(Value::Object(out))
     }
 
-    fn strip_never(&self, schema: &Schema, object: &Map<String, Value>) -> Value {
-        let kept = object
-            .iter()
-            .filter(|(k, _)| {
-                schema
-                    .attribute(k)
-                    .is_none_or(|a| a.returned != Returned::Never)
-            })
-            .map(|(k, v)| (k.clone(), v.clone()));
+    fn strip_never(&self, schema: &Schema, object: Map<String, Value>) -> Value {
+        let kept = object.into_iter().filter(|(k, _)| {
+            schema
+                .attribute(k)
+                .is_none_or(|a| a.returned != Returned::Never)
+        });
         Value::Object(kept.collect())
     }
 
@@ -204,25 +207,25 @@ impl Projection {
         &self,
         urn: Option<&String>,
         attr: &Attribute,
-        value: &Value,
+        value: Value,
     ) -> Option<Value> {
         let matches = |s: &&Selected| {
             s.schema.as_ref() == urn && s.attr.as_deref() == Some(attr.name.as_str())
         };
         match attr.returned {
             Returned::Never => return None,
-            Returned::Always => return Some(value.clone()),
+            Returned::Always => return Some(value),
             Returned::Default | Returned::Request => {}
         }
         match self {
-            Projection::Default => (attr.returned == Returned::Default).then(|| value.clone()),
+            Projection::Default => (attr.returned == Returned::Default).then_some(value),
             Projection::Include(list) => {
                 let selected: Vec<&Selected> = list.iter().filter(matches).collect();
                 if selected.is_empty() {
                     return None;
                 }
                 if selected.iter().any(|s| s.sub_attr.is_none()) {
-                    return Some(value.clone());
+                    return Some(value);
                 }
                 let subs: Vec<&str> = selected
                     .iter()
@@ -243,7 +246,7 @@ impl Projection {
                     .filter_map(|s| s.sub_attr.as_deref())
                     .collect();
                 if subs.is_empty() {
-                    return Some(value.clone());
+                    return Some(value);
                 }
                 keep_sub_attributes(value, |name| !subs.contains(&name))
             }
@@ -252,19 +255,17 @@ impl Projection {
 }
 
 /// Keeps the chosen sub-attributes of a complex value (or of each value of a multi-valued one).
-fn keep_sub_attributes(value: &Value, keep: impl Fn(&str) -> bool) -> Option<Value> {
-    let filter_one = |v: &Value| -> Option<Value> {
-        let object = v.as_object()?;
-        let kept: Map<String, Value> = object
-            .iter()
-            .filter(|(k, _)| keep(k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+fn keep_sub_attributes(value: Value, keep: impl Fn(&str) -> bool) -> Option<Value> {
+    let filter_one = |v: Value| -> Option<Value> {
+        let Value::Object(object) = v else {
+            return None;
+        };
+        let kept: Map<String, Value> = object.into_iter().filter(|(k, _)| keep(k)).collect();
         (!kept.is_empty()).then_some(Value::Object(kept))
     };
     match value {
         Value::Array(items) => {
-            let kept: Vec<Value> = items.iter().filter_map(filter_one).collect();
+            let kept: Vec<Value> = items.into_iter().filter_map(filter_one).collect();
             (!kept.is_empty()).then_some(Value::Array(kept))
         }
         other => filter_one(other),
@@ -328,7 +329,7 @@ mod tests {
         let schemas = registry.user().expect("user");
         Projection::parse(schemas, attributes, excluded)
             .expect("valid")
-            .apply(schemas, &user())
+            .apply(schemas, user())
     }
 
     #[test]

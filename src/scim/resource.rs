@@ -464,10 +464,9 @@ pub fn format_datetime(t: OffsetDateTime) -> String {
 pub fn render(
     schemas: ResourceSchemas<'_>,
     id: &str,
-    doc: &Map<String, Value>,
+    mut out: Map<String, Value>,
     meta: &Meta,
 ) -> Value {
-    let mut out = doc.clone();
     let mut schema_list = vec![Value::String(schemas.core.id.clone())];
     for ext in schemas.extensions {
         if out

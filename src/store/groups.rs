@@ -7,7 +7,7 @@ use super::read::{IN_LIST_CHUNK, placeholders};
 use super::row::AnyRow;
 use super::{
     Dialect, GroupRecord, MemberRow, MembershipRow, Micros, PageSpec, SqlFragment, SqlParam, Store,
-    StoreError, Tx, bind_params, json_text, on_tx, page_statements, users::fold,
+    StoreError, Tx, bind_params, json_text, on_tx, page_statements, sort_memberships, users::fold,
 };
 
 macro_rules! group_columns {
@@ -118,7 +118,7 @@ impl Store {
             |list| {
                 format!(
                     "SELECT m.member_id, g.id AS group_id, g.display_name FROM group_members m \
-                     JOIN groups g ON g.id = m.group_id WHERE m.member_id IN ({list}) ORDER BY g.display_name_key"
+                     JOIN groups g ON g.id = m.group_id WHERE m.member_id IN ({list})"
                 )
             },
             |row| {
@@ -130,6 +130,10 @@ impl Store {
             },
         )
         .await
+        .map(|mut memberships| {
+            sort_memberships(&mut memberships);
+            memberships
+        })
     }
 }
 

@@ -116,6 +116,13 @@ pub struct MembershipRow {
     pub group_display_name: String,
 }
 
+/// Puts memberships in the order users see their groups: by display name, ignoring case. Sorted
+/// here rather than in SQL so that both engines agree (PostgreSQL would sort by its collation)
+/// and SQLite needs no temporary B-tree per user for an ordered `json_group_array`.
+pub(crate) fn sort_memberships(memberships: &mut [MembershipRow]) {
+    memberships.sort_by_cached_key(|m| super::users::fold(&m.group_display_name));
+}
+
 /// A role of a tenant's catalog (or a role template), with its permissions (`category:action`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleRecord {

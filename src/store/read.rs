@@ -86,10 +86,17 @@ impl Store {
                     .read(move |conn| {
                         let mut statement = conn.prepare_cached(&query.sql)?;
                         bind_read(&mut statement, &query.params)?;
+                        // Column names once per statement: rusqlite looks a name up by asking
+                        // SQLite for every column's name (a mutex and a strlen each) per read.
+                        let names: Vec<String> = statement
+                            .column_names()
+                            .into_iter()
+                            .map(str::to_owned)
+                            .collect();
                         let mut rows = statement.raw_query();
                         let mut out = Vec::new();
                         while let Some(row) = rows.next()? {
-                            out.push(map(&AnyRow::SqliteRead(row))?);
+                            out.push(map(&AnyRow::SqliteRead(row, &names))?);
                             if first_only {
                                 break;
                             }

@@ -10,7 +10,8 @@ use super::StoreError;
 pub(crate) enum AnyRow<'a> {
     Postgres(&'a PgRow),
     Sqlite(&'a SqliteRow),
-    SqliteRead(&'a rusqlite::Row<'a>),
+    /// A rusqlite row and its statement's column names, in order.
+    SqliteRead(&'a rusqlite::Row<'a>, &'a [String]),
 }
 
 /// A column type every engine decodes the same way.
@@ -25,7 +26,9 @@ macro_rules! column_value {
                 Ok(match row {
                     AnyRow::Postgres(r) => r.try_get(column)?,
                     AnyRow::Sqlite(r) => r.try_get(column)?,
-                    AnyRow::SqliteRead(r) => r.get(column).map_err(StoreError::Read)?,
+                    AnyRow::SqliteRead(r, names) => r
+                        .get(column_index(names, column)?)
+                        .map_err(StoreError::Read)?,
                 })
             }
         }
@@ -33,6 +36,14 @@ macro_rules! column_value {
 }
 
 column_value!(String, Option<String>, i64, Option<i64>, bool, Option<bool>);
+
+/// Where `column` is among a statement's column `names` (ignoring ASCII case, as SQLite does).
+fn column_index(names: &[String], column: &str) -> Result<usize, StoreError> {
+    names
+        .iter()
+        .position(|name| name.eq_ignore_ascii_case(column))
+        .ok_or_else(|| StoreError::Read(rusqlite::Error::InvalidColumnName(column.to_string())))
+}
 
 impl AnyRow<'_> {
     pub(crate) fn column<T: ColumnValue>(&self, column: &str) -> Result<T, StoreError> {

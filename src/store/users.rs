@@ -6,7 +6,7 @@ use super::row::AnyRow;
 
 use super::{
     Dialect, EmailRow, MembershipRow, Micros, PageSpec, SqlFragment, SqlParam, Store, StoreError,
-    Tx, UserIndex, UserRecord, bind_params, json_text, on_tx, page_statements,
+    Tx, UserIndex, UserRecord, bind_params, json_text, on_tx, page_statements, sort_memberships,
 };
 
 macro_rules! user_columns {
@@ -56,11 +56,11 @@ pub struct UserPage {
 fn member_of_column(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Sqlite => {
-            "(SELECT json_group_array(json_array(g.id, g.display_name) ORDER BY g.display_name_key) \
+            "(SELECT json_group_array(json_array(g.id, g.display_name)) \
              FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_id = u.id) AS member_of"
         }
         Dialect::Postgres => {
-            "(SELECT COALESCE(json_agg(json_build_array(g.id, g.display_name) ORDER BY g.display_name_key), \
+            "(SELECT COALESCE(json_agg(json_build_array(g.id, g.display_name)), \
              '[]'::json)::text FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_id = u.id) \
              AS member_of"
         }
@@ -83,14 +83,16 @@ fn memberships_of(user_id: &str, text: Option<String>) -> Result<Vec<MembershipR
     };
     let pairs: Vec<(String, String)> = serde_json::from_str(&text)
         .map_err(|e| StoreError::Corrupt(format!("group memberships of {user_id}: {e}")))?;
-    Ok(pairs
+    let mut memberships: Vec<MembershipRow> = pairs
         .into_iter()
         .map(|(group_id, group_display_name)| MembershipRow {
             member_id: user_id.to_string(),
             group_id,
             group_display_name,
         })
-        .collect())
+        .collect();
+    sort_memberships(&mut memberships);
+    Ok(memberships)
 }
 
 impl Store {

@@ -512,5 +512,5 @@ pub fn to_scim(
         location: format!("{base_url}/Groups/{}", group.id),
         version: group.version,
     };
-    render(schemas, &group.id, &doc, &meta)
+    render(schemas, &group.id, doc, &meta)
 }

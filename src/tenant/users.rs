@@ -622,5 +622,5 @@ pub fn to_scim(
         location: format!("{base_url}/Users/{}", user.id),
         version: user.version,
     };
-    render(schemas, &user.id, &doc, &meta)
+    render(schemas, &user.id, doc, &meta)
 }

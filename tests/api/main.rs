@@ -18,6 +18,7 @@ mod cli;
 mod discovery;
 mod filter_property;
 mod groups;
+mod operations;
 mod roles;
 mod sso;
 mod tenant_rules;

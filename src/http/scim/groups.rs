@@ -53,7 +53,7 @@ fn render(
         own.as_deref(),
         &state.settings.scim_base_url(&caller.tenant.slug),
     );
-    Ok(projection.apply(schemas, &full))
+    Ok(projection.apply(schemas, full))
 }
 
 async fn group_response(

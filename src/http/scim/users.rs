@@ -137,7 +137,7 @@ async fn projected_user(
         &extras.of(user),
         &state.settings.scim_base_url(&caller.tenant.slug),
     );
-    Ok(ScimResponse::ok(projection.apply(schemas, &full)).with_etag(etag_of(user.version)))
+    Ok(ScimResponse::ok(projection.apply(schemas, full)).with_etag(etag_of(user.version)))
 }
 
 pub async fn create(
@@ -247,7 +247,7 @@ pub(super) async fn user_listing(
     let items = found
         .items
         .iter()
-        .map(|u| projection.apply(schemas, &users::to_scim(schemas, u, &extras.of(u), &base)))
+        .map(|u| projection.apply(schemas, users::to_scim(schemas, u, &extras.of(u), &base)))
         .collect();
     Ok(Listing {
         items,

@@ -52,9 +52,15 @@ pub fn tokenize(input: &str) -> Result<Vec<Spanned>, ScimError> {
                     i += 1;
                 }
                 let word: String = chars[start..i].iter().collect();
-                let token = match serde_json::from_str::<serde_json::Value>(&word) {
-                    Ok(serde_json::Value::Number(n)) => Token::Num(n),
-                    _ => Token::Word(word),
+                // Only a word that starts like a JSON number can be one; asking serde_json about
+                // every attribute name and operator built an error per word.
+                let number = word
+                    .starts_with(|c: char| c.is_ascii_digit() || c == '-')
+                    .then(|| serde_json::from_str::<serde_json::Number>(&word).ok())
+                    .flatten();
+                let token = match number {
+                    Some(n) => Token::Num(n),
+                    None => Token::Word(word),
                 };
                 tokens.push(Spanned { token, position });
                 continue;
