@@ -323,7 +323,7 @@ async fn groups_scenario(database: &str) {
     let mut group_ids = Vec::new();
     for size in sizes {
         let caller = scim_gateway::tenant::Caller {
-            tenant: tenant.clone(),
+            tenant: tenant.clone().into(),
             connection_id: None,
             actor: "bench",
             request_summary: None,

@@ -1,9 +1,9 @@
 //! Bearer-token authentication of SCIM requests: the token decides tenant and connection, and a
 //! token presented at another tenant's URL is as invalid as a wrong one.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 
-use axum::extract::{OriginalUri, Path, Request, State};
+use axum::extract::{OriginalUri, RawPathParams, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -19,12 +19,16 @@ use crate::tenant::{Caller, tokens};
 /// Requires a live token of the tenant in the URL and puts the `Caller` into the request.
 pub async fn require_token(
     State(state): State<AppState>,
-    Path(params): Path<HashMap<String, String>>,
+    params: RawPathParams,
     OriginalUri(uri): OriginalUri,
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let slug = params.get("tenant").cloned().unwrap_or_default();
+    // Raw, not percent-decoded: slugs are URL-safe, and an encoded one names no tenant.
+    let slug = params
+        .iter()
+        .find_map(|(name, value)| (name == "tenant").then_some(value))
+        .unwrap_or_default();
     let presented = bearer_token(request.headers());
     let now = now_micros();
     // Reads may reuse a grant looked up a moment ago; writes see the token and policy as of now.
@@ -39,15 +43,15 @@ pub async fn require_token(
     match grant.filter(|g| g.tenant.slug == slug) {
         Some(grant) => {
             request.extensions_mut().insert(Caller {
-                tenant: grant.tenant,
-                connection_id: Some(grant.connection_id),
+                tenant: Arc::clone(&grant.tenant),
+                connection_id: Some(grant.connection_id.clone()),
                 actor: "scim",
                 request_summary: Some(summary),
             });
             Ok(next.run(request).await)
         }
         None => {
-            record_auth_failure(&state, &slug, presented.is_some(), summary, now).await;
+            record_auth_failure(&state, slug, presented.is_some(), summary, now).await;
             Ok(scim_error_response(&ScimError::new(
                 401,
                 None,

@@ -1,8 +1,6 @@
 //! Request extractors whose failures are SCIM errors: the JSON body, the SCIM query parameters,
 //! the conditional-request headers; and the bearer token of a request.
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -84,36 +82,30 @@ fn depth(value: &Value) -> usize {
 }
 
 /// SCIM query parameters, looked up without regard to case; unknown ones (such as Entra's
-/// `aadOptscim062020` flag) are ignored.
-pub struct ScimQuery(HashMap<String, String>);
+/// `aadOptscim062020` flag) are ignored. A parameter given twice takes its last value.
+pub struct ScimQuery(Vec<(String, String)>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ScimQuery {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        // As a form decoder reads them: `+` is a space, and bytes that are not UTF-8 become U+FFFD.
         let query = parts.uri.query().unwrap_or_default();
-        let pairs: Vec<(String, String)> = serde_urlencoded_pairs(query)
-            .map_err(|_| ScimError::invalid_syntax("the query string is not valid URL encoding"))?;
         Ok(ScimQuery(
-            pairs
-                .into_iter()
-                .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            form_urlencoded::parse(query.as_bytes())
+                .map(|(name, value)| (name.into_owned(), value.into_owned()))
                 .collect(),
         ))
     }
 }
 
-fn serde_urlencoded_pairs(query: &str) -> Result<Vec<(String, String)>, ()> {
-    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
-        &format!("/?{query}").parse().map_err(|_| ())?,
-    )
-    .map(|q| q.0)
-    .map_err(|_| ())
-}
-
 impl ScimQuery {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(&name.to_ascii_lowercase()).map(String::as_str)
+        self.0
+            .iter()
+            .rev()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
     }
 
     /// An integer parameter; anything else is `400 invalidValue`.
@@ -153,6 +145,36 @@ impl<S: Send + Sync> FromRequestParts<S> for Preconditions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn query_of(uri: &str) -> ScimQuery {
+        let (mut parts, ()) = axum::http::Request::builder()
+            .uri(uri)
+            .body(())
+            .expect("request")
+            .into_parts();
+        futures_executor(ScimQuery::from_request_parts(&mut parts, &()))
+            .unwrap_or_else(|_| ScimQuery(Vec::new()))
+    }
+
+    /// The extractor never waits, so one poll finishes it.
+    fn futures_executor<F: std::future::Future>(future: F) -> F::Output {
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::pin::pin!(future).poll(&mut context) {
+            std::task::Poll::Ready(out) => out,
+            std::task::Poll::Pending => unreachable!("the query extractor does not wait"),
+        }
+    }
+
+    #[test]
+    fn query_names_ignore_case_values_are_decoded_and_the_last_one_wins() {
+        let query =
+            query_of("/Users?Filter=userName%20eq%20%22a+b%22&count=1&COUNT=2&aadOptscim062020");
+        assert_eq!(query.get("filter"), Some(r#"userName eq "a b""#));
+        assert_eq!(query.get("count"), Some("2"));
+        assert_eq!(query.integer("Count").expect("integer"), Some(2));
+        assert_eq!(query.get("aadoptscim062020"), Some(""));
+        assert_eq!(query.get("startIndex"), None);
+    }
 
     #[test]
     fn depth_counts_containers() {

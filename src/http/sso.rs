@@ -163,7 +163,7 @@ async fn me(
             };
             let user = users::to_scim(
                 schemas,
-                &live.user,
+                live.user,
                 &UserExtras {
                     groups: &[],
                     effective: Some(&live.effective),

@@ -245,7 +245,11 @@ pub fn bulk_response(results: &[BulkResult]) -> Value {
             Value::Object(op)
         })
         .collect();
-    json!({"schemas": [BULK_RESPONSE_URN], "Operations": operations})
+    // Built by hand: `json!` would serialize the operations into a copy.
+    let mut body = Map::new();
+    body.insert("schemas".into(), json!([BULK_RESPONSE_URN]));
+    body.insert("Operations".into(), Value::Array(operations));
+    Value::Object(body)
 }
 
 #[cfg(test)]

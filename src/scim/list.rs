@@ -214,13 +214,9 @@ pub enum Paging {
 /// A ListResponse: `Resources` is always present (empty when nothing matched) so clients that
 /// index into it do not fail.
 pub fn list_response(resources: Vec<Value>, total_results: i64, page: Page) -> Value {
-    json!({
-        "schemas": [LIST_RESPONSE_URN],
-        "totalResults": total_results,
-        "startIndex": page.start_index,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })
+    let mut body = list_body(resources, total_results);
+    body.insert("startIndex".into(), page.start_index.into());
+    Value::Object(body)
 }
 
 /// A cursor-paged ListResponse (RFC 9865): `nextCursor` on every page but the last.
@@ -229,15 +225,20 @@ pub fn cursor_list_response(
     total_results: i64,
     next_cursor: Option<String>,
 ) -> Value {
-    let mut body = json!({
-        "schemas": [LIST_RESPONSE_URN],
-        "totalResults": total_results,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    });
-    if let (Some(next), Some(obj)) = (next_cursor, body.as_object_mut()) {
-        obj.insert("nextCursor".into(), Value::String(next));
+    let mut body = list_body(resources, total_results);
+    if let Some(next) = next_cursor {
+        body.insert("nextCursor".into(), Value::String(next));
     }
+    Value::Object(body)
+}
+
+/// What both kinds of page hold. The resources move in: `json!` would serialize them into a copy.
+fn list_body(resources: Vec<Value>, total_results: i64) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert("schemas".into(), json!([LIST_RESPONSE_URN]));
+    body.insert("totalResults".into(), total_results.into());
+    body.insert("itemsPerPage".into(), resources.len().into());
+    body.insert("Resources".into(), Value::Array(resources));
     body
 }
 

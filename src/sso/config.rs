@@ -185,7 +185,7 @@ pub async fn set_config(
         updated_at: now,
     };
     let caller = Caller {
-        tenant,
+        tenant: tenant.into(),
         connection_id: None,
         actor: "cli",
         request_summary: Some("sso set".into()),

@@ -131,7 +131,7 @@ impl Sso {
     ) -> Result<FinishedLogin, SsoError> {
         let (tenant, config) = self.tenant_config(store, slug).await?;
         let caller = Caller {
-            tenant: tenant.clone(),
+            tenant: tenant.clone().into(),
             connection_id: None,
             actor: "sso",
             request_summary: Some(format!("GET /sso/{slug}/callback")),

@@ -44,7 +44,7 @@ pub struct TokenRecord {
 pub struct TokenGrant {
     pub token_id: String,
     pub last_used_at: Option<Micros>,
-    pub tenant: TenantRecord,
+    pub tenant: std::sync::Arc<TenantRecord>,
     pub connection_id: String,
     pub connection_name: String,
 }

@@ -96,7 +96,7 @@ impl Store {
                 last_used_at: row.column("last_used_at")?,
                 connection_id: row.column("connection_id")?,
                 connection_name: row.column("connection_name")?,
-                tenant: tenant_from_row(row)?,
+                tenant: std::sync::Arc::new(tenant_from_row(row)?),
             })
         })
         .await

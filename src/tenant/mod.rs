@@ -16,6 +16,8 @@ pub mod tenants;
 pub mod tokens;
 pub mod users;
 
+use std::sync::Arc;
+
 use crate::scim::ScimError;
 use crate::store::{StoreError, TenantRecord};
 
@@ -87,7 +89,8 @@ impl TenantSlug {
 /// the CLI).
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub tenant: TenantRecord,
+    /// Shared: every request of a token clones its caller, and the tenant is read-only here.
+    pub tenant: Arc<TenantRecord>,
     pub connection_id: Option<String>,
     pub actor: &'static str,
     /// e.g. `POST /Users`, kept with audit events.

@@ -186,7 +186,7 @@ fn role_event(
 
 fn cli_caller(tenant: crate::store::TenantRecord) -> Caller {
     Caller {
-        tenant,
+        tenant: tenant.into(),
         connection_id: None,
         actor: "cli",
         request_summary: None,

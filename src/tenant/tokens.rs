@@ -2,7 +2,7 @@
 //! short visible prefix to tell them apart.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -130,7 +130,7 @@ async fn issue(
     tx.insert_token(&record, &hash_token(secret.expose()))
         .await?;
     let caller = Caller {
-        tenant,
+        tenant: tenant.into(),
         connection_id: Some(connection.id),
         actor: "cli",
         request_summary: None,
@@ -168,7 +168,7 @@ pub async fn revoke_token(
         )));
     }
     let caller = Caller {
-        tenant,
+        tenant: tenant.into(),
         connection_id: None,
         actor: "cli",
         request_summary: None,
@@ -187,7 +187,7 @@ pub async fn revoke_token(
 /// can read for at most `ttl` longer and never write (issue #2 allows a few seconds).
 pub struct GrantCache {
     ttl: Duration,
-    entries: Mutex<HashMap<String, (TokenGrant, Instant)>>,
+    entries: Mutex<HashMap<String, (Arc<TokenGrant>, Instant)>>,
 }
 
 /// More live tokens than any deployment has: beyond it the cache starts over.
@@ -201,7 +201,7 @@ impl GrantCache {
         }
     }
 
-    fn get(&self, hash: &str) -> Option<TokenGrant> {
+    fn get(&self, hash: &str) -> Option<Arc<TokenGrant>> {
         if self.ttl.is_zero() {
             return None;
         }
@@ -219,7 +219,7 @@ impl GrantCache {
         }
     }
 
-    fn put(&self, hash: String, grant: &TokenGrant) {
+    fn put(&self, hash: String, grant: &Arc<TokenGrant>) {
         if self.ttl.is_zero() {
             return;
         }
@@ -227,7 +227,7 @@ impl GrantCache {
             if entries.len() >= GRANT_CACHE_CAPACITY {
                 entries.clear();
             }
-            entries.insert(hash, (grant.clone(), Instant::now()));
+            entries.insert(hash, (Arc::clone(grant), Instant::now()));
         }
     }
 }
@@ -241,7 +241,7 @@ pub async fn authenticate(
     now: Micros,
     cache: &GrantCache,
     reuse: bool,
-) -> Result<Option<TokenGrant>, TenantError> {
+) -> Result<Option<Arc<TokenGrant>>, TenantError> {
     if !presented.starts_with(TOKEN_MARKER) || presented.len() > 128 {
         return Ok(None);
     }
@@ -259,6 +259,7 @@ pub async fn authenticate(
             Err(err) => tracing::warn!(error = %err, "could not record the token's last use"),
         }
     }
+    let grant = grant.map(Arc::new);
     match &grant {
         Some(g) => cache.put(hash, g),
         None => cache.forget(&hash),
@@ -290,7 +291,7 @@ mod tests {
         TokenGrant {
             token_id: "k".into(),
             last_used_at: None,
-            tenant: TenantRecord {
+            tenant: std::sync::Arc::new(TenantRecord {
                 id: "t".into(),
                 slug: "acme".into(),
                 display_name: "Acme".into(),
@@ -299,7 +300,7 @@ mod tests {
                 immutable_attributes: vec![],
                 created_at: 0,
                 updated_at: 0,
-            },
+            }),
             connection_id: "c".into(),
             connection_name: "entra".into(),
         }
@@ -309,14 +310,14 @@ mod tests {
     fn grants_are_remembered_for_their_ttl_only() {
         let cache = GrantCache::new(Duration::from_secs(60));
         assert!(cache.get("h").is_none());
-        cache.put("h".into(), &grant());
-        assert_eq!(cache.get("h").map(|g| g.token_id), Some("k".into()));
+        cache.put("h".into(), &Arc::new(grant()));
+        assert_eq!(cache.get("h").map(|g| g.token_id.clone()), Some("k".into()));
         let expired = GrantCache::new(Duration::from_nanos(1));
-        expired.put("h".into(), &grant());
+        expired.put("h".into(), &Arc::new(grant()));
         std::thread::sleep(Duration::from_millis(2));
         assert!(expired.get("h").is_none());
         let off = GrantCache::new(Duration::ZERO);
-        off.put("h".into(), &grant());
+        off.put("h".into(), &Arc::new(grant()));
         assert!(off.get("h").is_none());
     }
 }

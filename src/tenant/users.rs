@@ -570,11 +570,11 @@ pub struct UserExtras<'a> {
 /// extension's read-only `status`, `lastLogin` and effective roles, with `schemas`, `id` and `meta`.
 pub fn to_scim(
     schemas: ResourceSchemas<'_>,
-    user: &User,
+    user: User,
     extras: &UserExtras<'_>,
     base_url: &str,
 ) -> Value {
-    let mut doc = user.doc.clone();
+    let mut doc = user.doc;
     let memberships: Vec<Value> = extras
         .groups
         .iter()

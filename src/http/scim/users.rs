@@ -35,10 +35,10 @@ struct Extras {
 }
 
 impl Extras {
-    fn of<'a>(&'a self, user: &User) -> UserExtras<'a> {
+    fn of_id(&self, user_id: &str) -> UserExtras<'_> {
         UserExtras {
             groups: &self.groups,
-            effective: self.effective.get(&user.id),
+            effective: self.effective.get(user_id),
         }
     }
 }
@@ -107,7 +107,7 @@ async fn extras(
 async fn user_response(
     state: &AppState,
     caller: &Caller,
-    user: &User,
+    user: User,
     query: &ScimQuery,
 ) -> Result<ScimResponse, ApiError> {
     let schemas = resource_schemas(state, "User")?;
@@ -118,7 +118,7 @@ async fn user_response(
 async fn projected_user(
     state: &AppState,
     caller: &Caller,
-    user: &User,
+    user: User,
     groups: Option<Vec<MembershipRow>>,
     projection: &Projection,
 ) -> Result<ScimResponse, ApiError> {
@@ -127,17 +127,15 @@ async fn projected_user(
         state,
         caller,
         projection,
-        std::slice::from_ref(user),
+        std::slice::from_ref(&user),
         groups,
     )
     .await?;
-    let full = users::to_scim(
-        schemas,
-        user,
-        &extras.of(user),
-        &state.settings.scim_base_url(&caller.tenant.slug),
-    );
-    Ok(ScimResponse::ok(projection.apply(schemas, full)).with_etag(etag_of(user.version)))
+    let etag = etag_of(user.version);
+    let base = state.settings.scim_base_url(&caller.tenant.slug);
+    let user_extras = extras.of_id(&user.id);
+    let full = users::to_scim(schemas, user, &user_extras, &base);
+    Ok(ScimResponse::ok(projection.apply(schemas, full)).with_etag(etag))
 }
 
 pub async fn create(
@@ -153,7 +151,7 @@ pub async fn create(
         state.settings.scim_base_url(&caller.tenant.slug),
         user.id
     );
-    Ok(user_response(&state, &caller, &user, &query)
+    Ok(user_response(&state, &caller, user, &query)
         .await?
         .with_status(StatusCode::CREATED)
         .with_location(location))
@@ -181,7 +179,7 @@ pub async fn get(
     {
         return Ok(ScimResponse::empty(StatusCode::NOT_MODIFIED).with_etag(etag_of(user.version)));
     }
-    projected_user(&state, &caller, &user, groups, &projection).await
+    projected_user(&state, &caller, user, groups, &projection).await
 }
 
 pub async fn list(
@@ -246,8 +244,11 @@ pub(super) async fn user_listing(
     let base = state.settings.scim_base_url(&caller.tenant.slug);
     let items = found
         .items
-        .iter()
-        .map(|u| projection.apply(schemas, users::to_scim(schemas, u, &extras.of(u), &base)))
+        .into_iter()
+        .map(|u| {
+            let extras = extras.of_id(&u.id);
+            projection.apply(schemas, users::to_scim(schemas, u, &extras, &base))
+        })
         .collect();
     Ok(Listing {
         items,
@@ -277,7 +278,7 @@ pub async fn replace(
         now_micros(),
     )
     .await?;
-    user_response(&state, &caller, &user, &query).await
+    user_response(&state, &caller, user, &query).await
 }
 
 /// PATCH answers 200 with the user (Entra's validator and Microsoft's test suite expect it).
@@ -303,7 +304,7 @@ pub async fn patch(
         now_micros(),
     )
     .await?;
-    user_response(&state, &caller, &user, &query).await
+    user_response(&state, &caller, user, &query).await
 }
 
 pub async fn delete(
@@ -342,7 +343,7 @@ pub async fn me(
             other => ScimError::new(other.status(), None, other.to_string()),
         })?;
     let caller = Caller {
-        tenant: live.tenant,
+        tenant: live.tenant.into(),
         connection_id: None,
         actor: "sso",
         request_summary: Some("GET /Me".into()),
@@ -352,7 +353,7 @@ pub async fn me(
         state.settings.scim_base_url(&slug),
         live.user.id
     );
-    Ok(user_response(&state, &caller, &live.user, &query)
+    Ok(user_response(&state, &caller, live.user, &query)
         .await?
         .with_location(location))
 }
