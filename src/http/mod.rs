@@ -44,7 +44,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(sso::router())
-        .nest("/scim/v2/{tenant}", scim::router(state.clone()))
+        .merge(scim::router(state.clone()))
         .fallback(not_found)
         .layer(middleware)
         .with_state(state)

@@ -17,11 +17,14 @@ use crate::tenant::immutables::mark_locked_in_schema;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/ServiceProviderConfig", get(service_provider_config))
-        .route("/ResourceTypes", get(resource_types))
-        .route("/ResourceTypes/{id}", get(resource_type))
-        .route("/Schemas", get(schemas))
-        .route("/Schemas/{id}", get(schema))
+        .route(
+            tenant_path!("/ServiceProviderConfig"),
+            get(service_provider_config),
+        )
+        .route(tenant_path!("/ResourceTypes"), get(resource_types))
+        .route(tenant_path!("/ResourceTypes/{id}"), get(resource_type))
+        .route(tenant_path!("/Schemas"), get(schemas))
+        .route(tenant_path!("/Schemas/{id}"), get(schema))
 }
 
 /// RFC 7644 §4: a filter on discovery endpoints is 403.

@@ -1,5 +1,13 @@
 //! The SCIM endpoints of one tenant, under `/scim/v2/{tenant}`.
 
+/// A route under a tenant's SCIM base. Full paths rather than `Router::nest`: a nested router
+/// rewrites every request's URI and routes it twice.
+macro_rules! tenant_path {
+    ($path:literal) => {
+        concat!("/scim/v2/{tenant}", $path)
+    };
+}
+
 mod bulk;
 mod discovery;
 mod groups;
@@ -24,27 +32,30 @@ use crate::tenant::query::Listing;
 
 pub fn router(state: AppState) -> Router<AppState> {
     let authenticated = Router::new()
-        .route("/Users", get(users::list).post(users::create))
-        .route("/Users/.search", post(users::search))
+        .route(tenant_path!("/Users"), get(users::list).post(users::create))
+        .route(tenant_path!("/Users/.search"), post(users::search))
         .route(
-            "/Users/{id}",
+            tenant_path!("/Users/{id}"),
             get(users::get)
                 .put(users::replace)
                 .delete(users::delete)
                 .patch(users::patch),
         )
-        .route("/Groups", get(groups::list).post(groups::create))
-        .route("/Groups/.search", post(groups::search))
         .route(
-            "/Groups/{id}",
+            tenant_path!("/Groups"),
+            get(groups::list).post(groups::create),
+        )
+        .route(tenant_path!("/Groups/.search"), post(groups::search))
+        .route(
+            tenant_path!("/Groups/{id}"),
             get(groups::get)
                 .put(groups::replace)
                 .delete(groups::delete)
                 .patch(groups::patch),
         )
-        .route("/.search", post(search::search_all))
+        .route(tenant_path!("/.search"), post(search::search_all))
         .route(
-            "/Bulk",
+            tenant_path!("/Bulk"),
             post(bulk::bulk).layer(DefaultBodyLimit::max(
                 state.settings.limits.bulk_max_payload_bytes,
             )),
@@ -52,7 +63,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route_layer(from_fn_with_state(state.clone(), require_token));
     // `/Me` authenticates with an SSO session token, not a SCIM token.
     let me = Router::new().route(
-        "/Me",
+        tenant_path!("/Me"),
         get(users::me).fallback(|| {
             not_implemented("changing /Me (the identity provider owns user data; use /Users)")
         }),

@@ -108,10 +108,14 @@ impl Parser {
     }
 
     fn next(&mut self, expected: &str) -> Result<Spanned, ScimError> {
-        match self.tokens.get(self.index) {
+        match self.tokens.get_mut(self.index) {
             Some(t) => {
                 self.index += 1;
-                Ok(t.clone())
+                // Moved out, not copied: the parser never looks back at a token it has taken.
+                Ok(Spanned {
+                    token: std::mem::replace(&mut t.token, Token::RParen),
+                    position: t.position,
+                })
             }
             None => Err(ScimError::invalid_filter(format!(
                 "the filter ends at position {} where {expected} was expected",
@@ -149,29 +153,29 @@ impl Parser {
     }
 
     fn or_expression(&mut self) -> Result<Filter, ScimError> {
-        let mut parts = vec![self.and_expression()?];
+        let first = self.and_expression()?;
+        if !self.peek_keyword("or") {
+            return Ok(first);
+        }
+        let mut parts = vec![first];
         while self.peek_keyword("or") {
             self.index += 1;
             parts.push(self.and_expression()?);
         }
-        Ok(if parts.len() == 1 {
-            parts.remove(0)
-        } else {
-            Filter::Or(parts)
-        })
+        Ok(Filter::Or(parts))
     }
 
     fn and_expression(&mut self) -> Result<Filter, ScimError> {
-        let mut parts = vec![self.unary()?];
+        let first = self.unary()?;
+        if !self.peek_keyword("and") {
+            return Ok(first);
+        }
+        let mut parts = vec![first];
         while self.peek_keyword("and") {
             self.index += 1;
             parts.push(self.unary()?);
         }
-        Ok(if parts.len() == 1 {
-            parts.remove(0)
-        } else {
-            Filter::And(parts)
-        })
+        Ok(Filter::And(parts))
     }
 
     fn unary(&mut self) -> Result<Filter, ScimError> {
