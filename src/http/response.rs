@@ -5,7 +5,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use crate::scim::SCIM_CONTENT_TYPE;
+use super::error::scim_error_response;
+use crate::scim::{SCIM_CONTENT_TYPE, ScimError};
 
 pub struct ScimResponse {
     pub status: StatusCode,
@@ -56,7 +57,11 @@ impl IntoResponse for ScimResponse {
                 // Serialized through `io::Write` into one buffer: `Value`'s `Display` goes through
                 // the formatting machinery, a call and a capacity check per fragment.
                 let Ok(bytes) = serde_json::to_vec(&body) else {
-                    return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                    return scim_error_response(&ScimError::new(
+                        500,
+                        None,
+                        "the answer could not be serialized",
+                    ));
                 };
                 let mut r = (self.status, bytes).into_response();
                 r.headers_mut().insert(

@@ -208,6 +208,8 @@ pub enum Paging {
     Cursor {
         after_id: Option<String>,
         count: i64,
+        /// Identifies the query across its pages (see `ListRequest::fingerprint`).
+        fingerprint: String,
     },
 }
 

@@ -163,10 +163,9 @@ impl Tx {
                 .bind(id)
                 .fetch_optional(&mut *conn)
                 .await?;
-            Ok(match row {
-                Some(row) => Some(group_from_row(&AnyRow::from(&row))?),
-                None => None,
-            })
+            row.as_ref()
+                .map(|row| group_from_row(&row.into()))
+                .transpose()
         })
     }
 

@@ -121,10 +121,9 @@ impl Tx {
             .bind(fold(name))
             .fetch_optional(&mut *conn)
             .await?;
-            Ok(match row {
-                Some(row) => Some(role_from_row(&AnyRow::from(&row))?),
-                None => None,
-            })
+            row.as_ref()
+                .map(|row| role_from_row(&row.into()))
+                .transpose()
         })
     }
 

@@ -149,14 +149,7 @@ impl SqliteReader {
         // The semaphore is never closed, so a permit always comes.
         let _turn = self.shared.long_reads.acquire().await.ok();
         let reader = self.clone();
-        let long = tokio::task::spawn_blocking(move || {
-            let conn = reader.take()?;
-            conn.remaining.store(i64::MAX, Ordering::Relaxed);
-            let result = read(&conn.conn);
-            reader.give_back(conn);
-            result
-        })
-        .await;
+        let long = tokio::task::spawn_blocking(move || reader.run(i64::MAX, &read)).await;
         match long {
             Ok(result) => Ok(result?),
             // The same outcome as a panic of an inline read: the request's panic handler answers.
@@ -170,8 +163,17 @@ impl SqliteReader {
         &self,
         read: &impl Fn(&Connection) -> Result<T, ReadError>,
     ) -> Result<T, ReadError> {
+        self.run(INLINE_BUDGET_CALLS, read)
+    }
+
+    /// Runs `read` on a borrowed connection allowed `budget` progress-handler calls.
+    fn run<T>(
+        &self,
+        budget: i64,
+        read: &impl Fn(&Connection) -> Result<T, ReadError>,
+    ) -> Result<T, ReadError> {
         let conn = self.take()?;
-        conn.remaining.store(INLINE_BUDGET_CALLS, Ordering::Relaxed);
+        conn.remaining.store(budget, Ordering::Relaxed);
         let result = read(&conn.conn);
         self.give_back(conn);
         result

@@ -305,10 +305,9 @@ impl Tx {
     pub async fn current_signing_key(&mut self) -> Result<Option<SigningKeyRecord>, StoreError> {
         on_tx!(self, |conn| {
             let row = sqlx::query(CURRENT_KEY).fetch_optional(&mut *conn).await?;
-            Ok(match row {
-                Some(row) => Some(key_from_row(&AnyRow::from(&row))?),
-                None => None,
-            })
+            row.as_ref()
+                .map(|row| key_from_row(&row.into()))
+                .transpose()
         })
     }
 

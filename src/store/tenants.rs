@@ -178,10 +178,9 @@ impl Tx {
             .bind(slug)
             .fetch_optional(&mut *conn)
             .await?;
-            Ok(match row {
-                Some(row) => Some(tenant_from_row(&AnyRow::from(&row))?),
-                None => None,
-            })
+            row.as_ref()
+                .map(|row| tenant_from_row(&row.into()))
+                .transpose()
         })
     }
 

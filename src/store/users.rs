@@ -275,10 +275,9 @@ impl Tx {
                 .bind(id)
                 .fetch_optional(&mut *conn)
                 .await?;
-            Ok(match row {
-                Some(row) => Some(user_from_row(&AnyRow::from(&row))?),
-                None => None,
-            })
+            row.as_ref()
+                .map(|row| user_from_row(&row.into()))
+                .transpose()
         })
     }
 

@@ -14,8 +14,6 @@ pub struct CompiledQuery {
     pub condition: SqlFragment,
     pub order: String,
     pub paging: Paging,
-    /// Identifies the query across cursor pages (cursor paging only: it costs a hash).
-    pub fingerprint: Option<String>,
 }
 
 pub fn compile_query(
@@ -41,7 +39,6 @@ pub fn compile_query(
         None => "1 = 1".into(),
     };
     let descending = request.descending()?;
-    let mut fingerprint = None;
     let paging = match &request.cursor {
         None => Paging::Index(Page::new(
             request.start_index,
@@ -69,22 +66,26 @@ pub fn compile_query(
                 Some(n) => n.min(limits.max_page_size),
                 None => limits.default_page_size,
             };
-            let this_query =
+            // Computed for cursor paging only: it costs a hash.
+            let fingerprint =
                 request.fingerprint(&format!("{tenant_id}/{}", schemas.resource_type.id));
             let after_id = match cursor.trim() {
                 "" => None,
                 text => Some(
                     Cursor::decode(
                         text,
-                        &this_query,
+                        &fingerprint,
                         now,
                         limits.cursor_timeout_secs * 1_000_000,
                     )?
                     .after_id,
                 ),
             };
-            fingerprint = Some(this_query);
-            Paging::Cursor { after_id, count }
+            Paging::Cursor {
+                after_id,
+                count,
+                fingerprint,
+            }
         }
     };
     let order = order_by(
@@ -98,7 +99,6 @@ pub fn compile_query(
         condition,
         order,
         paging,
-        fingerprint,
     })
 }
 
@@ -124,7 +124,9 @@ impl CompiledQuery {
                 after_id: None,
                 count_is_seats,
             },
-            Paging::Cursor { after_id, count } => PageSpec {
+            Paging::Cursor {
+                after_id, count, ..
+            } => PageSpec {
                 order: self.order.clone(),
                 offset: 0,
                 limit: count + 1,
@@ -149,7 +151,9 @@ impl CompiledQuery {
                 page: Some(*page),
                 next_cursor: None,
             },
-            Paging::Cursor { count, .. } => {
+            Paging::Cursor {
+                count, fingerprint, ..
+            } => {
                 let count = usize::try_from(*count).unwrap_or(0);
                 let next_cursor = if items.len() > count {
                     items.truncate(count);
@@ -157,7 +161,7 @@ impl CompiledQuery {
                         Cursor {
                             after_id: id_of(last).to_string(),
                             issued_at: now,
-                            fingerprint: self.fingerprint.clone().unwrap_or_default(),
+                            fingerprint: fingerprint.clone(),
                         }
                         .encode()
                     })

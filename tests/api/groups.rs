@@ -127,6 +127,40 @@ async fn create_read_and_the_users_groups_attribute() {
     assert!(list["Resources"][0].get("members").is_none());
 }
 
+/// A user's groups come by display name, ignoring case, whichever engine and whichever read
+/// (one user, or a page of users), not in the order the groups were created.
+#[tokio::test]
+async fn a_users_groups_come_in_display_name_order() {
+    let app = spawn_app().await;
+    let ids = users(&app, 1).await;
+    for name in ["gamma", "Beta", "alpha", "Delta"] {
+        create_group(&app, name, &ids).await;
+    }
+    let displays = |user: &Value| -> Vec<String> {
+        user["groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .map(|g| g["display"].as_str().expect("display").to_string())
+            .collect()
+    };
+    let expected = ["alpha", "Beta", "Delta", "gamma"];
+    let one: Value = app
+        .get(&format!("/Users/{}", ids[0]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(displays(&one), expected);
+    let page: Value = app
+        .get("/Users?filter=userName%20eq%20%22member0%22")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(displays(&page["Resources"][0]), expected);
+}
+
 #[tokio::test]
 async fn display_names_are_unique_without_regard_to_case() {
     let app = spawn_app().await;
