@@ -6,8 +6,9 @@ use sqlx::{AssertSqlSafe, Row};
 use super::read::{IN_LIST_CHUNK, placeholders};
 use super::row::AnyRow;
 use super::{
-    Dialect, GroupRecord, MemberRow, MembershipRow, Micros, PageSpec, SqlFragment, SqlParam, Store,
-    StoreError, Tx, bind_params, json_text, on_tx, page_statements, sort_memberships, users::fold,
+    Dialect, GroupRecord, ListSource, MemberRow, MembershipRow, Micros, PageSpec, SqlFragment,
+    SqlParam, Store, StoreError, Tx, bind_params, json_text, on_tx, page_statements,
+    sort_memberships, users::fold,
 };
 
 macro_rules! group_columns {
@@ -67,15 +68,14 @@ impl Store {
         condition: &SqlFragment,
         spec: &PageSpec,
     ) -> Result<GroupPage, StoreError> {
-        let (count_sql, list_sql) = page_statements(
-            group_columns!(),
-            "groups g",
-            "g.tenant_id = $1",
-            "g.id",
-            tenant_id,
-            condition,
-            spec,
-        );
+        let source = ListSource {
+            columns: group_columns!(),
+            from: "groups g",
+            scope: "g.tenant_id = $1",
+            id: "g.id",
+            repeats: false,
+        };
+        let (count_sql, list_sql) = page_statements(&source, tenant_id, condition, spec);
         let groups = if spec.limit > 0 {
             self.fetch_all(list_sql, group_from_row).await?
         } else {

@@ -205,11 +205,19 @@ impl Tx {
     }
 }
 
+/// The order of a list query's rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListOrder {
+    /// By id: the default, and the order of cursor paging.
+    Id { descending: bool },
+    /// An `ORDER BY` list built by `filter_sql::order_by`, ending with the id as tie-break.
+    Expression(String),
+}
+
 /// Which rows of a list query to fetch, in what order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageSpec {
-    /// An `ORDER BY` list (built by `filter_sql::order_by`).
-    pub order: String,
+    pub order: ListOrder,
     pub offset: i64,
     pub limit: i64,
     /// Keyset paging: only rows whose id is greater than this one (ordered by id).
@@ -228,32 +236,61 @@ impl PageSpec {
     }
 }
 
-/// The COUNT and the page statements of a list query: `select` (naming the table and its alias),
-/// `scope` (the tenant as `$1` and what is visible), `id_column` (for keyset paging) and
-/// `condition` (a compiled filter built with `SqlFragment::numbered_after(1)`).
+/// What a list query reads.
+pub(crate) struct ListSource<'a> {
+    pub columns: &'a str,
+    /// The `FROM` clause: the resource's table and alias, possibly joined from a side table.
+    pub from: &'a str,
+    /// What is visible besides the filter, with the tenant as `$1`.
+    pub scope: &'a str,
+    /// The resource's id as `from` reads it: for keyset paging, for the id order, and to group by
+    /// when `from` can repeat a resource.
+    pub id: &'a str,
+    /// `from` joins a side table, so one resource can come in several rows.
+    pub repeats: bool,
+}
+
+/// The COUNT and the page statements of a list query over `source`, filtered by `condition` (a
+/// compiled filter built with `SqlFragment::numbered_after(1)`).
 pub(crate) fn page_statements(
-    columns: &str,
-    table: &str,
-    scope: &str,
-    id_column: &str,
+    source: &ListSource<'_>,
     tenant_id: &str,
     condition: &SqlFragment,
     spec: &PageSpec,
 ) -> (SqlFragment, SqlFragment) {
+    let ListSource {
+        columns,
+        from,
+        scope,
+        id,
+        repeats,
+    } = *source;
     let mut count = SqlFragment::default();
     count.bind(SqlParam::Text(tenant_id.to_string()));
     count.params.extend(condition.params.iter().cloned());
     let mut page = count.clone();
+    let counted = if repeats {
+        format!("COUNT(DISTINCT {id})")
+    } else {
+        "COUNT(*)".to_string()
+    };
     count.sql = format!(
-        "SELECT COUNT(*) AS n FROM {table} WHERE {scope} AND ({})",
+        "SELECT {counted} AS n FROM {from} WHERE {scope} AND ({})",
         condition.sql
     );
     let keyset = match &spec.after_id {
-        Some(id) => format!(
-            " AND {id_column} > {}",
-            page.bind(SqlParam::Text(id.clone()))
-        ),
+        Some(after) => format!(" AND {id} > {}", page.bind(SqlParam::Text(after.clone()))),
         None => String::new(),
+    };
+    let group = if repeats {
+        format!(" GROUP BY {id}")
+    } else {
+        String::new()
+    };
+    let order = match &spec.order {
+        ListOrder::Id { descending: false } => format!("{id} ASC"),
+        ListOrder::Id { descending: true } => format!("{id} DESC"),
+        ListOrder::Expression(list) => list.clone(),
     };
     let limit_p = page.bind(SqlParam::Int(spec.limit));
     let offset_p = page.bind(SqlParam::Int(spec.offset));
@@ -261,11 +298,10 @@ pub(crate) fn page_statements(
     // statement to be compiled again whenever the parameter is bound (every execution); behind
     // a CAST the value is opaque and the cached statement is reused. Found with perf: the
     // re-preparing cost a quarter of an indexed lookup.
-
     page.sql = format!(
-        "SELECT {columns} FROM {table} WHERE {scope} AND ({}){keyset} ORDER BY {} \
+        "SELECT {columns} FROM {from} WHERE {scope} AND ({}){keyset}{group} ORDER BY {order} \
          LIMIT CAST({limit_p} AS BIGINT) OFFSET CAST({offset_p} AS BIGINT)",
-        condition.sql, spec.order
+        condition.sql
     );
     (count, page)
 }

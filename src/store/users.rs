@@ -5,8 +5,9 @@ use sqlx::AssertSqlSafe;
 use super::row::AnyRow;
 
 use super::{
-    Dialect, EmailRow, MembershipRow, Micros, PageSpec, SqlFragment, SqlParam, Store, StoreError,
-    Tx, UserIndex, UserRecord, bind_params, json_text, on_tx, page_statements, sort_memberships,
+    Dialect, EmailRow, ListSource, MembershipRow, Micros, PageSpec, SqlFragment, SqlParam, Store,
+    StoreError, Tx, UserIndex, UserRecord, bind_params, json_text, on_tx, page_statements,
+    sort_memberships,
 };
 
 macro_rules! user_columns {
@@ -136,12 +137,14 @@ impl Store {
     }
 
     /// Users of a tenant matching `condition` (SQL over `u` built with
-    /// `SqlFragment::numbered_after(1)`: `$1` is the tenant), ordered by id, `limit` from `offset`;
-    /// with their groups when `with_groups`.
+    /// `SqlFragment::numbered_after(1)`: `$1` is the tenant) and, when given, `email_rows` (SQL
+    /// over one email row `e`, with its parameters in `condition`; see `filter_sql::FilterSql`),
+    /// in `spec`'s order and page; with their groups when `with_groups`.
     pub async fn list_users(
         &self,
         tenant_id: &str,
         condition: &SqlFragment,
+        email_rows: Option<&str>,
         spec: &PageSpec,
         with_groups: bool,
     ) -> Result<UserPage, StoreError> {
@@ -150,15 +153,31 @@ impl Store {
         } else {
             user_columns!().to_string()
         };
-        let (count_sql, list_sql) = page_statements(
-            &columns,
-            "users u",
-            "u.tenant_id = $1 AND u.deleted_at IS NULL",
-            "u.id",
-            tenant_id,
-            condition,
-            spec,
-        );
+        let visible = "u.tenant_id = $1 AND u.deleted_at IS NULL";
+        let from_emails;
+        let source = match email_rows {
+            None => ListSource {
+                columns: &columns,
+                from: "users u",
+                scope: visible,
+                id: "u.id",
+                repeats: false,
+            },
+            // Start from the email index and join each user: the id order and keyset are read
+            // from the index too (`e.user_id`), so SQLite needs neither a temporary table for
+            // `u.id IN (…)` nor a sort. A user with two equal emails comes twice: grouped by id.
+            Some(rows) => {
+                from_emails = format!("e.tenant_id = $1 AND {rows} AND {visible}");
+                ListSource {
+                    columns: &columns,
+                    from: "user_emails e CROSS JOIN users u ON u.id = e.user_id",
+                    scope: &from_emails,
+                    id: "e.user_id",
+                    repeats: true,
+                }
+            }
+        };
+        let (count_sql, list_sql) = page_statements(&source, tenant_id, condition, spec);
         let (users, groups) = if spec.limit > 0 {
             let rows = if with_groups {
                 self.fetch_all(list_sql, user_and_groups_from_row).await?

@@ -6,13 +6,16 @@ use crate::scim::filter::parse_filter;
 use crate::scim::list::{Cursor, ListLimits, ListRequest, Page, Paging};
 use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, ScimType};
-use crate::store::filter_sql::{FilterSubject, compile_filter, order_by};
-use crate::store::{Dialect, Micros, PageSpec, SqlFragment};
+use crate::store::filter_sql::{FilterSql, FilterSubject, compile_filter, order_by};
+use crate::store::{Dialect, ListOrder, Micros, PageSpec, SqlFragment};
 
 pub struct CompiledQuery {
     /// The filter, numbered after `$1` (the tenant, bound by the store).
     pub condition: SqlFragment,
-    pub order: String,
+    /// Users on SQLite: the part of the filter that one email row must satisfy, when the query
+    /// starts from the email index (`filter_sql::FilterSql`). Its parameters are in `condition`.
+    pub email_rows: Option<String>,
+    pub order: ListOrder,
     pub paging: Paging,
 }
 
@@ -26,7 +29,7 @@ pub fn compile_query(
     now: Micros,
 ) -> Result<CompiledQuery, TenantError> {
     let mut condition = SqlFragment::numbered_after(1);
-    condition.sql = match request
+    let filter = match request
         .filter
         .as_deref()
         .map(str::trim)
@@ -36,8 +39,9 @@ pub fn compile_query(
             let ast = parse_filter(text, limits.filter)?;
             compile_filter(&ast, subject, schemas, dialect, &mut condition)?
         }
-        None => "1 = 1".into(),
+        None => FilterSql::everything(),
     };
+    condition.sql = filter.condition;
     let descending = request.descending()?;
     let paging = match &request.cursor {
         None => Paging::Index(Page::new(
@@ -97,6 +101,7 @@ pub fn compile_query(
     )?;
     Ok(CompiledQuery {
         condition,
+        email_rows: filter.email_rows,
         order,
         paging,
     })

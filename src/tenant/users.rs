@@ -548,6 +548,7 @@ pub async fn list_users(
         .list_users(
             tenant_id,
             &query.condition,
+            query.email_rows.as_deref(),
             &query.page_spec(count_is_seats),
             with_groups,
         )

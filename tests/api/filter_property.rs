@@ -55,7 +55,7 @@ fn population() -> Vec<Value> {
             if i % 5 != 1 {
                 u["userType"] = json!(["agent", "Supervisor", "ANALYST"][i % 3]);
             }
-            let emails: Vec<Value> = (0..(i % 3))
+            let mut emails: Vec<Value> = (0..(i % 3))
                 .map(|k| {
                     let mut e = json!({"value": format!("{}@{}.Example", pick(&NAMES, k), pick(&WORDS, k + 5))});
                     if (i + k) % 4 != 3 {
@@ -67,6 +67,12 @@ fn population() -> Vec<Value> {
                     e
                 })
                 .collect();
+            // Some IdPs send the same email twice; a lookup by it must still find the user once.
+            if i % 8 == 5 && !emails.is_empty() {
+                let mut twice = emails[0].clone();
+                twice.as_object_mut().map(|e| e.remove("primary"));
+                emails.push(twice);
+            }
             if !emails.is_empty() {
                 u["emails"] = json!(emails);
             }
@@ -120,8 +126,29 @@ fn text_value() -> impl Strategy<Value = String> {
         proptest::sample::select(NAMES.to_vec()).prop_map(str::to_string),
         proptest::sample::select(WORDS.to_vec()).prop_map(str::to_string),
         proptest::sample::select(vec![
-            "a", "É", "é", "ö", "SMITH", "example", ".example", "Ext-3", "ext-3", "work", "WORK",
-            "", "+1", "7946", "bob1", "alice0", "zoë5"
+            "a",
+            "É",
+            "é",
+            "ö",
+            "SMITH",
+            "example",
+            ".example",
+            "Ext-3",
+            "ext-3",
+            "work",
+            "WORK",
+            "",
+            "+1",
+            "7946",
+            "bob1",
+            "alice0",
+            "zoë5",
+            "dan@ops.example",
+            "DAN@ops.Example",
+            "carol.smith@ärzte.example",
+            "émilie@sales.example",
+            "ÉMILIE@Sales.Example",
+            "Other"
         ])
         .prop_map(str::to_string),
     ]
@@ -143,6 +170,9 @@ fn leaf() -> impl Strategy<Value = String> {
             .prop_map(|(o, d)| format!("meta.created {o} \"{d}\"")),
         1 => (text_value(), text_value()).prop_map(|(t, v)| format!("emails[type eq {} or value co {}]", json!(t), json!(v))),
         1 => text_value().prop_map(|v| format!("phoneNumbers[type eq \"mobile\" and not (value ew {})]", json!(v))),
+        // Entra's lookup before every create (IDP-QUIRKS Q8), and Okta's.
+        2 => (text_value(), text_value()).prop_map(|(t, v)| format!("emails[type eq {}].value eq {}", json!(t), json!(v))),
+        1 => text_value().prop_map(|v| format!("emails[value eq {}]", json!(v))),
     ]
 }
 

@@ -300,3 +300,82 @@ async fn cursor_errors_are_scim_errors() {
         .unwrap();
     assert!(search["nextCursor"].is_string());
 }
+
+#[tokio::test]
+async fn a_shared_email_pages_counts_and_walks_every_user_once() {
+    let app = spawn_app().await;
+    let shared = json!({"value": "Desk@Example.com", "type": "work"});
+    let mut ids = Vec::new();
+    for name in ["desk-c", "desk-a", "desk-d", "desk-b"] {
+        let mut body = user(name);
+        body["emails"] = if name == "desk-a" {
+            // The same email twice must not make the user count twice.
+            json!([shared, shared])
+        } else {
+            json!([shared, {"value": format!("{name}@example.com"), "type": "home"}])
+        };
+        let created: Value = app.post("/Users", &body).await.json().await.unwrap();
+        ids.push(created["id"].as_str().unwrap().to_string());
+    }
+    app.create_user("not-at-the-desk").await;
+    ids.sort();
+    let entra = "emails[type eq \"work\"].value eq \"desk@example.COM\"";
+    let id_list = |list: &Value| -> Vec<String> {
+        list["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let all = list(&app, &[("filter", entra)]).await;
+    assert_eq!(all["totalResults"], 4);
+    assert_eq!(id_list(&all), ids, "each user once, in id order");
+
+    let second = list(
+        &app,
+        &[("filter", entra), ("startIndex", "2"), ("count", "2")],
+    )
+    .await;
+    assert_eq!(
+        second["totalResults"], 4,
+        "counted without the repeated email"
+    );
+    assert_eq!(id_list(&second), ids[1..3]);
+
+    let by_name = list(
+        &app,
+        &[
+            (
+                "filter",
+                "emails.value eq \"DESK@example.com\" and userName ne \"desk-b\"",
+            ),
+            ("sortBy", "userName"),
+            ("sortOrder", "descending"),
+        ],
+    )
+    .await;
+    assert_eq!(names(&by_name), ["desk-d", "desk-c", "desk-a"]);
+
+    let mut walked = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = list(
+            &app,
+            &[
+                ("filter", entra),
+                ("cursor", cursor.as_str()),
+                ("count", "1"),
+            ],
+        )
+        .await;
+        walked.extend(id_list(&page));
+        match page.get("nextCursor").and_then(Value::as_str) {
+            Some(next) => cursor = next.to_string(),
+            None => break,
+        }
+        assert!(walked.len() <= ids.len(), "the walk must end: {walked:?}");
+    }
+    assert_eq!(walked, ids);
+}
