@@ -25,6 +25,10 @@ use scim_gateway::clock::now_micros;
 use scim_gateway::store::{Store, UserRecord};
 use scim_gateway::tenant::{TenantSlug, tenants, tokens};
 
+// The gateway's allocator, so that the baseline server (this binary) is measured on equal terms.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CONCURRENCY: usize = 4;
 /// Requests per row: enough for a second or so of the fast rows, so that p99 means something.
 const LOOKUPS: usize = 10_000;

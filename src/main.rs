@@ -4,6 +4,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// A request allocates a few hundred small objects (the parsed filter, the JSON document, the
+// response). With mimalloc a lookup costs a tenth less CPU than with glibc's allocator, for about
+// 13 MiB more resident memory that does not grow with the tenant (README, Performance).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = scim_gateway::cli::Cli::parse();
