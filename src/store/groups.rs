@@ -7,8 +7,8 @@ use super::read::{IN_LIST_CHUNK, placeholders};
 use super::row::AnyRow;
 use super::{
     Dialect, GroupRecord, ListSource, MemberRow, MembershipRow, Micros, PageSpec, SqlFragment,
-    SqlParam, Store, StoreError, Tx, bind_params, json_text, on_tx, page_statements,
-    sort_memberships, users::fold,
+    SqlParam, Store, StoreError, Tx, bind_params, count_statement, json_text, on_tx,
+    page_statement, sort_memberships, users::fold,
 };
 
 macro_rules! group_columns {
@@ -61,7 +61,7 @@ impl Store {
         self.fetch_optional(query, group_from_row).await
     }
 
-    /// Groups of a tenant matching `condition` (see `page_statements`), ordered by id.
+    /// Groups of a tenant matching `condition` (see `page_statement`), in `spec`'s order and page.
     pub async fn list_groups(
         &self,
         tenant_id: &str,
@@ -75,14 +75,19 @@ impl Store {
             id: "g.id",
             repeats: false,
         };
-        let (count_sql, list_sql) = page_statements(&source, tenant_id, condition, spec);
+        let list_sql = page_statement(&source, tenant_id, condition, spec);
         let groups = if spec.limit > 0 {
             self.fetch_all(list_sql, group_from_row).await?
         } else {
             Vec::new()
         };
         let total = self
-            .page_total(tenant_id, count_sql, spec, groups.len())
+            .page_total(
+                tenant_id,
+                || count_statement(&source, tenant_id, condition),
+                spec,
+                groups.len(),
+            )
             .await?;
         Ok(GroupPage { total, groups })
     }

@@ -119,11 +119,12 @@ impl Store {
     }
 
     /// The `totalResults` of a list page of `rows` rows: from the page itself when it proves it,
-    /// else the seat counter when every user matches, else `count` (`page_statements`).
+    /// else the seat counter when every user matches, else the result of `count`
+    /// (`count_statement`), built only then.
     pub(crate) async fn page_total(
         &self,
         tenant_id: &str,
-        count: SqlFragment,
+        count: impl FnOnce() -> SqlFragment,
         spec: &PageSpec,
         rows: usize,
     ) -> Result<i64, StoreError> {
@@ -136,7 +137,7 @@ impl Store {
                 );
                 self.fetch_one(seats, |row| row.column("seats_used")).await
             }
-            None => self.fetch_one(count, |row| row.column("n")).await,
+            None => self.fetch_one(count(), |row| row.column("n")).await,
         }
     }
 

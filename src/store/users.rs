@@ -6,8 +6,8 @@ use super::row::AnyRow;
 
 use super::{
     Dialect, EmailRow, ListSource, MembershipRow, Micros, PageSpec, SqlFragment, SqlParam, Store,
-    StoreError, Tx, UserIndex, UserRecord, bind_params, json_text, on_tx, page_statements,
-    sort_memberships,
+    StoreError, Tx, UserIndex, UserRecord, bind_params, count_statement, json_text, on_tx,
+    page_statement, sort_memberships,
 };
 
 macro_rules! user_columns {
@@ -177,7 +177,7 @@ impl Store {
                 }
             }
         };
-        let (count_sql, list_sql) = page_statements(&source, tenant_id, condition, spec);
+        let list_sql = page_statement(&source, tenant_id, condition, spec);
         let (users, groups) = if spec.limit > 0 {
             let rows = if with_groups {
                 self.fetch_all(list_sql, user_and_groups_from_row).await?
@@ -196,7 +196,12 @@ impl Store {
             (Vec::new(), Vec::new())
         };
         let total = self
-            .page_total(tenant_id, count_sql, spec, users.len())
+            .page_total(
+                tenant_id,
+                || count_statement(&source, tenant_id, condition),
+                spec,
+                users.len(),
+            )
             .await?;
         Ok(UserPage {
             total,
