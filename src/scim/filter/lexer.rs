@@ -22,52 +22,72 @@ pub struct Spanned {
 }
 
 pub fn tokenize(input: &str) -> Result<Vec<Spanned>, ScimError> {
-    let mut tokens = Vec::new();
-    let chars: Vec<char> = input.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let position = i + 1;
+    let mut tokens = Vec::with_capacity(8);
+    // (byte offset, character) pairs, and how many characters were passed: positions in errors
+    // count characters, slices of the input take byte offsets.
+    let mut chars = input.char_indices().peekable();
+    let mut passed = 0;
+    while let Some((at, c)) = chars.next() {
+        passed += 1;
+        let position = passed;
         let token = match c {
-            c if c.is_whitespace() => {
-                i += 1;
-                continue;
-            }
+            c if c.is_whitespace() => continue,
             '(' => Token::LParen,
             ')' => Token::RParen,
             '[' => Token::LBracket,
             ']' => Token::RBracket,
             '"' => {
-                let (text, end) = string_literal(&chars, i)?;
-                i = end;
-                tokens.push(Spanned {
-                    token: Token::Str(text),
-                    position,
-                });
-                continue;
+                let mut escaped = false;
+                let mut plain = true;
+                let mut end = None;
+                for (i, c) in chars.by_ref() {
+                    passed += 1;
+                    match c {
+                        '\\' if !escaped => {
+                            escaped = true;
+                            plain = false;
+                        }
+                        '"' if !escaped => {
+                            end = Some(i);
+                            break;
+                        }
+                        c => {
+                            escaped = false;
+                            plain &= !c.is_control();
+                        }
+                    }
+                }
+                let Some(end) = end else {
+                    return Err(ScimError::invalid_filter(format!(
+                        "unterminated string starting at position {position}"
+                    )));
+                };
+                Token::Str(string_literal(&input[at..=end], plain, position)?)
             }
             _ => {
-                let start = i;
-                while i < chars.len() && !is_delimiter(chars[i]) {
-                    i += 1;
+                let mut end = at + c.len_utf8();
+                while let Some(&(i, next)) = chars.peek() {
+                    if is_delimiter(next) {
+                        break;
+                    }
+                    chars.next();
+                    passed += 1;
+                    end = i + next.len_utf8();
                 }
-                let word: String = chars[start..i].iter().collect();
+                let word = &input[at..end];
                 // Only a word that starts like a JSON number can be one; asking serde_json about
                 // every attribute name and operator built an error per word.
                 let number = word
                     .starts_with(|c: char| c.is_ascii_digit() || c == '-')
-                    .then(|| serde_json::from_str::<serde_json::Number>(&word).ok())
+                    .then(|| serde_json::from_str::<serde_json::Number>(word).ok())
                     .flatten();
-                let token = match number {
+                match number {
                     Some(n) => Token::Num(n),
-                    None => Token::Word(word),
-                };
-                tokens.push(Spanned { token, position });
-                continue;
+                    None => Token::Word(word.to_string()),
+                }
             }
         };
         tokens.push(Spanned { token, position });
-        i += 1;
     }
     Ok(tokens)
 }
@@ -76,33 +96,17 @@ fn is_delimiter(c: char) -> bool {
     c.is_whitespace() || matches!(c, '(' | ')' | '[' | ']' | '"')
 }
 
-/// A JSON string starting at `chars[start]` (the opening quote); returns the text and the index
-/// after the closing quote.
-fn string_literal(chars: &[char], start: usize) -> Result<(String, usize), ScimError> {
-    let mut i = start + 1;
-    let mut escaped = false;
-    while i < chars.len() {
-        match chars[i] {
-            '\\' if !escaped => escaped = true,
-            '"' if !escaped => {
-                let literal: String = chars[start..=i].iter().collect();
-                return serde_json::from_str::<String>(&literal)
-                    .map(|text| (text, i + 1))
-                    .map_err(|_| {
-                        ScimError::invalid_filter(format!(
-                            "invalid escape in the string at position {}",
-                            start + 1
-                        ))
-                    });
-            }
-            _ => escaped = false,
-        }
-        i += 1;
+/// The text of a JSON string `literal` (with its quotes) that starts at `position`. A `plain`
+/// literal has no escapes and no control characters: its text is what stands between the quotes.
+fn string_literal(literal: &str, plain: bool, position: usize) -> Result<String, ScimError> {
+    if plain {
+        return Ok(literal[1..literal.len() - 1].to_string());
     }
-    Err(ScimError::invalid_filter(format!(
-        "unterminated string starting at position {}",
-        start + 1
-    )))
+    serde_json::from_str::<String>(literal).map_err(|_| {
+        ScimError::invalid_filter(format!(
+            "invalid escape in the string at position {position}"
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -124,6 +128,24 @@ mod tests {
     #[test]
     fn unterminated_string_names_its_start() {
         let err = tokenize(r#"userName eq "abc"#).expect_err("unterminated");
+        assert!(err.detail.contains("position 13"), "{}", err.detail);
+    }
+
+    #[test]
+    fn positions_count_characters_and_plain_strings_need_no_decoding() {
+        let tokens =
+            tokenize(r#"name.familyName eq "Müller" and émail co "\u00e9""#).expect("lexes");
+        assert_eq!(tokens[2].token, Token::Str("Müller".into()));
+        assert_eq!(tokens[3].position, 29);
+        assert_eq!(
+            tokens[4],
+            Spanned {
+                token: Token::Word("émail".into()),
+                position: 33
+            }
+        );
+        assert_eq!(tokens[6].token, Token::Str("é".into()));
+        let err = tokenize("userName eq \"a\u{1}b\"").expect_err("a raw control character");
         assert!(err.detail.contains("position 13"), "{}", err.detail);
     }
 
