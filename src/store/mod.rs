@@ -258,10 +258,7 @@ pub(crate) fn page_statement(
     condition: &SqlFragment,
     spec: &PageSpec,
 ) -> SqlFragment {
-    let mut page = SqlFragment::default();
-    page.params.reserve(condition.params.len() + 4);
-    page.bind(SqlParam::Text(tenant_id.to_string()));
-    page.params.extend(condition.params.iter().cloned());
+    let mut page = tenant_and_filter_params(tenant_id, condition);
     let mut sql = String::with_capacity(512 + source.columns.len() + condition.sql.len());
     for part in [
         "SELECT ",
@@ -313,15 +310,21 @@ pub(crate) fn page_statement(
     page
 }
 
+/// A list statement's parameters so far: the tenant (`$1`), then the filter's.
+fn tenant_and_filter_params(tenant_id: &str, condition: &SqlFragment) -> SqlFragment {
+    let mut params = Vec::with_capacity(condition.params.len() + 4);
+    params.push(SqlParam::Text(tenant_id.to_string()));
+    params.extend(condition.params.iter().cloned());
+    SqlFragment::statement(String::new(), params)
+}
+
 /// The statement counting every match of a list query (see `page_statement`).
 pub(crate) fn count_statement(
     source: &ListSource<'_>,
     tenant_id: &str,
     condition: &SqlFragment,
 ) -> SqlFragment {
-    let mut count = SqlFragment::default();
-    count.bind(SqlParam::Text(tenant_id.to_string()));
-    count.params.extend(condition.params.iter().cloned());
+    let mut count = tenant_and_filter_params(tenant_id, condition);
     let counted = if source.repeats {
         format!("COUNT(DISTINCT {})", source.id)
     } else {
