@@ -10,9 +10,9 @@
 //!
 //! Scenarios: `users` — at tenants of 10k, 100k and 1M users: GET by id, `userName eq`,
 //! `externalId eq`, `emails[type eq "work"].value eq`, a `co` search, a `meta.lastModified gt` sync
-//! query, and a 100-user page in the middle of the tenant by index and by cursor. `groups` — PATCH
-//! add and remove of one member, and GET with `excludedAttributes=members`, on groups of 100, 10k
-//! and 100k members.
+//! query, a 100-user page in the middle of the tenant by index and by cursor, creates, and PATCH
+//! replace of one attribute. `groups` — PATCH add and remove of one member, and GET with
+//! `excludedAttributes=members`, on groups of 100, 10k and 100k members.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::{Child, Command, Stdio};
@@ -32,6 +32,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const CONCURRENCY: usize = 4;
 /// Requests per row: enough for a second or so of the fast rows, so that p99 means something.
 const LOOKUPS: usize = 10_000;
+const WRITES: usize = 2_000;
 const BASELINE_REQUESTS: usize = 20_000;
 const PAIRED_BASELINE: usize = 12_000;
 const PAIRED_ROUNDS: usize = 3;
@@ -630,6 +631,37 @@ async fn users_scenario(sizes: &[usize]) {
                     format!("{b}/Users?cursor={cursor}&count=100&attributes=userName")
                 }),
             )
+            .await,
+        );
+        // Writes as Entra sends them: a create, and a PATCH replacing one attribute. Each is a
+        // transaction with its audit event (through SQLite's single writer); a share of the GET
+        // baseline would mean nothing for them, so they are not paired with it.
+        let (c, t, b) = (client.clone(), token.clone(), base.clone());
+        all_rows.push(
+            drive(&format!("POST /Users (create) @ {size}"), WRITES, move |i| {
+                let (c, t, url) = (c.clone(), t.clone(), format!("{b}/Users"));
+                let body = json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": format!("new{i:07}@bench.example"),
+                    "externalId": format!("new-{i}"),
+                    "name": {"givenName": "New", "familyName": format!("User {i}")},
+                    "emails": [{"value": format!("new{i:07}@bench.example"), "type": "work", "primary": true}],
+                });
+                async move { c.post(url).bearer_auth(t).json(&body).send().await.unwrap().status() }
+            })
+            .await,
+        );
+        let (c, t, b, by_id) = (client.clone(), token.clone(), base.clone(), ids.clone());
+        all_rows.push(
+            drive(&format!("PATCH replace displayName @ {size}"), WRITES, move |i| {
+                let (c, t) = (c.clone(), t.clone());
+                let url = format!("{b}/Users/{}", by_id[pick(i)]);
+                let body = json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "Replace", "path": "displayName", "value": format!("Renamed {i}")}],
+                });
+                async move { c.patch(url).bearer_auth(t).json(&body).send().await.unwrap().status() }
+            })
             .await,
         );
         memory.push((size, peak_rss_mib(gateway.id())));
