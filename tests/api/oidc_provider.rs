@@ -72,12 +72,21 @@ impl Provider {
             .join(format!("op-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("provider dir");
         let mut provider = Provider {
-            issuer: format!("http://127.0.0.1:{}", free_port()),
+            issuer: String::new(),
             redirect_uri: redirect_uri.to_string(),
             dir,
             child: None,
         };
-        provider.spawn().await;
+        // A port found free can be taken before node binds it (the kernel hands the same range to
+        // other tests' listeners and outgoing connections): then try another one.
+        for attempt in 1.. {
+            provider.issuer = format!("http://127.0.0.1:{}", free_port());
+            match provider.spawn().await {
+                Ok(()) => break,
+                Err(log) if log.contains("EADDRINUSE") && attempt < 5 => continue,
+                Err(log) => panic!("the OpenID provider exited:\n{log}"),
+            }
+        }
         provider
     }
 
@@ -85,7 +94,8 @@ impl Provider {
         self.dir.join("keys.json")
     }
 
-    async fn spawn(&mut self) {
+    /// Starts the provider at `issuer` and waits until it answers; the provider's log if it exits.
+    async fn spawn(&mut self) -> Result<(), String> {
         let log = std::fs::File::create(self.dir.join("op.log")).expect("log file");
         let child = Command::new("bash")
             .arg(script())
@@ -106,11 +116,12 @@ impl Provider {
             if let Ok(r) = client.get(&discovery).send().await
                 && r.status().is_success()
             {
-                return;
+                return Ok(());
             }
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                self.child = None;
                 let log = std::fs::read_to_string(self.dir.join("op.log")).unwrap_or_default();
-                panic!("the OpenID provider exited ({status}):\n{log}");
+                return Err(format!("{status}\n{log}"));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -128,7 +139,9 @@ impl Provider {
     pub async fn rotate_keys(&mut self) {
         self.stop();
         std::fs::remove_file(self.keys_file()).expect("remove keys");
-        self.spawn().await;
+        if let Err(log) = self.spawn().await {
+            panic!("the OpenID provider did not restart:\n{log}");
+        }
     }
 
     /// The provider's own ES256 signing key, read from its keys file: a token signed with it is
