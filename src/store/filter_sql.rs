@@ -96,11 +96,14 @@ pub struct FilterSql {
     pub email_rows: Option<String>,
 }
 
+/// A condition every resource satisfies.
+const EVERY_RESOURCE: &str = "1 = 1";
+
 impl FilterSql {
     /// No filter: every resource.
     pub fn everything() -> Self {
         Self {
-            condition: "1 = 1".into(),
+            condition: EVERY_RESOURCE.into(),
             email_rows: None,
         }
     }
@@ -124,7 +127,7 @@ pub fn compile_filter(
         single => std::slice::from_ref(single),
     };
     let from_emails = dialect == Dialect::Sqlite && subject == FilterSubject::Users;
-    if !from_emails || !conjuncts.iter().any(pins_email_value) {
+    if !from_emails || !conjuncts.iter().any(|part| email_term(part).is_some()) {
         return Ok(FilterSql {
             condition: compiler.compile(filter, Scope::Resource, out)?,
             email_rows: None,
@@ -134,14 +137,13 @@ pub fn compile_filter(
     let mut email_rows = None;
     let mut rest = Vec::with_capacity(conjuncts.len());
     for part in conjuncts {
-        if email_rows.is_none() && pins_email_value(part) {
-            email_rows = Some(compiler.email_row_condition(part, out)?);
-        } else {
-            rest.push(compiler.compile(part, Scope::Resource, out)?);
+        match email_term(part).filter(|_| email_rows.is_none()) {
+            Some(term) => email_rows = Some(compiler.email_row_condition(term, out)?),
+            None => rest.push(compiler.compile(part, Scope::Resource, out)?),
         }
     }
     let condition = if rest.is_empty() {
-        "1 = 1".to_string()
+        EVERY_RESOURCE.to_string()
     } else {
         format!("({})", rest.join(" AND "))
     };
@@ -151,9 +153,22 @@ pub fn compile_filter(
     })
 }
 
-/// Whether a user filter term asks for an email of one given value: `emails[… value eq "x" …]`
-/// (the value among the bracket's conjuncts) or `emails.value eq "x"` / `emails eq "x"`.
-fn pins_email_value(term: &Filter) -> bool {
+/// A user filter term that asks for an email of one given value.
+#[derive(Clone, Copy)]
+enum EmailTerm<'f> {
+    /// `emails[… value eq "x" …]`: the value among the bracket's conjuncts.
+    Bracket {
+        path: &'f AttrPath,
+        filter: &'f Filter,
+    },
+    /// `emails.value eq "x"` or `emails eq "x"`.
+    Compare {
+        path: &'f AttrPath,
+        value: &'f CompValue,
+    },
+}
+
+fn email_term(term: &Filter) -> Option<EmailTerm<'_>> {
     let is_core_emails = |path: &AttrPath| {
         path.attr.eq_ignore_ascii_case("emails")
             && path
@@ -161,7 +176,6 @@ fn pins_email_value(term: &Filter) -> bool {
                 .as_deref()
                 .is_none_or(|urn| urn.eq_ignore_ascii_case(CORE_USER_URN))
     };
-    let is_value = |sub: Option<&str>| sub.is_none_or(|s| s.eq_ignore_ascii_case("value"));
     fn pins_value_inside(inner: &Filter) -> bool {
         match inner {
             Filter::Compare {
@@ -181,12 +195,21 @@ fn pins_email_value(term: &Filter) -> bool {
         Filter::Compare {
             path,
             op: CompareOp::Eq,
-            value: CompValue::Str(_),
-        } => is_core_emails(path) && is_value(path.sub_attr.as_deref()),
-        Filter::ValuePath { path, filter } => {
-            is_core_emails(path) && path.sub_attr.is_none() && pins_value_inside(filter)
+            value: value @ CompValue::Str(_),
+        } if is_core_emails(path)
+            && path
+                .sub_attr
+                .as_deref()
+                .is_none_or(|s| s.eq_ignore_ascii_case("value")) =>
+        {
+            Some(EmailTerm::Compare { path, value })
         }
-        _ => false,
+        Filter::ValuePath { path, filter }
+            if is_core_emails(path) && path.sub_attr.is_none() && pins_value_inside(filter) =>
+        {
+            Some(EmailTerm::Bracket { path, filter })
+        }
+        _ => None,
     }
 }
 
@@ -357,22 +380,21 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// A term for which `pins_email_value` holds, as a condition on one email row `e`.
+    /// An email term as a condition on one email row `e`.
     fn email_row_condition(
         &self,
-        term: &Filter,
+        term: EmailTerm<'_>,
         out: &mut SqlFragment,
     ) -> Result<String, ScimError> {
         match term {
-            Filter::ValuePath { path, filter } => {
+            EmailTerm::Bracket { path, filter } => {
                 let (side, parent) = self.multi_valued(path)?;
                 self.compile(filter, Scope::Side(&side, parent), out)
             }
-            Filter::Compare { path, op, value } => {
+            EmailTerm::Compare { path, value } => {
                 let operand = self.resolve(path, Scope::Resource)?;
-                self.comparison(&operand, path, *op, value, out)
+                self.comparison(&operand, path, CompareOp::Eq, value, out)
             }
-            _ => self.compile(term, Scope::Resource, out),
         }
     }
 

@@ -152,12 +152,7 @@ async fn a_users_groups_come_in_display_name_order() {
         .await
         .unwrap();
     assert_eq!(displays(&one), expected);
-    let page: Value = app
-        .get("/Users?filter=userName%20eq%20%22member0%22")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page = app.filter("userName eq \"member0\"").await;
     assert_eq!(displays(&page["Resources"][0]), expected);
 }
 

@@ -333,6 +333,11 @@ async fn a_shared_email_pages_counts_and_walks_every_user_once() {
     assert_eq!(all["totalResults"], 4);
     assert_eq!(id_list(&all), ids, "each user once, in id order");
 
+    let backwards = list(&app, &[("filter", entra), ("sortOrder", "descending")]).await;
+    let mut reversed = ids.clone();
+    reversed.reverse();
+    assert_eq!(id_list(&backwards), reversed);
+
     let second = list(
         &app,
         &[("filter", entra), ("startIndex", "2"), ("count", "2")],
