@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use scim_gateway::clock::now_micros;
-use scim_gateway::store::{Store, UserRecord};
+use scim_gateway::store::{SeatReservation, Store, UserRecord};
 use scim_gateway::tenant::{TenantSlug, tenants, tokens};
 
 // The gateway's allocator, so that the baseline server (this binary) is measured on equal terms.
@@ -301,7 +301,10 @@ async fn seed_users(store: &Store, tenant_id: &str, n: usize) -> Vec<String> {
         for i in chunk_start..(chunk_start + 5000).min(n) {
             let u = user(tenant_id, i, now);
             let index = scim_gateway::tenant::users::index_of(schemas, &u.doc);
-            assert!(tx.reserve_seat(tenant_id).await.unwrap());
+            assert_eq!(
+                tx.reserve_seat(tenant_id).await.unwrap(),
+                SeatReservation::Taken
+            );
             tx.insert_user(&u, &index).await.unwrap();
             ids.push(u.id);
         }

@@ -5,7 +5,10 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::ServiceExt;
 use tokio::net::TcpListener;
+use tower::Layer;
+use tower_http::normalize_path::NormalizePathLayer;
 
 use crate::clock::now_micros;
 use crate::config::Settings;
@@ -70,10 +73,16 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let router = crate::http::router(self.state);
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        // Outside the router: a trailing slash must be gone before a route is chosen
+        // (Microsoft's reference collection sends `/Users/?filter=…`).
+        let service =
+            NormalizePathLayer::trim_trailing_slash().layer(crate::http::router(self.state));
+        axum::serve(
+            self.listener,
+            ServiceExt::<axum::extract::Request>::into_make_service(service),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         Ok(())
     }
 }

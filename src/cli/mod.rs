@@ -9,7 +9,7 @@ mod token;
 
 use clap::{Parser, Subcommand};
 
-use crate::store::Store;
+use crate::store::{PoolOptions, Store};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://scim-gateway.db";
 
@@ -35,6 +35,13 @@ pub struct Cli {
         hide_env_values = true
     )]
     pub secret_key: Option<String>,
+    /// PostgreSQL connections per process; a request holds at most one.
+    #[arg(long, global = true, env = "SCIM_GATEWAY_DB_MAX_CONNECTIONS", default_value_t = PoolOptions::default().max_connections)]
+    pub db_max_connections: u32,
+    /// Milliseconds a request waits for a database connection (or SQLite's write lock) before it
+    /// is answered 503 with Retry-After.
+    #[arg(long, global = true, env = "SCIM_GATEWAY_DB_ACQUIRE_TIMEOUT_MS", default_value_t = PoolOptions::default().acquire_timeout.as_millis() as u64)]
+    pub db_acquire_timeout_ms: u64,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -68,7 +75,11 @@ impl Cli {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let store = Store::connect(&cli.database).await?;
+    let pool = PoolOptions {
+        max_connections: cli.db_max_connections,
+        acquire_timeout: std::time::Duration::from_millis(cli.db_acquire_timeout_ms.max(1)),
+    };
+    let store = Store::connect_with(&cli.database, pool).await?;
     let result = async {
         // Every command applies pending migrations first, so the CLI works on a fresh database.
         prepare(&store).await?;

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::scim::{SCIM_CONTENT_TYPE, ScimError, ScimType};
 use crate::sso::SsoError;
+use crate::store::StoreError;
 use crate::tenant::TenantError;
 
 /// Everything a handler can fail with.
@@ -67,11 +68,22 @@ pub fn to_scim_error(err: &TenantError) -> ScimError {
             ScimError::not_found(format!("tenant '{slug}' not found"))
         }
         TenantError::InvalidArgument(detail) => ScimError::invalid_value(detail.clone()),
+        TenantError::Store(StoreError::Busy | StoreError::ShuttingDown) => ScimError::new(
+            503,
+            None,
+            "the service is busy; the request was not applied, retry it shortly",
+        ),
+        TenantError::Store(StoreError::UnstorableText(_)) => ScimError::invalid_value(
+            "text containing a NUL character (U+0000) can be neither stored nor searched",
+        ),
         TenantError::Store(_) => {
             ScimError::new(500, None, "internal error; the request was not applied")
         }
     }
 }
+
+/// Seconds a client is asked to wait before retrying a 503 (`Retry-After`).
+pub const RETRY_AFTER_SECS: &str = "1";
 
 /// A SCIM error as an HTTP response.
 pub fn scim_error_response(err: &ScimError) -> Response {
@@ -81,6 +93,12 @@ pub fn scim_error_response(err: &ScimError) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static(SCIM_CONTENT_TYPE),
     );
+    if err.status == 503 {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECS),
+        );
+    }
     if err.status == 401 {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
@@ -92,8 +110,17 @@ pub fn scim_error_response(err: &ScimError) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let TenantError::Store(inner) = &self.0 {
-            tracing::error!(error = %inner, "request failed on the database");
+        match &self.0 {
+            TenantError::Store(busy @ (StoreError::Busy | StoreError::ShuttingDown)) => {
+                tracing::warn!(error = %busy, "request refused: no database connection in time");
+            }
+            TenantError::Store(StoreError::UnstorableText(detail)) => {
+                tracing::info!(%detail, "request refused: text the database cannot hold");
+            }
+            TenantError::Store(inner) => {
+                tracing::error!(error = %inner, "request failed on the database");
+            }
+            _ => {}
         }
         scim_error_response(&to_scim_error(&self.0))
     }
@@ -118,6 +145,7 @@ pub fn sso_error_page(err: &SsoError) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
+    ask_to_retry_when_busy(err, &mut response);
     response
 }
 
@@ -144,7 +172,17 @@ pub fn sso_error_json(err: &SsoError) -> Response {
             HeaderValue::from_static("Bearer realm=\"sso\""),
         );
     }
+    ask_to_retry_when_busy(err, &mut response);
     response
+}
+
+fn ask_to_retry_when_busy(err: &SsoError, response: &mut Response) {
+    if err.is_busy() {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECS),
+        );
+    }
 }
 
 fn sso_status(err: &SsoError) -> StatusCode {
@@ -224,11 +262,33 @@ mod tests {
 
     #[test]
     fn database_failures_hide_their_detail() {
-        let err = TenantError::Store(crate::store::StoreError::Corrupt(
-            "secret table state".into(),
-        ));
+        let err = TenantError::Store(StoreError::Corrupt("secret table state".into()));
         let (status, _, detail) = mapped(err);
         assert_eq!(status, 500);
         assert!(!detail.contains("secret"));
+    }
+
+    #[test]
+    fn an_exhausted_pool_is_a_503_that_asks_to_retry() {
+        let (status, _, _) = mapped(TenantError::Store(StoreError::Busy));
+        assert_eq!(status, 503);
+        let response = ApiError(TenantError::Store(StoreError::Busy)).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .map(|v| v.as_bytes()),
+            Some(RETRY_AFTER_SECS.as_bytes())
+        );
+    }
+
+    #[test]
+    fn text_the_database_cannot_hold_is_the_clients_invalid_value() {
+        let (status, kind, detail) = mapped(TenantError::Store(StoreError::UnstorableText(
+            "invalid byte sequence".into(),
+        )));
+        assert_eq!((status, kind), (400, Some(ScimType::InvalidValue)));
+        assert!(detail.contains("U+0000"));
     }
 }

@@ -17,7 +17,7 @@ impl ProcessRequestIds {
     pub fn new() -> Self {
         let random = uuid::Uuid::new_v4().simple().to_string();
         Self {
-            prefix: random[..16].into(),
+            prefix: random.chars().take(16).collect::<String>().into(),
             next: Arc::new(AtomicU64::new(1)),
         }
     }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::{sso_error_json, sso_error_page};
-use super::extract::bearer_token;
+use super::extract::{bearer_token, declared_length};
 use crate::clock::{datetime_of, now_micros};
 use crate::scim::resource::format_datetime;
 use crate::sso::SsoError;
@@ -225,6 +225,13 @@ async fn introspect(
     headers: HeaderMap,
     request: Request,
 ) -> Response {
+    let limit = state.settings.limits.max_body_bytes;
+    if declared_length(&headers).is_some_and(|length| length > limit as u64) {
+        let body = json!({"error": "invalid_request", "detail": format!("the request body is larger than the limit of {limit} bytes")});
+        let mut response = json_response(body);
+        *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        return response;
+    }
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

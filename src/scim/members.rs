@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use super::filter::{CompValue, CompareOp, Filter, FilterLimits, parse_filter};
 use super::patch::{OpKind, Operation, PatchRequest};
 use super::resource::Tolerance;
+use super::text::strip_prefix_ignore_case;
 use super::{CORE_GROUP_URN, ScimError, ScimType};
 
 /// One change to a group's member list, in request order.
@@ -28,14 +29,11 @@ pub struct GroupPatch {
 }
 
 fn is_members_path(path: &str) -> Option<&str> {
-    let rest = match path.get(..CORE_GROUP_URN.len()) {
-        Some(prefix) if prefix.eq_ignore_ascii_case(CORE_GROUP_URN) => {
-            path[CORE_GROUP_URN.len()..].strip_prefix(':')?
-        }
-        _ => path,
+    let rest = match strip_prefix_ignore_case(path, CORE_GROUP_URN) {
+        Some(qualified) => qualified.strip_prefix(':')?,
+        None => path,
     };
-    let head = rest.get(..7)?;
-    head.eq_ignore_ascii_case("members").then(|| &rest[7..])
+    strip_prefix_ignore_case(rest, "members")
 }
 
 /// Member ids from a value: `[{"value": id, …}]`, `[id]`, a single object or a bare string

@@ -11,6 +11,7 @@ pub mod path;
 pub mod projection;
 pub mod resource;
 pub mod schema;
+pub mod text;
 
 pub use error::{ScimError, ScimType};
 

@@ -3,6 +3,7 @@
 
 use super::filter::{Filter, FilterLimits, parse_filter};
 use super::schema::{AttrType, Attribute, ResourceSchemas, Schema};
+use super::text::starts_with_ignore_case;
 use super::{ScimError, ScimType};
 
 /// What a PATCH path designates.
@@ -69,30 +70,27 @@ pub fn parse_path<'a>(
     }
     let (schema, rest, qualified) = match schemas.split_urn(raw) {
         Some((schema, rest)) => (schema, rest, true),
-        None if raw.len() > 4 && raw[..4].eq_ignore_ascii_case("urn:") => {
+        None if starts_with_ignore_case(raw, "urn:") => {
             return Ok(PathTarget::UnknownSchema(raw.to_string()));
         }
         None => (schemas.core, raw, false),
     };
+    // `find` answers the byte offset of an ASCII delimiter: a character boundary on both sides.
     let name_end = rest.find(['[', '.']).unwrap_or(rest.len());
-    let name = &rest[..name_end];
-    let mut remainder = &rest[name_end..];
+    let (name, mut remainder) = rest.split_at_checked(name_end).unwrap_or((rest, ""));
     let mut filter = None;
-    if remainder.starts_with('[') {
-        let close = closing_bracket(remainder)
+    if let Some(bracketed) = remainder.strip_prefix('[') {
+        let (text, after) = split_at_closing_bracket(bracketed)
             .ok_or_else(|| invalid_path(format!("'{raw}' has no closing ']'")))?;
-        let text = &remainder[1..close];
         filter = Some(
             parse_filter(text, limits)
                 .map_err(|e| invalid_path(format!("in '{raw}': {}", e.detail)))?,
         );
-        remainder = &remainder[close + 1..];
+        remainder = after;
     }
-    let sub_name = match remainder {
-        "" => None,
-        r if r.starts_with('.') && r.len() > 1 && !r[1..].contains(['.', '[', ']']) => {
-            Some(&r[1..])
-        }
+    let sub_name = match remainder.strip_prefix('.') {
+        None if remainder.is_empty() => None,
+        Some(sub) if !sub.is_empty() && !sub.contains(['.', '[', ']']) => Some(sub),
         _ => {
             return Err(invalid_path(format!(
                 "'{raw}' is not a valid attribute path"
@@ -160,15 +158,17 @@ pub fn parse_path<'a>(
 }
 
 /// Index of the `]` closing the `[` at 0, skipping brackets inside quoted strings.
-fn closing_bracket(text: &str) -> Option<usize> {
+/// `text` (what follows an opening `[`) split around the `]` that closes it, outside strings:
+/// the filter inside, and what follows the bracket.
+fn split_at_closing_bracket(text: &str) -> Option<(&str, &str)> {
     let mut in_string = false;
     let mut escaped = false;
-    for (i, c) in text.char_indices().skip(1) {
+    for (i, c) in text.char_indices() {
         match c {
             _ if escaped => escaped = false,
             '\\' if in_string => escaped = true,
             '"' => in_string = !in_string,
-            ']' if !in_string => return Some(i),
+            ']' if !in_string => return Some((text.get(..i)?, text.get(i + 1..)?)),
             _ => {}
         }
     }

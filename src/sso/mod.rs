@@ -48,8 +48,13 @@ pub enum SsoError {
 impl SsoError {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
+        if self.is_busy() {
+            return 503;
+        }
         match self {
             SsoError::NoSecretKey => 503,
+            SsoError::Store(StoreError::UnstorableText(_))
+            | SsoError::Tenant(TenantError::Store(StoreError::UnstorableText(_))) => 400,
             SsoError::NotConfigured => 404,
             SsoError::Tenant(TenantError::UnknownTenant(_) | TenantError::NotFound(_)) => 404,
             SsoError::ReturnToNotAllowed(_) | SsoError::InvalidState | SsoError::Config(_) => 400,
@@ -64,8 +69,21 @@ impl SsoError {
         }
     }
 
+    /// Whether no database connection came free in time: worth a retry shortly.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            SsoError::Store(StoreError::Busy | StoreError::ShuttingDown)
+                | SsoError::Tenant(TenantError::Store(
+                    StoreError::Busy | StoreError::ShuttingDown
+                ))
+        )
+    }
+
     /// Whether the detail may be shown to the person signing in (internal failures are not).
     pub fn is_public(&self) -> bool {
-        self.status() < 500 || matches!(self, SsoError::NoSecretKey | SsoError::Provider(_))
+        self.status() < 500
+            || self.is_busy()
+            || matches!(self, SsoError::NoSecretKey | SsoError::Provider(_))
     }
 }

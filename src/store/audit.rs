@@ -3,7 +3,18 @@
 use super::{AuditRecord, SqlFragment, SqlParam, Store, StoreError, Tx, on_tx};
 
 fn list_text(list: &[String]) -> Option<String> {
-    (!list.is_empty()).then(|| serde_json::Value::from(list.to_vec()).to_string())
+    (!list.is_empty()).then(|| storable(&serde_json::Value::from(list.to_vec()).to_string()))
+}
+
+/// Audit text as every engine can store it. Events quote what clients sent (ids, names, error
+/// details), and a refusal must be recorded even when what it refused held a NUL, which
+/// PostgreSQL cannot store: each NUL is kept visible as U+FFFD.
+fn storable(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
+}
+
+fn storable_opt(text: &Option<String>) -> Option<String> {
+    text.as_deref().map(storable)
 }
 
 fn list_from(text: Option<String>) -> Vec<String> {
@@ -25,14 +36,14 @@ impl Tx {
             .bind(&event.actor)
             .bind(&event.action)
             .bind(&event.target_type)
-            .bind(&event.target_id)
-            .bind(&event.target_name)
+            .bind(storable_opt(&event.target_id))
+            .bind(storable_opt(&event.target_name))
             .bind(&event.outcome)
             .bind(event.http_status)
-            .bind(&event.reason)
+            .bind(storable_opt(&event.reason))
             .bind(list_text(&event.changed_attributes))
             .bind(list_text(&event.tolerances))
-            .bind(&event.request_summary)
+            .bind(storable_opt(&event.request_summary))
             .execute(&mut *conn)
             .await?;
         });

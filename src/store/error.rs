@@ -25,12 +25,45 @@ pub enum StoreError {
     Read(rusqlite::Error),
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// No database connection came free in time (the pool is exhausted, or SQLite's write lock
+    /// stayed taken): the request was not applied and may be retried.
+    #[error("the database is busy: no connection came free in time")]
+    Busy,
+    /// The engine cannot store or compare this text (PostgreSQL refuses U+0000 in `text` and
+    /// `jsonb`). Rules refuse such text before it reaches the store; this is the net below them.
+    #[error("text the database cannot store: {0}")]
+    UnstorableText(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// PostgreSQL's SQLSTATEs for text it cannot hold: `character_not_in_repertoire` (a NUL byte in
+/// `text`) and `untranslatable_character` (`\u0000` in `jsonb`).
+const UNSTORABLE_TEXT_STATES: [&str; 2] = ["22021", "22P05"];
+
+/// SQLite's primary result codes (the low byte of an extended code) for a lock that stayed
+/// taken past the busy timeout: `SQLITE_BUSY` and `SQLITE_LOCKED`.
+const SQLITE_BUSY_CODES: [i64; 2] = [5, 6];
+
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
+        if matches!(err, sqlx::Error::PoolTimedOut) {
+            return StoreError::Busy;
+        }
+        if let sqlx::Error::Database(db) = &err
+            && let Some(code) = db.code()
+        {
+            if UNSTORABLE_TEXT_STATES.contains(&code.as_ref()) {
+                return StoreError::UnstorableText(db.message().to_string());
+            }
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+                && code
+                    .parse::<i64>()
+                    .is_ok_and(|c| SQLITE_BUSY_CODES.contains(&(c & 0xff)))
+            {
+                return StoreError::Busy;
+            }
+        }
         if let sqlx::Error::Database(db) = &err
             && db.is_unique_violation()
         {

@@ -92,13 +92,16 @@ impl Store {
         Ok(GroupPage { total, groups })
     }
 
-    /// The members of these groups, in the order they were added.
+    /// The members of these groups, in the order of their ids, each with its display name (the
+    /// user's `displayName`, else `userName`): one primary-key join per member.
     pub async fn group_members(&self, group_ids: &[String]) -> Result<Vec<MemberRow>, StoreError> {
         self.fetch_all_for_ids(
             group_ids,
             |list| {
                 format!(
-                    "SELECT m.group_id, m.member_id, m.member_type FROM group_members m \
+                    "SELECT m.group_id, m.member_id, m.member_type, \
+                     COALESCE(u.display_name, u.user_name) AS display FROM group_members m \
+                     LEFT JOIN users u ON u.id = m.member_id \
                      WHERE m.group_id IN ({list}) ORDER BY m.group_id, m.member_id"
                 )
             },
@@ -107,6 +110,7 @@ impl Store {
                     group_id: row.column("group_id")?,
                     member_id: row.column("member_id")?,
                     member_type: row.column("member_type")?,
+                    display: row.column("display")?,
                 })
             },
         )

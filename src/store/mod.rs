@@ -23,6 +23,8 @@ pub use groups::GroupPage;
 pub use model::*;
 pub use sso::{LoginStateRecord, SessionRecord, SigningKeyRecord};
 
+use std::time::Duration;
+
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 /// The SQL engine behind a store, for the few fragments where the dialects differ.
@@ -30,6 +32,28 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 pub enum Dialect {
     Sqlite,
     Postgres,
+}
+
+/// How many database connections a store holds and how long a request waits for one. A request
+/// holds at most one connection at a time (its transaction's, or a read's), so `max_connections`
+/// requests touch the database at once and the rest wait up to `acquire_timeout`, then get
+/// `StoreError::Busy` (503 with `Retry-After`) instead of waiting on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// PostgreSQL: connections per gateway process. SQLite writes always go through one
+    /// connection (see `Pools::Sqlite`), so this does not apply there.
+    pub max_connections: u32,
+    /// Longest wait for a connection, and on SQLite for another process's write lock.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -97,14 +121,19 @@ macro_rules! bind_params {
 pub(crate) use {bind_params, on_tx};
 
 impl Store {
-    /// Opens the database named by `url` (`sqlite://…` or `postgres://…`), creating an SQLite
-    /// file if missing. Does not migrate.
+    /// Opens the database named by `url` (`sqlite://…` or `postgres://…`) with the default pool,
+    /// creating an SQLite file if missing. Does not migrate.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, PoolOptions::default()).await
+    }
+
+    /// Opens the database named by `url` with these pool options.
+    pub async fn connect_with(url: &str, options: PoolOptions) -> Result<Self, StoreError> {
         let pools = if url.starts_with("sqlite:") {
-            let (writer, reader) = sqlite::connect(url).await?;
+            let (writer, reader) = sqlite::connect(url, options).await?;
             Pools::Sqlite { writer, reader }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Pools::Postgres(postgres::connect(url).await?)
+            Pools::Postgres(postgres::connect(url, options).await?)
         } else {
             return Err(StoreError::UnsupportedUrl(url.to_string()));
         };

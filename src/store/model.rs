@@ -58,6 +58,16 @@ pub struct EmailRow {
     pub primary: bool,
 }
 
+/// Whether a new user got a seat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeatReservation {
+    Taken,
+    /// Every seat is held; `limit` is the tenant's limit as this transaction saw it.
+    Refused {
+        limit: i64,
+    },
+}
+
 /// The queryable forms of a user's document, written beside it: the email side table and the
 /// document with case-insensitive values folded.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -106,6 +116,8 @@ pub struct MemberRow {
     pub group_id: String,
     pub member_id: String,
     pub member_type: String,
+    /// The member's display name, when the member still exists.
+    pub display: Option<String>,
 }
 
 /// A group a user belongs to.

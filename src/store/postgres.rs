@@ -1,17 +1,15 @@
 //! The PostgreSQL side: pool options and its migrations.
 
-use std::time::Duration;
-
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPoolOptions;
 
-use super::StoreError;
+use super::{PoolOptions, StoreError};
 
-pub(super) async fn connect(url: &str) -> Result<PgPool, StoreError> {
+pub(super) async fn connect(url: &str, options: PoolOptions) -> Result<PgPool, StoreError> {
     Ok(PgPoolOptions::new()
-        .max_connections(10)
-        .acquire_timeout(Duration::from_secs(30))
+        .max_connections(options.max_connections.max(1))
+        .acquire_timeout(options.acquire_timeout)
         .connect(url)
         .await?)
 }

@@ -7,7 +7,7 @@ use sqlx::AssertSqlSafe;
 
 use super::row::AnyRow;
 use super::sqlite_reader::ReadError;
-use super::{PageSpec, Pools, SqlFragment, SqlParam, Store, StoreError, bind_params};
+use super::{PageSpec, Pools, SqlFragment, SqlParam, Store, StoreError, Tx, bind_params, on_tx};
 
 /// Most ids in one `IN (…)` list; longer lists are read in chunks.
 pub(crate) const IN_LIST_CHUNK: usize = 500;
@@ -197,5 +197,21 @@ mod tests {
         let row = rows.next().unwrap().unwrap();
         assert_eq!(row.get::<_, String>("first").unwrap(), "one");
         assert_eq!(row.get::<_, i64>("second").unwrap(), 2);
+    }
+}
+
+impl Tx {
+    /// Every row of `query` read inside this transaction (so it sees the transaction's own
+    /// writes, and takes no second connection), each mapped by `map`.
+    pub(crate) async fn fetch_all<T>(
+        &mut self,
+        query: SqlFragment,
+        map: impl Fn(&AnyRow<'_>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        on_tx!(self, |conn| {
+            let statement = bind_params!(sqlx::query(AssertSqlSafe(query.sql)), &query.params);
+            let rows = statement.fetch_all(&mut *conn).await?;
+            rows.iter().map(|row| map(&AnyRow::from(row))).collect()
+        })
     }
 }

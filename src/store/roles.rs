@@ -23,32 +23,40 @@ fn role_from_row(row: &AnyRow<'_>) -> Result<RoleRecord, StoreError> {
     })
 }
 
+fn mapping_from_row(row: &AnyRow<'_>) -> Result<GroupRoleMapping, StoreError> {
+    Ok(GroupRoleMapping {
+        group_name: row.column("group_name")?,
+        role_id: row.column("role_id")?,
+    })
+}
+
+fn roles_query(tenant_id: &str) -> SqlFragment {
+    SqlFragment::statement(
+        "SELECT id, tenant_id, name, description, permissions, is_template, created_at, updated_at \
+         FROM roles WHERE tenant_id = $1 ORDER BY name_key",
+        vec![SqlParam::Text(tenant_id.to_string())],
+    )
+}
+
+fn mappings_query(tenant_id: &str) -> SqlFragment {
+    SqlFragment::statement(
+        "SELECT group_name, role_id FROM group_role_mappings WHERE tenant_id = $1 ORDER BY group_name_key",
+        vec![SqlParam::Text(tenant_id.to_string())],
+    )
+}
+
 impl Store {
     /// The tenant's whole catalog (a handful of rows, read once per request that needs it).
     pub async fn roles(&self, tenant_id: &str) -> Result<Vec<RoleRecord>, StoreError> {
-        let query = SqlFragment::statement(
-            "SELECT id, tenant_id, name, description, permissions, is_template, created_at, updated_at \
-             FROM roles WHERE tenant_id = $1 ORDER BY name_key",
-            vec![SqlParam::Text(tenant_id.to_string())],
-        );
-        self.fetch_all(query, role_from_row).await
+        self.fetch_all(roles_query(tenant_id), role_from_row).await
     }
 
     pub async fn group_role_mappings(
         &self,
         tenant_id: &str,
     ) -> Result<Vec<GroupRoleMapping>, StoreError> {
-        let query = SqlFragment::statement(
-            "SELECT group_name, role_id FROM group_role_mappings WHERE tenant_id = $1 ORDER BY group_name_key",
-            vec![SqlParam::Text(tenant_id.to_string())],
-        );
-        self.fetch_all(query, |row| {
-            Ok(GroupRoleMapping {
-                group_name: row.column("group_name")?,
-                role_id: row.column("role_id")?,
-            })
-        })
-        .await
+        self.fetch_all(mappings_query(tenant_id), mapping_from_row)
+            .await
     }
 
     /// (user id, role id) pairs an admin assigned, for these users.
@@ -70,6 +78,19 @@ impl Store {
 }
 
 impl Tx {
+    /// The catalog as this transaction sees it.
+    pub async fn roles(&mut self, tenant_id: &str) -> Result<Vec<RoleRecord>, StoreError> {
+        self.fetch_all(roles_query(tenant_id), role_from_row).await
+    }
+
+    pub async fn group_role_mappings(
+        &mut self,
+        tenant_id: &str,
+    ) -> Result<Vec<GroupRoleMapping>, StoreError> {
+        self.fetch_all(mappings_query(tenant_id), mapping_from_row)
+            .await
+    }
+
     pub async fn insert_role(&mut self, role: &RoleRecord) -> Result<(), StoreError> {
         on_tx!(self, |conn| {
             sqlx::query(

@@ -2,16 +2,18 @@
 //! readers, and the migrations.
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use sqlx::SqlitePool;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::StoreError;
 use super::sqlite_reader::SqliteReader;
+use super::{PoolOptions, StoreError};
 
-pub(super) async fn connect(url: &str) -> Result<(SqlitePool, SqliteReader), StoreError> {
+pub(super) async fn connect(
+    url: &str,
+    pool: PoolOptions,
+) -> Result<(SqlitePool, SqliteReader), StoreError> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|_| StoreError::UnsupportedUrl(url.to_string()))?;
     // Readers open the file by name; an in-memory database would be a new one for each.
@@ -25,11 +27,12 @@ pub(super) async fn connect(url: &str) -> Result<(SqlitePool, SqliteReader), Sto
         // NORMAL in WAL mode keeps every commit across a process kill; only an OS crash or power
         // loss can drop the last transactions.
         .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(10));
+        // Another process's write lock is waited for as long as this process's writer is.
+        .busy_timeout(pool.acquire_timeout);
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
         .test_before_acquire(false)
-        .acquire_timeout(Duration::from_secs(30))
+        .acquire_timeout(pool.acquire_timeout)
         .connect_with(options.clone())
         .await?;
     // The writer has created the file and switched it to WAL; readers open it read-only.

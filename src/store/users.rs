@@ -5,9 +5,9 @@ use sqlx::AssertSqlSafe;
 use super::row::AnyRow;
 
 use super::{
-    Dialect, EmailRow, ListSource, MembershipRow, Micros, PageSpec, SqlFragment, SqlParam, Store,
-    StoreError, Tx, UserIndex, UserRecord, bind_params, count_statement, json_text, on_tx,
-    page_statement, sort_memberships,
+    Dialect, EmailRow, ListSource, MembershipRow, Micros, PageSpec, SeatReservation, SqlFragment,
+    SqlParam, Store, StoreError, Tx, UserIndex, UserRecord, bind_params, count_statement,
+    json_text, on_tx, page_statement, sort_memberships,
 };
 
 macro_rules! user_columns {
@@ -248,16 +248,29 @@ impl Tx {
     /// Takes one seat of the tenant if one is free; `false` when the seat limit is reached. One
     /// conditional UPDATE: PostgreSQL's row lock and SQLite's write lock serialise concurrent
     /// creates, so the limit holds whatever the number of gateway processes.
-    pub async fn reserve_seat(&mut self, tenant_id: &str) -> Result<bool, StoreError> {
+    /// Takes one of the tenant's seats, or says it cannot: the limit it was refused at is read
+    /// in this transaction, so a refusal needs no second connection.
+    pub async fn reserve_seat(&mut self, tenant_id: &str) -> Result<SeatReservation, StoreError> {
         on_tx!(self, |conn| {
-            let row = sqlx::query(
+            let taken = sqlx::query(
                 "UPDATE tenants SET seats_used = seats_used + 1 \
                  WHERE id = $1 AND (seat_limit IS NULL OR seats_used < seat_limit) RETURNING seats_used",
             )
             .bind(tenant_id)
             .fetch_optional(&mut *conn)
             .await?;
-            Ok(row.is_some())
+            if taken.is_some() {
+                return Ok(SeatReservation::Taken);
+            }
+            let limit: Option<i64> =
+                sqlx::query_scalar("SELECT seat_limit FROM tenants WHERE id = $1")
+                    .bind(tenant_id)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .flatten();
+            Ok(SeatReservation::Refused {
+                limit: limit.unwrap_or(0),
+            })
         })
     }
 

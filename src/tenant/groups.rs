@@ -480,8 +480,8 @@ pub async fn list_groups(
 }
 
 /// Renders a group; `members` are given when the answer includes them (a large group's members
-/// are read only when asked for). Members carry no `display`: it would cost a join per member on
-/// every read of a large group, and no client needs it.
+/// are read only when asked for), each with its `display` name as Microsoft's reference tests and
+/// admins reading a group expect.
 pub fn to_scim(
     schemas: ResourceSchemas<'_>,
     group: &Group,
@@ -500,6 +500,9 @@ pub fn to_scim(
                     Value::String(format!("{base_url}/{}s/{}", m.member_type, m.member_id)),
                 );
                 member.insert("type".into(), Value::String(m.member_type.clone()));
+                if let Some(display) = &m.display {
+                    member.insert("display".into(), Value::String(display.clone()));
+                }
                 Value::Object(member)
             })
             .collect();

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use crate::scim::CORE_USER_URN;
 use crate::scim::resource::fold_value;
 use crate::scim::schema::{Attribute, ResourceSchemas};
+use crate::scim::text::strip_prefix_ignore_case;
 
 /// Where a locked path points in a stored document.
 struct Located<'a> {
@@ -144,14 +145,11 @@ pub fn mark_locked_in_schema(schema_doc: &mut Value, locked: &[String]) {
         return;
     };
     for path in locked {
-        let rest = match path.get(..schema_id.len()) {
-            Some(prefix)
-                if prefix.eq_ignore_ascii_case(&schema_id)
-                    && path[schema_id.len()..].starts_with(':') =>
-            {
-                &path[schema_id.len() + 1..]
-            }
-            _ if schema_id == CORE_USER_URN && !path.starts_with("urn:") => path.as_str(),
+        let qualified =
+            strip_prefix_ignore_case(path, &schema_id).and_then(|r| r.strip_prefix(':'));
+        let rest = match qualified {
+            Some(rest) => rest,
+            None if schema_id == CORE_USER_URN && !path.starts_with("urn:") => path.as_str(),
             _ => continue,
         };
         let (head, sub) = rest

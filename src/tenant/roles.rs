@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::audit;
 use super::tenants::tenant_in;
 use super::{Caller, TenantError};
-use crate::store::{Constraint, GroupRoleMapping, Micros, RoleRecord, Store, StoreError};
+use crate::store::{Constraint, GroupRoleMapping, Micros, RoleRecord, Store, StoreError, Tx};
 
 pub const PERMISSION_CATEGORIES: [&str; 6] = [
     "conversations",
@@ -67,6 +67,14 @@ impl Catalog {
         Ok(Self {
             roles: store.roles(tenant_id).await?,
             mappings: store.group_role_mappings(tenant_id).await?,
+        })
+    }
+
+    /// The catalog as a write transaction sees it (no second connection while it holds one).
+    pub async fn load_in(tx: &mut Tx, tenant_id: &str) -> Result<Self, TenantError> {
+        Ok(Self {
+            roles: tx.roles(tenant_id).await?,
+            mappings: tx.group_role_mappings(tenant_id).await?,
         })
     }
 

@@ -191,7 +191,7 @@ async fn try_sign_in(
         .await?;
     let (mut user, mut event) = match candidates.len() {
         0 => {
-            if store.tombstone_matches(tenant_id, &value).await? {
+            if tx.tombstone_matches(tenant_id, &value).await? {
                 return Err(SignInError::Refused(Refusal::Deleted));
             }
             if !request.jit {
@@ -200,8 +200,7 @@ async fn try_sign_in(
                     value,
                 }));
             }
-            let user =
-                create_just_in_time(&mut tx, store, schemas, caller, request, &value, now).await?;
+            let user = create_just_in_time(&mut tx, schemas, caller, request, &value, now).await?;
             let mut event = login_event(caller, now, Some(&user));
             event.reason = Some("created just in time".into());
             (user, event)
@@ -263,7 +262,6 @@ async fn try_sign_in(
 /// Creates the user an unknown claim names, from the ID token's profile claims, taking a seat.
 async fn create_just_in_time(
     tx: &mut crate::store::Tx,
-    store: &Store,
     schemas: ResourceSchemas<'_>,
     caller: &Caller,
     request: &SignInRequest,
@@ -290,7 +288,7 @@ async fn create_just_in_time(
     }
     let (user, tolerances) = new_user_record(schemas, caller, &body, now)?;
     let reason = Some("created just in time at sign-in".to_string());
-    insert_new_user(tx, store, schemas, caller, &user, &tolerances, reason, now)
+    insert_new_user(tx, schemas, caller, &user, &tolerances, reason, now)
         .await
         .map_err(|e| match e {
             TenantError::SeatLimitReached { limit } => {

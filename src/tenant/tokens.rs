@@ -121,7 +121,7 @@ async fn issue(
         tenant_id: tenant.id.clone(),
         connection_id: connection.id.clone(),
         connection_name: connection.name.clone(),
-        prefix: secret.expose()[..PREFIX_LEN].to_string(),
+        prefix: secret.expose().chars().take(PREFIX_LEN).collect(),
         created_at: now,
         last_used_at: None,
         expires_at,

@@ -20,7 +20,8 @@ use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, TENANT_USER_URN};
 use crate::store::filter_sql::FilterSubject;
 use crate::store::{
-    Constraint, EmailRow, MembershipRow, Micros, Store, StoreError, Tx, UserIndex, UserRecord,
+    Constraint, EmailRow, MembershipRow, Micros, SeatReservation, Store, StoreError, Tx, UserIndex,
+    UserRecord,
 };
 
 /// User types that administer a tenant: they always keep CRM access (SPEC §4).
@@ -125,15 +126,16 @@ fn map_conflict(err: StoreError, user_name: &str) -> TenantError {
 }
 
 /// The warning an audit event carries when role values name no catalog role (they grant nothing).
+/// Read in the write's own transaction.
 async fn unknown_roles_warning(
-    store: &Store,
+    tx: &mut Tx,
     tenant_id: &str,
     doc: &Map<String, Value>,
 ) -> Result<Option<String>, TenantError> {
     if scim_role_values(doc).is_empty() {
         return Ok(None);
     }
-    let catalog = Catalog::load(store, tenant_id).await?;
+    let catalog = Catalog::load_in(tx, tenant_id).await?;
     let unknown = effective(&catalog, doc, &[], &[]).unknown_role_values;
     Ok((!unknown.is_empty()).then(|| {
         format!(
@@ -170,19 +172,9 @@ async fn try_create(
     now: Micros,
 ) -> Result<User, TenantError> {
     let (user, tolerances) = new_user_record(schemas, caller, body, now)?;
-    let warning = unknown_roles_warning(store, &caller.tenant.id, &user.doc).await?;
     let mut tx = store.begin().await?;
-    insert_new_user(
-        &mut tx,
-        store,
-        schemas,
-        caller,
-        &user,
-        &tolerances,
-        warning,
-        now,
-    )
-    .await?;
+    let warning = unknown_roles_warning(&mut tx, &caller.tenant.id, &user.doc).await?;
+    insert_new_user(&mut tx, schemas, caller, &user, &tolerances, warning, now).await?;
     tx.commit().await?;
     Ok(user)
 }
@@ -193,7 +185,6 @@ async fn try_create(
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn insert_new_user(
     tx: &mut Tx,
-    store: &Store,
     schemas: ResourceSchemas<'_>,
     caller: &Caller,
     user: &User,
@@ -201,15 +192,8 @@ pub(super) async fn insert_new_user(
     reason: Option<String>,
     now: Micros,
 ) -> Result<(), TenantError> {
-    if !tx.reserve_seat(&caller.tenant.id).await? {
-        // The limit read here may be older than the one the UPDATE saw; re-read for the message.
-        let limit = store
-            .tenant_by_slug(&caller.tenant.slug)
-            .await?
-            .and_then(|t| t.seat_limit);
-        return Err(TenantError::SeatLimitReached {
-            limit: limit.or(caller.tenant.seat_limit).unwrap_or(0),
-        });
+    if let SeatReservation::Refused { limit } = tx.reserve_seat(&caller.tenant.id).await? {
+        return Err(TenantError::SeatLimitReached { limit });
     }
     tx.insert_user(user, &index_of(schemas, &user.doc))
         .await
@@ -295,7 +279,7 @@ async fn try_replace(
         tolerances: parsed.tolerances,
         kind: ChangeKind::Replace,
     };
-    write_change(store, tx, schemas, caller, old, change, now).await
+    write_change(tx, schemas, caller, old, change, now).await
 }
 
 /// Applies a PATCH request to a user: every operation or none (RFC 7644 §3.5.2).
@@ -347,7 +331,7 @@ async fn try_patch(
         tolerances: parsed.tolerances,
         kind: ChangeKind::Patch,
     };
-    write_change(store, tx, schemas, caller, old, change, now).await
+    write_change(tx, schemas, caller, old, change, now).await
 }
 
 /// Most operations one PATCH request may carry.
@@ -385,7 +369,6 @@ struct Change {
 /// Checks the locked attributes, moves the status, and writes the new version with its audit
 /// event; an unchanged user keeps its version (and `meta.lastModified`).
 async fn write_change(
-    store: &Store,
     mut tx: Tx,
     schemas: ResourceSchemas<'_>,
     caller: &Caller,
@@ -450,7 +433,7 @@ async fn write_change(
         .map(|t| t.as_str().to_string())
         .collect();
     if changed_roles {
-        event.reason = unknown_roles_warning(store, &caller.tenant.id, &user.doc).await?;
+        event.reason = unknown_roles_warning(&mut tx, &caller.tenant.id, &user.doc).await?;
     }
     tx.insert_audit(&event).await?;
     tx.commit().await?;

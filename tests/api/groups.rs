@@ -81,7 +81,8 @@ async fn create_read_and_the_users_groups_attribute() {
     let gid = group["id"].as_str().unwrap();
     assert_eq!(group["meta"]["resourceType"], "Group");
     assert_eq!(group["members"].as_array().unwrap().len(), 2);
-    assert!(group["members"][0].get("display").is_none());
+    // Each member carries its user's displayName (Microsoft's reference tests read it).
+    assert_eq!(group["members"][0]["display"], "Babs Jensen");
     assert_eq!(group["members"][0]["type"], "User");
     assert_eq!(
         group["members"][0]["$ref"],
@@ -125,6 +126,31 @@ async fn create_read_and_the_users_groups_attribute() {
         .await
         .unwrap();
     assert!(list["Resources"][0].get("members").is_none());
+}
+
+#[tokio::test]
+async fn a_member_without_a_display_name_is_shown_by_user_name_and_projections_keep_it() {
+    let app = spawn_app().await;
+    let created = app
+        .post(
+            "/Users",
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "Ünïcode 用户"}),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let group = create_group(&app, "Support", std::slice::from_ref(&id)).await;
+    let gid = group["id"].as_str().unwrap();
+    let read: Value = app
+        .get(&format!("/Groups/{gid}?attributes=members.display"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["members"], json!([{"display": "Ünïcode 用户"}]));
 }
 
 /// A user's groups come by display name, ignoring case, whichever engine and whichever read

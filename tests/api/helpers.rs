@@ -9,7 +9,7 @@ use sqlx::{AssertSqlSafe, Connection};
 use scim_gateway::app::App;
 use scim_gateway::clock::now_micros;
 use scim_gateway::config::Settings;
-use scim_gateway::store::Store;
+use scim_gateway::store::{PoolOptions, Store};
 use scim_gateway::tenant::{TenantSlug, tenants, tokens};
 
 pub const TENANT: &str = "acme";
@@ -53,6 +53,17 @@ pub async fn fresh_database_url() -> String {
     }
 }
 
+/// The pool every test gateway runs with: on PostgreSQL a single connection, so that a code path
+/// that takes a second connection while its transaction holds one waits out the acquire timeout
+/// and fails its test with a 503 instead of passing on a roomy pool (it would starve a busy
+/// process in production).
+pub fn test_pool() -> PoolOptions {
+    PoolOptions {
+        max_connections: 1,
+        acquire_timeout: std::time::Duration::from_secs(5),
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(None).await
 }
@@ -73,7 +84,9 @@ pub async fn spawn_app_configured(
         }
     });
     let database_url = fresh_database_url().await;
-    let store = Store::connect(&database_url).await.expect("connect");
+    let store = Store::connect_with(&database_url, test_pool())
+        .await
+        .expect("connect");
     store.migrate().await.expect("migrate");
     let slug = TenantSlug::parse(TENANT).expect("slug");
     tenants::create_tenant(&store, &slug, None, seats, now_micros())

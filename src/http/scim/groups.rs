@@ -1,14 +1,14 @@
 //! `/Groups` handlers. A group's members are read only when the answer shows them, so that
 //! `excludedAttributes=members` (Entra) never touches the membership table.
 
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use serde_json::Value;
 
 use super::{list_request, listing_response, projection, resource_schemas};
 use crate::clock::now_micros;
 use crate::http::error::ApiError;
-use crate::http::extract::{Preconditions, ScimJson, ScimQuery};
+use crate::http::extract::{Preconditions, ResourceId, ScimJson, ScimQuery};
 use crate::http::response::ScimResponse;
 use crate::scim::list::ListRequest;
 use crate::scim::projection::Projection;
@@ -90,7 +90,7 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    ResourceId(id): ResourceId,
     preconditions: Preconditions,
     query: ScimQuery,
 ) -> Result<ScimResponse, ApiError> {
@@ -163,7 +163,7 @@ pub(super) async fn group_listing(
 pub async fn replace(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    ResourceId(id): ResourceId,
     preconditions: Preconditions,
     query: ScimQuery,
     ScimJson(body): ScimJson,
@@ -188,7 +188,7 @@ pub async fn replace(
 pub async fn patch(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    ResourceId(id): ResourceId,
     preconditions: Preconditions,
     query: ScimQuery,
     ScimJson(body): ScimJson,
@@ -216,7 +216,7 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    ResourceId(id): ResourceId,
     preconditions: Preconditions,
 ) -> Result<ScimResponse, ApiError> {
     groups::delete_group(

@@ -15,7 +15,6 @@ mod search;
 mod users;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 
@@ -54,12 +53,7 @@ pub fn router(state: AppState) -> Router<AppState> {
                 .patch(groups::patch),
         )
         .route(tenant_path!("/.search"), post(search::search_all))
-        .route(
-            tenant_path!("/Bulk"),
-            post(bulk::bulk).layer(DefaultBodyLimit::max(
-                state.settings.limits.bulk_max_payload_bytes,
-            )),
-        )
+        .route(tenant_path!("/Bulk"), post(bulk::bulk))
         .route_layer(from_fn_with_state(state.clone(), require_token));
     // `/Me` authenticates with an SSO session token, not a SCIM token.
     let me = Router::new().route(

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::{list_request, listing_response, projection, resource_schemas};
 use crate::clock::now_micros;
 use crate::http::error::ApiError;
-use crate::http::extract::{Preconditions, ScimJson, ScimQuery, bearer_token};
+use crate::http::extract::{Preconditions, ResourceId, ScimJson, ScimQuery, bearer_token};
 use crate::http::response::ScimResponse;
 use crate::http::sso::session_of_tenant;
 use crate::scim::ScimError;
@@ -160,7 +160,7 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    ResourceId(id): ResourceId,
     preconditions: Preconditions,
     query: ScimQuery,
 ) -> Result<ScimResponse, ApiError> {
@@ -261,7 +261,7 @@ pub(super) async fn user_listing(
 pub async fn replace(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    ResourceId(id): ResourceId,
     preconditions: Preconditions,
     query: ScimQuery,
     ScimJson(body): ScimJson,
@@ -285,7 +285,7 @@ pub async fn replace(
 pub async fn patch(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    ResourceId(id): ResourceId,
     preconditions: Preconditions,
     query: ScimQuery,
     ScimJson(body): ScimJson,
@@ -310,7 +310,7 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((_, id)): Path<(String, String)>,
+    ResourceId(id): ResourceId,
     preconditions: Preconditions,
 ) -> Result<ScimResponse, ApiError> {
     users::delete_user(

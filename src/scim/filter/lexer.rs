@@ -22,6 +22,9 @@ pub struct Spanned {
 }
 
 pub fn tokenize(input: &str) -> Result<Vec<Spanned>, ScimError> {
+    if input.contains('\0') {
+        return Err(nul_refused());
+    }
     let mut tokens = Vec::with_capacity(8);
     // (byte offset, character) pairs, and how many characters were passed: positions in errors
     // count characters, slices of the input take byte offsets.
@@ -62,7 +65,8 @@ pub fn tokenize(input: &str) -> Result<Vec<Spanned>, ScimError> {
                         "unterminated string starting at position {position}"
                     )));
                 };
-                Token::Str(string_literal(&input[at..=end], plain, position)?)
+                let literal = input.get(at..=end).unwrap_or_default();
+                Token::Str(string_literal(literal, plain, position)?)
             }
             _ => {
                 let mut end = at + c.len_utf8();
@@ -74,7 +78,7 @@ pub fn tokenize(input: &str) -> Result<Vec<Spanned>, ScimError> {
                     passed += 1;
                     end = i + next.len_utf8();
                 }
-                let word = &input[at..end];
+                let word = input.get(at..end).unwrap_or_default();
                 // Only a word that starts like a JSON number can be one; asking serde_json about
                 // every attribute name and operator built an error per word.
                 let number = word
@@ -100,13 +104,23 @@ fn is_delimiter(c: char) -> bool {
 /// literal has no escapes and no control characters: its text is what stands between the quotes.
 fn string_literal(literal: &str, plain: bool, position: usize) -> Result<String, ScimError> {
     if plain {
-        return Ok(literal[1..literal.len() - 1].to_string());
+        let inner = literal.strip_prefix('"').and_then(|l| l.strip_suffix('"'));
+        return Ok(inner.unwrap_or_default().to_string());
     }
-    serde_json::from_str::<String>(literal).map_err(|_| {
+    let text = serde_json::from_str::<String>(literal).map_err(|_| {
         ScimError::invalid_filter(format!(
             "invalid escape in the string at position {position}"
         ))
-    })
+    })?;
+    if text.contains('\0') {
+        return Err(nul_refused());
+    }
+    Ok(text)
+}
+
+/// No stored value holds a NUL (bodies refuse it), and PostgreSQL cannot compare one.
+fn nul_refused() -> ScimError {
+    ScimError::invalid_filter("a filter may not contain a NUL character (U+0000)")
 }
 
 #[cfg(test)]
@@ -147,6 +161,19 @@ mod tests {
         assert_eq!(tokens[6].token, Token::Str("é".into()));
         let err = tokenize("userName eq \"a\u{1}b\"").expect_err("a raw control character");
         assert!(err.detail.contains("position 13"), "{}", err.detail);
+    }
+
+    #[test]
+    fn a_nul_raw_or_escaped_is_refused() {
+        for filter in [
+            "userName eq \"a\u{0}\"",
+            r#"userName eq "a\u0000""#,
+            "user\u{0}Name pr",
+        ] {
+            let err = tokenize(filter).expect_err(filter);
+            assert_eq!(err.scim_type, Some(crate::scim::ScimType::InvalidFilter));
+            assert!(err.detail.contains("U+0000"), "{}", err.detail);
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use super::ast::{AttrPath, CompValue, CompareOp, Filter};
 use super::lexer::{Spanned, Token, tokenize};
 use crate::scim::ScimError;
+use crate::scim::text::starts_with_ignore_case;
 
 /// Limits on what a client may send; advertised in the README and enforced before any SQL is built.
 #[derive(Debug, Clone, Copy)]
@@ -51,9 +52,9 @@ pub fn parse_filter(input: &str, limits: FilterLimits) -> Result<Filter, ScimErr
 
 /// Parses `[URI ":"] ATTRNAME ["." subAttr]`.
 pub fn parse_attr_path(word: &str) -> Result<AttrPath, String> {
-    let (urn, rest) = if word.len() > 4 && word[..4].eq_ignore_ascii_case("urn:") {
-        match word.rfind(':') {
-            Some(i) => (Some(word[..i].to_string()), &word[i + 1..]),
+    let (urn, rest) = if starts_with_ignore_case(word, "urn:") {
+        match word.rsplit_once(':') {
+            Some((urn, rest)) => (Some(urn.to_string()), rest),
             None => (None, word),
         }
     } else {
@@ -241,7 +242,7 @@ impl Parser {
                 token: Token::Word(w),
                 position: p,
             }) if w.starts_with('.') => {
-                let (sub, p) = (w[1..].to_string(), *p);
+                let (sub, p) = (w.strip_prefix('.').unwrap_or(w).to_string(), *p);
                 self.index += 1;
                 let sub_path = parse_attr_path(&sub)
                     .map_err(|e| ScimError::invalid_filter(format!("{e} (position {p})")))?;

@@ -7,6 +7,7 @@ pub use model::{AttrType, Attribute, Mutability, Returned, Schema, Uniqueness};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::scim::text::strip_prefix_ignore_case;
 use crate::scim::{CORE_USER_URN, ENTERPRISE_USER_URN, TENANT_USER_URN};
 
 const USER_JSON: &str = include_str!("../../../scim-schemas/User.json");
@@ -202,14 +203,8 @@ impl<'a> ResourceSchemas<'a> {
         std::iter::once(self.core)
             .chain(self.extensions.iter())
             .find_map(|schema| {
-                let n = schema.id.len();
-                let prefix = path.get(..n)?;
-                let rest = path.get(n..)?;
-                if prefix.eq_ignore_ascii_case(&schema.id) && rest.starts_with(':') {
-                    Some((schema, &rest[1..]))
-                } else {
-                    None
-                }
+                let rest = strip_prefix_ignore_case(path, &schema.id)?.strip_prefix(':')?;
+                Some((schema, rest))
             })
     }
 }
