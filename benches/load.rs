@@ -13,7 +13,13 @@
 //! query, a 100-user page in the middle of the tenant by index and by cursor, creates, and PATCH
 //! replace of one attribute. `groups` — PATCH add and remove of one member, and GET with
 //! `excludedAttributes=members`, on groups of 100, 10k and 100k members.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice
+)]
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;

@@ -583,7 +583,11 @@ impl<'a> Engine<'a, '_> {
                         element.extend(fields.clone());
                     }
                 }
-                (None, Some(v)) => list[i] = v.clone(),
+                (None, Some(v)) => {
+                    if let Some(slot) = list.get_mut(i) {
+                        *slot = v.clone();
+                    }
+                }
                 (None, None) => {}
             }
         }

@@ -240,9 +240,12 @@ pub fn describe(config: &SsoConfig, slug: &str, public_url: Option<&str>) -> ser
         "jit": config.jit,
         "redirectAllow": config.redirect_allow,
     });
-    if let Some(base) = public_url {
-        out["redirectUri"] = format!("{base}/sso/{slug}/callback").into();
-        out["loginUrl"] = format!("{base}/sso/{slug}/login").into();
+    if let (Some(base), Some(fields)) = (public_url, out.as_object_mut()) {
+        fields.insert(
+            "redirectUri".into(),
+            format!("{base}/sso/{slug}/callback").into(),
+        );
+        fields.insert("loginUrl".into(), format!("{base}/sso/{slug}/login").into());
     }
     out
 }
@@ -298,7 +301,10 @@ fn host_of(rest: &str) -> &str {
     let authority = authority.rsplit('@').next().unwrap_or(authority);
     if authority.starts_with('[') {
         // An IPv6 literal: the host runs to the closing bracket.
-        return authority.find(']').map_or("", |end| &authority[..=end]);
+        return authority
+            .find(']')
+            .and_then(|end| authority.get(..=end))
+            .unwrap_or("");
     }
     authority.split(':').next().unwrap_or("")
 }

@@ -181,6 +181,22 @@ fn bind_read(
     Ok(())
 }
 
+impl Tx {
+    /// Every row of `query` read inside this transaction (so it sees the transaction's own
+    /// writes, and takes no second connection), each mapped by `map`.
+    pub(crate) async fn fetch_all<T>(
+        &mut self,
+        query: SqlFragment,
+        map: impl Fn(&AnyRow<'_>) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        on_tx!(self, |conn| {
+            let statement = bind_params!(sqlx::query(AssertSqlSafe(query.sql)), &query.params);
+            let rows = statement.fetch_all(&mut *conn).await?;
+            rows.iter().map(|row| map(&AnyRow::from(row))).collect()
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -197,21 +213,5 @@ mod tests {
         let row = rows.next().unwrap().unwrap();
         assert_eq!(row.get::<_, String>("first").unwrap(), "one");
         assert_eq!(row.get::<_, i64>("second").unwrap(), 2);
-    }
-}
-
-impl Tx {
-    /// Every row of `query` read inside this transaction (so it sees the transaction's own
-    /// writes, and takes no second connection), each mapped by `map`.
-    pub(crate) async fn fetch_all<T>(
-        &mut self,
-        query: SqlFragment,
-        map: impl Fn(&AnyRow<'_>) -> Result<T, StoreError>,
-    ) -> Result<Vec<T>, StoreError> {
-        on_tx!(self, |conn| {
-            let statement = bind_params!(sqlx::query(AssertSqlSafe(query.sql)), &query.params);
-            let rows = statement.fetch_all(&mut *conn).await?;
-            rows.iter().map(|row| map(&AnyRow::from(row))).collect()
-        })
     }
 }

@@ -100,16 +100,20 @@ pub async fn run_bulk(
             if outcome.error.is_some() {
                 errors += 1;
             }
-            outcomes[index] = Some(outcome);
+            if let Some(slot) = outcomes.get_mut(index) {
+                *slot = Some(outcome);
+            }
         }
         if !progressed {
             // What is left waits on itself: circular references.
             for (index, op) in waiting {
-                outcomes[index] = Some(refused(
-                    &op,
-                    409,
-                    "circular bulkId references cannot be resolved".into(),
-                ));
+                if let Some(slot) = outcomes.get_mut(index) {
+                    *slot = Some(refused(
+                        &op,
+                        409,
+                        "circular bulkId references cannot be resolved".into(),
+                    ));
+                }
             }
             break;
         }

@@ -269,9 +269,14 @@ async fn create_just_in_time(
     now: Micros,
 ) -> Result<UserRecord, SignInError> {
     let claim = |name: &str| request.claims.get(name).and_then(Value::as_str);
-    let mut body = json!({"schemas": [CORE_USER_URN], "userName": user_name});
+    let mut body = Map::new();
+    body.insert("schemas".into(), json!([CORE_USER_URN]));
+    body.insert("userName".into(), user_name.into());
     if let Some(email) = claim("email") {
-        body["emails"] = json!([{"value": email, "type": "work", "primary": true}]);
+        body.insert(
+            "emails".into(),
+            json!([{"value": email, "type": "work", "primary": true}]),
+        );
     }
     let mut name = Map::new();
     if let Some(given) = claim("given_name") {
@@ -281,12 +286,12 @@ async fn create_just_in_time(
         name.insert("familyName".into(), family.into());
     }
     if !name.is_empty() {
-        body["name"] = Value::Object(name);
+        body.insert("name".into(), Value::Object(name));
     }
     if let Some(display) = claim("name") {
-        body["displayName"] = display.into();
+        body.insert("displayName".into(), display.into());
     }
-    let (user, tolerances) = new_user_record(schemas, caller, &body, now)?;
+    let (user, tolerances) = new_user_record(schemas, caller, &Value::Object(body), now)?;
     let reason = Some("created just in time at sign-in".to_string());
     insert_new_user(tx, schemas, caller, &user, &tolerances, reason, now)
         .await

@@ -37,12 +37,11 @@ impl std::fmt::Debug for TokenSecret {
 }
 
 pub fn hash_token(secret: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(secret.as_bytes());
     let mut out = String::with_capacity(digest.len() * 2);
     for byte in digest.iter() {
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+        out.extend(char::from_digit(u32::from(byte >> 4), 16));
+        out.extend(char::from_digit(u32::from(byte & 0x0f), 16));
     }
     out
 }

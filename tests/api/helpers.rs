@@ -78,13 +78,22 @@ pub async fn spawn_app_configured(
     seats: Option<i64>,
     configure: impl FnOnce(&mut Settings),
 ) -> TestApp {
+    spawn_app_pooled(seats, test_pool(), configure).await
+}
+
+/// A gateway whose store runs with these pool options.
+pub async fn spawn_app_pooled(
+    seats: Option<i64>,
+    pool: PoolOptions,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
     TRACING.call_once(|| {
         if std::env::var("TEST_LOG").is_ok() {
             scim_gateway::telemetry::init(true);
         }
     });
     let database_url = fresh_database_url().await;
-    let store = Store::connect_with(&database_url, test_pool())
+    let store = Store::connect_with(&database_url, pool)
         .await
         .expect("connect");
     store.migrate().await.expect("migrate");

@@ -4,7 +4,9 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::manual_is_multiple_of
+    clippy::manual_is_multiple_of,
+    clippy::indexing_slicing,
+    clippy::string_slice
 )]
 
 mod helpers;
@@ -18,6 +20,7 @@ mod cli;
 mod discovery;
 mod filter_property;
 mod groups;
+mod hostile;
 mod operations;
 mod roles;
 mod sso;

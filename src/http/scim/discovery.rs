@@ -58,12 +58,22 @@ async fn service_provider_config(
     refuse_filter(&query)?;
     let mut doc = state.registry.service_provider_config().clone();
     let limits = &state.settings.limits;
-    doc["filter"]["maxResults"] = json!(limits.max_page_size);
-    doc["bulk"] = json!({"supported": true, "maxOperations": limits.bulk_max_operations,
-                         "maxPayloadSize": limits.bulk_max_payload_bytes});
-    doc["pagination"] = json!({"cursor": true, "index": true, "defaultPaginationMethod": "index",
-                               "defaultPageSize": limits.default_page_size, "maxPageSize": limits.max_page_size,
-                               "cursorTimeout": limits.cursor_timeout_secs});
+    if let Some(filter) = doc.get_mut("filter").and_then(Value::as_object_mut) {
+        filter.insert("maxResults".into(), json!(limits.max_page_size));
+    }
+    if let Some(fields) = doc.as_object_mut() {
+        fields.insert(
+            "bulk".into(),
+            json!({"supported": true, "maxOperations": limits.bulk_max_operations,
+                   "maxPayloadSize": limits.bulk_max_payload_bytes}),
+        );
+        fields.insert(
+            "pagination".into(),
+            json!({"cursor": true, "index": true, "defaultPaginationMethod": "index",
+                   "defaultPageSize": limits.default_page_size, "maxPageSize": limits.max_page_size,
+                   "cursorTimeout": limits.cursor_timeout_secs}),
+        );
+    }
     let location = format!(
         "{}/ServiceProviderConfig",
         state.settings.scim_base_url(&tenant)
