@@ -355,7 +355,10 @@ async fn multi_byte_names_are_client_errors_wherever_a_name_is_parsed() {
     )
     .await;
     let error = assert_scim_error(response, 400, Some("invalidPath")).await;
-    assert!(error["detail"].as_str().unwrap().contains("abcé"), "{error}");
+    assert!(
+        error["detail"].as_str().unwrap().contains("abcé"),
+        "{error}"
+    );
 }
 
 /// A request that announces a body far over the limit and sends two bytes is answered 413 at

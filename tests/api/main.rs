@@ -22,6 +22,7 @@ mod filter_property;
 mod groups;
 mod hostile;
 mod operations;
+mod process;
 mod roles;
 mod sso;
 mod tenant_rules;

@@ -1,0 +1,435 @@
+//! The real binary as an operator runs it: two processes racing for the last seats, SIGKILL at a
+//! random moment under concurrent writes, and SIGTERM under load. On both engines (the database
+//! is `fresh_database_url`'s, so PostgreSQL when `TEST_DATABASE_URL` names it).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use tokio::task::JoinSet;
+
+use crate::helpers::{fresh_database_url, user};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_scim-gateway");
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// Runs a CLI command of the binary on `database` and returns its stdout.
+fn cli(database: &str, args: &[&str]) -> String {
+    let output = Command::new(BINARY)
+        .arg("--database")
+        .arg(database)
+        .args(args)
+        .output()
+        .expect("run the binary");
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string()
+}
+
+/// A tenant with `seats` seats and a token for it, made through the CLI; returns the token.
+fn tenant_with_token(database: &str, slug: &str, seats: Option<u32>) -> String {
+    let seats = seats.map(|n| n.to_string());
+    let mut args = vec!["tenant", "create", slug];
+    if let Some(seats) = &seats {
+        args.extend(["--seats", seats.as_str()]);
+    }
+    cli(database, &args);
+    cli(database, &["token", "create", "--tenant", slug])
+}
+
+/// A `scim-gateway serve` process on a free loopback port.
+struct Gateway {
+    child: Child,
+    root: String,
+}
+
+impl Gateway {
+    fn start(database: &str) -> Gateway {
+        let mut child = Command::new(BINARY)
+            .arg("--database")
+            .arg(database)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the gateway");
+        let stderr = child.stderr.take().expect("stderr");
+        let (address_tx, address_rx) = mpsc::channel();
+        // The gateway says where it listens on stderr; the rest of its log is drained so that a
+        // full pipe never blocks it.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("scim-gateway listening on ") {
+                    let address = rest.split_whitespace().next().unwrap_or_default();
+                    address_tx.send(address.to_string()).ok();
+                }
+            }
+        });
+        let address = address_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the gateway announces its address");
+        Gateway {
+            child,
+            root: format!("http://{address}"),
+        }
+    }
+
+    fn base(&self, slug: &str) -> String {
+        format!("{}/scim/v2/{slug}", self.root)
+    }
+
+    fn kill(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+
+    fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+    }
+
+    fn wait(&mut self) -> ExitStatus {
+        self.child.wait().expect("wait")
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn create(client: &Client, base: &str, token: &str, body: &Value) -> (u16, Value) {
+    match client
+        .post(format!("{base}/Users"))
+        .bearer_auth(token)
+        .header("content-type", "application/scim+json")
+        .body(body.to_string())
+        .send()
+        .await
+    {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            (status, response.json().await.unwrap_or(Value::Null))
+        }
+        // The connection broke (the process was killed): not acknowledged.
+        Err(_) => (0, Value::Null),
+    }
+}
+
+async fn total(client: &Client, url: &str, token: &str) -> i64 {
+    let body: Value = client
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["totalResults"].as_i64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_racing_for_five_seats_create_exactly_five() {
+    let database = fresh_database_url().await;
+    let token = tenant_with_token(&database, "race", Some(5));
+    let gateways = [Gateway::start(&database), Gateway::start(&database)];
+    let client = Client::new();
+    let mut creates = JoinSet::new();
+    for i in 0..40 {
+        let (client, token) = (client.clone(), token.clone());
+        let base = gateways[i % 2].base("race");
+        creates.spawn(
+            async move { create(&client, &base, &token, &user(&format!("racer{i}"))).await },
+        );
+    }
+    let (mut created, mut refused) = (0, 0);
+    while let Some(outcome) = creates.join_next().await {
+        let (status, body) = outcome.unwrap();
+        match status {
+            201 => created += 1,
+            403 => {
+                assert!(
+                    body["detail"]
+                        .as_str()
+                        .unwrap()
+                        .contains("seat limit 5 reached"),
+                    "{body}"
+                );
+                refused += 1;
+            }
+            other => panic!("a create answered {other}: {body}"),
+        }
+    }
+    assert_eq!((created, refused), (5, 35));
+    let users = total(
+        &client,
+        &format!("{}/Users?count=0", gateways[1].base("race")),
+        &token,
+    )
+    .await;
+    assert_eq!(users, 5);
+    let shown = cli(&database, &["--json", "tenant", "show", "race"]);
+    let tenant: Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(tenant["seatsUsed"], 5, "{tenant}");
+}
+
+/// What a client was told succeeded before the kill.
+#[derive(Default)]
+struct Acknowledged {
+    created: Vec<(String, String)>,
+    patched: Vec<(String, String)>,
+    joined: Vec<String>,
+}
+
+/// Concurrent creates, PATCHes and group member adds until the process dies; returns what was
+/// acknowledged.
+async fn write_until_killed(
+    base: &str,
+    token: &str,
+    round: usize,
+    seeded: &[String],
+    group: &str,
+) -> Acknowledged {
+    let client = Client::new();
+    let mut writers = JoinSet::new();
+    for worker in 0..6 {
+        let (client, base, token, group) = (
+            client.clone(),
+            base.to_string(),
+            token.to_string(),
+            group.to_string(),
+        );
+        let seeded = seeded.to_vec();
+        writers.spawn(async move {
+            let mut done = Acknowledged::default();
+            for n in 0.. {
+                let user_name = format!("r{round}w{worker}n{n}");
+                let (status, body) = create(&client, &base, &token, &user(&user_name)).await;
+                if status == 0 {
+                    break;
+                }
+                assert_eq!(status, 201, "{body}");
+                let id = body["id"].as_str().unwrap().to_string();
+                done.created.push((id.clone(), user_name));
+                // Each seeded user is PATCHed by one worker, once per round.
+                if let Some(target) = seeded.get(n * 6 + worker) {
+                    let title = format!("title r{round} n{n}");
+                    let patch = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": title}]});
+                    match client.patch(format!("{base}/Users/{target}")).bearer_auth(&token)
+                        .header("content-type", "application/scim+json").body(patch.to_string()).send().await {
+                        Ok(r) if r.status() == StatusCode::OK => done.patched.push((target.clone(), title)),
+                        Ok(r) => panic!("PATCH answered {}", r.status()),
+                        Err(_) => break,
+                    }
+                }
+                let add = json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": id}]}]});
+                match client.patch(format!("{base}/Groups/{group}")).bearer_auth(&token)
+                    .header("content-type", "application/scim+json").body(add.to_string()).send().await {
+                    Ok(r) if r.status() == StatusCode::NO_CONTENT => done.joined.push(id),
+                    Ok(r) => panic!("member add answered {}", r.status()),
+                    Err(_) => break,
+                }
+            }
+            done
+        });
+    }
+    let mut all = Acknowledged::default();
+    while let Some(done) = writers.join_next().await {
+        let done = done.unwrap();
+        all.created.extend(done.created);
+        all.patched.extend(done.patched);
+        all.joined.extend(done.joined);
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_process_loses_no_acknowledged_write_and_leaves_none_half_applied() {
+    let database = fresh_database_url().await;
+    let token = tenant_with_token(&database, "crash", None);
+    let client = Client::new();
+    // Users to PATCH and a group to join, made before the first kill.
+    let (seeded, group) = {
+        let gateway = Gateway::start(&database);
+        let base = gateway.base("crash");
+        let mut seeded = Vec::new();
+        for i in 0..60 {
+            let (status, body) = create(&client, &base, &token, &user(&format!("seed{i}"))).await;
+            assert_eq!(status, 201);
+            seeded.push(body["id"].as_str().unwrap().to_string());
+        }
+        let group: Value = client
+            .post(format!("{base}/Groups"))
+            .bearer_auth(&token)
+            .header("content-type", "application/scim+json")
+            .body(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Crew"}).to_string())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (seeded, group["id"].as_str().unwrap().to_string())
+    };
+    let mut acknowledged = Acknowledged::default();
+    for round in 0..3 {
+        let mut gateway = Gateway::start(&database);
+        let base = gateway.base("crash");
+        let writes = tokio::spawn({
+            let (base, token, seeded, group) =
+                (base.clone(), token.clone(), seeded.clone(), group.clone());
+            async move { write_until_killed(&base, &token, round, &seeded, &group).await }
+        });
+        let delay = rand::rng().random_range(150..900);
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        gateway.kill();
+        let done = writes.await.unwrap();
+        assert!(
+            !done.created.is_empty(),
+            "round {round}: nothing was written before the kill"
+        );
+        acknowledged.created.extend(done.created);
+        acknowledged.patched.extend(done.patched);
+        acknowledged.joined.extend(done.joined);
+    }
+
+    let gateway = Gateway::start(&database);
+    let base = gateway.base("crash");
+    for (id, user_name) in &acknowledged.created {
+        let found: Value = client
+            .get(format!("{base}/Users"))
+            .query(&[("filter", format!("userName eq \"{user_name}\""))])
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(found["totalResults"], 1, "{user_name}");
+        assert_eq!(found["Resources"][0]["id"], json!(id));
+    }
+    // A seeded user is PATCHed at most once per round; its title is the last acknowledged one
+    // unless a later round's unacknowledged PATCH committed over it.
+    for (id, title) in &acknowledged.patched {
+        let read: Value = client
+            .get(format!("{base}/Users/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let stored = read["title"].as_str().unwrap_or_default();
+        assert!(stored >= title.as_str(), "{id}: {stored} lost {title}");
+    }
+    let members: Value = client
+        .get(format!("{base}/Groups/{group}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let member_ids: Vec<&str> = members["members"]
+        .as_array()
+        .map(|m| m.iter().filter_map(|m| m["value"].as_str()).collect())
+        .unwrap_or_default();
+    for id in &acknowledged.joined {
+        assert!(member_ids.contains(&id.as_str()), "member {id} lost");
+    }
+    // Nothing half-applied: the seat counter matches the users, and every user that exists
+    // has its create event.
+    let users = total(&client, &format!("{base}/Users?count=0"), &token).await;
+    let tenant: Value =
+        serde_json::from_str(&cli(&database, &["--json", "tenant", "show", "crash"])).unwrap();
+    assert_eq!(tenant["seatsUsed"], users, "{tenant}");
+    assert!(users >= 60 + acknowledged.created.len() as i64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_answers_every_accepted_request_refuses_new_ones_and_exits_zero() {
+    let database = fresh_database_url().await;
+    let token = tenant_with_token(&database, "drain", None);
+    let mut gateway = Gateway::start(&database);
+    let base = gateway.base("drain");
+    let client = Client::new();
+    // Bulk requests of many creates each: long enough to be in flight when the signal comes.
+    let mut bulks = JoinSet::new();
+    for b in 0..4 {
+        let operations: Vec<Value> = (0..400)
+            .map(|i| json!({"method": "POST", "path": "/Users", "bulkId": format!("b{b}u{i}"), "data": user(&format!("b{b}u{i}"))}))
+            .collect();
+        let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": operations});
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        bulks.spawn(async move {
+            let response = client
+                .post(format!("{base}/Bulk"))
+                .bearer_auth(&token)
+                .header("content-type", "application/scim+json")
+                .body(body.to_string())
+                .send()
+                .await
+                .expect("an accepted request is answered");
+            assert_eq!(response.status(), StatusCode::OK);
+            let body: Value = response.json().await.unwrap();
+            let statuses: Vec<&str> = body["Operations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["status"].as_str().unwrap())
+                .collect();
+            assert_eq!(statuses.len(), 400);
+            assert!(statuses.iter().all(|s| *s == "201"), "{statuses:?}");
+        });
+    }
+    // The signal comes once the gateway is working on them.
+    while total(&client, &format!("{base}/Users?count=0"), &token).await == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    gateway.terminate();
+    // New connections are refused while the accepted requests finish.
+    let address = gateway.root.trim_start_matches("http://").to_string();
+    let mut refused = false;
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(&address).await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(refused, "new connections are still accepted after SIGTERM");
+    while let Some(done) = bulks.join_next().await {
+        done.unwrap();
+    }
+    assert!(gateway.wait().success());
+    let gateway = Gateway::start(&database);
+    assert_eq!(
+        total(
+            &client,
+            &format!("{}/Users?count=0", gateway.base("drain")),
+            &token
+        )
+        .await,
+        1600
+    );
+}
