@@ -69,11 +69,3 @@ async fn method_not_allowed() -> Response {
         "this method is not allowed on this endpoint",
     ))
 }
-
-async fn not_implemented(what: &'static str) -> Response {
-    error::scim_error_response(&ScimError::new(
-        501,
-        None,
-        format!("{what} is not supported"),
-    ))
-}

@@ -18,7 +18,7 @@ const BINARY: &str = env!("CARGO_BIN_EXE_scim-gateway");
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// Runs a CLI command of the binary on `database` and returns its stdout.
-fn cli(database: &str, args: &[&str]) -> String {
+pub(crate) fn cli(database: &str, args: &[&str]) -> String {
     let output = Command::new(BINARY)
         .arg("--database")
         .arg(database)
@@ -37,7 +37,7 @@ fn cli(database: &str, args: &[&str]) -> String {
 }
 
 /// A tenant with `seats` seats and a token for it, made through the CLI; returns the token.
-fn tenant_with_token(database: &str, slug: &str, seats: Option<u32>) -> String {
+pub(crate) fn tenant_with_token(database: &str, slug: &str, seats: Option<u32>) -> String {
     let seats = seats.map(|n| n.to_string());
     let mut args = vec!["tenant", "create", slug];
     if let Some(seats) = &seats {
@@ -48,17 +48,23 @@ fn tenant_with_token(database: &str, slug: &str, seats: Option<u32>) -> String {
 }
 
 /// A `scim-gateway serve` process on a free loopback port.
-struct Gateway {
+pub(crate) struct Gateway {
     child: Child,
-    root: String,
+    pub(crate) root: String,
 }
 
 impl Gateway {
-    fn start(database: &str) -> Gateway {
+    pub(crate) fn start(database: &str) -> Gateway {
+        Gateway::start_with(database, &[])
+    }
+
+    /// A gateway serving with these extra `serve` flags.
+    pub(crate) fn start_with(database: &str, serve_flags: &[&str]) -> Gateway {
         let mut child = Command::new(BINARY)
             .arg("--database")
             .arg(database)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(serve_flags)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -86,7 +92,7 @@ impl Gateway {
         }
     }
 
-    fn base(&self, slug: &str) -> String {
+    pub(crate) fn base(&self, slug: &str) -> String {
         format!("{}/scim/v2/{slug}", self.root)
     }
 

@@ -21,7 +21,7 @@ use axum::routing::{get, post};
 use super::auth::require_token;
 use super::error::ApiError;
 use super::extract::ScimQuery;
-use super::{method_not_allowed, not_implemented};
+use super::method_not_allowed;
 use crate::scim::ScimError;
 use crate::scim::list::{ListRequest, cursor_list_response, list_response};
 use crate::scim::projection::Projection;
@@ -55,18 +55,31 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(tenant_path!("/.search"), post(search::search_all))
         .route(tenant_path!("/Bulk"), post(bulk::bulk))
         .route_layer(from_fn_with_state(state.clone(), require_token));
-    // `/Me` authenticates with an SSO session token, not a SCIM token.
+    // `/Me` authenticates with an SSO session token, not a SCIM token. It is read-only: the
+    // identity provider owns user data, and no client request may earn a 5xx, so a change is
+    // 405 naming what is allowed (RFC 7644 §3.11 leaves the refusal to the provider).
     let me = Router::new().route(
         tenant_path!("/Me"),
-        get(users::me).fallback(|| {
-            not_implemented("changing /Me (the identity provider owns user data; use /Users)")
-        }),
+        get(users::me).fallback(me_is_read_only),
     );
     Router::new()
         .merge(discovery::router())
         .merge(me)
         .merge(authenticated)
         .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn me_is_read_only() -> axum::response::Response {
+    let mut response = super::error::scim_error_response(&ScimError::new(
+        405,
+        None,
+        "/Me is read-only: the identity provider owns user data (change users through /Users)",
+    ));
+    response.headers_mut().insert(
+        axum::http::header::ALLOW,
+        axum::http::HeaderValue::from_static("GET"),
+    );
+    response
 }
 
 /// The schemas of a served resource type (`User`, `Group`).
