@@ -257,6 +257,17 @@ const MULTI_BYTE_NAMES: [&str; 8] = [
     "emails[type eq \"wörk\"].valué",
 ];
 
+/// `GET /Users` with one query parameter, encoded as a client would.
+async fn list_with(app: &TestApp, parameter: &str, value: &str) -> Response {
+    app.client
+        .get(app.url("/Users"))
+        .query(&[(parameter, value)])
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn assert_client_answer(what: &str, status: StatusCode) {
     assert!(
         status.is_success() || status.is_client_error(),
@@ -286,25 +297,11 @@ async fn multi_byte_names_are_client_errors_wherever_a_name_is_parsed() {
             format!("emails[type eq \"work\"].{name} eq \"x\""),
             format!("not ({name} gt 1)"),
         ] {
-            let response = app
-                .client
-                .get(app.url("/Users"))
-                .query(&[("filter", filter.as_str())])
-                .bearer_auth(&app.token)
-                .send()
-                .await
-                .unwrap();
+            let response = list_with(&app, "filter", &filter).await;
             assert_client_answer(&filter, response.status());
         }
         for parameter in ["sortBy", "attributes", "excludedAttributes"] {
-            let response = app
-                .client
-                .get(app.url("/Users"))
-                .query(&[(parameter, name)])
-                .bearer_auth(&app.token)
-                .send()
-                .await
-                .unwrap();
+            let response = list_with(&app, parameter, name).await;
             assert_client_answer(&format!("{parameter}={name}"), response.status());
         }
         for op in ["add", "replace", "remove"] {
@@ -337,14 +334,7 @@ async fn multi_byte_names_are_client_errors_wherever_a_name_is_parsed() {
         }
     }
     // Names outside the grammar are named in a SCIM error, not a 500.
-    let response = app
-        .client
-        .get(app.url("/Users"))
-        .query(&[("filter", "abcé pr")])
-        .bearer_auth(&app.token)
-        .send()
-        .await
-        .unwrap();
+    let response = list_with(&app, "filter", "abcé pr").await;
     assert_scim_error(response, 400, Some("invalidFilter")).await;
     let patch = patch_body(json!([{"op": "replace", "path": "abcé", "value": "v"}]));
     let response = send(

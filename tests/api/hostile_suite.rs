@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 
 use crate::fuzz::{hostile_json, hostile_patch, hostile_text};
 use crate::helpers::{fresh_database_url, user};
-use crate::process::{Gateway, cli, tenant_with_token};
+use crate::process::{Gateway, cli, post_json, tenant_with_token, total};
 
 const REQUESTS: usize = 1200;
 /// The gateway's own request timeout in this suite; the client waits a little longer.
@@ -279,19 +279,6 @@ fn users_changed(request: &HostileRequest, status: u16, body: &Value) -> i64 {
     }
 }
 
-async fn users_total(client: &Client, world: &World) -> i64 {
-    let body: Value = client
-        .get(format!("{}/Users?count=0", world.base))
-        .bearer_auth(&world.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["totalResults"].as_i64().unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twelve_hundred_hostile_requests_get_no_5xx_and_refused_ones_write_nothing() {
     let database = fresh_database_url().await;
@@ -306,23 +293,17 @@ async fn twelve_hundred_hostile_requests_get_no_5xx_and_refused_ones_write_nothi
     let base = gateway.base("hostile");
     let (mut user_ids, mut group_ids) = (Vec::new(), Vec::new());
     for anchor in 0..ANCHORS {
-        let created: Value = client
-            .post(format!("{base}/Users"))
-            .bearer_auth(&token)
-            .header("content-type", "application/scim+json")
-            .body(user(&format!("anchor{anchor}")).to_string())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, created) = post_json(
+            &client,
+            &format!("{base}/Users"),
+            &token,
+            &user(&format!("anchor{anchor}")),
+        )
+        .await;
         user_ids.push(created["id"].as_str().unwrap().to_string());
-        let group: Value = client.post(format!("{base}/Groups")).bearer_auth(&token)
-            .header("content-type", "application/scim+json")
-            .body(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                         "displayName": format!("Anchors {anchor}"), "members": [{"value": created["id"]}]}).to_string())
-            .send().await.unwrap().json().await.unwrap();
+        let anchors = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                             "displayName": format!("Anchors {anchor}"), "members": [{"value": created["id"]}]});
+        let (_, group) = post_json(&client, &format!("{base}/Groups"), &token, &anchors).await;
         group_ids.push(group["id"].as_str().unwrap().to_string());
     }
     let world = std::sync::Arc::new(World {
@@ -366,7 +347,12 @@ async fn twelve_hundred_hostile_requests_get_no_5xx_and_refused_ones_write_nothi
     );
 
     // Still serving, and exactly what succeeded was written.
-    let users = users_total(&client, &world).await;
+    let users = total(
+        &client,
+        &format!("{}/Users?count=0", world.base),
+        &world.token,
+    )
+    .await;
     assert_eq!(
         users,
         ANCHORS as i64 + change,
@@ -375,13 +361,12 @@ async fn twelve_hundred_hostile_requests_get_no_5xx_and_refused_ones_write_nothi
     let tenant: Value =
         serde_json::from_str(&cli(&database, &["--json", "tenant", "show", "hostile"])).unwrap();
     assert_eq!(tenant["seatsUsed"], users, "{tenant}");
-    let after = client
-        .post(format!("{}/Users", world.base))
-        .bearer_auth(&world.token)
-        .header("content-type", "application/scim+json")
-        .body(user("after-the-storm").to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(after.status().as_u16(), 201);
+    let (after, _) = post_json(
+        &client,
+        &format!("{}/Users", world.base),
+        &world.token,
+        &user("after-the-storm"),
+    )
+    .await;
+    assert_eq!(after, 201);
 }

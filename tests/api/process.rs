@@ -120,9 +120,16 @@ impl Drop for Gateway {
     }
 }
 
-async fn create(client: &Client, base: &str, token: &str, body: &Value) -> (u16, Value) {
+/// POSTs `body` as SCIM JSON: the status and the answer, or status 0 when the connection broke
+/// (the process was killed), which acknowledges nothing.
+pub(crate) async fn post_json(
+    client: &Client,
+    url: &str,
+    token: &str,
+    body: &Value,
+) -> (u16, Value) {
     match client
-        .post(format!("{base}/Users"))
+        .post(url)
         .bearer_auth(token)
         .header("content-type", "application/scim+json")
         .body(body.to_string())
@@ -133,13 +140,28 @@ async fn create(client: &Client, base: &str, token: &str, body: &Value) -> (u16,
             let status = response.status().as_u16();
             (status, response.json().await.unwrap_or(Value::Null))
         }
-        // The connection broke (the process was killed): not acknowledged.
         Err(_) => (0, Value::Null),
     }
 }
 
-async fn total(client: &Client, url: &str, token: &str) -> i64 {
-    let body: Value = client
+async fn create(client: &Client, base: &str, token: &str, body: &Value) -> (u16, Value) {
+    post_json(client, &format!("{base}/Users"), token, body).await
+}
+
+/// The status of a PATCH, or `None` when the connection broke.
+async fn patch_status(client: &Client, url: &str, token: &str, body: &Value) -> Option<StatusCode> {
+    let response = client
+        .patch(url)
+        .bearer_auth(token)
+        .header("content-type", "application/scim+json")
+        .body(body.to_string())
+        .send()
+        .await;
+    response.ok().map(|r| r.status())
+}
+
+pub(crate) async fn get_json(client: &Client, url: &str, token: &str) -> Value {
+    client
         .get(url)
         .bearer_auth(token)
         .send()
@@ -147,8 +169,14 @@ async fn total(client: &Client, url: &str, token: &str) -> i64 {
         .unwrap()
         .json()
         .await
-        .unwrap();
-    body["totalResults"].as_i64().unwrap()
+        .unwrap()
+}
+
+/// `totalResults` of a list URL.
+pub(crate) async fn total(client: &Client, url: &str, token: &str) -> i64 {
+    get_json(client, url, token).await["totalResults"]
+        .as_i64()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -238,19 +266,17 @@ async fn write_until_killed(
                 if let Some(target) = seeded.get(n * 6 + worker) {
                     let title = format!("title r{round} n{n}");
                     let patch = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": title}]});
-                    match client.patch(format!("{base}/Users/{target}")).bearer_auth(&token)
-                        .header("content-type", "application/scim+json").body(patch.to_string()).send().await {
-                        Ok(r) if r.status() == StatusCode::OK => done.patched.push((target.clone(), title)),
-                        Ok(r) => panic!("PATCH answered {}", r.status()),
-                        Err(_) => break,
+                    match patch_status(&client, &format!("{base}/Users/{target}"), &token, &patch).await {
+                        Some(StatusCode::OK) => done.patched.push((target.clone(), title)),
+                        Some(other) => panic!("PATCH answered {other}"),
+                        None => break,
                     }
                 }
                 let add = json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": id}]}]});
-                match client.patch(format!("{base}/Groups/{group}")).bearer_auth(&token)
-                    .header("content-type", "application/scim+json").body(add.to_string()).send().await {
-                    Ok(r) if r.status() == StatusCode::NO_CONTENT => done.joined.push(id),
-                    Ok(r) => panic!("member add answered {}", r.status()),
-                    Err(_) => break,
+                match patch_status(&client, &format!("{base}/Groups/{group}"), &token, &add).await {
+                    Some(StatusCode::NO_CONTENT) => done.joined.push(id),
+                    Some(other) => panic!("member add answered {other}"),
+                    None => break,
                 }
             }
             done
@@ -281,17 +307,9 @@ async fn a_killed_process_loses_no_acknowledged_write_and_leaves_none_half_appli
             assert_eq!(status, 201);
             seeded.push(body["id"].as_str().unwrap().to_string());
         }
-        let group: Value = client
-            .post(format!("{base}/Groups"))
-            .bearer_auth(&token)
-            .header("content-type", "application/scim+json")
-            .body(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Crew"}).to_string())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let crew = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Crew"});
+        let (status, group) = post_json(&client, &format!("{base}/Groups"), &token, &crew).await;
+        assert_eq!(status, 201);
         (seeded, group["id"].as_str().unwrap().to_string())
     };
     let mut acknowledged = Acknowledged::default();
@@ -335,27 +353,11 @@ async fn a_killed_process_loses_no_acknowledged_write_and_leaves_none_half_appli
     // A seeded user is PATCHed at most once per round; its title is the last acknowledged one
     // unless a later round's unacknowledged PATCH committed over it.
     for (id, title) in &acknowledged.patched {
-        let read: Value = client
-            .get(format!("{base}/Users/{id}"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let read = get_json(&client, &format!("{base}/Users/{id}"), &token).await;
         let stored = read["title"].as_str().unwrap_or_default();
         assert!(stored >= title.as_str(), "{id}: {stored} lost {title}");
     }
-    let members: Value = client
-        .get(format!("{base}/Groups/{group}"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let members = get_json(&client, &format!("{base}/Groups/{group}"), &token).await;
     let member_ids: Vec<&str> = members["members"]
         .as_array()
         .map(|m| m.iter().filter_map(|m| m["value"].as_str()).collect())

@@ -1,0 +1,44 @@
+//! Filters, attribute paths, projections and list parameters from arbitrary text: each parses or
+//! is refused, and a filter that parses compiles to SQL for both engines and evaluates.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use scim_gateway::scim::filter::{FilterLimits, matches_resource, parse_filter};
+use scim_gateway::scim::list::{ListLimits, ListRequest};
+use scim_gateway::scim::path::parse_path;
+use scim_gateway::scim::projection::Projection;
+use scim_gateway::scim::schema::Registry;
+use scim_gateway::store::Dialect;
+use scim_gateway::store::filter_sql::FilterSubject;
+use scim_gateway::tenant::query::compile_query;
+
+/// The schemas, loaded once per process rather than per input.
+static REGISTRY: OnceLock<Option<Registry>> = OnceLock::new();
+
+fuzz_target!(|text: &str| {
+    let Some(registry) = REGISTRY.get_or_init(|| Registry::load().ok()) else { return };
+    let (Some(users), Some(groups)) = (registry.user(), registry.resource_schemas("Group")) else {
+        return;
+    };
+    let limits = FilterLimits::default();
+    if let Ok(filter) = parse_filter(text, limits) {
+        let user = serde_json::json!({"userName": "É", "emails": [{"value": "e@x", "type": "work"}]});
+        matches_resource(&filter, users, &user);
+    }
+    for schemas in [users, groups] {
+        let _ = parse_path(schemas, text, limits);
+        let _ = Projection::parse(schemas, Some(text), Some(text));
+    }
+    let list_limits = ListLimits { filter: limits, default_page_size: 100, max_page_size: 1000, cursor_timeout_secs: 3600 };
+    for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+        let request = ListRequest {
+            filter: Some(text.to_string()),
+            sort_by: Some(text.to_string()),
+            cursor: Some(text.to_string()),
+            ..ListRequest::default()
+        };
+        let _ = compile_query(FilterSubject::Users, users, dialect, "t", &request, list_limits, 0);
+    }
+});
