@@ -11,6 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::helpers::{
     TestApp, assert_scim_error, spawn_app, spawn_app_configured, spawn_app_pooled, user,
 };
+use scim_gateway::sso::secret_key::SecretKey;
 use scim_gateway::store::PoolOptions;
 
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -536,4 +537,57 @@ async fn an_exhausted_pool_answers_503_with_retry_after_and_writes_nothing() {
         StatusCode::CREATED
     );
     assert_eq!(app.tenant_seats_used().await, 1);
+}
+
+/// The sign-in endpoints read client text too (tenant slugs, `state`, tokens): a NUL or a
+/// multi-byte character there is a client error on both engines, never a 500.
+#[tokio::test]
+async fn sign_in_endpoints_answer_hostile_text_with_client_errors() {
+    let key = SecretKey::parse(&SecretKey::generate().unwrap()).unwrap();
+    let app = spawn_app_configured(None, |settings| settings.sso.secret_key = Some(key)).await;
+    let client = &app.client;
+    for path in [
+        "/sso/%00/login",
+        "/sso/acme%00/login",
+        "/sso/%C3%A9/login",
+        "/sso/acme/callback?state=%00&code=x",
+        "/sso/acme/callback?state=%C3%A9&code=%00",
+        "/sso/%00/me",
+        "/sso/acme/me",
+        "/scim/v2/%00/Users",
+        "/scim/v2/%C3%A9/Users",
+    ] {
+        let response = client
+            .get(format!("{}{path}", app.root))
+            .bearer_auth("a\u{e9}b")
+            .send()
+            .await
+            .unwrap();
+        assert_client_answer(path, response.status());
+    }
+    for body in ["token=%00", "token=%C3%A9", "token="] {
+        let response = client
+            .post(format!("{}/sso/introspect", app.root))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_client_answer(body, response.status());
+    }
+    let response = client
+        .post(format!("{}/sso/introspect", app.root))
+        .header("content-type", "application/json")
+        .body(json!({"token": "\u{0}"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_client_answer("introspect JSON with a NUL", response.status());
+    let response = client
+        .post(format!("{}/sso/acme/logout", app.root))
+        .header("cookie", "scgw_session=%00")
+        .send()
+        .await
+        .unwrap();
+    assert_client_answer("logout with a NUL cookie", response.status());
 }
