@@ -28,8 +28,9 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState) -> Router {
     let limits = state.settings.limits.clone();
     // Outermost first: the request id exists before anything logs; secrets are marked before the
-    // trace layer sees headers; panics become a SCIM 500 instead of a dropped connection; the
-    // timeout bounds everything inside; the body limit is enforced where the body is read.
+    // trace layer sees headers; panics become a SCIM 500 instead of a dropped connection; a
+    // request the timeout cut off gets a SCIM error body; the timeout bounds everything inside;
+    // the body limit is enforced where the body is read.
     let middleware = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(REQUEST_ID, request_id::ProcessRequestIds::new()))
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(CatchPanicLayer::custom(|_| internal_error()))
+        .layer(axum::middleware::map_response(explain_timeout))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes));
     Router::new()
@@ -48,6 +50,20 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(middleware)
         .with_state(state)
+}
+
+/// The timeout layer answers 408 with an empty body; clients get a SCIM error saying why.
+async fn explain_timeout(response: Response) -> Response {
+    if response.status() != StatusCode::REQUEST_TIMEOUT
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    error::scim_error_response(&ScimError::new(
+        408,
+        None,
+        "the request took longer than the request time limit and was stopped",
+    ))
 }
 
 fn internal_error() -> Response {

@@ -591,3 +591,31 @@ async fn sign_in_endpoints_answer_hostile_text_with_client_errors() {
         .unwrap();
     assert_client_answer("logout with a NUL cookie", response.status());
 }
+
+/// A client that stops sending its body is cut off at the request timeout with a SCIM error, and
+/// the half-sent request writes nothing.
+#[tokio::test]
+async fn a_stalled_body_is_cut_off_with_a_scim_408() {
+    let app = spawn_app_configured(None, |settings| {
+        settings.limits.request_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let address = app.root.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let request = format!(
+        "POST /scim/v2/acme/Users HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/scim+json\r\nContent-Length: 100\r\n\r\n{{\"userName\"",
+        app.token
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut answer))
+        .await
+        .expect("the gateway cuts the request off")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("application/scim+json"), "{answer}");
+    assert!(answer.contains("request time limit"), "{answer}");
+    assert_eq!(app.tenant_seats_used().await, 0);
+}
