@@ -185,6 +185,12 @@ fn ask_to_retry_when_busy(err: &SsoError, response: &mut Response) {
     }
 }
 
+/// An SSO failure as a SCIM error (`/Me`): its status, and a detail that never describes an
+/// internal failure.
+pub fn sso_scim_error(err: &SsoError) -> ScimError {
+    ScimError::new(sso_status(err).as_u16(), None, sso_detail(err))
+}
+
 fn sso_status(err: &SsoError) -> StatusCode {
     StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
@@ -281,6 +287,17 @@ mod tests {
                 .map(|v| v.as_bytes()),
             Some(RETRY_AFTER_SECS.as_bytes())
         );
+    }
+
+    #[test]
+    fn an_internal_sso_failure_reaches_scim_clients_without_its_detail() {
+        let err = SsoError::Store(StoreError::Corrupt("secret table state".into()));
+        let scim = sso_scim_error(&err);
+        assert_eq!(scim.status, 500);
+        assert!(!scim.detail.contains("secret"), "{}", scim.detail);
+        let refused = sso_scim_error(&SsoError::NotConfigured);
+        assert_eq!(refused.status, 404);
+        assert_eq!(refused.detail, SsoError::NotConfigured.to_string());
     }
 
     #[test]

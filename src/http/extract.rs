@@ -71,7 +71,7 @@ where
 /// Whether a `Content-Type` names a JSON body SCIM accepts: `application/scim+json` or
 /// `application/json`, with any parameters (charset). A request without one is read as JSON too:
 /// several IdPs' test tools leave it out, and the body must still parse as JSON.
-pub fn is_scim_media_type(content_type: &str) -> bool {
+fn is_scim_media_type(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or_default().trim();
     essence.eq_ignore_ascii_case(crate::scim::SCIM_CONTENT_TYPE)
         || essence.eq_ignore_ascii_case("application/json")

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{list_request, listing_response, projection, resource_schemas};
 use crate::clock::now_micros;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, sso_scim_error};
 use crate::http::extract::{Preconditions, ResourceId, ScimJson, ScimQuery, bearer_token};
 use crate::http::response::ScimResponse;
 use crate::http::sso::session_of_tenant;
@@ -340,7 +340,7 @@ pub async fn me(
                 None,
                 "/Me needs the bearer session token of a user signed in to this tenant",
             ),
-            other => ScimError::new(other.status(), None, other.to_string()),
+            other => sso_scim_error(&other),
         })?;
     let caller = Caller {
         tenant: live.tenant.into(),
