@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use scim_gateway::clock::now_micros;
-use scim_gateway::store::{SeatReservation, Store, UserRecord};
+use scim_gateway::store::{SeatReservation, Store, UserRecord, UserStatus};
 use scim_gateway::tenant::{TenantSlug, tenants, tokens};
 
 // The gateway's allocator, so that the baseline server (this binary) is measured on equal terms.
@@ -285,7 +285,7 @@ fn user(tenant_id: &str, i: usize, now: i64) -> UserRecord {
         external_id: Some(format!("ext-{i}")),
         display_name: Some(format!("User {i}")),
         user_type: None,
-        status: "invited".into(),
+        status: UserStatus::Invited,
         last_login_at: None,
         doc,
         version: 1,

@@ -2,7 +2,9 @@
 
 use time::OffsetDateTime;
 
-use crate::store::Micros;
+/// Microseconds since the Unix epoch, UTC: the one time representation of the gateway, and of
+/// both database engines.
+pub type Micros = i64;
 
 pub fn now_micros() -> Micros {
     micros_of(OffsetDateTime::now_utc())

@@ -31,55 +31,49 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
-/// The SCIM error a rule's refusal becomes.
+/// The SCIM error a rule's refusal becomes: the status from `TenantError::status` (the table
+/// the audit trail records too), the `scimType` and the words from here.
 pub fn to_scim_error(err: &TenantError) -> ScimError {
-    match err {
-        TenantError::Scim(e) => e.clone(),
-        TenantError::NotFound(what) => ScimError::not_found(format!("{what} not found")),
-        TenantError::UserNameTaken(name) => ScimError::new(
-            409,
+    let (scim_type, detail) = match err {
+        TenantError::Scim(e) => return e.clone(),
+        TenantError::NotFound(what) => (None, format!("{what} not found")),
+        TenantError::UserNameTaken(name) => (
             Some(ScimType::Uniqueness),
             format!("userName '{name}' is already taken in this tenant"),
         ),
-        TenantError::GroupNameTaken(name) => ScimError::new(
-            409,
+        TenantError::GroupNameTaken(name) => (
             Some(ScimType::Uniqueness),
             format!("displayName '{name}' is already taken by another group of this tenant"),
         ),
-        TenantError::SeatLimitReached { limit } => ScimError::new(
-            403,
+        TenantError::SeatLimitReached { limit } => (
             None,
             format!("seat limit {limit} reached: no user can be added to this tenant"),
         ),
-        TenantError::Locked { attribute } => ScimError::mutability(format!(
-            "'{attribute}' is locked in this tenant and cannot be changed once set"
-        )),
-        TenantError::PreconditionFailed { .. } => ScimError::new(
-            412,
-            None,
-            "the resource has changed since the version given in If-Match",
+        TenantError::Locked { attribute } => (
+            Some(ScimType::Mutability),
+            format!("'{attribute}' is locked in this tenant and cannot be changed once set"),
         ),
-        TenantError::TenantExists(slug) => ScimError::new(
-            409,
+        TenantError::PreconditionFailed { .. } => (
+            None,
+            "the resource has changed since the version given in If-Match".into(),
+        ),
+        TenantError::TenantExists(slug) => (
             Some(ScimType::Uniqueness),
             format!("tenant '{slug}' already exists"),
         ),
-        TenantError::UnknownTenant(slug) => {
-            ScimError::not_found(format!("tenant '{slug}' not found"))
-        }
-        TenantError::InvalidArgument(detail) => ScimError::invalid_value(detail.clone()),
-        TenantError::Store(StoreError::Busy | StoreError::ShuttingDown) => ScimError::new(
-            503,
+        TenantError::UnknownTenant(slug) => (None, format!("tenant '{slug}' not found")),
+        TenantError::InvalidArgument(detail) => (Some(ScimType::InvalidValue), detail.clone()),
+        TenantError::Store(StoreError::Busy | StoreError::ShuttingDown) => (
             None,
-            "the service is busy; the request was not applied, retry it shortly",
+            "the service is busy; the request was not applied, retry it shortly".into(),
         ),
-        TenantError::Store(StoreError::UnstorableText(_)) => ScimError::invalid_value(
-            "text containing a NUL character (U+0000) can be neither stored nor searched",
+        TenantError::Store(StoreError::UnstorableText(_)) => (
+            Some(ScimType::InvalidValue),
+            "text containing a NUL character (U+0000) can be neither stored nor searched".into(),
         ),
-        TenantError::Store(_) => {
-            ScimError::new(500, None, "internal error; the request was not applied")
-        }
-    }
+        TenantError::Store(_) => (None, "internal error; the request was not applied".into()),
+    };
+    ScimError::new(err.status(), scim_type, detail)
 }
 
 /// Seconds a client is asked to wait before retrying a 503 (`Retry-After`).
@@ -272,6 +266,44 @@ mod tests {
         let (status, _, detail) = mapped(err);
         assert_eq!(status, 500);
         assert!(!detail.contains("secret"));
+    }
+
+    /// One example of every variant: the answer's status is the table's, and a sign-in that
+    /// fails on a rule answers the same status as SCIM does.
+    fn every_tenant_error() -> Vec<TenantError> {
+        vec![
+            TenantError::Scim(ScimError::invalid_filter("f")),
+            TenantError::NotFound("User x".into()),
+            TenantError::UserNameTaken("a".into()),
+            TenantError::GroupNameTaken("g".into()),
+            TenantError::SeatLimitReached { limit: 3 },
+            TenantError::Locked {
+                attribute: "userName".into(),
+            },
+            TenantError::PreconditionFailed {
+                expected: "W/\"1\"".into(),
+            },
+            TenantError::TenantExists("t".into()),
+            TenantError::UnknownTenant("t".into()),
+            TenantError::InvalidArgument("bad".into()),
+            TenantError::Store(StoreError::Busy),
+            TenantError::Store(StoreError::ShuttingDown),
+            TenantError::Store(StoreError::UnstorableText("nul".into())),
+            TenantError::Store(StoreError::Corrupt("x".into())),
+        ]
+    }
+
+    #[test]
+    fn every_rule_error_answers_its_tables_status_on_scim_and_on_sign_in() {
+        let expected = [
+            400, 404, 409, 409, 403, 400, 412, 409, 404, 400, 503, 503, 400, 500,
+        ];
+        for (err, status) in every_tenant_error().into_iter().zip(expected) {
+            assert_eq!(err.status(), status, "{err:?}");
+            assert_eq!(to_scim_error(&err).status, status, "{err:?}");
+            let sso = SsoError::Tenant(err);
+            assert_eq!(sso.status(), status, "{sso:?}");
+        }
     }
 
     #[test]

@@ -266,7 +266,7 @@ async fn introspect(
             "tenant": live.tenant.slug,
             "tenant_id": live.tenant.id,
             "user_name": live.user.user_name,
-            "status": live.user.status,
+            "status": live.user.status.as_str(),
             "roles": live.effective.roles,
             "permissions": live.effective.permissions,
             "iat": live.claims.iat,

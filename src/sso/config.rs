@@ -4,65 +4,19 @@
 use super::SsoError;
 use super::secret_key::SecretKey;
 use crate::store::{Micros, Store};
+pub use crate::store::{SsoConfig, UserClaim};
 use crate::tenant::tenants::find_tenant;
 use crate::tenant::{Caller, audit};
 
-/// The ID-token claim that identifies the user (SPEC §5; default `email`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserClaim {
-    /// Matched against userName, then against the users' email addresses, ignoring case.
-    Email,
-    /// Matched like `email` (Entra puts the UPN here, Okta the login).
-    PreferredUsername,
-    /// Matched against externalId exactly, then userName ignoring case.
-    Sub,
-    /// Entra's object id; matched like `sub`.
-    Oid,
-}
-
 impl UserClaim {
+    /// The claim a setting names; anything else is a configuration error naming the choices.
     pub fn parse(text: &str) -> Result<Self, SsoError> {
-        match text {
-            "email" => Ok(Self::Email),
-            "preferred_username" => Ok(Self::PreferredUsername),
-            "sub" => Ok(Self::Sub),
-            "oid" => Ok(Self::Oid),
-            other => Err(SsoError::Config(format!(
-                "unknown user claim '{other}': use email, preferred_username, sub or oid"
-            ))),
-        }
+        Self::from_name(text).ok_or_else(|| {
+            SsoError::Config(format!(
+                "unknown user claim '{text}': use email, preferred_username, sub or oid"
+            ))
+        })
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Email => "email",
-            Self::PreferredUsername => "preferred_username",
-            Self::Sub => "sub",
-            Self::Oid => "oid",
-        }
-    }
-
-    /// Whether the claim is an opaque identifier (matched to externalId) rather than a name.
-    pub fn is_identifier(self) -> bool {
-        matches!(self, Self::Sub | Self::Oid)
-    }
-}
-
-/// What `sso set` stores for a tenant. The client secret is held sealed (see `secret_key`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SsoConfig {
-    pub tenant_id: String,
-    pub issuer: String,
-    pub client_id: String,
-    pub client_secret_sealed: String,
-    pub scopes: Vec<String>,
-    pub user_claim: UserClaim,
-    pub groups_claim: Option<String>,
-    pub jit: bool,
-    /// Exact URLs a login may return to.
-    pub redirect_allow: Vec<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
 }
 
 /// Scopes asked for when the configuration names none.

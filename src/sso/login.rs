@@ -11,11 +11,11 @@ use super::oidc::OidcClient;
 use super::secret_key::{SecretKey, random_token};
 use super::session::{self, SessionClaims, Signer};
 use crate::scim::schema::Registry;
+use crate::store::UserStatus;
 use crate::store::{LoginStateRecord, Micros, Store, TenantRecord, UserRecord};
 use crate::tenant::Caller;
 use crate::tenant::roles::{Effective, effective_of_user};
 use crate::tenant::sign_in::{self, NewSession, SignInError, SignInRequest};
-use crate::tenant::status::Status;
 use crate::tenant::tenants::find_tenant;
 
 const MICROS: i64 = 1_000_000;
@@ -258,7 +258,7 @@ impl Sso {
         let user = store
             .user_by_id(&tenant.id, &claims.sub)
             .await?
-            .filter(|u| Status::parse(&u.status) != Some(Status::Suspended))
+            .filter(|u| u.status != UserStatus::Suspended)
             .ok_or(SsoError::InvalidSession)?;
         let effective = effective_of_user(store, &tenant.id, &user, &record.idp_groups).await?;
         Ok(LiveSession {

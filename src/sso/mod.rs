@@ -9,8 +9,8 @@ pub mod secret_key;
 pub mod session;
 
 use crate::store::StoreError;
-use crate::tenant::TenantError;
 use crate::tenant::sign_in::Refusal;
+use crate::tenant::{TenantError, store_error_status};
 
 /// What can stop a sign-in, a session check or an SSO setting.
 #[derive(Debug, thiserror::Error)]
@@ -48,24 +48,17 @@ pub enum SsoError {
 impl SsoError {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
-        if self.is_busy() {
-            return 503;
-        }
         match self {
             SsoError::NoSecretKey => 503,
-            SsoError::Store(StoreError::UnstorableText(_))
-            | SsoError::Tenant(TenantError::Store(StoreError::UnstorableText(_))) => 400,
             SsoError::NotConfigured => 404,
-            SsoError::Tenant(TenantError::UnknownTenant(_) | TenantError::NotFound(_)) => 404,
             SsoError::ReturnToNotAllowed(_) | SsoError::InvalidState | SsoError::Config(_) => 400,
             SsoError::ProviderRefused(_) | SsoError::IdToken(_) | SsoError::InvalidSession => 401,
             SsoError::Refused(_) => 403,
             SsoError::Provider(_) => 502,
-            SsoError::Tenant(TenantError::Scim(e)) => e.status,
-            SsoError::Tenant(TenantError::SeatLimitReached { .. }) => 403,
-            SsoError::Tenant(TenantError::UserNameTaken(_)) => 409,
-            SsoError::Tenant(TenantError::InvalidArgument(_)) => 400,
-            SsoError::SecretKey(_) | SsoError::Tenant(_) | SsoError::Store(_) => 500,
+            // One table for the rules' errors, whichever path they came by.
+            SsoError::Tenant(err) => err.status(),
+            SsoError::Store(err) => store_error_status(err),
+            SsoError::SecretKey(_) => 500,
         }
     }
 

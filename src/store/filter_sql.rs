@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::users::fold;
-use super::{Dialect, ListOrder, SqlFragment, SqlParam};
+use super::{Dialect, ListOrder, SqlFragment, SqlParam, UserStatus};
 use crate::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
 use crate::scim::schema::{AttrType, Attribute, ResourceSchemas};
 use crate::scim::{CORE_GROUP_URN, CORE_USER_URN, ScimError, TENANT_USER_URN};
@@ -490,7 +490,7 @@ impl<'a> Compiler<'a> {
                 Some(Operand::column("u.display_name_key", Folded))
             }
             (FilterSubject::Users, true, "active", None) => {
-                Some(Operand::column("(u.status <> 'suspended')", Boolean))
+                Some(Operand::column(&scim_active_sql(), Boolean))
             }
             (FilterSubject::Users, true, "meta", Some("created")) => {
                 Some(Operand::column("u.created_at", Micros))
@@ -848,6 +848,11 @@ pub fn order_by(
     Ok(ListOrder::Expression(format!(
         "CASE WHEN {expr} IS NULL THEN 1 ELSE 0 END, {expr}{collate} {direction}, {id} {direction}"
     )))
+}
+
+/// SCIM `active` as SQL over the status column, from the one definition (`UserStatus`).
+fn scim_active_sql() -> String {
+    format!("(u.status <> '{}')", UserStatus::SCIM_INACTIVE.as_str())
 }
 
 #[cfg(test)]

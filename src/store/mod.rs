@@ -21,7 +21,7 @@ mod users;
 pub use error::{Constraint, StoreError};
 pub use groups::GroupPage;
 pub use model::*;
-pub use sso::{LoginStateRecord, SessionRecord, SigningKeyRecord};
+pub use sso::{LoginStateRecord, SessionRecord, SigningKeyRecord, SsoConfig, UserClaim};
 
 use std::time::Duration;
 

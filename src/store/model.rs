@@ -2,8 +2,7 @@
 
 use serde_json::{Map, Value};
 
-/// Microseconds since the Unix epoch, UTC: the one time representation in both engines.
-pub type Micros = i64;
+pub use crate::clock::Micros;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TenantRecord {
@@ -58,6 +57,42 @@ pub struct EmailRow {
     pub primary: bool,
 }
 
+/// A user's lifecycle status (SPEC §4), as stored. The transitions are rules of the tenant
+/// (`tenant::status`); what each status means to SCIM and to queries is here, in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserStatus {
+    Invited,
+    Active,
+    Suspended,
+}
+
+impl UserStatus {
+    /// The one status SCIM reports as `active: false`; filters on `active` compare with it.
+    pub const SCIM_INACTIVE: UserStatus = UserStatus::Suspended;
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Invited => "invited",
+            UserStatus::Active => "active",
+            UserStatus::Suspended => "suspended",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "invited" => Some(UserStatus::Invited),
+            "active" => Some(UserStatus::Active),
+            "suspended" => Some(UserStatus::Suspended),
+            _ => None,
+        }
+    }
+
+    /// SCIM `active` is true for invited and active users.
+    pub fn scim_active(self) -> bool {
+        self != Self::SCIM_INACTIVE
+    }
+}
+
 /// Whether a new user got a seat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SeatReservation {
@@ -84,7 +119,7 @@ pub struct UserRecord {
     pub external_id: Option<String>,
     pub display_name: Option<String>,
     pub user_type: Option<String>,
-    pub status: String,
+    pub status: UserStatus,
     pub last_login_at: Option<Micros>,
     /// The stored SCIM document (see `scim::resource`), without `active`, which `status` carries.
     pub doc: Map<String, Value>,

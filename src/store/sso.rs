@@ -4,8 +4,65 @@
 use sqlx::Row;
 
 use super::row::AnyRow;
-use super::{Micros, SqlFragment, SqlParam, Store, StoreError, Tx, on_tx};
-use crate::sso::config::{SsoConfig, UserClaim};
+use super::{Micros, SqlFragment, SqlParam, Store, StoreError, Tx, UserStatus, on_tx};
+
+/// The ID-token claim that identifies the user (SPEC §5; default `email`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserClaim {
+    /// Matched against userName, then against the users' email addresses, ignoring case.
+    Email,
+    /// Matched like `email` (Entra puts the UPN here, Okta the login).
+    PreferredUsername,
+    /// Matched against externalId exactly, then userName ignoring case.
+    Sub,
+    /// Entra's object id; matched like `sub`.
+    Oid,
+}
+
+impl UserClaim {
+    /// The claim named `name` as stored and configured.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "email" => Some(Self::Email),
+            "preferred_username" => Some(Self::PreferredUsername),
+            "sub" => Some(Self::Sub),
+            "oid" => Some(Self::Oid),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::PreferredUsername => "preferred_username",
+            Self::Sub => "sub",
+            Self::Oid => "oid",
+        }
+    }
+
+    /// Whether the claim is an opaque identifier (matched to externalId) rather than a name.
+    pub fn is_identifier(self) -> bool {
+        matches!(self, Self::Sub | Self::Oid)
+    }
+}
+
+/// What `sso set` stores for a tenant. The client secret is held sealed (see `sso::secret_key`);
+/// the rules over it (return targets, sealing context) live in `sso::config`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SsoConfig {
+    pub tenant_id: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret_sealed: String,
+    pub scopes: Vec<String>,
+    pub user_claim: UserClaim,
+    pub groups_claim: Option<String>,
+    pub jit: bool,
+    /// Exact URLs a login may return to.
+    pub redirect_allow: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
 
 /// A login in flight: what the callback needs to finish it.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,8 +119,9 @@ fn config_from_row(row: &AnyRow<'_>) -> Result<SsoConfig, StoreError> {
         client_id: row.column("client_id")?,
         client_secret_sealed: row.column("client_secret_sealed")?,
         scopes: list_from(&scopes, "sso_configs.scopes")?,
-        user_claim: UserClaim::parse(&claim)
-            .map_err(|e| StoreError::Corrupt(format!("sso_configs.user_claim: {e}")))?,
+        user_claim: UserClaim::from_name(&claim).ok_or_else(|| {
+            StoreError::Corrupt(format!("sso_configs.user_claim: unknown claim '{claim}'"))
+        })?,
         groups_claim: row.column("groups_claim")?,
         jit: row.column("jit")?,
         redirect_allow: list_from(&allow, "sso_configs.redirect_allow")?,
@@ -351,7 +409,7 @@ impl Tx {
         &mut self,
         tenant_id: &str,
         user_id: &str,
-        status: &str,
+        status: UserStatus,
         now: Micros,
     ) -> Result<(), StoreError> {
         on_tx!(self, |conn| {
@@ -360,7 +418,7 @@ impl Tx {
                  WHERE tenant_id = $3 AND id = $4 AND deleted_at IS NULL",
             )
             .bind(now)
-            .bind(status)
+            .bind(status.as_str())
             .bind(tenant_id)
             .bind(user_id)
             .execute(&mut *conn)

@@ -6,8 +6,8 @@ use super::row::AnyRow;
 
 use super::{
     Dialect, EmailRow, ListSource, MembershipRow, Micros, PageSpec, SeatReservation, SqlFragment,
-    SqlParam, Store, StoreError, Tx, UserIndex, UserRecord, bind_params, count_statement,
-    json_text, on_tx, page_statement, sort_memberships,
+    SqlParam, Store, StoreError, Tx, UserIndex, UserRecord, UserStatus, bind_params,
+    count_statement, json_text, on_tx, page_statement, sort_memberships,
 };
 
 macro_rules! user_columns {
@@ -19,6 +19,7 @@ macro_rules! user_columns {
 
 /// A user from a row holding `user_columns!()`.
 fn user_from_row(row: &AnyRow<'_>) -> Result<UserRecord, StoreError> {
+    let status: String = row.column("status")?;
     Ok(UserRecord {
         id: row.column("id")?,
         tenant_id: row.column("tenant_id")?,
@@ -26,7 +27,8 @@ fn user_from_row(row: &AnyRow<'_>) -> Result<UserRecord, StoreError> {
         external_id: row.column("external_id")?,
         display_name: row.column("display_name")?,
         user_type: row.column("user_type")?,
-        status: row.column("status")?,
+        status: UserStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("users.status '{status}'")))?,
         last_login_at: row.column("last_login_at")?,
         doc: row.document("users")?,
         version: row.column("version")?,
@@ -384,7 +386,7 @@ impl Tx {
             .bind(&user.display_name)
             .bind(user.display_name.as_deref().map(fold))
             .bind(&user.user_type)
-            .bind(&user.status)
+            .bind(user.status.as_str())
             .bind(user.last_login_at)
             .bind(json_text(&user.doc))
             .bind(user.version)
@@ -418,7 +420,7 @@ impl Tx {
             .bind(&user.display_name)
             .bind(user.display_name.as_deref().map(fold))
             .bind(&user.user_type)
-            .bind(&user.status)
+            .bind(user.status.as_str())
             .bind(user.last_login_at)
             .bind(json_text(&user.doc))
             .bind(user.version)
@@ -469,7 +471,7 @@ impl Tx {
                     text(&user.display_name),
                     text(&user.display_name.as_deref().map(fold)),
                     text(&user.user_type),
-                    SqlParam::Text(user.status.clone()),
+                    SqlParam::Text(user.status.as_str().to_string()),
                     SqlParam::OptInt(user.last_login_at),
                     SqlParam::Text(json_text(&user.doc)),
                     SqlParam::Int(user.version),

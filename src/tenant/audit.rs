@@ -19,21 +19,6 @@ pub fn event(caller: &Caller, action: &str, now: Micros) -> AuditRecord {
     }
 }
 
-/// The HTTP status a rejection will be answered with, for the record.
-fn status_of(err: &TenantError) -> i64 {
-    match err {
-        TenantError::Scim(e) => i64::from(e.status),
-        TenantError::NotFound(_) | TenantError::UnknownTenant(_) => 404,
-        TenantError::UserNameTaken(_)
-        | TenantError::GroupNameTaken(_)
-        | TenantError::TenantExists(_) => 409,
-        TenantError::SeatLimitReached { .. } => 403,
-        TenantError::PreconditionFailed { .. } => 412,
-        TenantError::Locked { .. } | TenantError::InvalidArgument(_) => 400,
-        TenantError::Store(_) => 500,
-    }
-}
-
 /// Passes a write's outcome through, recording a rejection in its own transaction (the rejected
 /// one was rolled back). A failure to record is logged, never allowed to hide the rejection.
 pub async fn audit_rejection<T>(
@@ -51,7 +36,7 @@ pub async fn audit_rejection<T>(
     };
     let mut record = event(caller, action, now);
     record.outcome = "rejected".into();
-    record.http_status = status_of(&err);
+    record.http_status = i64::from(err.status());
     record.reason = Some(err.to_string());
     record.target_type = Some(
         if action.starts_with("group.") {

@@ -51,7 +51,33 @@ pub enum TenantError {
     Store(#[from] StoreError),
 }
 
+/// The HTTP status of a storage failure: a busy pool asks the client to retry, text the engine
+/// cannot hold is the client's, anything else is ours.
+pub fn store_error_status(err: &StoreError) -> u16 {
+    match err {
+        StoreError::Busy | StoreError::ShuttingDown => 503,
+        StoreError::UnstorableText(_) => 400,
+        _ => 500,
+    }
+}
+
 impl TenantError {
+    /// The HTTP status this error is answered with: the one table both the answer (`http::error`)
+    /// and the audit record of a rejection read.
+    pub fn status(&self) -> u16 {
+        match self {
+            TenantError::Scim(e) => e.status,
+            TenantError::NotFound(_) | TenantError::UnknownTenant(_) => 404,
+            TenantError::UserNameTaken(_)
+            | TenantError::GroupNameTaken(_)
+            | TenantError::TenantExists(_) => 409,
+            TenantError::SeatLimitReached { .. } => 403,
+            TenantError::PreconditionFailed { .. } => 412,
+            TenantError::Locked { .. } | TenantError::InvalidArgument(_) => 400,
+            TenantError::Store(err) => store_error_status(err),
+        }
+    }
+
     /// Whether the client caused it (and it belongs in the audit trail as a rejection).
     pub fn is_rejection(&self) -> bool {
         !matches!(self, TenantError::Store(_))

@@ -6,7 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use super::audit;
-use super::status::Status;
+use super::status::UserStatus;
 use super::users::{insert_new_user, new_user_record};
 use super::{Caller, TenantError};
 use crate::scim::CORE_USER_URN;
@@ -230,18 +230,18 @@ async fn try_sign_in(
             }
         }
     };
-    let status = Status::parse(&user.status).unwrap_or(Status::Invited);
-    if status == Status::Suspended {
+    let status = user.status;
+    if status == UserStatus::Suspended {
         return Err(SignInError::Refused(Refusal::Suspended));
     }
-    tx.record_sign_in(tenant_id, &user.id, Status::Active.as_str(), now)
+    tx.record_sign_in(tenant_id, &user.id, UserStatus::Active, now)
         .await?;
-    if status == Status::Invited {
+    if status == UserStatus::Invited {
         event.changed_attributes = vec!["status".into(), "lastLogin".into()];
     } else {
         event.changed_attributes = vec!["lastLogin".into()];
     }
-    user.status = Status::Active.as_str().into();
+    user.status = UserStatus::Active;
     user.last_login_at = Some(now);
     tx.insert_session(&SessionRecord {
         id: session.id.clone(),

@@ -1,41 +1,14 @@
 //! The user status lifecycle (SPEC §4): invited → active on first sign-in; `active: false`
 //! suspends; `active: true` restores `active`, or `invited` if the user never signed in.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    Invited,
-    Active,
-    Suspended,
-}
+pub use crate::store::UserStatus;
 
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Invited => "invited",
-            Status::Active => "active",
-            Status::Suspended => "suspended",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "invited" => Some(Status::Invited),
-            "active" => Some(Status::Active),
-            "suspended" => Some(Status::Suspended),
-            _ => None,
-        }
-    }
-
-    /// SCIM `active` is true for invited and active users.
-    pub fn scim_active(self) -> bool {
-        self != Status::Suspended
-    }
-
+impl UserStatus {
     /// The status of a newly provisioned user; `active` absent counts as true.
     pub fn on_create(active: Option<bool>) -> Self {
         match active {
-            Some(false) => Status::Suspended,
-            _ => Status::Invited,
+            Some(false) => UserStatus::Suspended,
+            _ => UserStatus::Invited,
         }
     }
 
@@ -43,23 +16,23 @@ impl Status {
     pub fn after_update(self, active: Option<bool>, has_signed_in: bool) -> Self {
         match active {
             None => self,
-            Some(false) => Status::Suspended,
-            Some(true) if self != Status::Suspended => self,
-            Some(true) if has_signed_in => Status::Active,
-            Some(true) => Status::Invited,
+            Some(false) => UserStatus::Suspended,
+            Some(true) if self != UserStatus::Suspended => self,
+            Some(true) if has_signed_in => UserStatus::Active,
+            Some(true) => UserStatus::Invited,
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Status::*;
+    use super::UserStatus::*;
     use super::*;
 
     #[test]
     fn the_lifecycle_follows_active() {
-        assert_eq!(Status::on_create(None), Invited);
-        assert_eq!(Status::on_create(Some(false)), Suspended);
+        assert_eq!(UserStatus::on_create(None), Invited);
+        assert_eq!(UserStatus::on_create(Some(false)), Suspended);
         assert_eq!(Invited.after_update(Some(false), false), Suspended);
         assert_eq!(Suspended.after_update(Some(true), false), Invited);
         assert_eq!(Suspended.after_update(Some(true), true), Active);

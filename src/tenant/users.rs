@@ -9,7 +9,7 @@ use super::document::{changed_attributes, check_version, string_at};
 use super::immutables::{self, Omitted};
 use super::query::{Listing, compile_query};
 use super::roles::{Catalog, Effective, effective, scim_role_values};
-use super::status::Status;
+use super::status::UserStatus;
 use super::{Caller, TenantError};
 use crate::clock::datetime_of;
 use crate::scim::filter::FilterLimits;
@@ -227,7 +227,7 @@ pub(super) fn new_user_record(
         external_id: string_at(&doc, "externalId"),
         display_name: string_at(&doc, "displayName"),
         user_type: string_at(&doc, "userType"),
-        status: Status::on_create(active).as_str().to_string(),
+        status: UserStatus::on_create(active),
         last_login_at: None,
         version: 1,
         created_at: now,
@@ -321,8 +321,7 @@ async fn try_patch(
     let old = lock_user(&mut tx, caller, id, if_match).await?;
     // The engine sees `active` as the client does; the status column carries it in storage.
     let mut working = old.doc.clone();
-    let status = Status::parse(&old.status).unwrap_or(Status::Invited);
-    working.insert("active".into(), Value::Bool(status.scim_active()));
+    working.insert("active".into(), Value::Bool(old.status.scim_active()));
     let mut parsed = apply_patch(schemas, &working, &old.id, &request, limits)?;
     let active = take_active_and_check(&mut parsed)?;
     let change = Change {
@@ -390,7 +389,7 @@ async fn write_change(
         omitted,
     )
     .map_err(|attribute| TenantError::Locked { attribute })?;
-    let old_status = Status::parse(&old.status).unwrap_or(Status::Invited);
+    let old_status = old.status;
     let status = old_status.after_update(change.active, old.last_login_at.is_some());
     let mut changed = changed_attributes(&old.doc, &doc);
     let changed_roles = changed.iter().any(|a| a == "roles");
@@ -406,7 +405,7 @@ async fn write_change(
         external_id: string_at(&doc, "externalId"),
         display_name: string_at(&doc, "displayName"),
         user_type: string_at(&doc, "userType"),
-        status: status.as_str().to_string(),
+        status,
         version: old.version + 1,
         modified_at: now,
         modified_by_connection: caller.connection_id.clone(),
@@ -575,7 +574,7 @@ pub fn to_scim(
     if !memberships.is_empty() {
         doc.insert("groups".into(), Value::Array(memberships));
     }
-    let status = Status::parse(&user.status).unwrap_or(Status::Invited);
+    let status = user.status;
     doc.insert("active".into(), Value::Bool(status.scim_active()));
     let ext = doc
         .entry(TENANT_USER_URN.to_string())

@@ -23,6 +23,7 @@ mod fuzz;
 mod groups;
 mod hostile;
 mod hostile_suite;
+mod layers;
 mod operations;
 mod process;
 mod roles;
