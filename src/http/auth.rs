@@ -13,7 +13,6 @@ use super::extract::bearer_token;
 use crate::clock::now_micros;
 use crate::scim::ScimError;
 use crate::state::AppState;
-use crate::store::AuditRecord;
 use crate::tenant::{Caller, tokens};
 
 /// Requires a live token of the tenant in the URL and puts the `Caller` into the request.
@@ -51,50 +50,13 @@ pub async fn require_token(
             Ok(next.run(request).await)
         }
         None => {
-            record_auth_failure(&state, slug, presented.is_some(), summary, now).await;
+            tokens::record_auth_failure(&state.store, slug, presented.is_some(), summary, now)
+                .await;
             Ok(scim_error_response(&ScimError::new(
                 401,
                 None,
                 "a valid bearer token for this tenant is required",
             )))
         }
-    }
-}
-
-/// Records the failure against the tenant named in the URL, if there is one.
-async fn record_auth_failure(
-    state: &AppState,
-    slug: &str,
-    had_token: bool,
-    summary: String,
-    now: i64,
-) {
-    let tenant_id = match state.store.tenant_by_slug(slug).await {
-        Ok(Some(t)) => Some(t.id),
-        _ => None,
-    };
-    let Some(tenant_id) = tenant_id else {
-        return;
-    };
-    let record = AuditRecord {
-        tenant_id: Some(tenant_id),
-        at: now,
-        actor: "scim".into(),
-        action: "auth.failure".into(),
-        outcome: "rejected".into(),
-        http_status: 401,
-        reason: Some(
-            if had_token {
-                "invalid, revoked, expired or foreign token"
-            } else {
-                "no bearer token"
-            }
-            .into(),
-        ),
-        request_summary: Some(summary),
-        ..AuditRecord::default()
-    };
-    if let Err(err) = state.store.record_audit(&record).await {
-        tracing::error!(error = %err, "could not record an authentication failure");
     }
 }

@@ -18,7 +18,7 @@ use super::extract::{bearer_token, declared_length};
 use crate::clock::{datetime_of, now_micros};
 use crate::scim::resource::format_datetime;
 use crate::sso::SsoError;
-use crate::sso::login::{Callback, LiveSession};
+use crate::sso::login::Callback;
 use crate::sso::session::published_keys;
 use crate::state::AppState;
 use crate::tenant::users::{self, UserExtras};
@@ -133,30 +133,18 @@ fn session_token(headers: &HeaderMap, jar: &CookieJar) -> Option<String> {
     bearer_token(headers).or_else(|| jar.get(SESSION_COOKIE).map(|c| c.value().to_string()))
 }
 
-/// A live session of the tenant in the URL.
-pub async fn session_of_tenant(
-    state: &AppState,
-    slug: &str,
-    token: Option<String>,
-) -> Result<LiveSession, SsoError> {
-    let token = token.ok_or(SsoError::InvalidSession)?;
-    let live = state
-        .sso
-        .live_session(&state.store, &token, now_micros())
-        .await?;
-    if live.tenant.slug != slug {
-        return Err(SsoError::InvalidSession);
-    }
-    Ok(live)
-}
-
 async fn me(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     headers: HeaderMap,
     jar: CookieJar,
 ) -> Response {
-    match session_of_tenant(&state, &slug, session_token(&headers, &jar)).await {
+    let token = session_token(&headers, &jar);
+    match state
+        .sso
+        .session_of_tenant(&state.store, &slug, token.as_deref(), now_micros())
+        .await
+    {
         Ok(live) => {
             let Some(schemas) = state.registry.user() else {
                 return StatusCode::INTERNAL_SERVER_ERROR.into_response();

@@ -235,6 +235,23 @@ impl Sso {
             .await
     }
 
+    /// A live session of the tenant named `slug`: a session of another tenant is as invalid as
+    /// none, so one tenant's sign-in never reaches another's users.
+    pub async fn session_of_tenant(
+        &self,
+        store: &Store,
+        slug: &str,
+        token: Option<&str>,
+        now: Micros,
+    ) -> Result<LiveSession, SsoError> {
+        let token = token.ok_or(SsoError::InvalidSession)?;
+        let live = self.live_session(store, token, now).await?;
+        if live.tenant.slug != slug {
+            return Err(SsoError::InvalidSession);
+        }
+        Ok(live)
+    }
+
     /// A session token that is still good: signed by a published key, unexpired, not ended,
     /// and its user neither suspended nor deleted — as of now, not as of the login.
     pub async fn live_session(

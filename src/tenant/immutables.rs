@@ -7,6 +7,9 @@ use crate::scim::CORE_USER_URN;
 use crate::scim::resource::fold_value;
 use crate::scim::schema::{Attribute, ResourceSchemas};
 use crate::scim::text::strip_prefix_ignore_case;
+use crate::store::Store;
+
+use super::{DEFAULT_IMMUTABLE_ATTRIBUTES, TenantError};
 
 /// Where a locked path points in a stored document.
 struct Located<'a> {
@@ -131,6 +134,21 @@ pub fn enforce(
         }
     }
     Ok(())
+}
+
+/// The locked attributes discovery shows at a tenant's URL: the tenant's own, and the defaults
+/// at a URL that names no tenant, so that discovery tells nobody which tenants exist.
+pub async fn locked_attributes_shown(
+    store: &Store,
+    slug: &str,
+) -> Result<Vec<String>, TenantError> {
+    Ok(match store.tenant_by_slug(slug).await? {
+        Some(tenant) => tenant.immutable_attributes,
+        None => DEFAULT_IMMUTABLE_ATTRIBUTES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    })
 }
 
 /// Marks the tenant's locked attributes `immutable` in a schema document served by discovery, so

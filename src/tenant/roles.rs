@@ -3,14 +3,17 @@
 //! values that name catalog roles, the roles mapped from the user's groups, and the roles an admin
 //! assigned. Unknown role values grant nothing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 
 use super::audit;
 use super::tenants::tenant_in;
 use super::{Caller, TenantError};
-use crate::store::{Constraint, GroupRoleMapping, Micros, RoleRecord, Store, StoreError, Tx};
+use crate::store::{
+    Constraint, GroupRoleMapping, MembershipRow, Micros, RoleRecord, Store, StoreError, Tx,
+    UserRecord,
+};
 
 pub const PERMISSION_CATEGORIES: [&str; 6] = [
     "conversations",
@@ -152,30 +155,59 @@ pub fn effective(
     }
 }
 
-/// One user's effective roles: from their SCIM roles, their SCIM groups and `extra_groups` (the
-/// groups an identity provider named at sign-in), and their assignments.
+/// The effective roles of one user: its SCIM groups, plus `extra_groups` (what the identity
+/// provider named at sign-in), through `effective_of_users`.
 pub async fn effective_of_user(
     store: &Store,
     tenant_id: &str,
-    user: &crate::store::UserRecord,
+    user: &UserRecord,
     extra_groups: &[String],
 ) -> Result<Effective, TenantError> {
+    let memberships = store
+        .groups_of_members(std::slice::from_ref(&user.id))
+        .await?;
+    let mut all = effective_of_users(
+        store,
+        tenant_id,
+        std::slice::from_ref(user),
+        &memberships,
+        extra_groups,
+    )
+    .await?;
+    Ok(all.remove(&user.id).unwrap_or_default())
+}
+
+/// The effective roles of several users at once, by user id: the catalog and the admin
+/// assignments are read once for all of them; `memberships` are their groups, as already read
+/// with the users; `extra_groups` count for every one of them.
+pub async fn effective_of_users(
+    store: &Store,
+    tenant_id: &str,
+    users: &[UserRecord],
+    memberships: &[MembershipRow],
+    extra_groups: &[String],
+) -> Result<HashMap<String, Effective>, TenantError> {
     let catalog = Catalog::load(store, tenant_id).await?;
-    let ids = [user.id.clone()];
-    let mut group_names: Vec<String> = store
-        .groups_of_members(&ids)
-        .await?
-        .into_iter()
-        .map(|m| m.group_display_name)
-        .collect();
-    group_names.extend(extra_groups.iter().cloned());
-    let assigned: Vec<String> = store
-        .role_assignments(&ids)
-        .await?
-        .into_iter()
-        .map(|(_, role)| role)
-        .collect();
-    Ok(effective(&catalog, &user.doc, &group_names, &assigned))
+    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    let assignments = store.role_assignments(&ids).await?;
+    Ok(users
+        .iter()
+        .map(|user| {
+            let mut group_names: Vec<String> = memberships
+                .iter()
+                .filter(|m| m.member_id == user.id)
+                .map(|m| m.group_display_name.clone())
+                .collect();
+            group_names.extend(extra_groups.iter().cloned());
+            let assigned: Vec<String> = assignments
+                .iter()
+                .filter(|(u, _)| *u == user.id)
+                .map(|(_, r)| r.clone())
+                .collect();
+            let roles = effective(&catalog, &user.doc, &group_names, &assigned);
+            (user.id.clone(), roles)
+        })
+        .collect())
 }
 
 /// The audit event of an admin act on a role.

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::audit;
 use super::tenants::tenant_in;
 use super::{Caller, TenantError};
-use crate::store::{ConnectionRecord, Micros, Store, TokenGrant, TokenRecord};
+use crate::store::{AuditRecord, ConnectionRecord, Micros, Store, TokenGrant, TokenRecord};
 
 const TOKEN_MARKER: &str = "scgw_";
 /// Characters of the token shown in listings and audit events (marker included).
@@ -264,6 +264,42 @@ pub async fn authenticate(
         None => cache.forget(&hash),
     }
     Ok(grant)
+}
+
+/// Records a refused SCIM authentication against the tenant named in the URL, if there is one
+/// (an unknown slug is not recorded: nobody learns which tenants exist). A failure to record is
+/// logged; the refusal stands either way.
+pub async fn record_auth_failure(
+    store: &Store,
+    slug: &str,
+    had_token: bool,
+    request_summary: String,
+    now: Micros,
+) {
+    let Ok(Some(tenant)) = store.tenant_by_slug(slug).await else {
+        return;
+    };
+    let record = AuditRecord {
+        tenant_id: Some(tenant.id),
+        at: now,
+        actor: "scim".into(),
+        action: "auth.failure".into(),
+        outcome: "rejected".into(),
+        http_status: 401,
+        reason: Some(
+            if had_token {
+                "invalid, revoked, expired or foreign token"
+            } else {
+                "no bearer token"
+            }
+            .into(),
+        ),
+        request_summary: Some(request_summary),
+        ..AuditRecord::default()
+    };
+    if let Err(err) = store.record_audit(&record).await {
+        tracing::error!(error = %err, "could not record an authentication failure");
+    }
 }
 
 #[cfg(test)]

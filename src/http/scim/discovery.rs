@@ -12,8 +12,7 @@ use crate::http::response::ScimResponse;
 use crate::scim::ScimError;
 use crate::scim::list::{Page, list_response};
 use crate::state::AppState;
-use crate::tenant::DEFAULT_IMMUTABLE_ATTRIBUTES;
-use crate::tenant::immutables::mark_locked_in_schema;
+use crate::tenant::immutables::{locked_attributes_shown, mark_locked_in_schema};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -105,13 +104,7 @@ fn resource_type_docs(state: &AppState, tenant: &str) -> Vec<Value> {
 /// The schema documents as this tenant sees them: its locked attributes are `immutable`. An
 /// unknown tenant sees the defaults, so discovery tells nobody which tenants exist.
 async fn schema_docs(state: &AppState, tenant: &str) -> Result<Vec<Value>, ApiError> {
-    let locked: Vec<String> = match state.store.tenant_by_slug(tenant).await? {
-        Some(t) => t.immutable_attributes,
-        None => DEFAULT_IMMUTABLE_ATTRIBUTES
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-    };
+    let locked = locked_attributes_shown(&state.store, tenant).await?;
     let base = state.settings.scim_base_url(tenant);
     Ok(state
         .registry

@@ -11,7 +11,6 @@ use crate::clock::now_micros;
 use crate::http::error::{ApiError, sso_scim_error};
 use crate::http::extract::{Preconditions, ResourceId, ScimJson, ScimQuery, bearer_token};
 use crate::http::response::ScimResponse;
-use crate::http::sso::session_of_tenant;
 use crate::scim::ScimError;
 use crate::scim::TENANT_USER_URN;
 use crate::scim::list::ListRequest;
@@ -24,7 +23,7 @@ use crate::store::MembershipRow;
 use crate::tenant::Caller;
 use crate::tenant::document::etag_matches;
 use crate::tenant::query::Listing;
-use crate::tenant::roles::{Catalog, Effective, effective};
+use crate::tenant::roles::{Effective, effective_of_users};
 use crate::tenant::users::{self, User, UserExtras};
 
 /// What the answer needs beyond the users' rows: their groups (when shown, or to work out
@@ -77,25 +76,8 @@ async fn extras(
         None => state.store.groups_of_members(&ids).await?,
     };
     if wants_roles {
-        let catalog = Catalog::load(&state.store, &caller.tenant.id).await?;
-        let assignments = state.store.role_assignments(&ids).await?;
-        for user in found {
-            let group_names: Vec<String> = out
-                .groups
-                .iter()
-                .filter(|m| m.member_id == user.id)
-                .map(|m| m.group_display_name.clone())
-                .collect();
-            let assigned: Vec<String> = assignments
-                .iter()
-                .filter(|(u, _)| *u == user.id)
-                .map(|(_, r)| r.clone())
-                .collect();
-            out.effective.insert(
-                user.id.clone(),
-                effective(&catalog, &user.doc, &group_names, &assigned),
-            );
-        }
+        out.effective =
+            effective_of_users(&state.store, &caller.tenant.id, found, &out.groups, &[]).await?;
     }
     if !projection.includes(schemas, "groups") {
         out.groups.clear();
@@ -332,7 +314,10 @@ pub async fn me(
     headers: HeaderMap,
     query: ScimQuery,
 ) -> Result<ScimResponse, ApiError> {
-    let live = session_of_tenant(&state, &slug, bearer_token(&headers))
+    let token = bearer_token(&headers);
+    let live = state
+        .sso
+        .session_of_tenant(&state.store, &slug, token.as_deref(), now_micros())
         .await
         .map_err(|err| match err {
             SsoError::InvalidSession => ScimError::new(
