@@ -343,12 +343,15 @@ async fn groups_scenario(database: &str) {
             request_summary: None,
         };
         let registry = scim_gateway::scim::schema::Registry::load().unwrap();
+        let ctx = scim_gateway::tenant::audit::WriteContext {
+            store: &store,
+            schemas: registry.resource_schemas("Group").unwrap(),
+            caller: &caller,
+            now: now_micros(),
+        };
         let group = scim_gateway::tenant::groups::create_group(
-            &store,
-            registry.resource_schemas("Group").unwrap(),
-            &caller,
+            &ctx,
             &json!({"displayName": format!("group of {size}")}),
-            now_micros(),
         )
         .await
         .unwrap();

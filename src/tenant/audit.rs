@@ -1,8 +1,43 @@
 //! Audit events the rules write: one per SCIM write, one per rejected request.
 
+use std::future::Future;
+
+use crate::scim::schema::ResourceSchemas;
 use crate::store::{AuditRecord, Micros, Store};
 
 use super::{Caller, TenantError};
+
+/// What every write of the rules runs with: the store, the schemas of the resource it writes,
+/// who asks, and when.
+#[derive(Clone, Copy)]
+pub struct WriteContext<'a> {
+    pub store: &'a Store,
+    pub schemas: ResourceSchemas<'a>,
+    pub caller: &'a Caller,
+    pub now: Micros,
+}
+
+impl WriteContext<'_> {
+    /// Runs `write`; a rejection is recorded in the audit trail as `action` on `target_id` (in a
+    /// transaction of its own: the rejected write's was rolled back).
+    pub async fn audited<T>(
+        &self,
+        action: &str,
+        target_id: Option<&str>,
+        write: impl Future<Output = Result<T, TenantError>>,
+    ) -> Result<T, TenantError> {
+        let outcome = write.await;
+        audit_rejection(
+            self.store,
+            self.caller,
+            action,
+            target_id,
+            self.now,
+            outcome,
+        )
+        .await
+    }
+}
 
 /// Builds the event of `caller` doing `action` on a target.
 pub fn event(caller: &Caller, action: &str, now: Micros) -> AuditRecord {
@@ -21,7 +56,7 @@ pub fn event(caller: &Caller, action: &str, now: Micros) -> AuditRecord {
 
 /// Passes a write's outcome through, recording a rejection in its own transaction (the rejected
 /// one was rolled back). A failure to record is logged, never allowed to hide the rejection.
-pub async fn audit_rejection<T>(
+async fn audit_rejection<T>(
     store: &Store,
     caller: &Caller,
     action: &str,

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::audit::WriteContext;
 use super::{Caller, TenantError, groups, users};
 use crate::scim::bulk::{BulkMethod, BulkOperation, BulkRequest, references, substitute};
 use crate::scim::filter::FilterLimits;
@@ -185,58 +186,50 @@ async fn execute(
             Some(etag_of(g.version)),
         )
     };
+    let users_ctx = WriteContext {
+        store,
+        schemas: user_schemas,
+        caller: &caller,
+        now,
+    };
+    let groups_ctx = WriteContext {
+        schemas: group_schemas,
+        ..users_ctx
+    };
     let result = match (op.method, target(&op.path)) {
-        (BulkMethod::Post, Some(Target::Users(None))) => {
-            users::create_user(store, user_schemas, &caller, &data, now)
-                .await
-                .map(|u| user_done(201, u))
-        }
-        (BulkMethod::Post, Some(Target::Groups(None))) => {
-            groups::create_group(store, group_schemas, &caller, &data, now)
-                .await
-                .map(|g| group_done(201, g))
-        }
+        (BulkMethod::Post, Some(Target::Users(None))) => users::create_user(&users_ctx, &data)
+            .await
+            .map(|u| user_done(201, u)),
+        (BulkMethod::Post, Some(Target::Groups(None))) => groups::create_group(&groups_ctx, &data)
+            .await
+            .map(|g| group_done(201, g)),
         (BulkMethod::Put, Some(Target::Users(Some(id)))) => {
-            users::replace_user(store, user_schemas, &caller, id, &data, version, now)
+            users::replace_user(&users_ctx, id, &data, version)
                 .await
                 .map(|u| user_done(200, u))
         }
         (BulkMethod::Put, Some(Target::Groups(Some(id)))) => {
-            groups::replace_group(store, group_schemas, &caller, id, &data, version, now)
+            groups::replace_group(&groups_ctx, id, &data, version)
                 .await
                 .map(|g| group_done(200, g))
         }
-        (BulkMethod::Patch, Some(Target::Users(Some(id)))) => users::patch_user(
-            store,
-            user_schemas,
-            &caller,
-            id,
-            &data,
-            version,
-            limits,
-            now,
-        )
-        .await
-        .map(|u| user_done(200, u)),
-        (BulkMethod::Patch, Some(Target::Groups(Some(id)))) => groups::patch_group(
-            store,
-            group_schemas,
-            &caller,
-            id,
-            &data,
-            version,
-            limits,
-            now,
-        )
-        .await
-        .map(|g| group_done(200, g)),
+        (BulkMethod::Patch, Some(Target::Users(Some(id)))) => {
+            users::patch_user(&users_ctx, id, &data, version, limits)
+                .await
+                .map(|u| user_done(200, u))
+        }
+        (BulkMethod::Patch, Some(Target::Groups(Some(id)))) => {
+            groups::patch_group(&groups_ctx, id, &data, version, limits)
+                .await
+                .map(|g| group_done(200, g))
+        }
         (BulkMethod::Delete, Some(Target::Users(Some(id)))) => {
-            users::delete_user(store, &caller, id, version, now)
+            users::delete_user(&users_ctx, id, version)
                 .await
                 .map(|()| done(204, Some(format!("{base_url}/Users/{id}")), None))
         }
         (BulkMethod::Delete, Some(Target::Groups(Some(id)))) => {
-            groups::delete_group(store, &caller, id, version, now)
+            groups::delete_group(&groups_ctx, id, version)
                 .await
                 .map(|()| done(204, Some(format!("{base_url}/Groups/{id}")), None))
         }

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
-use super::audit::{self, audit_rejection};
+use super::audit::{self, WriteContext};
 use super::document::{changed_attributes, check_version, string_at};
 use super::query::{Listing, compile_query};
 use super::{Caller, TenantError};
@@ -157,76 +157,55 @@ fn read_group(schemas: ResourceSchemas<'_>, body: &Value) -> Result<GroupInput, 
     })
 }
 
-pub async fn create_group(
-    store: &Store,
-    schemas: ResourceSchemas<'_>,
-    caller: &Caller,
-    body: &Value,
-    now: Micros,
-) -> Result<Group, TenantError> {
-    audit_rejection(
-        store,
-        caller,
-        "group.create",
-        None,
-        now,
-        try_create(store, schemas, caller, body, now).await,
-    )
+pub async fn create_group(ctx: &WriteContext<'_>, body: &Value) -> Result<Group, TenantError> {
+    ctx.audited("group.create", None, async {
+        let GroupInput {
+            doc,
+            member_ids: ids,
+            ignored,
+        } = read_group(ctx.schemas, body)?;
+        let display_name = display_name_of(&doc)?;
+        let group = GroupRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            tenant_id: ctx.caller.tenant.id.clone(),
+            display_name: display_name.clone(),
+            external_id: string_at(&doc, "externalId"),
+            doc,
+            version: 1,
+            created_at: ctx.now,
+            modified_at: ctx.now,
+            created_by_connection: ctx.caller.connection_id.clone(),
+            modified_by_connection: ctx.caller.connection_id.clone(),
+        };
+        let mut tx = ctx.store.begin().await?;
+        tx.insert_group(&group)
+            .await
+            .map_err(|e| map_conflict(e, &display_name))?;
+        let mut outcome = MembershipOutcome {
+            skipped: ignored,
+            ..MembershipOutcome::default()
+        };
+        apply_member_change(
+            &mut tx,
+            &ctx.caller.tenant.id,
+            &group.id,
+            &MemberChange::Add(ids),
+            ctx.now,
+            &mut outcome,
+        )
+        .await?;
+        let mut event = group_event(ctx.caller, "group.create", &group, ctx.now);
+        event.http_status = 201;
+        event.changed_attributes = group.doc.keys().cloned().collect();
+        if outcome.added > 0 {
+            event.changed_attributes.push("members".into());
+        }
+        event.reason = outcome.describe();
+        tx.insert_audit(&event).await?;
+        tx.commit().await?;
+        Ok(group)
+    })
     .await
-}
-
-async fn try_create(
-    store: &Store,
-    schemas: ResourceSchemas<'_>,
-    caller: &Caller,
-    body: &Value,
-    now: Micros,
-) -> Result<Group, TenantError> {
-    let GroupInput {
-        doc,
-        member_ids: ids,
-        ignored,
-    } = read_group(schemas, body)?;
-    let display_name = display_name_of(&doc)?;
-    let group = GroupRecord {
-        id: uuid::Uuid::now_v7().to_string(),
-        tenant_id: caller.tenant.id.clone(),
-        display_name: display_name.clone(),
-        external_id: string_at(&doc, "externalId"),
-        doc,
-        version: 1,
-        created_at: now,
-        modified_at: now,
-        created_by_connection: caller.connection_id.clone(),
-        modified_by_connection: caller.connection_id.clone(),
-    };
-    let mut tx = store.begin().await?;
-    tx.insert_group(&group)
-        .await
-        .map_err(|e| map_conflict(e, &display_name))?;
-    let mut outcome = MembershipOutcome {
-        skipped: ignored,
-        ..MembershipOutcome::default()
-    };
-    apply_member_change(
-        &mut tx,
-        &caller.tenant.id,
-        &group.id,
-        &MemberChange::Add(ids),
-        now,
-        &mut outcome,
-    )
-    .await?;
-    let mut event = group_event(caller, "group.create", &group, now);
-    event.http_status = 201;
-    event.changed_attributes = group.doc.keys().cloned().collect();
-    if outcome.added > 0 {
-        event.changed_attributes.push("members".into());
-    }
-    event.reason = outcome.describe();
-    tx.insert_audit(&event).await?;
-    tx.commit().await?;
-    Ok(group)
 }
 
 fn group_event(
@@ -317,38 +296,35 @@ async fn finish_update(
 
 /// Replaces a group (PUT): its document, and its member list by difference.
 pub async fn replace_group(
-    store: &Store,
-    schemas: ResourceSchemas<'_>,
-    caller: &Caller,
+    ctx: &WriteContext<'_>,
     id: &str,
     body: &Value,
     if_match: Option<&str>,
-    now: Micros,
 ) -> Result<Group, TenantError> {
-    let result = async {
+    ctx.audited("group.replace", Some(id), async {
         let GroupInput {
             doc,
             member_ids: ids,
             ignored,
-        } = read_group(schemas, body)?;
-        let mut tx = store.begin().await?;
-        let old = lock_group(&mut tx, caller, id, if_match).await?;
+        } = read_group(ctx.schemas, body)?;
+        let mut tx = ctx.store.begin().await?;
+        let old = lock_group(&mut tx, ctx.caller, id, if_match).await?;
         let mut outcome = MembershipOutcome {
             skipped: ignored,
             ..MembershipOutcome::default()
         };
         apply_member_change(
             &mut tx,
-            &caller.tenant.id,
+            &ctx.caller.tenant.id,
             id,
             &MemberChange::Replace(ids),
-            now,
+            ctx.now,
             &mut outcome,
         )
         .await?;
         finish_update(
             tx,
-            caller,
+            ctx.caller,
             old,
             GroupChange {
                 doc,
@@ -356,32 +332,27 @@ pub async fn replace_group(
                 action: "group.replace",
                 tolerances: Vec::new(),
             },
-            now,
+            ctx.now,
         )
         .await
-    }
-    .await;
-    audit_rejection(store, caller, "group.replace", Some(id), now, result).await
+    })
+    .await
 }
 
 /// Applies a PATCH to a group: its attributes through the PATCH engine, its membership as
 /// single-row changes; all of it or none.
-#[allow(clippy::too_many_arguments)]
 pub async fn patch_group(
-    store: &Store,
-    schemas: ResourceSchemas<'_>,
-    caller: &Caller,
+    ctx: &WriteContext<'_>,
     id: &str,
     body: &Value,
     if_match: Option<&str>,
     limits: FilterLimits,
-    now: Micros,
 ) -> Result<Group, TenantError> {
-    let result = async {
+    ctx.audited("group.patch", Some(id), async {
         let request = parse_patch_request(body, MAX_PATCH_OPERATIONS)?;
         let split = split_group_patch(request, limits)?;
-        let mut tx = store.begin().await?;
-        let old = lock_group(&mut tx, caller, id, if_match).await?;
+        let mut tx = ctx.store.begin().await?;
+        let old = lock_group(&mut tx, ctx.caller, id, if_match).await?;
         let mut tolerances: Vec<String> = split
             .attributes
             .tolerances
@@ -391,7 +362,7 @@ pub async fn patch_group(
         let doc = if split.attributes.operations.is_empty() {
             old.doc.clone()
         } else {
-            let parsed = apply_patch(schemas, &old.doc, &old.id, &split.attributes, limits)?;
+            let parsed = apply_patch(ctx.schemas, &old.doc, &old.id, &split.attributes, limits)?;
             tolerances = parsed
                 .tolerances
                 .iter()
@@ -406,11 +377,19 @@ pub async fn patch_group(
             ..MembershipOutcome::default()
         };
         for change in &split.members {
-            apply_member_change(&mut tx, &caller.tenant.id, id, change, now, &mut outcome).await?;
+            apply_member_change(
+                &mut tx,
+                &ctx.caller.tenant.id,
+                id,
+                change,
+                ctx.now,
+                &mut outcome,
+            )
+            .await?;
         }
         finish_update(
             tx,
-            caller,
+            ctx.caller,
             old,
             GroupChange {
                 doc,
@@ -418,33 +397,29 @@ pub async fn patch_group(
                 action: "group.patch",
                 tolerances,
             },
-            now,
+            ctx.now,
         )
         .await
-    }
-    .await;
-    audit_rejection(store, caller, "group.patch", Some(id), now, result).await
+    })
+    .await
 }
 
 pub async fn delete_group(
-    store: &Store,
-    caller: &Caller,
+    ctx: &WriteContext<'_>,
     id: &str,
     if_match: Option<&str>,
-    now: Micros,
 ) -> Result<(), TenantError> {
-    let result = async {
-        let mut tx = store.begin().await?;
-        let old = lock_group(&mut tx, caller, id, if_match).await?;
-        tx.delete_group(&caller.tenant.id, id).await?;
-        let mut event = group_event(caller, "group.delete", &old, now);
+    ctx.audited("group.delete", Some(id), async {
+        let mut tx = ctx.store.begin().await?;
+        let old = lock_group(&mut tx, ctx.caller, id, if_match).await?;
+        tx.delete_group(&ctx.caller.tenant.id, id).await?;
+        let mut event = group_event(ctx.caller, "group.delete", &old, ctx.now);
         event.http_status = 204;
         tx.insert_audit(&event).await?;
         tx.commit().await?;
         Ok(())
-    }
-    .await;
-    audit_rejection(store, caller, "group.delete", Some(id), now, result).await
+    })
+    .await
 }
 
 pub async fn get_group(store: &Store, caller: &Caller, id: &str) -> Result<Group, TenantError> {

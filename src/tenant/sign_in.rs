@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::audit;
+use super::audit::{self, WriteContext};
 use super::status::UserStatus;
 use super::users::{insert_new_user, new_user_record};
 use super::{Caller, TenantError};
@@ -200,7 +200,13 @@ async fn try_sign_in(
                     value,
                 }));
             }
-            let user = create_just_in_time(&mut tx, schemas, caller, request, &value, now).await?;
+            let ctx = WriteContext {
+                store,
+                schemas,
+                caller,
+                now,
+            };
+            let user = create_just_in_time(&mut tx, &ctx, request, &value).await?;
             let mut event = login_event(caller, now, Some(&user));
             event.reason = Some("created just in time".into());
             (user, event)
@@ -262,11 +268,9 @@ async fn try_sign_in(
 /// Creates the user an unknown claim names, from the ID token's profile claims, taking a seat.
 async fn create_just_in_time(
     tx: &mut crate::store::Tx,
-    schemas: ResourceSchemas<'_>,
-    caller: &Caller,
+    ctx: &WriteContext<'_>,
     request: &SignInRequest,
     user_name: &str,
-    now: Micros,
 ) -> Result<UserRecord, SignInError> {
     let claim = |name: &str| request.claims.get(name).and_then(Value::as_str);
     let mut body = Map::new();
@@ -291,9 +295,10 @@ async fn create_just_in_time(
     if let Some(display) = claim("name") {
         body.insert("displayName".into(), display.into());
     }
-    let (user, tolerances) = new_user_record(schemas, caller, &Value::Object(body), now)?;
+    let (user, tolerances) =
+        new_user_record(ctx.schemas, ctx.caller, &Value::Object(body), ctx.now)?;
     let reason = Some("created just in time at sign-in".to_string());
-    insert_new_user(tx, schemas, caller, &user, &tolerances, reason, now)
+    insert_new_user(tx, ctx, &user, &tolerances, reason)
         .await
         .map_err(|e| match e {
             TenantError::SeatLimitReached { limit } => {

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::audit::{self, audit_rejection};
+use super::audit::{self, WriteContext};
 use super::document::{changed_attributes, check_version, string_at};
 use super::immutables::{self, Omitted};
 use super::query::{Listing, compile_query};
@@ -146,52 +146,34 @@ async fn unknown_roles_warning(
 }
 
 /// Creates a user from a SCIM document: takes a seat, inserts, audits; all or nothing.
-pub async fn create_user(
-    store: &Store,
-    schemas: ResourceSchemas<'_>,
-    caller: &Caller,
-    body: &Value,
-    now: Micros,
-) -> Result<User, TenantError> {
-    audit_rejection(
-        store,
-        caller,
-        "user.create",
-        None,
-        now,
-        try_create(store, schemas, caller, body, now).await,
-    )
+pub async fn create_user(ctx: &WriteContext<'_>, body: &Value) -> Result<User, TenantError> {
+    ctx.audited("user.create", None, async {
+        let (user, tolerances) = new_user_record(ctx.schemas, ctx.caller, body, ctx.now)?;
+        let mut tx = ctx.store.begin().await?;
+        let warning = unknown_roles_warning(&mut tx, &ctx.caller.tenant.id, &user.doc).await?;
+        insert_new_user(&mut tx, ctx, &user, &tolerances, warning).await?;
+        tx.commit().await?;
+        Ok(user)
+    })
     .await
-}
-
-async fn try_create(
-    store: &Store,
-    schemas: ResourceSchemas<'_>,
-    caller: &Caller,
-    body: &Value,
-    now: Micros,
-) -> Result<User, TenantError> {
-    let (user, tolerances) = new_user_record(schemas, caller, body, now)?;
-    let mut tx = store.begin().await?;
-    let warning = unknown_roles_warning(&mut tx, &caller.tenant.id, &user.doc).await?;
-    insert_new_user(&mut tx, schemas, caller, &user, &tolerances, warning, now).await?;
-    tx.commit().await?;
-    Ok(user)
 }
 
 /// Takes a seat for a new user and inserts it with its `user.create` event (`reason` goes with
 /// the event), in `tx`. Every way a user is created (SCIM, Bulk, just-in-time sign-in) comes
 /// through here.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn insert_new_user(
     tx: &mut Tx,
-    schemas: ResourceSchemas<'_>,
-    caller: &Caller,
+    ctx: &WriteContext<'_>,
     user: &User,
     tolerances: &[Tolerance],
     reason: Option<String>,
-    now: Micros,
 ) -> Result<(), TenantError> {
+    let WriteContext {
+        schemas,
+        caller,
+        now,
+        ..
+    } = *ctx;
     if let SeatReservation::Refused { limit } = tx.reserve_seat(&caller.tenant.id).await? {
         return Err(TenantError::SeatLimitReached { limit });
     }
@@ -241,96 +223,53 @@ pub(super) fn new_user_record(
 
 /// Replaces a user with a full SCIM document (PUT). Locked attributes must keep their values.
 pub async fn replace_user(
-    store: &Store,
-    schemas: ResourceSchemas<'_>,
-    caller: &Caller,
+    ctx: &WriteContext<'_>,
     id: &str,
     body: &Value,
     if_match: Option<&str>,
-    now: Micros,
 ) -> Result<User, TenantError> {
-    audit_rejection(
-        store,
-        caller,
-        "user.replace",
-        Some(id),
-        now,
-        try_replace(store, schemas, caller, id, body, if_match, now).await,
-    )
+    ctx.audited("user.replace", Some(id), async {
+        let mut parsed = parse_resource(ctx.schemas, body)?;
+        let active = take_active_and_check(&mut parsed)?;
+        let mut tx = ctx.store.begin().await?;
+        let old = lock_user(&mut tx, ctx.caller, id, if_match).await?;
+        let change = Change {
+            doc: parsed.doc,
+            active,
+            tolerances: parsed.tolerances,
+            kind: ChangeKind::Replace,
+        };
+        write_change(tx, ctx, old, change).await
+    })
     .await
-}
-
-async fn try_replace(
-    store: &Store,
-    schemas: ResourceSchemas<'_>,
-    caller: &Caller,
-    id: &str,
-    body: &Value,
-    if_match: Option<&str>,
-    now: Micros,
-) -> Result<User, TenantError> {
-    let mut parsed = parse_resource(schemas, body)?;
-    let active = take_active_and_check(&mut parsed)?;
-    let mut tx = store.begin().await?;
-    let old = lock_user(&mut tx, caller, id, if_match).await?;
-    let change = Change {
-        doc: parsed.doc,
-        active,
-        tolerances: parsed.tolerances,
-        kind: ChangeKind::Replace,
-    };
-    write_change(tx, schemas, caller, old, change, now).await
 }
 
 /// Applies a PATCH request to a user: every operation or none (RFC 7644 §3.5.2).
-#[allow(clippy::too_many_arguments)]
 pub async fn patch_user(
-    store: &Store,
-    schemas: ResourceSchemas<'_>,
-    caller: &Caller,
+    ctx: &WriteContext<'_>,
     id: &str,
     body: &Value,
     if_match: Option<&str>,
     limits: FilterLimits,
-    now: Micros,
 ) -> Result<User, TenantError> {
-    audit_rejection(
-        store,
-        caller,
-        "user.patch",
-        Some(id),
-        now,
-        try_patch(store, schemas, caller, id, body, if_match, limits, now).await,
-    )
+    ctx.audited("user.patch", Some(id), async {
+        let request = parse_patch_request(body, MAX_PATCH_OPERATIONS)?;
+        let mut tx = ctx.store.begin().await?;
+        let old = lock_user(&mut tx, ctx.caller, id, if_match).await?;
+        // The engine sees `active` as the client does; the status column carries it in storage.
+        let mut working = old.doc.clone();
+        working.insert("active".into(), Value::Bool(old.status.scim_active()));
+        let mut parsed = apply_patch(ctx.schemas, &working, &old.id, &request, limits)?;
+        let active = take_active_and_check(&mut parsed)?;
+        let change = Change {
+            doc: parsed.doc,
+            active,
+            tolerances: parsed.tolerances,
+            kind: ChangeKind::Patch,
+        };
+        write_change(tx, ctx, old, change).await
+    })
     .await
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn try_patch(
-    store: &Store,
-    schemas: ResourceSchemas<'_>,
-    caller: &Caller,
-    id: &str,
-    body: &Value,
-    if_match: Option<&str>,
-    limits: FilterLimits,
-    now: Micros,
-) -> Result<User, TenantError> {
-    let request = parse_patch_request(body, MAX_PATCH_OPERATIONS)?;
-    let mut tx = store.begin().await?;
-    let old = lock_user(&mut tx, caller, id, if_match).await?;
-    // The engine sees `active` as the client does; the status column carries it in storage.
-    let mut working = old.doc.clone();
-    working.insert("active".into(), Value::Bool(old.status.scim_active()));
-    let mut parsed = apply_patch(schemas, &working, &old.id, &request, limits)?;
-    let active = take_active_and_check(&mut parsed)?;
-    let change = Change {
-        doc: parsed.doc,
-        active,
-        tolerances: parsed.tolerances,
-        kind: ChangeKind::Patch,
-    };
-    write_change(tx, schemas, caller, old, change, now).await
 }
 
 /// Most operations one PATCH request may carry.
@@ -369,12 +308,16 @@ struct Change {
 /// event; an unchanged user keeps its version (and `meta.lastModified`).
 async fn write_change(
     mut tx: Tx,
-    schemas: ResourceSchemas<'_>,
-    caller: &Caller,
+    ctx: &WriteContext<'_>,
     old: User,
     change: Change,
-    now: Micros,
 ) -> Result<User, TenantError> {
+    let WriteContext {
+        schemas,
+        caller,
+        now,
+        ..
+    } = *ctx;
     let mut doc = change.doc;
     let omitted = match change.kind {
         // A PUT that leaves a locked attribute out keeps it; a PATCH that removes it changes it.
@@ -441,44 +384,32 @@ async fn write_change(
 
 /// Soft-deletes a user: a tombstone stays for history; the seat and the userName are freed.
 pub async fn delete_user(
-    store: &Store,
-    caller: &Caller,
+    ctx: &WriteContext<'_>,
     id: &str,
     if_match: Option<&str>,
-    now: Micros,
 ) -> Result<(), TenantError> {
-    audit_rejection(
-        store,
-        caller,
-        "user.delete",
-        Some(id),
-        now,
-        try_delete(store, caller, id, if_match, now).await,
-    )
-    .await
-}
-
-async fn try_delete(
-    store: &Store,
-    caller: &Caller,
-    id: &str,
-    if_match: Option<&str>,
-    now: Micros,
-) -> Result<(), TenantError> {
-    let mut tx = store.begin().await?;
-    let old = lock_user(&mut tx, caller, id, if_match).await?;
-    tx.tombstone_user(&caller.tenant.id, id, now, caller.connection_id.as_deref())
+    ctx.audited("user.delete", Some(id), async {
+        let mut tx = ctx.store.begin().await?;
+        let old = lock_user(&mut tx, ctx.caller, id, if_match).await?;
+        tx.tombstone_user(
+            &ctx.caller.tenant.id,
+            id,
+            ctx.now,
+            ctx.caller.connection_id.as_deref(),
+        )
         .await?;
-    tx.remove_from_all_groups(id, now).await?;
-    tx.release_seat(&caller.tenant.id).await?;
-    let mut event = audit::event(caller, "user.delete", now);
-    event.http_status = 204;
-    event.target_type = Some("User".into());
-    event.target_id = Some(old.id.clone());
-    event.target_name = Some(old.user_name.clone());
-    tx.insert_audit(&event).await?;
-    tx.commit().await?;
-    Ok(())
+        tx.remove_from_all_groups(id, ctx.now).await?;
+        tx.release_seat(&ctx.caller.tenant.id).await?;
+        let mut event = audit::event(ctx.caller, "user.delete", ctx.now);
+        event.http_status = 204;
+        event.target_type = Some("User".into());
+        event.target_id = Some(old.id.clone());
+        event.target_name = Some(old.user_name.clone());
+        tx.insert_audit(&event).await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
 }
 
 pub async fn get_user(store: &Store, caller: &Caller, id: &str) -> Result<User, TenantError> {

@@ -119,13 +119,23 @@ fn rules_and_sign_in_import_no_http_or_cli() {
 /// rules' business, never written or recomputed in `http/`.
 #[test]
 fn handlers_write_no_audit_records_and_resolve_no_roles() {
-    let words = ["AuditRecord", "record_audit", "insert_audit", "Catalog", "effective("];
+    let words = [
+        "AuditRecord",
+        "record_audit",
+        "insert_audit",
+        "Catalog",
+        "effective(",
+    ];
     let found: Vec<String> = code_lines("http")
         .into_iter()
         .filter(|(_, line)| words.iter().any(|w| line.contains(w)))
         .map(|(at, line)| format!("{at}: {}", line.trim()))
         .collect();
-    assert!(found.is_empty(), "http/ does a rule's work:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "http/ does a rule's work:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]

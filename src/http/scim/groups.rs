@@ -5,7 +5,7 @@ use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::{list_request, listing_response, projection, resource_schemas};
+use super::{list_request, listing_response, operation, projection, resource_schemas};
 use crate::clock::now_micros;
 use crate::http::error::ApiError;
 use crate::http::extract::{Preconditions, ResourceId, ScimJson, ScimQuery};
@@ -74,8 +74,7 @@ pub async fn create(
     query: ScimQuery,
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ApiError> {
-    let schemas = resource_schemas(&state, "Group")?;
-    let group = groups::create_group(&state.store, schemas, &caller, &body, now_micros()).await?;
+    let group = groups::create_group(&operation(&state, &caller, "Group")?, &body).await?;
     let location = format!(
         "{}/Groups/{}",
         state.settings.scim_base_url(&caller.tenant.slug),
@@ -168,18 +167,8 @@ pub async fn replace(
     query: ScimQuery,
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ApiError> {
-    let schemas = resource_schemas(&state, "Group")?;
-    let if_match = preconditions.if_match.as_deref();
-    let group = groups::replace_group(
-        &state.store,
-        schemas,
-        &caller,
-        &id,
-        &body,
-        if_match,
-        now_micros(),
-    )
-    .await?;
+    let op = operation(&state, &caller, "Group")?;
+    let group = groups::replace_group(&op, &id, &body, preconditions.if_match.as_deref()).await?;
     group_response(&state, &caller, &group, &query).await
 }
 
@@ -193,20 +182,10 @@ pub async fn patch(
     query: ScimQuery,
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ApiError> {
-    let schemas = resource_schemas(&state, "Group")?;
+    let op = operation(&state, &caller, "Group")?;
     let if_match = preconditions.if_match.as_deref();
     let limits = state.settings.limits.filter;
-    let group = groups::patch_group(
-        &state.store,
-        schemas,
-        &caller,
-        &id,
-        &body,
-        if_match,
-        limits,
-        now_micros(),
-    )
-    .await?;
+    let group = groups::patch_group(&op, &id, &body, if_match, limits).await?;
     if query.get("attributes").is_some() || query.get("excludedAttributes").is_some() {
         return group_response(&state, &caller, &group, &query).await;
     }
@@ -219,13 +198,7 @@ pub async fn delete(
     ResourceId(id): ResourceId,
     preconditions: Preconditions,
 ) -> Result<ScimResponse, ApiError> {
-    groups::delete_group(
-        &state.store,
-        &caller,
-        &id,
-        preconditions.if_match.as_deref(),
-        now_micros(),
-    )
-    .await?;
+    let op = operation(&state, &caller, "Group")?;
+    groups::delete_group(&op, &id, preconditions.if_match.as_deref()).await?;
     Ok(ScimResponse::empty(StatusCode::NO_CONTENT))
 }

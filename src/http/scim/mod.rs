@@ -22,11 +22,14 @@ use super::auth::require_token;
 use super::error::ApiError;
 use super::extract::ScimQuery;
 use super::method_not_allowed;
+use crate::clock::now_micros;
 use crate::scim::ScimError;
 use crate::scim::list::{ListRequest, cursor_list_response, list_response};
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceSchemas;
 use crate::state::AppState;
+use crate::tenant::Caller;
+use crate::tenant::audit::WriteContext;
 use crate::tenant::query::Listing;
 
 pub fn router(state: AppState) -> Router<AppState> {
@@ -88,6 +91,20 @@ fn resource_schemas<'s>(state: &'s AppState, id: &str) -> Result<ResourceSchemas
         .registry
         .resource_schemas(id)
         .ok_or_else(|| ScimError::new(500, None, format!("the {id} schema is missing")).into())
+}
+
+/// The write context of a request on one resource type (`User`, `Group`).
+fn operation<'a>(
+    state: &'a AppState,
+    caller: &'a Caller,
+    resource_type: &str,
+) -> Result<WriteContext<'a>, ApiError> {
+    Ok(WriteContext {
+        store: &state.store,
+        schemas: resource_schemas(state, resource_type)?,
+        caller,
+        now: now_micros(),
+    })
 }
 
 fn projection(schemas: ResourceSchemas<'_>, query: &ScimQuery) -> Result<Projection, ApiError> {

@@ -6,7 +6,7 @@ use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
-use super::{list_request, listing_response, projection, resource_schemas};
+use super::{list_request, listing_response, operation, projection, resource_schemas};
 use crate::clock::now_micros;
 use crate::http::error::{ApiError, sso_scim_error};
 use crate::http::extract::{Preconditions, ResourceId, ScimJson, ScimQuery, bearer_token};
@@ -126,8 +126,7 @@ pub async fn create(
     query: ScimQuery,
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ApiError> {
-    let schemas = resource_schemas(&state, "User")?;
-    let user = users::create_user(&state.store, schemas, &caller, &body, now_micros()).await?;
+    let user = users::create_user(&operation(&state, &caller, "User")?, &body).await?;
     let location = format!(
         "{}/Users/{}",
         state.settings.scim_base_url(&caller.tenant.slug),
@@ -248,18 +247,8 @@ pub async fn replace(
     query: ScimQuery,
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ApiError> {
-    let schemas = resource_schemas(&state, "User")?;
-    let if_match = preconditions.if_match.as_deref();
-    let user = users::replace_user(
-        &state.store,
-        schemas,
-        &caller,
-        &id,
-        &body,
-        if_match,
-        now_micros(),
-    )
-    .await?;
+    let op = operation(&state, &caller, "User")?;
+    let user = users::replace_user(&op, &id, &body, preconditions.if_match.as_deref()).await?;
     user_response(&state, &caller, user, &query).await
 }
 
@@ -272,20 +261,10 @@ pub async fn patch(
     query: ScimQuery,
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ApiError> {
-    let schemas = resource_schemas(&state, "User")?;
+    let op = operation(&state, &caller, "User")?;
     let if_match = preconditions.if_match.as_deref();
     let limits = state.settings.limits.filter;
-    let user = users::patch_user(
-        &state.store,
-        schemas,
-        &caller,
-        &id,
-        &body,
-        if_match,
-        limits,
-        now_micros(),
-    )
-    .await?;
+    let user = users::patch_user(&op, &id, &body, if_match, limits).await?;
     user_response(&state, &caller, user, &query).await
 }
 
@@ -295,14 +274,8 @@ pub async fn delete(
     ResourceId(id): ResourceId,
     preconditions: Preconditions,
 ) -> Result<ScimResponse, ApiError> {
-    users::delete_user(
-        &state.store,
-        &caller,
-        &id,
-        preconditions.if_match.as_deref(),
-        now_micros(),
-    )
-    .await?;
+    let op = operation(&state, &caller, "User")?;
+    users::delete_user(&op, &id, preconditions.if_match.as_deref()).await?;
     Ok(ScimResponse::empty(StatusCode::NO_CONTENT))
 }
 
