@@ -10,9 +10,8 @@ use scim_gateway::scim::list::{ListLimits, ListRequest};
 use scim_gateway::scim::path::parse_path;
 use scim_gateway::scim::projection::Projection;
 use scim_gateway::scim::schema::Registry;
-use scim_gateway::store::Dialect;
-use scim_gateway::store::filter_sql::FilterSubject;
-use scim_gateway::tenant::query::compile_query;
+use scim_gateway::store::{Dialect, FilterSubject, plan_list};
+use scim_gateway::tenant::query::list_query;
 
 /// The schemas, loaded once per process rather than per input.
 static REGISTRY: OnceLock<Option<Registry>> = OnceLock::new();
@@ -32,13 +31,18 @@ fuzz_target!(|text: &str| {
         let _ = Projection::parse(schemas, Some(text), Some(text));
     }
     let list_limits = ListLimits { filter: limits, default_page_size: 100, max_page_size: 1000, cursor_timeout_secs: 3600 };
+    // Filter, sort and cursor each on their own: a cursor refuses any sortBy before it is
+    // compiled, and a bad cursor would stop the filter from being compiled.
+    let requests = [
+        ListRequest { filter: Some(text.to_string()), ..ListRequest::default() },
+        ListRequest { sort_by: Some(text.to_string()), ..ListRequest::default() },
+        ListRequest { cursor: Some(text.to_string()), ..ListRequest::default() },
+    ];
     for dialect in [Dialect::Sqlite, Dialect::Postgres] {
-        let request = ListRequest {
-            filter: Some(text.to_string()),
-            sort_by: Some(text.to_string()),
-            cursor: Some(text.to_string()),
-            ..ListRequest::default()
-        };
-        let _ = compile_query(FilterSubject::Users, users, dialect, "t", &request, list_limits, 0);
+        for request in &requests {
+            if let Ok(query) = list_query(users, "t", request, list_limits, 0) {
+                let _ = plan_list(dialect, FilterSubject::Users, users, &query);
+            }
+        }
     }
 });

@@ -6,7 +6,7 @@ use sqlx::{AssertSqlSafe, Row};
 use super::read::{IN_LIST_CHUNK, placeholders};
 use super::row::AnyRow;
 use super::{
-    Dialect, GroupRecord, ListSource, MemberRow, MembershipRow, Micros, PageSpec, SqlFragment,
+    Dialect, GroupRecord, ListPlan, ListSource, MemberRow, MembershipRow, Micros, SqlFragment,
     SqlParam, Store, StoreError, Tx, bind_params, count_statement, json_text, on_tx,
     page_statement, sort_memberships, users::fold,
 };
@@ -61,13 +61,14 @@ impl Store {
         self.fetch_optional(query, group_from_row).await
     }
 
-    /// Groups of a tenant matching `condition` (see `page_statement`), in `spec`'s order and page.
+    /// Groups of a tenant as `plan` selects, orders and pages them.
     pub async fn list_groups(
         &self,
         tenant_id: &str,
-        condition: &SqlFragment,
-        spec: &PageSpec,
+        plan: &ListPlan,
     ) -> Result<GroupPage, StoreError> {
+        let condition = &plan.condition;
+        let spec = &plan.page_spec(false);
         let source = ListSource {
             columns: group_columns!(),
             from: "groups g",

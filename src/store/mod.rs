@@ -4,8 +4,9 @@
 
 mod audit;
 mod error;
-pub mod filter_sql;
+mod filter_sql;
 mod groups;
+mod list_plan;
 mod model;
 mod postgres;
 mod purge;
@@ -20,6 +21,7 @@ mod users;
 
 pub use error::{Constraint, StoreError};
 pub use groups::GroupPage;
+pub use list_plan::{FilterSubject, ListPlan, ListQuery, plan_list};
 pub use model::*;
 pub use sso::{LoginStateRecord, SessionRecord, SigningKeyRecord, SsoConfig, UserClaim};
 

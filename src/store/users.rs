@@ -5,7 +5,7 @@ use sqlx::AssertSqlSafe;
 use super::row::AnyRow;
 
 use super::{
-    Dialect, EmailRow, ListSource, MembershipRow, Micros, PageSpec, SeatReservation, SqlFragment,
+    Dialect, EmailRow, ListPlan, ListSource, MembershipRow, Micros, SeatReservation, SqlFragment,
     SqlParam, Store, StoreError, Tx, UserIndex, UserRecord, UserStatus, bind_params,
     count_statement, json_text, on_tx, page_statement, sort_memberships,
 };
@@ -138,18 +138,17 @@ impl Store {
         self.fetch_optional(query, user_and_groups_from_row).await
     }
 
-    /// Users of a tenant matching `condition` (SQL over `u` built with
-    /// `SqlFragment::numbered_after(1)`: `$1` is the tenant) and, when given, `email_rows` (SQL
-    /// over one email row `e`, with its parameters in `condition`; see `filter_sql::FilterSql`),
-    /// in `spec`'s order and page; with their groups when `with_groups`.
+    /// Users of a tenant as `plan` selects, orders and pages them, with their groups when
+    /// `with_groups`. `count_is_seats`: every user matches, so the seat counter is the total.
     pub async fn list_users(
         &self,
         tenant_id: &str,
-        condition: &SqlFragment,
-        email_rows: Option<&str>,
-        spec: &PageSpec,
+        plan: &ListPlan,
+        count_is_seats: bool,
         with_groups: bool,
     ) -> Result<UserPage, StoreError> {
+        let condition = &plan.condition;
+        let spec = &plan.page_spec(count_is_seats);
         let columns = if with_groups {
             format!("{}, {}", user_columns!(), member_of_column(self.dialect()))
         } else {
@@ -157,7 +156,7 @@ impl Store {
         };
         let visible = "u.tenant_id = $1 AND u.deleted_at IS NULL";
         let from_emails;
-        let source = match email_rows {
+        let source = match plan.email_rows.as_deref() {
             None => ListSource {
                 columns: &columns,
                 from: "users u",

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::audit::{self, WriteContext};
 use super::document::{changed_attributes, check_version, string_at};
-use super::query::{Listing, compile_query};
+use super::query::{Listing, list_query};
 use super::{Caller, TenantError};
 use crate::clock::datetime_of;
 use crate::scim::ScimError;
@@ -18,7 +18,7 @@ use crate::scim::members::{MemberChange, member_ids, split_group_patch};
 use crate::scim::patch::{apply_patch, parse_patch_request};
 use crate::scim::resource::{Meta, parse_resource, render};
 use crate::scim::schema::ResourceSchemas;
-use crate::store::filter_sql::FilterSubject;
+use crate::store::FilterSubject;
 use crate::store::{Constraint, GroupRecord, MemberRow, Micros, Store, StoreError, Tx};
 use crate::tenant::users::MAX_PATCH_OPERATIONS;
 
@@ -439,19 +439,16 @@ pub async fn list_groups(
     now: Micros,
 ) -> Result<Listing<Group>, TenantError> {
     let tenant_id = &caller.tenant.id;
-    let query = compile_query(
-        FilterSubject::Groups,
-        schemas,
-        store.dialect(),
-        tenant_id,
-        request,
-        limits,
+    let query = list_query(schemas, tenant_id, request, limits, now)?;
+    let plan = store.plan_list(FilterSubject::Groups, schemas, &query)?;
+    let found = store.list_groups(tenant_id, &plan).await?;
+    Ok(Listing::of_page(
+        &query.paging,
+        found.total,
+        found.groups,
+        |g| &g.id,
         now,
-    )?;
-    let found = store
-        .list_groups(tenant_id, &query.condition, &query.page_spec(false))
-        .await?;
-    Ok(query.listing(found.total, found.groups, |g: &Group| g.id.as_str(), now))
+    ))
 }
 
 /// Renders a group; `members` are given when the answer includes them (a large group's members

@@ -1,47 +1,29 @@
-//! A list request turned into what the store runs: the filter compiled to SQL, the order, and the
-//! paging — index paging by default, cursor paging (RFC 9865, keyset on `id`) when asked for.
+//! A list request read into the store's typed `ListQuery`: the parsed filter, the sort, and the
+//! paging — index paging by default, cursor paging (RFC 9865, keyset on `id`) when asked for; and
+//! the answer's page built from what the store found.
 
 use super::TenantError;
 use crate::scim::filter::parse_filter;
 use crate::scim::list::{Cursor, ListLimits, ListRequest, Page, Paging};
 use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, ScimType};
-use crate::store::filter_sql::{FilterSql, FilterSubject, compile_filter, order_by};
-use crate::store::{Dialect, ListOrder, Micros, PageSpec, SqlFragment};
+use crate::store::{ListQuery, Micros};
 
-pub struct CompiledQuery {
-    /// The filter, numbered after `$1` (the tenant, bound by the store).
-    pub condition: SqlFragment,
-    /// Users on SQLite: the part of the filter that one email row must satisfy, when the query
-    /// starts from the email index (`filter_sql::FilterSql`). Its parameters are in `condition`.
-    pub email_rows: Option<String>,
-    pub order: ListOrder,
-    pub paging: Paging,
-}
-
-pub fn compile_query(
-    subject: FilterSubject,
+/// Reads a list request of `tenant_id`'s resources of `schemas`' type.
+pub fn list_query(
     schemas: ResourceSchemas<'_>,
-    dialect: Dialect,
     tenant_id: &str,
     request: &ListRequest,
     limits: ListLimits,
     now: Micros,
-) -> Result<CompiledQuery, TenantError> {
-    let mut condition = SqlFragment::numbered_after(1);
-    let filter = match request
+) -> Result<ListQuery, TenantError> {
+    let filter = request
         .filter
         .as_deref()
         .map(str::trim)
         .filter(|f| !f.is_empty())
-    {
-        Some(text) => {
-            let ast = parse_filter(text, limits.filter)?;
-            compile_filter(&ast, subject, schemas, dialect, &mut condition)?
-        }
-        None => FilterSql::everything(),
-    };
-    condition.sql = filter.condition;
+        .map(|text| parse_filter(text, limits.filter))
+        .transpose()?;
     let descending = request.descending()?;
     let paging = match &request.cursor {
         None => Paging::Index(Page::new(
@@ -92,17 +74,10 @@ pub fn compile_query(
             }
         }
     };
-    let order = order_by(
-        request.sort_by.as_deref(),
+    Ok(ListQuery {
+        filter,
+        sort_by: request.sort_by.clone(),
         descending,
-        subject,
-        schemas,
-        dialect,
-    )?;
-    Ok(CompiledQuery {
-        condition,
-        email_rows: filter.email_rows,
-        order,
         paging,
     })
 }
@@ -117,39 +92,17 @@ pub struct Listing<T> {
     pub next_cursor: Option<String>,
 }
 
-impl CompiledQuery {
-    /// The rows the store fetches for this query's paging (a cursor page one row long, to know
-    /// whether another page follows).
-    pub fn page_spec(&self, count_is_seats: bool) -> PageSpec {
-        match &self.paging {
-            Paging::Index(page) => PageSpec {
-                order: self.order.clone(),
-                offset: page.offset(),
-                limit: page.count,
-                after_id: None,
-                count_is_seats,
-            },
-            Paging::Cursor {
-                after_id, count, ..
-            } => PageSpec {
-                order: self.order.clone(),
-                offset: 0,
-                limit: count + 1,
-                after_id: after_id.clone(),
-                count_is_seats,
-            },
-        }
-    }
-
-    /// The answer's page from what the store returned for `page_spec`.
-    pub fn listing<T>(
-        &self,
+impl<T> Listing<T> {
+    /// The answer's page from what the store returned for `paging` (a cursor page one row
+    /// longer than asked, to know whether another page follows).
+    pub fn of_page(
+        paging: &Paging,
         total: i64,
         mut items: Vec<T>,
         id_of: impl Fn(&T) -> &str,
         now: Micros,
     ) -> Listing<T> {
-        match &self.paging {
+        match paging {
             Paging::Index(page) => Listing {
                 total,
                 items,

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::audit::{self, WriteContext};
 use super::document::{changed_attributes, check_version, string_at};
 use super::immutables::{self, Omitted};
-use super::query::{Listing, compile_query};
+use super::query::{Listing, list_query};
 use super::roles::{Catalog, Effective, effective, scim_role_values};
 use super::status::UserStatus;
 use super::{Caller, TenantError};
@@ -18,10 +18,9 @@ use crate::scim::patch::{apply_patch, parse_patch_request};
 use crate::scim::resource::{Meta, Parsed, Tolerance, fold_case, parse_resource, render};
 use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, TENANT_USER_URN};
-use crate::store::filter_sql::FilterSubject;
 use crate::store::{
-    Constraint, EmailRow, MembershipRow, Micros, SeatReservation, Store, StoreError, Tx, UserIndex,
-    UserRecord,
+    Constraint, EmailRow, FilterSubject, MembershipRow, Micros, SeatReservation, Store, StoreError,
+    Tx, UserIndex, UserRecord,
 };
 
 /// User types that administer a tenant: they always keep CRM access (SPEC §4).
@@ -443,31 +442,15 @@ pub async fn list_users(
     now: Micros,
 ) -> Result<(Listing<User>, Vec<MembershipRow>), TenantError> {
     let tenant_id = &caller.tenant.id;
-    let query = compile_query(
-        FilterSubject::Users,
-        schemas,
-        store.dialect(),
-        tenant_id,
-        request,
-        limits,
-        now,
-    )?;
+    let query = list_query(schemas, tenant_id, request, limits, now)?;
+    let plan = store.plan_list(FilterSubject::Users, schemas, &query)?;
     // Without a filter every user that holds a seat matches: the seat counter is the count.
-    let count_is_seats = request
-        .filter
-        .as_deref()
-        .is_none_or(|f| f.trim().is_empty());
+    let count_is_seats = query.filter.is_none();
     let found = store
-        .list_users(
-            tenant_id,
-            &query.condition,
-            query.email_rows.as_deref(),
-            &query.page_spec(count_is_seats),
-            with_groups,
-        )
+        .list_users(tenant_id, &plan, count_is_seats, with_groups)
         .await?;
     Ok((
-        query.listing(found.total, found.users, |u: &User| u.id.as_str(), now),
+        Listing::of_page(&query.paging, found.total, found.users, |u| &u.id, now),
         found.groups,
     ))
 }

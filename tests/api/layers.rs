@@ -138,6 +138,34 @@ fn handlers_write_no_audit_records_and_resolve_no_roles() {
     );
 }
 
+/// The store takes a typed query and compiles it itself: no SQL type is named above it.
+#[test]
+fn sql_types_stay_in_the_store() {
+    let words = [
+        "Dialect",
+        "SqlFragment",
+        "SqlParam",
+        "filter_sql",
+        "PageSpec",
+        "ListOrder",
+        ".dialect()",
+    ];
+    let mut found = Vec::new();
+    for layer in ["scim", "tenant", "sso", "http", "cli"] {
+        found.extend(
+            code_lines(layer)
+                .into_iter()
+                .filter(|(_, line)| words.iter().any(|w| line.contains(w)))
+                .map(|(at, line)| format!("{at}: {}", line.trim())),
+        );
+    }
+    assert!(
+        found.is_empty(),
+        "SQL types above store/:\n{}",
+        found.join("\n")
+    );
+}
+
 #[test]
 fn sql_text_appears_only_in_the_store() {
     let statements = [
