@@ -6,9 +6,9 @@ use sqlx::{AssertSqlSafe, Row};
 use super::read::{IN_LIST_CHUNK, placeholders};
 use super::row::AnyRow;
 use super::{
-    Dialect, GroupRecord, ListPlan, ListSource, MemberRow, MembershipRow, Micros, SqlFragment,
-    SqlParam, Store, StoreError, Tx, bind_params, count_statement, json_text, on_tx,
-    page_statement, sort_memberships, users::fold,
+    GroupRecord, ListPlan, ListSource, MemberRow, MembershipRow, Micros, SqlFragment, SqlParam,
+    Store, StoreError, Tx, bind_params, count_statement, json_text, on_tx, page_statement,
+    sort_memberships, users::fold,
 };
 
 macro_rules! group_columns {
@@ -154,20 +154,13 @@ impl Tx {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<GroupRecord>, StoreError> {
-        let dialect = self.dialect();
+        let sql = format!(
+            "SELECT {} FROM groups g WHERE g.tenant_id = $1 AND g.id = $2{}",
+            group_columns!(),
+            self.dialect().row_lock()
+        );
         on_tx!(self, |conn| {
-            let query = match dialect {
-                Dialect::Sqlite => sqlx::query(concat!(
-                    "SELECT ",
-                    group_columns!(),
-                    " FROM groups g WHERE g.tenant_id = $1 AND g.id = $2"
-                )),
-                Dialect::Postgres => sqlx::query(concat!(
-                    "SELECT ",
-                    group_columns!(),
-                    " FROM groups g WHERE g.tenant_id = $1 AND g.id = $2 FOR UPDATE"
-                )),
-            };
+            let query = sqlx::query(AssertSqlSafe(sql));
             let row = query
                 .bind(tenant_id)
                 .bind(id)

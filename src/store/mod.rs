@@ -3,6 +3,7 @@
 //! agree (`$n` placeholders, `RETURNING`, partial indexes); `Dialect` covers the rest.
 
 mod audit;
+mod dialect;
 mod error;
 mod filter_sql;
 mod groups;
@@ -19,6 +20,7 @@ mod sso;
 mod tenants;
 mod users;
 
+pub use dialect::Dialect;
 pub use error::{Constraint, StoreError};
 pub use groups::GroupPage;
 pub use list_plan::{FilterSubject, ListPlan, ListQuery, plan_list};
@@ -28,13 +30,6 @@ pub use sso::{LoginStateRecord, SessionRecord, SigningKeyRecord, SsoConfig, User
 use std::time::Duration;
 
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
-
-/// The SQL engine behind a store, for the few fragments where the dialects differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-}
 
 /// How many database connections a store holds and how long a request waits for one. A request
 /// holds at most one connection at a time (its transaction's, or a read's), so `max_connections`

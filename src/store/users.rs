@@ -5,9 +5,9 @@ use sqlx::AssertSqlSafe;
 use super::row::AnyRow;
 
 use super::{
-    Dialect, EmailRow, ListPlan, ListSource, MembershipRow, Micros, SeatReservation, SqlFragment,
-    SqlParam, Store, StoreError, Tx, UserIndex, UserRecord, UserStatus, bind_params,
-    count_statement, json_text, on_tx, page_statement, sort_memberships,
+    EmailRow, ListPlan, ListSource, MembershipRow, Micros, SeatReservation, SqlFragment, SqlParam,
+    Store, StoreError, Tx, UserIndex, UserRecord, UserStatus, bind_params, count_statement,
+    json_text, on_tx, page_statement, sort_memberships,
 };
 
 macro_rules! user_columns {
@@ -54,23 +54,7 @@ pub struct UserPage {
     pub groups: Vec<MembershipRow>,
 }
 
-/// The column holding a user's groups as a JSON list of `[id, displayName]`, ordered by name: read
-/// with the user, so that an answer that shows `groups` costs one query, not two.
-fn member_of_column(dialect: Dialect) -> &'static str {
-    match dialect {
-        Dialect::Sqlite => {
-            "(SELECT json_group_array(json_array(g.id, g.display_name)) \
-             FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_id = u.id) AS member_of"
-        }
-        Dialect::Postgres => {
-            "(SELECT COALESCE(json_agg(json_build_array(g.id, g.display_name)), \
-             '[]'::json)::text FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.member_id = u.id) \
-             AS member_of"
-        }
-    }
-}
-
-/// A user and their groups from a row holding `user_columns!()` and `member_of_column`.
+/// A user and their groups from a row holding `user_columns!()` and `Dialect::member_of_column`.
 fn user_and_groups_from_row(
     row: &AnyRow<'_>,
 ) -> Result<(UserRecord, Vec<MembershipRow>), StoreError> {
@@ -118,7 +102,7 @@ impl Store {
         self.fetch_optional(query, user_from_row).await
     }
 
-    /// A user with their groups (see `member_of_column`).
+    /// A user with their groups (see `Dialect::member_of_column`).
     pub async fn user_with_groups(
         &self,
         tenant_id: &str,
@@ -128,7 +112,7 @@ impl Store {
             format!(
                 "SELECT {}, {} FROM users u WHERE u.tenant_id = $1 AND u.id = $2 AND u.deleted_at IS NULL",
                 user_columns!(),
-                member_of_column(self.dialect())
+                self.dialect().member_of_column()
             ),
             vec![
                 SqlParam::Text(tenant_id.to_string()),
@@ -150,7 +134,7 @@ impl Store {
         let condition = &plan.condition;
         let spec = &plan.page_spec(count_is_seats);
         let columns = if with_groups {
-            format!("{}, {}", user_columns!(), member_of_column(self.dialect()))
+            format!("{}, {}", user_columns!(), self.dialect().member_of_column())
         } else {
             user_columns!().to_string()
         };
@@ -293,21 +277,13 @@ impl Tx {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<UserRecord>, StoreError> {
-        let dialect = self.dialect();
+        let sql = format!(
+            "SELECT {} FROM users u WHERE u.tenant_id = $1 AND u.id = $2 AND u.deleted_at IS NULL{}",
+            user_columns!(),
+            self.dialect().row_lock()
+        );
         on_tx!(self, |conn| {
-            let query = match dialect {
-                // The transaction already holds SQLite's write lock (BEGIN IMMEDIATE).
-                Dialect::Sqlite => sqlx::query(concat!(
-                    "SELECT ",
-                    user_columns!(),
-                    " FROM users u WHERE u.tenant_id = $1 AND u.id = $2 AND u.deleted_at IS NULL"
-                )),
-                Dialect::Postgres => sqlx::query(concat!(
-                    "SELECT ",
-                    user_columns!(),
-                    " FROM users u WHERE u.tenant_id = $1 AND u.id = $2 AND u.deleted_at IS NULL FOR UPDATE"
-                )),
-            };
+            let query = sqlx::query(AssertSqlSafe(sql));
             let row = query
                 .bind(tenant_id)
                 .bind(id)
@@ -329,26 +305,16 @@ impl Tx {
         by_email: bool,
         by_external_id: bool,
     ) -> Result<Vec<UserRecord>, StoreError> {
-        macro_rules! candidates {
-            ($lock:literal) => {
-                concat!(
-                    "SELECT ",
-                    user_columns!(),
-                    " FROM users u WHERE u.tenant_id = $1 AND u.deleted_at IS NULL AND (u.user_name_key = $2 \
-                     OR ($4 AND u.external_id = $3) \
-                     OR ($5 AND u.id IN (SELECT e.user_id FROM user_emails e WHERE e.tenant_id = $1 AND e.value_key = $2))) \
-                     ORDER BY u.id",
-                    $lock
-                )
-            };
-        }
-        let dialect = self.dialect();
+        let sql = format!(
+            "SELECT {} FROM users u WHERE u.tenant_id = $1 AND u.deleted_at IS NULL AND (u.user_name_key = $2 \
+             OR ($4 AND u.external_id = $3) \
+             OR ($5 AND u.id IN (SELECT e.user_id FROM user_emails e WHERE e.tenant_id = $1 AND e.value_key = $2))) \
+             ORDER BY u.id{}",
+            user_columns!(),
+            self.dialect().row_lock()
+        );
         on_tx!(self, |conn| {
-            let query = match dialect {
-                // The transaction already holds SQLite's write lock (BEGIN IMMEDIATE).
-                Dialect::Sqlite => sqlx::query(candidates!("")),
-                Dialect::Postgres => sqlx::query(candidates!(" FOR UPDATE")),
-            };
+            let query = sqlx::query(AssertSqlSafe(sql));
             let rows = query
                 .bind(tenant_id)
                 .bind(fold(value))

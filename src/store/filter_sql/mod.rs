@@ -3,7 +3,15 @@
 //! `group_members m`); every other attribute is read from the user's case-folded document with
 //! each engine's JSON functions — filterable everywhere, indexed where it matters. Values are
 //! always bound; the SQL text holds only fixed fragments and attribute names from our own schemas.
+//! Here: the compiler and its comparisons. Where attributes live: `columns.rs`; the SQLite
+//! email-index rewrite: `email_index.rs`; `sortBy`: `sort.rs`; engine differences: `Dialect`.
 
+mod columns;
+mod email_index;
+mod sort;
+
+use email_index::email_term;
+pub use sort::order_by;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -15,7 +23,7 @@ use crate::scim::{CORE_GROUP_URN, CORE_USER_URN, ScimError, TENANT_USER_URN};
 
 /// How a value compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     /// Text compared exactly (`caseExact: true`).
     Exact,
     /// Text stored lower-cased; values are lower-cased too (`caseExact: false`).
@@ -126,7 +134,8 @@ pub fn compile_filter(
         Filter::And(parts) => parts.as_slice(),
         single => std::slice::from_ref(single),
     };
-    let from_emails = dialect == Dialect::Sqlite && subject == FilterSubject::Users;
+    let from_emails =
+        dialect.starts_email_lookups_from_the_index() && subject == FilterSubject::Users;
     if !from_emails || !conjuncts.iter().any(|part| email_term(part).is_some()) {
         return Ok(FilterSql {
             condition: compiler.compile(filter, Scope::Resource, out)?,
@@ -153,112 +162,6 @@ pub fn compile_filter(
     })
 }
 
-/// A user filter term that asks for an email of one given value.
-#[derive(Clone, Copy)]
-enum EmailTerm<'f> {
-    /// `emails[… value eq "x" …]`: the value among the bracket's conjuncts.
-    Bracket {
-        path: &'f AttrPath,
-        filter: &'f Filter,
-    },
-    /// `emails.value eq "x"` or `emails eq "x"`.
-    Compare {
-        path: &'f AttrPath,
-        value: &'f CompValue,
-    },
-}
-
-fn email_term(term: &Filter) -> Option<EmailTerm<'_>> {
-    let is_core_emails = |path: &AttrPath| {
-        path.attr.eq_ignore_ascii_case("emails")
-            && path
-                .urn
-                .as_deref()
-                .is_none_or(|urn| urn.eq_ignore_ascii_case(CORE_USER_URN))
-    };
-    fn pins_value_inside(inner: &Filter) -> bool {
-        match inner {
-            Filter::Compare {
-                path,
-                op: CompareOp::Eq,
-                value: CompValue::Str(_),
-            } => {
-                path.urn.is_none()
-                    && path.sub_attr.is_none()
-                    && path.attr.eq_ignore_ascii_case("value")
-            }
-            Filter::And(parts) => parts.iter().any(pins_value_inside),
-            _ => false,
-        }
-    }
-    match term {
-        Filter::Compare {
-            path,
-            op: CompareOp::Eq,
-            value: value @ CompValue::Str(_),
-        } if is_core_emails(path)
-            && path
-                .sub_attr
-                .as_deref()
-                .is_none_or(|s| s.eq_ignore_ascii_case("value")) =>
-        {
-            Some(EmailTerm::Compare { path, value })
-        }
-        Filter::ValuePath { path, filter }
-            if is_core_emails(path) && path.sub_attr.is_none() && pins_value_inside(filter) =>
-        {
-            Some(EmailTerm::Bracket { path, filter })
-        }
-        _ => None,
-    }
-}
-
-fn quote_path(dialect: Dialect, segments: &[String]) -> String {
-    match dialect {
-        Dialect::Sqlite => {
-            let inner: Vec<String> = segments.iter().map(|s| format!("\"{s}\"")).collect();
-            format!("'$.{}'", inner.join("."))
-        }
-        Dialect::Postgres => {
-            let inner: Vec<String> = segments.iter().map(|s| format!("\"{s}\"")).collect();
-            format!("'{{{}}}'", inner.join(","))
-        }
-    }
-}
-
-fn kind_of(attr: &Attribute) -> Kind {
-    match attr.kind {
-        AttrType::Boolean => Kind::Boolean,
-        AttrType::Integer | AttrType::Decimal => Kind::Number,
-        _ if attr.case_exact => Kind::Exact,
-        _ => Kind::Folded,
-    }
-}
-
-/// A value at `segments` in the folded document (or in one JSON element `j`), typed for comparison.
-fn json_value(dialect: Dialect, source: &str, segments: &[String], kind: Kind) -> String {
-    match dialect {
-        Dialect::Sqlite => {
-            if segments.is_empty() {
-                return source.to_string();
-            }
-            format!("json_extract({source}, {})", quote_path(dialect, segments))
-        }
-        Dialect::Postgres => {
-            let text = if segments.is_empty() {
-                format!("({source} #>> '{{}}')")
-            } else {
-                format!("({source} #>> {})", quote_path(dialect, segments))
-            };
-            match kind {
-                Kind::Boolean => format!("({text})::boolean"),
-                Kind::Number => format!("({text})::numeric"),
-                _ => text,
-            }
-        }
-    }
-}
-
 impl Side {
     /// "Some value satisfies `condition`". Side tables are searched as `id IN (…)` scoped to the
     /// tenant (`$1`), so that the planner starts from the side table's index instead of testing
@@ -279,40 +182,22 @@ impl Side {
                 "u.id IN (SELECT gm.member_id FROM group_members gm JOIN groups gg ON gg.id = gm.group_id \
                  WHERE gm.tenant_id = $1 AND {condition})"
             ),
-            Side::Json(path) => match dialect {
-                Dialect::Sqlite => format!(
-                    "EXISTS (SELECT 1 FROM json_each(u.doc_folded, {}) j WHERE {condition})",
-                    quote_path(dialect, path)
-                ),
-                Dialect::Postgres => format!(
-                    "EXISTS (SELECT 1 FROM jsonb_array_elements(COALESCE(u.doc_folded::jsonb #> {}, '[]'::jsonb)) j \
-                     WHERE {condition})",
-                    quote_path(dialect, path)
-                ),
-            },
+            Side::Json(path) => dialect.some_element(path, condition),
         }
     }
 
     /// The expression of sub-attribute `sub` (or of the value itself) of the current element.
     fn element(&self, dialect: Dialect, sub: Option<&Attribute>, kind: Kind) -> String {
-        let source = match dialect {
-            Dialect::Sqlite => "j.value",
-            Dialect::Postgres => "j.value",
-        };
+        let element = "j.value";
         match sub {
             // An unassigned `primary` is false (RFC 7643 §2.4), as the email side table stores it.
-            Some(sub) if sub.name == "primary" => {
-                let fallback = match dialect {
-                    Dialect::Sqlite => "0",
-                    Dialect::Postgres => "false",
-                };
-                format!(
-                    "COALESCE({}, {fallback})",
-                    json_value(dialect, source, std::slice::from_ref(&sub.name), kind)
-                )
-            }
-            Some(sub) => json_value(dialect, source, std::slice::from_ref(&sub.name), kind),
-            None => json_value(dialect, source, &[], kind),
+            Some(sub) if sub.name == "primary" => format!(
+                "COALESCE({}, {})",
+                dialect.json_value(element, std::slice::from_ref(&sub.name), kind),
+                dialect.false_literal()
+            ),
+            Some(sub) => dialect.json_value(element, std::slice::from_ref(&sub.name), kind),
+            None => dialect.json_value(element, &[], kind),
         }
     }
 }
@@ -380,24 +265,6 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// An email term as a condition on one email row `e`.
-    fn email_row_condition(
-        &self,
-        term: EmailTerm<'_>,
-        out: &mut SqlFragment,
-    ) -> Result<String, ScimError> {
-        match term {
-            EmailTerm::Bracket { path, filter } => {
-                let (side, parent) = self.multi_valued(path)?;
-                self.compile(filter, Scope::Side(&side, parent), out)
-            }
-            EmailTerm::Compare { path, value } => {
-                let operand = self.resolve(path, Scope::Resource)?;
-                self.comparison(&operand, path, CompareOp::Eq, value, out)
-            }
-        }
-    }
-
     /// `meta.resourceType` is the same for every resource of the subject.
     fn constant(&self, path: &AttrPath, op: CompareOp, value: &CompValue) -> Option<String> {
         let is_resource_type = path.attr.eq_ignore_ascii_case("meta")
@@ -430,212 +297,6 @@ impl<'a> Compiler<'a> {
             (Some(side), Scope::Resource) => side.exists(self.dialect, &condition),
             _ => condition,
         }
-    }
-
-    /// The side of a multi-valued attribute named in `attr[...]`, with its definition.
-    fn multi_valued(&self, path: &AttrPath) -> Result<(Side, Option<&'a Attribute>), ScimError> {
-        let (urn, attr) = self.attribute(path)?;
-        if !attr.multi_valued || path.sub_attr.is_some() {
-            return Err(ScimError::invalid_filter(format!(
-                "'{path}' is not multi-valued: a value filter does not apply"
-            )));
-        }
-        let side = match (self.subject, urn.is_none(), attr.name.as_str()) {
-            (FilterSubject::Users, true, "emails") => Side::Emails,
-            (FilterSubject::Users, true, "groups") => Side::UserGroups,
-            (FilterSubject::Groups, true, "members") => Side::Members,
-            (FilterSubject::Users, _, _) => Side::Json(json_path(urn, attr, None)),
-            (FilterSubject::Groups, _, _) => return Err(unknown(path)),
-        };
-        Ok((side, Some(attr)))
-    }
-
-    /// The schema attribute a path names: its extension URN (if any) and definition.
-    fn attribute(&self, path: &AttrPath) -> Result<(Option<&'a str>, &'a Attribute), ScimError> {
-        let schemas = self.schemas;
-        let (schema, is_core) = match path.urn.as_deref() {
-            None => (schemas.core, true),
-            Some(urn) if urn.eq_ignore_ascii_case(self.core_urn()) => (schemas.core, true),
-            Some(urn) => (schemas.extension(urn).ok_or_else(|| unknown(path))?, false),
-        };
-        let attr = schema.attribute(&path.attr).ok_or_else(|| unknown(path))?;
-        Ok(((!is_core).then_some(schema.id.as_str()), attr))
-    }
-
-    fn resolve(&self, path: &AttrPath, scope: Scope<'_, 'a>) -> Result<Operand, ScimError> {
-        if let Scope::Side(side, parent) = scope {
-            return self.resolve_in_side(path, side, parent);
-        }
-        let lower = |s: &str| s.to_ascii_lowercase();
-        let attr = lower(&path.attr);
-        let sub = path.sub_attr.as_deref().map(lower);
-        let core = path
-            .urn
-            .as_deref()
-            .is_none_or(|u| u.eq_ignore_ascii_case(self.core_urn()));
-        let tenant_ext = path
-            .urn
-            .as_deref()
-            .is_some_and(|u| u.eq_ignore_ascii_case(TENANT_USER_URN));
-        use Kind::{Boolean, Exact, Folded, Micros};
-        let column = match (self.subject, core, attr.as_str(), sub.as_deref()) {
-            (FilterSubject::Users, true, "id", None) => Some(Operand::column("u.id", Exact)),
-            (FilterSubject::Users, true, "externalid", None) => {
-                Some(Operand::column("u.external_id", Exact))
-            }
-            (FilterSubject::Users, true, "username", None) => {
-                Some(Operand::column("u.user_name_key", Folded))
-            }
-            (FilterSubject::Users, true, "displayname", None) => {
-                Some(Operand::column("u.display_name_key", Folded))
-            }
-            (FilterSubject::Users, true, "active", None) => {
-                Some(Operand::column(&scim_active_sql(), Boolean))
-            }
-            (FilterSubject::Users, true, "meta", Some("created")) => {
-                Some(Operand::column("u.created_at", Micros))
-            }
-            (FilterSubject::Users, true, "meta", Some("lastmodified")) => {
-                Some(Operand::column("u.modified_at", Micros))
-            }
-            (FilterSubject::Users, true, "meta", Some("resourcetype")) => {
-                Some(Operand::column("'User'", Folded))
-            }
-            (FilterSubject::Users, true, "emails", None | Some("value")) => {
-                Some(Operand::on(Side::Emails, "e.value_key", Folded))
-            }
-            (FilterSubject::Users, true, "emails", Some("type")) => {
-                Some(Operand::on(Side::Emails, "e.type_key", Folded))
-            }
-            (FilterSubject::Users, true, "emails", Some("primary")) => {
-                Some(Operand::on(Side::Emails, "e.is_primary", Boolean))
-            }
-            (FilterSubject::Users, true, "groups", None | Some("value")) => {
-                Some(Operand::on(Side::UserGroups, "gm.group_id", Exact))
-            }
-            (FilterSubject::Users, true, "groups", Some("display")) => {
-                Some(Operand::on(Side::UserGroups, "gg.display_name_key", Folded))
-            }
-            (FilterSubject::Users, false, "status", None) if tenant_ext => {
-                Some(Operand::column("u.status", Folded))
-            }
-            (FilterSubject::Users, false, "lastlogin", None) if tenant_ext => {
-                Some(Operand::column("u.last_login_at", Micros))
-            }
-            (FilterSubject::Groups, true, "id", None) => Some(Operand::column("g.id", Exact)),
-            (FilterSubject::Groups, true, "externalid", None) => {
-                Some(Operand::column("g.external_id", Exact))
-            }
-            (FilterSubject::Groups, true, "displayname", None) => {
-                Some(Operand::column("g.display_name_key", Folded))
-            }
-            (FilterSubject::Groups, true, "meta", Some("created")) => {
-                Some(Operand::column("g.created_at", Micros))
-            }
-            (FilterSubject::Groups, true, "meta", Some("lastmodified")) => {
-                Some(Operand::column("g.modified_at", Micros))
-            }
-            (FilterSubject::Groups, true, "meta", Some("resourcetype")) => {
-                Some(Operand::column("'Group'", Folded))
-            }
-            (FilterSubject::Groups, true, "members", None | Some("value")) => {
-                Some(Operand::on(Side::Members, "m.member_id", Exact))
-            }
-            (FilterSubject::Groups, true, "members", Some("type")) => {
-                Some(Operand::on(Side::Members, "m.member_type", Exact))
-            }
-            _ => None,
-        };
-        if let Some(column) = column {
-            return Ok(column);
-        }
-        if self.subject == FilterSubject::Groups {
-            return Err(unknown(path));
-        }
-        self.resolve_json(path)
-    }
-
-    /// An attribute without a column of its own, read from the folded document.
-    fn resolve_json(&self, path: &AttrPath) -> Result<Operand, ScimError> {
-        let (urn, attr) = self.attribute(path)?;
-        let writable_or_stored = attr.mutability != crate::scim::schema::Mutability::ReadOnly
-            && attr.mutability != crate::scim::schema::Mutability::WriteOnly;
-        if !writable_or_stored {
-            return Err(ScimError::invalid_filter(format!(
-                "'{path}' is computed or never stored: it cannot be filtered"
-            )));
-        }
-        // A complex attribute without a sub-attribute is read as its `value` (IDP-QUIRKS Q32).
-        let sub = match (&path.sub_attr, attr.kind) {
-            (Some(s), AttrType::Complex) => {
-                Some(attr.sub_attribute(s).ok_or_else(|| unknown(path))?)
-            }
-            (Some(_), _) => return Err(unknown(path)),
-            (None, AttrType::Complex) => {
-                Some(attr.sub_attribute("value").ok_or_else(|| unknown(path))?)
-            }
-            (None, _) => None,
-        };
-        let leaf = sub.unwrap_or(attr);
-        let kind = kind_of(leaf);
-        if attr.multi_valued {
-            let side = Side::Json(json_path(urn, attr, None));
-            let expr = side.element(self.dialect, sub, kind);
-            return Ok(Operand {
-                expr,
-                kind,
-                side: Some(side),
-            });
-        }
-        let source = match self.dialect {
-            Dialect::Sqlite => "u.doc_folded",
-            Dialect::Postgres => "u.doc_folded::jsonb",
-        };
-        let expr = json_value(self.dialect, source, &json_path(urn, attr, sub), kind);
-        Ok(Operand {
-            expr,
-            kind,
-            side: None,
-        })
-    }
-
-    /// A path inside `attr[...]`: a sub-attribute of the multi-valued attribute.
-    fn resolve_in_side(
-        &self,
-        path: &AttrPath,
-        side: &Side,
-        parent: Option<&'a Attribute>,
-    ) -> Result<Operand, ScimError> {
-        if path.urn.is_some() || path.sub_attr.is_some() {
-            return Err(unknown(path));
-        }
-        let name = path.attr.to_ascii_lowercase();
-        use Kind::{Boolean, Exact, Folded};
-        let operand = match (side, name.as_str()) {
-            (Side::Emails, "value") => Operand::column("e.value_key", Folded),
-            (Side::Emails, "type") => Operand::column("e.type_key", Folded),
-            (Side::Emails, "primary") => Operand::column("e.is_primary", Boolean),
-            (Side::Members, "value") => Operand::column("m.member_id", Exact),
-            (Side::Members, "type") => Operand::column("m.member_type", Exact),
-            (Side::UserGroups, "value") => Operand::column("gm.group_id", Exact),
-            (Side::UserGroups, "display") => Operand::column("gg.display_name_key", Folded),
-            (Side::Json(_), _) => {
-                let parent = parent.ok_or_else(|| unknown(path))?;
-                let sub = match parent.kind {
-                    AttrType::Complex => Some(
-                        parent
-                            .sub_attribute(&path.attr)
-                            .ok_or_else(|| unknown(path))?,
-                    ),
-                    _ if name == "value" => None,
-                    _ => return Err(unknown(path)),
-                };
-                let kind = kind_of(sub.unwrap_or(parent));
-                Operand::column(&side.element(self.dialect, sub, kind), kind)
-            }
-            _ => return Err(unknown(path)),
-        };
-        Ok(operand)
     }
 
     fn comparison(
@@ -727,10 +388,8 @@ impl<'a> Compiler<'a> {
                 // sync asks for "changed since", which is few, so say so and the planner takes the
                 // time index instead of walking the whole tenant in id order.
                 let since = matches!(op, CompareOp::Eq | CompareOp::Gt | CompareOp::Ge);
-                if self.dialect == Dialect::Sqlite && since {
-                    return Ok(format!(
-                        "({c} IS NOT NULL AND likelihood({c} {sql_op} {p}, 0.001))"
-                    ));
+                if since && let Some(hinted) = self.dialect.few_rows(&format!("{c} {sql_op} {p}")) {
+                    return Ok(format!("({c} IS NOT NULL AND {hinted})"));
                 }
                 Ok(guarded(sql_op, &p))
             }
@@ -762,25 +421,15 @@ impl<'a> Compiler<'a> {
         if text.is_empty() && matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew) {
             return format!("{c} IS NOT NULL");
         }
-        // Byte order on both engines, whatever PostgreSQL's default collation is.
-        let collate = match self.dialect {
-            Dialect::Sqlite => "",
-            Dialect::Postgres => " COLLATE \"C\"",
-        };
+        let collate = self.dialect.byte_order();
         let p = out.bind(SqlParam::Text(text));
         let dialect = self.dialect;
         let test = match op {
             CompareOp::Eq => format!("{c} = {p}"),
             CompareOp::Ne => return format!("({c} IS NULL OR {c} <> {p})"),
-            CompareOp::Co => match dialect {
-                Dialect::Sqlite => format!("instr({c}, {p}) > 0"),
-                Dialect::Postgres => format!("strpos({c}, {p}) > 0"),
-            },
+            CompareOp::Co => dialect.contains(c, &p),
             CompareOp::Sw => format!("substr({c}, 1, length({p})) = {p}"),
-            CompareOp::Ew => match dialect {
-                Dialect::Sqlite => format!("substr({c}, -length({p})) = {p}"),
-                Dialect::Postgres => format!("right({c}, length({p})) = {p}"),
-            },
+            CompareOp::Ew => dialect.ends_with(c, &p),
             CompareOp::Gt => format!("{c}{collate} > {p}"),
             CompareOp::Ge => format!("{c}{collate} >= {p}"),
             CompareOp::Lt => format!("{c}{collate} < {p}"),
@@ -788,71 +437,6 @@ impl<'a> Compiler<'a> {
         };
         format!("({c} IS NOT NULL AND {test})")
     }
-}
-
-/// The JSON path of an attribute in a stored document: under its extension's URN if it has one.
-fn json_path(urn: Option<&str>, attr: &Attribute, sub: Option<&Attribute>) -> Vec<String> {
-    let mut segments = Vec::with_capacity(3);
-    if let Some(urn) = urn {
-        segments.push(urn.to_string());
-    }
-    segments.push(attr.name.clone());
-    if let Some(sub) = sub {
-        segments.push(sub.name.clone());
-    }
-    segments
-}
-
-/// `ORDER BY` for `sortBy`/`sortOrder`: unassigned values last whatever the order, then `id` so
-/// that pages never overlap.
-pub fn order_by(
-    sort_by: Option<&str>,
-    descending: bool,
-    subject: FilterSubject,
-    schemas: ResourceSchemas<'_>,
-    dialect: Dialect,
-) -> Result<ListOrder, ScimError> {
-    let id = match subject {
-        FilterSubject::Users => "u.id",
-        FilterSubject::Groups => "g.id",
-    };
-    let direction = if descending { "DESC" } else { "ASC" };
-    let Some(sort_by) = sort_by.map(str::trim).filter(|s| !s.is_empty()) else {
-        return Ok(ListOrder::Id { descending });
-    };
-    let path = crate::scim::filter::parse_attr_path(sort_by)
-        .map_err(|e| ScimError::invalid_value(format!("sortBy: {e}")))?;
-    let compiler = Compiler {
-        subject,
-        schemas,
-        dialect,
-    };
-    let not_sortable =
-        || ScimError::invalid_value(format!("sortBy '{sort_by}' is not a sortable attribute"));
-    let operand = compiler
-        .resolve(&path, Scope::Resource)
-        .map_err(|_| not_sortable())?;
-    let expr = match (&operand.side, subject) {
-        (None, _) => operand.expr,
-        // Multi-valued: the primary value, else the first (RFC 7644 §3.4.2.3).
-        (Some(Side::Emails), FilterSubject::Users) => format!(
-            "(SELECT {} FROM user_emails e WHERE e.user_id = u.id ORDER BY e.is_primary DESC, e.position LIMIT 1)",
-            operand.expr
-        ),
-        _ => return Err(not_sortable()),
-    };
-    let collate = match (dialect, operand.kind) {
-        (Dialect::Postgres, Kind::Exact | Kind::Folded) => " COLLATE \"C\"",
-        _ => "",
-    };
-    Ok(ListOrder::Expression(format!(
-        "CASE WHEN {expr} IS NULL THEN 1 ELSE 0 END, {expr}{collate} {direction}, {id} {direction}"
-    )))
-}
-
-/// SCIM `active` as SQL over the status column, from the one definition (`UserStatus`).
-fn scim_active_sql() -> String {
-    format!("(u.status <> '{}')", UserStatus::SCIM_INACTIVE.as_str())
 }
 
 #[cfg(test)]
