@@ -58,6 +58,19 @@ fn violations(layer: &str, forbidden: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// The lines of `layers` that mention any of `words` anywhere in code.
+fn mentions(layers: &[&str], words: &[&str]) -> Vec<String> {
+    layers
+        .iter()
+        .flat_map(|layer| code_lines(layer))
+        .filter(|(_, line)| words.iter().any(|w| line.contains(w)))
+        .map(|(at, line)| format!("{at}: {}", line.trim()))
+        .collect()
+}
+
+/// The layers above the store.
+const ABOVE_THE_STORE: [&str; 5] = ["scim", "tenant", "sso", "http", "cli"];
+
 #[test]
 fn the_protocol_imports_no_http_sql_runtime_or_other_layer() {
     let found = violations(
@@ -126,11 +139,7 @@ fn handlers_write_no_audit_records_and_resolve_no_roles() {
         "Catalog",
         "effective(",
     ];
-    let found: Vec<String> = code_lines("http")
-        .into_iter()
-        .filter(|(_, line)| words.iter().any(|w| line.contains(w)))
-        .map(|(at, line)| format!("{at}: {}", line.trim()))
-        .collect();
+    let found = mentions(&["http"], &words);
     assert!(
         found.is_empty(),
         "http/ does a rule's work:\n{}",
@@ -150,15 +159,7 @@ fn sql_types_stay_in_the_store() {
         "ListOrder",
         ".dialect()",
     ];
-    let mut found = Vec::new();
-    for layer in ["scim", "tenant", "sso", "http", "cli"] {
-        found.extend(
-            code_lines(layer)
-                .into_iter()
-                .filter(|(_, line)| words.iter().any(|w| line.contains(w)))
-                .map(|(at, line)| format!("{at}: {}", line.trim())),
-        );
-    }
+    let found = mentions(&ABOVE_THE_STORE, &words);
     assert!(
         found.is_empty(),
         "SQL types above store/:\n{}",
@@ -176,7 +177,7 @@ fn sql_text_appears_only_in_the_store() {
         "CREATE INDEX",
     ];
     let mut found = Vec::new();
-    for layer in ["scim", "tenant", "sso", "http", "cli"] {
+    for layer in ABOVE_THE_STORE {
         for (at, line) in code_lines(layer) {
             // Only inside string literals: a statement keyword between quotes.
             let quoted = line.split('"').skip(1).step_by(2);
