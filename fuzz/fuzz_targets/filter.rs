@@ -2,25 +2,19 @@
 //! is refused, and a filter that parses compiles to SQL for both engines and evaluates.
 #![no_main]
 
-use std::sync::OnceLock;
-
 use libfuzzer_sys::fuzz_target;
 use scim_gateway::scim::filter::{FilterLimits, matches_resource, parse_filter};
 use scim_gateway::scim::list::{ListLimits, ListRequest};
 use scim_gateway::scim::path::parse_path;
 use scim_gateway::scim::projection::Projection;
-use scim_gateway::scim::schema::Registry;
 use scim_gateway::store::{Dialect, FilterSubject, plan_list};
 use scim_gateway::tenant::query::list_query;
 
-/// The schemas, loaded once per process rather than per input.
-static REGISTRY: OnceLock<Option<Registry>> = OnceLock::new();
+#[path = "schemas.rs"]
+mod schemas;
 
 fuzz_target!(|text: &str| {
-    let Some(registry) = REGISTRY.get_or_init(|| Registry::load().ok()) else { return };
-    let (Some(users), Some(groups)) = (registry.user(), registry.resource_schemas("Group")) else {
-        return;
-    };
+    let Some((users, groups)) = schemas::users_and_groups() else { return };
     let limits = FilterLimits::default();
     if let Ok(filter) = parse_filter(text, limits) {
         let user = serde_json::json!({"userName": "É", "emails": [{"value": "e@x", "type": "work"}]});

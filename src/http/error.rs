@@ -63,7 +63,7 @@ pub fn to_scim_error(err: &TenantError) -> ScimError {
         ),
         TenantError::UnknownTenant(slug) => (None, format!("tenant '{slug}' not found")),
         TenantError::InvalidArgument(detail) => (Some(ScimType::InvalidValue), detail.clone()),
-        TenantError::Store(StoreError::Busy | StoreError::ShuttingDown) => (
+        TenantError::Store(retry) if retry.is_retryable() => (
             None,
             "the service is busy; the request was not applied, retry it shortly".into(),
         ),
@@ -105,7 +105,7 @@ pub fn scim_error_response(err: &ScimError) -> Response {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self.0 {
-            TenantError::Store(busy @ (StoreError::Busy | StoreError::ShuttingDown)) => {
+            TenantError::Store(busy) if busy.is_retryable() => {
                 tracing::warn!(error = %busy, "request refused: no database connection in time");
             }
             TenantError::Store(StoreError::UnstorableText(detail)) => {

@@ -64,13 +64,10 @@ impl SsoError {
 
     /// Whether no database connection came free in time: worth a retry shortly.
     pub fn is_busy(&self) -> bool {
-        matches!(
-            self,
-            SsoError::Store(StoreError::Busy | StoreError::ShuttingDown)
-                | SsoError::Tenant(TenantError::Store(
-                    StoreError::Busy | StoreError::ShuttingDown
-                ))
-        )
+        match self {
+            SsoError::Store(err) | SsoError::Tenant(TenantError::Store(err)) => err.is_retryable(),
+            _ => false,
+        }
     }
 
     /// Whether the detail may be shown to the person signing in (internal failures are not).

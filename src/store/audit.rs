@@ -1,19 +1,28 @@
 //! The append-only audit trail.
 
+use std::borrow::Cow;
+
 use super::{AuditRecord, SqlFragment, SqlParam, Store, StoreError, Tx, on_tx};
 
 fn list_text(list: &[String]) -> Option<String> {
-    (!list.is_empty()).then(|| storable(&serde_json::Value::from(list.to_vec()).to_string()))
+    (!list.is_empty()).then(|| {
+        let text = serde_json::Value::from(list.to_vec()).to_string();
+        storable(&text).into_owned()
+    })
 }
 
 /// Audit text as every engine can store it. Events quote what clients sent (ids, names, error
 /// details), and a refusal must be recorded even when what it refused held a NUL, which
 /// PostgreSQL cannot store: each NUL is kept visible as U+FFFD.
-fn storable(text: &str) -> String {
-    text.replace('\0', "\u{FFFD}")
+fn storable(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') {
+        Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
-fn storable_opt(text: &Option<String>) -> Option<String> {
+fn storable_opt(text: &Option<String>) -> Option<Cow<'_, str>> {
     text.as_deref().map(storable)
 }
 

@@ -45,6 +45,14 @@ const UNSTORABLE_TEXT_STATES: [&str; 2] = ["22021", "22P05"];
 /// taken past the busy timeout: `SQLITE_BUSY` and `SQLITE_LOCKED`.
 const SQLITE_BUSY_CODES: [i64; 2] = [5, 6];
 
+impl StoreError {
+    /// Whether the same request may succeed a moment later: nothing was applied, and the store
+    /// was only busy (or this process is stopping, and another will answer).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Busy | StoreError::ShuttingDown)
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         if matches!(err, sqlx::Error::PoolTimedOut) {

@@ -282,30 +282,6 @@ impl Store {
         tx.commit().await?;
         Ok(ended > 0)
     }
-
-    /// Whether a deleted user (a tombstone) of the tenant carries this userName (ignoring case)
-    /// or externalId.
-    pub async fn tombstone_matches(
-        &self,
-        tenant_id: &str,
-        value: &str,
-    ) -> Result<bool, StoreError> {
-        let query = tombstone_query(tenant_id, value);
-        Ok(self.fetch_optional(query, |_| Ok(())).await?.is_some())
-    }
-}
-
-/// A row when a tombstone of the tenant carries `value` as userName or externalId.
-fn tombstone_query(tenant_id: &str, value: &str) -> SqlFragment {
-    SqlFragment::statement(
-        "SELECT 1 AS found FROM users WHERE tenant_id = $1 AND deleted_at IS NOT NULL \
-         AND (user_name_key = $2 OR external_id = $3) LIMIT 1",
-        vec![
-            SqlParam::Text(tenant_id.to_string()),
-            SqlParam::Text(super::users::fold(value)),
-            SqlParam::Text(value.to_string()),
-        ],
-    )
 }
 
 impl Tx {
@@ -316,7 +292,15 @@ impl Tx {
         tenant_id: &str,
         value: &str,
     ) -> Result<bool, StoreError> {
-        let query = tombstone_query(tenant_id, value);
+        let query = SqlFragment::statement(
+            "SELECT 1 AS found FROM users WHERE tenant_id = $1 AND deleted_at IS NOT NULL \
+             AND (user_name_key = $2 OR external_id = $3) LIMIT 1",
+            vec![
+                SqlParam::Text(tenant_id.to_string()),
+                SqlParam::Text(super::users::fold(value)),
+                SqlParam::Text(value.to_string()),
+            ],
+        );
         Ok(!self.fetch_all(query, |_| Ok(())).await?.is_empty())
     }
 

@@ -246,11 +246,11 @@ struct GroupChange {
 /// Writes a group's new document and version after its membership changed (or not).
 async fn finish_update(
     mut tx: Tx,
-    caller: &Caller,
+    ctx: &WriteContext<'_>,
     old: Group,
     change: GroupChange,
-    now: Micros,
 ) -> Result<Group, TenantError> {
+    let WriteContext { caller, now, .. } = *ctx;
     let GroupChange {
         doc,
         membership: outcome,
@@ -324,7 +324,7 @@ pub async fn replace_group(
         .await?;
         finish_update(
             tx,
-            ctx.caller,
+            ctx,
             old,
             GroupChange {
                 doc,
@@ -332,7 +332,6 @@ pub async fn replace_group(
                 action: "group.replace",
                 tolerances: Vec::new(),
             },
-            ctx.now,
         )
         .await
     })
@@ -389,7 +388,7 @@ pub async fn patch_group(
         }
         finish_update(
             tx,
-            ctx.caller,
+            ctx,
             old,
             GroupChange {
                 doc,
@@ -397,7 +396,6 @@ pub async fn patch_group(
                 action: "group.patch",
                 tolerances,
             },
-            ctx.now,
         )
         .await
     })

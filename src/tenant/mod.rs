@@ -55,7 +55,7 @@ pub enum TenantError {
 /// cannot hold is the client's, anything else is ours.
 pub fn store_error_status(err: &StoreError) -> u16 {
     match err {
-        StoreError::Busy | StoreError::ShuttingDown => 503,
+        retry if retry.is_retryable() => 503,
         StoreError::UnstorableText(_) => 400,
         _ => 500,
     }

@@ -35,6 +35,12 @@ async fn send(
     request.send().await.unwrap()
 }
 
+/// The gateway still writes after what a test threw at it.
+async fn assert_still_serving(app: &TestApp) {
+    let after = app.post("/Users", &user("after")).await;
+    assert_eq!(after.status(), StatusCode::CREATED);
+}
+
 fn patch_body(operations: Value) -> Value {
     json!({"schemas": [PATCH_OP], "Operations": operations})
 }
@@ -48,7 +54,6 @@ async fn user_count(app: &TestApp) -> i64 {
 #[tokio::test]
 async fn a_nul_in_any_string_is_refused_with_invalid_value_and_writes_nothing() {
     let app = spawn_app().await;
-    let mut refused = Vec::new();
     for (attribute, set) in [
         ("userName", json!({"userName": "a\u{0}b"})),
         ("displayName", json!({"displayName": "x\u{0}"})),
@@ -77,13 +82,11 @@ async fn a_nul_in_any_string_is_refused_with_invalid_value_and_writes_nothing() 
                 .contains(&format!("'{attribute}'")),
             "{error}"
         );
-        refused.push(attribute);
     }
     let group = json!({"schemas": [GROUP], "displayName": "Sales\u{0}"});
     assert_scim_error(app.post("/Groups", &group).await, 400, Some("invalidValue")).await;
     assert_eq!(app.tenant_seats_used().await, 0);
     assert_eq!(user_count(&app).await, 0);
-    assert_eq!(refused.len(), 7);
     assert!(
         app.audit()
             .await
@@ -195,10 +198,7 @@ async fn an_id_or_query_holding_a_nul_is_a_client_error_on_every_route() {
         Some("invalidValue"),
     )
     .await;
-    assert_eq!(
-        app.post("/Users", &user("after")).await.status(),
-        StatusCode::CREATED
-    );
+    assert_still_serving(&app).await;
 }
 
 /// Control characters other than NUL are text JSON carries and both engines store: they come
@@ -380,10 +380,7 @@ async fn a_declared_length_over_the_limit_is_refused_at_once() {
             .unwrap();
         assert_eq!(&head, b"HTTP/1.1 413", "{path}");
     }
-    assert_eq!(
-        app.post("/Users", &user("after")).await.status(),
-        StatusCode::CREATED
-    );
+    assert_still_serving(&app).await;
 }
 
 #[tokio::test]
