@@ -410,9 +410,14 @@ async fn sigterm_answers_every_accepted_request_refuses_new_ones_and_exits_zero(
             assert!(statuses.iter().all(|s| *s == "201"), "{statuses:?}");
         });
     }
-    // The signal comes once the gateway is working on them.
-    while total(&client, &format!("{base}/Users?count=0"), &token).await == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    // The signal comes once the gateway is working on every one of them: a request still on the
+    // wire, not yet read, is not accepted (hyper closes such connections on shutdown, and a client
+    // retries them), so the test waits until each Bulk has written its first user.
+    for b in 0..4 {
+        let started = format!("{base}/Users?count=0&filter=userName%20sw%20%22b{b}u%22");
+        while total(&client, &started, &token).await == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
     gateway.terminate();
     // New connections are refused while the accepted requests finish.
