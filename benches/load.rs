@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use scim_gateway::clock::now_micros;
-use scim_gateway::store::{SeatReservation, Store, UserRecord, UserStatus};
+use scim_gateway::store::{SeatReservation, Store, TenantId, UserId, UserRecord, UserStatus};
 use scim_gateway::tenant::{TenantSlug, tenants, tokens};
 
 // The gateway's allocator, so that the baseline server (this binary) is measured on equal terms.
@@ -268,7 +268,7 @@ async fn get_baseline(client: &reqwest::Client, port: u16, label: &str, requests
     .await
 }
 
-fn user(tenant_id: &str, i: usize, now: i64) -> UserRecord {
+fn user(tenant_id: &TenantId, i: usize, now: i64) -> UserRecord {
     let name = format!("user{i:07}@bench.example");
     let mut doc = serde_json::Map::new();
     doc.insert("userName".into(), json!(name));
@@ -279,8 +279,8 @@ fn user(tenant_id: &str, i: usize, now: i64) -> UserRecord {
         json!([{"value": name, "type": "work", "primary": true}]),
     );
     UserRecord {
-        id: uuid::Uuid::now_v7().to_string(),
-        tenant_id: tenant_id.to_string(),
+        id: UserId::generate(),
+        tenant_id: tenant_id.clone(),
         user_name: name.clone(),
         external_id: Some(format!("ext-{i}")),
         display_name: Some(format!("User {i}")),
@@ -297,7 +297,7 @@ fn user(tenant_id: &str, i: usize, now: i64) -> UserRecord {
 }
 
 /// Inserts `n` users through the store (as POST would, without HTTP), in large transactions.
-async fn seed_users(store: &Store, tenant_id: &str, n: usize) -> Vec<String> {
+async fn seed_users(store: &Store, tenant_id: &TenantId, n: usize) -> Vec<UserId> {
     let registry = scim_gateway::scim::schema::Registry::load().unwrap();
     let schemas = registry.user().unwrap();
     let mut ids = Vec::with_capacity(n);
@@ -379,7 +379,7 @@ async fn groups_scenario(database: &str) {
     let base = format!("http://127.0.0.1:{port}/scim/v2/{TENANT}");
     let requests = 2_000;
     let mut rows = baselines(&client, BASELINE_REQUESTS).await;
-    let spare_ids: Arc<Vec<String>> = Arc::new(users[sizes[2]..].to_vec());
+    let spare_ids: Arc<Vec<UserId>> = Arc::new(users[sizes[2]..].to_vec());
     for (size, gid) in sizes.iter().zip(&group_ids) {
         let url = format!("{base}/Groups/{gid}");
         let (c, t, u, ids) = (
@@ -439,7 +439,7 @@ async fn groups_scenario(database: &str) {
 }
 
 /// Inserts `n` users in batches (seeding only: no seat accounting), returning their ids.
-async fn seed_users_fast(store: &Store, tenant_id: &str, n: usize) -> Vec<String> {
+async fn seed_users_fast(store: &Store, tenant_id: &TenantId, n: usize) -> Vec<UserId> {
     let registry = scim_gateway::scim::schema::Registry::load().unwrap();
     let schemas = registry.user().unwrap();
     let now = now_micros();
@@ -629,7 +629,7 @@ async fn users_scenario(sizes: &[usize]) {
             ..Default::default()
         };
         let cursor = scim_gateway::scim::list::Cursor {
-            after_id: ids[middle].clone(),
+            after_id: ids[middle].to_string(),
             issued_at: now_micros() + 3_600_000_000,
             fingerprint: request.fingerprint(&format!("{}/User", tenant.id)),
         }

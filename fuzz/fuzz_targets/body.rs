@@ -11,8 +11,12 @@ use serde_json::Value;
 mod schemas;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(body) = serde_json::from_slice::<Value>(data) else { return };
-    let Some((users, groups)) = schemas::users_and_groups() else { return };
+    let Ok(body) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    let Some((users, groups)) = schemas::users_and_groups() else {
+        return;
+    };
     let _ = parse_resource(users, &body);
     let _ = parse_resource(groups, &body);
     let _ = parse_bulk_request(&body, 1000);

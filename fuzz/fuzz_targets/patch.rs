@@ -12,8 +12,12 @@ use serde_json::{Map, Value, json};
 mod schemas;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(body) = serde_json::from_slice::<Value>(data) else { return };
-    let Some((users, groups)) = schemas::users_and_groups() else { return };
+    let Ok(body) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    let Some((users, groups)) = schemas::users_and_groups() else {
+        return;
+    };
     let user = json!({"userName": "É", "name": {"givenName": "a"}, "emails": [{"value": "e@x", "type": "work"}]});
     let user = user.as_object().cloned().unwrap_or_default();
     let limits = FilterLimits::default();

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::clock::{datetime_of, now_micros};
 use crate::scim::resource::format_datetime;
-use crate::store::{Micros, Store, TokenRecord};
+use crate::store::{Micros, Store, TokenPrefix, TokenRecord};
 use crate::tenant::{tenants, tokens};
 
 const MICROS_PER_HOUR: Micros = 3_600_000_000;
@@ -91,7 +91,8 @@ pub async fn run(store: &Store, cmd: TokenCommand, as_json: bool) -> anyhow::Res
             );
         }
         TokenCommand::Revoke { tenant, prefix } => {
-            let n = tokens::revoke_token(store, &tenant, &prefix, now).await?;
+            let n = tokens::revoke_token(store, &tenant, &TokenPrefix::new(prefix.as_str()), now)
+                .await?;
             eprintln!("revoked {n} token(s) with prefix {prefix}");
         }
         TokenCommand::List { tenant } => {

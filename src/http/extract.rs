@@ -228,9 +228,9 @@ impl ScimQuery {
 /// The `{id}` of a resource route (`/Users/{id}`, `/Groups/{id}`). An id that cannot be decoded,
 /// or that holds a NUL, names no resource (ids are UUIDs the gateway made, and PostgreSQL could
 /// not even compare one with a NUL): 404 at once on every engine.
-pub struct ResourceId(pub String);
+pub struct ResourceId<Id>(pub Id);
 
-impl<S: Send + Sync> FromRequestParts<S> for ResourceId {
+impl<S: Send + Sync, Id: From<String>> FromRequestParts<S> for ResourceId<Id> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
@@ -241,7 +241,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ResourceId {
         if id.contains('\0') {
             return Err(no_such().into());
         }
-        Ok(ResourceId(id))
+        Ok(ResourceId(Id::from(id)))
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::SsoError;
 use super::secret_key::SecretKey;
-use crate::store::{Micros, Store};
+use crate::store::{Micros, Store, TenantId};
 pub use crate::store::{SsoConfig, UserClaim};
 use crate::tenant::tenants::find_tenant;
 use crate::tenant::{Caller, audit};
@@ -40,7 +40,7 @@ impl SsoConfig {
     }
 
     /// The context a client secret is sealed under: bound to its tenant.
-    pub fn secret_context(tenant_id: &str) -> String {
+    pub fn secret_context(tenant_id: &TenantId) -> String {
         format!("sso client secret of tenant {tenant_id}")
     }
 }
@@ -146,7 +146,7 @@ pub async fn set_config(
     };
     let mut event = audit::event(&caller, "sso.configure", now);
     event.target_type = Some("Tenant".into());
-    event.target_id = Some(caller.tenant.id.clone());
+    event.target_id = Some(caller.tenant.id.to_string());
     event.target_name = Some(caller.tenant.slug.clone());
     event.changed_attributes = changed_fields(existing.as_ref(), &config);
     let mut tx = store.begin().await?;
@@ -269,7 +269,7 @@ mod tests {
 
     fn config(allow: &[&str]) -> SsoConfig {
         SsoConfig {
-            tenant_id: "t".into(),
+            tenant_id: TenantId::new("t"),
             issuer: "https://idp.example".into(),
             client_id: "c".into(),
             client_secret_sealed: "v1.x".into(),

@@ -183,10 +183,10 @@ impl Sso {
         let token = signer.sign(&SessionClaims {
             iss: self.public_url.clone(),
             aud: self.public_url.clone(),
-            sub: user.id.clone(),
+            sub: user.id.to_string(),
             sid: session.id,
             tenant: tenant.slug.clone(),
-            tenant_id: tenant.id.clone(),
+            tenant_id: tenant.id.to_string(),
             user_name: user.user_name.clone(),
             roles: effective.roles,
             permissions: effective.permissions,
@@ -265,7 +265,9 @@ impl Sso {
         let record = store
             .session(&claims.sid)
             .await?
-            .filter(|s| s.ended_at.is_none() && s.expires_at > now && s.user_id == claims.sub)
+            .filter(|s| {
+                s.ended_at.is_none() && s.expires_at > now && s.user_id.as_str() == claims.sub
+            })
             .ok_or(SsoError::InvalidSession)?;
         let tenant = store
             .tenant_by_slug(&claims.tenant)
@@ -273,7 +275,7 @@ impl Sso {
             .filter(|t| t.id == record.tenant_id)
             .ok_or(SsoError::InvalidSession)?;
         let user = store
-            .user_by_id(&tenant.id, &claims.sub)
+            .user_by_id(&tenant.id, &record.user_id)
             .await?
             .filter(|u| u.status != UserStatus::Suspended)
             .ok_or(SsoError::InvalidSession)?;

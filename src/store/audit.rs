@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use super::TenantId;
 use super::{AuditRecord, SqlFragment, SqlParam, Store, StoreError, Tx, on_tx};
 
 fn list_text(list: &[String]) -> Option<String> {
@@ -71,14 +72,14 @@ impl Store {
     /// The newest events of a tenant first.
     pub async fn audit_events(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         limit: i64,
     ) -> Result<Vec<AuditRecord>, StoreError> {
         let query = SqlFragment::statement(
             "SELECT tenant_id, connection_id, at, actor, action, target_type, target_id, target_name, outcome, \
              http_status, reason, changed_attributes, tolerances, request_summary FROM audit_events \
              WHERE tenant_id = $1 ORDER BY id DESC LIMIT CAST($2 AS BIGINT)",
-            vec![SqlParam::Text(tenant_id.to_string()), SqlParam::Int(limit)],
+            vec![SqlParam::from(tenant_id), SqlParam::Int(limit)],
         );
         self.fetch_all(query, |row| {
             Ok(AuditRecord {

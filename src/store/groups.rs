@@ -5,6 +5,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::read::{IN_LIST_CHUNK, placeholders};
 use super::row::AnyRow;
+use super::{GroupId, TenantId, UserId};
 use super::{
     GroupRecord, ListPlan, ListSource, MemberRow, MembershipRow, Micros, SqlFragment, SqlParam,
     Store, StoreError, Tx, bind_params, count_statement, json_text, on_tx, page_statement,
@@ -44,8 +45,8 @@ pub struct GroupPage {
 impl Store {
     pub async fn group_by_id(
         &self,
-        tenant_id: &str,
-        id: &str,
+        tenant_id: &TenantId,
+        id: &GroupId,
     ) -> Result<Option<GroupRecord>, StoreError> {
         let query = SqlFragment::statement(
             concat!(
@@ -53,10 +54,7 @@ impl Store {
                 group_columns!(),
                 " FROM groups g WHERE g.tenant_id = $1 AND g.id = $2"
             ),
-            vec![
-                SqlParam::Text(tenant_id.to_string()),
-                SqlParam::Text(id.to_string()),
-            ],
+            vec![SqlParam::from(tenant_id), SqlParam::Text(id.to_string())],
         );
         self.fetch_optional(query, group_from_row).await
     }
@@ -64,7 +62,7 @@ impl Store {
     /// Groups of a tenant as `plan` selects, orders and pages them.
     pub async fn list_groups(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         plan: &ListPlan,
     ) -> Result<GroupPage, StoreError> {
         let condition = &plan.condition;
@@ -95,7 +93,7 @@ impl Store {
 
     /// The members of these groups, in the order of their ids, each with its display name (the
     /// user's `displayName`, else `userName`): one primary-key join per member.
-    pub async fn group_members(&self, group_ids: &[String]) -> Result<Vec<MemberRow>, StoreError> {
+    pub async fn group_members(&self, group_ids: &[GroupId]) -> Result<Vec<MemberRow>, StoreError> {
         self.fetch_all_for_ids(
             group_ids,
             |list| {
@@ -121,7 +119,7 @@ impl Store {
     /// The groups these members belong to.
     pub async fn groups_of_members(
         &self,
-        member_ids: &[String],
+        member_ids: &[UserId],
     ) -> Result<Vec<MembershipRow>, StoreError> {
         self.fetch_all_for_ids(
             member_ids,
@@ -151,8 +149,8 @@ impl Tx {
     /// The group, locked against concurrent document changes until the transaction ends.
     pub async fn group_for_update(
         &mut self,
-        tenant_id: &str,
-        id: &str,
+        tenant_id: &TenantId,
+        id: &GroupId,
     ) -> Result<Option<GroupRecord>, StoreError> {
         let sql = format!(
             "SELECT {} FROM groups g WHERE g.tenant_id = $1 AND g.id = $2{}",
@@ -218,7 +216,11 @@ impl Tx {
     }
 
     /// Deletes a group; its memberships go with it (foreign key cascade).
-    pub async fn delete_group(&mut self, tenant_id: &str, id: &str) -> Result<(), StoreError> {
+    pub async fn delete_group(
+        &mut self,
+        tenant_id: &TenantId,
+        id: &GroupId,
+    ) -> Result<(), StoreError> {
         on_tx!(self, |conn| {
             sqlx::query("DELETE FROM group_members WHERE group_id = $1")
                 .bind(id)
@@ -236,23 +238,23 @@ impl Tx {
     /// Which of `ids` are users of the tenant that are not deleted.
     pub async fn existing_user_ids(
         &mut self,
-        tenant_id: &str,
-        ids: &[String],
-    ) -> Result<Vec<String>, StoreError> {
+        tenant_id: &TenantId,
+        ids: &[UserId],
+    ) -> Result<Vec<UserId>, StoreError> {
         let mut found = Vec::new();
         for chunk in ids.chunks(IN_LIST_CHUNK) {
             let sql = format!(
                 "SELECT id FROM users WHERE tenant_id = $1 AND deleted_at IS NULL AND id IN ({})",
                 placeholders(2, chunk.len())
             );
-            let mut params = vec![SqlParam::Text(tenant_id.to_string())];
-            params.extend(chunk.iter().map(|id| SqlParam::Text(id.clone())));
+            let mut params = vec![SqlParam::from(tenant_id)];
+            params.extend(chunk.iter().map(SqlParam::from));
             on_tx!(self, |conn| {
                 let rows = bind_params!(sqlx::query(AssertSqlSafe(sql.clone())), &params)
                     .fetch_all(&mut *conn)
                     .await?;
                 for row in rows {
-                    found.push(row.try_get::<String, _>("id")?);
+                    found.push(UserId::new(row.try_get::<String, _>("id")?));
                 }
             });
         }
@@ -262,9 +264,9 @@ impl Tx {
     /// Adds members that are not members yet; returns how many were added.
     pub async fn add_members(
         &mut self,
-        tenant_id: &str,
-        group_id: &str,
-        member_ids: &[String],
+        tenant_id: &TenantId,
+        group_id: &GroupId,
+        member_ids: &[UserId],
         now: Micros,
     ) -> Result<u64, StoreError> {
         let mut added = 0;
@@ -289,8 +291,8 @@ impl Tx {
     /// Removes these members; returns how many were members.
     pub async fn remove_members(
         &mut self,
-        group_id: &str,
-        member_ids: &[String],
+        group_id: &GroupId,
+        member_ids: &[UserId],
     ) -> Result<u64, StoreError> {
         let mut removed = 0;
         for chunk in member_ids.chunks(IN_LIST_CHUNK) {
@@ -299,7 +301,7 @@ impl Tx {
                 placeholders(2, chunk.len())
             );
             let mut params = vec![SqlParam::Text(group_id.to_string())];
-            params.extend(chunk.iter().map(|id| SqlParam::Text(id.clone())));
+            params.extend(chunk.iter().map(SqlParam::from));
             on_tx!(self, |conn| {
                 let done = bind_params!(sqlx::query(AssertSqlSafe(sql.clone())), &params)
                     .execute(&mut *conn)
@@ -310,7 +312,7 @@ impl Tx {
         Ok(removed)
     }
 
-    pub async fn remove_all_members(&mut self, group_id: &str) -> Result<u64, StoreError> {
+    pub async fn remove_all_members(&mut self, group_id: &GroupId) -> Result<u64, StoreError> {
         on_tx!(self, |conn| {
             let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1")
                 .bind(group_id)
@@ -324,7 +326,7 @@ impl Tx {
     /// left get a new version. Returns how many groups it left.
     pub async fn remove_from_all_groups(
         &mut self,
-        member_id: &str,
+        member_id: &UserId,
         now: Micros,
     ) -> Result<u64, StoreError> {
         on_tx!(self, |conn| {
@@ -347,7 +349,7 @@ impl Tx {
 
 impl Tx {
     /// Every member id of a group (for a PUT or a replace of the whole list, which compare).
-    pub async fn member_ids_of(&mut self, group_id: &str) -> Result<Vec<String>, StoreError> {
+    pub async fn member_ids_of(&mut self, group_id: &GroupId) -> Result<Vec<UserId>, StoreError> {
         on_tx!(self, |conn| {
             let rows = sqlx::query("SELECT member_id FROM group_members WHERE group_id = $1")
                 .bind(group_id)
@@ -355,7 +357,7 @@ impl Tx {
                 .await?;
             let mut ids = Vec::with_capacity(rows.len());
             for row in rows {
-                ids.push(row.try_get::<String, _>("member_id")?);
+                ids.push(UserId::new(row.try_get::<String, _>("member_id")?));
             }
             Ok(ids)
         })

@@ -7,6 +7,7 @@ mod dialect;
 mod error;
 mod filter_sql;
 mod groups;
+mod ids;
 mod list_plan;
 mod model;
 mod postgres;
@@ -280,7 +281,7 @@ pub(crate) struct ListSource<'a> {
 /// built with `SqlFragment::numbered_after(1)`).
 pub(crate) fn page_statement(
     source: &ListSource<'_>,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     condition: &SqlFragment,
     spec: &PageSpec,
 ) -> SqlFragment {
@@ -337,9 +338,9 @@ pub(crate) fn page_statement(
 }
 
 /// A list statement's parameters so far: the tenant (`$1`), then the filter's.
-fn tenant_and_filter_params(tenant_id: &str, condition: &SqlFragment) -> SqlFragment {
+fn tenant_and_filter_params(tenant_id: &TenantId, condition: &SqlFragment) -> SqlFragment {
     let mut params = Vec::with_capacity(condition.params.len() + 4);
-    params.push(SqlParam::Text(tenant_id.to_string()));
+    params.push(SqlParam::from(tenant_id));
     params.extend(condition.params.iter().cloned());
     SqlFragment::statement(String::new(), params)
 }
@@ -347,7 +348,7 @@ fn tenant_and_filter_params(tenant_id: &str, condition: &SqlFragment) -> SqlFrag
 /// The statement counting every match of a list query (see `page_statement`).
 pub(crate) fn count_statement(
     source: &ListSource<'_>,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     condition: &SqlFragment,
 ) -> SqlFragment {
     let mut count = tenant_and_filter_params(tenant_id, condition);

@@ -2,11 +2,12 @@
 
 use serde_json::{Map, Value};
 
+pub use super::ids::*;
 pub use crate::clock::Micros;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TenantRecord {
-    pub id: String,
+    pub id: TenantId,
     pub slug: String,
     pub display_name: String,
     pub seat_limit: Option<i64>,
@@ -18,8 +19,8 @@ pub struct TenantRecord {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectionRecord {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: ConnectionId,
+    pub tenant_id: TenantId,
     pub name: String,
     pub kind: String,
     pub created_at: Micros,
@@ -27,11 +28,11 @@ pub struct ConnectionRecord {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenRecord {
-    pub id: String,
-    pub tenant_id: String,
-    pub connection_id: String,
+    pub id: TokenId,
+    pub tenant_id: TenantId,
+    pub connection_id: ConnectionId,
     pub connection_name: String,
-    pub prefix: String,
+    pub prefix: TokenPrefix,
     pub created_at: Micros,
     pub last_used_at: Option<Micros>,
     pub expires_at: Option<Micros>,
@@ -41,10 +42,10 @@ pub struct TokenRecord {
 /// What a valid bearer token resolves to.
 #[derive(Debug, Clone)]
 pub struct TokenGrant {
-    pub token_id: String,
+    pub token_id: TokenId,
     pub last_used_at: Option<Micros>,
     pub tenant: std::sync::Arc<TenantRecord>,
-    pub connection_id: String,
+    pub connection_id: ConnectionId,
     pub connection_name: String,
 }
 
@@ -113,8 +114,8 @@ pub struct UserIndex {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserRecord {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: UserId,
+    pub tenant_id: TenantId,
     pub user_name: String,
     pub external_id: Option<String>,
     pub display_name: Option<String>,
@@ -126,14 +127,14 @@ pub struct UserRecord {
     pub version: i64,
     pub created_at: Micros,
     pub modified_at: Micros,
-    pub created_by_connection: Option<String>,
-    pub modified_by_connection: Option<String>,
+    pub created_by_connection: Option<ConnectionId>,
+    pub modified_by_connection: Option<ConnectionId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupRecord {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: GroupId,
+    pub tenant_id: TenantId,
     pub display_name: String,
     pub external_id: Option<String>,
     /// The stored SCIM document without `members`, which live in their own table.
@@ -141,14 +142,14 @@ pub struct GroupRecord {
     pub version: i64,
     pub created_at: Micros,
     pub modified_at: Micros,
-    pub created_by_connection: Option<String>,
-    pub modified_by_connection: Option<String>,
+    pub created_by_connection: Option<ConnectionId>,
+    pub modified_by_connection: Option<ConnectionId>,
 }
 
 /// A member of a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberRow {
-    pub group_id: String,
+    pub group_id: GroupId,
     pub member_id: String,
     pub member_type: String,
     /// The member's display name, when the member still exists.
@@ -158,8 +159,8 @@ pub struct MemberRow {
 /// A group a user belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MembershipRow {
-    pub member_id: String,
-    pub group_id: String,
+    pub member_id: UserId,
+    pub group_id: GroupId,
     pub group_display_name: String,
 }
 
@@ -173,8 +174,8 @@ pub(crate) fn sort_memberships(memberships: &mut [MembershipRow]) {
 /// A role of a tenant's catalog (or a role template), with its permissions (`category:action`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleRecord {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: RoleId,
+    pub tenant_id: TenantId,
     pub name: String,
     pub description: Option<String>,
     pub permissions: Vec<String>,
@@ -187,13 +188,13 @@ pub struct RoleRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupRoleMapping {
     pub group_name: String,
-    pub role_id: String,
+    pub role_id: RoleId,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditRecord {
-    pub tenant_id: Option<String>,
-    pub connection_id: Option<String>,
+    pub tenant_id: Option<TenantId>,
+    pub connection_id: Option<ConnectionId>,
     pub at: Micros,
     pub actor: String,
     pub action: String,

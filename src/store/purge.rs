@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{Micros, StoreError, Tx, on_tx};
+use super::{Micros, StoreError, TenantId, Tx, on_tx};
 
 impl Tx {
     /// Deletes the tombstones of users deleted before `before`, with what hangs on them (emails,
@@ -10,7 +10,7 @@ impl Tx {
     pub async fn purge_tombstones(
         &mut self,
         before: Micros,
-    ) -> Result<Vec<(String, i64)>, StoreError> {
+    ) -> Result<Vec<(TenantId, i64)>, StoreError> {
         on_tx!(self, |conn| {
             let rows = sqlx::query(
                 "SELECT tenant_id, COUNT(*) AS n FROM users WHERE deleted_at IS NOT NULL AND deleted_at < $1 \
@@ -21,7 +21,10 @@ impl Tx {
             .await?;
             let mut counts = Vec::with_capacity(rows.len());
             for row in rows {
-                counts.push((row.try_get("tenant_id")?, row.try_get("n")?));
+                counts.push((
+                    TenantId::new(row.try_get::<String, _>("tenant_id")?),
+                    row.try_get("n")?,
+                ));
             }
             sqlx::query("DELETE FROM users WHERE deleted_at IS NOT NULL AND deleted_at < $1")
                 .bind(before)

@@ -5,6 +5,7 @@
 use rusqlite::types::Null;
 use sqlx::AssertSqlSafe;
 
+use super::TenantId;
 use super::row::AnyRow;
 use super::sqlite_reader::ReadError;
 use super::{PageSpec, Pools, SqlFragment, SqlParam, Store, StoreError, Tx, bind_params, on_tx};
@@ -23,13 +24,14 @@ pub(crate) fn placeholders(first: usize, n: usize) -> String {
 impl Store {
     /// Every row of `sql_of(list)` for `ids`, where `list` holds the placeholders `$1, $2, …` of
     /// one chunk of the ids (see `IN_LIST_CHUNK`), each row mapped by `map`.
-    pub(crate) async fn fetch_all_for_ids<T, F>(
+    pub(crate) async fn fetch_all_for_ids<I, T, F>(
         &self,
-        ids: &[String],
+        ids: &[I],
         sql_of: impl Fn(&str) -> String,
         map: F,
     ) -> Result<Vec<T>, StoreError>
     where
+        for<'i> &'i I: Into<SqlParam>,
         F: Fn(&AnyRow<'_>) -> Result<T, StoreError> + Clone + Send + 'static,
         T: Send + 'static,
     {
@@ -37,7 +39,7 @@ impl Store {
         for chunk in ids.chunks(IN_LIST_CHUNK) {
             let query = SqlFragment::statement(
                 sql_of(&placeholders(1, chunk.len())),
-                chunk.iter().map(|id| SqlParam::Text(id.clone())).collect(),
+                chunk.iter().map(Into::into).collect(),
             );
             out.extend(self.fetch_all(query, map.clone()).await?);
         }
@@ -123,7 +125,7 @@ impl Store {
     /// (`count_statement`), built only then.
     pub(crate) async fn page_total(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         count: impl FnOnce() -> SqlFragment,
         spec: &PageSpec,
         rows: usize,
@@ -133,7 +135,7 @@ impl Store {
             None if spec.count_is_seats => {
                 let seats = SqlFragment::statement(
                     "SELECT seats_used FROM tenants WHERE id = $1",
-                    vec![SqlParam::Text(tenant_id.to_string())],
+                    vec![SqlParam::from(tenant_id)],
                 );
                 self.fetch_one(seats, |row| row.column("seats_used")).await
             }

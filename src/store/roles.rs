@@ -7,6 +7,7 @@ use super::users::fold;
 use super::{
     GroupRoleMapping, Micros, RoleRecord, SqlFragment, SqlParam, Store, StoreError, Tx, on_tx,
 };
+use super::{RoleId, TenantId, UserId};
 
 fn role_from_row(row: &AnyRow<'_>) -> Result<RoleRecord, StoreError> {
     let permissions: String = row.column("permissions")?;
@@ -30,30 +31,30 @@ fn mapping_from_row(row: &AnyRow<'_>) -> Result<GroupRoleMapping, StoreError> {
     })
 }
 
-fn roles_query(tenant_id: &str) -> SqlFragment {
+fn roles_query(tenant_id: &TenantId) -> SqlFragment {
     SqlFragment::statement(
         "SELECT id, tenant_id, name, description, permissions, is_template, created_at, updated_at \
          FROM roles WHERE tenant_id = $1 ORDER BY name_key",
-        vec![SqlParam::Text(tenant_id.to_string())],
+        vec![SqlParam::from(tenant_id)],
     )
 }
 
-fn mappings_query(tenant_id: &str) -> SqlFragment {
+fn mappings_query(tenant_id: &TenantId) -> SqlFragment {
     SqlFragment::statement(
         "SELECT group_name, role_id FROM group_role_mappings WHERE tenant_id = $1 ORDER BY group_name_key",
-        vec![SqlParam::Text(tenant_id.to_string())],
+        vec![SqlParam::from(tenant_id)],
     )
 }
 
 impl Store {
     /// The tenant's whole catalog (a handful of rows, read once per request that needs it).
-    pub async fn roles(&self, tenant_id: &str) -> Result<Vec<RoleRecord>, StoreError> {
+    pub async fn roles(&self, tenant_id: &TenantId) -> Result<Vec<RoleRecord>, StoreError> {
         self.fetch_all(roles_query(tenant_id), role_from_row).await
     }
 
     pub async fn group_role_mappings(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
     ) -> Result<Vec<GroupRoleMapping>, StoreError> {
         self.fetch_all(mappings_query(tenant_id), mapping_from_row)
             .await
@@ -62,8 +63,8 @@ impl Store {
     /// (user id, role id) pairs an admin assigned, for these users.
     pub async fn role_assignments(
         &self,
-        user_ids: &[String],
-    ) -> Result<Vec<(String, String)>, StoreError> {
+        user_ids: &[UserId],
+    ) -> Result<Vec<(UserId, RoleId)>, StoreError> {
         self.fetch_all_for_ids(
             user_ids,
             |list| {
@@ -79,13 +80,13 @@ impl Store {
 
 impl Tx {
     /// The catalog as this transaction sees it.
-    pub async fn roles(&mut self, tenant_id: &str) -> Result<Vec<RoleRecord>, StoreError> {
+    pub async fn roles(&mut self, tenant_id: &TenantId) -> Result<Vec<RoleRecord>, StoreError> {
         self.fetch_all(roles_query(tenant_id), role_from_row).await
     }
 
     pub async fn group_role_mappings(
         &mut self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
     ) -> Result<Vec<GroupRoleMapping>, StoreError> {
         self.fetch_all(mappings_query(tenant_id), mapping_from_row)
             .await
@@ -130,7 +131,7 @@ impl Tx {
 
     pub async fn role_by_name(
         &mut self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         name: &str,
     ) -> Result<Option<RoleRecord>, StoreError> {
         on_tx!(self, |conn| {
@@ -151,9 +152,9 @@ impl Tx {
     /// Maps a group (by displayName) to a role; mapping twice is a no-op.
     pub async fn map_group_to_role(
         &mut self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         group_name: &str,
-        role_id: &str,
+        role_id: &RoleId,
         now: Micros,
     ) -> Result<(), StoreError> {
         on_tx!(self, |conn| {
@@ -174,9 +175,9 @@ impl Tx {
 
     pub async fn unmap_group_from_role(
         &mut self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         group_name: &str,
-        role_id: &str,
+        role_id: &RoleId,
     ) -> Result<u64, StoreError> {
         on_tx!(self, |conn| {
             let done = sqlx::query(
@@ -193,9 +194,9 @@ impl Tx {
 
     pub async fn assign_role(
         &mut self,
-        tenant_id: &str,
-        user_id: &str,
-        role_id: &str,
+        tenant_id: &TenantId,
+        user_id: &UserId,
+        role_id: &RoleId,
         now: Micros,
     ) -> Result<(), StoreError> {
         on_tx!(self, |conn| {
@@ -213,7 +214,11 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn unassign_role(&mut self, user_id: &str, role_id: &str) -> Result<u64, StoreError> {
+    pub async fn unassign_role(
+        &mut self,
+        user_id: &UserId,
+        role_id: &RoleId,
+    ) -> Result<u64, StoreError> {
         on_tx!(self, |conn| {
             let done = sqlx::query(
                 "DELETE FROM user_role_assignments WHERE user_id = $1 AND role_id = $2",
@@ -229,9 +234,9 @@ impl Tx {
     /// The id of a user of the tenant (not deleted) by userName, compared without regard to case.
     pub async fn user_id_by_name(
         &mut self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         user_name: &str,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<UserId>, StoreError> {
         on_tx!(self, |conn| {
             let row = sqlx::query(
                 "SELECT id FROM users WHERE tenant_id = $1 AND user_name_key = $2 AND deleted_at IS NULL",
@@ -241,7 +246,7 @@ impl Tx {
             .fetch_optional(&mut *conn)
             .await?;
             Ok(match row {
-                Some(row) => Some(row.try_get::<String, _>("id")?),
+                Some(row) => Some(UserId::new(row.try_get::<String, _>("id")?)),
                 None => None,
             })
         })

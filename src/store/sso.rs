@@ -5,6 +5,7 @@ use sqlx::Row;
 
 use super::row::AnyRow;
 use super::{Micros, SqlFragment, SqlParam, Store, StoreError, Tx, UserStatus, on_tx};
+use super::{TenantId, UserId};
 
 /// The ID-token claim that identifies the user (SPEC §5; default `email`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +51,7 @@ impl UserClaim {
 /// the rules over it (return targets, sealing context) live in `sso::config`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SsoConfig {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub issuer: String,
     pub client_id: String,
     pub client_secret_sealed: String,
@@ -68,7 +69,7 @@ pub struct SsoConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoginStateRecord {
     pub state_hash: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub nonce: String,
     pub pkce_verifier: String,
     pub return_to: String,
@@ -91,8 +92,8 @@ pub struct SigningKeyRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionRecord {
     pub id: String,
-    pub tenant_id: String,
-    pub user_id: String,
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
     pub kid: String,
     /// The groups the identity provider named at sign-in.
     pub idp_groups: Vec<String>,
@@ -155,11 +156,11 @@ const CURRENT_KEY: &str = concat!(
 );
 
 impl Store {
-    pub async fn sso_config(&self, tenant_id: &str) -> Result<Option<SsoConfig>, StoreError> {
+    pub async fn sso_config(&self, tenant_id: &TenantId) -> Result<Option<SsoConfig>, StoreError> {
         let query = SqlFragment::statement(
             "SELECT tenant_id, issuer, client_id, client_secret_sealed, scopes, user_claim, groups_claim, \
              jit, redirect_allow, created_at, updated_at FROM sso_configs WHERE tenant_id = $1",
-            vec![SqlParam::Text(tenant_id.to_string())],
+            vec![SqlParam::from(tenant_id)],
         );
         self.fetch_optional(query, config_from_row).await
     }
@@ -289,14 +290,14 @@ impl Tx {
     /// or externalId, as this transaction sees it.
     pub async fn tombstone_matches(
         &mut self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         value: &str,
     ) -> Result<bool, StoreError> {
         let query = SqlFragment::statement(
             "SELECT 1 AS found FROM users WHERE tenant_id = $1 AND deleted_at IS NOT NULL \
              AND (user_name_key = $2 OR external_id = $3) LIMIT 1",
             vec![
-                SqlParam::Text(tenant_id.to_string()),
+                SqlParam::from(tenant_id),
                 SqlParam::Text(super::users::fold(value)),
                 SqlParam::Text(value.to_string()),
             ],
@@ -391,8 +392,8 @@ impl Tx {
     /// Records a successful sign-in: `lastLogin`, the status it leads to, a new version.
     pub async fn record_sign_in(
         &mut self,
-        tenant_id: &str,
-        user_id: &str,
+        tenant_id: &TenantId,
+        user_id: &UserId,
         status: UserStatus,
         now: Micros,
     ) -> Result<(), StoreError> {

@@ -3,6 +3,7 @@
 use sqlx::Row;
 
 use super::row::AnyRow;
+use super::{ConnectionId, TenantId, TokenId, TokenPrefix};
 use super::{
     ConnectionRecord, Micros, SqlFragment, SqlParam, Store, StoreError, TenantRecord, TokenGrant,
     TokenRecord, Tx, on_tx,
@@ -102,19 +103,19 @@ impl Store {
         .await
     }
 
-    pub async fn list_tokens(&self, tenant_id: &str) -> Result<Vec<TokenRecord>, StoreError> {
+    pub async fn list_tokens(&self, tenant_id: &TenantId) -> Result<Vec<TokenRecord>, StoreError> {
         let query = SqlFragment::statement(
             "SELECT k.id, k.tenant_id, k.connection_id, c.name AS connection_name, k.prefix, k.created_at, \
              k.last_used_at, k.expires_at, k.revoked_at \
              FROM scim_tokens k JOIN directory_connections c ON c.id = k.connection_id \
              WHERE k.tenant_id = $1 ORDER BY k.created_at, k.id",
-            vec![SqlParam::Text(tenant_id.to_string())],
+            vec![SqlParam::from(tenant_id)],
         );
         self.fetch_all(query, token_from_row).await
     }
 
     /// Records when a token was last used. Callers throttle it: it is a write.
-    pub async fn touch_token(&self, token_id: &str, now: Micros) -> Result<(), StoreError> {
+    pub async fn touch_token(&self, token_id: &TokenId, now: Micros) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         on_tx!(tx, |conn| {
             sqlx::query("UPDATE scim_tokens SET last_used_at = $1 WHERE id = $2")
@@ -186,7 +187,7 @@ impl Tx {
 
     pub async fn connection_by_name(
         &mut self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         name: &str,
     ) -> Result<Option<ConnectionRecord>, StoreError> {
         on_tx!(self, |conn| {
@@ -199,8 +200,8 @@ impl Tx {
             .await?;
             Ok(match row {
                 Some(row) => Some(ConnectionRecord {
-                    id: row.try_get("id")?,
-                    tenant_id: row.try_get("tenant_id")?,
+                    id: ConnectionId::new(row.try_get::<String, _>("id")?),
+                    tenant_id: TenantId::new(row.try_get::<String, _>("tenant_id")?),
                     name: row.try_get("name")?,
                     kind: row.try_get("kind")?,
                     created_at: row.try_get("created_at")?,
@@ -255,8 +256,8 @@ impl Tx {
     /// Revokes the live tokens of a tenant whose visible prefix is `prefix`; returns how many.
     pub async fn revoke_tokens(
         &mut self,
-        tenant_id: &str,
-        prefix: &str,
+        tenant_id: &TenantId,
+        prefix: &TokenPrefix,
         now: Micros,
     ) -> Result<u64, StoreError> {
         on_tx!(self, |conn| {
@@ -275,7 +276,7 @@ impl Tx {
     /// Makes the live tokens of a connection expire at `at` (token rotation's grace period).
     pub async fn expire_connection_tokens(
         &mut self,
-        connection_id: &str,
+        connection_id: &ConnectionId,
         at: Micros,
     ) -> Result<u64, StoreError> {
         on_tx!(self, |conn| {

@@ -4,6 +4,7 @@ use sqlx::AssertSqlSafe;
 
 use super::row::AnyRow;
 
+use super::{ConnectionId, GroupId, TenantId, UserId};
 use super::{
     EmailRow, ListPlan, ListSource, MembershipRow, Micros, SeatReservation, SqlFragment, SqlParam,
     Store, StoreError, Tx, UserIndex, UserRecord, UserStatus, bind_params, count_statement,
@@ -64,7 +65,10 @@ fn user_and_groups_from_row(
 }
 
 /// The memberships in a row's `member_of` column.
-fn memberships_of(user_id: &str, text: Option<String>) -> Result<Vec<MembershipRow>, StoreError> {
+fn memberships_of(
+    user_id: &UserId,
+    text: Option<String>,
+) -> Result<Vec<MembershipRow>, StoreError> {
     let Some(text) = text else {
         return Ok(Vec::new());
     };
@@ -73,8 +77,8 @@ fn memberships_of(user_id: &str, text: Option<String>) -> Result<Vec<MembershipR
     let mut memberships: Vec<MembershipRow> = pairs
         .into_iter()
         .map(|(group_id, group_display_name)| MembershipRow {
-            member_id: user_id.to_string(),
-            group_id,
+            member_id: user_id.clone(),
+            group_id: GroupId::new(group_id),
             group_display_name,
         })
         .collect();
@@ -85,8 +89,8 @@ fn memberships_of(user_id: &str, text: Option<String>) -> Result<Vec<MembershipR
 impl Store {
     pub async fn user_by_id(
         &self,
-        tenant_id: &str,
-        id: &str,
+        tenant_id: &TenantId,
+        id: &UserId,
     ) -> Result<Option<UserRecord>, StoreError> {
         let query = SqlFragment::statement(
             concat!(
@@ -94,10 +98,7 @@ impl Store {
                 user_columns!(),
                 " FROM users u WHERE u.tenant_id = $1 AND u.id = $2 AND u.deleted_at IS NULL"
             ),
-            vec![
-                SqlParam::Text(tenant_id.to_string()),
-                SqlParam::Text(id.to_string()),
-            ],
+            vec![SqlParam::from(tenant_id), SqlParam::Text(id.to_string())],
         );
         self.fetch_optional(query, user_from_row).await
     }
@@ -105,8 +106,8 @@ impl Store {
     /// A user with their groups (see `Dialect::member_of_column`).
     pub async fn user_with_groups(
         &self,
-        tenant_id: &str,
-        id: &str,
+        tenant_id: &TenantId,
+        id: &UserId,
     ) -> Result<Option<(UserRecord, Vec<MembershipRow>)>, StoreError> {
         let query = SqlFragment::statement(
             format!(
@@ -114,10 +115,7 @@ impl Store {
                 user_columns!(),
                 self.dialect().member_of_column()
             ),
-            vec![
-                SqlParam::Text(tenant_id.to_string()),
-                SqlParam::Text(id.to_string()),
-            ],
+            vec![SqlParam::from(tenant_id), SqlParam::Text(id.to_string())],
         );
         self.fetch_optional(query, user_and_groups_from_row).await
     }
@@ -126,7 +124,7 @@ impl Store {
     /// `with_groups`. `count_is_seats`: every user matches, so the seat counter is the total.
     pub async fn list_users(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         plan: &ListPlan,
         count_is_seats: bool,
         with_groups: bool,
@@ -217,7 +215,7 @@ impl Store {
 impl Tx {
     pub async fn set_folded_doc(
         &mut self,
-        user_id: &str,
+        user_id: &UserId,
         folded: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<(), StoreError> {
         on_tx!(self, |conn| {
@@ -235,7 +233,10 @@ impl Tx {
     /// creates, so the limit holds whatever the number of gateway processes.
     /// Takes one of the tenant's seats, or says it cannot: the limit it was refused at is read
     /// in this transaction, so a refusal needs no second connection.
-    pub async fn reserve_seat(&mut self, tenant_id: &str) -> Result<SeatReservation, StoreError> {
+    pub async fn reserve_seat(
+        &mut self,
+        tenant_id: &TenantId,
+    ) -> Result<SeatReservation, StoreError> {
         on_tx!(self, |conn| {
             let taken = sqlx::query(
                 "UPDATE tenants SET seats_used = seats_used + 1 \
@@ -259,7 +260,7 @@ impl Tx {
         })
     }
 
-    pub async fn release_seat(&mut self, tenant_id: &str) -> Result<(), StoreError> {
+    pub async fn release_seat(&mut self, tenant_id: &TenantId) -> Result<(), StoreError> {
         on_tx!(self, |conn| {
             sqlx::query(
                 "UPDATE tenants SET seats_used = seats_used - 1 WHERE id = $1 AND seats_used > 0",
@@ -274,8 +275,8 @@ impl Tx {
     /// The user, locked against concurrent writers until the transaction ends.
     pub async fn user_for_update(
         &mut self,
-        tenant_id: &str,
-        id: &str,
+        tenant_id: &TenantId,
+        id: &UserId,
     ) -> Result<Option<UserRecord>, StoreError> {
         let sql = format!(
             "SELECT {} FROM users u WHERE u.tenant_id = $1 AND u.id = $2 AND u.deleted_at IS NULL{}",
@@ -300,7 +301,7 @@ impl Tx {
     /// (`by_external_id`).
     pub async fn sign_in_candidates(
         &mut self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         value: &str,
         by_email: bool,
         by_external_id: bool,
@@ -427,9 +428,11 @@ impl Tx {
                     row.join(", ")
                 ));
                 let text = |v: &Option<String>| v.clone().map_or(SqlParam::Null, SqlParam::Text);
+                let connection =
+                    |v: &Option<ConnectionId>| v.as_ref().map_or(SqlParam::Null, SqlParam::from);
                 params.extend([
-                    SqlParam::Text(user.id.clone()),
-                    SqlParam::Text(user.tenant_id.clone()),
+                    SqlParam::from(&user.id),
+                    SqlParam::from(&user.tenant_id),
                     SqlParam::Text(user.user_name.clone()),
                     SqlParam::Text(fold(&user.user_name)),
                     text(&user.external_id),
@@ -442,8 +445,8 @@ impl Tx {
                     SqlParam::Int(user.version),
                     SqlParam::Int(user.created_at),
                     SqlParam::Int(user.modified_at),
-                    text(&user.created_by_connection),
-                    text(&user.modified_by_connection),
+                    connection(&user.created_by_connection),
+                    connection(&user.modified_by_connection),
                     SqlParam::Text(json_text(&index.folded)),
                 ]);
             }
@@ -467,8 +470,8 @@ impl Tx {
                         row.join(", ")
                     ));
                     email_params.extend([
-                        SqlParam::Text(user.id.clone()),
-                        SqlParam::Text(user.tenant_id.clone()),
+                        SqlParam::from(&user.id),
+                        SqlParam::from(&user.tenant_id),
                         SqlParam::Int(i64::try_from(position).unwrap_or(i64::MAX)),
                         email
                             .type_key
@@ -505,8 +508,8 @@ impl Tx {
 
     async fn insert_emails(
         &mut self,
-        user_id: &str,
-        tenant_id: &str,
+        user_id: &UserId,
+        tenant_id: &TenantId,
         emails: &[EmailRow],
     ) -> Result<(), StoreError> {
         for (position, email) in emails.iter().enumerate() {
@@ -534,10 +537,10 @@ impl Tx {
     /// the document and the email index go.
     pub async fn tombstone_user(
         &mut self,
-        tenant_id: &str,
-        id: &str,
+        tenant_id: &TenantId,
+        id: &UserId,
         now: Micros,
-        connection_id: Option<&str>,
+        connection_id: Option<&ConnectionId>,
     ) -> Result<(), StoreError> {
         on_tx!(self, |conn| {
             sqlx::query(

@@ -10,7 +10,7 @@ use crate::scim::bulk::{BulkMethod, BulkOperation, BulkRequest, references, subs
 use crate::scim::filter::FilterLimits;
 use crate::scim::resource::etag_of;
 use crate::scim::schema::Registry;
-use crate::store::{Micros, Store};
+use crate::store::{GroupId, Micros, Store, UserId};
 
 /// The outcome of one operation; the HTTP layer turns `error` into the SCIM error body.
 #[derive(Debug)]
@@ -24,12 +24,12 @@ pub struct OpOutcome {
     pub error: Option<TenantError>,
 }
 
-enum Target<'p> {
-    Users(Option<&'p str>),
-    Groups(Option<&'p str>),
+enum Target {
+    Users(Option<UserId>),
+    Groups(Option<GroupId>),
 }
 
-fn target(path: &str) -> Option<Target<'_>> {
+fn target(path: &str) -> Option<Target> {
     let trimmed = path.trim().trim_end_matches('/');
     let mut parts = trimmed.trim_start_matches('/').splitn(2, '/');
     let kind = parts.next()?;
@@ -37,8 +37,8 @@ fn target(path: &str) -> Option<Target<'_>> {
         .next()
         .filter(|id| !id.is_empty() && !id.contains('/'));
     match kind {
-        "Users" => Some(Target::Users(id)),
-        "Groups" => Some(Target::Groups(id)),
+        "Users" => Some(Target::Users(id.map(UserId::new))),
+        "Groups" => Some(Target::Groups(id.map(GroupId::new))),
         _ => None,
     }
 }
@@ -204,32 +204,32 @@ async fn execute(
             .await
             .map(|g| group_done(201, g)),
         (BulkMethod::Put, Some(Target::Users(Some(id)))) => {
-            users::replace_user(&users_ctx, id, &data, version)
+            users::replace_user(&users_ctx, &id, &data, version)
                 .await
                 .map(|u| user_done(200, u))
         }
         (BulkMethod::Put, Some(Target::Groups(Some(id)))) => {
-            groups::replace_group(&groups_ctx, id, &data, version)
+            groups::replace_group(&groups_ctx, &id, &data, version)
                 .await
                 .map(|g| group_done(200, g))
         }
         (BulkMethod::Patch, Some(Target::Users(Some(id)))) => {
-            users::patch_user(&users_ctx, id, &data, version, limits)
+            users::patch_user(&users_ctx, &id, &data, version, limits)
                 .await
                 .map(|u| user_done(200, u))
         }
         (BulkMethod::Patch, Some(Target::Groups(Some(id)))) => {
-            groups::patch_group(&groups_ctx, id, &data, version, limits)
+            groups::patch_group(&groups_ctx, &id, &data, version, limits)
                 .await
                 .map(|g| group_done(200, g))
         }
         (BulkMethod::Delete, Some(Target::Users(Some(id)))) => {
-            users::delete_user(&users_ctx, id, version)
+            users::delete_user(&users_ctx, &id, version)
                 .await
                 .map(|()| done(204, Some(format!("{base_url}/Users/{id}")), None))
         }
         (BulkMethod::Delete, Some(Target::Groups(Some(id)))) => {
-            groups::delete_group(&groups_ctx, id, version)
+            groups::delete_group(&groups_ctx, &id, version)
                 .await
                 .map(|()| done(204, Some(format!("{base_url}/Groups/{id}")), None))
         }

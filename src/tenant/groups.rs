@@ -19,7 +19,9 @@ use crate::scim::patch::{apply_patch, parse_patch_request};
 use crate::scim::resource::{Meta, parse_resource, render};
 use crate::scim::schema::ResourceSchemas;
 use crate::store::FilterSubject;
-use crate::store::{Constraint, GroupRecord, MemberRow, Micros, Store, StoreError, Tx};
+use crate::store::{
+    Constraint, GroupId, GroupRecord, MemberRow, Micros, Store, StoreError, TenantId, Tx, UserId,
+};
 use crate::tenant::users::MAX_PATCH_OPERATIONS;
 
 pub type Group = GroupRecord;
@@ -89,45 +91,63 @@ impl MembershipOutcome {
 /// Applies one membership change: unknown user ids are skipped (and reported), the rest applied.
 async fn apply_member_change(
     tx: &mut Tx,
-    tenant_id: &str,
-    group_id: &str,
+    tenant_id: &TenantId,
+    group_id: &GroupId,
     change: &MemberChange,
     now: Micros,
     outcome: &mut MembershipOutcome,
 ) -> Result<(), TenantError> {
     match change {
         MemberChange::Add(ids) => {
-            let existing = tx.existing_user_ids(tenant_id, ids).await?;
-            outcome
-                .skipped
-                .extend(ids.iter().filter(|id| !existing.contains(id)).cloned());
+            let ids = user_ids(ids);
+            let existing = tx.existing_user_ids(tenant_id, &ids).await?;
+            skip_unknown(outcome, &ids, &existing);
             outcome.added += tx.add_members(tenant_id, group_id, &existing, now).await?;
         }
-        MemberChange::Remove(ids) => outcome.removed += tx.remove_members(group_id, ids).await?,
+        MemberChange::Remove(ids) => {
+            outcome.removed += tx.remove_members(group_id, &user_ids(ids)).await?
+        }
         MemberChange::RemoveAll => outcome.removed += tx.remove_all_members(group_id).await?,
         MemberChange::Replace(ids) => {
-            let wanted: HashSet<&String> = ids.iter().collect();
+            let ids = user_ids(ids);
+            let wanted: HashSet<&UserId> = ids.iter().collect();
             let current = tx.member_ids_of(group_id).await?;
-            let current_set: HashSet<&String> = current.iter().collect();
-            let to_remove: Vec<String> = current
+            let current_set: HashSet<&UserId> = current.iter().collect();
+            let to_remove: Vec<UserId> = current
                 .iter()
                 .filter(|id| !wanted.contains(id))
                 .cloned()
                 .collect();
-            let to_add: Vec<String> = ids
+            let to_add: Vec<UserId> = ids
                 .iter()
                 .filter(|id| !current_set.contains(id))
                 .cloned()
                 .collect();
             outcome.removed += tx.remove_members(group_id, &to_remove).await?;
             let existing = tx.existing_user_ids(tenant_id, &to_add).await?;
-            outcome
-                .skipped
-                .extend(to_add.iter().filter(|id| !existing.contains(id)).cloned());
+            skip_unknown(outcome, &to_add, &existing);
             outcome.added += tx.add_members(tenant_id, group_id, &existing, now).await?;
         }
     }
     Ok(())
+}
+
+/// Member ids as the request named them: ids of users, if they name anything.
+fn user_ids(ids: &[String]) -> Vec<UserId> {
+    ids.iter().map(UserId::new).collect()
+}
+
+/// Reports the `ids` that are not among the `existing` users as skipped.
+fn skip_unknown(outcome: &mut MembershipOutcome, ids: &[UserId], existing: &[UserId]) {
+    if ids.len() == existing.len() {
+        return;
+    }
+    let existing: HashSet<&UserId> = existing.iter().collect();
+    outcome.skipped.extend(
+        ids.iter()
+            .filter(|id| !existing.contains(id))
+            .map(UserId::to_string),
+    );
 }
 
 /// A group's document and, apart, the members a POST or PUT lists.
@@ -166,7 +186,7 @@ pub async fn create_group(ctx: &WriteContext<'_>, body: &Value) -> Result<Group,
         } = read_group(ctx.schemas, body)?;
         let display_name = display_name_of(&doc)?;
         let group = GroupRecord {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: GroupId::generate(),
             tenant_id: ctx.caller.tenant.id.clone(),
             display_name: display_name.clone(),
             external_id: string_at(&doc, "externalId"),
@@ -216,7 +236,7 @@ fn group_event(
 ) -> crate::store::AuditRecord {
     let mut event = audit::event(caller, action, now);
     event.target_type = Some("Group".into());
-    event.target_id = Some(group.id.clone());
+    event.target_id = Some(group.id.to_string());
     event.target_name = Some(group.display_name.clone());
     event
 }
@@ -224,7 +244,7 @@ fn group_event(
 async fn lock_group(
     tx: &mut Tx,
     caller: &Caller,
-    id: &str,
+    id: &GroupId,
     if_match: Option<&str>,
 ) -> Result<Group, TenantError> {
     let group = tx
@@ -297,11 +317,11 @@ async fn finish_update(
 /// Replaces a group (PUT): its document, and its member list by difference.
 pub async fn replace_group(
     ctx: &WriteContext<'_>,
-    id: &str,
+    id: &GroupId,
     body: &Value,
     if_match: Option<&str>,
 ) -> Result<Group, TenantError> {
-    ctx.audited("group.replace", Some(id), async {
+    ctx.audited("group.replace", Some(id.as_str()), async {
         let GroupInput {
             doc,
             member_ids: ids,
@@ -342,12 +362,12 @@ pub async fn replace_group(
 /// single-row changes; all of it or none.
 pub async fn patch_group(
     ctx: &WriteContext<'_>,
-    id: &str,
+    id: &GroupId,
     body: &Value,
     if_match: Option<&str>,
     limits: FilterLimits,
 ) -> Result<Group, TenantError> {
-    ctx.audited("group.patch", Some(id), async {
+    ctx.audited("group.patch", Some(id.as_str()), async {
         let request = parse_patch_request(body, MAX_PATCH_OPERATIONS)?;
         let split = split_group_patch(request, limits)?;
         let mut tx = ctx.store.begin().await?;
@@ -361,7 +381,13 @@ pub async fn patch_group(
         let doc = if split.attributes.operations.is_empty() {
             old.doc.clone()
         } else {
-            let parsed = apply_patch(ctx.schemas, &old.doc, &old.id, &split.attributes, limits)?;
+            let parsed = apply_patch(
+                ctx.schemas,
+                &old.doc,
+                old.id.as_str(),
+                &split.attributes,
+                limits,
+            )?;
             tolerances = parsed
                 .tolerances
                 .iter()
@@ -404,10 +430,10 @@ pub async fn patch_group(
 
 pub async fn delete_group(
     ctx: &WriteContext<'_>,
-    id: &str,
+    id: &GroupId,
     if_match: Option<&str>,
 ) -> Result<(), TenantError> {
-    ctx.audited("group.delete", Some(id), async {
+    ctx.audited("group.delete", Some(id.as_str()), async {
         let mut tx = ctx.store.begin().await?;
         let old = lock_group(&mut tx, ctx.caller, id, if_match).await?;
         tx.delete_group(&ctx.caller.tenant.id, id).await?;
@@ -420,7 +446,7 @@ pub async fn delete_group(
     .await
 }
 
-pub async fn get_group(store: &Store, caller: &Caller, id: &str) -> Result<Group, TenantError> {
+pub async fn get_group(store: &Store, caller: &Caller, id: &GroupId) -> Result<Group, TenantError> {
     store
         .group_by_id(&caller.tenant.id, id)
         .await?
@@ -444,7 +470,7 @@ pub async fn list_groups(
         &query.paging,
         found.total,
         found.groups,
-        |g| &g.id,
+        |g| g.id.as_str(),
         now,
     ))
 }
@@ -485,5 +511,5 @@ pub fn to_scim(
         location: format!("{base_url}/Groups/{}", group.id),
         version: group.version,
     };
-    render(schemas, &group.id, doc, &meta)
+    render(schemas, group.id.as_str(), doc, &meta)
 }

@@ -19,7 +19,7 @@ pub mod users;
 use std::sync::Arc;
 
 use crate::scim::ScimError;
-use crate::store::{StoreError, TenantRecord};
+use crate::store::{ConnectionId, StoreError, TenantRecord};
 
 /// Attributes locked once set unless a tenant's policy says otherwise (SPEC §4).
 pub const DEFAULT_IMMUTABLE_ATTRIBUTES: [&str; 2] = ["userName", "userType"];
@@ -117,7 +117,7 @@ impl TenantSlug {
 pub struct Caller {
     /// Shared: every request of a token clones its caller, and the tenant is read-only here.
     pub tenant: Arc<TenantRecord>,
-    pub connection_id: Option<String>,
+    pub connection_id: Option<ConnectionId>,
     pub actor: &'static str,
     /// e.g. `POST /Users`, kept with audit events.
     pub request_summary: Option<String>,

@@ -2,13 +2,13 @@
 //! event per tenant; ended SSO sessions and stale login states go too.
 
 use super::TenantError;
-use crate::store::{AuditRecord, Micros, Store};
+use crate::store::{AuditRecord, Micros, Store, TenantId};
 
 /// What a purge removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PurgeReport {
     /// Tombstones deleted, per tenant id.
-    pub tombstones: Vec<(String, i64)>,
+    pub tombstones: Vec<(TenantId, i64)>,
     pub sessions: u64,
     pub login_states: u64,
 }
@@ -26,7 +26,7 @@ pub async fn purge(store: &Store, before: Micros, now: Micros) -> Result<PurgeRe
             actor: "cli".into(),
             action: "tenant.purge".into(),
             target_type: Some("Tenant".into()),
-            target_id: Some(tenant_id.clone()),
+            target_id: Some(tenant_id.to_string()),
             outcome: "success".into(),
             http_status: 200,
             reason: Some(format!(

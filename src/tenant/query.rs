@@ -7,12 +7,12 @@ use crate::scim::filter::parse_filter;
 use crate::scim::list::{Cursor, ListLimits, ListRequest, Page, Paging};
 use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, ScimType};
-use crate::store::{ListQuery, Micros};
+use crate::store::{ListQuery, Micros, TenantId};
 
 /// Reads a list request of `tenant_id`'s resources of `schemas`' type.
 pub fn list_query(
     schemas: ResourceSchemas<'_>,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     request: &ListRequest,
     limits: ListLimits,
     now: Micros,

@@ -11,8 +11,8 @@ use super::audit;
 use super::tenants::tenant_in;
 use super::{Caller, TenantError};
 use crate::store::{
-    Constraint, GroupRoleMapping, MembershipRow, Micros, RoleRecord, Store, StoreError, Tx,
-    UserRecord,
+    Constraint, GroupRoleMapping, MembershipRow, Micros, RoleId, RoleRecord, Store, StoreError,
+    TenantId, Tx, UserId, UserRecord,
 };
 
 pub const PERMISSION_CATEGORIES: [&str; 6] = [
@@ -66,7 +66,7 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    pub async fn load(store: &Store, tenant_id: &str) -> Result<Self, TenantError> {
+    pub async fn load(store: &Store, tenant_id: &TenantId) -> Result<Self, TenantError> {
         Ok(Self {
             roles: store.roles(tenant_id).await?,
             mappings: store.group_role_mappings(tenant_id).await?,
@@ -74,7 +74,7 @@ impl Catalog {
     }
 
     /// The catalog as a write transaction sees it (no second connection while it holds one).
-    pub async fn load_in(tx: &mut Tx, tenant_id: &str) -> Result<Self, TenantError> {
+    pub async fn load_in(tx: &mut Tx, tenant_id: &TenantId) -> Result<Self, TenantError> {
         Ok(Self {
             roles: tx.roles(tenant_id).await?,
             mappings: tx.group_role_mappings(tenant_id).await?,
@@ -86,8 +86,8 @@ impl Catalog {
         self.roles.iter().find(|r| r.name.to_lowercase() == key)
     }
 
-    fn by_id(&self, id: &str) -> Option<&RoleRecord> {
-        self.roles.iter().find(|r| r.id == id)
+    fn by_id(&self, id: &RoleId) -> Option<&RoleRecord> {
+        self.roles.iter().find(|r| &r.id == id)
     }
 }
 
@@ -124,7 +124,7 @@ pub fn effective(
     catalog: &Catalog,
     doc: &serde_json::Map<String, Value>,
     group_names: &[String],
-    assigned_role_ids: &[String],
+    assigned_role_ids: &[RoleId],
 ) -> Effective {
     let mut roles: Vec<&RoleRecord> = Vec::new();
     let mut unknown = Vec::new();
@@ -159,7 +159,7 @@ pub fn effective(
 /// provider named at sign-in), through `effective_of_users`.
 pub async fn effective_of_user(
     store: &Store,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     user: &UserRecord,
     extra_groups: &[String],
 ) -> Result<Effective, TenantError> {
@@ -182,13 +182,13 @@ pub async fn effective_of_user(
 /// with the users; `extra_groups` count for every one of them.
 pub async fn effective_of_users(
     store: &Store,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     users: &[UserRecord],
     memberships: &[MembershipRow],
     extra_groups: &[String],
-) -> Result<HashMap<String, Effective>, TenantError> {
+) -> Result<HashMap<UserId, Effective>, TenantError> {
     let catalog = Catalog::load(store, tenant_id).await?;
-    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    let ids: Vec<UserId> = users.iter().map(|u| u.id.clone()).collect();
     let assignments = store.role_assignments(&ids).await?;
     Ok(users
         .iter()
@@ -199,7 +199,7 @@ pub async fn effective_of_users(
                 .map(|m| m.group_display_name.clone())
                 .collect();
             group_names.extend(extra_groups.iter().cloned());
-            let assigned: Vec<String> = assignments
+            let assigned: Vec<RoleId> = assignments
                 .iter()
                 .filter(|(u, _)| *u == user.id)
                 .map(|(_, r)| r.clone())
@@ -219,7 +219,7 @@ fn role_event(
 ) -> crate::store::AuditRecord {
     let mut event = audit::event(&cli_caller(tenant), action, now);
     event.target_type = Some("Role".into());
-    event.target_id = Some(role.id.clone());
+    event.target_id = Some(role.id.to_string());
     event.target_name = Some(role.name.clone());
     event
 }
@@ -253,7 +253,7 @@ pub async fn create_role(
     let mut tx = store.begin().await?;
     let tenant = tenant_in(&mut tx, tenant_slug).await?;
     let role = RoleRecord {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: RoleId::generate(),
         tenant_id: tenant.id.clone(),
         name: name.to_string(),
         description: description.map(str::to_string),
@@ -384,7 +384,7 @@ pub async fn assign_role(
         now,
     );
     event.target_type = Some("User".into());
-    event.target_id = Some(user_id);
+    event.target_id = Some(user_id.into_string());
     event.target_name = Some(user_name.to_string());
     event.reason = Some(format!("role '{}'", role.name));
     tx.insert_audit(&event).await?;
@@ -399,8 +399,8 @@ mod tests {
 
     fn role(id: &str, name: &str, permissions: &[&str]) -> RoleRecord {
         RoleRecord {
-            id: id.into(),
-            tenant_id: "t".into(),
+            id: RoleId::new(id),
+            tenant_id: TenantId::new("t"),
             name: name.into(),
             description: None,
             permissions: permissions.iter().map(|s| s.to_string()).collect(),
@@ -434,7 +434,7 @@ mod tests {
             ],
             mappings: vec![GroupRoleMapping {
                 group_name: "Data Team".into(),
-                role_id: "r2".into(),
+                role_id: RoleId::new("r2"),
             }],
         };
         let doc = json!({"roles": [
@@ -445,7 +445,7 @@ mod tests {
             &catalog,
             doc.as_object().unwrap(),
             &["data team".into()],
-            &["r3".into()],
+            &[RoleId::new("r3")],
         );
         assert_eq!(result.roles, ["Admin", "Analyst", "Supervisor"]);
         assert_eq!(

@@ -166,7 +166,7 @@ async fn record_refusal(
 fn login_event(caller: &Caller, now: Micros, user: Option<&UserRecord>) -> AuditRecord {
     let mut event = audit::event(caller, "sso.login", now);
     event.target_type = Some("User".into());
-    event.target_id = user.map(|u| u.id.clone());
+    event.target_id = user.map(|u| u.id.to_string());
     event.target_name = user.map(|u| u.user_name.clone());
     event
 }

@@ -2,7 +2,7 @@
 
 use super::{DEFAULT_IMMUTABLE_ATTRIBUTES, TenantError, TenantSlug};
 use crate::scim::schema::ResourceSchemas;
-use crate::store::{Constraint, Micros, Store, StoreError, TenantRecord, Tx};
+use crate::store::{Constraint, Micros, Store, StoreError, TenantId, TenantRecord, Tx};
 
 pub async fn create_tenant(
     store: &Store,
@@ -17,7 +17,7 @@ pub async fn create_tenant(
         ));
     }
     let tenant = TenantRecord {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: TenantId::generate(),
         slug: slug.as_str().to_string(),
         display_name: display_name.unwrap_or(slug.as_str()).to_string(),
         seat_limit,

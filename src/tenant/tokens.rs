@@ -13,7 +13,10 @@ use sha2::{Digest, Sha256};
 use super::audit;
 use super::tenants::tenant_in;
 use super::{Caller, TenantError};
-use crate::store::{AuditRecord, ConnectionRecord, Micros, Store, TokenGrant, TokenRecord};
+use crate::store::{
+    AuditRecord, ConnectionId, ConnectionRecord, Micros, Store, TokenGrant, TokenId, TokenPrefix,
+    TokenRecord,
+};
 
 const TOKEN_MARKER: &str = "scgw_";
 /// Characters of the token shown in listings and audit events (marker included).
@@ -101,7 +104,7 @@ async fn issue(
         Some(c) => c,
         None => {
             let c = ConnectionRecord {
-                id: uuid::Uuid::now_v7().to_string(),
+                id: ConnectionId::generate(),
                 tenant_id: tenant.id.clone(),
                 name: connection_name.to_string(),
                 kind: "generic".into(),
@@ -116,11 +119,11 @@ async fn issue(
     }
     let secret = generate();
     let record = TokenRecord {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: TokenId::generate(),
         tenant_id: tenant.id.clone(),
         connection_id: connection.id.clone(),
         connection_name: connection.name.clone(),
-        prefix: secret.expose().chars().take(PREFIX_LEN).collect(),
+        prefix: TokenPrefix::new(secret.expose().chars().take(PREFIX_LEN).collect::<String>()),
         created_at: now,
         last_used_at: None,
         expires_at,
@@ -144,8 +147,8 @@ async fn issue(
         now,
     );
     event.target_type = Some("Token".into());
-    event.target_id = Some(record.id.clone());
-    event.target_name = Some(record.prefix.clone());
+    event.target_id = Some(record.id.to_string());
+    event.target_name = Some(record.prefix.to_string());
     tx.insert_audit(&event).await?;
     tx.commit().await?;
     Ok((secret, record))
@@ -155,7 +158,7 @@ async fn issue(
 pub async fn revoke_token(
     store: &Store,
     tenant_slug: &str,
-    prefix: &str,
+    prefix: &TokenPrefix,
     now: Micros,
 ) -> Result<u64, TenantError> {
     let mut tx = store.begin().await?;
@@ -305,7 +308,7 @@ pub async fn record_auth_failure(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::TenantRecord;
+    use crate::store::{TenantId, TenantRecord};
 
     #[test]
     fn tokens_are_long_random_and_hashed() {
@@ -324,10 +327,10 @@ mod tests {
 
     fn grant() -> TokenGrant {
         TokenGrant {
-            token_id: "k".into(),
+            token_id: TokenId::new("k"),
             last_used_at: None,
             tenant: std::sync::Arc::new(TenantRecord {
-                id: "t".into(),
+                id: TenantId::new("t"),
                 slug: "acme".into(),
                 display_name: "Acme".into(),
                 seat_limit: None,
@@ -336,7 +339,7 @@ mod tests {
                 created_at: 0,
                 updated_at: 0,
             }),
-            connection_id: "c".into(),
+            connection_id: ConnectionId::new("c"),
             connection_name: "entra".into(),
         }
     }
@@ -346,7 +349,10 @@ mod tests {
         let cache = GrantCache::new(Duration::from_secs(60));
         assert!(cache.get("h").is_none());
         cache.put("h".into(), &Arc::new(grant()));
-        assert_eq!(cache.get("h").map(|g| g.token_id.clone()), Some("k".into()));
+        assert_eq!(
+            cache.get("h").map(|g| g.token_id.clone()),
+            Some(TokenId::new("k"))
+        );
         let expired = GrantCache::new(Duration::from_nanos(1));
         expired.put("h".into(), &Arc::new(grant()));
         std::thread::sleep(Duration::from_millis(2));

@@ -20,7 +20,7 @@ use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, TENANT_USER_URN};
 use crate::store::{
     Constraint, EmailRow, FilterSubject, MembershipRow, Micros, SeatReservation, Store, StoreError,
-    Tx, UserIndex, UserRecord,
+    TenantId, Tx, UserId, UserIndex, UserRecord,
 };
 
 /// User types that administer a tenant: they always keep CRM access (SPEC §4).
@@ -128,7 +128,7 @@ fn map_conflict(err: StoreError, user_name: &str) -> TenantError {
 /// Read in the write's own transaction.
 async fn unknown_roles_warning(
     tx: &mut Tx,
-    tenant_id: &str,
+    tenant_id: &TenantId,
     doc: &Map<String, Value>,
 ) -> Result<Option<String>, TenantError> {
     if scim_role_values(doc).is_empty() {
@@ -182,7 +182,7 @@ pub(super) async fn insert_new_user(
     let mut event = audit::event(caller, "user.create", now);
     event.http_status = 201;
     event.target_type = Some("User".into());
-    event.target_id = Some(user.id.clone());
+    event.target_id = Some(user.id.to_string());
     event.target_name = Some(user.user_name.clone());
     event.changed_attributes = user.doc.keys().cloned().collect();
     event.tolerances = tolerances.iter().map(|t| t.as_str().to_string()).collect();
@@ -202,7 +202,7 @@ pub(super) fn new_user_record(
     let active = take_active_and_check(&mut parsed)?;
     let doc = parsed.doc;
     let user = UserRecord {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: UserId::generate(),
         tenant_id: caller.tenant.id.clone(),
         user_name: user_name_of(&doc)?,
         external_id: string_at(&doc, "externalId"),
@@ -223,11 +223,11 @@ pub(super) fn new_user_record(
 /// Replaces a user with a full SCIM document (PUT). Locked attributes must keep their values.
 pub async fn replace_user(
     ctx: &WriteContext<'_>,
-    id: &str,
+    id: &UserId,
     body: &Value,
     if_match: Option<&str>,
 ) -> Result<User, TenantError> {
-    ctx.audited("user.replace", Some(id), async {
+    ctx.audited("user.replace", Some(id.as_str()), async {
         let mut parsed = parse_resource(ctx.schemas, body)?;
         let active = take_active_and_check(&mut parsed)?;
         let mut tx = ctx.store.begin().await?;
@@ -246,19 +246,19 @@ pub async fn replace_user(
 /// Applies a PATCH request to a user: every operation or none (RFC 7644 §3.5.2).
 pub async fn patch_user(
     ctx: &WriteContext<'_>,
-    id: &str,
+    id: &UserId,
     body: &Value,
     if_match: Option<&str>,
     limits: FilterLimits,
 ) -> Result<User, TenantError> {
-    ctx.audited("user.patch", Some(id), async {
+    ctx.audited("user.patch", Some(id.as_str()), async {
         let request = parse_patch_request(body, MAX_PATCH_OPERATIONS)?;
         let mut tx = ctx.store.begin().await?;
         let old = lock_user(&mut tx, ctx.caller, id, if_match).await?;
         // The engine sees `active` as the client does; the status column carries it in storage.
         let mut working = old.doc.clone();
         working.insert("active".into(), Value::Bool(old.status.scim_active()));
-        let mut parsed = apply_patch(ctx.schemas, &working, &old.id, &request, limits)?;
+        let mut parsed = apply_patch(ctx.schemas, &working, old.id.as_str(), &request, limits)?;
         let active = take_active_and_check(&mut parsed)?;
         let change = Change {
             doc: parsed.doc,
@@ -278,7 +278,7 @@ pub const MAX_PATCH_OPERATIONS: usize = 1000;
 async fn lock_user(
     tx: &mut Tx,
     caller: &Caller,
-    id: &str,
+    id: &UserId,
     if_match: Option<&str>,
 ) -> Result<User, TenantError> {
     let old = tx
@@ -365,7 +365,7 @@ async fn write_change(
     };
     let mut event = audit::event(caller, action, now);
     event.target_type = Some("User".into());
-    event.target_id = Some(user.id.clone());
+    event.target_id = Some(user.id.to_string());
     event.target_name = Some(user.user_name.clone());
     event.changed_attributes = changed;
     event.tolerances = change
@@ -384,17 +384,17 @@ async fn write_change(
 /// Soft-deletes a user: a tombstone stays for history; the seat and the userName are freed.
 pub async fn delete_user(
     ctx: &WriteContext<'_>,
-    id: &str,
+    id: &UserId,
     if_match: Option<&str>,
 ) -> Result<(), TenantError> {
-    ctx.audited("user.delete", Some(id), async {
+    ctx.audited("user.delete", Some(id.as_str()), async {
         let mut tx = ctx.store.begin().await?;
         let old = lock_user(&mut tx, ctx.caller, id, if_match).await?;
         tx.tombstone_user(
             &ctx.caller.tenant.id,
             id,
             ctx.now,
-            ctx.caller.connection_id.as_deref(),
+            ctx.caller.connection_id.as_ref(),
         )
         .await?;
         tx.remove_from_all_groups(id, ctx.now).await?;
@@ -402,7 +402,7 @@ pub async fn delete_user(
         let mut event = audit::event(ctx.caller, "user.delete", ctx.now);
         event.http_status = 204;
         event.target_type = Some("User".into());
-        event.target_id = Some(old.id.clone());
+        event.target_id = Some(old.id.to_string());
         event.target_name = Some(old.user_name.clone());
         tx.insert_audit(&event).await?;
         tx.commit().await?;
@@ -411,7 +411,7 @@ pub async fn delete_user(
     .await
 }
 
-pub async fn get_user(store: &Store, caller: &Caller, id: &str) -> Result<User, TenantError> {
+pub async fn get_user(store: &Store, caller: &Caller, id: &UserId) -> Result<User, TenantError> {
     store
         .user_by_id(&caller.tenant.id, id)
         .await?
@@ -422,7 +422,7 @@ pub async fn get_user(store: &Store, caller: &Caller, id: &str) -> Result<User, 
 pub async fn get_user_with_groups(
     store: &Store,
     caller: &Caller,
-    id: &str,
+    id: &UserId,
 ) -> Result<(User, Vec<MembershipRow>), TenantError> {
     store
         .user_with_groups(&caller.tenant.id, id)
@@ -450,7 +450,13 @@ pub async fn list_users(
         .list_users(tenant_id, &plan, count_is_seats, with_groups)
         .await?;
     Ok((
-        Listing::of_page(&query.paging, found.total, found.users, |u| &u.id, now),
+        Listing::of_page(
+            &query.paging,
+            found.total,
+            found.users,
+            |u| u.id.as_str(),
+            now,
+        ),
         found.groups,
     ))
 }
@@ -519,5 +525,5 @@ pub fn to_scim(
         location: format!("{base_url}/Users/{}", user.id),
         version: user.version,
     };
-    render(schemas, &user.id, doc, &meta)
+    render(schemas, user.id.as_str(), doc, &meta)
 }

@@ -5,6 +5,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use scim_gateway::clock::now_micros;
+use scim_gateway::store::UserId;
 use scim_gateway::tenant::{TenantSlug, tenants, tokens};
 
 use std::time::Duration;
@@ -151,7 +152,7 @@ async fn writes_remember_the_connection_of_the_token() {
     let tenant = app.store.tenant_by_slug("acme").await.unwrap().unwrap();
     let stored = app
         .store
-        .user_by_id(&tenant.id, created["id"].as_str().unwrap())
+        .user_by_id(&tenant.id, &UserId::new(created["id"].as_str().unwrap()))
         .await
         .unwrap()
         .unwrap();
@@ -161,8 +162,8 @@ async fn writes_remember_the_connection_of_the_token() {
         .find(|t| t.connection_name == "entra")
         .unwrap();
     assert_eq!(
-        stored.created_by_connection.as_deref(),
-        Some(entra.connection_id.as_str())
+        stored.created_by_connection.as_ref(),
+        Some(&entra.connection_id)
     );
     assert!(entra.last_used_at.is_some(), "token use is recorded");
 }

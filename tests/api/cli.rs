@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use scim_gateway::app::App;
 use scim_gateway::config::Settings;
-use scim_gateway::store::Store;
+use scim_gateway::store::{Store, TenantId};
 
 use crate::helpers::{fresh_database_url, user};
 
@@ -431,7 +431,11 @@ async fn purge_removes_old_tombstones_and_keeps_live_users() {
 }
 
 /// Whether a tombstone of the tenant carries `user_name` (read as sign-in reads it).
-async fn tombstone_of(app: &crate::helpers::TestApp, tenant_id: &str, user_name: &str) -> bool {
+async fn tombstone_of(
+    app: &crate::helpers::TestApp,
+    tenant_id: &TenantId,
+    user_name: &str,
+) -> bool {
     let mut tx = app.store.begin().await.unwrap();
     tx.tombstone_matches(tenant_id, user_name).await.unwrap()
 }

@@ -23,7 +23,7 @@ use scim_gateway::scim::path::parse_path;
 use scim_gateway::scim::projection::Projection;
 use scim_gateway::scim::resource::parse_resource;
 use scim_gateway::scim::schema::{Registry, ResourceSchemas};
-use scim_gateway::store::{Dialect, FilterSubject, plan_list};
+use scim_gateway::store::{Dialect, FilterSubject, TenantId, plan_list};
 use scim_gateway::tenant::query::list_query;
 
 /// Hand-written hostile inputs, and any that a run finds: each is fed to every text target.
@@ -239,7 +239,13 @@ fn list_limits() -> ListLimits {
 
 /// Reads and compiles a list request for `dialect`, as a list of users would; refusals are fine.
 fn plan_for(schemas: ResourceSchemas<'_>, dialect: Dialect, request: &ListRequest) {
-    if let Ok(query) = list_query(schemas, "t", request, list_limits(), now_micros()) {
+    if let Ok(query) = list_query(
+        schemas,
+        &TenantId::new("t"),
+        request,
+        list_limits(),
+        now_micros(),
+    ) {
         let _ = plan_list(dialect, FilterSubject::Users, schemas, &query);
     }
 }

@@ -1,6 +1,7 @@
 //! Users: create, read, replace and delete over HTTP, as Entra ID and Okta do them.
 
 use reqwest::StatusCode;
+use scim_gateway::store::UserId;
 use serde_json::{Value, json};
 
 use crate::helpers::{assert_scim_error, spawn_app, user};
@@ -92,7 +93,7 @@ async fn entra_style_create_is_read_with_its_quirks() {
         .store
         .user_by_id(
             &app.store.tenant_by_slug("acme").await.unwrap().unwrap().id,
-            created["id"].as_str().unwrap(),
+            &UserId::new(created["id"].as_str().unwrap()),
         )
         .await
         .unwrap()

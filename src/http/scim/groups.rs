@@ -14,7 +14,7 @@ use crate::scim::list::ListRequest;
 use crate::scim::projection::Projection;
 use crate::scim::resource::etag_of;
 use crate::state::AppState;
-use crate::store::MemberRow;
+use crate::store::{GroupId, MemberRow};
 use crate::tenant::Caller;
 use crate::tenant::document::etag_matches;
 use crate::tenant::groups::{self, Group};
@@ -29,7 +29,7 @@ async fn members(
     if !projection.includes(schemas, "members") || found.is_empty() {
         return Ok(None);
     }
-    let ids: Vec<String> = found.iter().map(|g| g.id.clone()).collect();
+    let ids: Vec<GroupId> = found.iter().map(|g| g.id.clone()).collect();
     Ok(Some(state.store.group_members(&ids).await?))
 }
 
@@ -89,7 +89,7 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    ResourceId(id): ResourceId,
+    ResourceId(id): ResourceId<GroupId>,
     preconditions: Preconditions,
     query: ScimQuery,
 ) -> Result<ScimResponse, ApiError> {
@@ -162,7 +162,7 @@ pub(super) async fn group_listing(
 pub async fn replace(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    ResourceId(id): ResourceId,
+    ResourceId(id): ResourceId<GroupId>,
     preconditions: Preconditions,
     query: ScimQuery,
     ScimJson(body): ScimJson,
@@ -177,7 +177,7 @@ pub async fn replace(
 pub async fn patch(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    ResourceId(id): ResourceId,
+    ResourceId(id): ResourceId<GroupId>,
     preconditions: Preconditions,
     query: ScimQuery,
     ScimJson(body): ScimJson,
@@ -195,7 +195,7 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    ResourceId(id): ResourceId,
+    ResourceId(id): ResourceId<GroupId>,
     preconditions: Preconditions,
 ) -> Result<ScimResponse, ApiError> {
     let op = operation(&state, &caller, "Group")?;

@@ -19,7 +19,7 @@ use crate::scim::resource::etag_of;
 use crate::scim::schema::ResourceSchemas;
 use crate::sso::SsoError;
 use crate::state::AppState;
-use crate::store::MembershipRow;
+use crate::store::{MembershipRow, UserId};
 use crate::tenant::Caller;
 use crate::tenant::document::etag_matches;
 use crate::tenant::query::Listing;
@@ -30,11 +30,11 @@ use crate::tenant::users::{self, User, UserExtras};
 /// roles mapped from groups) and their effective roles (when asked for).
 struct Extras {
     groups: Vec<MembershipRow>,
-    effective: HashMap<String, Effective>,
+    effective: HashMap<UserId, Effective>,
 }
 
 impl Extras {
-    fn of_id(&self, user_id: &str) -> UserExtras<'_> {
+    fn of_id(&self, user_id: &UserId) -> UserExtras<'_> {
         UserExtras {
             groups: &self.groups,
             effective: self.effective.get(user_id),
@@ -70,7 +70,7 @@ async fn extras(
     if found.is_empty() || !wants_groups(schemas, projection) {
         return Ok(out);
     }
-    let ids: Vec<String> = found.iter().map(|u| u.id.clone()).collect();
+    let ids: Vec<UserId> = found.iter().map(|u| u.id.clone()).collect();
     out.groups = match prefetched {
         Some(groups) => groups,
         None => state.store.groups_of_members(&ids).await?,
@@ -141,7 +141,7 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    ResourceId(id): ResourceId,
+    ResourceId(id): ResourceId<UserId>,
     preconditions: Preconditions,
     query: ScimQuery,
 ) -> Result<ScimResponse, ApiError> {
@@ -242,7 +242,7 @@ pub(super) async fn user_listing(
 pub async fn replace(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    ResourceId(id): ResourceId,
+    ResourceId(id): ResourceId<UserId>,
     preconditions: Preconditions,
     query: ScimQuery,
     ScimJson(body): ScimJson,
@@ -256,7 +256,7 @@ pub async fn replace(
 pub async fn patch(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    ResourceId(id): ResourceId,
+    ResourceId(id): ResourceId<UserId>,
     preconditions: Preconditions,
     query: ScimQuery,
     ScimJson(body): ScimJson,
@@ -271,7 +271,7 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    ResourceId(id): ResourceId,
+    ResourceId(id): ResourceId<UserId>,
     preconditions: Preconditions,
 ) -> Result<ScimResponse, ApiError> {
     let op = operation(&state, &caller, "User")?;
