@@ -51,6 +51,9 @@ struct Stats {
     latencies: Vec<Duration>,
     /// Requests/s of the own-process baseline measured just before this row, when paired.
     paired_baseline: Option<f64>,
+    /// CPU time the gateway process spent while this row ran (user and system), when measured:
+    /// unlike requests/s it hardly moves when other work shares the machine.
+    server_cpu: Option<Duration>,
 }
 
 impl Stats {
@@ -69,11 +72,13 @@ impl Stats {
             wall: Duration::ZERO,
             latencies: Vec::new(),
             paired_baseline: None,
+            server_cpu: Some(Duration::ZERO),
         };
         for part in parts {
             merged.requests += part.requests;
             merged.wall += part.wall;
             merged.latencies.extend(part.latencies);
+            merged.server_cpu = merged.server_cpu.zip(part.server_cpu).map(|(a, b)| a + b);
         }
         merged
     }
@@ -87,8 +92,11 @@ impl Stats {
             Some(baseline) => format!(" {baseline:.0} | {:.1} % |", 100.0 * self.rate() / baseline),
             None => " | |".into(),
         };
+        let cpu = self.server_cpu.map_or(String::new(), |cpu| {
+            format!("{:.0}", cpu.as_secs_f64() * 1e6 / self.requests as f64)
+        });
         format!(
-            "| {} | {:.0} | {:.2} | {:.2} |{paired}",
+            "| {} | {:.0} | {:.2} | {:.2} | {cpu} |{paired}",
             self.label,
             self.rate(),
             self.percentile(0.50),
@@ -134,7 +142,37 @@ where
         wall: start.elapsed(),
         latencies,
         paired_baseline: None,
+        server_cpu: None,
     }
+}
+
+/// CPU time a process has spent so far, user and system (`/proc/PID/stat`, in clock ticks of
+/// 10 ms: a row of 2,000 writes spends hundreds of them).
+fn cpu_time(pid: u32) -> Duration {
+    const TICK: Duration = Duration::from_millis(10);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime, fields 14 and 15 of the line: the state (field 3) is the first after the name.
+    TICK * (ticks(11) + ticks(12))
+}
+
+/// Runs a row against the gateway process `pid`, recording the CPU it spent meanwhile.
+async fn on_gateway(pid: u32, row: impl std::future::Future<Output = Stats>) -> Stats {
+    let before = cpu_time(pid);
+    let mut stats = row.await;
+    stats.server_cpu = Some(cpu_time(pid).saturating_sub(before));
+    stats
 }
 
 /// Peak resident memory of a process, in MiB (VmHWM).
@@ -430,7 +468,7 @@ async fn groups_scenario(database: &str) {
         engine_name(database)
     );
     println!(
-        "| scenario | requests/s | p50 ms | p99 ms | | |\n| --- | --- | --- | --- | --- | --- |"
+        "| scenario | requests/s | p50 ms | p99 ms | gateway CPU µs/request | | |\n| --- | --- | --- | --- | --- | --- | --- |"
     );
     for row in &rows {
         println!("{}", row.row());
@@ -496,6 +534,7 @@ async fn users_scenario(sizes: &[usize]) {
         // Each row alternates with the own-process baseline (baseline, row, baseline, row, …), so
         // that its share of the baseline does not depend on how busy the machine was elsewhere in
         // the run.
+        let pid = gateway.id();
         let get =
             |label: String, requests: usize, url_of: Arc<dyn Fn(usize) -> String + Send + Sync>| {
                 let (c, t, paired) = (client.clone(), token.clone(), &paired);
@@ -511,12 +550,17 @@ async fn users_scenario(sizes: &[usize]) {
                         let (c, t, url_of) = (c.clone(), t.clone(), url_of.clone());
                         let offset = round * requests.div_ceil(PAIRED_ROUNDS);
                         rounds.push(
-                        drive(&label, requests.div_ceil(PAIRED_ROUNDS), move |i| {
-                            let (c, t, url) = (c.clone(), t.clone(), url_of(offset + i));
-                            async move { c.get(url).bearer_auth(t).send().await.unwrap().status() }
-                        })
-                        .await,
-                    );
+                            on_gateway(
+                                pid,
+                                drive(&label, requests.div_ceil(PAIRED_ROUNDS), move |i| {
+                                    let (c, t, url) = (c.clone(), t.clone(), url_of(offset + i));
+                                    async move {
+                                        c.get(url).bearer_auth(t).send().await.unwrap().status()
+                                    }
+                                }),
+                            )
+                            .await,
+                        );
                     }
                     let baseline = Stats::merge("paired", baseline_rounds);
                     let mut stats = Stats::merge(&label, rounds);
@@ -650,7 +694,7 @@ async fn users_scenario(sizes: &[usize]) {
         // baseline would mean nothing for them, so they are not paired with it.
         let (c, t, b) = (client.clone(), token.clone(), base.clone());
         all_rows.push(
-            drive(&format!("POST /Users (create) @ {size}"), WRITES, move |i| {
+            on_gateway(pid, drive(&format!("POST /Users (create) @ {size}"), WRITES, move |i| {
                 let (c, t, url) = (c.clone(), t.clone(), format!("{b}/Users"));
                 let body = json!({
                     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
@@ -660,12 +704,12 @@ async fn users_scenario(sizes: &[usize]) {
                     "emails": [{"value": format!("new{i:07}@bench.example"), "type": "work", "primary": true}],
                 });
                 async move { c.post(url).bearer_auth(t).json(&body).send().await.unwrap().status() }
-            })
+            }))
             .await,
         );
         let (c, t, b, by_id) = (client.clone(), token.clone(), base.clone(), ids.clone());
         all_rows.push(
-            drive(&format!("PATCH replace displayName @ {size}"), WRITES, move |i| {
+            on_gateway(pid, drive(&format!("PATCH replace displayName @ {size}"), WRITES, move |i| {
                 let (c, t) = (c.clone(), t.clone());
                 let url = format!("{b}/Users/{}", by_id[pick(i)]);
                 let body = json!({
@@ -673,7 +717,7 @@ async fn users_scenario(sizes: &[usize]) {
                     "Operations": [{"op": "Replace", "path": "displayName", "value": format!("Renamed {i}")}],
                 });
                 async move { c.patch(url).bearer_auth(t).json(&body).send().await.unwrap().status() }
-            })
+            }))
             .await,
         );
         memory.push((size, peak_rss_mib(gateway.id())));
@@ -683,8 +727,8 @@ async fn users_scenario(sizes: &[usize]) {
     let baselines_after = baselines(&client, BASELINE_REQUESTS).await;
     println!("\nengine: {engine}; {CONCURRENCY} concurrent clients");
     println!(
-        "| scenario | requests/s | p50 ms | p99 ms | own-process baseline alternating with it, req/s | share |\n\
-         | --- | --- | --- | --- | --- | --- |"
+        "| scenario | requests/s | p50 ms | p99 ms | gateway CPU µs/request | own-process baseline alternating with it, req/s | share |\n\
+         | --- | --- | --- | --- | --- | --- | --- |"
     );
     for (when, rows) in [("before", baselines_before), ("after", baselines_after)] {
         for mut row in rows {

@@ -1,5 +1,6 @@
 //! The command line (SPEC §6): a fixed contract that scripts and deployment tooling rely on.
 
+mod admin_token;
 mod purge;
 mod role;
 mod serve;
@@ -66,6 +67,9 @@ pub enum Command {
     /// Configure a tenant's single sign-on (OpenID Connect) and rotate session signing keys.
     #[command(subcommand)]
     Sso(sso::SsoCommand),
+    /// Create, list and revoke operator tokens of the admin API (/admin/v1).
+    #[command(subcommand)]
+    AdminToken(admin_token::AdminTokenCommand),
 }
 
 impl Cli {
@@ -96,6 +100,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Role(cmd) => role::run(&store, cmd, cli.json).await,
             Command::Purge(args) => purge::run(&store, args, cli.json).await,
             Command::Sso(cmd) => sso::run(&store, cmd, cli.secret_key.as_deref(), cli.json).await,
+            Command::AdminToken(cmd) => admin_token::run(&store, cmd, cli.json).await,
         }
     }
     .await;

@@ -63,6 +63,8 @@ pub fn to_scim_error(err: &TenantError) -> ScimError {
         ),
         TenantError::UnknownTenant(slug) => (None, format!("tenant '{slug}' not found")),
         TenantError::InvalidArgument(detail) => (Some(ScimType::InvalidValue), detail.clone()),
+        TenantError::Unauthenticated => (None, err.to_string()),
+        TenantError::Forbidden(detail) => (None, detail.clone()),
         TenantError::Store(retry) if retry.is_retryable() => (
             None,
             "the service is busy; the request was not applied, retry it shortly".into(),
@@ -102,22 +104,91 @@ pub fn scim_error_response(err: &ScimError) -> Response {
     response
 }
 
+/// Logs what the client cannot be told: a database failure (its words stay in the log).
+fn log_failure(err: &TenantError) {
+    match err {
+        TenantError::Store(busy) if busy.is_retryable() => {
+            tracing::warn!(error = %busy, "request refused: no database connection in time");
+        }
+        TenantError::Store(StoreError::UnstorableText(detail)) => {
+            tracing::info!(%detail, "request refused: text the database cannot hold");
+        }
+        TenantError::Store(inner) => {
+            tracing::error!(error = %inner, "request failed on the database");
+        }
+        _ => {}
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        match &self.0 {
-            TenantError::Store(busy) if busy.is_retryable() => {
-                tracing::warn!(error = %busy, "request refused: no database connection in time");
-            }
-            TenantError::Store(StoreError::UnstorableText(detail)) => {
-                tracing::info!(%detail, "request refused: text the database cannot hold");
-            }
-            TenantError::Store(inner) => {
-                tracing::error!(error = %inner, "request failed on the database");
-            }
-            _ => {}
-        }
+        log_failure(&self.0);
         scim_error_response(&to_scim_error(&self.0))
     }
+}
+
+/// The media type of RFC 9457 problem details.
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// An admin API failure: the same status and words as the refusal over SCIM (one table), told
+/// as RFC 9457 problem details.
+#[derive(Debug)]
+pub struct AdminError(pub TenantError);
+
+impl From<TenantError> for AdminError {
+    fn from(err: TenantError) -> Self {
+        AdminError(err)
+    }
+}
+
+impl From<StoreError> for AdminError {
+    fn from(err: StoreError) -> Self {
+        AdminError(TenantError::Store(err))
+    }
+}
+
+impl From<ScimError> for AdminError {
+    fn from(err: ScimError) -> Self {
+        AdminError(TenantError::Scim(err))
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        log_failure(&self.0);
+        let err = to_scim_error(&self.0);
+        problem_response(err.status, &err.detail)
+    }
+}
+
+/// A problem-details response: `type` is `about:blank`, so `title` is the status's phrase.
+pub fn problem_response(status: u16, detail: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    let mut response = (status, body.to_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+    );
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        headers.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECS),
+        );
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"admin\""),
+        );
+    }
+    response
 }
 
 /// An SSO failure, shown to a person in a browser: a short page saying what happened.
@@ -286,6 +357,8 @@ mod tests {
             TenantError::TenantExists("t".into()),
             TenantError::UnknownTenant("t".into()),
             TenantError::InvalidArgument("bad".into()),
+            TenantError::Unauthenticated,
+            TenantError::Forbidden("no".into()),
             TenantError::Store(StoreError::Busy),
             TenantError::Store(StoreError::ShuttingDown),
             TenantError::Store(StoreError::UnstorableText("nul".into())),
@@ -296,13 +369,43 @@ mod tests {
     #[test]
     fn every_rule_error_answers_its_tables_status_on_scim_and_on_sign_in() {
         let expected = [
-            400, 404, 409, 409, 403, 400, 412, 409, 404, 400, 503, 503, 400, 500,
+            400, 404, 409, 409, 403, 400, 412, 409, 404, 400, 401, 403, 503, 503, 400, 500,
         ];
         for (err, status) in every_tenant_error().into_iter().zip(expected) {
             assert_eq!(err.status(), status, "{err:?}");
             assert_eq!(to_scim_error(&err).status, status, "{err:?}");
             let sso = SsoError::Tenant(err);
             assert_eq!(sso.status(), status, "{sso:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn admin_errors_are_problem_details_with_the_tables_status() {
+        for err in every_tenant_error() {
+            let status = err.status();
+            let hidden = matches!(&err, TenantError::Store(StoreError::Corrupt(_)));
+            let response = AdminError(err).into_response();
+            assert_eq!(response.status().as_u16(), status);
+            assert_eq!(
+                response
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .map(|v| v.as_bytes()),
+                Some(PROBLEM_CONTENT_TYPE.as_bytes())
+            );
+            let bytes = axum::body::to_bytes(response.into_body(), 4096)
+                .await
+                .unwrap();
+            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(body["status"], status);
+            assert_eq!(body["type"], "about:blank");
+            assert!(body["title"].is_string() && body["detail"].is_string());
+            if hidden {
+                assert_eq!(
+                    body["detail"],
+                    "internal error; the request was not applied"
+                );
+            }
         }
     }
 

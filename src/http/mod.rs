@@ -1,5 +1,6 @@
 //! The HTTP surface: routes, middleware and the thin handlers that call the tenant use-cases.
 
+pub mod admin;
 mod auth;
 pub mod error;
 mod extract;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(sso::router())
         .merge(scim::router(state.clone()))
+        .merge(admin::router())
         .fallback(not_found)
         .layer(middleware)
         .with_state(state)

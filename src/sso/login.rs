@@ -14,6 +14,7 @@ use crate::scim::schema::Registry;
 use crate::store::UserStatus;
 use crate::store::{LoginStateRecord, Micros, Store, TenantRecord, UserRecord};
 use crate::tenant::Caller;
+use crate::tenant::operators::AdminActor;
 use crate::tenant::roles::{Effective, effective_of_user};
 use crate::tenant::sign_in::{self, NewSession, SignInError, SignInRequest};
 use crate::tenant::tenants::find_tenant;
@@ -250,6 +251,23 @@ impl Sso {
             return Err(SsoError::InvalidSession);
         }
         Ok(live)
+    }
+
+    /// The admin a session token stands for: the signed-in user, with the permissions their
+    /// roles give them now (a suspension or a role taken away counts at once), in their tenant.
+    pub async fn admin_of_session(
+        &self,
+        store: &Store,
+        token: &str,
+        now: Micros,
+    ) -> Result<AdminActor, SsoError> {
+        let live = self.live_session(store, token, now).await?;
+        Ok(AdminActor::TenantAdmin {
+            tenant: std::sync::Arc::new(live.tenant),
+            user_id: live.user.id,
+            user_name: live.user.user_name,
+            permissions: live.effective.permissions,
+        })
     }
 
     /// A session token that is still good: signed by a published key, unexpired, not ended,

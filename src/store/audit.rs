@@ -3,7 +3,8 @@
 use std::borrow::Cow;
 
 use super::TenantId;
-use super::{AuditRecord, SqlFragment, SqlParam, Store, StoreError, Tx, on_tx};
+use super::row::AnyRow;
+use super::{AuditRecord, Dialect, SqlFragment, SqlParam, Store, StoreError, Tx, on_tx};
 
 fn list_text(list: &[String]) -> Option<String> {
     (!list.is_empty()).then(|| {
@@ -32,7 +33,35 @@ fn list_from(text: Option<String>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The columns `audit_from_row` reads.
+pub(super) const AUDIT_COLUMNS: &str = "tenant_id, connection_id, at, actor, action, target_type, target_id, \
+     target_name, outcome, http_status, reason, changed_attributes, tolerances, request_summary";
+
+pub(super) fn audit_from_row(row: &AnyRow<'_>) -> Result<AuditRecord, StoreError> {
+    Ok(AuditRecord {
+        tenant_id: row.column("tenant_id")?,
+        connection_id: row.column("connection_id")?,
+        at: row.column("at")?,
+        actor: row.column("actor")?,
+        action: row.column("action")?,
+        target_type: row.column("target_type")?,
+        target_id: row.column("target_id")?,
+        target_name: row.column("target_name")?,
+        outcome: row.column("outcome")?,
+        http_status: row.column("http_status")?,
+        reason: row.column("reason")?,
+        changed_attributes: list_from(row.column("changed_attributes")?),
+        tolerances: list_from(row.column("tolerances")?),
+        request_summary: row.column("request_summary")?,
+        counts_as: None,
+    })
+}
+
+/// Sync counter rows per connection and minute that concurrent writers spread over.
+const COUNTER_SHARDS: i64 = 8;
+
 impl Tx {
+    /// Appends an event, and counts it for its connection when it says so (`counts_as`).
     pub async fn insert_audit(&mut self, event: &AuditRecord) -> Result<(), StoreError> {
         on_tx!(self, |conn| {
             sqlx::query(
@@ -57,6 +86,13 @@ impl Tx {
             .execute(&mut *conn)
             .await?;
         });
+        if let (Some(connection), Some(kind)) = (&event.connection_id, event.counts_as) {
+            let shard = match self.dialect() {
+                Dialect::Sqlite => 0,
+                Dialect::Postgres => event.at.rem_euclid(COUNTER_SHARDS),
+            };
+            self.count_sync(connection, kind, event.at, shard).await?;
+        }
         Ok(())
     }
 }
@@ -76,29 +112,12 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<AuditRecord>, StoreError> {
         let query = SqlFragment::statement(
-            "SELECT tenant_id, connection_id, at, actor, action, target_type, target_id, target_name, outcome, \
-             http_status, reason, changed_attributes, tolerances, request_summary FROM audit_events \
-             WHERE tenant_id = $1 ORDER BY id DESC LIMIT CAST($2 AS BIGINT)",
+            format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE tenant_id = $1 \
+                 ORDER BY id DESC LIMIT CAST($2 AS BIGINT)"
+            ),
             vec![SqlParam::from(tenant_id), SqlParam::Int(limit)],
         );
-        self.fetch_all(query, |row| {
-            Ok(AuditRecord {
-                tenant_id: row.column("tenant_id")?,
-                connection_id: row.column("connection_id")?,
-                at: row.column("at")?,
-                actor: row.column("actor")?,
-                action: row.column("action")?,
-                target_type: row.column("target_type")?,
-                target_id: row.column("target_id")?,
-                target_name: row.column("target_name")?,
-                outcome: row.column("outcome")?,
-                http_status: row.column("http_status")?,
-                reason: row.column("reason")?,
-                changed_attributes: list_from(row.column("changed_attributes")?),
-                tolerances: list_from(row.column("tolerances")?),
-                request_summary: row.column("request_summary")?,
-            })
-        })
-        .await
+        self.fetch_all(query, audit_from_row).await
     }
 }

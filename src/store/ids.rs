@@ -157,8 +157,20 @@ id_type!(
     RoleId
 );
 id_type!(
+    /// An operator token's id (see `tenant::operators`).
+    AdminTokenId
+);
+id_type!(
     /// The short visible start of a SCIM token that admins recognise it by; never the secret.
     TokenPrefix
 );
 
-generated!(TenantId, UserId, GroupId, ConnectionId, TokenId, RoleId);
+generated!(
+    TenantId,
+    UserId,
+    GroupId,
+    ConnectionId,
+    TokenId,
+    RoleId,
+    AdminTokenId
+);

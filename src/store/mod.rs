@@ -2,6 +2,7 @@
 //! (production), chosen by the database URL. Both run the same SQL text wherever the dialects
 //! agree (`$n` placeholders, `RETURNING`, partial indexes); `Dialect` covers the rest.
 
+mod admin;
 mod audit;
 mod dialect;
 mod error;

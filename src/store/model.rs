@@ -39,6 +39,64 @@ pub struct TokenRecord {
     pub revoked_at: Option<Micros>,
 }
 
+/// An operator token of the admin API (the secret is never stored, only its hash).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdminTokenRecord {
+    pub id: AdminTokenId,
+    pub name: String,
+    pub prefix: TokenPrefix,
+    pub created_at: Micros,
+    pub last_used_at: Option<Micros>,
+    pub expires_at: Option<Micros>,
+    pub revoked_at: Option<Micros>,
+}
+
+/// A directory connection with the state of its tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionSummary {
+    pub connection: ConnectionRecord,
+    /// Tokens neither revoked nor expired.
+    pub live_tokens: i64,
+    /// The last use of any of its tokens (to the minute): the connection's last request.
+    pub last_used_at: Option<Micros>,
+}
+
+/// Which sync counter of its connection a write (or a refusal) adds to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncCount {
+    Create,
+    Update,
+    Deactivation,
+    Delete,
+    Rejection,
+}
+
+/// What a connection did over a window of time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncCounts {
+    pub creates: i64,
+    pub updates: i64,
+    pub deactivations: i64,
+    pub deletes: i64,
+    pub rejections: i64,
+}
+
+impl SyncCounts {
+    /// Writes that were applied.
+    pub fn accepted(&self) -> i64 {
+        self.creates + self.updates + self.deactivations + self.deletes
+    }
+}
+
+/// A connection's counts over the last hour and the last day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncWindows {
+    pub last_hour: SyncCounts,
+    pub last_day: SyncCounts,
+    /// The start of the last minute anything was counted in, within the day.
+    pub last_write_minute: Option<Micros>,
+}
+
 /// What a valid bearer token resolves to.
 #[derive(Debug, Clone)]
 pub struct TokenGrant {
@@ -207,6 +265,8 @@ pub struct AuditRecord {
     pub changed_attributes: Vec<String>,
     pub tolerances: Vec<String>,
     pub request_summary: Option<String>,
+    /// The sync counter of `connection_id` this event adds to, counted with it.
+    pub counts_as: Option<SyncCount>,
 }
 
 /// A parameter of generated SQL; values are always bound, never spliced into the text.

@@ -72,5 +72,10 @@ pub(super) fn migrator() -> Migrator {
             "read_indexes",
             include_str!("../../migrations/sqlite/0006_read_indexes.sql"),
         ),
+        (
+            7,
+            "admin",
+            include_str!("../../migrations/sqlite/0007_admin.sql"),
+        ),
     ])
 }

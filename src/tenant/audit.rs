@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use crate::scim::schema::ResourceSchemas;
-use crate::store::{AuditRecord, Micros, Store};
+use crate::store::{AuditRecord, Micros, Store, SyncCount};
 
 use super::{Caller, TenantError};
 
@@ -39,6 +39,20 @@ impl WriteContext<'_> {
     }
 }
 
+/// The sync counter a successful `action` adds to: what an admin reads as "creates, updates,
+/// deactivations and deletes" of a connection.
+fn sync_count_of(action: &str) -> Option<SyncCount> {
+    match action {
+        "user.create" | "group.create" => Some(SyncCount::Create),
+        "user.replace" | "user.patch" | "user.reactivate" | "group.replace" | "group.patch" => {
+            Some(SyncCount::Update)
+        }
+        "user.suspend" => Some(SyncCount::Deactivation),
+        "user.delete" | "group.delete" => Some(SyncCount::Delete),
+        _ => None,
+    }
+}
+
 /// Builds the event of `caller` doing `action` on a target.
 pub fn event(caller: &Caller, action: &str, now: Micros) -> AuditRecord {
     AuditRecord {
@@ -50,6 +64,7 @@ pub fn event(caller: &Caller, action: &str, now: Micros) -> AuditRecord {
         outcome: "success".into(),
         http_status: 200,
         request_summary: caller.request_summary.clone(),
+        counts_as: sync_count_of(action),
         ..AuditRecord::default()
     }
 }
@@ -71,6 +86,7 @@ async fn audit_rejection<T>(
     };
     let mut record = event(caller, action, now);
     record.outcome = "rejected".into();
+    record.counts_as = Some(SyncCount::Rejection);
     record.http_status = i64::from(err.status());
     record.reason = Some(err.to_string());
     record.target_type = Some(

@@ -7,11 +7,13 @@ pub mod bulk;
 pub mod document;
 pub mod groups;
 pub mod immutables;
+pub mod operators;
 pub mod purge;
 pub mod query;
 pub mod roles;
 pub mod sign_in;
 pub mod status;
+pub mod sync;
 pub mod tenants;
 pub mod tokens;
 pub mod users;
@@ -47,6 +49,12 @@ pub enum TenantError {
     UnknownTenant(String),
     #[error("{0}")]
     InvalidArgument(String),
+    /// No credential, or one that is not (or no longer) valid.
+    #[error("a valid operator token or admin session is required")]
+    Unauthenticated,
+    /// A valid credential without the permission, or for another tenant.
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -71,7 +79,8 @@ impl TenantError {
             TenantError::UserNameTaken(_)
             | TenantError::GroupNameTaken(_)
             | TenantError::TenantExists(_) => 409,
-            TenantError::SeatLimitReached { .. } => 403,
+            TenantError::SeatLimitReached { .. } | TenantError::Forbidden(_) => 403,
+            TenantError::Unauthenticated => 401,
             TenantError::PreconditionFailed { .. } => 412,
             TenantError::Locked { .. } | TenantError::InvalidArgument(_) => 400,
             TenantError::Store(err) => store_error_status(err),

@@ -49,10 +49,11 @@ pub fn hash_token(secret: &str) -> String {
     out
 }
 
-fn generate() -> TokenSecret {
+/// A new 256-bit secret, after `marker` (which says what kind of token it is).
+pub(super) fn new_secret(marker: &str) -> TokenSecret {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    TokenSecret(format!("{TOKEN_MARKER}{}", URL_SAFE_NO_PAD.encode(bytes)))
+    TokenSecret(format!("{marker}{}", URL_SAFE_NO_PAD.encode(bytes)))
 }
 
 /// Creates a token for a connection of the tenant (the connection is created if missing).
@@ -117,7 +118,7 @@ async fn issue(
     if let Some(at) = old_tokens_expire_at {
         tx.expire_connection_tokens(&connection.id, at).await?;
     }
-    let secret = generate();
+    let secret = new_secret(TOKEN_MARKER);
     let record = TokenRecord {
         id: TokenId::generate(),
         tenant_id: tenant.id.clone(),
@@ -312,7 +313,7 @@ mod tests {
 
     #[test]
     fn tokens_are_long_random_and_hashed() {
-        let (a, b) = (generate(), generate());
+        let (a, b) = (new_secret(TOKEN_MARKER), new_secret(TOKEN_MARKER));
         assert_ne!(a.expose(), b.expose());
         assert_eq!(a.expose().len(), TOKEN_MARKER.len() + 43);
         assert_eq!(hash_token(a.expose()).len(), 64);

@@ -12,6 +12,7 @@
 mod helpers;
 mod oidc_provider;
 
+mod admin;
 mod audit;
 mod auth;
 mod bad_input;

@@ -819,3 +819,72 @@ async fn the_claim_prefers_user_name_and_refuses_an_ambiguous_email() {
     let token = sso.sign_in("alice", None).await.session.expect("session");
     assert_eq!(sso.introspect(&token).await["sub"], named["id"]);
 }
+
+/// A tenant admin's session on the admin API: their tenant only, with the permissions their roles
+/// give them now; a suspension ends it at once.
+#[tokio::test]
+async fn an_admin_session_reaches_its_own_tenant_with_its_roles_permissions_only() {
+    use crate::admin::{admin_get, assert_problem};
+    let sso = sso(None, false).await;
+    let now = now_micros();
+    scim_gateway::tenant::roles::create_role(
+        &sso.app.store,
+        TENANT,
+        "Auditor",
+        &["users:view".into()],
+        None,
+        false,
+        now,
+    )
+    .await
+    .unwrap();
+    // The provider says alice is in "admins"; the tenant maps that group to the role.
+    scim_gateway::tenant::roles::map_group(&sso.app.store, TENANT, "admins", "Auditor", false, now)
+        .await
+        .unwrap();
+    let other = scim_gateway::tenant::TenantSlug::parse("globex").unwrap();
+    scim_gateway::tenant::tenants::create_tenant(&sso.app.store, &other, None, None, now)
+        .await
+        .unwrap();
+    let user = sso.provision("alice@example.com").await;
+    let session = sso.sign_in("alice", None).await.session.expect("session");
+
+    let own = admin_get(&sso.app, &format!("/tenants/{TENANT}"), &session).await;
+    assert_eq!(own.status(), StatusCode::OK);
+    let own: Value = own.json().await.unwrap();
+    assert_eq!(own["seatsUsed"], 1);
+    // users:view is not settings:view, another tenant is refused however it is named, and
+    // listing every tenant is an operator's.
+    assert_problem(
+        admin_get(
+            &sso.app,
+            &format!("/tenants/{TENANT}/connections"),
+            &session,
+        )
+        .await,
+        403,
+    )
+    .await;
+    let foreign = assert_problem(admin_get(&sso.app, "/tenants/globex", &session).await, 403).await;
+    let unknown = assert_problem(admin_get(&sso.app, "/tenants/nobody", &session).await, 403).await;
+    assert_eq!(foreign["detail"], unknown["detail"]);
+    assert_problem(admin_get(&sso.app, "/tenants", &session).await, 403).await;
+
+    // Suspended by the identity provider: the session opens nothing any more.
+    let id = user["id"].as_str().unwrap();
+    let mut suspended = user.clone();
+    suspended["active"] = json!(false);
+    suspended.as_object_mut().unwrap().remove("meta");
+    assert_eq!(
+        sso.app
+            .put(&format!("/Users/{id}"), &suspended)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_problem(
+        admin_get(&sso.app, &format!("/tenants/{TENANT}"), &session).await,
+        401,
+    )
+    .await;
+}

@@ -1,0 +1,145 @@
+//! The admin API under `/admin/v1` (SPEC §6): what operators and each tenant's admins audit and
+//! change. Every route is registered through `routes!`, which writes its OpenAPI entry from the
+//! same `#[utoipa::path]` the handler carries, so the document served at
+//! `/admin/v1/openapi.json` cannot miss a route. Errors are RFC 9457 problem details.
+
+mod auth;
+mod connections;
+mod tenants;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::clock::{Micros, datetime_of};
+use crate::http::error::problem_response;
+use crate::scim::resource::format_datetime;
+use crate::state::AppState;
+
+/// Where the admin API lives.
+pub const BASE: &str = "/admin/v1";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "scim-gateway admin API",
+        version = "1",
+        description = "What operators and each tenant's admins audit and change: tenants, \
+                       directory connections and their sync state. An operator token reaches \
+                       every tenant; a tenant admin's gateway session reaches that tenant only, \
+                       with the permissions of their roles (each route names the one it needs; \
+                       `manage` includes `view`)."
+    ),
+    servers((url = "/admin/v1")),
+    modifiers(&SecuritySchemes),
+    components(schemas(Problem)),
+    tags(
+        (name = "tenants", description = "Tenants, their seats and policies"),
+        (name = "connections", description = "Directory connections and their sync state"),
+    )
+)]
+struct AdminApi;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "operator",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An operator token (`scim-gateway admin-token create`): every tenant.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A gateway session token from `/sso/{tenant}/login`: that tenant only.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// An error, as RFC 9457 problem details (`application/problem+json`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`: the status says what kind of problem it is.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The status's phrase, e.g. `Forbidden`.
+    pub title: String,
+    pub status: u16,
+    /// What went wrong, for a person.
+    pub detail: String,
+}
+
+/// A time as the admin API shows it: RFC 3339, UTC.
+fn timestamp(at: Micros) -> String {
+    format_datetime(datetime_of(at))
+}
+
+/// The admin routes and their OpenAPI document.
+fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(AdminApi::openapi())
+        .routes(routes!(tenants::list_tenants))
+        .routes(routes!(tenants::show_tenant))
+        .routes(routes!(connections::list_connections))
+        .routes(routes!(connections::sync_state))
+        .split_for_parts()
+}
+
+/// The OpenAPI document of the admin API, as served.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().1
+}
+
+pub fn router() -> Router<AppState> {
+    let (routes, api) = routes();
+    let document: Arc<str> = match api.to_json() {
+        Ok(json) => json.into(),
+        Err(err) => {
+            tracing::error!(error = %err, "the admin API's OpenAPI document could not be written");
+            "{}".into()
+        }
+    };
+    let serve_document = move || {
+        let document = Arc::clone(&document);
+        async move {
+            let mut response = document.to_string().into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            response
+        }
+    };
+    Router::new().nest(
+        BASE,
+        routes
+            .route("/openapi.json", get(serve_document))
+            .fallback(not_found),
+    )
+}
+
+async fn not_found() -> Response {
+    problem_response(404, "no such admin endpoint")
+}

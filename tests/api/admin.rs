@@ -1,0 +1,334 @@
+//! The admin API (`/admin/v1`): operator tokens, problem details, tenants, connections and their
+//! sync state, and the OpenAPI document that describes every route. Tenant admins' sessions are
+//! tested with the real OpenID Provider in `sso.rs`.
+
+use std::process::Command;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TENANT, TestApp, spawn_app, spawn_app_with, user};
+use scim_gateway::clock::now_micros;
+use scim_gateway::store::TokenPrefix;
+use scim_gateway::tenant::operators;
+
+/// A new operator token of the app's database, and its visible prefix.
+pub async fn operator_token(app: &TestApp) -> (String, TokenPrefix) {
+    let (secret, record) = operators::create_operator_token(&app.store, "ops", None, now_micros())
+        .await
+        .unwrap();
+    (secret.expose().to_string(), record.prefix)
+}
+
+/// GET of an admin path with a bearer token.
+pub async fn admin_get(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
+    app.client
+        .get(format!("{}/admin/v1{path}", app.root))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Asserts an RFC 9457 problem with this status; returns its body.
+pub async fn assert_problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["type"], "about:blank");
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    body
+}
+
+#[tokio::test]
+async fn an_operator_token_lists_every_tenant_and_is_refused_at_once_when_revoked() {
+    let app = spawn_app().await;
+    let (token, prefix) = operator_token(&app).await;
+
+    let response = admin_get(&app, "/tenants", &token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let tenants: Value = response.json().await.unwrap();
+    assert_eq!(tenants[0]["slug"], TENANT);
+    assert_eq!(tenants[0]["seatsUsed"], 0);
+    assert_eq!(
+        tenants[0]["lockedAttributes"],
+        json!(["userName", "userType"])
+    );
+
+    operators::revoke_operator_token(&app.store, &prefix, now_micros())
+        .await
+        .unwrap();
+    assert_problem(admin_get(&app, "/tenants", &token).await, 401).await;
+}
+
+#[tokio::test]
+async fn scim_tokens_never_reach_the_admin_api_nor_operator_tokens_scim() {
+    let app = spawn_app().await;
+    let (operator, _) = operator_token(&app).await;
+    assert_problem(admin_get(&app, "/tenants", &app.token).await, 401).await;
+    assert_problem(
+        admin_get(&app, &format!("/tenants/{TENANT}"), &app.token).await,
+        401,
+    )
+    .await;
+    let response = app
+        .get_with(&format!("{}/Users", app.base), &operator)
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    // No credential, a garbage one, a truncated operator token: the same 401, no hint.
+    let none = app
+        .client
+        .get(format!("{}/admin/v1/tenants", app.root))
+        .send()
+        .await
+        .unwrap();
+    let body = assert_problem(none, 401).await;
+    assert_problem(admin_get(&app, "/tenants", "garbage").await, 401).await;
+    let truncated = &operator[..operator.len() - 1];
+    let other = assert_problem(admin_get(&app, "/tenants", truncated).await, 401).await;
+    assert_eq!(body["detail"], other["detail"]);
+}
+
+#[tokio::test]
+async fn unknown_tenants_connections_and_paths_are_problem_404s() {
+    let app = spawn_app().await;
+    let (token, _) = operator_token(&app).await;
+    assert_problem(admin_get(&app, "/tenants/nobody", &token).await, 404).await;
+    assert_problem(
+        admin_get(
+            &app,
+            &format!("/tenants/{TENANT}/connections/okta/sync"),
+            &token,
+        )
+        .await,
+        404,
+    )
+    .await;
+    assert_problem(admin_get(&app, "/no/such/thing", &token).await, 404).await;
+}
+
+#[tokio::test]
+async fn connections_show_their_live_tokens_and_last_request() {
+    let app = spawn_app().await;
+    let (token, _) = operator_token(&app).await;
+    let path = format!("/tenants/{TENANT}/connections");
+    let before: Value = admin_get(&app, &path, &token).await.json().await.unwrap();
+    assert_eq!(before[0]["name"], "entra");
+    assert_eq!(before[0]["liveTokens"], 1);
+    assert_eq!(before[0]["lastRequestAt"], Value::Null);
+
+    app.create_user("first").await;
+    let after: Value = admin_get(&app, &path, &token).await.json().await.unwrap();
+    assert!(after[0]["lastRequestAt"].is_string(), "{after}");
+}
+
+/// The sync state of the app's `entra` connection.
+async fn sync_state(app: &TestApp, token: &str) -> Value {
+    let response = admin_get(
+        app,
+        &format!("/tenants/{TENANT}/connections/entra/sync"),
+        token,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn seat_limit_and_locked_attribute_rejections_show_in_sync_state_and_flip_its_verdict() {
+    let app = spawn_app_with(Some(1)).await;
+    let (token, _) = operator_token(&app).await;
+    let idle = sync_state(&app, &token).await;
+    assert_eq!(idle["verdict"], "idle", "{idle}");
+
+    let created = app.create_user("first").await;
+    let healthy = sync_state(&app, &token).await;
+    assert_eq!(healthy["verdict"], "healthy", "{healthy}");
+    assert_eq!(healthy["lastHour"]["creates"], 1);
+    assert_eq!(healthy["lastDay"]["creates"], 1);
+    assert!(healthy["lastWriteAt"].is_string());
+
+    // Over the seat limit: refused, counted, and shown with what was asked.
+    let refused = app.post("/Users", &user("second")).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let failing = sync_state(&app, &token).await;
+    assert_eq!(failing["verdict"], "failing", "{failing}");
+    assert_eq!(failing["lastHour"]["rejections"], 1);
+    let seat = &failing["lastRejections"][0];
+    assert_eq!(seat["status"], 403);
+    assert_eq!(seat["action"], "user.create");
+    assert_eq!(seat["request"], format!("POST /scim/v2/{TENANT}/Users"));
+    assert!(
+        seat["detail"]
+            .as_str()
+            .unwrap()
+            .contains("seat limit 1 reached"),
+        "{seat}"
+    );
+
+    // A locked attribute (userName is locked by default): refused whole, shown first.
+    let id = created["id"].as_str().unwrap();
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "userName", "value": "renamed"}]});
+    let locked = app
+        .client
+        .patch(app.url(&format!("/Users/{id}")))
+        .bearer_auth(&app.token)
+        .json(&patch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(locked.status(), StatusCode::BAD_REQUEST);
+    let state = sync_state(&app, &token).await;
+    assert_eq!(state["lastHour"]["rejections"], 2);
+    let newest = &state["lastRejections"][0];
+    assert_eq!(newest["action"], "user.patch");
+    assert_eq!(newest["status"], 400);
+    assert_eq!(newest["targetId"], id);
+    assert_eq!(
+        newest["request"],
+        format!("PATCH /scim/v2/{TENANT}/Users/{id}")
+    );
+    assert!(
+        newest["detail"].as_str().unwrap().contains("'userName'"),
+        "{newest}"
+    );
+    assert_eq!(state["lastRejections"][1]["action"], "user.create");
+
+    // Accepted writes outnumber the refusals again: degraded, not failing.
+    for title in ["a", "b"] {
+        let change = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "title", "value": title}]});
+        let ok = app
+            .client
+            .patch(app.url(&format!("/Users/{id}")))
+            .bearer_auth(&app.token)
+            .json(&change)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+    }
+    let degraded = sync_state(&app, &token).await;
+    assert_eq!(degraded["lastHour"]["updates"], 2);
+    assert_eq!(degraded["verdict"], "degraded", "{degraded}");
+}
+
+#[tokio::test]
+async fn deactivations_and_deletes_are_counted_apart() {
+    let app = spawn_app().await;
+    let (token, _) = operator_token(&app).await;
+    let created = app.create_user("leaver").await;
+    let id = created["id"].as_str().unwrap();
+    let mut suspended = user("leaver");
+    suspended["active"] = json!(false);
+    assert_eq!(
+        app.put(&format!("/Users/{id}"), &suspended).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.delete(&format!("/Users/{id}")).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let state = sync_state(&app, &token).await;
+    let day = &state["lastDay"];
+    assert_eq!(
+        (
+            day["creates"].clone(),
+            day["updates"].clone(),
+            day["deactivations"].clone(),
+            day["deletes"].clone()
+        ),
+        (json!(1), json!(0), json!(1), json!(1)),
+        "{state}"
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_admin_route_and_each_answers() {
+    let app = spawn_app().await;
+    let (token, _) = operator_token(&app).await;
+    let response = app
+        .client
+        .get(format!("{}/admin/v1/openapi.json", app.root))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let document: Value = response.json().await.unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    assert_eq!(document["servers"][0]["url"], "/admin/v1");
+    let paths = document["paths"].as_object().unwrap();
+    let mut operations = 0;
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            operations += 1;
+            assert!(
+                operation["responses"]["401"].is_object(),
+                "{method} {path} documents no 401"
+            );
+            assert_eq!(method, "get", "only reads so far: {method} {path}");
+            let concrete = path
+                .replace("{tenant}", TENANT)
+                .replace("{connection}", "entra");
+            let answer = admin_get(&app, &concrete, &token).await;
+            assert_eq!(answer.status(), StatusCode::OK, "{method} {path}");
+        }
+    }
+    // Every annotated handler is in the document, and no route bypasses the annotations: the
+    // only plain `.route(` of the admin router serves the document itself.
+    let sources = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/admin"))
+        .unwrap()
+        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(sources.matches("#[utoipa::path(").count(), operations);
+    assert_eq!(sources.matches(".route(").count(), 1);
+    assert_eq!(sources.matches("routes!(").count(), operations);
+}
+
+#[tokio::test]
+async fn admin_token_commands_print_the_secret_alone_and_list_prefixes_only() {
+    let app = spawn_app().await;
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_scim-gateway"))
+            .arg("--database")
+            .arg(&app.database_url)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let created = run(&["admin-token", "create", "--name", "deploy"]);
+    assert!(created.status.success(), "{created:?}");
+    let secret = String::from_utf8(created.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(secret.starts_with("scgwadm_") && !secret.contains(char::is_whitespace));
+    assert_eq!(
+        admin_get(&app, "/tenants", &secret).await.status(),
+        StatusCode::OK
+    );
+
+    let listed = run(&["--json", "admin-token", "list"]);
+    let list: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(list[0]["name"], "deploy");
+    assert_eq!(list[0]["state"], "live");
+    assert!(list[0]["lastUsedAt"].is_string(), "{list}");
+    let prefix = list[0]["prefix"].as_str().unwrap().to_string();
+    assert!(secret.starts_with(&prefix) && prefix.len() < secret.len() / 2);
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains(&secret));
+
+    let revoked = run(&["admin-token", "revoke", &prefix]);
+    assert!(revoked.status.success(), "{revoked:?}");
+    assert_eq!(
+        admin_get(&app, "/tenants", &secret).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let again = run(&["admin-token", "revoke", &prefix]);
+    assert!(!again.status.success());
+}
