@@ -346,7 +346,7 @@ async fn seed_users(store: &Store, tenant_id: &TenantId, n: usize) -> Vec<UserId
             let u = user(tenant_id, i, now);
             let index = scim_gateway::tenant::users::index_of(schemas, &u.doc);
             assert_eq!(
-                tx.reserve_seat(tenant_id).await.unwrap(),
+                tx.reserve_seat(tenant_id, u.status).await.unwrap(),
                 SeatReservation::Taken
             );
             tx.insert_user(&u, &index).await.unwrap();

@@ -4,8 +4,8 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::clock::{datetime_of, now_micros};
-use crate::scim::resource::format_datetime;
+use super::time_text;
+use crate::clock::now_micros;
 use crate::store::{AdminTokenRecord, Micros, Store, TokenPrefix};
 use crate::tenant::operators;
 
@@ -28,17 +28,8 @@ pub enum AdminTokenCommand {
     Revoke { prefix: String },
 }
 
-fn time_text(t: Option<Micros>) -> String {
-    t.map(|t| format_datetime(datetime_of(t)))
-        .unwrap_or_else(|| "-".into())
-}
-
 fn state_of(t: &AdminTokenRecord, now: Micros) -> &'static str {
-    match (t.revoked_at, t.expires_at) {
-        (Some(_), _) => "revoked",
-        (None, Some(at)) if at <= now => "expired",
-        _ => "live",
-    }
+    super::token_state(t.revoked_at, t.expires_at, now)
 }
 
 pub async fn run(store: &Store, cmd: AdminTokenCommand, as_json: bool) -> anyhow::Result<()> {

@@ -10,6 +10,8 @@ mod token;
 
 use clap::{Parser, Subcommand};
 
+use crate::clock::{Micros, datetime_of};
+use crate::scim::resource::format_datetime;
 use crate::store::{PoolOptions, Store};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://scim-gateway.db";
@@ -120,6 +122,25 @@ async fn prepare(store: &Store) -> anyhow::Result<()> {
         tracing::info!(users = filled, "filled in folded documents");
     }
     Ok(())
+}
+
+/// A time in listings, `-` for none.
+fn time_text(t: Option<Micros>) -> String {
+    t.map(|t| format_datetime(datetime_of(t)))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// A token's state in listings, from when it was revoked and when it expires.
+fn token_state(
+    revoked_at: Option<Micros>,
+    expires_at: Option<Micros>,
+    now: Micros,
+) -> &'static str {
+    match (revoked_at, expires_at) {
+        (Some(_), _) => "revoked",
+        (None, Some(at)) if at <= now => "expired",
+        _ => "live",
+    }
 }
 
 /// An error and its causes on one line.

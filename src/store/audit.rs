@@ -2,9 +2,9 @@
 
 use std::borrow::Cow;
 
-use super::TenantId;
 use super::row::AnyRow;
 use super::{AuditRecord, Dialect, SqlFragment, SqlParam, Store, StoreError, Tx, on_tx};
+use super::{ConnectionId, Micros, TenantId};
 
 fn list_text(list: &[String]) -> Option<String> {
     (!list.is_empty()).then(|| {
@@ -97,7 +97,81 @@ impl Tx {
     }
 }
 
+/// Which events of a tenant an audit page holds; every field narrows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    pub target_id: Option<String>,
+    pub connection_id: Option<ConnectionId>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub outcome: Option<String>,
+    /// From this time on (inclusive).
+    pub since: Option<Micros>,
+    /// Before this time.
+    pub until: Option<Micros>,
+}
+
+/// An event as read back, with its place in the trail (ids grow with every event).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub event: AuditRecord,
+}
+
 impl Store {
+    /// Events of a tenant matching `filter`, newest first, older than the event `before_id`
+    /// when given: a keyset page whose cost is its length, however deep in the trail it is.
+    pub async fn audit_page(
+        &self,
+        tenant_id: &TenantId,
+        filter: &AuditFilter,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut query = SqlFragment::numbered_after(0);
+        let tenant = query.bind(SqlParam::from(tenant_id));
+        let mut sql =
+            format!("SELECT id, {AUDIT_COLUMNS} FROM audit_events WHERE tenant_id = {tenant}");
+        let mut narrow = |column: &str, op: &str, value: SqlParam| {
+            let placeholder = query.bind(value);
+            sql.push_str(&format!(" AND {column} {op} {placeholder}"));
+        };
+        let text = |value: &Option<String>| value.clone().map(SqlParam::Text);
+        for (column, value) in [
+            ("target_id", text(&filter.target_id)),
+            (
+                "connection_id",
+                filter.connection_id.as_ref().map(SqlParam::from),
+            ),
+            ("actor", text(&filter.actor)),
+            ("action", text(&filter.action)),
+            ("outcome", text(&filter.outcome)),
+        ] {
+            if let Some(value) = value {
+                narrow(column, "=", value);
+            }
+        }
+        if let Some(since) = filter.since {
+            narrow("at", ">=", SqlParam::Int(since));
+        }
+        if let Some(until) = filter.until {
+            narrow("at", "<", SqlParam::Int(until));
+        }
+        if let Some(before) = before_id {
+            narrow("id", "<", SqlParam::Int(before));
+        }
+        let limit = query.bind(SqlParam::Int(limit));
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT CAST({limit} AS BIGINT)"));
+        query.sql = sql;
+        self.fetch_all(query, |row| {
+            Ok(AuditEntry {
+                id: row.column("id")?,
+                event: audit_from_row(row)?,
+            })
+        })
+        .await
+    }
+
     /// Records an event on its own (a rejected request has no other write to join).
     pub async fn record_audit(&self, event: &AuditRecord) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;

@@ -22,6 +22,7 @@ mod sso;
 mod tenants;
 mod users;
 
+pub use audit::{AuditEntry, AuditFilter};
 pub use dialect::Dialect;
 pub use error::{Constraint, StoreError};
 pub use groups::GroupPage;

@@ -61,6 +61,17 @@ pub struct ConnectionSummary {
     pub last_used_at: Option<Micros>,
 }
 
+/// A tenant's users per status, as counted with every change (the stat cards).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserCounts {
+    /// Every user not deleted: the seats used.
+    pub total: i64,
+    pub invited: i64,
+    pub active: i64,
+    pub suspended: i64,
+    pub seat_limit: Option<i64>,
+}
+
 /// Which sync counter of its connection a write (or a refusal) adds to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncCount {

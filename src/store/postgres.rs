@@ -51,5 +51,10 @@ pub(super) fn migrator() -> Migrator {
             "admin",
             include_str!("../../migrations/postgres/0007_admin.sql"),
         ),
+        (
+            8,
+            "admin_reads",
+            include_str!("../../migrations/postgres/0008_admin_reads.sql"),
+        ),
     ])
 }

@@ -6,7 +6,7 @@ use super::row::AnyRow;
 use super::{ConnectionId, TenantId, TokenId, TokenPrefix};
 use super::{
     ConnectionRecord, Micros, SqlFragment, SqlParam, Store, StoreError, TenantRecord, TokenGrant,
-    TokenRecord, Tx, on_tx,
+    TokenRecord, Tx, UserCounts, on_tx,
 };
 
 macro_rules! tenant_columns {
@@ -59,6 +59,27 @@ impl Store {
             vec![SqlParam::Text(slug.to_string())],
         );
         self.fetch_optional(query, tenant_from_row).await
+    }
+
+    /// The tenant's users per status: one row, whatever the tenant's size.
+    pub async fn user_counts(&self, tenant_id: &TenantId) -> Result<UserCounts, StoreError> {
+        let query = SqlFragment::statement(
+            "SELECT seats_used, seat_limit, users_invited, users_active, users_suspended \
+             FROM tenants WHERE id = $1",
+            vec![SqlParam::from(tenant_id)],
+        );
+        let counts = self
+            .fetch_optional(query, |row| {
+                Ok(UserCounts {
+                    total: row.column("seats_used")?,
+                    invited: row.column("users_invited")?,
+                    active: row.column("users_active")?,
+                    suspended: row.column("users_suspended")?,
+                    seat_limit: row.column("seat_limit")?,
+                })
+            })
+            .await?;
+        Ok(counts.unwrap_or_default())
     }
 
     pub async fn list_tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {

@@ -86,6 +86,15 @@ fn memberships_of(
     Ok(memberships)
 }
 
+/// The `tenants` column counting users of `status`.
+fn status_counter(status: UserStatus) -> &'static str {
+    match status {
+        UserStatus::Invited => "users_invited",
+        UserStatus::Active => "users_active",
+        UserStatus::Suspended => "users_suspended",
+    }
+}
+
 impl Store {
     pub async fn user_by_id(
         &self,
@@ -228,23 +237,25 @@ impl Tx {
         Ok(())
     }
 
-    /// Takes one seat of the tenant if one is free; `false` when the seat limit is reached. One
-    /// conditional UPDATE: PostgreSQL's row lock and SQLite's write lock serialise concurrent
-    /// creates, so the limit holds whatever the number of gateway processes.
-    /// Takes one of the tenant's seats, or says it cannot: the limit it was refused at is read
-    /// in this transaction, so a refusal needs no second connection.
+    /// Takes one of the tenant's seats for a user of `status`, or says it cannot. One conditional
+    /// UPDATE: PostgreSQL's row lock and SQLite's write lock serialise concurrent creates, so the
+    /// limit holds whatever the number of gateway processes. The limit a refusal met is read in
+    /// this transaction, so a refusal needs no second connection.
     pub async fn reserve_seat(
         &mut self,
         tenant_id: &TenantId,
+        status: UserStatus,
     ) -> Result<SeatReservation, StoreError> {
+        let sql = format!(
+            "UPDATE tenants SET seats_used = seats_used + 1, {counter} = {counter} + 1 \
+             WHERE id = $1 AND (seat_limit IS NULL OR seats_used < seat_limit) RETURNING seats_used",
+            counter = status_counter(status)
+        );
         on_tx!(self, |conn| {
-            let taken = sqlx::query(
-                "UPDATE tenants SET seats_used = seats_used + 1 \
-                 WHERE id = $1 AND (seat_limit IS NULL OR seats_used < seat_limit) RETURNING seats_used",
-            )
-            .bind(tenant_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+            let taken = sqlx::query(AssertSqlSafe(sql))
+                .bind(tenant_id)
+                .fetch_optional(&mut *conn)
+                .await?;
             if taken.is_some() {
                 return Ok(SeatReservation::Taken);
             }
@@ -260,14 +271,46 @@ impl Tx {
         })
     }
 
-    pub async fn release_seat(&mut self, tenant_id: &TenantId) -> Result<(), StoreError> {
+    /// Gives back the seat of a deleted user of `status`.
+    pub async fn release_seat(
+        &mut self,
+        tenant_id: &TenantId,
+        status: UserStatus,
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "UPDATE tenants SET seats_used = seats_used - 1, {counter} = {counter} - 1 \
+             WHERE id = $1 AND seats_used > 0",
+            counter = status_counter(status)
+        );
         on_tx!(self, |conn| {
-            sqlx::query(
-                "UPDATE tenants SET seats_used = seats_used - 1 WHERE id = $1 AND seats_used > 0",
-            )
-            .bind(tenant_id)
-            .execute(&mut *conn)
-            .await?;
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(tenant_id)
+                .execute(&mut *conn)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Moves one user of the tenant from one status's count to another's.
+    pub async fn move_status(
+        &mut self,
+        tenant_id: &TenantId,
+        from: UserStatus,
+        to: UserStatus,
+    ) -> Result<(), StoreError> {
+        if from == to {
+            return Ok(());
+        }
+        let sql = format!(
+            "UPDATE tenants SET {from} = {from} - 1, {to} = {to} + 1 WHERE id = $1",
+            from = status_counter(from),
+            to = status_counter(to)
+        );
+        on_tx!(self, |conn| {
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(tenant_id)
+                .execute(&mut *conn)
+                .await?;
         });
         Ok(())
     }
@@ -492,15 +535,28 @@ impl Tx {
                 });
             }
         }
-        // Keep the seat counter equal to the number of users (it also answers unfiltered counts).
+        // Keep the seat counter equal to the number of users (it also answers unfiltered counts),
+        // and each status's count to its users.
         if let Some((first, _)) = users.first() {
-            let added = i64::try_from(users.len()).unwrap_or(i64::MAX);
+            let count = |keep: &dyn Fn(&UserRecord) -> bool| {
+                i64::try_from(users.iter().filter(|(u, _)| keep(u)).count()).unwrap_or(i64::MAX)
+            };
+            let added = count(&|_| true);
+            let invited = count(&|u| u.status == UserStatus::Invited);
+            let active = count(&|u| u.status == UserStatus::Active);
+            let suspended = count(&|u| u.status == UserStatus::Suspended);
             on_tx!(self, |conn| {
-                sqlx::query("UPDATE tenants SET seats_used = seats_used + $1 WHERE id = $2")
-                    .bind(added)
-                    .bind(&first.tenant_id)
-                    .execute(&mut *conn)
-                    .await?;
+                sqlx::query(
+                    "UPDATE tenants SET seats_used = seats_used + $1, users_invited = users_invited + $2, \
+                     users_active = users_active + $3, users_suspended = users_suspended + $4 WHERE id = $5",
+                )
+                .bind(added)
+                .bind(invited)
+                .bind(active)
+                .bind(suspended)
+                .bind(&first.tenant_id)
+                .execute(&mut *conn)
+                .await?;
             });
         }
         Ok(())

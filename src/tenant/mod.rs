@@ -3,6 +3,7 @@
 //! those rules write. Handlers and the CLI call these use-cases; they never touch the store.
 
 pub mod audit;
+pub mod audit_log;
 pub mod bulk;
 pub mod document;
 pub mod groups;
@@ -12,6 +13,7 @@ pub mod purge;
 pub mod query;
 pub mod roles;
 pub mod sign_in;
+pub mod stats;
 pub mod status;
 pub mod sync;
 pub mod tenants;

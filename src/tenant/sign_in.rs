@@ -242,6 +242,8 @@ async fn try_sign_in(
     }
     tx.record_sign_in(tenant_id, &user.id, UserStatus::Active, now)
         .await?;
+    tx.move_status(tenant_id, status, UserStatus::Active)
+        .await?;
     if status == UserStatus::Invited {
         event.changed_attributes = vec!["status".into(), "lastLogin".into()];
     } else {

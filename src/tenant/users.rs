@@ -173,7 +173,9 @@ pub(super) async fn insert_new_user(
         now,
         ..
     } = *ctx;
-    if let SeatReservation::Refused { limit } = tx.reserve_seat(&caller.tenant.id).await? {
+    if let SeatReservation::Refused { limit } =
+        tx.reserve_seat(&caller.tenant.id, user.status).await?
+    {
         return Err(TenantError::SeatLimitReached { limit });
     }
     tx.insert_user(user, &index_of(schemas, &user.doc))
@@ -357,6 +359,8 @@ async fn write_change(
     tx.update_user(&user, &index_of(schemas, &user.doc))
         .await
         .map_err(|e| map_conflict(e, &user_name))?;
+    tx.move_status(&caller.tenant.id, old_status, status)
+        .await?;
     let action = match (old_status.scim_active(), status.scim_active(), change.kind) {
         (true, false, _) => "user.suspend",
         (false, true, _) => "user.reactivate",
@@ -398,7 +402,7 @@ pub async fn delete_user(
         )
         .await?;
         tx.remove_from_all_groups(id, ctx.now).await?;
-        tx.release_seat(&ctx.caller.tenant.id).await?;
+        tx.release_seat(&ctx.caller.tenant.id, old.status).await?;
         let mut event = audit::event(ctx.caller, "user.delete", ctx.now);
         event.http_status = 204;
         event.target_type = Some("User".into());

@@ -332,3 +332,230 @@ async fn admin_token_commands_print_the_secret_alone_and_list_prefixes_only() {
     let again = run(&["admin-token", "revoke", &prefix]);
     assert!(!again.status.success());
 }
+
+/// Follows `nextCursor` from `path` (which carries its own query) to the last page.
+async fn every_page(app: &TestApp, path: &str, token: &str) -> Vec<Value> {
+    let mut events = Vec::new();
+    let mut url = path.to_string();
+    loop {
+        let response = admin_get(app, &url, token).await;
+        assert_eq!(response.status(), StatusCode::OK, "{url}");
+        let page: Value = response.json().await.unwrap();
+        events.extend(page["events"].as_array().unwrap().iter().cloned());
+        match page["nextCursor"].as_str() {
+            Some(cursor) => url = format!("{path}&cursor={cursor}"),
+            None => return events,
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_audit_log_pages_newest_first_through_filters_and_cursors() {
+    let app = spawn_app_with(Some(3)).await;
+    let (token, _) = operator_token(&app).await;
+    let mut ids = Vec::new();
+    for name in ["u1", "u2", "u3"] {
+        ids.push(
+            app.create_user(name).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(
+        app.post("/Users", &user("u4")).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let base = format!("/tenants/{TENANT}/audit?count=2");
+    let all = every_page(&app, &base, &token).await;
+    // The three creates, the refusal, and the connection's token made by the test harness.
+    assert_eq!(all.len(), 5, "{all:?}");
+    assert_eq!(all[4]["action"], "token.create");
+    assert_eq!(all[0]["outcome"], "rejected");
+    assert_eq!(all[0]["request"], format!("POST /scim/v2/{TENANT}/Users"));
+    let created: Vec<&str> = all[1..4]
+        .iter()
+        .map(|e| e["targetName"].as_str().unwrap())
+        .collect();
+    assert_eq!(created, ["u3", "u2", "u1"]);
+
+    let rejected = every_page(&app, &format!("{base}&outcome=rejected"), &token).await;
+    assert_eq!(rejected.len(), 1);
+    let about_u2 = every_page(&app, &format!("{base}&target={}", ids[1]), &token).await;
+    assert_eq!(about_u2.len(), 1);
+    assert_eq!(about_u2[0]["action"], "user.create");
+    let through_entra = every_page(
+        &app,
+        &format!("{base}&connection=entra&action=user.create&outcome=success"),
+        &token,
+    )
+    .await;
+    assert_eq!(through_entra.len(), 3);
+    let later = every_page(&app, &format!("{base}&since=2999-01-01T00:00:00Z"), &token).await;
+    assert!(later.is_empty());
+    let earlier = every_page(&app, &format!("{base}&until=2999-01-01T00:00:00Z"), &token).await;
+    assert_eq!(earlier.len(), 5);
+
+    for bad in [
+        "cursor=nope",
+        "count=0",
+        "count=501",
+        "since=yesterday",
+        "outcome=maybe",
+        "count=x",
+    ] {
+        let path = format!("/tenants/{TENANT}/audit?{bad}");
+        assert_problem(admin_get(&app, &path, &token).await, 400).await;
+    }
+    assert_problem(
+        admin_get(
+            &app,
+            &format!("/tenants/{TENANT}/audit?connection=okta"),
+            &token,
+        )
+        .await,
+        404,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_audit_export_streams_json_lines_and_csv_without_running_formulas() {
+    let app = spawn_app().await;
+    let (token, _) = operator_token(&app).await;
+    for name in ["=HYPERLINK(\"http://x\")", "plain"] {
+        app.create_user(name).await;
+    }
+    let export = |format: &'static str| {
+        let (app, token) = (&app, &token);
+        async move {
+            let response = admin_get(
+                app,
+                &format!("/tenants/{TENANT}/audit/export?format={format}"),
+                token,
+            )
+            .await;
+            assert_eq!(response.status(), StatusCode::OK);
+            let kind = response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .to_string();
+            (kind, response.text().await.unwrap())
+        }
+    };
+    let (kind, lines) = export("jsonl").await;
+    assert_eq!(kind, "application/x-ndjson");
+    let events: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // The two creates, newest first, and the harness's token.create.
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[0]["targetName"], "plain");
+    assert_eq!(events[2]["action"], "token.create");
+
+    let (kind, csv) = export("csv").await;
+    assert!(kind.starts_with("text/csv"), "{kind}");
+    let mut rows = csv.lines();
+    assert!(
+        rows.next()
+            .unwrap()
+            .starts_with("at,actor,action,outcome,status")
+    );
+    let formula = rows.nth(1).unwrap();
+    assert!(
+        formula.contains("\"'=HYPERLINK(\"\"http://x\"\")\""),
+        "{formula}"
+    );
+    assert!(rows.next().unwrap().contains("token.create"));
+    assert!(rows.next().is_none());
+}
+
+#[tokio::test]
+async fn stat_cards_follow_creates_suspensions_reactivations_and_deletes() {
+    let app = spawn_app_with(Some(10)).await;
+    let (token, _) = operator_token(&app).await;
+    async fn stats(app: &TestApp, token: &str) -> (Value, Value, Value, Value) {
+        let response = admin_get(app, &format!("/tenants/{TENANT}/users/stats"), token).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let s: Value = response.json().await.unwrap();
+        (
+            s["total"].clone(),
+            s["invited"].clone(),
+            s["active"].clone(),
+            s["suspended"].clone(),
+        )
+    }
+    let mut ids = Vec::new();
+    for name in ["a", "b", "c"] {
+        ids.push(
+            app.create_user(name).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(
+        stats(&app, &token).await,
+        (json!(3), json!(3), json!(0), json!(0))
+    );
+
+    let mut off = user("a");
+    off["active"] = json!(false);
+    assert_eq!(
+        app.put(&format!("/Users/{}", ids[0]), &off).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        stats(&app, &token).await,
+        (json!(3), json!(2), json!(0), json!(1))
+    );
+    // Sent again: no change of status, no change of count.
+    assert_eq!(
+        app.put(&format!("/Users/{}", ids[0]), &off).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        stats(&app, &token).await,
+        (json!(3), json!(2), json!(0), json!(1))
+    );
+
+    // Created suspended, then deleted while suspended.
+    let mut born_off = user("d");
+    born_off["active"] = json!(false);
+    let d: Value = app.post("/Users", &born_off).await.json().await.unwrap();
+    assert_eq!(
+        stats(&app, &token).await,
+        (json!(4), json!(2), json!(0), json!(2))
+    );
+    let d_id = d["id"].as_str().unwrap();
+    assert_eq!(
+        app.delete(&format!("/Users/{d_id}")).await.status(),
+        StatusCode::NO_CONTENT
+    );
+
+    // Reactivated (never signed in: invited again), then another user deleted.
+    let mut on = user("a");
+    on["active"] = json!(true);
+    assert_eq!(
+        app.put(&format!("/Users/{}", ids[0]), &on).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.delete(&format!("/Users/{}", ids[1])).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        stats(&app, &token).await,
+        (json!(2), json!(2), json!(0), json!(0))
+    );
+    let tenant: Value = admin_get(&app, &format!("/tenants/{TENANT}/users/stats"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (tenant["seatsUsed"].clone(), tenant["seatLimit"].clone()),
+        (json!(2), json!(10))
+    );
+}

@@ -853,6 +853,20 @@ async fn an_admin_session_reaches_its_own_tenant_with_its_roles_permissions_only
     assert_eq!(own.status(), StatusCode::OK);
     let own: Value = own.json().await.unwrap();
     assert_eq!(own["seatsUsed"], 1);
+    // The first sign-in made alice active; the stat cards moved with her.
+    let stats: Value = admin_get(
+        &sso.app,
+        &format!("/tenants/{TENANT}/users/stats"),
+        &session,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        (stats["invited"].clone(), stats["active"].clone()),
+        (json!(0), json!(1))
+    );
     // users:view is not settings:view, another tenant is refused however it is named, and
     // listing every tenant is an operator's.
     assert_problem(

@@ -3,9 +3,11 @@
 //! same `#[utoipa::path]` the handler carries, so the document served at
 //! `/admin/v1/openapi.json` cannot miss a route. Errors are RFC 9457 problem details.
 
+mod audit;
 mod auth;
 mod connections;
 mod tenants;
+mod users;
 
 use std::sync::Arc;
 
@@ -44,6 +46,8 @@ pub const BASE: &str = "/admin/v1";
     tags(
         (name = "tenants", description = "Tenants, their seats and policies"),
         (name = "connections", description = "Directory connections and their sync state"),
+        (name = "users", description = "The tenant's users"),
+        (name = "audit", description = "The audit trail: every write, rejection, sign-in and admin act"),
     )
 )]
 struct AdminApi;
@@ -104,6 +108,9 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tenants::show_tenant))
         .routes(routes!(connections::list_connections))
         .routes(routes!(connections::sync_state))
+        .routes(routes!(users::user_stats))
+        .routes(routes!(audit::audit_page))
+        .routes(routes!(audit::audit_export))
         .split_for_parts()
 }
 
