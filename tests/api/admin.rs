@@ -262,6 +262,15 @@ async fn the_openapi_document_describes_every_admin_route_and_each_answers() {
     let document: Value = response.json().await.unwrap();
     assert_eq!(document["openapi"], "3.1.0");
     assert_eq!(document["servers"][0]["url"], "/admin/v1");
+    // Every reference names a schema the document holds.
+    let text = document.to_string();
+    for piece in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = piece.split('"').next().unwrap();
+        assert!(
+            document["components"]["schemas"][name].is_object(),
+            "{name} is referred to but not in the document"
+        );
+    }
     let paths = document["paths"].as_object().unwrap();
     let mut operations = 0;
     for (path, item) in paths {

@@ -60,6 +60,7 @@ pub enum ExportFormat {
 #[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// `jsonl` (default) or `csv`.
+    #[param(inline)]
     pub format: Option<ExportFormat>,
 }
 
