@@ -1,4 +1,5 @@
-//! `purge [--older-than-days N]`: retention of deleted users' tombstones and SSO leftovers.
+//! `purge [--older-than-days N] [--audit-older-than-days N]`: retention of deleted users'
+//! tombstones, SSO leftovers, old sync counters and (when asked) old audit events.
 
 use clap::Args;
 use serde_json::json;
@@ -14,22 +15,34 @@ pub struct PurgeArgs {
     /// Keep tombstones of users deleted within this many days (history and reports resolve them).
     #[arg(long, default_value_t = 90)]
     pub older_than_days: u32,
+    /// Also delete audit events older than this many days (default: keep the whole trail).
+    #[arg(long)]
+    pub audit_older_than_days: Option<u32>,
 }
 
 pub async fn run(store: &Store, args: PurgeArgs, as_json: bool) -> anyhow::Result<()> {
     let now = now_micros();
     let before = now - i64::from(args.older_than_days) * MICROS_PER_DAY;
-    let report = purge(store, before, now).await?;
+    let audit_before = args
+        .audit_older_than_days
+        .map(|days| now - i64::from(days) * MICROS_PER_DAY);
+    let report = purge(store, before, audit_before, now).await?;
     let tombstones: i64 = report.tombstones.iter().map(|(_, n)| n).sum();
     if as_json {
         println!(
             "{}",
-            json!({"tombstones": tombstones, "sessions": report.sessions, "loginStates": report.login_states})
+            json!({"tombstones": tombstones, "sessions": report.sessions, "loginStates": report.login_states,
+                   "auditEvents": report.audit_events, "syncCounterRows": report.sync_minutes})
         );
     } else {
         eprintln!(
-            "purged {tombstones} tombstones (deleted more than {} days ago), {} ended sessions, {} stale login states",
-            args.older_than_days, report.sessions, report.login_states
+            "purged {tombstones} tombstones (deleted more than {} days ago), {} ended sessions, {} stale login states, \
+             {} audit events, {} sync counter rows",
+            args.older_than_days,
+            report.sessions,
+            report.login_states,
+            report.audit_events,
+            report.sync_minutes
         );
     }
     Ok(())

@@ -34,6 +34,44 @@ impl Tx {
         })
     }
 
+    /// Deletes a tenant's audit events from before `before` (with no tenant: the events of
+    /// operator tokens), through the `(tenant_id, at)` index; returns how many.
+    pub async fn purge_audit(
+        &mut self,
+        tenant_id: Option<&TenantId>,
+        before: Micros,
+    ) -> Result<u64, StoreError> {
+        on_tx!(self, |conn| {
+            let done = match tenant_id {
+                Some(tenant) => {
+                    sqlx::query("DELETE FROM audit_events WHERE tenant_id = $1 AND at < $2")
+                        .bind(tenant)
+                        .bind(before)
+                        .execute(&mut *conn)
+                        .await?
+                }
+                None => {
+                    sqlx::query("DELETE FROM audit_events WHERE tenant_id IS NULL AND at < $1")
+                        .bind(before)
+                        .execute(&mut *conn)
+                        .await?
+                }
+            };
+            Ok(done.rows_affected())
+        })
+    }
+
+    /// Deletes sync counters of minutes before `before` (sync state reads a day of them).
+    pub async fn purge_sync_counters(&mut self, before: Micros) -> Result<u64, StoreError> {
+        on_tx!(self, |conn| {
+            let done = sqlx::query("DELETE FROM sync_counters WHERE minute < $1")
+                .bind(before)
+                .execute(&mut *conn)
+                .await?;
+            Ok(done.rows_affected())
+        })
+    }
+
     /// Deletes sessions that expired or ended before `before`, and login states past their
     /// expiry; returns how many of each.
     pub async fn purge_sso_leftovers(&mut self, before: Micros) -> Result<(u64, u64), StoreError> {

@@ -18,6 +18,7 @@ pub mod status;
 pub mod sync;
 pub mod tenants;
 pub mod tokens;
+pub mod user_detail;
 pub mod users;
 
 use std::sync::Arc;

@@ -11,14 +11,61 @@ pub struct PurgeReport {
     pub tombstones: Vec<(TenantId, i64)>,
     pub sessions: u64,
     pub login_states: u64,
+    /// Audit events past their retention (none unless a retention was given).
+    pub audit_events: u64,
+    /// Minutes of sync counters older than the two days sync state can show.
+    pub sync_minutes: u64,
 }
 
-/// Purges tombstones of users deleted before `before`, and SSO sessions and login states that
-/// ended or expired by `now`; in one transaction with its audit events.
-pub async fn purge(store: &Store, before: Micros, now: Micros) -> Result<PurgeReport, TenantError> {
+/// Sync counters are kept this long: sync state reads the last day of them.
+const SYNC_COUNTER_RETENTION: Micros = 2 * 24 * 3_600 * 1_000_000;
+
+/// Purges tombstones of users deleted before `before`, SSO sessions and login states that
+/// ended or expired by `now`, old sync counters, and, when `audit_before` is given, audit events
+/// from before it; in one transaction with its audit events (written after the events purged).
+pub async fn purge(
+    store: &Store,
+    before: Micros,
+    audit_before: Option<Micros>,
+    now: Micros,
+) -> Result<PurgeReport, TenantError> {
+    // Read before the transaction: a request holds one connection at a time.
+    let tenants = match audit_before {
+        Some(_) => store.list_tenants().await?,
+        None => Vec::new(),
+    };
     let mut tx = store.begin().await?;
     let tombstones = tx.purge_tombstones(before).await?;
     let (sessions, login_states) = tx.purge_sso_leftovers(now).await?;
+    let sync_minutes = tx
+        .purge_sync_counters(now.saturating_sub(SYNC_COUNTER_RETENTION))
+        .await?;
+    let mut audit_events = 0;
+    if let Some(audit_before) = audit_before {
+        audit_events += tx.purge_audit(None, audit_before).await?;
+        for tenant in tenants {
+            let purged = tx.purge_audit(Some(&tenant.id), audit_before).await?;
+            audit_events += purged;
+            if purged > 0 {
+                tx.insert_audit(&AuditRecord {
+                    tenant_id: Some(tenant.id.clone()),
+                    at: now,
+                    actor: "cli".into(),
+                    action: "tenant.purge_audit".into(),
+                    target_type: Some("Tenant".into()),
+                    target_id: Some(tenant.id.to_string()),
+                    outcome: "success".into(),
+                    http_status: 200,
+                    reason: Some(format!(
+                        "{purged} audit events purged (older than the audit retention period)"
+                    )),
+                    request_summary: Some("purge".into()),
+                    ..AuditRecord::default()
+                })
+                .await?;
+            }
+        }
+    }
     for (tenant_id, count) in &tombstones {
         tx.insert_audit(&AuditRecord {
             tenant_id: Some(tenant_id.clone()),
@@ -42,5 +89,7 @@ pub async fn purge(store: &Store, before: Micros, now: Micros) -> Result<PurgeRe
         tombstones,
         sessions,
         login_states,
+        audit_events,
+        sync_minutes,
     })
 }

@@ -120,33 +120,76 @@ pub struct Effective {
     pub unknown_role_values: Vec<String>,
 }
 
+/// Where a role a user holds comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleSource {
+    /// A value of the user's SCIM `roles` that names the role.
+    ScimValue,
+    /// A group of the user (by displayName) that the tenant maps to the role.
+    Group(String),
+    /// An admin assigned it.
+    Admin,
+}
+
+/// A role a user holds, and why. A role held for several reasons appears once per reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleGrant<'c> {
+    pub role: &'c RoleRecord,
+    pub source: RoleSource,
+}
+
+/// Every role the user holds with its source, and the role values that named no catalog role.
+pub fn role_grants<'c>(
+    catalog: &'c Catalog,
+    doc: &serde_json::Map<String, Value>,
+    group_names: &[String],
+    assigned_role_ids: &[RoleId],
+) -> (Vec<RoleGrant<'c>>, Vec<String>) {
+    let mut grants = Vec::new();
+    let mut unknown = Vec::new();
+    for value in scim_role_values(doc) {
+        match catalog.by_name(&value) {
+            Some(role) => grants.push(RoleGrant {
+                role,
+                source: RoleSource::ScimValue,
+            }),
+            None => unknown.push(value),
+        }
+    }
+    for mapping in &catalog.mappings {
+        let key = mapping.group_name.to_lowercase();
+        if let Some(group) = group_names.iter().find(|g| g.to_lowercase() == key)
+            && let Some(role) = catalog.by_id(&mapping.role_id)
+        {
+            grants.push(RoleGrant {
+                role,
+                source: RoleSource::Group(group.clone()),
+            });
+        }
+    }
+    grants.extend(
+        assigned_role_ids
+            .iter()
+            .filter_map(|id| catalog.by_id(id))
+            .map(|role| RoleGrant {
+                role,
+                source: RoleSource::Admin,
+            }),
+    );
+    (grants, unknown)
+}
+
 pub fn effective(
     catalog: &Catalog,
     doc: &serde_json::Map<String, Value>,
     group_names: &[String],
     assigned_role_ids: &[RoleId],
 ) -> Effective {
-    let mut roles: Vec<&RoleRecord> = Vec::new();
-    let mut unknown = Vec::new();
-    for value in scim_role_values(doc) {
-        match catalog.by_name(&value) {
-            Some(role) => roles.push(role),
-            None => unknown.push(value),
-        }
-    }
-    let group_keys: Vec<String> = group_names.iter().map(|g| g.to_lowercase()).collect();
-    for mapping in &catalog.mappings {
-        if group_keys.contains(&mapping.group_name.to_lowercase())
-            && let Some(role) = catalog.by_id(&mapping.role_id)
-        {
-            roles.push(role);
-        }
-    }
-    roles.extend(assigned_role_ids.iter().filter_map(|id| catalog.by_id(id)));
-    let names: BTreeSet<String> = roles.iter().map(|r| r.name.clone()).collect();
-    let permissions: BTreeSet<String> = roles
+    let (grants, unknown) = role_grants(catalog, doc, group_names, assigned_role_ids);
+    let names: BTreeSet<String> = grants.iter().map(|g| g.role.name.clone()).collect();
+    let permissions: BTreeSet<String> = grants
         .iter()
-        .flat_map(|r| r.permissions.iter().cloned())
+        .flat_map(|g| g.role.permissions.iter().cloned())
         .collect();
     Effective {
         roles: names.into_iter().collect(),

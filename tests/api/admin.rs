@@ -252,6 +252,7 @@ async fn deactivations_and_deletes_are_counted_apart() {
 async fn the_openapi_document_describes_every_admin_route_and_each_answers() {
     let app = spawn_app().await;
     let (token, _) = operator_token(&app).await;
+    let someone = app.create_user("someone").await;
     let response = app
         .client
         .get(format!("{}/admin/v1/openapi.json", app.root))
@@ -283,7 +284,8 @@ async fn the_openapi_document_describes_every_admin_route_and_each_answers() {
             assert_eq!(method, "get", "only reads so far: {method} {path}");
             let concrete = path
                 .replace("{tenant}", TENANT)
-                .replace("{connection}", "entra");
+                .replace("{connection}", "entra")
+                .replace("{id}", someone["id"].as_str().unwrap());
             let answer = admin_get(&app, &concrete, &token).await;
             assert_eq!(answer.status(), StatusCode::OK, "{method} {path}");
         }
@@ -567,4 +569,77 @@ async fn stat_cards_follow_creates_suspensions_reactivations_and_deletes() {
         (tenant["seatsUsed"].clone(), tenant["seatLimit"].clone()),
         (json!(2), json!(10))
     );
+}
+
+#[tokio::test]
+async fn a_users_detail_says_where_each_role_comes_from_and_what_it_allows() {
+    use scim_gateway::tenant::roles;
+    let app = spawn_app().await;
+    let (token, _) = operator_token(&app).await;
+    let now = now_micros();
+    for (name, permissions) in [
+        ("Agent", vec!["conversations:view", "conversations:edit"]),
+        ("Supervisor", vec!["analytics:view", "conversations:view"]),
+        ("Admin", vec!["users:*"]),
+    ] {
+        let permissions: Vec<String> = permissions.into_iter().map(String::from).collect();
+        roles::create_role(&app.store, TENANT, name, &permissions, None, false, now)
+            .await
+            .unwrap();
+    }
+    roles::map_group(&app.store, TENANT, "Leads", "Supervisor", false, now)
+        .await
+        .unwrap();
+    let mut body = user("ada@example.com");
+    body["roles"] = json!([{"value": "Agent"}, {"value": "Nope"}]);
+    let created: Value = app.post("/Users", &body).await.json().await.unwrap();
+    let id = created["id"].as_str().unwrap();
+    let group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Leads", "members": [{"value": id}]});
+    assert_eq!(
+        app.post("/Groups", &group).await.status(),
+        StatusCode::CREATED
+    );
+    roles::assign_role(&app.store, TENANT, "ada@example.com", "Admin", false, now)
+        .await
+        .unwrap();
+
+    let response = admin_get(&app, &format!("/tenants/{TENANT}/users/{id}"), &token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let detail: Value = response.json().await.unwrap();
+    assert_eq!(detail["userName"], "ada@example.com");
+    assert_eq!(detail["email"], "ada@example.com@example.com");
+    assert_eq!(detail["status"], "invited");
+    assert_eq!(detail["createdBy"], "entra");
+    assert_eq!(detail["groups"][0]["displayName"], "Leads");
+    assert_eq!(
+        detail["roles"],
+        json!([
+            {"name": "Admin", "sources": [{"kind": "admin", "group": null}]},
+            {"name": "Agent", "sources": [{"kind": "scim", "group": null}]},
+            {"name": "Supervisor", "sources": [{"kind": "group", "group": "Leads"}]},
+        ])
+    );
+    assert_eq!(detail["unknownRoleValues"], json!(["Nope"]));
+    let grid = detail["permissions"].as_array().unwrap();
+    assert_eq!(grid.len(), 6);
+    let row = |category: &str| {
+        grid.iter()
+            .find(|r| r["category"] == category)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        row("conversations"),
+        json!({"category": "conversations", "view": true, "create": false, "edit": true, "delete": false, "manage": false})
+    );
+    assert_eq!(row("users")["manage"], true);
+    assert_eq!(row("analytics")["view"], true);
+    assert_eq!(row("settings")["view"], false);
+
+    assert_problem(
+        admin_get(&app, &format!("/tenants/{TENANT}/users/no-such-id"), &token).await,
+        404,
+    )
+    .await;
 }

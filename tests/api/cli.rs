@@ -430,6 +430,48 @@ async fn purge_removes_old_tombstones_and_keeps_live_users() {
     );
 }
 
+#[tokio::test]
+async fn purge_keeps_the_audit_trail_unless_given_a_retention_and_then_says_so() {
+    let app = crate::helpers::spawn_app().await;
+    app.create_user("a").await;
+    app.create_user("b").await;
+    let before = app.audit().await.len();
+    assert!(before >= 3, "two creates and the token's creation");
+
+    let kept = gateway(&app.database_url, &["--json", "purge"]);
+    assert!(kept.status.success(), "{kept:?}");
+    let report: Value = serde_json::from_str(&stdout(&kept)).unwrap();
+    assert_eq!(report["auditEvents"], 0);
+    assert_eq!(app.audit().await.len(), before);
+
+    // A retention of a day keeps today's events.
+    let recent = gateway(
+        &app.database_url,
+        &["--json", "purge", "--audit-older-than-days", "1"],
+    );
+    let report: Value = serde_json::from_str(&stdout(&recent)).unwrap();
+    assert_eq!(report["auditEvents"], 0);
+
+    let purged = gateway(
+        &app.database_url,
+        &["--json", "purge", "--audit-older-than-days", "0"],
+    );
+    assert!(purged.status.success(), "{purged:?}");
+    let report: Value = serde_json::from_str(&stdout(&purged)).unwrap();
+    assert_eq!(report["auditEvents"], before as u64);
+    // What is left says what was purged, and when.
+    let events = app.audit().await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].action, "tenant.purge_audit");
+    assert_eq!(
+        events[0].reason.as_deref(),
+        Some(
+            format!("{before} audit events purged (older than the audit retention period)")
+                .as_str()
+        )
+    );
+}
+
 /// Whether a tombstone of the tenant carries `user_name` (read as sign-in reads it).
 async fn tombstone_of(
     app: &crate::helpers::TestApp,

@@ -109,6 +109,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(connections::list_connections))
         .routes(routes!(connections::sync_state))
         .routes(routes!(users::user_stats))
+        .routes(routes!(users::user_detail))
         .routes(routes!(audit::audit_page))
         .routes(routes!(audit::audit_export))
         .split_for_parts()

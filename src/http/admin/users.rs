@@ -3,14 +3,18 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Serialize;
+use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::Problem;
 use super::auth::Admin;
+use super::{Problem, timestamp};
+use crate::clock::now_micros;
 use crate::http::error::AdminError;
 use crate::state::AppState;
-use crate::store::UserCounts;
+use crate::store::{UserCounts, UserId};
+use crate::tenant::roles::{PERMISSION_ACTIONS, PERMISSION_CATEGORIES, RoleSource};
 use crate::tenant::stats;
+use crate::tenant::user_detail::{self, UserDetail};
 
 /// The stat cards of a users table.
 #[derive(Debug, Serialize, ToSchema)]
@@ -64,4 +68,185 @@ pub async fn user_stats(
     Ok(Json(
         stats::user_stats(&state.store, &actor, &slug).await?.into(),
     ))
+}
+
+/// A group the user belongs to.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupRefView {
+    pub id: String,
+    pub display_name: String,
+}
+
+/// Why a user holds a role.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleSourceView {
+    /// `scim` (a value of the user's SCIM `roles`), `group` (a group the tenant maps to the
+    /// role) or `admin` (an admin assigned it).
+    pub kind: String,
+    /// The group, when `kind` is `group`.
+    pub group: Option<String>,
+}
+
+/// A role the user holds, and every reason they hold it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleView {
+    pub name: String,
+    pub sources: Vec<RoleSourceView>,
+}
+
+/// What the user may do in one category: "what this user can see".
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PermissionRowView {
+    pub category: String,
+    pub view: bool,
+    pub create: bool,
+    pub edit: bool,
+    pub delete: bool,
+    pub manage: bool,
+}
+
+/// A user as an admin audits them.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDetailView {
+    pub id: String,
+    pub user_name: String,
+    pub display_name: Option<String>,
+    /// The primary email (else the first).
+    pub email: Option<String>,
+    pub external_id: Option<String>,
+    pub user_type: Option<String>,
+    /// `invited`, `active` or `suspended`.
+    pub status: String,
+    pub last_login: Option<String>,
+    pub created_at: String,
+    pub modified_at: String,
+    /// The directory connection that created the user (none: the CLI or a sign-in).
+    pub created_by: Option<String>,
+    pub modified_by: Option<String>,
+    pub groups: Vec<GroupRefView>,
+    pub roles: Vec<RoleView>,
+    /// Every category of the role model, with the actions the user's roles allow in it.
+    pub permissions: Vec<PermissionRowView>,
+    /// SCIM `roles` values that name no role of the tenant's catalog: they grant nothing.
+    pub unknown_role_values: Vec<String>,
+}
+
+fn primary_email(doc: &serde_json::Map<String, Value>) -> Option<String> {
+    let emails = doc.get("emails")?.as_array()?;
+    emails
+        .iter()
+        .find(|e| e.get("primary").and_then(Value::as_bool) == Some(true))
+        .or_else(|| emails.first())
+        .and_then(|e| e.get("value"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+impl From<UserDetail> for UserDetailView {
+    fn from(d: UserDetail) -> Self {
+        let granted = |category: &str, action: &str| {
+            d.permissions
+                .iter()
+                .any(|p| p.split_once(':') == Some((category, action)))
+        };
+        let permissions = PERMISSION_CATEGORIES
+            .iter()
+            .map(|category| {
+                let [view, create, edit, delete, manage] =
+                    PERMISSION_ACTIONS.map(|action| granted(category, action));
+                PermissionRowView {
+                    category: category.to_string(),
+                    view,
+                    create,
+                    edit,
+                    delete,
+                    manage,
+                }
+            })
+            .collect();
+        let roles = d
+            .roles
+            .into_iter()
+            .map(|(name, sources)| RoleView {
+                name,
+                sources: sources
+                    .into_iter()
+                    .map(|source| match source {
+                        RoleSource::ScimValue => RoleSourceView {
+                            kind: "scim".into(),
+                            group: None,
+                        },
+                        RoleSource::Group(group) => RoleSourceView {
+                            kind: "group".into(),
+                            group: Some(group),
+                        },
+                        RoleSource::Admin => RoleSourceView {
+                            kind: "admin".into(),
+                            group: None,
+                        },
+                    })
+                    .collect(),
+            })
+            .collect();
+        let user = d.user;
+        UserDetailView {
+            id: user.id.to_string(),
+            email: primary_email(&user.doc),
+            user_name: user.user_name,
+            display_name: user.display_name,
+            external_id: user.external_id,
+            user_type: user.user_type,
+            status: user.status.as_str().to_string(),
+            last_login: user.last_login_at.map(timestamp),
+            created_at: timestamp(user.created_at),
+            modified_at: timestamp(user.modified_at),
+            created_by: d.created_by,
+            modified_by: d.modified_by,
+            groups: d
+                .groups
+                .into_iter()
+                .map(|g| GroupRefView {
+                    id: g.group_id.to_string(),
+                    display_name: g.group_display_name,
+                })
+                .collect(),
+            roles,
+            permissions,
+            unknown_role_values: d.unknown_role_values,
+        }
+    }
+}
+
+/// One user: groups, roles and where each comes from, permissions, last login, and which
+/// connection created and changed them. Needs `users:view`.
+#[utoipa::path(
+    get,
+    path = "/tenants/{tenant}/users/{id}",
+    tag = "users",
+    params(
+        ("tenant" = String, Path, description = "The tenant's slug"),
+        ("id" = String, Path, description = "The user's SCIM id"),
+    ),
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The user", body = UserDetailView),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `users:view`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant or user", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn user_detail(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<Json<UserDetailView>, AdminError> {
+    let detail =
+        user_detail::user_detail(&state.store, &actor, &slug, &UserId::new(id), now_micros())
+            .await?;
+    Ok(Json(detail.into()))
 }
