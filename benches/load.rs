@@ -331,6 +331,8 @@ fn user(tenant_id: &TenantId, i: usize, now: i64) -> UserRecord {
         modified_at: now,
         created_by_connection: None,
         modified_by_connection: None,
+        admin_suspended_at: None,
+        idp_active: true,
     }
 }
 

@@ -198,6 +198,10 @@ pub struct UserRecord {
     pub modified_at: Micros,
     pub created_by_connection: Option<ConnectionId>,
     pub modified_by_connection: Option<ConnectionId>,
+    /// When an admin suspended the user; the identity provider's `active` does not lift it.
+    pub admin_suspended_at: Option<Micros>,
+    /// The `active` the identity provider last sent (true when it never sent one).
+    pub idp_active: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

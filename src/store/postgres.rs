@@ -56,5 +56,10 @@ pub(super) fn migrator() -> Migrator {
             "admin_reads",
             include_str!("../../migrations/postgres/0008_admin_reads.sql"),
         ),
+        (
+            9,
+            "admin_suspension",
+            include_str!("../../migrations/postgres/0009_admin_suspension.sql"),
+        ),
     ])
 }

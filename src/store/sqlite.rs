@@ -82,5 +82,10 @@ pub(super) fn migrator() -> Migrator {
             "admin_reads",
             include_str!("../../migrations/sqlite/0008_admin_reads.sql"),
         ),
+        (
+            9,
+            "admin_suspension",
+            include_str!("../../migrations/sqlite/0009_admin_suspension.sql"),
+        ),
     ])
 }

@@ -14,7 +14,8 @@ use super::{
 macro_rules! user_columns {
     () => {
         "u.id, u.tenant_id, u.user_name, u.external_id, u.display_name, u.user_type, u.status, u.last_login_at, \
-         u.doc, u.version, u.created_at, u.modified_at, u.created_by_connection, u.modified_by_connection"
+         u.doc, u.version, u.created_at, u.modified_at, u.created_by_connection, u.modified_by_connection, \
+         u.admin_suspended_at, u.idp_active"
     };
 }
 
@@ -37,6 +38,8 @@ fn user_from_row(row: &AnyRow<'_>) -> Result<UserRecord, StoreError> {
         modified_at: row.column("modified_at")?,
         created_by_connection: row.column("created_by_connection")?,
         modified_by_connection: row.column("modified_by_connection")?,
+        admin_suspended_at: row.column("admin_suspended_at")?,
+        idp_active: row.column("idp_active")?,
     })
 }
 
@@ -384,8 +387,8 @@ impl Tx {
             sqlx::query(
                 "INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, display_name, display_name_key, \
                  user_type, status, last_login_at, doc, version, created_at, modified_at, created_by_connection, \
-                 modified_by_connection, doc_folded) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                 modified_by_connection, doc_folded, admin_suspended_at, idp_active) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
             )
             .bind(&user.id)
             .bind(&user.tenant_id)
@@ -404,6 +407,8 @@ impl Tx {
             .bind(&user.created_by_connection)
             .bind(&user.modified_by_connection)
             .bind(json_text(&index.folded))
+            .bind(user.admin_suspended_at)
+            .bind(user.idp_active)
             .execute(&mut *conn)
             .await?;
         });
@@ -421,7 +426,8 @@ impl Tx {
             sqlx::query(
                 "UPDATE users SET user_name = $1, user_name_key = $2, external_id = $3, display_name = $4, \
                  display_name_key = $5, user_type = $6, status = $7, last_login_at = $8, doc = $9, version = $10, \
-                 modified_at = $11, modified_by_connection = $12, doc_folded = $13 WHERE id = $14 AND tenant_id = $15",
+                 modified_at = $11, modified_by_connection = $12, doc_folded = $13, admin_suspended_at = $14, \
+                 idp_active = $15 WHERE id = $16 AND tenant_id = $17",
             )
             .bind(&user.user_name)
             .bind(fold(&user.user_name))
@@ -436,6 +442,8 @@ impl Tx {
             .bind(user.modified_at)
             .bind(&user.modified_by_connection)
             .bind(json_text(&index.folded))
+            .bind(user.admin_suspended_at)
+            .bind(user.idp_active)
             .bind(&user.id)
             .bind(&user.tenant_id)
             .execute(&mut *conn)
@@ -459,12 +467,13 @@ impl Tx {
             let mut sql = String::from(
                 "INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, display_name, display_name_key, \
                  user_type, status, last_login_at, doc, version, created_at, modified_at, created_by_connection, \
-                 modified_by_connection, doc_folded) VALUES ",
+                 modified_by_connection, doc_folded, admin_suspended_at, idp_active) VALUES ",
             );
-            let mut params = Vec::with_capacity(chunk.len() * 17);
+            const COLUMNS: usize = 19;
+            let mut params = Vec::with_capacity(chunk.len() * COLUMNS);
             for (i, (user, index)) in chunk.iter().enumerate() {
-                let base = i * 17;
-                let row: Vec<String> = (1..=17).map(|k| format!("${}", base + k)).collect();
+                let base = i * COLUMNS;
+                let row: Vec<String> = (1..=COLUMNS).map(|k| format!("${}", base + k)).collect();
                 sql.push_str(&format!(
                     "{}({})",
                     if i == 0 { "" } else { ", " },
@@ -491,6 +500,8 @@ impl Tx {
                     connection(&user.created_by_connection),
                     connection(&user.modified_by_connection),
                     SqlParam::Text(json_text(&index.folded)),
+                    SqlParam::OptInt(user.admin_suspended_at),
+                    SqlParam::Bool(user.idp_active),
                 ]);
             }
             on_tx!(self, |conn| {

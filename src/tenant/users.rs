@@ -9,7 +9,7 @@ use super::document::{changed_attributes, check_version, string_at};
 use super::immutables::{self, Omitted};
 use super::query::{Listing, list_query};
 use super::roles::{Catalog, Effective, effective, scim_role_values};
-use super::status::UserStatus;
+use super::status::{self, UserStatus};
 use super::{Caller, TenantError};
 use crate::clock::datetime_of;
 use crate::scim::filter::FilterLimits;
@@ -217,6 +217,8 @@ pub(super) fn new_user_record(
         modified_at: now,
         created_by_connection: caller.connection_id.clone(),
         modified_by_connection: caller.connection_id.clone(),
+        admin_suspended_at: None,
+        idp_active: active.unwrap_or(true),
         doc,
     };
     Ok((user, parsed.tolerances))
@@ -334,15 +336,19 @@ async fn write_change(
     )
     .map_err(|attribute| TenantError::Locked { attribute })?;
     let old_status = old.status;
-    let status = old_status.after_update(change.active, old.last_login_at.is_some());
+    let (status, idp_active) = status::after_provider_update(&old, change.active);
     let mut changed = changed_attributes(&old.doc, &doc);
     let changed_roles = changed.iter().any(|a| a == "roles");
     if status.scim_active() != old_status.scim_active() {
         changed.push("active".into());
     }
-    if changed.is_empty() && status == old_status {
+    if changed.is_empty() && status == old_status && idp_active == old.idp_active {
         return Ok(old);
     }
+    // The provider asked to reactivate a user an admin suspended: kept suspended, and said so.
+    let held = (old.admin_suspended_at.is_some() && change.active == Some(true)).then(|| {
+        "suspended by an admin: the identity provider's active:true is kept until an admin reactivates the user".to_string()
+    });
     let user_name = user_name_of(&doc)?;
     let user = UserRecord {
         user_name: user_name.clone(),
@@ -350,6 +356,7 @@ async fn write_change(
         display_name: string_at(&doc, "displayName"),
         user_type: string_at(&doc, "userType"),
         status,
+        idp_active,
         version: old.version + 1,
         modified_at: now,
         modified_by_connection: caller.connection_id.clone(),
@@ -377,8 +384,14 @@ async fn write_change(
         .iter()
         .map(|t| t.as_str().to_string())
         .collect();
-    if changed_roles {
-        event.reason = unknown_roles_warning(&mut tx, &caller.tenant.id, &user.doc).await?;
+    event.reason = held;
+    if changed_roles
+        && let Some(warning) = unknown_roles_warning(&mut tx, &caller.tenant.id, &user.doc).await?
+    {
+        event.reason = Some(match event.reason {
+            Some(held) => format!("{held}; {warning}"),
+            None => warning,
+        });
     }
     tx.insert_audit(&event).await?;
     tx.commit().await?;

@@ -30,6 +30,16 @@ pub async fn admin_get(app: &TestApp, path: &str, token: &str) -> reqwest::Respo
         .unwrap()
 }
 
+/// POST of an admin path (no body) with a bearer token.
+pub async fn admin_post(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
+    app.client
+        .post(format!("{}/admin/v1{path}", app.root))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Asserts an RFC 9457 problem with this status; returns its body.
 pub async fn assert_problem(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(response.status().as_u16(), status);
@@ -281,12 +291,15 @@ async fn the_openapi_document_describes_every_admin_route_and_each_answers() {
                 operation["responses"]["401"].is_object(),
                 "{method} {path} documents no 401"
             );
-            assert_eq!(method, "get", "only reads so far: {method} {path}");
             let concrete = path
                 .replace("{tenant}", TENANT)
                 .replace("{connection}", "entra")
                 .replace("{id}", someone["id"].as_str().unwrap());
-            let answer = admin_get(&app, &concrete, &token).await;
+            let answer = match method.as_str() {
+                "get" => admin_get(&app, &concrete, &token).await,
+                "post" => admin_post(&app, &concrete, &token).await,
+                other => panic!("no test request for {other} {path}"),
+            };
             assert_eq!(answer.status(), StatusCode::OK, "{method} {path}");
         }
     }
@@ -642,4 +655,95 @@ async fn a_users_detail_says_where_each_role_comes_from_and_what_it_allows() {
         404,
     )
     .await;
+}
+
+#[tokio::test]
+async fn an_admin_suspension_holds_against_the_providers_active_true_until_an_admin_lifts_it() {
+    let app = spawn_app().await;
+    let (token, prefix) = operator_token(&app).await;
+    let created = app.create_user("held").await;
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/tenants/{TENANT}/users/{id}");
+
+    let suspended = admin_post(&app, &format!("{path}/suspend"), &token).await;
+    assert_eq!(suspended.status(), StatusCode::OK);
+    let suspended: Value = suspended.json().await.unwrap();
+    assert_eq!(suspended["status"], "suspended");
+    assert_eq!(app.status_of(&created).await, "suspended");
+    let scim: Value = app.get(&format!("/Users/{id}")).await.json().await.unwrap();
+    assert_eq!(scim["active"], false);
+    let event = app
+        .audit()
+        .await
+        .into_iter()
+        .find(|e| e.action == "user.suspend")
+        .unwrap();
+    assert_eq!(event.actor, format!("operator:{prefix}"));
+
+    // Okta's full PUT carries active: true with every profile change: applied, but still held.
+    let mut okta = user("held");
+    okta["active"] = json!(true);
+    okta["displayName"] = json!("Renamed");
+    assert_eq!(
+        app.put(&format!("/Users/{id}"), &okta).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(app.status_of(&created).await, "suspended");
+    let detail: Value = admin_get(&app, &path, &token).await.json().await.unwrap();
+    assert_eq!(detail["displayName"], "Renamed");
+    let kept = app
+        .audit()
+        .await
+        .into_iter()
+        .find(|e| e.action == "user.replace")
+        .unwrap();
+    assert!(
+        kept.reason
+            .unwrap()
+            .contains("kept until an admin reactivates")
+    );
+
+    // The provider then suspends the user itself; lifting the admin's suspension leaves the
+    // user as the provider said: suspended.
+    let mut off = user("held");
+    off["active"] = json!(false);
+    assert_eq!(
+        app.put(&format!("/Users/{id}"), &off).await.status(),
+        StatusCode::OK
+    );
+    let lifted: Value = admin_post(&app, &format!("{path}/reactivate"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lifted["status"], "suspended");
+    // Suspended by the provider alone: an admin cannot reactivate, the provider can.
+    assert_problem(
+        admin_post(&app, &format!("{path}/reactivate"), &token).await,
+        400,
+    )
+    .await;
+    assert_eq!(
+        app.put(&format!("/Users/{id}"), &okta).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(app.status_of(&created).await, "invited");
+
+    // Suspend, then lift with the provider saying active: back to invited.
+    admin_post(&app, &format!("{path}/suspend"), &token).await;
+    let back: Value = admin_post(&app, &format!("{path}/reactivate"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(back["status"], "invited");
+    let stats: Value = admin_get(&app, &format!("/tenants/{TENANT}/users/stats"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (stats["invited"].clone(), stats["suspended"].clone()),
+        (json!(1), json!(0))
+    );
 }

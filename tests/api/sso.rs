@@ -824,7 +824,7 @@ async fn the_claim_prefers_user_name_and_refuses_an_ambiguous_email() {
 /// give them now; a suspension ends it at once.
 #[tokio::test]
 async fn an_admin_session_reaches_its_own_tenant_with_its_roles_permissions_only() {
-    use crate::admin::{admin_get, assert_problem};
+    use crate::admin::{admin_get, admin_post, assert_problem};
     let sso = sso(None, false).await;
     let now = now_micros();
     scim_gateway::tenant::roles::create_role(
@@ -883,9 +883,13 @@ async fn an_admin_session_reaches_its_own_tenant_with_its_roles_permissions_only
     let unknown = assert_problem(admin_get(&sso.app, "/tenants/nobody", &session).await, 403).await;
     assert_eq!(foreign["detail"], unknown["detail"]);
     assert_problem(admin_get(&sso.app, "/tenants", &session).await, 403).await;
+    // users:view changes nothing.
+    let id = user["id"].as_str().unwrap();
+    let suspend = format!("/tenants/{TENANT}/users/{id}/suspend");
+    assert_problem(admin_post(&sso.app, &suspend, &session).await, 403).await;
+    assert_eq!(sso.app.status_of(&user).await, "active");
 
     // Suspended by the identity provider: the session opens nothing any more.
-    let id = user["id"].as_str().unwrap();
     let mut suspended = user.clone();
     suspended["active"] = json!(false);
     suspended.as_object_mut().unwrap().remove("meta");

@@ -110,6 +110,8 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(connections::sync_state))
         .routes(routes!(users::user_stats))
         .routes(routes!(users::user_detail))
+        .routes(routes!(users::suspend_user))
+        .routes(routes!(users::reactivate_user))
         .routes(routes!(audit::audit_page))
         .routes(routes!(audit::audit_export))
         .split_for_parts()

@@ -10,8 +10,10 @@ use super::auth::Admin;
 use super::{Problem, timestamp};
 use crate::clock::now_micros;
 use crate::http::error::AdminError;
+use crate::scim::ScimError;
 use crate::state::AppState;
 use crate::store::{UserCounts, UserId};
+use crate::tenant::admin_status::{self, AdminStatusChange};
 use crate::tenant::roles::{PERMISSION_ACTIONS, PERMISSION_CATEGORIES, RoleSource};
 use crate::tenant::stats;
 use crate::tenant::user_detail::{self, UserDetail};
@@ -249,4 +251,76 @@ pub async fn user_detail(
         user_detail::user_detail(&state.store, &actor, &slug, &UserId::new(id), now_micros())
             .await?;
     Ok(Json(detail.into()))
+}
+
+async fn change_status(
+    state: &AppState,
+    actor: &crate::tenant::operators::AdminActor,
+    slug: &str,
+    id: String,
+    change: AdminStatusChange,
+) -> Result<Json<UserDetailView>, AdminError> {
+    let schemas = state
+        .registry
+        .user()
+        .ok_or_else(|| ScimError::new(500, None, "the User schema is missing"))?;
+    let id = UserId::new(id);
+    let now = now_micros();
+    admin_status::change_status(&state.store, schemas, actor, slug, &id, change, now).await?;
+    let detail = user_detail::user_detail(&state.store, actor, slug, &id, now).await?;
+    Ok(Json(detail.into()))
+}
+
+/// Suspends a user: no sign-in, sessions end at once. The identity provider's `active: true`
+/// does not lift an admin's suspension; only `reactivate` does. Needs `users:manage`.
+#[utoipa::path(
+    post,
+    path = "/tenants/{tenant}/users/{id}/suspend",
+    tag = "users",
+    params(
+        ("tenant" = String, Path, description = "The tenant's slug"),
+        ("id" = String, Path, description = "The user's SCIM id"),
+    ),
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The user, suspended", body = UserDetailView),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `users:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant or user", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn suspend_user(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<Json<UserDetailView>, AdminError> {
+    change_status(&state, &actor, &slug, id, AdminStatusChange::Suspend).await
+}
+
+/// Lifts an admin's suspension: the user returns to what the identity provider last said
+/// (`invited` or `active`; still `suspended` if the provider sent `active: false`). A user the
+/// provider suspended is reactivated there, not here (400). Needs `users:manage`.
+#[utoipa::path(
+    post,
+    path = "/tenants/{tenant}/users/{id}/reactivate",
+    tag = "users",
+    params(
+        ("tenant" = String, Path, description = "The tenant's slug"),
+        ("id" = String, Path, description = "The user's SCIM id"),
+    ),
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The user, reactivated", body = UserDetailView),
+        (status = 400, description = "The identity provider suspended the user", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `users:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant or user", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn reactivate_user(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<Json<UserDetailView>, AdminError> {
+    change_status(&state, &actor, &slug, id, AdminStatusChange::Reactivate).await
 }
