@@ -20,6 +20,7 @@ pub mod sync;
 pub mod tenants;
 pub mod tokens;
 pub mod user_detail;
+pub mod user_list;
 pub mod users;
 
 use std::sync::Arc;

@@ -12,7 +12,7 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Admin;
-use super::{Problem, timestamp};
+use super::{Problem, query_of, timestamp};
 use crate::clock::{micros_of, now_micros};
 use crate::http::error::AdminError;
 use crate::state::AppState;
@@ -143,15 +143,6 @@ fn audit_query(params: AuditParams) -> Result<AuditQuery, TenantError> {
         cursor: params.cursor,
         count: params.count,
     })
-}
-
-/// A query string that does not parse is the client's: a problem, not axum's plain text.
-fn query_of<T>(
-    query: Result<Query<T>, axum::extract::rejection::QueryRejection>,
-) -> Result<T, AdminError> {
-    query
-        .map(|Query(params)| params)
-        .map_err(|e| AdminError(TenantError::InvalidArgument(e.body_text())))
 }
 
 /// The tenant's audit trail, newest first. Needs `settings:view`.

@@ -96,6 +96,19 @@ pub struct Problem {
     pub detail: String,
 }
 
+/// A query string that does not parse is the client's: a problem, not axum's plain text.
+fn query_of<T>(
+    query: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, crate::http::error::AdminError> {
+    query
+        .map(|axum::extract::Query(params)| params)
+        .map_err(|e| {
+            crate::http::error::AdminError(crate::tenant::TenantError::InvalidArgument(
+                e.body_text(),
+            ))
+        })
+}
+
 /// A time as the admin API shows it: RFC 3339, UTC.
 fn timestamp(at: Micros) -> String {
     format_datetime(datetime_of(at))
@@ -108,6 +121,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tenants::show_tenant))
         .routes(routes!(connections::list_connections))
         .routes(routes!(connections::sync_state))
+        .routes(routes!(users::list_users))
         .routes(routes!(users::user_stats))
         .routes(routes!(users::user_detail))
         .routes(routes!(users::suspend_user))

@@ -1,10 +1,10 @@
 //! `/admin/v1/tenants/{tenant}/users`: what a tenant admin sees of the tenant's users.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use serde::Serialize;
+use axum::extract::{Path, Query, State};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Admin;
 use super::{Problem, timestamp};
@@ -17,6 +17,8 @@ use crate::tenant::admin_status::{self, AdminStatusChange};
 use crate::tenant::roles::{PERMISSION_ACTIONS, PERMISSION_CATEGORIES, RoleSource};
 use crate::tenant::stats;
 use crate::tenant::user_detail::{self, UserDetail};
+use crate::tenant::user_list::{self, UserListQuery};
+use crate::tenant::users::User;
 
 /// The stat cards of a users table.
 #[derive(Debug, Serialize, ToSchema)]
@@ -323,4 +325,132 @@ pub async fn reactivate_user(
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Json<UserDetailView>, AdminError> {
     change_status(&state, &actor, &slug, id, AdminStatusChange::Reactivate).await
+}
+
+/// The users table's search, filters, order and page.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct UserListParams {
+    /// Matches the start of the userName, displayName, given or family name, or an email
+    /// address, without regard to case.
+    pub search: Option<String>,
+    /// `invited`, `active` or `suspended`.
+    pub status: Option<String>,
+    /// e.g. `agent`, `supervisor`, `tenant_admin`.
+    pub user_type: Option<String>,
+    /// `userName`, `displayName`, `created` or `lastModified`; sorted pages are paged with
+    /// `startIndex`, the unsorted walk (by id) with `cursor`.
+    pub sort_by: Option<String>,
+    /// `ascending` (default) or `descending`.
+    pub sort_order: Option<String>,
+    /// The previous page's `nextCursor` (unsorted walk).
+    pub cursor: Option<String>,
+    /// 1-based index of a sorted page's first user.
+    pub start_index: Option<i64>,
+    /// Users per page.
+    pub count: Option<i64>,
+}
+
+/// A row of the users table.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserRowView {
+    pub id: String,
+    pub user_name: String,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub status: String,
+    pub user_type: Option<String>,
+    pub last_login: Option<String>,
+    pub created_at: String,
+}
+
+impl From<User> for UserRowView {
+    fn from(user: User) -> Self {
+        UserRowView {
+            id: user.id.to_string(),
+            email: primary_email(&user.doc),
+            user_name: user.user_name,
+            display_name: user.display_name,
+            status: user.status.as_str().to_string(),
+            user_type: user.user_type,
+            last_login: user.last_login_at.map(timestamp),
+            created_at: timestamp(user.created_at),
+        }
+    }
+}
+
+/// A page of the users table.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserPageView {
+    /// Users matching the search and filters, in all.
+    pub total_results: i64,
+    pub users: Vec<UserRowView>,
+    /// The next page of the unsorted walk; absent on its last page and on sorted pages.
+    pub next_cursor: Option<String>,
+}
+
+/// The tenant's users, searched, filtered, sorted and paged. Needs `users:view`.
+#[utoipa::path(
+    get,
+    path = "/tenants/{tenant}/users",
+    tag = "users",
+    params(("tenant" = String, Path, description = "The tenant's slug"), UserListParams),
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "A page of users", body = UserPageView),
+        (status = 400, description = "A filter, order, cursor or count that does not parse", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `users:view`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_users(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(slug): Path<String>,
+    params: Result<Query<UserListParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<UserPageView>, AdminError> {
+    let params = super::query_of(params)?;
+    let descending = match params.sort_order.as_deref() {
+        None | Some("ascending") => false,
+        Some("descending") => true,
+        Some(other) => {
+            return Err(crate::tenant::TenantError::InvalidArgument(format!(
+                "sortOrder '{other}' is neither ascending nor descending"
+            ))
+            .into());
+        }
+    };
+    let query = UserListQuery {
+        search: params.search,
+        status: params.status,
+        user_type: params.user_type,
+        sort_by: params.sort_by,
+        descending,
+        cursor: params.cursor,
+        start_index: params.start_index,
+        count: params.count,
+    };
+    let schemas = state
+        .registry
+        .user()
+        .ok_or_else(|| ScimError::new(500, None, "the User schema is missing"))?;
+    let listing = user_list::user_list(
+        &state.store,
+        schemas,
+        &actor,
+        &slug,
+        &query,
+        state.settings.limits.list_limits(),
+        now_micros(),
+    )
+    .await?;
+    Ok(Json(UserPageView {
+        total_results: listing.total,
+        users: listing.items.into_iter().map(Into::into).collect(),
+        next_cursor: listing.next_cursor,
+    }))
 }
