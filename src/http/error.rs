@@ -62,6 +62,10 @@ pub fn to_scim_error(err: &TenantError) -> ScimError {
             format!("tenant '{slug}' already exists"),
         ),
         TenantError::UnknownTenant(slug) => (None, format!("tenant '{slug}' not found")),
+        TenantError::ConnectionExists(name) => (
+            Some(ScimType::Uniqueness),
+            format!("connection '{name}' already exists in this tenant"),
+        ),
         TenantError::InvalidArgument(detail) => (Some(ScimType::InvalidValue), detail.clone()),
         TenantError::Unauthenticated => (None, err.to_string()),
         TenantError::Forbidden(detail) => (None, detail.clone()),
@@ -356,6 +360,7 @@ mod tests {
             },
             TenantError::TenantExists("t".into()),
             TenantError::UnknownTenant("t".into()),
+            TenantError::ConnectionExists("c".into()),
             TenantError::InvalidArgument("bad".into()),
             TenantError::Unauthenticated,
             TenantError::Forbidden("no".into()),
@@ -369,7 +374,7 @@ mod tests {
     #[test]
     fn every_rule_error_answers_its_tables_status_on_scim_and_on_sign_in() {
         let expected = [
-            400, 404, 409, 409, 403, 400, 412, 409, 404, 400, 401, 403, 503, 503, 400, 500,
+            400, 404, 409, 409, 403, 400, 412, 409, 404, 409, 400, 401, 403, 503, 503, 400, 500,
         ];
         for (err, status) in every_tenant_error().into_iter().zip(expected) {
             assert_eq!(err.status(), status, "{err:?}");

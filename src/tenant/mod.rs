@@ -2,6 +2,7 @@
 //! uniqueness, locked attributes, statuses, seat limits and soft deletion, and the audit trail
 //! those rules write. Handlers and the CLI call these use-cases; they never touch the store.
 
+pub mod admin_settings;
 pub mod admin_status;
 pub mod audit;
 pub mod audit_log;
@@ -52,6 +53,8 @@ pub enum TenantError {
     TenantExists(String),
     #[error("unknown tenant '{0}'")]
     UnknownTenant(String),
+    #[error("connection '{0}' already exists in this tenant")]
+    ConnectionExists(String),
     #[error("{0}")]
     InvalidArgument(String),
     /// No credential, or one that is not (or no longer) valid.
@@ -83,7 +86,8 @@ impl TenantError {
             TenantError::NotFound(_) | TenantError::UnknownTenant(_) => 404,
             TenantError::UserNameTaken(_)
             | TenantError::GroupNameTaken(_)
-            | TenantError::TenantExists(_) => 409,
+            | TenantError::TenantExists(_)
+            | TenantError::ConnectionExists(_) => 409,
             TenantError::SeatLimitReached { .. } | TenantError::Forbidden(_) => 403,
             TenantError::Unauthenticated => 401,
             TenantError::PreconditionFailed { .. } => 412,

@@ -127,16 +127,23 @@ pub async fn tenant_for(
     Ok(tenant)
 }
 
+/// Refuses anyone but an operator.
+pub fn require_operator(actor: &AdminActor, what: &str) -> Result<(), TenantError> {
+    if actor.is_operator() {
+        Ok(())
+    } else {
+        Err(TenantError::Forbidden(format!(
+            "{what} needs an operator token"
+        )))
+    }
+}
+
 /// Every tenant, for operators only.
 pub async fn list_tenants(
     store: &Store,
     actor: &AdminActor,
 ) -> Result<Vec<TenantRecord>, TenantError> {
-    if !actor.is_operator() {
-        return Err(TenantError::Forbidden(
-            "listing every tenant needs an operator token".into(),
-        ));
-    }
+    require_operator(actor, "listing every tenant")?;
     Ok(store.list_tenants().await?)
 }
 

@@ -2,10 +2,41 @@
 
 use super::{DEFAULT_IMMUTABLE_ATTRIBUTES, TenantError, TenantSlug};
 use crate::scim::schema::ResourceSchemas;
-use crate::store::{Constraint, Micros, Store, StoreError, TenantId, TenantRecord, Tx};
+use crate::store::{
+    AuditRecord, Constraint, Micros, Store, StoreError, TenantId, TenantRecord, Tx,
+};
 
+/// The audit event of `actor` acting on `tenant`'s settings.
+fn tenant_event(tenant: &TenantRecord, actor: &str, action: &str, now: Micros) -> AuditRecord {
+    AuditRecord {
+        tenant_id: Some(tenant.id.clone()),
+        at: now,
+        actor: actor.to_string(),
+        action: action.to_string(),
+        target_type: Some("Tenant".into()),
+        target_id: Some(tenant.id.to_string()),
+        target_name: Some(tenant.slug.clone()),
+        outcome: "success".into(),
+        http_status: 200,
+        ..AuditRecord::default()
+    }
+}
+
+/// Creates a tenant, as the CLI.
 pub async fn create_tenant(
     store: &Store,
+    slug: &TenantSlug,
+    display_name: Option<&str>,
+    seat_limit: Option<i64>,
+    now: Micros,
+) -> Result<TenantRecord, TenantError> {
+    create_tenant_by(store, "cli", slug, display_name, seat_limit, now).await
+}
+
+/// Creates a tenant, audited as `actor`'s act.
+pub async fn create_tenant_by(
+    store: &Store,
+    actor: &str,
     slug: &TenantSlug,
     display_name: Option<&str>,
     seat_limit: Option<i64>,
@@ -36,6 +67,9 @@ pub async fn create_tenant(
         }
         other => TenantError::Store(other),
     })?;
+    let mut event = tenant_event(&tenant, actor, "tenant.create", now);
+    event.http_status = 201;
+    tx.insert_audit(&event).await?;
     tx.commit().await?;
     Ok(tenant)
 }
@@ -48,8 +82,8 @@ pub enum SeatChange {
     Unlimited,
 }
 
-/// Changes a tenant's policies. Lowering the seat limit below the seats in use removes nobody; it
-/// only blocks new seats.
+/// Changes a tenant's policies, as the CLI. Lowering the seat limit below the seats in use
+/// removes nobody; it only blocks new seats.
 pub async fn update_tenant(
     store: &Store,
     schemas: ResourceSchemas<'_>,
@@ -58,8 +92,36 @@ pub async fn update_tenant(
     immutable_attributes: Option<Vec<String>>,
     now: Micros,
 ) -> Result<TenantRecord, TenantError> {
+    let change = PolicyChange {
+        seats,
+        immutable_attributes,
+    };
+    update_tenant_by(store, "cli", schemas, slug, change, now).await
+}
+
+/// What a change of a tenant's policies changes; `None`/`Keep` keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyChange {
+    pub seats: SeatChange,
+    pub immutable_attributes: Option<Vec<String>>,
+}
+
+/// Changes a tenant's policies, audited as `actor`'s act with the settings it changed.
+pub async fn update_tenant_by(
+    store: &Store,
+    actor: &str,
+    schemas: ResourceSchemas<'_>,
+    slug: &TenantSlug,
+    change: PolicyChange,
+    now: Micros,
+) -> Result<TenantRecord, TenantError> {
+    let PolicyChange {
+        seats,
+        immutable_attributes,
+    } = change;
     let mut tx = store.begin().await?;
     let mut tenant = tenant_in(&mut tx, slug.as_str()).await?;
+    let before = tenant.clone();
     match seats {
         SeatChange::Keep => {}
         SeatChange::Limit(n) if n < 0 => {
@@ -75,6 +137,14 @@ pub async fn update_tenant(
     }
     tenant.updated_at = now;
     tx.update_tenant_settings(&tenant).await?;
+    let mut event = tenant_event(&tenant, actor, "tenant.update", now);
+    if tenant.seat_limit != before.seat_limit {
+        event.changed_attributes.push("seatLimit".into());
+    }
+    if tenant.immutable_attributes != before.immutable_attributes {
+        event.changed_attributes.push("lockedAttributes".into());
+    }
+    tx.insert_audit(&event).await?;
     tx.commit().await?;
     Ok(tenant)
 }

@@ -56,7 +56,8 @@ pub(super) fn new_secret(marker: &str) -> TokenSecret {
     TokenSecret(format!("{marker}{}", URL_SAFE_NO_PAD.encode(bytes)))
 }
 
-/// Creates a token for a connection of the tenant (the connection is created if missing).
+/// Creates a token for a connection of the tenant (the connection is created if missing), as
+/// the CLI.
 pub async fn create_token(
     store: &Store,
     tenant_slug: &str,
@@ -64,10 +65,30 @@ pub async fn create_token(
     expires_at: Option<Micros>,
     now: Micros,
 ) -> Result<(TokenSecret, TokenRecord), TenantError> {
-    issue(store, tenant_slug, connection_name, expires_at, None, now).await
+    create_token_by(store, "cli", tenant_slug, connection_name, expires_at, now).await
 }
 
-/// Issues a new token for a connection and lets its current tokens live `grace` more microseconds.
+/// Creates a token, audited as `actor`'s act.
+pub async fn create_token_by(
+    store: &Store,
+    actor: &str,
+    tenant_slug: &str,
+    connection_name: &str,
+    expires_at: Option<Micros>,
+    now: Micros,
+) -> Result<(TokenSecret, TokenRecord), TenantError> {
+    let request = Issue {
+        actor,
+        tenant_slug,
+        connection_name,
+        expires_at,
+        old_tokens_expire_at: None,
+    };
+    issue(store, request, now).await
+}
+
+/// Issues a new token for a connection and lets its current tokens live `grace` more
+/// microseconds, as the CLI.
 pub async fn rotate_token(
     store: &Store,
     tenant_slug: &str,
@@ -75,25 +96,49 @@ pub async fn rotate_token(
     grace: Micros,
     now: Micros,
 ) -> Result<(TokenSecret, TokenRecord), TenantError> {
-    issue(
-        store,
+    rotate_token_by(store, "cli", tenant_slug, connection_name, grace, now).await
+}
+
+/// Rotates a connection's tokens, audited as `actor`'s act.
+pub async fn rotate_token_by(
+    store: &Store,
+    actor: &str,
+    tenant_slug: &str,
+    connection_name: &str,
+    grace: Micros,
+    now: Micros,
+) -> Result<(TokenSecret, TokenRecord), TenantError> {
+    let request = Issue {
+        actor,
         tenant_slug,
         connection_name,
-        None,
-        Some(now.saturating_add(grace)),
-        now,
-    )
-    .await
+        expires_at: None,
+        old_tokens_expire_at: Some(now.saturating_add(grace)),
+    };
+    issue(store, request, now).await
+}
+
+/// A token to issue, and who asks.
+struct Issue<'a> {
+    actor: &'a str,
+    tenant_slug: &'a str,
+    connection_name: &'a str,
+    expires_at: Option<Micros>,
+    old_tokens_expire_at: Option<Micros>,
 }
 
 async fn issue(
     store: &Store,
-    tenant_slug: &str,
-    connection_name: &str,
-    expires_at: Option<Micros>,
-    old_tokens_expire_at: Option<Micros>,
+    request: Issue<'_>,
     now: Micros,
 ) -> Result<(TokenSecret, TokenRecord), TenantError> {
+    let Issue {
+        actor,
+        tenant_slug,
+        connection_name,
+        expires_at,
+        old_tokens_expire_at,
+    } = request;
     if connection_name.trim().is_empty() {
         return Err(TenantError::InvalidArgument(
             "the connection name cannot be empty".into(),
@@ -147,6 +192,7 @@ async fn issue(
         },
         now,
     );
+    event.actor = actor.to_string();
     event.target_type = Some("Token".into());
     event.target_id = Some(record.id.to_string());
     event.target_name = Some(record.prefix.to_string());
@@ -155,9 +201,20 @@ async fn issue(
     Ok((secret, record))
 }
 
-/// Revokes a tenant's tokens by their visible prefix.
+/// Revokes a tenant's tokens by their visible prefix, as the CLI.
 pub async fn revoke_token(
     store: &Store,
+    tenant_slug: &str,
+    prefix: &TokenPrefix,
+    now: Micros,
+) -> Result<u64, TenantError> {
+    revoke_token_by(store, "cli", tenant_slug, prefix, now).await
+}
+
+/// Revokes a tenant's tokens by their visible prefix, audited as `actor`'s act.
+pub async fn revoke_token_by(
+    store: &Store,
+    actor: &str,
     tenant_slug: &str,
     prefix: &TokenPrefix,
     now: Micros,
@@ -177,6 +234,7 @@ pub async fn revoke_token(
         request_summary: None,
     };
     let mut event = audit::event(&caller, "token.revoke", now);
+    event.actor = actor.to_string();
     event.target_type = Some("Token".into());
     event.target_name = Some(prefix.to_string());
     tx.insert_audit(&event).await?;

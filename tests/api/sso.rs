@@ -887,6 +887,9 @@ async fn an_admin_session_reaches_its_own_tenant_with_its_roles_permissions_only
     let id = user["id"].as_str().unwrap();
     let suspend = format!("/tenants/{TENANT}/users/{id}/suspend");
     assert_problem(admin_post(&sso.app, &suspend, &session).await, 403).await;
+    let connections = format!("/tenants/{TENANT}/connections");
+    assert_problem(admin_post(&sso.app, &connections, &session).await, 403).await;
+    assert_problem(admin_post(&sso.app, "/tenants", &session).await, 403).await;
     assert_eq!(sso.app.status_of(&user).await, "active");
 
     // Suspended by the identity provider: the session opens nothing any more.

@@ -109,6 +109,32 @@ fn query_of<T>(
         })
 }
 
+/// A JSON body that does not parse is the client's: a problem (415 for another media type),
+/// not axum's plain text.
+fn body_of<T>(
+    body: Result<axum::Json<T>, axum::extract::rejection::JsonRejection>,
+) -> Result<T, crate::http::error::AdminError> {
+    use crate::tenant::TenantError;
+    use axum::extract::rejection::JsonRejection;
+    body.map(|axum::Json(value)| value).map_err(|e| {
+        crate::http::error::AdminError(match e {
+            JsonRejection::MissingJsonContentType(_) => TenantError::Scim(
+                crate::scim::ScimError::new(415, None, "the body must be application/json"),
+            ),
+            other => TenantError::InvalidArgument(other.body_text()),
+        })
+    })
+}
+
+/// `Some(None)` for an explicit `null`, `None` for an absent field (with `#[serde(default)]`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 /// A time as the admin API shows it: RFC 3339, UTC.
 fn timestamp(at: Micros) -> String {
     format_datetime(datetime_of(at))
@@ -117,9 +143,15 @@ fn timestamp(at: Micros) -> String {
 /// The admin routes and their OpenAPI document.
 fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(AdminApi::openapi())
-        .routes(routes!(tenants::list_tenants))
-        .routes(routes!(tenants::show_tenant))
-        .routes(routes!(connections::list_connections))
+        .routes(routes!(tenants::list_tenants, tenants::create_tenant))
+        .routes(routes!(tenants::show_tenant, tenants::update_tenant))
+        .routes(routes!(
+            connections::list_connections,
+            connections::create_connection
+        ))
+        .routes(routes!(connections::list_tokens))
+        .routes(routes!(connections::issue_token))
+        .routes(routes!(connections::revoke_token))
         .routes(routes!(connections::sync_state))
         .routes(routes!(users::list_users))
         .routes(routes!(users::user_stats))

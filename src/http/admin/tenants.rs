@@ -1,16 +1,22 @@
 //! `/admin/v1/tenants`: the tenants an operator runs, and one tenant's settings and seats.
 
 use axum::Json;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use serde::Serialize;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::Admin;
-use super::{Problem, timestamp};
+use super::{Problem, body_of, present, timestamp};
+use crate::clock::now_micros;
 use crate::http::error::AdminError;
+use crate::scim::ScimError;
 use crate::state::AppState;
 use crate::store::TenantRecord;
+use crate::tenant::admin_settings;
 use crate::tenant::operators::{self, AdminPermission};
+use crate::tenant::tenants::{PolicyChange, SeatChange};
 
 /// A tenant, its seats and its policies.
 #[derive(Debug, Serialize, ToSchema)]
@@ -82,5 +88,106 @@ pub async fn show_tenant(
 ) -> Result<Json<TenantView>, AdminError> {
     let tenant =
         operators::tenant_for(&state.store, &actor, &slug, AdminPermission::UsersView).await?;
+    Ok(Json(tenant.into()))
+}
+
+/// A new tenant.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewTenant {
+    /// Lower-case letters, digits and hyphens, 1 to 63 characters.
+    pub slug: String,
+    pub display_name: Option<String>,
+    /// None: unlimited.
+    pub seat_limit: Option<i64>,
+}
+
+/// Creates a tenant (operators only).
+#[utoipa::path(
+    post,
+    path = "/tenants",
+    tag = "tenants",
+    request_body = NewTenant,
+    security(("operator" = [])),
+    responses(
+        (status = 201, description = "The tenant", body = TenantView),
+        (status = 400, description = "A slug or seat limit that is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_tenant(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    body: Result<Json<NewTenant>, JsonRejection>,
+) -> Result<(StatusCode, Json<TenantView>), AdminError> {
+    // Who may ask comes before what was asked: a refusal tells nothing about the body.
+    operators::require_operator(&actor, "creating a tenant")?;
+    let new = body_of(body)?;
+    let tenant = admin_settings::create_tenant(
+        &state.store,
+        &actor,
+        &new.slug,
+        new.display_name.as_deref(),
+        new.seat_limit,
+        now_micros(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(tenant.into())))
+}
+
+/// A change of a tenant's policies; what is absent stays.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PolicyPatch {
+    /// A number, or `null` for unlimited. Lowering it below the seats in use removes nobody; it
+    /// only blocks new seats.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub seat_limit: Option<Option<i64>>,
+    /// User attributes locked once set, e.g. `["userName", "name.givenName", "emails"]`.
+    pub locked_attributes: Option<Vec<String>>,
+}
+
+/// Changes a tenant's policies. Needs `settings:manage`.
+#[utoipa::path(
+    patch,
+    path = "/tenants/{tenant}",
+    tag = "tenants",
+    params(("tenant" = String, Path, description = "The tenant's slug")),
+    request_body = PolicyPatch,
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The tenant as changed", body = TenantView),
+        (status = 400, description = "A seat limit or attribute that is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `settings:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update_tenant(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(slug): Path<String>,
+    body: Result<Json<PolicyPatch>, JsonRejection>,
+) -> Result<Json<TenantView>, AdminError> {
+    operators::tenant_for(&state.store, &actor, &slug, AdminPermission::SettingsManage).await?;
+    let patch = body_of(body)?;
+    let schemas = state
+        .registry
+        .user()
+        .ok_or_else(|| ScimError::new(500, None, "the User schema is missing"))?;
+    let change = PolicyChange {
+        seats: match patch.seat_limit {
+            None => SeatChange::Keep,
+            Some(None) => SeatChange::Unlimited,
+            Some(Some(n)) => SeatChange::Limit(n),
+        },
+        immutable_attributes: patch.locked_attributes,
+    };
+    let tenant =
+        admin_settings::update_policies(&state.store, schemas, &actor, &slug, change, now_micros())
+            .await?;
     Ok(Json(tenant.into()))
 }
