@@ -29,6 +29,7 @@ pub use groups::GroupPage;
 pub use list_plan::{FilterSubject, ListPlan, ListQuery, plan_list};
 pub use model::*;
 pub use sso::{LoginStateRecord, SessionRecord, SigningKeyRecord, SsoConfig, UserClaim};
+pub use users::TombstoneCursor;
 
 use std::time::Duration;
 

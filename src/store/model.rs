@@ -61,6 +61,17 @@ pub struct ConnectionSummary {
     pub last_used_at: Option<Micros>,
 }
 
+/// What stays of a deleted user, so that history and reports still resolve them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tombstone {
+    pub id: UserId,
+    pub user_name: String,
+    pub display_name: Option<String>,
+    pub external_id: Option<String>,
+    pub deleted_at: Micros,
+    pub deleted_by_connection: Option<ConnectionId>,
+}
+
 /// A tenant's users per status, as counted with every change (the stat cards).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UserCounts {

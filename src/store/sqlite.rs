@@ -87,5 +87,10 @@ pub(super) fn migrator() -> Migrator {
             "admin_suspension",
             include_str!("../../migrations/sqlite/0009_admin_suspension.sql"),
         ),
+        (
+            10,
+            "tombstone_index",
+            include_str!("../../migrations/sqlite/0010_tombstone_index.sql"),
+        ),
     ])
 }

@@ -7,8 +7,8 @@ use super::row::AnyRow;
 use super::{ConnectionId, GroupId, TenantId, UserId};
 use super::{
     EmailRow, ListPlan, ListSource, MembershipRow, Micros, SeatReservation, SqlFragment, SqlParam,
-    Store, StoreError, Tx, UserIndex, UserRecord, UserStatus, bind_params, count_statement,
-    json_text, on_tx, page_statement, sort_memberships,
+    Store, StoreError, Tombstone, Tx, UserIndex, UserRecord, UserStatus, bind_params,
+    count_statement, json_text, on_tx, page_statement, sort_memberships,
 };
 
 macro_rules! user_columns {
@@ -87,6 +87,54 @@ fn memberships_of(
         .collect();
     sort_memberships(&mut memberships);
     Ok(memberships)
+}
+
+/// Where a page of tombstones starts: after this one (they come newest first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TombstoneCursor {
+    pub deleted_at: Micros,
+    pub id: UserId,
+}
+
+impl Store {
+    /// A tenant's deleted users, most recently deleted first, after `after` when given: a keyset
+    /// page on their own index, whatever the number of live users.
+    pub async fn tombstones(
+        &self,
+        tenant_id: &TenantId,
+        after: Option<&TombstoneCursor>,
+        limit: i64,
+    ) -> Result<Vec<Tombstone>, StoreError> {
+        let mut query = SqlFragment::numbered_after(0);
+        let tenant = query.bind(SqlParam::from(tenant_id));
+        let mut sql = format!(
+            "SELECT id, user_name, display_name, external_id, deleted_at, deleted_by_connection FROM users \
+             WHERE tenant_id = {tenant} AND deleted_at IS NOT NULL"
+        );
+        if let Some(after) = after {
+            let at = query.bind(SqlParam::Int(after.deleted_at));
+            let id = query.bind(SqlParam::from(&after.id));
+            sql.push_str(&format!(
+                " AND (deleted_at < {at} OR (deleted_at = {at} AND id < {id}))"
+            ));
+        }
+        let limit = query.bind(SqlParam::Int(limit));
+        sql.push_str(&format!(
+            " ORDER BY deleted_at DESC, id DESC LIMIT CAST({limit} AS BIGINT)"
+        ));
+        query.sql = sql;
+        self.fetch_all(query, |row| {
+            Ok(Tombstone {
+                id: row.column("id")?,
+                user_name: row.column("user_name")?,
+                display_name: row.column("display_name")?,
+                external_id: row.column("external_id")?,
+                deleted_at: row.column("deleted_at")?,
+                deleted_by_connection: row.column("deleted_by_connection")?,
+            })
+        })
+        .await
+    }
 }
 
 /// The `tenants` column counting users of `status`.

@@ -1,5 +1,9 @@
 //! The users table of a tenant admin: search and filters read into a SCIM filter, so the list
-//! runs on the same compiled, indexed query engine as SCIM lists, cursor-paged.
+//! runs on the same compiled, indexed query engine as SCIM lists, cursor-paged; and the deleted
+//! users (tombstones), listed apart.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::TenantError;
 use super::operators::{AdminActor, AdminPermission, tenant_for};
@@ -9,7 +13,7 @@ use crate::scim::TENANT_USER_URN;
 use crate::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
 use crate::scim::list::{ListLimits, ListRequest};
 use crate::scim::schema::ResourceSchemas;
-use crate::store::{Micros, Store, UserStatus};
+use crate::store::{Micros, Store, Tombstone, TombstoneCursor, UserId, UserStatus};
 
 /// What the users table asks for.
 #[derive(Debug, Clone, Default)]
@@ -137,3 +141,87 @@ pub async fn user_list(
         users::list_users(store, schemas, &caller, &request, limits, false, now).await?;
     Ok(listing)
 }
+
+/// A deleted user as the table of tombstones shows them.
+#[derive(Debug, Clone)]
+pub struct DeletedUser {
+    pub tombstone: Tombstone,
+    /// The name of the connection that deleted them (none: the CLI, or a deleted connection).
+    pub deleted_by: Option<String>,
+}
+
+const TOMBSTONE_MARK: &str = "deleted:";
+
+fn encode_tombstone_cursor(last: &Tombstone) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{TOMBSTONE_MARK}{}:{}", last.deleted_at, last.id))
+}
+
+fn decode_tombstone_cursor(cursor: &str) -> Result<TombstoneCursor, TenantError> {
+    let refused = || {
+        TenantError::InvalidArgument(
+            "the cursor is not one this API gave out; start again without it".into(),
+        )
+    };
+    let text = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(refused)?;
+    let (at, id) = text
+        .strip_prefix(TOMBSTONE_MARK)
+        .and_then(|rest| rest.split_once(':'))
+        .ok_or_else(refused)?;
+    Ok(TombstoneCursor {
+        deleted_at: at.parse().map_err(|_| refused())?,
+        id: UserId::new(id),
+    })
+}
+
+/// The tenant's deleted users, most recently deleted first, a page at a time. Needs
+/// `users:view`.
+pub async fn deleted_users(
+    store: &Store,
+    actor: &AdminActor,
+    slug: &str,
+    cursor: Option<&str>,
+    count: Option<i64>,
+    now: Micros,
+) -> Result<(Vec<DeletedUser>, Option<String>), TenantError> {
+    let tenant = tenant_for(store, actor, slug, AdminPermission::UsersView).await?;
+    let limit = match count {
+        Some(n) if !(1..=MAX_TOMBSTONE_PAGE).contains(&n) => {
+            return Err(TenantError::InvalidArgument(format!(
+                "count must be between 1 and {MAX_TOMBSTONE_PAGE}"
+            )));
+        }
+        Some(n) => n,
+        None => DEFAULT_TOMBSTONE_PAGE,
+    };
+    let after = cursor.map(decode_tombstone_cursor).transpose()?;
+    let mut page = store
+        .tombstones(&tenant.id, after.as_ref(), limit + 1)
+        .await?;
+    let more = page.len() as i64 > limit;
+    page.truncate(usize::try_from(limit).unwrap_or(0));
+    let next = more
+        .then(|| page.last().map(encode_tombstone_cursor))
+        .flatten();
+    let connections = store.connections(&tenant.id, now).await?;
+    let deleted = page
+        .into_iter()
+        .map(|tombstone| DeletedUser {
+            deleted_by: tombstone.deleted_by_connection.as_ref().and_then(|id| {
+                connections
+                    .iter()
+                    .find(|c| &c.connection.id == id)
+                    .map(|c| c.connection.name.clone())
+            }),
+            tombstone,
+        })
+        .collect();
+    Ok((deleted, next))
+}
+
+/// Tombstones on a page unless asked for fewer, and at most.
+const DEFAULT_TOMBSTONE_PAGE: i64 = 50;
+const MAX_TOMBSTONE_PAGE: i64 = 500;

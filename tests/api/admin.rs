@@ -1139,3 +1139,62 @@ async fn operators_create_tenants_and_admins_change_policies_connections_and_tok
         json!(["seatLimit", "lockedAttributes"])
     );
 }
+
+#[tokio::test]
+async fn deleted_users_are_listed_apart_newest_first_with_who_deleted_them() {
+    let app = spawn_app().await;
+    let (token, _) = operator_token(&app).await;
+    for name in ["d1", "d2", "d3", "stays"] {
+        app.create_user(name).await;
+    }
+    let live: Value = app.filter("userName sw \"d\"").await;
+    let mut ids: Vec<(String, String)> = live["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["userName"].as_str().unwrap().to_string(),
+                u["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    ids.sort();
+    for (_, id) in &ids {
+        assert_eq!(
+            app.delete(&format!("/Users/{id}")).await.status(),
+            StatusCode::NO_CONTENT
+        );
+    }
+    let mut seen = Vec::new();
+    let mut path = format!("/tenants/{TENANT}/users/deleted?count=2");
+    loop {
+        let page: Value = admin_get(&app, &path, &token).await.json().await.unwrap();
+        for u in page["users"].as_array().unwrap() {
+            assert_eq!(u["deletedBy"], "entra");
+            seen.push(u["userName"].as_str().unwrap().to_string());
+        }
+        match page["nextCursor"].as_str() {
+            Some(c) => path = format!("/tenants/{TENANT}/users/deleted?count=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["d3", "d2", "d1"]);
+    // The live table does not show them, nor the deleted one the live ones.
+    let table: Value = admin_get(&app, &format!("/tenants/{TENANT}/users"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(table["totalResults"], 1);
+    assert_problem(
+        admin_get(
+            &app,
+            &format!("/tenants/{TENANT}/users/deleted?cursor=bogus"),
+            &token,
+        )
+        .await,
+        400,
+    )
+    .await;
+}

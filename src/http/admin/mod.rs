@@ -155,6 +155,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(connections::sync_state))
         .routes(routes!(users::list_users))
         .routes(routes!(users::user_stats))
+        .routes(routes!(users::deleted_users))
         .routes(routes!(users::user_detail))
         .routes(routes!(users::suspend_user))
         .routes(routes!(users::reactivate_user))

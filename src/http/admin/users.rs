@@ -17,7 +17,7 @@ use crate::tenant::admin_status::{self, AdminStatusChange};
 use crate::tenant::roles::{PERMISSION_ACTIONS, PERMISSION_CATEGORIES, RoleSource};
 use crate::tenant::stats;
 use crate::tenant::user_detail::{self, UserDetail};
-use crate::tenant::user_list::{self, UserListQuery};
+use crate::tenant::user_list::{self, DeletedUser, UserListQuery};
 use crate::tenant::users::User;
 
 /// The stat cards of a users table.
@@ -452,5 +452,89 @@ pub async fn list_users(
         total_results: listing.total,
         users: listing.items.into_iter().map(Into::into).collect(),
         next_cursor: listing.next_cursor,
+    }))
+}
+
+/// A page of deleted users.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeletedParams {
+    /// The previous page's `nextCursor`.
+    pub cursor: Option<String>,
+    /// Users per page, 1 to 500 (default 50).
+    pub count: Option<i64>,
+}
+
+/// A deleted user: what stays so that history and reports still resolve them.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletedUserView {
+    pub id: String,
+    pub user_name: String,
+    pub display_name: Option<String>,
+    pub external_id: Option<String>,
+    pub deleted_at: String,
+    /// The connection that deleted the user (none: the CLI).
+    pub deleted_by: Option<String>,
+}
+
+impl From<DeletedUser> for DeletedUserView {
+    fn from(d: DeletedUser) -> Self {
+        let t = d.tombstone;
+        DeletedUserView {
+            id: t.id.to_string(),
+            user_name: t.user_name,
+            display_name: t.display_name,
+            external_id: t.external_id,
+            deleted_at: timestamp(t.deleted_at),
+            deleted_by: d.deleted_by,
+        }
+    }
+}
+
+/// A page of deleted users.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeletedPageView {
+    /// Most recently deleted first.
+    pub users: Vec<DeletedUserView>,
+    pub next_cursor: Option<String>,
+}
+
+/// The tenant's deleted users (tombstones), listed apart from the live ones, most recently
+/// deleted first. Needs `users:view`.
+#[utoipa::path(
+    get,
+    path = "/tenants/{tenant}/users/deleted",
+    tag = "users",
+    params(("tenant" = String, Path, description = "The tenant's slug"), DeletedParams),
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "A page of deleted users", body = DeletedPageView),
+        (status = 400, description = "A cursor or count that does not parse", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `users:view`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn deleted_users(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(slug): Path<String>,
+    params: Result<Query<DeletedParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<DeletedPageView>, AdminError> {
+    let params = super::query_of(params)?;
+    let (users, next_cursor) = user_list::deleted_users(
+        &state.store,
+        &actor,
+        &slug,
+        params.cursor.as_deref(),
+        params.count,
+        now_micros(),
+    )
+    .await?;
+    Ok(Json(DeletedPageView {
+        users: users.into_iter().map(Into::into).collect(),
+        next_cursor,
     }))
 }
