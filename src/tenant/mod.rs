@@ -2,6 +2,7 @@
 //! uniqueness, locked attributes, statuses, seat limits and soft deletion, and the audit trail
 //! those rules write. Handlers and the CLI call these use-cases; they never touch the store.
 
+pub mod admin_roles;
 pub mod admin_settings;
 pub mod admin_status;
 pub mod audit;

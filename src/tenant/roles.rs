@@ -256,11 +256,13 @@ pub async fn effective_of_users(
 /// The audit event of an admin act on a role.
 fn role_event(
     tenant: crate::store::TenantRecord,
+    actor: &str,
     action: &str,
     role: &RoleRecord,
     now: Micros,
 ) -> crate::store::AuditRecord {
     let mut event = audit::event(&cli_caller(tenant), action, now);
+    event.actor = actor.to_string();
     event.target_type = Some("Role".into());
     event.target_id = Some(role.id.to_string());
     event.target_name = Some(role.name.clone());
@@ -276,7 +278,17 @@ fn cli_caller(tenant: crate::store::TenantRecord) -> Caller {
     }
 }
 
-/// Creates a role (or a role template) in a tenant's catalog.
+/// A new role of a catalog.
+#[derive(Debug, Clone, Copy)]
+pub struct RoleSpec<'a> {
+    pub name: &'a str,
+    /// `category:action` (or `category:*`).
+    pub permissions: &'a [String],
+    pub description: Option<&'a str>,
+    pub is_template: bool,
+}
+
+/// Creates a role (or a role template) in a tenant's catalog, as the CLI.
 pub async fn create_role(
     store: &Store,
     tenant_slug: &str,
@@ -286,6 +298,29 @@ pub async fn create_role(
     is_template: bool,
     now: Micros,
 ) -> Result<RoleRecord, TenantError> {
+    let spec = RoleSpec {
+        name,
+        permissions,
+        description,
+        is_template,
+    };
+    create_role_by(store, "cli", tenant_slug, spec, now).await
+}
+
+/// Creates a role, audited as `actor`'s act.
+pub async fn create_role_by(
+    store: &Store,
+    actor: &str,
+    tenant_slug: &str,
+    spec: RoleSpec<'_>,
+    now: Micros,
+) -> Result<RoleRecord, TenantError> {
+    let RoleSpec {
+        name,
+        permissions,
+        description,
+        is_template,
+    } = spec;
     let name = name.trim();
     if name.is_empty() || name.len() > 100 {
         return Err(TenantError::InvalidArgument(
@@ -311,14 +346,22 @@ pub async fn create_role(
         }
         other => TenantError::Store(other),
     })?;
-    let mut event = role_event(tenant, "role.create", &role, now);
+    let mut event = role_event(tenant, actor, "role.create", &role, now);
     event.changed_attributes = role.permissions.clone();
     tx.insert_audit(&event).await?;
     tx.commit().await?;
     Ok(role)
 }
 
-/// Changes a role's permissions, description or template flag.
+/// What a change of a role changes; `None` keeps.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RoleUpdate<'a> {
+    pub permissions: Option<&'a [String]>,
+    pub description: Option<&'a str>,
+    pub is_template: Option<bool>,
+}
+
+/// Changes a role's permissions, description or template flag, as the CLI.
 pub async fn update_role(
     store: &Store,
     tenant_slug: &str,
@@ -328,6 +371,28 @@ pub async fn update_role(
     is_template: Option<bool>,
     now: Micros,
 ) -> Result<RoleRecord, TenantError> {
+    let update = RoleUpdate {
+        permissions,
+        description,
+        is_template,
+    };
+    update_role_by(store, "cli", tenant_slug, name, update, now).await
+}
+
+/// Changes a role, audited as `actor`'s act.
+pub async fn update_role_by(
+    store: &Store,
+    actor: &str,
+    tenant_slug: &str,
+    name: &str,
+    update: RoleUpdate<'_>,
+    now: Micros,
+) -> Result<RoleRecord, TenantError> {
+    let RoleUpdate {
+        permissions,
+        description,
+        is_template,
+    } = update;
     let mut tx = store.begin().await?;
     let tenant = tenant_in(&mut tx, tenant_slug).await?;
     let mut role = tx
@@ -345,16 +410,29 @@ pub async fn update_role(
     }
     role.updated_at = now;
     tx.update_role(&role).await?;
-    let mut event = role_event(tenant, "role.update", &role, now);
+    let mut event = role_event(tenant, actor, "role.update", &role, now);
     event.changed_attributes = role.permissions.clone();
     tx.insert_audit(&event).await?;
     tx.commit().await?;
     Ok(role)
 }
 
-/// Maps (or with `unmap`, unmaps) the group named `group_name` to a role.
+/// Maps (or with `unmap`, unmaps) the group named `group_name` to a role, as the CLI.
 pub async fn map_group(
     store: &Store,
+    tenant_slug: &str,
+    group_name: &str,
+    role_name: &str,
+    unmap: bool,
+    now: Micros,
+) -> Result<(), TenantError> {
+    map_group_by(store, "cli", tenant_slug, group_name, role_name, unmap, now).await
+}
+
+/// Maps or unmaps a group to a role, audited as `actor`'s act.
+pub async fn map_group_by(
+    store: &Store,
+    actor: &str,
     tenant_slug: &str,
     group_name: &str,
     role_name: &str,
@@ -386,16 +464,38 @@ pub async fn map_group(
     } else {
         "role.map_group"
     };
-    let mut event = role_event(tenant, action, &role, now);
+    let mut event = role_event(tenant, actor, action, &role, now);
     event.reason = Some(format!("group '{group_name}'"));
     tx.insert_audit(&event).await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// Assigns (or with `unassign`, takes back) a role to the user with that userName.
+/// Assigns (or with `unassign`, takes back) a role to the user with that userName, as the CLI.
 pub async fn assign_role(
     store: &Store,
+    tenant_slug: &str,
+    user_name: &str,
+    role_name: &str,
+    unassign: bool,
+    now: Micros,
+) -> Result<(), TenantError> {
+    assign_role_by(
+        store,
+        "cli",
+        tenant_slug,
+        user_name,
+        role_name,
+        unassign,
+        now,
+    )
+    .await
+}
+
+/// Assigns or takes back a role, audited as `actor`'s act.
+pub async fn assign_role_by(
+    store: &Store,
+    actor: &str,
     tenant_slug: &str,
     user_name: &str,
     role_name: &str,
@@ -426,6 +526,7 @@ pub async fn assign_role(
         },
         now,
     );
+    event.actor = actor.to_string();
     event.target_type = Some("User".into());
     event.target_id = Some(user_id.into_string());
     event.target_name = Some(user_name.to_string());

@@ -263,6 +263,16 @@ async fn the_openapi_document_describes_every_admin_route_and_each_answers() {
     let app = spawn_app().await;
     let (token, _) = operator_token(&app).await;
     let someone = app.create_user("someone").await;
+    let now = now_micros();
+    let viewer = ["users:view".to_string()];
+    scim_gateway::tenant::roles::create_role(
+        &app.store, TENANT, "Viewer", &viewer, None, false, now,
+    )
+    .await
+    .unwrap();
+    scim_gateway::tenant::roles::map_group(&app.store, TENANT, "Leads", "Viewer", false, now)
+        .await
+        .unwrap();
     let response = app
         .client
         .get(format!("{}/admin/v1/openapi.json", app.root))
@@ -295,12 +305,15 @@ async fn the_openapi_document_describes_every_admin_route_and_each_answers() {
                 .replace("{tenant}", TENANT)
                 .replace("{connection}", "entra")
                 .replace("{id}", someone["id"].as_str().unwrap())
-                .replace("{prefix}", &app.token[..12]);
+                .replace("{prefix}", &app.token[..12])
+                .replace("{role}", "Viewer")
+                .replace("{group}", "Leads");
             let url = format!("{}/admin/v1{concrete}", app.root);
             let request = match method.as_str() {
                 "get" => app.client.get(url),
                 "post" => app.client.post(url),
                 "patch" => app.client.patch(url),
+                "put" => app.client.put(url),
                 "delete" => app.client.delete(url),
                 other => panic!("no test request for {other} {path}"),
             };
@@ -1197,4 +1210,150 @@ async fn deleted_users_are_listed_apart_newest_first_with_who_deleted_them() {
         400,
     )
     .await;
+}
+
+#[tokio::test]
+async fn admins_keep_the_role_catalog_its_group_mappings_and_assignments() {
+    use reqwest::Method;
+    let app = spawn_app().await;
+    let (op, prefix) = operator_token(&app).await;
+    let created = admin_send(&app, Method::POST, &format!("/tenants/{TENANT}/roles"), &op,
+        json!({"name": "Support Lead", "permissions": ["conversations:*", "users:view"], "description": "Leads"})).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(created["permissions"].as_array().unwrap().len(), 6);
+    assert_problem(
+        admin_send(
+            &app,
+            Method::POST,
+            &format!("/tenants/{TENANT}/roles"),
+            &op,
+            json!({"name": "Bad", "permissions": ["payroll:view"]}),
+        )
+        .await,
+        400,
+    )
+    .await;
+
+    let role = "/roles/Support%20Lead";
+    let patched: Value = admin_send(
+        &app,
+        Method::PATCH,
+        &format!("/tenants/{TENANT}{role}"),
+        &op,
+        json!({"permissions": ["users:view"], "template": true}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        (patched["permissions"].clone(), patched["template"].clone()),
+        (json!(["users:view"]), json!(true))
+    );
+
+    let map = format!(
+        "{}/admin/v1/tenants/{TENANT}{role}/groups/Night%20Shift",
+        app.root
+    );
+    assert_eq!(
+        app.client
+            .put(&map)
+            .bearer_auth(&op)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let catalog: Value = admin_get(&app, &format!("/tenants/{TENANT}/roles"), &op)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(catalog[0]["groups"], json!(["Night Shift"]));
+
+    // An admin assignment shows in the user's detail as the role's source, and goes again.
+    let ada = app.create_user("ada").await;
+    let id = ada["id"].as_str().unwrap();
+    let assign = format!(
+        "{}/admin/v1/tenants/{TENANT}/users/{id}/roles/Support%20Lead",
+        app.root
+    );
+    assert_eq!(
+        app.client
+            .put(&assign)
+            .bearer_auth(&op)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let detail: Value = admin_get(&app, &format!("/tenants/{TENANT}/users/{id}"), &op)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        detail["roles"],
+        json!([{"name": "Support Lead", "sources": [{"kind": "admin", "group": null}]}])
+    );
+    assert_eq!(
+        app.client
+            .delete(&assign)
+            .bearer_auth(&op)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let detail: Value = admin_get(&app, &format!("/tenants/{TENANT}/users/{id}"), &op)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["roles"], json!([]));
+    assert_eq!(
+        app.client
+            .delete(&map)
+            .bearer_auth(&op)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_problem(
+        app.client
+            .delete(&map)
+            .bearer_auth(&op)
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+
+    let acts: Vec<(String, String)> = app
+        .audit()
+        .await
+        .into_iter()
+        .filter(|e| e.action.starts_with("role."))
+        .map(|e| (e.action, e.actor))
+        .collect();
+    for action in [
+        "role.create",
+        "role.update",
+        "role.map_group",
+        "role.assign",
+        "role.unassign",
+        "role.unmap_group",
+    ] {
+        assert!(
+            acts.contains(&(action.to_string(), format!("operator:{prefix}"))),
+            "{action}: {acts:?}"
+        );
+    }
 }

@@ -6,6 +6,7 @@
 mod audit;
 mod auth;
 mod connections;
+mod roles;
 mod tenants;
 mod users;
 
@@ -47,6 +48,7 @@ pub const BASE: &str = "/admin/v1";
         (name = "tenants", description = "Tenants, their seats and policies"),
         (name = "connections", description = "Directory connections and their sync state"),
         (name = "users", description = "The tenant's users"),
+        (name = "roles", description = "The role catalog, templates, group mappings and admin assignments"),
         (name = "audit", description = "The audit trail: every write, rejection, sign-in and admin act"),
     )
 )]
@@ -159,6 +161,10 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::user_detail))
         .routes(routes!(users::suspend_user))
         .routes(routes!(users::reactivate_user))
+        .routes(routes!(roles::list_roles, roles::create_role))
+        .routes(routes!(roles::update_role))
+        .routes(routes!(roles::map_group, roles::unmap_group))
+        .routes(routes!(roles::assign_role, roles::unassign_role))
         .routes(routes!(audit::audit_page))
         .routes(routes!(audit::audit_export))
         .split_for_parts()

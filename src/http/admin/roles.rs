@@ -1,0 +1,305 @@
+//! `/admin/v1/tenants/{tenant}/roles`: the role catalog and templates, group-to-role mappings,
+//! and admin assignments of roles to users.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::Admin;
+use super::{Problem, body_of};
+use crate::clock::now_micros;
+use crate::http::error::AdminError;
+use crate::state::AppState;
+use crate::store::UserId;
+use crate::tenant::admin_roles;
+use crate::tenant::operators::{self, AdminPermission};
+use crate::tenant::roles::{RoleSpec, RoleUpdate};
+
+/// A role of the catalog (or a role template).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleView {
+    pub name: String,
+    pub description: Option<String>,
+    /// `category:action`, sorted.
+    pub permissions: Vec<String>,
+    /// A reusable template rather than a role users hold by name.
+    pub template: bool,
+    /// Groups (by displayName) whose members hold the role.
+    pub groups: Vec<String>,
+}
+
+/// The tenant's roles and templates, each with the groups mapped to it. Needs `settings:view`.
+#[utoipa::path(
+    get,
+    path = "/tenants/{tenant}/roles",
+    tag = "roles",
+    params(("tenant" = String, Path, description = "The tenant's slug")),
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The catalog, by name", body = Vec<RoleView>),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `settings:view`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_roles(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(slug): Path<String>,
+) -> Result<Json<Vec<RoleView>>, AdminError> {
+    let (roles, mappings) = admin_roles::catalog(&state.store, &actor, &slug).await?;
+    let views = roles
+        .into_iter()
+        .map(|role| RoleView {
+            groups: mappings
+                .iter()
+                .filter(|m| m.role_id == role.id)
+                .map(|m| m.group_name.clone())
+                .collect(),
+            name: role.name,
+            description: role.description,
+            permissions: role.permissions,
+            template: role.is_template,
+        })
+        .collect();
+    Ok(Json(views))
+}
+
+/// A new role.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewRole {
+    pub name: String,
+    /// `category:action` or `category:*`; categories: conversations, settings, users,
+    /// analytics, integrations, experiments; actions: view, create, edit, delete, manage.
+    pub permissions: Vec<String>,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub template: bool,
+}
+
+/// Adds a role (or template) to the catalog. Needs `settings:manage`.
+#[utoipa::path(
+    post,
+    path = "/tenants/{tenant}/roles",
+    tag = "roles",
+    params(("tenant" = String, Path, description = "The tenant's slug")),
+    request_body = NewRole,
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 201, description = "The role", body = RoleView),
+        (status = 400, description = "A name or permission that is not valid, or a name taken", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `settings:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_role(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(slug): Path<String>,
+    body: Result<Json<NewRole>, JsonRejection>,
+) -> Result<(StatusCode, Json<RoleView>), AdminError> {
+    // Who may ask comes before what was asked: a refusal tells nothing about the body.
+    operators::tenant_for(&state.store, &actor, &slug, AdminPermission::SettingsManage).await?;
+    let new = body_of(body)?;
+    let spec = RoleSpec {
+        name: &new.name,
+        permissions: &new.permissions,
+        description: new.description.as_deref(),
+        is_template: new.template,
+    };
+    let role = admin_roles::create_role(&state.store, &actor, &slug, spec, now_micros()).await?;
+    let view = RoleView {
+        name: role.name,
+        description: role.description,
+        permissions: role.permissions,
+        template: role.is_template,
+        groups: Vec::new(),
+    };
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// A change of a role; what is absent stays.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RolePatch {
+    pub permissions: Option<Vec<String>>,
+    pub description: Option<String>,
+    pub template: Option<bool>,
+}
+
+/// Changes a role. Needs `settings:manage`.
+#[utoipa::path(
+    patch,
+    path = "/tenants/{tenant}/roles/{role}",
+    tag = "roles",
+    params(
+        ("tenant" = String, Path, description = "The tenant's slug"),
+        ("role" = String, Path, description = "The role's name"),
+    ),
+    request_body = RolePatch,
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The role as changed (its groups are listed with the catalog)", body = RoleView),
+        (status = 400, description = "A permission that is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `settings:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant or role", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update_role(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path((slug, name)): Path<(String, String)>,
+    body: Result<Json<RolePatch>, JsonRejection>,
+) -> Result<Json<RoleView>, AdminError> {
+    operators::tenant_for(&state.store, &actor, &slug, AdminPermission::SettingsManage).await?;
+    let patch = body_of(body)?;
+    let update = RoleUpdate {
+        permissions: patch.permissions.as_deref(),
+        description: patch.description.as_deref(),
+        is_template: patch.template,
+    };
+    let role =
+        admin_roles::update_role(&state.store, &actor, &slug, &name, update, now_micros()).await?;
+    Ok(Json(RoleView {
+        name: role.name,
+        description: role.description,
+        permissions: role.permissions,
+        template: role.is_template,
+        groups: Vec::new(),
+    }))
+}
+
+/// Members of the group (by displayName) hold the role. Needs `settings:manage`.
+#[utoipa::path(
+    put,
+    path = "/tenants/{tenant}/roles/{role}/groups/{group}",
+    tag = "roles",
+    params(
+        ("tenant" = String, Path, description = "The tenant's slug"),
+        ("role" = String, Path, description = "The role's name"),
+        ("group" = String, Path, description = "The group's displayName"),
+    ),
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 204, description = "Mapped"),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `settings:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant or role", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn map_group(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path((slug, role, group)): Path<(String, String, String)>,
+) -> Result<StatusCode, AdminError> {
+    admin_roles::map_group(
+        &state.store,
+        &actor,
+        &slug,
+        &group,
+        &role,
+        false,
+        now_micros(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The group's members no longer hold the role through it. Needs `settings:manage`.
+#[utoipa::path(
+    delete,
+    path = "/tenants/{tenant}/roles/{role}/groups/{group}",
+    tag = "roles",
+    params(
+        ("tenant" = String, Path, description = "The tenant's slug"),
+        ("role" = String, Path, description = "The role's name"),
+        ("group" = String, Path, description = "The group's displayName"),
+    ),
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 204, description = "Unmapped"),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `settings:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant, role or mapping", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn unmap_group(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path((slug, role, group)): Path<(String, String, String)>,
+) -> Result<StatusCode, AdminError> {
+    admin_roles::map_group(
+        &state.store,
+        &actor,
+        &slug,
+        &group,
+        &role,
+        true,
+        now_micros(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An admin assigns the role to the user. Needs `users:manage`.
+#[utoipa::path(
+    put,
+    path = "/tenants/{tenant}/users/{id}/roles/{role}",
+    tag = "roles",
+    params(
+        ("tenant" = String, Path, description = "The tenant's slug"),
+        ("id" = String, Path, description = "The user's SCIM id"),
+        ("role" = String, Path, description = "The role's name"),
+    ),
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 204, description = "Assigned"),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `users:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant, user or role", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn assign_role(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path((slug, id, role)): Path<(String, String, String)>,
+) -> Result<StatusCode, AdminError> {
+    let id = UserId::new(id);
+    admin_roles::assign(&state.store, &actor, &slug, &id, &role, false, now_micros()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The admin takes the role back (roles from SCIM values or groups stay). Needs `users:manage`.
+#[utoipa::path(
+    delete,
+    path = "/tenants/{tenant}/users/{id}/roles/{role}",
+    tag = "roles",
+    params(
+        ("tenant" = String, Path, description = "The tenant's slug"),
+        ("id" = String, Path, description = "The user's SCIM id"),
+        ("role" = String, Path, description = "The role's name"),
+    ),
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 204, description = "Taken back"),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `users:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant, user or role", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn unassign_role(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path((slug, id, role)): Path<(String, String, String)>,
+) -> Result<StatusCode, AdminError> {
+    let id = UserId::new(id);
+    admin_roles::assign(&state.store, &actor, &slug, &id, &role, true, now_micros()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
