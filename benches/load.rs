@@ -7,6 +7,7 @@
 //!     cargo bench --bench load -- users             # SQLite; add `--sizes 10000,100000` to choose
 //!     cargo bench --bench load -- groups
 //!     BENCH_DATABASE_URL=postgres://… cargo bench --bench load -- users
+//!     cargo bench --bench load -- admin --sizes 10000,100000   # admin reads; 10 audit events per user
 //!
 //! Scenarios: `users` — at tenants of 10k, 100k and 1M users: GET by id, `userName eq`,
 //! `externalId eq`, `emails[type eq "work"].value eq`, a `co` search, a `meta.lastModified gt` sync
@@ -746,6 +747,144 @@ async fn users_scenario(sizes: &[usize]) {
     }
 }
 
+/// Audit events seeded per user in the admin scenario: a tenant of N users carries 10 N events.
+const EVENTS_PER_USER: usize = 10;
+
+/// Appends `n` audit events of the tenant's `entra` connection, as the writes of a busy sync
+/// would (creates, updates and a rejection now and then), counted in the sync counters as they
+/// would be; in transactions of 10,000.
+async fn seed_audit(
+    store: &Store,
+    tenant: &TenantId,
+    connection: &scim_gateway::store::ConnectionId,
+    n: usize,
+) {
+    use scim_gateway::store::{AuditRecord, SyncCount};
+    let start = now_micros() - 3_600_000_000;
+    for chunk_start in (0..n).step_by(10_000) {
+        let mut tx = store.begin().await.unwrap();
+        for i in chunk_start..(chunk_start + 10_000).min(n) {
+            let rejected = i % 50 == 0;
+            let (action, counts_as) = match i % 3 {
+                0 => ("user.create", SyncCount::Create),
+                _ => ("user.patch", SyncCount::Update),
+            };
+            let event = AuditRecord {
+                tenant_id: Some(tenant.clone()),
+                connection_id: Some(connection.clone()),
+                at: start + i as i64 * 100,
+                actor: "scim".into(),
+                action: action.into(),
+                target_type: Some("User".into()),
+                target_id: Some(format!("seeded-{}", i % 1000)),
+                outcome: if rejected { "rejected" } else { "success" }.into(),
+                http_status: if rejected { 400 } else { 200 },
+                request_summary: Some("PATCH /scim/v2/bench/Users/x".into()),
+                counts_as: Some(if rejected {
+                    SyncCount::Rejection
+                } else {
+                    counts_as
+                }),
+                ..AuditRecord::default()
+            };
+            tx.insert_audit(&event).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+}
+
+/// The admin API's reads at tenants of `sizes` users with ten times as many audit events: stat
+/// cards, a connection's sync state, a searched and filtered users page, and an audit page deep
+/// in the trail. Their cost should not follow the tenant or the trail.
+async fn admin_scenario(sizes: &[usize]) {
+    let client = reqwest::Client::new();
+    let mut rows = Vec::new();
+    let mut engine = "";
+    for &size in sizes {
+        let database = fresh_database().await;
+        engine = engine_name(&database);
+        let store = Store::connect(&database).await.unwrap();
+        store.migrate().await.unwrap();
+        let slug = TenantSlug::parse(TENANT).unwrap();
+        let tenant = tenants::create_tenant(&store, &slug, None, None, now_micros())
+            .await
+            .unwrap();
+        let (_, scim) = tokens::create_token(&store, TENANT, "entra", None, now_micros())
+            .await
+            .unwrap();
+        let (operator, _) = scim_gateway::tenant::operators::create_operator_token(
+            &store,
+            "bench",
+            None,
+            now_micros(),
+        )
+        .await
+        .unwrap();
+        let operator = operator.expose().to_string();
+        let seeded = Instant::now();
+        seed_users_fast(&store, &tenant.id, size).await;
+        let events = size * EVENTS_PER_USER;
+        seed_audit(&store, &tenant.id, &scim.connection_id, events).await;
+        println!(
+            "seeded {size} users and {events} audit events in {:.1}s",
+            seeded.elapsed().as_secs_f64()
+        );
+        store.close().await;
+        let port = free_port();
+        let mut gateway = start_gateway(&database, port);
+        wait_ready(&client, port).await;
+        let pid = gateway.id();
+        let base = format!("http://127.0.0.1:{port}/admin/v1/tenants/{TENANT}");
+        // A cursor half-way down the trail, as a reader paging back would hold one.
+        let deep = base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            format!("audit:{}", events / 2),
+        );
+        for (label, path) in [
+            ("stat cards", "/users/stats".to_string()),
+            ("sync state", "/connections/entra/sync".to_string()),
+            (
+                "users page: search + status",
+                "/users?search=user00012&status=invited&count=50".to_string(),
+            ),
+            (
+                "audit page deep in the trail",
+                format!("/audit?count=50&cursor={deep}"),
+            ),
+            (
+                "audit page: rejections only",
+                "/audit?count=50&outcome=rejected".to_string(),
+            ),
+        ] {
+            let url = format!("{base}{path}");
+            let (c, t) = (client.clone(), operator.clone());
+            rows.push(
+                on_gateway(
+                    pid,
+                    drive(
+                        &format!("{label} @ {size} users, {events} events"),
+                        2_000,
+                        move |_| {
+                            let (c, t, url) = (c.clone(), t.clone(), url.clone());
+                            async move { c.get(url).bearer_auth(t).send().await.unwrap().status() }
+                        },
+                    ),
+                )
+                .await,
+            );
+        }
+        gateway.kill().ok();
+        gateway.wait().ok();
+    }
+    println!("\nengine: {engine}; {CONCURRENCY} concurrent clients; 2000 requests per row");
+    println!(
+        "| scenario | requests/s | p50 ms | p99 ms | gateway CPU µs/request | | |\n| --- | --- | --- | --- | --- | --- | --- |"
+    );
+    for row in &rows {
+        println!("{}", row.row());
+    }
+}
+
 fn urlencode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
@@ -792,7 +931,7 @@ fn main() {
     // `cargo bench` adds `--bench`; the scenario is the word among the arguments.
     let scenario = args
         .iter()
-        .find(|a| *a == "users" || *a == "groups")
+        .find(|a| *a == "users" || *a == "groups" || *a == "admin")
         .cloned()
         .unwrap_or_else(|| "users".into());
     let sizes: Vec<usize> = args
@@ -834,7 +973,8 @@ fn main() {
         match scenario.as_str() {
             "groups" => groups_scenario(&fresh_database().await).await,
             "users" => users_scenario(&sizes).await,
-            other => panic!("unknown scenario '{other}'; try: users, groups"),
+            "admin" => admin_scenario(&sizes).await,
+            other => panic!("unknown scenario '{other}'; try: users, groups, admin"),
         }
     });
 }
