@@ -332,8 +332,8 @@ pub async fn reactivate_user(
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct UserListParams {
-    /// Matches the start of the userName, displayName, given or family name, or an email
-    /// address, without regard to case.
+    /// Matches the start of the userName, or with an `@` in it the start of an email address,
+    /// without regard to case (each an indexed prefix search).
     pub search: Option<String>,
     /// `invited`, `active` or `suspended`.
     pub status: Option<String>,

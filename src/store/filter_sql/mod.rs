@@ -422,13 +422,29 @@ impl<'a> Compiler<'a> {
             return format!("{c} IS NOT NULL");
         }
         let collate = self.dialect.byte_order();
+        let sw_text = if op == CompareOp::Sw {
+            text.clone()
+        } else {
+            String::new()
+        };
         let p = out.bind(SqlParam::Text(text));
         let dialect = self.dialect;
         let test = match op {
             CompareOp::Eq => format!("{c} = {p}"),
             CompareOp::Ne => return format!("({c} IS NULL OR {c} <> {p})"),
             CompareOp::Co => dialect.contains(c, &p),
-            CompareOp::Sw => format!("substr({c}, 1, length({p})) = {p}"),
+            CompareOp::Sw => {
+                // A range first, so that an indexed column is searched rather than scanned; the
+                // prefix test keeps it exact whatever the collation (see `prefix_upper_bound`).
+                let starts = format!("substr({c}, 1, length({p})) = {p}");
+                match prefix_upper_bound(&sw_text) {
+                    Some(upper) => {
+                        let upper = out.bind(SqlParam::Text(upper));
+                        format!("{c}{collate} >= {p} AND {c}{collate} < {upper} AND {starts}")
+                    }
+                    None => starts,
+                }
+            }
             CompareOp::Ew => dialect.ends_with(c, &p),
             CompareOp::Gt => format!("{c}{collate} > {p}"),
             CompareOp::Ge => format!("{c}{collate} >= {p}"),
@@ -439,10 +455,58 @@ impl<'a> Compiler<'a> {
     }
 }
 
+/// The least string greater than every string that starts with `prefix`, in code point order
+/// (SQLite's and PostgreSQL's `COLLATE "C"` order of UTF-8 text): the prefix with its last
+/// character raised by one (surrogates skipped). None when no character can be raised.
+fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match u32::from(last) + 1 {
+            0xD800 => Some('\u{E000}'),
+            n => char::from_u32(n),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::scim::filter::{FilterLimits, parse_filter};
+
+    #[test]
+    fn a_prefix_range_holds_exactly_the_strings_that_start_with_it() {
+        assert_eq!(prefix_upper_bound("user0").as_deref(), Some("user1"));
+        assert_eq!(
+            prefix_upper_bound("a\u{D7FF}").as_deref(),
+            Some("a\u{E000}")
+        );
+        assert_eq!(prefix_upper_bound("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
+        for (prefix, text) in [
+            ("ab", "ab"),
+            ("ab", "abz\u{10FFFF}"),
+            ("é", "été"),
+            ("a\u{10FFFF}", "a\u{10FFFF}x"),
+        ] {
+            let upper = prefix_upper_bound(prefix).unwrap();
+            assert!(
+                text >= prefix && text < upper.as_str(),
+                "{text} starts with {prefix}"
+            );
+        }
+        for (prefix, text) in [("ab", "ac"), ("ab", "b"), ("ab", "aa\u{10FFFF}")] {
+            let upper = prefix_upper_bound(prefix).unwrap();
+            assert!(
+                !(text >= prefix && text < upper.as_str()),
+                "{text} does not start with {prefix}"
+            );
+        }
+    }
     use crate::scim::schema::Registry;
 
     fn compiled(filter: &str, dialect: Dialect) -> Result<(FilterSql, SqlFragment), ScimError> {
