@@ -4,7 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::scim::{SCIM_CONTENT_TYPE, ScimError, ScimType};
+use crate::scim::{SCIM_CONTENT_TYPE, ScimError};
 use crate::sso::SsoError;
 use crate::store::StoreError;
 use crate::tenant::TenantError;
@@ -31,55 +31,44 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
-/// The SCIM error a rule's refusal becomes: the status from `TenantError::status` (the table
-/// the audit trail records too), the `scimType` and the words from here.
+/// The SCIM error a rule's refusal becomes: the status and `scimType` from `TenantError`'s
+/// table (which the audit trail records too), the words from here.
 pub fn to_scim_error(err: &TenantError) -> ScimError {
-    let (scim_type, detail) = match err {
+    let detail = match err {
         TenantError::Scim(e) => return e.clone(),
-        TenantError::NotFound(what) => (None, format!("{what} not found")),
-        TenantError::UserNameTaken(name) => (
-            Some(ScimType::Uniqueness),
-            format!("userName '{name}' is already taken in this tenant"),
-        ),
-        TenantError::GroupNameTaken(name) => (
-            Some(ScimType::Uniqueness),
-            format!("displayName '{name}' is already taken by another group of this tenant"),
-        ),
-        TenantError::SeatLimitReached { limit } => (
-            None,
-            format!("seat limit {limit} reached: no user can be added to this tenant"),
-        ),
-        TenantError::Locked { attribute } => (
-            Some(ScimType::Mutability),
-            format!("'{attribute}' is locked in this tenant and cannot be changed once set"),
-        ),
-        TenantError::PreconditionFailed { .. } => (
-            None,
-            "the resource has changed since the version given in If-Match".into(),
-        ),
-        TenantError::TenantExists(slug) => (
-            Some(ScimType::Uniqueness),
-            format!("tenant '{slug}' already exists"),
-        ),
-        TenantError::UnknownTenant(slug) => (None, format!("tenant '{slug}' not found")),
-        TenantError::ConnectionExists(name) => (
-            Some(ScimType::Uniqueness),
-            format!("connection '{name}' already exists in this tenant"),
-        ),
-        TenantError::InvalidArgument(detail) => (Some(ScimType::InvalidValue), detail.clone()),
-        TenantError::Unauthenticated => (None, err.to_string()),
-        TenantError::Forbidden(detail) => (None, detail.clone()),
-        TenantError::Store(retry) if retry.is_retryable() => (
-            None,
-            "the service is busy; the request was not applied, retry it shortly".into(),
-        ),
-        TenantError::Store(StoreError::UnstorableText(_)) => (
-            Some(ScimType::InvalidValue),
-            "text containing a NUL character (U+0000) can be neither stored nor searched".into(),
-        ),
-        TenantError::Store(_) => (None, "internal error; the request was not applied".into()),
+        TenantError::NotFound(what) => format!("{what} not found"),
+        TenantError::UserNameTaken(name) => {
+            format!("userName '{name}' is already taken in this tenant")
+        }
+        TenantError::GroupNameTaken(name) => {
+            format!("displayName '{name}' is already taken by another group of this tenant")
+        }
+        TenantError::SeatLimitReached { limit } => {
+            format!("seat limit {limit} reached: no user can be added to this tenant")
+        }
+        TenantError::Locked { attribute } => {
+            format!("'{attribute}' is locked in this tenant and cannot be changed once set")
+        }
+        TenantError::PreconditionFailed { .. } => {
+            "the resource has changed since the version given in If-Match".into()
+        }
+        TenantError::TenantExists(slug) => format!("tenant '{slug}' already exists"),
+        TenantError::UnknownTenant(slug) => format!("tenant '{slug}' not found"),
+        TenantError::ConnectionExists(name) => {
+            format!("connection '{name}' already exists in this tenant")
+        }
+        TenantError::InvalidArgument(detail) => detail.clone(),
+        TenantError::Unauthenticated => err.to_string(),
+        TenantError::Forbidden(detail) => detail.clone(),
+        TenantError::Store(retry) if retry.is_retryable() => {
+            "the service is busy; the request was not applied, retry it shortly".into()
+        }
+        TenantError::Store(StoreError::UnstorableText(_)) => {
+            "text containing a NUL character (U+0000) can be neither stored nor searched".into()
+        }
+        TenantError::Store(_) => "internal error; the request was not applied".into(),
     };
-    ScimError::new(err.status(), scim_type, detail)
+    ScimError::new(err.status(), err.scim_type(), detail)
 }
 
 /// Seconds a client is asked to wait before retrying a 503 (`Retry-After`).
@@ -296,6 +285,7 @@ pub fn escape_html(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::ScimType;
 
     fn mapped(err: TenantError) -> (u16, Option<ScimType>, String) {
         let e = to_scim_error(&err);

@@ -35,7 +35,7 @@ fn list_from(text: Option<String>) -> Vec<String> {
 
 /// The columns `audit_from_row` reads.
 pub(super) const AUDIT_COLUMNS: &str = "tenant_id, connection_id, at, actor, action, target_type, target_id, \
-     target_name, outcome, http_status, reason, changed_attributes, tolerances, request_summary";
+     target_name, outcome, http_status, reason, changed_attributes, tolerances, request_summary, scim_type";
 
 pub(super) fn audit_from_row(row: &AnyRow<'_>) -> Result<AuditRecord, StoreError> {
     Ok(AuditRecord {
@@ -53,6 +53,7 @@ pub(super) fn audit_from_row(row: &AnyRow<'_>) -> Result<AuditRecord, StoreError
         changed_attributes: list_from(row.column("changed_attributes")?),
         tolerances: list_from(row.column("tolerances")?),
         request_summary: row.column("request_summary")?,
+        scim_type: row.column("scim_type")?,
         counts_as: None,
     })
 }
@@ -66,8 +67,8 @@ impl Tx {
         on_tx!(self, |conn| {
             sqlx::query(
                 "INSERT INTO audit_events (tenant_id, connection_id, at, actor, action, target_type, target_id, \
-                 target_name, outcome, http_status, reason, changed_attributes, tolerances, request_summary) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                 target_name, outcome, http_status, reason, changed_attributes, tolerances, request_summary, scim_type) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             )
             .bind(&event.tenant_id)
             .bind(&event.connection_id)
@@ -83,6 +84,7 @@ impl Tx {
             .bind(list_text(&event.changed_attributes))
             .bind(list_text(&event.tolerances))
             .bind(storable_opt(&event.request_summary))
+            .bind(&event.scim_type)
             .execute(&mut *conn)
             .await?;
         });

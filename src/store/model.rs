@@ -291,6 +291,8 @@ pub struct AuditRecord {
     pub changed_attributes: Vec<String>,
     pub tolerances: Vec<String>,
     pub request_summary: Option<String>,
+    /// The `scimType` a rejection was answered with, if any.
+    pub scim_type: Option<String>,
     /// The sync counter of `connection_id` this event adds to, counted with it.
     pub counts_as: Option<SyncCount>,
 }

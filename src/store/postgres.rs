@@ -66,5 +66,10 @@ pub(super) fn migrator() -> Migrator {
             "tombstone_index",
             include_str!("../../migrations/postgres/0010_tombstone_index.sql"),
         ),
+        (
+            11,
+            "audit_scim_type",
+            include_str!("../../migrations/postgres/0011_audit_scim_type.sql"),
+        ),
     ])
 }

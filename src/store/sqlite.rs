@@ -92,5 +92,10 @@ pub(super) fn migrator() -> Migrator {
             "tombstone_index",
             include_str!("../../migrations/sqlite/0010_tombstone_index.sql"),
         ),
+        (
+            11,
+            "audit_scim_type",
+            include_str!("../../migrations/sqlite/0011_audit_scim_type.sql"),
+        ),
     ])
 }

@@ -89,6 +89,7 @@ async fn audit_rejection<T>(
     record.counts_as = Some(SyncCount::Rejection);
     record.http_status = i64::from(err.status());
     record.reason = Some(err.to_string());
+    record.scim_type = err.scim_type().map(|t| t.as_str().to_string());
     record.target_type = Some(
         if action.starts_with("group.") {
             "Group"

@@ -27,7 +27,7 @@ pub mod users;
 
 use std::sync::Arc;
 
-use crate::scim::ScimError;
+use crate::scim::{ScimError, ScimType};
 use crate::store::{ConnectionId, StoreError, TenantRecord};
 
 /// Attributes locked once set unless a tenant's policy says otherwise (SPEC §4).
@@ -94,6 +94,23 @@ impl TenantError {
             TenantError::PreconditionFailed { .. } => 412,
             TenantError::Locked { .. } | TenantError::InvalidArgument(_) => 400,
             TenantError::Store(err) => store_error_status(err),
+        }
+    }
+
+    /// The SCIM error type this error is answered with, beside its status: the one table the
+    /// answer and the audit record of a rejection read.
+    pub fn scim_type(&self) -> Option<ScimType> {
+        match self {
+            TenantError::Scim(e) => e.scim_type,
+            TenantError::UserNameTaken(_)
+            | TenantError::GroupNameTaken(_)
+            | TenantError::TenantExists(_)
+            | TenantError::ConnectionExists(_) => Some(ScimType::Uniqueness),
+            TenantError::Locked { .. } => Some(ScimType::Mutability),
+            TenantError::InvalidArgument(_) | TenantError::Store(StoreError::UnstorableText(_)) => {
+                Some(ScimType::InvalidValue)
+            }
+            _ => None,
         }
     }
 

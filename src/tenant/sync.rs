@@ -92,6 +92,8 @@ pub struct Rejection {
     pub at: Micros,
     pub action: String,
     pub status: i64,
+    /// The SCIM error type the client was answered with (`uniqueness`, `mutability`, …).
+    pub scim_type: Option<String>,
     pub detail: Option<String>,
     /// Method and path.
     pub request: Option<String>,
@@ -106,6 +108,7 @@ impl From<AuditRecord> for Rejection {
             at: e.at,
             action: e.action,
             status: e.http_status,
+            scim_type: e.scim_type,
             detail: e.reason,
             request: e.request_summary,
             target_type: e.target_type,

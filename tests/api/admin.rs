@@ -170,6 +170,7 @@ async fn seat_limit_and_locked_attribute_rejections_show_in_sync_state_and_flip_
     assert_eq!(failing["lastHour"]["rejections"], 1);
     let seat = &failing["lastRejections"][0];
     assert_eq!(seat["status"], 403);
+    assert_eq!(seat["scimType"], Value::Null);
     assert_eq!(seat["action"], "user.create");
     assert_eq!(seat["request"], format!("POST /scim/v2/{TENANT}/Users"));
     assert!(
@@ -198,6 +199,7 @@ async fn seat_limit_and_locked_attribute_rejections_show_in_sync_state_and_flip_
     let newest = &state["lastRejections"][0];
     assert_eq!(newest["action"], "user.patch");
     assert_eq!(newest["status"], 400);
+    assert_eq!(newest["scimType"], "mutability");
     assert_eq!(newest["targetId"], id);
     assert_eq!(
         newest["request"],
@@ -514,7 +516,7 @@ async fn the_audit_export_streams_json_lines_and_csv_without_running_formulas() 
     assert!(
         rows.next()
             .unwrap()
-            .starts_with("at,actor,action,outcome,status")
+            .starts_with("at,actor,action,outcome,status,scimType,")
     );
     let formula = rows.nth(1).unwrap();
     assert!(

@@ -75,6 +75,8 @@ pub struct EventView {
     pub outcome: String,
     /// The HTTP status the request was answered with.
     pub status: i64,
+    /// The SCIM error type of a rejection, e.g. `uniqueness`.
+    pub scim_type: Option<String>,
     pub target_type: Option<String>,
     pub target_id: Option<String>,
     pub target_name: Option<String>,
@@ -96,6 +98,7 @@ impl From<AuditEntry> for EventView {
             action: e.action,
             outcome: e.outcome,
             status: e.http_status,
+            scim_type: e.scim_type,
             target_type: e.target_type,
             target_id: e.target_id,
             target_name: e.target_name,
@@ -247,12 +250,13 @@ pub async fn audit_export(
     Ok(response)
 }
 
-const CSV_COLUMNS: [&str; 12] = [
+const CSV_COLUMNS: [&str; 13] = [
     "at",
     "actor",
     "action",
     "outcome",
     "status",
+    "scimType",
     "targetType",
     "targetId",
     "targetName",
@@ -299,6 +303,7 @@ fn write_event(out: &mut Vec<u8>, format: ExportFormat, event: EventView) {
                 event.action,
                 event.outcome,
                 event.status.to_string(),
+                text(event.scim_type),
                 text(event.target_type),
                 text(event.target_id),
                 text(event.target_name),

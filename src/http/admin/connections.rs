@@ -79,6 +79,8 @@ pub struct RejectionView {
     pub action: String,
     /// The HTTP status the client got.
     pub status: i64,
+    /// The SCIM error type it got, e.g. `mutability` for a locked attribute.
+    pub scim_type: Option<String>,
     /// Why it was refused, as the client was told.
     pub detail: Option<String>,
     /// Method and path, e.g. `POST /scim/v2/acme/Users`.
@@ -94,6 +96,7 @@ impl From<Rejection> for RejectionView {
             at: timestamp(e.at),
             action: e.action,
             status: e.status,
+            scim_type: e.scim_type,
             detail: e.detail,
             request: e.request,
             target_type: e.target_type,
