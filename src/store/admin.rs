@@ -5,8 +5,8 @@ use super::audit::{AUDIT_COLUMNS, audit_from_row};
 use super::row::AnyRow;
 use super::{
     AdminTokenId, AdminTokenRecord, AuditRecord, ConnectionId, ConnectionSummary, Micros,
-    SqlFragment, SqlParam, Store, StoreError, SyncCount, SyncCounts, SyncWindows, TenantId,
-    TokenPrefix, Tx, on_tx,
+    SqlFragment, SqlParam, Store, StoreError, SyncCounts, SyncWindows, TenantId, TokenPrefix, Tx,
+    on_tx,
 };
 
 const MINUTE: Micros = 60_000_000;
@@ -226,36 +226,5 @@ impl Tx {
             .await?;
             Ok(done.rows_affected())
         })
-    }
-
-    /// Counts one write (or rejection) of a connection in the minute of `at`, in the write's own
-    /// transaction. `shard` spreads concurrent writers over rows (see the migration).
-    pub(super) async fn count_sync(
-        &mut self,
-        connection_id: &ConnectionId,
-        kind: SyncCount,
-        at: Micros,
-        shard: i64,
-    ) -> Result<(), StoreError> {
-        let column = match kind {
-            SyncCount::Create => "creates",
-            SyncCount::Update => "updates",
-            SyncCount::Deactivation => "deactivations",
-            SyncCount::Delete => "deletes",
-            SyncCount::Rejection => "rejections",
-        };
-        let sql = format!(
-            "INSERT INTO sync_counters (connection_id, minute, shard, {column}) VALUES ($1, $2, $3, 1) \
-             ON CONFLICT (connection_id, minute, shard) DO UPDATE SET {column} = sync_counters.{column} + 1"
-        );
-        on_tx!(self, |conn| {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(connection_id)
-                .bind(minute_of(at))
-                .bind(shard)
-                .execute(&mut *conn)
-                .await?;
-        });
-        Ok(())
     }
 }

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use super::row::AnyRow;
-use super::{AuditRecord, Dialect, SqlFragment, SqlParam, Store, StoreError, Tx, on_tx};
+use super::{AuditRecord, SqlFragment, SqlParam, Store, StoreError, SyncCount, Tx, on_tx};
 use super::{ConnectionId, Micros, TenantId};
 
 fn list_text(list: &[String]) -> Option<String> {
@@ -58,17 +58,16 @@ pub(super) fn audit_from_row(row: &AnyRow<'_>) -> Result<AuditRecord, StoreError
     })
 }
 
-/// Sync counter rows per connection and minute that concurrent writers spread over.
-const COUNTER_SHARDS: i64 = 8;
-
 impl Tx {
-    /// Appends an event, and counts it for its connection when it says so (`counts_as`).
+    /// Appends an event; the database counts it for its connection when it says so
+    /// (`counts_as`: the trigger of migration 0012 upserts `sync_counters`).
     pub async fn insert_audit(&mut self, event: &AuditRecord) -> Result<(), StoreError> {
         on_tx!(self, |conn| {
             sqlx::query(
                 "INSERT INTO audit_events (tenant_id, connection_id, at, actor, action, target_type, target_id, \
-                 target_name, outcome, http_status, reason, changed_attributes, tolerances, request_summary, scim_type) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                 target_name, outcome, http_status, reason, changed_attributes, tolerances, request_summary, scim_type, \
+                 counts_as) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             )
             .bind(&event.tenant_id)
             .bind(&event.connection_id)
@@ -85,16 +84,10 @@ impl Tx {
             .bind(list_text(&event.tolerances))
             .bind(storable_opt(&event.request_summary))
             .bind(&event.scim_type)
+            .bind(event.counts_as.map(SyncCount::column))
             .execute(&mut *conn)
             .await?;
         });
-        if let (Some(connection), Some(kind)) = (&event.connection_id, event.counts_as) {
-            let shard = match self.dialect() {
-                Dialect::Sqlite => 0,
-                Dialect::Postgres => event.at.rem_euclid(COUNTER_SHARDS),
-            };
-            self.count_sync(connection, kind, event.at, shard).await?;
-        }
         Ok(())
     }
 }

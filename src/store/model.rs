@@ -93,6 +93,19 @@ pub enum SyncCount {
     Rejection,
 }
 
+impl SyncCount {
+    /// The `sync_counters` column it adds to (and how `audit_events.counts_as` names it).
+    pub fn column(self) -> &'static str {
+        match self {
+            SyncCount::Create => "creates",
+            SyncCount::Update => "updates",
+            SyncCount::Deactivation => "deactivations",
+            SyncCount::Delete => "deletes",
+            SyncCount::Rejection => "rejections",
+        }
+    }
+}
+
 /// What a connection did over a window of time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SyncCounts {

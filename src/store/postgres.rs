@@ -71,5 +71,10 @@ pub(super) fn migrator() -> Migrator {
             "audit_scim_type",
             include_str!("../../migrations/postgres/0011_audit_scim_type.sql"),
         ),
+        (
+            12,
+            "sync_counter_trigger",
+            include_str!("../../migrations/postgres/0012_sync_counter_trigger.sql"),
+        ),
     ])
 }

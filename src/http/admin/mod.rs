@@ -35,8 +35,9 @@ pub const BASE: &str = "/admin/v1";
     info(
         title = "scim-gateway admin API",
         version = "1",
-        description = "What operators and each tenant's admins audit and change: tenants, \
-                       directory connections and their sync state. An operator token reaches \
+        description = "What operators and each tenant's admins audit and change: tenants and \
+                       their policies, directory connections, tokens and sync state, users, \
+                       roles, and the audit trail. An operator token reaches \
                        every tenant; a tenant admin's gateway session reaches that tenant only, \
                        with the permissions of their roles (each route names the one it needs; \
                        `manage` includes `view`)."
@@ -168,11 +169,6 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::audit_page))
         .routes(routes!(audit::audit_export))
         .split_for_parts()
-}
-
-/// The OpenAPI document of the admin API, as served.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().1
 }
 
 pub fn router() -> Router<AppState> {
