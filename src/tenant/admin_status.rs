@@ -29,11 +29,12 @@ pub async fn change_status(
     now: Micros,
 ) -> Result<UserRecord, TenantError> {
     let tenant = tenant_for(store, actor, slug, AdminPermission::UsersManage).await?;
-    let action = match change {
-        AdminStatusChange::Suspend => "user.suspend",
-        AdminStatusChange::Reactivate => "user.reactivate",
+    let (action, verb) = match change {
+        AdminStatusChange::Suspend => ("user.suspend", "suspend"),
+        AdminStatusChange::Reactivate => ("user.reactivate", "reactivate"),
     };
-    let caller = actor.caller_in(tenant, format!("POST admin {action}"));
+    let summary = format!("POST /admin/v1/tenants/{slug}/users/{id}/{verb}");
+    let caller = actor.caller_in(tenant, summary);
     let mut tx = store.begin().await?;
     let old = tx
         .user_for_update(&caller.tenant.id, id)

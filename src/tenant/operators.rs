@@ -90,13 +90,14 @@ impl AdminActor {
         }
     }
 
-    /// The caller an admin change of `tenant` is audited as.
+    /// The caller an admin change of `tenant` runs as (its audit event names the actor with
+    /// `label`).
     pub fn caller_in(&self, tenant: TenantRecord, request_summary: String) -> Caller {
         Caller {
             tenant: Arc::new(tenant),
             connection_id: None,
             actor: "admin",
-            request_summary: Some(format!("{request_summary} by {}", self.label())),
+            request_summary: Some(request_summary),
         }
     }
 }

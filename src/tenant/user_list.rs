@@ -136,7 +136,7 @@ pub async fn user_list(
         cursor: (!sorted).then(|| query.cursor.clone().unwrap_or_default()),
         ..ListRequest::default()
     };
-    let caller = actor.caller_in(tenant, "GET admin users".into());
+    let caller = actor.caller_in(tenant, format!("GET /admin/v1/tenants/{slug}/users"));
     let (listing, _) =
         users::list_users(store, schemas, &caller, &request, limits, false, now).await?;
     Ok(listing)

@@ -712,6 +712,12 @@ async fn an_admin_suspension_holds_against_the_providers_active_true_until_an_ad
         .find(|e| e.action == "user.suspend")
         .unwrap();
     assert_eq!(event.actor, format!("operator:{prefix}"));
+    assert_eq!(
+        event.request_summary,
+        Some(format!(
+            "POST /admin/v1/tenants/{TENANT}/users/{id}/suspend"
+        ))
+    );
 
     // Okta's full PUT carries active: true with every profile change: applied, but still held.
     let mut okta = user("held");
