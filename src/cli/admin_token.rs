@@ -29,7 +29,7 @@ pub enum AdminTokenCommand {
 }
 
 fn state_of(t: &AdminTokenRecord, now: Micros) -> &'static str {
-    super::token_state(t.revoked_at, t.expires_at, now)
+    crate::tenant::tokens::token_state(t.revoked_at, t.expires_at, now)
 }
 
 pub async fn run(store: &Store, cmd: AdminTokenCommand, as_json: bool) -> anyhow::Result<()> {

@@ -130,19 +130,6 @@ fn time_text(t: Option<Micros>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-/// A token's state in listings, from when it was revoked and when it expires.
-fn token_state(
-    revoked_at: Option<Micros>,
-    expires_at: Option<Micros>,
-    now: Micros,
-) -> &'static str {
-    match (revoked_at, expires_at) {
-        (Some(_), _) => "revoked",
-        (None, Some(at)) if at <= now => "expired",
-        _ => "live",
-    }
-}
-
 /// An error and its causes on one line.
 pub fn one_line(err: &anyhow::Error) -> String {
     err.chain()

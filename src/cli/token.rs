@@ -47,7 +47,7 @@ pub enum TokenCommand {
 }
 
 fn state_of(t: &TokenRecord, now: Micros) -> &'static str {
-    super::token_state(t.revoked_at, t.expires_at, now)
+    tokens::token_state(t.revoked_at, t.expires_at, now)
 }
 
 pub async fn run(store: &Store, cmd: TokenCommand, as_json: bool) -> anyhow::Result<()> {

@@ -49,6 +49,19 @@ pub fn hash_token(secret: &str) -> String {
     out
 }
 
+/// A token's state in listings (SCIM and operator tokens alike): `revoked`, `expired` or `live`.
+pub fn token_state(
+    revoked_at: Option<Micros>,
+    expires_at: Option<Micros>,
+    now: Micros,
+) -> &'static str {
+    match (revoked_at, expires_at) {
+        (Some(_), _) => "revoked",
+        (None, Some(at)) if at <= now => "expired",
+        _ => "live",
+    }
+}
+
 /// A new 256-bit secret, after `marker` (which says what kind of token it is).
 pub(super) fn new_secret(marker: &str) -> TokenSecret {
     let mut bytes = [0u8; 32];

@@ -259,11 +259,7 @@ pub struct TokenView {
 }
 
 fn token_view(t: TokenRecord, now: Micros) -> TokenView {
-    let state = match (t.revoked_at, t.expires_at) {
-        (Some(_), _) => "revoked",
-        (None, Some(at)) if at <= now => "expired",
-        _ => "live",
-    };
+    let state = crate::tenant::tokens::token_state(t.revoked_at, t.expires_at, now);
     TokenView {
         prefix: t.prefix.to_string(),
         connection: t.connection_name,
