@@ -29,7 +29,10 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use scim_gateway::clock::now_micros;
-use scim_gateway::store::{SeatReservation, Store, TenantId, UserId, UserRecord, UserStatus};
+use scim_gateway::store::{
+    SeatReservation, Store, TenantId, TenantRecord, TokenRecord, UserId, UserRecord, UserStatus,
+};
+use scim_gateway::tenant::tokens::TokenSecret;
 use scim_gateway::tenant::{TenantSlug, tenants, tokens};
 
 // The gateway's allocator, so that the baseline server (this binary) is measured on equal terms.
@@ -501,6 +504,21 @@ async fn seed_users_fast(store: &Store, tenant_id: &TenantId, n: usize) -> Vec<U
     ids
 }
 
+/// A fresh database with the bench tenant and a SCIM token of its `connection`.
+async fn bench_tenant(connection: &str) -> (String, Store, TenantRecord, TokenSecret, TokenRecord) {
+    let database = fresh_database().await;
+    let store = Store::connect(&database).await.unwrap();
+    store.migrate().await.unwrap();
+    let slug = TenantSlug::parse(TENANT).unwrap();
+    let tenant = tenants::create_tenant(&store, &slug, None, None, now_micros())
+        .await
+        .unwrap();
+    let (secret, token) = tokens::create_token(&store, TENANT, connection, None, now_micros())
+        .await
+        .unwrap();
+    (database, store, tenant, secret, token)
+}
+
 async fn users_scenario(sizes: &[usize]) {
     let client = reqwest::Client::new();
     let baselines_before = baselines(&client, BASELINE_REQUESTS).await;
@@ -509,17 +527,8 @@ async fn users_scenario(sizes: &[usize]) {
     let mut memory = Vec::new();
     let mut engine = "";
     for &size in sizes {
-        let database = fresh_database().await;
+        let (database, store, tenant, token, _) = bench_tenant("bench").await;
         engine = engine_name(&database);
-        let store = Store::connect(&database).await.unwrap();
-        store.migrate().await.unwrap();
-        let slug = TenantSlug::parse(TENANT).unwrap();
-        let tenant = tenants::create_tenant(&store, &slug, None, None, now_micros())
-            .await
-            .unwrap();
-        let (token, _) = tokens::create_token(&store, TENANT, "bench", None, now_micros())
-            .await
-            .unwrap();
         let token = token.expose().to_string();
         let seeded = Instant::now();
         let ids = seed_users_fast(&store, &tenant.id, size).await;
@@ -801,17 +810,8 @@ async fn admin_scenario(sizes: &[usize]) {
     let mut rows = Vec::new();
     let mut engine = "";
     for &size in sizes {
-        let database = fresh_database().await;
+        let (database, store, tenant, _, scim) = bench_tenant("entra").await;
         engine = engine_name(&database);
-        let store = Store::connect(&database).await.unwrap();
-        store.migrate().await.unwrap();
-        let slug = TenantSlug::parse(TENANT).unwrap();
-        let tenant = tenants::create_tenant(&store, &slug, None, None, now_micros())
-            .await
-            .unwrap();
-        let (_, scim) = tokens::create_token(&store, TENANT, "entra", None, now_micros())
-            .await
-            .unwrap();
         let (operator, _) = scim_gateway::tenant::operators::create_operator_token(
             &store,
             "bench",

@@ -110,15 +110,17 @@ pub async fn tenant_for(
     slug: &str,
     permission: AdminPermission,
 ) -> Result<TenantRecord, TenantError> {
-    if let AdminActor::TenantAdmin { tenant, .. } = actor
-        && tenant.slug != slug
-    {
-        return Err(TenantError::Forbidden(format!(
-            "this session belongs to tenant '{}' and cannot reach another tenant",
-            tenant.slug
-        )));
-    }
-    let tenant = find_tenant(store, slug).await?;
+    let tenant = match actor {
+        AdminActor::TenantAdmin { tenant, .. } if tenant.slug != slug => {
+            return Err(TenantError::Forbidden(format!(
+                "this session belongs to tenant '{}' and cannot reach another tenant",
+                tenant.slug
+            )));
+        }
+        // Read with the session on this request: no second lookup.
+        AdminActor::TenantAdmin { tenant, .. } => TenantRecord::clone(tenant),
+        AdminActor::Operator { .. } => find_tenant(store, slug).await?,
+    };
     if !actor.may(&tenant, permission) {
         return Err(TenantError::Forbidden(format!(
             "this needs the '{}' permission in tenant '{slug}'",
