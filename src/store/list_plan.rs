@@ -2,7 +2,7 @@
 //! compiled for the engine into a `ListPlan` that `Store::list_users` and `list_groups` run.
 
 use super::filter_sql::{FilterSql, compile_filter, order_by};
-use super::{Dialect, ListOrder, PageSpec, SqlFragment, Store};
+use super::{ConnectionId, Dialect, ListOrder, PageSpec, RoleId, SqlFragment, SqlParam, Store};
 use crate::scim::ScimError;
 use crate::scim::filter::Filter;
 use crate::scim::list::Paging;
@@ -17,6 +17,53 @@ pub struct ListQuery {
     pub sort_by: Option<String>,
     pub descending: bool,
     pub paging: Paging,
+    pub narrowing: Narrowing,
+}
+
+/// What the admin users table narrows a list of users to beyond a SCIM filter: SCIM has no
+/// words for a role held through a group or an admin's assignment, nor for a connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Narrowing {
+    pub holds_role: Option<RoleHolders>,
+    /// Users this connection created.
+    pub provisioned_by: Option<ConnectionId>,
+}
+
+impl Narrowing {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// A catalog role, to find who holds it: by a SCIM `roles` value naming it (folded), through a
+/// group mapped to it, or by an admin's assignment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleHolders {
+    pub role_id: RoleId,
+    pub name_key: String,
+}
+
+/// `narrowing` as conditions on `u`, their parameters appended to `out`. Each is an indexed
+/// set of user ids.
+fn narrowing_conditions(narrowing: &Narrowing, out: &mut SqlFragment) -> Vec<String> {
+    let mut terms = Vec::new();
+    if let Some(role) = &narrowing.holds_role {
+        let id = out.bind(SqlParam::from(&role.role_id));
+        let name = out.bind(SqlParam::Text(role.name_key.clone()));
+        terms.push(format!(
+            "u.id IN (SELECT v.user_id FROM user_role_values v WHERE v.tenant_id = $1 AND v.value_key = {name} \
+             UNION SELECT a.user_id FROM user_role_assignments a WHERE a.role_id = {id} \
+             UNION SELECT m.member_id FROM group_role_mappings gm \
+             JOIN groups g ON g.tenant_id = gm.tenant_id AND g.display_name_key = gm.group_name_key \
+             JOIN group_members m ON m.group_id = g.id \
+             WHERE gm.tenant_id = $1 AND gm.role_id = {id})"
+        ));
+    }
+    if let Some(connection) = &narrowing.provisioned_by {
+        let id = out.bind(SqlParam::from(connection));
+        terms.push(format!("u.created_by_connection = {id}"));
+    }
+    terms
 }
 
 /// A `ListQuery` compiled to SQL for one engine. Its parts are the store's own.
@@ -43,7 +90,15 @@ pub fn plan_list(
         Some(ast) => compile_filter(ast, subject, schemas, dialect, &mut condition)?,
         None => FilterSql::everything(),
     };
-    condition.sql = filter.condition;
+    let narrowed = match subject {
+        FilterSubject::Users => narrowing_conditions(&query.narrowing, &mut condition),
+        FilterSubject::Groups => Vec::new(),
+    };
+    condition.sql = if narrowed.is_empty() {
+        filter.condition
+    } else {
+        format!("({}) AND {}", filter.condition, narrowed.join(" AND "))
+    };
     let order = order_by(
         query.sort_by.as_deref(),
         query.descending,

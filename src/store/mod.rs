@@ -20,13 +20,15 @@ mod sqlite;
 mod sqlite_reader;
 mod sso;
 mod tenants;
+#[cfg(test)]
+mod upgrade_tests;
 mod users;
 
 pub use audit::{AuditEntry, AuditFilter};
 pub use dialect::Dialect;
 pub use error::{Constraint, StoreError};
 pub use groups::GroupPage;
-pub use list_plan::{FilterSubject, ListPlan, ListQuery, plan_list};
+pub use list_plan::{FilterSubject, ListPlan, ListQuery, Narrowing, RoleHolders, plan_list};
 pub use model::*;
 pub use sso::{LoginStateRecord, SessionRecord, SigningKeyRecord, SsoConfig, UserClaim};
 pub use users::TombstoneCursor;

@@ -203,6 +203,17 @@ pub enum SeatReservation {
 pub struct UserIndex {
     pub emails: Vec<EmailRow>,
     pub folded: Map<String, Value>,
+    /// The SCIM `roles` values, decoded and folded, each once: the admin users table filters
+    /// by effective role through them.
+    pub role_values: Vec<String>,
+}
+
+/// Which side tables of a user an update rewrites: only those whose attribute changed, so that
+/// a PATCH of a name costs no email or role rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SideTableChanges {
+    pub emails: bool,
+    pub role_values: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

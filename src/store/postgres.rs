@@ -76,5 +76,10 @@ pub(super) fn migrator() -> Migrator {
             "sync_counter_trigger",
             include_str!("../../migrations/postgres/0012_sync_counter_trigger.sql"),
         ),
+        (
+            13,
+            "admin_user_filters",
+            include_str!("../../migrations/postgres/0013_admin_user_filters.sql"),
+        ),
     ])
 }

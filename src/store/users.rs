@@ -6,9 +6,9 @@ use super::row::AnyRow;
 
 use super::{ConnectionId, GroupId, TenantId, UserId};
 use super::{
-    EmailRow, ListPlan, ListSource, MembershipRow, Micros, SeatReservation, SqlFragment, SqlParam,
-    Store, StoreError, Tombstone, Tx, UserIndex, UserRecord, UserStatus, bind_params,
-    count_statement, json_text, on_tx, page_statement, sort_memberships,
+    EmailRow, ListPlan, ListSource, MembershipRow, Micros, SeatReservation, SideTableChanges,
+    SqlFragment, SqlParam, Store, StoreError, Tombstone, Tx, UserIndex, UserRecord, UserStatus,
+    bind_params, count_statement, json_text, on_tx, page_statement, sort_memberships,
 };
 
 macro_rules! user_columns {
@@ -471,14 +471,18 @@ impl Tx {
             .await?;
         });
         self.insert_emails(&user.id, &user.tenant_id, &index.emails)
+            .await?;
+        self.insert_role_values(&user.id, &user.tenant_id, &index.role_values)
             .await
     }
 
-    /// Writes a new version of a user read with `user_for_update` in this transaction.
+    /// Writes a new version of a user read with `user_for_update` in this transaction, and the
+    /// side tables `changes` names.
     pub async fn update_user(
         &mut self,
         user: &UserRecord,
         index: &UserIndex,
+        changes: SideTableChanges,
     ) -> Result<(), StoreError> {
         on_tx!(self, |conn| {
             sqlx::query(
@@ -506,13 +510,28 @@ impl Tx {
             .bind(&user.tenant_id)
             .execute(&mut *conn)
             .await?;
-            sqlx::query("DELETE FROM user_emails WHERE user_id = $1")
-                .bind(&user.id)
-                .execute(&mut *conn)
-                .await?;
         });
-        self.insert_emails(&user.id, &user.tenant_id, &index.emails)
-            .await
+        if changes.emails {
+            on_tx!(self, |conn| {
+                sqlx::query("DELETE FROM user_emails WHERE user_id = $1")
+                    .bind(&user.id)
+                    .execute(&mut *conn)
+                    .await?;
+            });
+            self.insert_emails(&user.id, &user.tenant_id, &index.emails)
+                .await?;
+        }
+        if changes.role_values {
+            on_tx!(self, |conn| {
+                sqlx::query("DELETE FROM user_role_values WHERE user_id = $1")
+                    .bind(&user.id)
+                    .execute(&mut *conn)
+                    .await?;
+            });
+            self.insert_role_values(&user.id, &user.tenant_id, &index.role_values)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Inserts many users of one tenant at once (seeding and imports), a few hundred rows per
@@ -603,6 +622,10 @@ impl Tx {
                         .await?;
                 });
             }
+            for (user, index) in chunk {
+                self.insert_role_values(&user.id, &user.tenant_id, &index.role_values)
+                    .await?;
+            }
         }
         // Keep the seat counter equal to the number of users (it also answers unfiltered counts),
         // and each status's count to its users.
@@ -658,6 +681,27 @@ impl Tx {
         Ok(())
     }
 
+    async fn insert_role_values(
+        &mut self,
+        user_id: &UserId,
+        tenant_id: &TenantId,
+        values: &[String],
+    ) -> Result<(), StoreError> {
+        for value in values {
+            on_tx!(self, |conn| {
+                sqlx::query(
+                    "INSERT INTO user_role_values (user_id, tenant_id, value_key) VALUES ($1, $2, $3)",
+                )
+                .bind(user_id)
+                .bind(tenant_id)
+                .bind(value)
+                .execute(&mut *conn)
+                .await?;
+            });
+        }
+        Ok(())
+    }
+
     /// Turns a user into a tombstone: id, userName, displayName and externalId stay for history;
     /// the document and the email index go.
     pub async fn tombstone_user(
@@ -680,6 +724,10 @@ impl Tx {
             .execute(&mut *conn)
             .await?;
             sqlx::query("DELETE FROM user_emails WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("DELETE FROM user_role_values WHERE user_id = $1")
                 .bind(id)
                 .execute(&mut *conn)
                 .await?;

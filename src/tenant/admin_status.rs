@@ -8,7 +8,7 @@ use super::operators::{AdminActor, AdminPermission, tenant_for};
 use super::status::{self, UserStatus};
 use super::users::index_of;
 use crate::scim::schema::ResourceSchemas;
-use crate::store::{Micros, Store, UserId, UserRecord};
+use crate::store::{Micros, SideTableChanges, Store, UserId, UserRecord};
 
 /// What an admin does to a user's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +69,12 @@ pub async fn change_status(
         modified_at: now,
         ..old.clone()
     };
-    tx.update_user(&user, &index_of(schemas, &user.doc)).await?;
+    tx.update_user(
+        &user,
+        &index_of(schemas, &user.doc),
+        SideTableChanges::default(),
+    )
+    .await?;
     tx.move_status(&caller.tenant.id, old.status, status)
         .await?;
     let mut event = audit::event(&caller, action, now);

@@ -7,7 +7,7 @@ use crate::scim::filter::parse_filter;
 use crate::scim::list::{Cursor, ListLimits, ListRequest, Page, Paging};
 use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, ScimType};
-use crate::store::{ListQuery, Micros, TenantId};
+use crate::store::{ListQuery, Micros, Narrowing, TenantId};
 
 /// Reads a list request of `tenant_id`'s resources of `schemas`' type.
 pub fn list_query(
@@ -79,6 +79,7 @@ pub fn list_query(
         sort_by: request.sort_by.clone(),
         descending,
         paging,
+        narrowing: Narrowing::default(),
     })
 }
 

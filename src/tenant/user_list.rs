@@ -7,13 +7,17 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::TenantError;
 use super::operators::{AdminActor, AdminPermission, tenant_for};
-use super::query::Listing;
+use super::query::{Listing, list_query};
+use super::roles::effective_of_users;
 use super::users::{self, User};
 use crate::scim::TENANT_USER_URN;
 use crate::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
 use crate::scim::list::{ListLimits, ListRequest};
 use crate::scim::schema::ResourceSchemas;
-use crate::store::{Micros, Store, Tombstone, TombstoneCursor, UserId, UserStatus};
+use crate::store::{
+    ConnectionId, Micros, Narrowing, RoleHolders, Store, TenantId, Tombstone, TombstoneCursor,
+    UserId, UserStatus,
+};
 
 /// What the users table asks for.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +28,11 @@ pub struct UserListQuery {
     pub search: Option<String>,
     pub status: Option<String>,
     pub user_type: Option<String>,
+    /// A catalog role's name: the users who hold it, whether by a SCIM `roles` value, a mapped
+    /// group or an admin's assignment.
+    pub role: Option<String>,
+    /// A connection's name: the users it created.
+    pub connection: Option<String>,
     /// `userName` (default), `displayName`, `created` or `lastModified`.
     pub sort_by: Option<String>,
     pub descending: bool,
@@ -113,8 +122,9 @@ pub async fn user_list(
     query: &UserListQuery,
     limits: ListLimits,
     now: Micros,
-) -> Result<Listing<User>, TenantError> {
+) -> Result<Listing<UserRow>, TenantError> {
     let tenant = tenant_for(store, actor, slug, AdminPermission::UsersView).await?;
+    let narrowing = narrowing_of(store, &tenant.id, query, now).await?;
     let filter = filter_of(query)?.map(|f| f.to_string());
     let sorted = query.sort_by.is_some() || query.descending;
     let request = ListRequest {
@@ -136,10 +146,83 @@ pub async fn user_list(
         cursor: (!sorted).then(|| query.cursor.clone().unwrap_or_default()),
         ..ListRequest::default()
     };
-    let caller = actor.caller_in(tenant, format!("GET /admin/v1/tenants/{slug}/users"));
-    let (listing, _) =
-        users::list_users(store, schemas, &caller, &request, limits, false, now).await?;
-    Ok(listing)
+    let mut list = list_query(schemas, &tenant.id, &request, limits, now)?;
+    list.narrowing = narrowing;
+    let (listing, memberships) =
+        users::run_user_list(store, schemas, &tenant.id, &list, true, now).await?;
+    // A page's roles and connection names: three small reads for the whole page.
+    let mut effective =
+        effective_of_users(store, &tenant.id, &listing.items, &memberships, &[]).await?;
+    let connections = store.connections(&tenant.id, now).await?;
+    let connection_name = |id: &Option<ConnectionId>| {
+        id.as_ref().and_then(|id| {
+            connections
+                .iter()
+                .find(|c| &c.connection.id == id)
+                .map(|c| c.connection.name.clone())
+        })
+    };
+    Ok(Listing {
+        total: listing.total,
+        page: listing.page,
+        next_cursor: listing.next_cursor,
+        items: listing
+            .items
+            .into_iter()
+            .map(|user| UserRow {
+                roles: effective.remove(&user.id).unwrap_or_default().roles,
+                connection: connection_name(&user.created_by_connection),
+                user,
+            })
+            .collect(),
+    })
+}
+
+/// A row of the users table: the user, the roles they hold (from any source) and the
+/// connection that created them.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub user: User,
+    pub roles: Vec<String>,
+    pub connection: Option<String>,
+}
+
+/// The role and connection a users-table query names, found in the tenant; a name the tenant
+/// does not have is the caller's error.
+async fn narrowing_of(
+    store: &Store,
+    tenant_id: &TenantId,
+    query: &UserListQuery,
+    now: Micros,
+) -> Result<Narrowing, TenantError> {
+    let mut narrowing = Narrowing::default();
+    if let Some(name) = query.role.as_deref() {
+        let key = name.to_lowercase();
+        let role = store
+            .roles(tenant_id)
+            .await?
+            .into_iter()
+            .find(|r| r.name.to_lowercase() == key)
+            .ok_or_else(|| {
+                TenantError::InvalidArgument(format!("the tenant has no role named '{name}'"))
+            })?;
+        narrowing.holds_role = Some(RoleHolders {
+            role_id: role.id,
+            name_key: key,
+        });
+    }
+    if let Some(name) = query.connection.as_deref() {
+        let connection = store
+            .connections(tenant_id, now)
+            .await?
+            .into_iter()
+            .find(|c| c.connection.name == name)
+            .ok_or_else(|| {
+                TenantError::InvalidArgument(format!("the tenant has no connection named '{name}'"))
+            })?;
+        narrowing.provisioned_by = Some(connection.connection.id);
+    }
+    Ok(narrowing)
 }
 
 /// A deleted user as the table of tombstones shows them.

@@ -19,8 +19,8 @@ use crate::scim::resource::{Meta, Parsed, Tolerance, fold_case, parse_resource, 
 use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, TENANT_USER_URN};
 use crate::store::{
-    Constraint, EmailRow, FilterSubject, MembershipRow, Micros, SeatReservation, Store, StoreError,
-    TenantId, Tx, UserId, UserIndex, UserRecord,
+    Constraint, EmailRow, FilterSubject, ListQuery, MembershipRow, Micros, SeatReservation,
+    SideTableChanges, Store, StoreError, TenantId, Tx, UserId, UserIndex, UserRecord,
 };
 
 /// User types that administer a tenant: they always keep CRM access (SPEC §4).
@@ -65,9 +65,16 @@ fn take_active_and_check(parsed: &mut Parsed) -> Result<Option<bool>, ScimError>
 
 /// The queryable forms of a user's document, written beside it.
 pub fn index_of(schemas: ResourceSchemas<'_>, doc: &Map<String, Value>) -> UserIndex {
+    let mut role_values: Vec<String> = scim_role_values(doc)
+        .iter()
+        .map(|v| v.to_lowercase())
+        .collect();
+    role_values.sort();
+    role_values.dedup();
     UserIndex {
         emails: email_rows(doc),
         folded: fold_case(schemas, doc),
+        role_values,
     }
 }
 
@@ -363,7 +370,11 @@ async fn write_change(
         doc,
         ..old
     };
-    tx.update_user(&user, &index_of(schemas, &user.doc))
+    let side_tables = SideTableChanges {
+        emails: changed.iter().any(|a| a == "emails"),
+        role_values: changed_roles,
+    };
+    tx.update_user(&user, &index_of(schemas, &user.doc), side_tables)
         .await
         .map_err(|e| map_conflict(e, &user_name))?;
     tx.move_status(&caller.tenant.id, old_status, status)
@@ -458,11 +469,22 @@ pub async fn list_users(
     with_groups: bool,
     now: Micros,
 ) -> Result<(Listing<User>, Vec<MembershipRow>), TenantError> {
-    let tenant_id = &caller.tenant.id;
-    let query = list_query(schemas, tenant_id, request, limits, now)?;
-    let plan = store.plan_list(FilterSubject::Users, schemas, &query)?;
+    let query = list_query(schemas, &caller.tenant.id, request, limits, now)?;
+    run_user_list(store, schemas, &caller.tenant.id, &query, with_groups, now).await
+}
+
+/// Runs a users list read into `query`.
+pub(super) async fn run_user_list(
+    store: &Store,
+    schemas: ResourceSchemas<'_>,
+    tenant_id: &TenantId,
+    query: &ListQuery,
+    with_groups: bool,
+    now: Micros,
+) -> Result<(Listing<User>, Vec<MembershipRow>), TenantError> {
+    let plan = store.plan_list(FilterSubject::Users, schemas, query)?;
     // Without a filter every user that holds a seat matches: the seat counter is the count.
-    let count_is_seats = query.filter.is_none();
+    let count_is_seats = query.filter.is_none() && query.narrowing.is_empty();
     let found = store
         .list_users(tenant_id, &plan, count_is_seats, with_groups)
         .await?;

@@ -879,6 +879,182 @@ async fn the_users_table_searches_filters_sorts_and_walks_by_cursor() {
     }
 }
 
+#[tokio::test]
+async fn the_users_table_filters_by_role_from_any_source_and_by_connection() {
+    use scim_gateway::tenant::{roles, tokens};
+    let app = spawn_app().await;
+    let (token, _) = operator_token(&app).await;
+    let now = now_micros();
+    for name in ["Agent", "Supervisor"] {
+        roles::create_role(
+            &app.store,
+            TENANT,
+            name,
+            &["conversations:view".into()],
+            None,
+            false,
+            now,
+        )
+        .await
+        .unwrap();
+    }
+    roles::map_group(&app.store, TENANT, "Night Shift", "Agent", false, now)
+        .await
+        .unwrap();
+    let with_roles = |name: &str, roles: Value| {
+        let mut body = user(name);
+        body["roles"] = roles;
+        body
+    };
+    // By a SCIM value (any case), by Entra's JSON-encoded value, by group, by assignment.
+    let scim: Value = app
+        .post("/Users", &with_roles("u-scim", json!([{"value": "agent"}])))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let entra_value = r#"{"id":"5f2b","value":"Agent","displayName":"Agent"}"#;
+    app.post(
+        "/Users",
+        &with_roles(
+            "u-entra",
+            json!([{"value": entra_value, "primary": "True"}]),
+        ),
+    )
+    .await;
+    app.post(
+        "/Users",
+        &with_roles("u-super", json!([{"value": "Supervisor"}])),
+    )
+    .await;
+    let grouped = app.create_user("u-group").await;
+    app.create_user("u-admin").await;
+    app.create_user("u-none").await;
+    let group = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "night shift", "members": [{"value": grouped["id"]}]});
+    assert_eq!(
+        app.post("/Groups", &group).await.status(),
+        StatusCode::CREATED
+    );
+    roles::assign_role(&app.store, TENANT, "u-admin", "Agent", false, now)
+        .await
+        .unwrap();
+    // Another connection of the tenant provisions one more agent.
+    let (okta, _) = tokens::create_token(&app.store, TENANT, "okta", None, now)
+        .await
+        .unwrap();
+    let created = app
+        .client
+        .post(app.url("/Users"))
+        .bearer_auth(okta.expose())
+        .json(&with_roles("u-okta", json!([{"value": "Agent"}])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+
+    let page = |query: &'static str| {
+        let (app, token) = (&app, &token);
+        async move {
+            let response = admin_get(app, &format!("/tenants/{TENANT}/users?{query}"), token).await;
+            assert_eq!(response.status(), StatusCode::OK, "{query}");
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let names = |page: &Value| -> Vec<String> {
+        let mut names: Vec<String> = page["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["userName"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    let agents = page("role=AGENT").await;
+    assert_eq!(
+        names(&agents),
+        ["u-admin", "u-entra", "u-group", "u-okta", "u-scim"]
+    );
+    assert_eq!(agents["totalResults"], 5);
+    assert_eq!(names(&page("role=Supervisor").await), ["u-super"]);
+    assert_eq!(names(&page("role=Agent&connection=okta").await), ["u-okta"]);
+    assert_eq!(page("connection=entra").await["totalResults"], 6);
+    // Each row names its roles and the connection that created the user.
+    let row = &page("search=u-group").await["users"][0];
+    assert_eq!(
+        (row["roles"].clone(), row["connection"].clone()),
+        (json!(["Agent"]), json!("entra"))
+    );
+    // The role filter follows changes: a PATCH that drops the value, a group that loses the
+    // member, a deleted user.
+    let id = scim["id"].as_str().unwrap();
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "roles", "value": [{"value": "Supervisor"}]}]});
+    assert_eq!(
+        app.client
+            .patch(app.url(&format!("/Users/{id}")))
+            .bearer_auth(&app.token)
+            .json(&patch)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(names(&page("role=Supervisor").await), ["u-scim", "u-super"]);
+    let entra = app.filter("userName eq \"u-entra\"").await;
+    let entra_id = entra["Resources"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.delete(&format!("/Users/{entra_id}")).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        names(&page("role=Agent").await),
+        ["u-admin", "u-group", "u-okta"]
+    );
+    // A cursor walk of the role's holders: each once.
+    let first = page("role=Agent&count=2").await;
+    let cursor = first["nextCursor"].as_str().unwrap();
+    let rest = admin_get(
+        &app,
+        &format!("/tenants/{TENANT}/users?role=Agent&count=2&cursor={cursor}"),
+        &token,
+    )
+    .await
+    .json::<Value>()
+    .await
+    .unwrap();
+    let mut walked = [names(&first), names(&rest)].concat();
+    walked.sort();
+    assert_eq!(walked, ["u-admin", "u-group", "u-okta"]);
+    let group = app.get("/Groups").await.json::<Value>().await.unwrap();
+    let group_id = group["Resources"][0]["id"].as_str().unwrap().to_string();
+    let remove = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "remove", "path": format!("members[value eq \"{}\"]", grouped["id"].as_str().unwrap())}]});
+    assert!(
+        app.client
+            .patch(app.url(&format!("/Groups/{group_id}")))
+            .bearer_auth(&app.token)
+            .json(&remove)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    assert_eq!(names(&page("role=Agent").await), ["u-admin", "u-okta"]);
+
+    for bad in ["role=Nobody", "connection=nowhere"] {
+        let path = format!("/tenants/{TENANT}/users?{bad}");
+        let problem = assert_problem(admin_get(&app, &path, &token).await, 400).await;
+        assert!(
+            problem["detail"].as_str().unwrap().contains("no "),
+            "{problem}"
+        );
+    }
+}
+
 /// A JSON request to an admin path.
 async fn admin_send(
     app: &TestApp,

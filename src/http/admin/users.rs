@@ -17,8 +17,7 @@ use crate::tenant::admin_status::{self, AdminStatusChange};
 use crate::tenant::roles::{PERMISSION_ACTIONS, PERMISSION_CATEGORIES, RoleSource};
 use crate::tenant::stats;
 use crate::tenant::user_detail::{self, UserDetail};
-use crate::tenant::user_list::{self, DeletedUser, UserListQuery};
-use crate::tenant::users::User;
+use crate::tenant::user_list::{self, DeletedUser, UserListQuery, UserRow};
 
 /// The stat cards of a users table.
 #[derive(Debug, Serialize, ToSchema)]
@@ -339,6 +338,11 @@ pub struct UserListParams {
     pub status: Option<String>,
     /// e.g. `agent`, `supervisor`, `tenant_admin`.
     pub user_type: Option<String>,
+    /// A role of the tenant's catalog, by name: the users who hold it by a SCIM `roles` value,
+    /// through a group mapped to it, or by an admin's assignment.
+    pub role: Option<String>,
+    /// A connection's name: the users it created.
+    pub connection: Option<String>,
     /// `userName`, `displayName`, `created` or `lastModified`; sorted pages are paged with
     /// `startIndex`, the unsorted walk (by id) with `cursor`.
     pub sort_by: Option<String>,
@@ -362,13 +366,20 @@ pub struct UserRowView {
     pub email: Option<String>,
     pub status: String,
     pub user_type: Option<String>,
+    /// Effective roles, from every source.
+    pub roles: Vec<String>,
+    /// The connection that created the user (none: the CLI or an admin).
+    pub connection: Option<String>,
     pub last_login: Option<String>,
     pub created_at: String,
 }
 
-impl From<User> for UserRowView {
-    fn from(user: User) -> Self {
+impl From<UserRow> for UserRowView {
+    fn from(row: UserRow) -> Self {
+        let user = row.user;
         UserRowView {
+            roles: row.roles,
+            connection: row.connection,
             id: user.id.to_string(),
             email: primary_email(&user.doc),
             user_name: user.user_name,
@@ -401,7 +412,7 @@ pub struct UserPageView {
     security(("operator" = []), ("session" = [])),
     responses(
         (status = 200, description = "A page of users", body = UserPageView),
-        (status = 400, description = "A filter, order, cursor or count that does not parse", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A filter, order, cursor or count that does not parse, or a role or connection the tenant does not have", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Another tenant, or no `users:view`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
@@ -428,6 +439,8 @@ pub async fn list_users(
         search: params.search,
         status: params.status,
         user_type: params.user_type,
+        role: params.role,
+        connection: params.connection,
         sort_by: params.sort_by,
         descending,
         cursor: params.cursor,
