@@ -5,8 +5,8 @@ use super::audit::{AUDIT_COLUMNS, audit_from_row};
 use super::row::AnyRow;
 use super::{
     AdminTokenId, AdminTokenRecord, AuditRecord, ConnectionId, ConnectionSummary, Micros,
-    SqlFragment, SqlParam, Store, StoreError, SyncCounts, SyncWindows, TenantId, TokenPrefix, Tx,
-    on_tx,
+    SqlFragment, SqlParam, Store, StoreError, SyncCounts, SyncWindows, TenantId, TokenPrefix,
+    ToleranceCount, Tx, on_tx,
 };
 
 const MINUTE: Micros = 60_000_000;
@@ -166,6 +166,37 @@ impl Store {
             })
             .await?;
         Ok(windows.unwrap_or_default())
+    }
+
+    /// How often each client-quirk tolerance fired for a connection in the hour and the day
+    /// before `now`, most frequent first: at most a day of minute rows.
+    pub async fn tolerance_windows(
+        &self,
+        connection_id: &ConnectionId,
+        now: Micros,
+    ) -> Result<Vec<ToleranceCount>, StoreError> {
+        let hour_start = minute_of(now) - 59 * MINUTE;
+        let day_start = minute_of(now) - (24 * 60 - 1) * MINUTE;
+        let query = SqlFragment::statement(
+            "SELECT tolerance, \
+             CAST(COALESCE(SUM(CASE WHEN minute >= $2 THEN count END), 0) AS BIGINT) AS last_hour, \
+             CAST(SUM(count) AS BIGINT) AS last_day \
+             FROM tolerance_counters WHERE connection_id = $1 AND minute >= $3 \
+             GROUP BY tolerance ORDER BY last_day DESC, tolerance",
+            vec![
+                SqlParam::from(connection_id),
+                SqlParam::Int(hour_start),
+                SqlParam::Int(day_start),
+            ],
+        );
+        self.fetch_all(query, |row| {
+            Ok(ToleranceCount {
+                tolerance: row.column("tolerance")?,
+                last_hour: row.column("last_hour")?,
+                last_day: row.column("last_day")?,
+            })
+        })
+        .await
     }
 
     /// A connection's newest rejected requests, newest first (an index walk of rejections only).

@@ -132,6 +132,15 @@ pub struct SyncWindows {
     pub last_write_minute: Option<Micros>,
 }
 
+/// How often a client-quirk tolerance fired for a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToleranceCount {
+    /// The tolerance's name, as audit events list it (e.g. `capitalised_operation`).
+    pub tolerance: String,
+    pub last_hour: i64,
+    pub last_day: i64,
+}
+
 /// What a valid bearer token resolves to.
 #[derive(Debug, Clone)]
 pub struct TokenGrant {

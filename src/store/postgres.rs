@@ -81,5 +81,10 @@ pub(super) fn migrator() -> Migrator {
             "admin_user_filters",
             include_str!("../../migrations/postgres/0013_admin_user_filters.sql"),
         ),
+        (
+            14,
+            "tolerance_counters",
+            include_str!("../../migrations/postgres/0014_tolerance_counters.sql"),
+        ),
     ])
 }

@@ -61,14 +61,19 @@ impl Tx {
         })
     }
 
-    /// Deletes sync counters of minutes before `before` (sync state reads a day of them).
+    /// Deletes sync and tolerance counters of minutes before `before` (sync state reads a day
+    /// of them); returns how many rows went.
     pub async fn purge_sync_counters(&mut self, before: Micros) -> Result<u64, StoreError> {
         on_tx!(self, |conn| {
             let done = sqlx::query("DELETE FROM sync_counters WHERE minute < $1")
                 .bind(before)
                 .execute(&mut *conn)
                 .await?;
-            Ok(done.rows_affected())
+            let tolerances = sqlx::query("DELETE FROM tolerance_counters WHERE minute < $1")
+                .bind(before)
+                .execute(&mut *conn)
+                .await?;
+            Ok(done.rows_affected() + tolerances.rows_affected())
         })
     }
 

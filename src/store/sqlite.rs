@@ -107,5 +107,10 @@ pub(super) fn migrator() -> Migrator {
             "admin_user_filters",
             include_str!("../../migrations/sqlite/0013_admin_user_filters.sql"),
         ),
+        (
+            14,
+            "tolerance_counters",
+            include_str!("../../migrations/sqlite/0014_tolerance_counters.sql"),
+        ),
     ])
 }

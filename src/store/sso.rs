@@ -156,6 +156,15 @@ const CURRENT_KEY: &str = concat!(
 );
 
 impl Store {
+    /// Whether each tenant with SSO settings admits unknown users just in time, by tenant.
+    pub async fn sso_jit_by_tenant(&self) -> Result<Vec<(TenantId, bool)>, StoreError> {
+        let query = SqlFragment::statement("SELECT tenant_id, jit FROM sso_configs", vec![]);
+        self.fetch_all(query, |row| {
+            Ok((row.column("tenant_id")?, row.column("jit")?))
+        })
+        .await
+    }
+
     pub async fn sso_config(&self, tenant_id: &TenantId) -> Result<Option<SsoConfig>, StoreError> {
         let query = SqlFragment::statement(
             "SELECT tenant_id, issuer, client_id, client_secret_sealed, scopes, user_claim, groups_claim, \
@@ -286,6 +295,34 @@ impl Store {
 }
 
 impl Tx {
+    /// Turns a tenant's just-in-time provisioning on or off; whether it was on before, or
+    /// `None` when the tenant has no SSO settings to turn it on in.
+    pub async fn set_sso_jit(
+        &mut self,
+        tenant_id: &TenantId,
+        jit: bool,
+        now: Micros,
+    ) -> Result<Option<bool>, StoreError> {
+        on_tx!(self, |conn| {
+            let before: Option<bool> =
+                sqlx::query_scalar("SELECT jit FROM sso_configs WHERE tenant_id = $1")
+                    .bind(tenant_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            if before.is_some_and(|was| was != jit) {
+                sqlx::query(
+                    "UPDATE sso_configs SET jit = $1, updated_at = $2 WHERE tenant_id = $3",
+                )
+                .bind(jit)
+                .bind(now)
+                .bind(tenant_id)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(before)
+        })
+    }
+
     /// Whether a deleted user (a tombstone) of the tenant carries this userName (ignoring case)
     /// or externalId, as this transaction sees it.
     pub async fn tombstone_matches(

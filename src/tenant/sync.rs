@@ -1,7 +1,9 @@
 //! A directory connection's sync state: what its identity provider did lately, what was refused
 //! and why, and a verdict an admin can act on. The rules of the verdict are here and in the README.
 
-use crate::store::{AuditRecord, ConnectionSummary, Micros, Store, SyncCounts, SyncWindows};
+use crate::store::{
+    AuditRecord, ConnectionSummary, Micros, Store, SyncCounts, SyncWindows, ToleranceCount,
+};
 
 use super::TenantError;
 use super::operators::{AdminActor, AdminPermission, tenant_for};
@@ -123,6 +125,8 @@ impl From<AuditRecord> for Rejection {
 pub struct SyncState {
     pub connection: ConnectionSummary,
     pub windows: SyncWindows,
+    /// The client-quirk tolerances the connection's requests needed, most frequent first.
+    pub tolerances: Vec<ToleranceCount>,
     pub last_rejections: Vec<Rejection>,
     pub verdict: Verdict,
     pub verdict_reason: String,
@@ -163,6 +167,9 @@ async fn sync_state(
     now: Micros,
 ) -> Result<SyncState, TenantError> {
     let windows = store.sync_windows(&connection.connection.id, now).await?;
+    let tolerances = store
+        .tolerance_windows(&connection.connection.id, now)
+        .await?;
     let last_rejections = store
         .last_rejections(&connection.connection.id, SHOWN_REJECTIONS)
         .await?
@@ -173,6 +180,7 @@ async fn sync_state(
     Ok(SyncState {
         connection,
         windows,
+        tolerances,
         last_rejections,
         verdict,
         verdict_reason,

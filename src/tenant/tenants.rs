@@ -95,6 +95,7 @@ pub async fn update_tenant(
     let change = PolicyChange {
         seats,
         immutable_attributes,
+        jit: None,
     };
     update_tenant_by(store, "cli", schemas, slug, change, now).await
 }
@@ -104,6 +105,9 @@ pub async fn update_tenant(
 pub struct PolicyChange {
     pub seats: SeatChange,
     pub immutable_attributes: Option<Vec<String>>,
+    /// Just-in-time provisioning at SSO sign-in; it lives with the tenant's SSO settings, so a
+    /// tenant without them cannot turn it on.
+    pub jit: Option<bool>,
 }
 
 /// Changes a tenant's policies, audited as `actor`'s act with the settings it changed.
@@ -118,6 +122,7 @@ pub async fn update_tenant_by(
     let PolicyChange {
         seats,
         immutable_attributes,
+        jit,
     } = change;
     let mut tx = store.begin().await?;
     let mut tenant = tenant_in(&mut tx, slug.as_str()).await?;
@@ -138,6 +143,17 @@ pub async fn update_tenant_by(
     tenant.updated_at = now;
     tx.update_tenant_settings(&tenant).await?;
     let mut event = tenant_event(&tenant, actor, "tenant.update", now);
+    if let Some(jit) = jit {
+        match tx.set_sso_jit(&tenant.id, jit, now).await? {
+            None if jit => {
+                return Err(TenantError::InvalidArgument(
+                    "just-in-time provisioning admits users at SSO sign-in: configure the tenant's SSO first (scim-gateway sso set)".into(),
+                ));
+            }
+            Some(before) if before != jit => event.changed_attributes.push("jit".into()),
+            _ => {}
+        }
+    }
     if tenant.seat_limit != before.seat_limit {
         event.changed_attributes.push("seatLimit".into());
     }

@@ -231,6 +231,58 @@ async fn seat_limit_and_locked_attribute_rejections_show_in_sync_state_and_flip_
 }
 
 #[tokio::test]
+async fn the_client_quirk_tolerances_a_connection_needed_are_counted() {
+    let app = spawn_app().await;
+    let (token, _) = operator_token(&app).await;
+    assert_eq!(sync_state(&app, &token).await["tolerances"], json!([]));
+    let created = app.create_user("quirky").await;
+    let id = created["id"].as_str().unwrap();
+    // Entra's capitalised op names, twice; once with a boolean sent as a string too.
+    for body in [
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Replace", "path": "title", "value": "a"}]}),
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Replace", "path": "active", "value": "False"}]}),
+    ] {
+        let response = app
+            .client
+            .patch(app.url(&format!("/Users/{id}")))
+            .bearer_auth(&app.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let state = sync_state(&app, &token).await;
+    let audited: Vec<String> = app
+        .audit()
+        .await
+        .into_iter()
+        .flat_map(|e| e.tolerances)
+        .collect();
+    let count = |name: &str| audited.iter().filter(|t| *t == name).count();
+    assert_eq!(count("capitalised_operation"), 2, "{audited:?}");
+    assert_eq!(
+        state["tolerances"][0],
+        json!({"tolerance": "capitalised_operation", "lastHour": 2, "lastDay": 2}),
+        "{state}"
+    );
+    let listed: Vec<&str> = state["tolerances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tolerance"].as_str().unwrap())
+        .collect();
+    let mut expected: Vec<&str> = audited.iter().map(String::as_str).collect();
+    expected.sort();
+    expected.dedup();
+    let mut sorted = listed.clone();
+    sorted.sort();
+    assert_eq!(sorted, expected);
+}
+
+#[tokio::test]
 async fn deactivations_and_deletes_are_counted_apart() {
     let app = spawn_app().await;
     let (token, _) = operator_token(&app).await;
@@ -1339,6 +1391,79 @@ async fn operators_create_tenants_and_admins_change_policies_connections_and_tok
         update["changedAttributes"],
         json!(["seatLimit", "lockedAttributes"])
     );
+}
+
+#[tokio::test]
+async fn just_in_time_provisioning_is_a_policy_that_needs_the_tenants_sso() {
+    use reqwest::Method;
+    use scim_gateway::sso::config::{SsoChange, set_config};
+    use scim_gateway::sso::secret_key::SecretKey;
+    let app = spawn_app().await;
+    let (op, _) = operator_token(&app).await;
+    let path = format!("/tenants/{TENANT}");
+    // Without SSO settings JIT cannot be on, and the seat limit asked for with it is not
+    // written either.
+    let refused = admin_send(
+        &app,
+        Method::PATCH,
+        &path,
+        &op,
+        json!({"jit": true, "seatLimit": 3}),
+    )
+    .await;
+    let problem = assert_problem(refused, 400).await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("sso set"),
+        "{problem}"
+    );
+    let tenant: Value = admin_get(&app, &path, &op).await.json().await.unwrap();
+    assert_eq!(
+        (
+            tenant["seatLimit"].clone(),
+            tenant["ssoConfigured"].clone(),
+            tenant["jit"].clone()
+        ),
+        (Value::Null, json!(false), json!(false))
+    );
+
+    let key = SecretKey::parse(&SecretKey::generate().unwrap()).unwrap();
+    let change = SsoChange {
+        issuer: Some("https://idp.example.com".into()),
+        client_id: Some("gateway".into()),
+        client_secret: Some("s3cret".into()),
+        ..SsoChange::default()
+    };
+    set_config(&app.store, &key, TENANT, change, now_micros())
+        .await
+        .unwrap();
+    let on = admin_send(&app, Method::PATCH, &path, &op, json!({"jit": true})).await;
+    assert_eq!(on.status(), StatusCode::OK);
+    let on: Value = on.json().await.unwrap();
+    assert_eq!(
+        (on["ssoConfigured"].clone(), on["jit"].clone()),
+        (json!(true), json!(true))
+    );
+    let tenant_id = app.store.tenant_by_slug(TENANT).await.unwrap().unwrap().id;
+    assert!(app.store.sso_config(&tenant_id).await.unwrap().unwrap().jit);
+    let listed: Value = admin_get(&app, "/tenants", &op).await.json().await.unwrap();
+    assert_eq!(listed[0]["jit"], true);
+    let trail: Value = admin_get(
+        &app,
+        &format!("/tenants/{TENANT}/audit?action=tenant.update"),
+        &op,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(trail["events"][0]["changedAttributes"], json!(["jit"]));
+    // Turning it off is allowed whatever the SSO settings.
+    let off: Value = admin_send(&app, Method::PATCH, &path, &op, json!({"jit": false}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(off["jit"], false);
 }
 
 #[tokio::test]

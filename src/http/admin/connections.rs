@@ -13,7 +13,9 @@ use super::{Problem, body_of, timestamp};
 use crate::clock::now_micros;
 use crate::http::error::AdminError;
 use crate::state::AppState;
-use crate::store::{ConnectionSummary, Micros, SyncCounts, TokenPrefix, TokenRecord};
+use crate::store::{
+    ConnectionSummary, Micros, SyncCounts, TokenPrefix, TokenRecord, ToleranceCount,
+};
 use crate::tenant::admin_settings;
 use crate::tenant::operators::{self, AdminPermission};
 use crate::tenant::sync::{self, Rejection, SyncState};
@@ -106,6 +108,27 @@ impl From<Rejection> for RejectionView {
     }
 }
 
+/// How often a client-quirk tolerance fired: requests the gateway accepted although they bent
+/// the RFC the way this identity provider is known to (the README lists each).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ToleranceView {
+    /// e.g. `capitalised_operation` (Entra's `"op": "Replace"`).
+    pub tolerance: String,
+    pub last_hour: i64,
+    pub last_day: i64,
+}
+
+impl From<ToleranceCount> for ToleranceView {
+    fn from(t: ToleranceCount) -> Self {
+        ToleranceView {
+            tolerance: t.tolerance,
+            last_hour: t.last_hour,
+            last_day: t.last_day,
+        }
+    }
+}
+
 /// A connection's sync state and the verdict on it.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -119,6 +142,8 @@ pub struct SyncStateView {
     pub last_write_at: Option<String>,
     pub last_hour: CountsView,
     pub last_day: CountsView,
+    /// The client-quirk tolerances its requests needed over the day, most frequent first.
+    pub tolerances: Vec<ToleranceView>,
     /// The newest refused requests, newest first.
     pub last_rejections: Vec<RejectionView>,
 }
@@ -132,6 +157,7 @@ impl From<SyncState> for SyncStateView {
             last_write_at: s.windows.last_write_minute.map(timestamp),
             last_hour: s.windows.last_hour.into(),
             last_day: s.windows.last_day.into(),
+            tolerances: s.tolerances.into_iter().map(Into::into).collect(),
             last_rejections: s.last_rejections.into_iter().map(Into::into).collect(),
         }
     }

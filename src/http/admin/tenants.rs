@@ -1,5 +1,7 @@
 //! `/admin/v1/tenants`: the tenants an operator runs, and one tenant's settings and seats.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
@@ -13,7 +15,7 @@ use crate::clock::now_micros;
 use crate::http::error::AdminError;
 use crate::scim::ScimError;
 use crate::state::AppState;
-use crate::store::TenantRecord;
+use crate::store::{TenantId, TenantRecord};
 use crate::tenant::admin_settings;
 use crate::tenant::operators::{self, AdminPermission};
 use crate::tenant::tenants::{PolicyChange, SeatChange};
@@ -31,19 +33,32 @@ pub struct TenantView {
     pub seats_used: i64,
     /// Attributes that cannot change once set.
     pub locked_attributes: Vec<String>,
+    /// Whether the tenant's users sign in through its own identity provider (`sso set`).
+    pub sso_configured: bool,
+    /// Whether SSO admits a user nobody provisioned, taking a seat (just-in-time provisioning).
+    pub jit: bool,
     pub created_at: String,
 }
 
-impl From<TenantRecord> for TenantView {
-    fn from(t: TenantRecord) -> Self {
+impl TenantView {
+    /// `jit`: the tenant's just-in-time setting, `None` when it has no SSO settings.
+    fn of(t: TenantRecord, jit: Option<bool>) -> Self {
         TenantView {
             slug: t.slug,
             display_name: t.display_name,
             seat_limit: t.seat_limit,
             seats_used: t.seats_used,
             locked_attributes: t.immutable_attributes,
+            sso_configured: jit.is_some(),
+            jit: jit.unwrap_or(false),
             created_at: timestamp(t.created_at),
         }
+    }
+
+    /// The view of one tenant, its SSO setting read.
+    async fn read(state: &AppState, t: TenantRecord) -> Result<Self, AdminError> {
+        let jit = state.store.sso_config(&t.id).await?.map(|c| c.jit);
+        Ok(Self::of(t, jit))
     }
 }
 
@@ -64,7 +79,16 @@ pub async fn list_tenants(
     Admin(actor): Admin,
 ) -> Result<Json<Vec<TenantView>>, AdminError> {
     let tenants = operators::list_tenants(&state.store, &actor).await?;
-    Ok(Json(tenants.into_iter().map(TenantView::from).collect()))
+    let jit: HashMap<TenantId, bool> = state.store.sso_jit_by_tenant().await?.into_iter().collect();
+    Ok(Json(
+        tenants
+            .into_iter()
+            .map(|t| {
+                let jit = jit.get(&t.id).copied();
+                TenantView::of(t, jit)
+            })
+            .collect(),
+    ))
 }
 
 /// One tenant. Needs `users:view` in it.
@@ -88,7 +112,7 @@ pub async fn show_tenant(
 ) -> Result<Json<TenantView>, AdminError> {
     let tenant =
         operators::tenant_for(&state.store, &actor, &slug, AdminPermission::UsersView).await?;
-    Ok(Json(tenant.into()))
+    Ok(Json(TenantView::read(&state, tenant).await?))
 }
 
 /// A new tenant.
@@ -134,7 +158,7 @@ pub async fn create_tenant(
         now_micros(),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(tenant.into())))
+    Ok((StatusCode::CREATED, Json(TenantView::of(tenant, None))))
 }
 
 /// A change of a tenant's policies; what is absent stays.
@@ -148,6 +172,9 @@ pub struct PolicyPatch {
     pub seat_limit: Option<Option<i64>>,
     /// User attributes locked once set, e.g. `["userName", "name.givenName", "emails"]`.
     pub locked_attributes: Option<Vec<String>>,
+    /// Just-in-time provisioning at SSO sign-in (a user nobody provisioned gets in and takes a
+    /// seat). Turning it on needs the tenant's SSO settings (`sso set`).
+    pub jit: Option<bool>,
 }
 
 /// Changes a tenant's policies. Needs `settings:manage`.
@@ -160,7 +187,7 @@ pub struct PolicyPatch {
     security(("operator" = []), ("session" = [])),
     responses(
         (status = 200, description = "The tenant as changed", body = TenantView),
-        (status = 400, description = "A seat limit or attribute that is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A seat limit or attribute that is not valid, or JIT without SSO settings", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Another tenant, or no `settings:manage`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
@@ -185,9 +212,10 @@ pub async fn update_tenant(
             Some(Some(n)) => SeatChange::Limit(n),
         },
         immutable_attributes: patch.locked_attributes,
+        jit: patch.jit,
     };
     let tenant =
         admin_settings::update_policies(&state.store, schemas, &actor, &slug, change, now_micros())
             .await?;
-    Ok(Json(tenant.into()))
+    Ok(Json(TenantView::read(&state, tenant).await?))
 }
