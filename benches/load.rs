@@ -761,13 +761,13 @@ const EVENTS_PER_USER: usize = 10;
 
 /// Appends `n` audit events of the tenant's `entra` connection, as the writes of a busy sync
 /// would (creates, updates and a rejection now and then), counted in the sync counters as they
-/// would be; in transactions of 10,000.
+/// would be; in transactions of 10,000. Event `i` happens at the time returned plus `100 i` µs.
 async fn seed_audit(
     store: &Store,
     tenant: &TenantId,
     connection: &scim_gateway::store::ConnectionId,
     n: usize,
-) {
+) -> i64 {
     use scim_gateway::store::{AuditRecord, SyncCount};
     let start = now_micros() - 3_600_000_000;
     for chunk_start in (0..n).step_by(10_000) {
@@ -800,6 +800,7 @@ async fn seed_audit(
         }
         tx.commit().await.unwrap();
     }
+    start
 }
 
 /// The admin API's reads at tenants of `sizes` users with ten times as many audit events: stat
@@ -824,7 +825,7 @@ async fn admin_scenario(sizes: &[usize]) {
         let seeded = Instant::now();
         seed_users_fast(&store, &tenant.id, size).await;
         let events = size * EVENTS_PER_USER;
-        seed_audit(&store, &tenant.id, &scim.connection_id, events).await;
+        let first_event_at = seed_audit(&store, &tenant.id, &scim.connection_id, events).await;
         println!(
             "seeded {size} users and {events} audit events in {:.1}s",
             seeded.elapsed().as_secs_f64()
@@ -838,7 +839,11 @@ async fn admin_scenario(sizes: &[usize]) {
         // A cursor half-way down the trail, as a reader paging back would hold one.
         let deep = base64::Engine::encode(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            format!("audit:{}", events / 2),
+            format!(
+                "audit:{}:{}",
+                first_event_at + events as i64 / 2 * 100,
+                i64::MAX
+            ),
         );
         for (label, path) in [
             ("stat cards", "/users/stats".to_string()),

@@ -106,21 +106,31 @@ pub struct AuditFilter {
     pub until: Option<Micros>,
 }
 
-/// An event as read back, with its place in the trail (ids grow with every event).
+/// An event as read back, with its place in the trail.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEntry {
-    pub id: i64,
+    pub place: AuditPlace,
     pub event: AuditRecord,
 }
 
+/// Where an event stands in the trail: the trail is ordered by time, and by id (which grows
+/// with every event) among events of the same microsecond.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditPlace {
+    pub at: Micros,
+    pub id: i64,
+}
+
 impl Store {
-    /// Events of a tenant matching `filter`, newest first, older than the event `before_id`
-    /// when given: a keyset page whose cost is its length, however deep in the trail it is.
+    /// Events of a tenant matching `filter`, newest first, after (older than) `before` when
+    /// given: a keyset page whose cost is its length, however deep in the trail it is. Each
+    /// filter's index ends with the time (and, on SQLite, the rowid; on PostgreSQL the tenant's
+    /// index holds the id), so the order is read from the index.
     pub async fn audit_page(
         &self,
         tenant_id: &TenantId,
         filter: &AuditFilter,
-        before_id: Option<i64>,
+        before: Option<AuditPlace>,
         limit: i64,
     ) -> Result<Vec<AuditEntry>, StoreError> {
         let mut query = SqlFragment::numbered_after(0);
@@ -152,15 +162,23 @@ impl Store {
         if let Some(until) = filter.until {
             narrow("at", "<", SqlParam::Int(until));
         }
-        if let Some(before) = before_id {
-            narrow("id", "<", SqlParam::Int(before));
+        if let Some(before) = before {
+            // A range on the time, then the ties of its microsecond by id.
+            let at = query.bind(SqlParam::Int(before.at));
+            let id = query.bind(SqlParam::Int(before.id));
+            sql.push_str(&format!(" AND at <= {at} AND (at < {at} OR id < {id})"));
         }
         let limit = query.bind(SqlParam::Int(limit));
-        sql.push_str(&format!(" ORDER BY id DESC LIMIT CAST({limit} AS BIGINT)"));
+        sql.push_str(&format!(
+            " ORDER BY at DESC, id DESC LIMIT CAST({limit} AS BIGINT)"
+        ));
         query.sql = sql;
         self.fetch_all(query, |row| {
             Ok(AuditEntry {
-                id: row.column("id")?,
+                place: AuditPlace {
+                    at: row.column("at")?,
+                    id: row.column("id")?,
+                },
                 event: audit_from_row(row)?,
             })
         })
@@ -183,7 +201,7 @@ impl Store {
         let query = SqlFragment::statement(
             format!(
                 "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE tenant_id = $1 \
-                 ORDER BY id DESC LIMIT CAST($2 AS BIGINT)"
+                 ORDER BY at DESC, id DESC LIMIT CAST($2 AS BIGINT)"
             ),
             vec![SqlParam::from(tenant_id), SqlParam::Int(limit)],
         );

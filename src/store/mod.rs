@@ -24,7 +24,7 @@ mod tenants;
 mod upgrade_tests;
 mod users;
 
-pub use audit::{AuditEntry, AuditFilter};
+pub use audit::{AuditEntry, AuditFilter, AuditPlace};
 pub use dialect::Dialect;
 pub use error::{Constraint, StoreError};
 pub use groups::GroupPage;

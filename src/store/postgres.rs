@@ -86,5 +86,10 @@ pub(super) fn migrator() -> Migrator {
             "tolerance_counters",
             include_str!("../../migrations/postgres/0014_tolerance_counters.sql"),
         ),
+        (
+            15,
+            "audit_rowid",
+            include_str!("../../migrations/postgres/0015_audit_rowid.sql"),
+        ),
     ])
 }

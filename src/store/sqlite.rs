@@ -112,5 +112,10 @@ pub(super) fn migrator() -> Migrator {
             "tolerance_counters",
             include_str!("../../migrations/sqlite/0014_tolerance_counters.sql"),
         ),
+        (
+            15,
+            "audit_rowid",
+            include_str!("../../migrations/sqlite/0015_audit_rowid.sql"),
+        ),
     ])
 }

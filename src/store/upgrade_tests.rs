@@ -31,8 +31,9 @@ fn expected() -> Vec<(String, String)> {
         .to_vec()
 }
 
-#[tokio::test]
-async fn migration_13_indexes_the_role_values_of_users_already_stored() {
+/// A connection to a fresh database of the engine under test, holding the migrations up to
+/// `version`, with `seed` run in it, then migrated to the last version.
+async fn upgraded(version: i64, seed: &str) -> Upgraded {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => {
             let schema = format!("upgrade_{}", uuid::Uuid::new_v4().simple());
@@ -44,33 +45,110 @@ async fn migration_13_indexes_the_role_values_of_users_already_stored() {
             let sep = if url.contains('?') { '&' } else { '?' };
             let url = format!("{url}{sep}options=-c%20search_path%3D{schema}");
             let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-            migrations_up_to(super::postgres::migrator(), 12)
+            migrations_up_to(super::postgres::migrator(), version)
                 .run(&mut conn)
                 .await
                 .unwrap();
-            conn.execute(TENANT_AND_USERS).await.unwrap();
+            conn.execute(AssertSqlSafe(seed.to_string())).await.unwrap();
             super::postgres::migrator().run(&mut conn).await.unwrap();
-            let rows: Vec<(String, String)> = sqlx::query_as(ROLE_VALUES)
-                .fetch_all(&mut conn)
-                .await
-                .unwrap();
-            assert_eq!(rows, expected());
+            Upgraded::Postgres(conn)
         }
         _ => {
             let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
                 .await
                 .unwrap();
-            migrations_up_to(super::sqlite::migrator(), 12)
+            migrations_up_to(super::sqlite::migrator(), version)
                 .run(&mut conn)
                 .await
                 .unwrap();
-            conn.execute(TENANT_AND_USERS).await.unwrap();
+            conn.execute(AssertSqlSafe(seed.to_string())).await.unwrap();
             super::sqlite::migrator().run(&mut conn).await.unwrap();
-            let rows: Vec<(String, String)> = sqlx::query_as(ROLE_VALUES)
-                .fetch_all(&mut conn)
-                .await
-                .unwrap();
-            assert_eq!(rows, expected());
+            Upgraded::Sqlite(conn)
         }
     }
+}
+
+enum Upgraded {
+    Postgres(sqlx::PgConnection),
+    Sqlite(sqlx::SqliteConnection),
+}
+
+impl Upgraded {
+    async fn execute(&mut self, sql: &str) {
+        match self {
+            Upgraded::Postgres(c) => c.execute(AssertSqlSafe(sql.to_string())).await.map(drop),
+            Upgraded::Sqlite(c) => c.execute(AssertSqlSafe(sql.to_string())).await.map(drop),
+        }
+        .unwrap();
+    }
+
+    /// Rows of two columns, as text.
+    async fn pairs(&mut self, sql: &str) -> Vec<(String, String)> {
+        match self {
+            Upgraded::Postgres(c) => sqlx::query_as(AssertSqlSafe(sql.to_string()))
+                .fetch_all(c)
+                .await
+                .unwrap(),
+            Upgraded::Sqlite(c) => sqlx::query_as(AssertSqlSafe(sql.to_string()))
+                .fetch_all(c)
+                .await
+                .unwrap(),
+        }
+    }
+}
+
+#[tokio::test]
+async fn migration_13_indexes_the_role_values_of_users_already_stored() {
+    let mut db = upgraded(12, TENANT_AND_USERS).await;
+    assert_eq!(db.pairs(ROLE_VALUES).await, expected());
+}
+
+const TRAIL: &str = "\
+    INSERT INTO tenants (id, slug, display_name, immutable_attributes, created_at, updated_at) VALUES ('t1', 'acme', 'Acme', '[]', 0, 0);
+    INSERT INTO directory_connections (id, tenant_id, name, created_at) VALUES ('c1', 't1', 'entra', 0);
+    INSERT INTO audit_events (tenant_id, connection_id, at, actor, action, outcome, http_status, tolerances, scim_type, counts_as)
+      VALUES ('t1', 'c1', 60000000, 'scim', 'user.create', 'success', 201, '[\"capitalised_operation\"]', NULL, 'creates'),
+             ('t1', 'c1', 60000001, 'scim', 'user.patch', 'rejected', 400, NULL, 'mutability', 'rejections');";
+
+#[tokio::test]
+async fn migration_15_keeps_the_trail_its_ids_and_its_counting_triggers() {
+    let mut db = upgraded(14, TRAIL).await;
+    let kept = "SELECT CAST(id AS TEXT), action || '/' || COALESCE(scim_type, '-') || '/' || counts_as \
+                FROM audit_events ORDER BY id";
+    assert_eq!(
+        db.pairs(kept).await,
+        [
+            ("1", "user.create/-/creates"),
+            ("2", "user.patch/mutability/rejections")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .to_vec()
+    );
+    // Appended after the rebuild: a new id, counted by both triggers.
+    db.execute(
+        "INSERT INTO audit_events (tenant_id, connection_id, at, actor, action, outcome, http_status, tolerances, counts_as) \
+         VALUES ('t1', 'c1', 60000002, 'scim', 'user.patch', 'success', 200, '[\"capitalised_operation\"]', 'updates')",
+    )
+    .await;
+    assert_eq!(
+        db.pairs("SELECT CAST(MAX(id) AS TEXT), CAST(COUNT(*) AS TEXT) FROM audit_events")
+            .await,
+        [("3".to_string(), "3".to_string())]
+    );
+    assert_eq!(
+        db.pairs(
+            "SELECT CAST(SUM(creates) AS TEXT) || '/' || CAST(SUM(rejections) AS TEXT), \
+             CAST(SUM(updates) AS TEXT) FROM sync_counters"
+        )
+        .await,
+        [("1/1".to_string(), "1".to_string())],
+        "the seeded create and rejection were counted as they were appended; the update by the rebuilt table's trigger"
+    );
+    assert_eq!(
+        db.pairs(
+            "SELECT tolerance, CAST(SUM(count) AS TEXT) FROM tolerance_counters GROUP BY tolerance"
+        )
+        .await,
+        [("capitalised_operation".to_string(), "2".to_string())]
+    );
 }

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::TenantError;
 use super::operators::{AdminActor, AdminPermission, tenant_for};
-use crate::store::{AuditEntry, AuditFilter, Micros, Store, TenantRecord};
+use crate::store::{AuditEntry, AuditFilter, AuditPlace, Micros, Store, TenantRecord};
 
 /// Events on a page unless the request asks for fewer.
 pub const DEFAULT_PAGE: i64 = 50;
@@ -41,16 +41,22 @@ pub struct AuditPage {
 
 const CURSOR_MARK: &str = "audit:";
 
-fn encode_cursor(id: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{CURSOR_MARK}{id}"))
+fn encode_cursor(place: AuditPlace) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{CURSOR_MARK}{}:{}", place.at, place.id))
 }
 
-fn decode_cursor(cursor: &str) -> Result<i64, TenantError> {
+fn decode_cursor(cursor: &str) -> Result<AuditPlace, TenantError> {
     URL_SAFE_NO_PAD
         .decode(cursor)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix(CURSOR_MARK)?.parse().ok())
+        .and_then(|text| {
+            let (at, id) = text.strip_prefix(CURSOR_MARK)?.split_once(':')?;
+            Some(AuditPlace {
+                at: at.parse().ok()?,
+                id: id.parse().ok()?,
+            })
+        })
         .ok_or_else(|| {
             TenantError::InvalidArgument(
                 "the cursor is not one this API gave out; start again without it".into(),
@@ -126,7 +132,7 @@ pub async fn audit_page(
     let more = events.len() as i64 > limit;
     events.truncate(usize::try_from(limit).unwrap_or(0));
     let next_cursor = more
-        .then(|| events.last().map(|e| encode_cursor(e.id)))
+        .then(|| events.last().map(|e| encode_cursor(e.place)))
         .flatten();
     Ok(AuditPage {
         events,
@@ -139,7 +145,7 @@ pub struct AuditWalk {
     store: Store,
     tenant: TenantRecord,
     filter: AuditFilter,
-    before: Option<i64>,
+    before: Option<AuditPlace>,
     done: bool,
 }
 
@@ -173,7 +179,7 @@ impl AuditWalk {
             .audit_page(&self.tenant.id, &self.filter, self.before, EXPORT_BATCH)
             .await?;
         self.done = (batch.len() as i64) < EXPORT_BATCH;
-        self.before = batch.last().map(|e| e.id);
+        self.before = batch.last().map(|e| e.place);
         Ok(batch)
     }
 }
@@ -184,8 +190,19 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_foreign_ones_are_refused() {
-        assert_eq!(decode_cursor(&encode_cursor(42)).ok(), Some(42));
-        for bad in ["", "42", "!!", &URL_SAFE_NO_PAD.encode("users:42")] {
+        let place = AuditPlace {
+            at: 1_700_000_000_000_000,
+            id: 42,
+        };
+        assert_eq!(decode_cursor(&encode_cursor(place)).ok(), Some(place));
+        for bad in [
+            "",
+            "42",
+            "!!",
+            &URL_SAFE_NO_PAD.encode("users:42"),
+            &URL_SAFE_NO_PAD.encode("audit:42"),
+            &URL_SAFE_NO_PAD.encode("audit:x:42"),
+        ] {
             assert!(decode_cursor(bad).is_err(), "{bad}");
         }
     }

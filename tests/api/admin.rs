@@ -457,6 +457,43 @@ async fn every_page(app: &TestApp, path: &str, token: &str) -> Vec<Value> {
 }
 
 #[tokio::test]
+async fn audit_pages_walk_events_of_the_same_microsecond_once_each() {
+    use scim_gateway::store::AuditRecord;
+    let app = spawn_app().await;
+    let (token, _) = operator_token(&app).await;
+    let tenant = app.store.tenant_by_slug(TENANT).await.unwrap().unwrap();
+    let at = now_micros() + 60_000_000;
+    let mut tx = app.store.begin().await.unwrap();
+    for i in 0..5 {
+        tx.insert_audit(&AuditRecord {
+            tenant_id: Some(tenant.id.clone()),
+            at,
+            actor: "cli".into(),
+            action: "tie.test".into(),
+            target_name: Some(format!("tie-{i}")),
+            outcome: "success".into(),
+            http_status: 200,
+            ..AuditRecord::default()
+        })
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let events = every_page(
+        &app,
+        &format!("/tenants/{TENANT}/audit?action=tie.test&count=2"),
+        &token,
+    )
+    .await;
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["targetName"].as_str().unwrap())
+        .collect();
+    // Newest first: among events of one microsecond, the later appended first.
+    assert_eq!(names, ["tie-4", "tie-3", "tie-2", "tie-1", "tie-0"]);
+}
+
+#[tokio::test]
 async fn the_audit_log_pages_newest_first_through_filters_and_cursors() {
     let app = spawn_app_with(Some(3)).await;
     let (token, _) = operator_token(&app).await;
