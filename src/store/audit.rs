@@ -24,7 +24,7 @@ fn storable(text: &str) -> Cow<'_, str> {
     }
 }
 
-fn storable_opt(text: &Option<String>) -> Option<Cow<'_, str>> {
+pub(super) fn storable_opt(text: &Option<String>) -> Option<Cow<'_, str>> {
     text.as_deref().map(storable)
 }
 

@@ -129,6 +129,29 @@ impl Dialect {
         }
     }
 
+    /// A page of a tenant's event feed: `$1` the tenant, after position (`$2` txid, `$3` seq),
+    /// `$4` events at most. SQLite appends one transaction at a time, so `seq` is in commit order
+    /// (and the txid, always 0, is not compared).
+    /// PostgreSQL's transactions commit in another order than they took their `seq`: the feed
+    /// orders by the writing transaction's id and shows only transactions older than the oldest
+    /// one still running, which are all finished, so nothing can later appear before them.
+    pub(super) fn feed_page(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => concat!(
+                "SELECT 0 AS txid, seq, id, tenant_id, type, at, actor, connection_id, resource_type, ",
+                "resource_id, resource_version, changed, data FROM events ",
+                "WHERE tenant_id = $1 AND seq > $3 ORDER BY seq LIMIT $4"
+            ),
+            Dialect::Postgres => concat!(
+                "SELECT txid, seq, id, tenant_id, type, at, actor, connection_id, resource_type, ",
+                "resource_id, resource_version, changed, data FROM events ",
+                "WHERE tenant_id = $1 AND (txid, seq) > ($2, $3) ",
+                "AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint ",
+                "ORDER BY txid, seq LIMIT $4"
+            ),
+        }
+    }
+
     /// A time comparison told to the planner as selecting few rows, where the engine needs
     /// telling: SQLite's statistics cannot size a time range, and "changed since" (incremental
     /// sync) selects few, so its time index wins over walking the tenant in id order.

@@ -262,14 +262,15 @@ impl Tx {
     }
 
     /// Adds members that are not members yet; returns how many were added.
+    /// Adds these users as members; returns those that were not members already.
     pub async fn add_members(
         &mut self,
         tenant_id: &TenantId,
         group_id: &GroupId,
         member_ids: &[UserId],
         now: Micros,
-    ) -> Result<u64, StoreError> {
-        let mut added = 0;
+    ) -> Result<Vec<UserId>, StoreError> {
+        let mut added = Vec::new();
         for member_id in member_ids {
             on_tx!(self, |conn| {
                 let done = sqlx::query(
@@ -282,43 +283,52 @@ impl Tx {
                 .bind(now)
                 .execute(&mut *conn)
                 .await?;
-                added += done.rows_affected();
+                if done.rows_affected() > 0 {
+                    added.push(member_id.clone());
+                }
             });
         }
         Ok(added)
     }
 
-    /// Removes these members; returns how many were members.
+    /// Removes these members; returns those that were members.
     pub async fn remove_members(
         &mut self,
         group_id: &GroupId,
         member_ids: &[UserId],
-    ) -> Result<u64, StoreError> {
-        let mut removed = 0;
+    ) -> Result<Vec<UserId>, StoreError> {
+        let mut removed = Vec::new();
         for chunk in member_ids.chunks(IN_LIST_CHUNK) {
             let sql = format!(
-                "DELETE FROM group_members WHERE group_id = $1 AND member_id IN ({})",
+                "DELETE FROM group_members WHERE group_id = $1 AND member_id IN ({}) RETURNING member_id",
                 placeholders(2, chunk.len())
             );
             let mut params = vec![SqlParam::Text(group_id.to_string())];
             params.extend(chunk.iter().map(SqlParam::from));
             on_tx!(self, |conn| {
-                let done = bind_params!(sqlx::query(AssertSqlSafe(sql.clone())), &params)
-                    .execute(&mut *conn)
-                    .await?;
-                removed += done.rows_affected();
+                let ids: Vec<UserId> =
+                    bind_params!(sqlx::query_scalar(AssertSqlSafe(sql.clone())), &params)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                removed.extend(ids);
             });
         }
         Ok(removed)
     }
 
-    pub async fn remove_all_members(&mut self, group_id: &GroupId) -> Result<u64, StoreError> {
+    /// Empties a group; returns who its members were.
+    pub async fn remove_all_members(
+        &mut self,
+        group_id: &GroupId,
+    ) -> Result<Vec<UserId>, StoreError> {
         on_tx!(self, |conn| {
-            let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1")
-                .bind(group_id)
-                .execute(&mut *conn)
-                .await?;
-            Ok(done.rows_affected())
+            let ids: Vec<UserId> = sqlx::query_scalar(
+                "DELETE FROM group_members WHERE group_id = $1 RETURNING member_id",
+            )
+            .bind(group_id)
+            .fetch_all(&mut *conn)
+            .await?;
+            Ok(ids)
         })
     }
 

@@ -199,11 +199,10 @@ impl UserStatus {
 /// Whether a new user got a seat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SeatReservation {
-    Taken,
+    /// `filled_limit`: the tenant's limit, when this user took its last free seat.
+    Taken { filled_limit: Option<i64> },
     /// Every seat is held; `limit` is the tenant's limit as this transaction saw it.
-    Refused {
-        limit: i64,
-    },
+    Refused { limit: i64 },
 }
 
 /// The queryable forms of a user's document, written beside it: the email side table and the

@@ -91,5 +91,10 @@ pub(super) fn migrator() -> Migrator {
             "audit_rowid",
             include_str!("../../migrations/postgres/0015_audit_rowid.sql"),
         ),
+        (
+            16,
+            "events",
+            include_str!("../../migrations/postgres/0016_events.sql"),
+        ),
     ])
 }

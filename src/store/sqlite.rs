@@ -117,5 +117,10 @@ pub(super) fn migrator() -> Migrator {
             "audit_rowid",
             include_str!("../../migrations/sqlite/0015_audit_rowid.sql"),
         ),
+        (
+            16,
+            "events",
+            include_str!("../../migrations/sqlite/0016_events.sql"),
+        ),
     ])
 }

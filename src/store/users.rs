@@ -313,15 +313,16 @@ impl Tx {
         let sql = with_status_counter!(
             status,
             "UPDATE tenants SET seats_used = seats_used + 1, ",
-            " + 1 WHERE id = $1 AND (seat_limit IS NULL OR seats_used < seat_limit) RETURNING seats_used"
+            " + 1 WHERE id = $1 AND (seat_limit IS NULL OR seats_used < seat_limit) \
+             RETURNING CASE WHEN seats_used = seat_limit THEN seat_limit END AS filled_limit"
         );
         on_tx!(self, |conn| {
-            let taken = sqlx::query(sql)
+            let taken: Option<Option<i64>> = sqlx::query_scalar(sql)
                 .bind(tenant_id)
                 .fetch_optional(&mut *conn)
                 .await?;
-            if taken.is_some() {
-                return Ok(SeatReservation::Taken);
+            if let Some(filled_limit) = taken {
+                return Ok(SeatReservation::Taken { filled_limit });
             }
             let limit: Option<i64> =
                 sqlx::query_scalar("SELECT seat_limit FROM tenants WHERE id = $1")

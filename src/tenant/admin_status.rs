@@ -4,6 +4,7 @@
 
 use super::TenantError;
 use super::audit;
+use super::events::{self, UserEventType};
 use super::operators::{AdminActor, AdminPermission, tenant_for};
 use super::status::{self, UserStatus};
 use super::users::index_of;
@@ -85,6 +86,21 @@ pub async fn change_status(
     event.changed_attributes = vec!["status".into()];
     event.reason = Some(reason.into());
     tx.insert_audit(&event).await?;
+    let event_type = match (old.status.scim_active(), user.status.scim_active()) {
+        (true, false) => UserEventType::Suspended,
+        (false, true) => UserEventType::Reactivated,
+        _ => UserEventType::Updated,
+    };
+    let mut told = events::user_event(
+        &caller,
+        schemas,
+        event_type,
+        &user,
+        &event.changed_attributes,
+        now,
+    );
+    told.actor = event.actor;
+    tx.insert_event(&told).await?;
     tx.commit().await?;
     Ok(user)
 }

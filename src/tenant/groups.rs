@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::audit::{self, WriteContext};
 use super::document::{changed_attributes, check_version, string_at};
+use super::events::{self, GroupEventType};
 use super::query::{Listing, list_query};
 use super::{Caller, TenantError};
 use crate::clock::datetime_of;
@@ -46,15 +47,15 @@ fn map_conflict(err: StoreError, name: &str) -> TenantError {
 /// What a write did to the member list, for the audit trail.
 #[derive(Debug, Default)]
 struct MembershipOutcome {
-    added: u64,
-    removed: u64,
+    added: Vec<UserId>,
+    removed: Vec<UserId>,
     /// Ids that name no user of the tenant, or nested groups: skipped, the rest applied.
     skipped: Vec<String>,
 }
 
 impl MembershipOutcome {
     fn changed(&self) -> bool {
-        self.added + self.removed > 0
+        !self.added.is_empty() || !self.removed.is_empty()
     }
 
     fn describe(&self) -> Option<String> {
@@ -62,7 +63,8 @@ impl MembershipOutcome {
         if self.changed() {
             parts.push(format!(
                 "members: {} added, {} removed",
-                self.added, self.removed
+                self.added.len(),
+                self.removed.len()
             ));
         }
         if !self.skipped.is_empty() {
@@ -102,12 +104,17 @@ async fn apply_member_change(
             let ids = user_ids(ids);
             let existing = tx.existing_user_ids(tenant_id, &ids).await?;
             skip_unknown(outcome, &ids, &existing);
-            outcome.added += tx.add_members(tenant_id, group_id, &existing, now).await?;
+            let added = tx.add_members(tenant_id, group_id, &existing, now).await?;
+            outcome.added.extend(added);
         }
         MemberChange::Remove(ids) => {
-            outcome.removed += tx.remove_members(group_id, &user_ids(ids)).await?
+            let removed = tx.remove_members(group_id, &user_ids(ids)).await?;
+            outcome.removed.extend(removed);
         }
-        MemberChange::RemoveAll => outcome.removed += tx.remove_all_members(group_id).await?,
+        MemberChange::RemoveAll => {
+            let removed = tx.remove_all_members(group_id).await?;
+            outcome.removed.extend(removed);
+        }
         MemberChange::Replace(ids) => {
             let ids = user_ids(ids);
             let wanted: HashSet<&UserId> = ids.iter().collect();
@@ -123,10 +130,12 @@ async fn apply_member_change(
                 .filter(|id| !current_set.contains(id))
                 .cloned()
                 .collect();
-            outcome.removed += tx.remove_members(group_id, &to_remove).await?;
+            let removed = tx.remove_members(group_id, &to_remove).await?;
+            outcome.removed.extend(removed);
             let existing = tx.existing_user_ids(tenant_id, &to_add).await?;
             skip_unknown(outcome, &to_add, &existing);
-            outcome.added += tx.add_members(tenant_id, group_id, &existing, now).await?;
+            let added = tx.add_members(tenant_id, group_id, &existing, now).await?;
+            outcome.added.extend(added);
         }
     }
     Ok(())
@@ -217,11 +226,24 @@ pub async fn create_group(ctx: &WriteContext<'_>, body: &Value) -> Result<Group,
         let mut event = group_event(ctx.caller, "group.create", &group, ctx.now);
         event.http_status = 201;
         event.changed_attributes = group.doc.keys().cloned().collect();
-        if outcome.added > 0 {
+        if !outcome.added.is_empty() {
             event.changed_attributes.push("members".into());
         }
         event.reason = outcome.describe();
         tx.insert_audit(&event).await?;
+        let created = events::group_event(
+            ctx.caller,
+            GroupEventType::Created,
+            &group,
+            &event.changed_attributes,
+            ctx.now,
+        );
+        tx.insert_event(&created).await?;
+        if let Some(members) =
+            events::members_event(ctx.caller, &group, &outcome.added, &[], ctx.now)
+        {
+            tx.insert_event(&members).await?;
+        }
         tx.commit().await?;
         Ok(group)
     })
@@ -306,10 +328,30 @@ async fn finish_update(
         group
     };
     let mut event = group_event(caller, action, &group, now);
-    event.changed_attributes = changed;
     event.tolerances = tolerances;
     event.reason = outcome.describe();
+    let document_changed: Vec<String> = changed
+        .iter()
+        .filter(|a| *a != "members")
+        .cloned()
+        .collect();
+    event.changed_attributes = changed;
     tx.insert_audit(&event).await?;
+    if !document_changed.is_empty() {
+        let updated = events::group_event(
+            caller,
+            GroupEventType::Updated,
+            &group,
+            &document_changed,
+            now,
+        );
+        tx.insert_event(&updated).await?;
+    }
+    if let Some(members) =
+        events::members_event(caller, &group, &outcome.added, &outcome.removed, now)
+    {
+        tx.insert_event(&members).await?;
+    }
     tx.commit().await?;
     Ok(group)
 }
@@ -440,6 +482,10 @@ pub async fn delete_group(
         let mut event = group_event(ctx.caller, "group.delete", &old, ctx.now);
         event.http_status = 204;
         tx.insert_audit(&event).await?;
+        let mut deleted =
+            events::group_event(ctx.caller, GroupEventType::Deleted, &old, &[], ctx.now);
+        deleted.resource_version = Some(old.version + 1);
+        tx.insert_event(&deleted).await?;
         tx.commit().await?;
         Ok(())
     })

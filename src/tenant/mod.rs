@@ -9,6 +9,8 @@ pub mod audit;
 pub mod audit_log;
 pub mod bulk;
 pub mod document;
+pub mod event_feed;
+pub mod events;
 pub mod groups;
 pub mod immutables;
 pub mod operators;

@@ -6,6 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use super::audit::{self, WriteContext};
+use super::events::{self, UserEventType};
 use super::status::UserStatus;
 use super::users::{insert_new_user, new_user_record};
 use super::{Caller, TenantError};
@@ -263,6 +264,18 @@ async fn try_sign_in(
     })
     .await?;
     tx.insert_audit(&event).await?;
+    // As `record_sign_in` wrote it.
+    user.version += 1;
+    user.modified_at = now;
+    let signed_in = events::user_event(
+        caller,
+        schemas,
+        UserEventType::SignedIn,
+        &user,
+        &event.changed_attributes,
+        now,
+    );
+    tx.insert_event(&signed_in).await?;
     tx.commit().await?;
     Ok(user)
 }

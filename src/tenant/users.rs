@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::audit::{self, WriteContext};
 use super::document::{changed_attributes, check_version, string_at};
+use super::events::{self, UserEventType};
 use super::immutables::{self, Omitted};
 use super::query::{Listing, list_query};
 use super::roles::{Catalog, Effective, effective, scim_role_values};
@@ -180,11 +181,10 @@ pub(super) async fn insert_new_user(
         now,
         ..
     } = *ctx;
-    if let SeatReservation::Refused { limit } =
-        tx.reserve_seat(&caller.tenant.id, user.status).await?
-    {
-        return Err(TenantError::SeatLimitReached { limit });
-    }
+    let filled_limit = match tx.reserve_seat(&caller.tenant.id, user.status).await? {
+        SeatReservation::Refused { limit } => return Err(TenantError::SeatLimitReached { limit }),
+        SeatReservation::Taken { filled_limit } => filled_limit,
+    };
     tx.insert_user(user, &index_of(schemas, &user.doc))
         .await
         .map_err(|e| map_conflict(e, &user.user_name))?;
@@ -197,6 +197,19 @@ pub(super) async fn insert_new_user(
     event.tolerances = tolerances.iter().map(|t| t.as_str().to_string()).collect();
     event.reason = reason;
     tx.insert_audit(&event).await?;
+    let created = events::user_event(
+        caller,
+        schemas,
+        UserEventType::Created,
+        user,
+        &event.changed_attributes,
+        now,
+    );
+    tx.insert_event(&created).await?;
+    if let Some(limit) = filled_limit {
+        tx.insert_event(&events::seat_limit_reached_event(caller, limit, now))
+            .await?;
+    }
     Ok(())
 }
 
@@ -379,11 +392,11 @@ async fn write_change(
         .map_err(|e| map_conflict(e, &user_name))?;
     tx.move_status(&caller.tenant.id, old_status, status)
         .await?;
-    let action = match (old_status.scim_active(), status.scim_active(), change.kind) {
-        (true, false, _) => "user.suspend",
-        (false, true, _) => "user.reactivate",
-        (_, _, ChangeKind::Replace) => "user.replace",
-        (_, _, ChangeKind::Patch) => "user.patch",
+    let (action, event_type) = match (old_status.scim_active(), status.scim_active(), change.kind) {
+        (true, false, _) => ("user.suspend", UserEventType::Suspended),
+        (false, true, _) => ("user.reactivate", UserEventType::Reactivated),
+        (_, _, ChangeKind::Replace) => ("user.replace", UserEventType::Updated),
+        (_, _, ChangeKind::Patch) => ("user.patch", UserEventType::Updated),
     };
     let mut event = audit::event(caller, action, now);
     event.target_type = Some("User".into());
@@ -405,6 +418,15 @@ async fn write_change(
         });
     }
     tx.insert_audit(&event).await?;
+    let told = events::user_event(
+        caller,
+        schemas,
+        event_type,
+        &user,
+        &event.changed_attributes,
+        now,
+    );
+    tx.insert_event(&told).await?;
     tx.commit().await?;
     Ok(user)
 }
@@ -433,6 +455,8 @@ pub async fn delete_user(
         event.target_id = Some(old.id.to_string());
         event.target_name = Some(old.user_name.clone());
         tx.insert_audit(&event).await?;
+        tx.insert_event(&events::user_deleted_event(ctx.caller, &old, ctx.now))
+            .await?;
         tx.commit().await?;
         Ok(())
     })

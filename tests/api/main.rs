@@ -19,6 +19,7 @@ mod bad_input;
 mod bulk;
 mod cli;
 mod discovery;
+mod events;
 mod filter_property;
 mod fuzz;
 mod groups;

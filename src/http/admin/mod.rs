@@ -6,6 +6,7 @@
 mod audit;
 mod auth;
 mod connections;
+mod events;
 mod roles;
 mod tenants;
 mod users;
@@ -51,6 +52,7 @@ pub const BASE: &str = "/admin/v1";
         (name = "users", description = "The tenant's users"),
         (name = "roles", description = "The role catalog, templates, group mappings and admin assignments"),
         (name = "audit", description = "The audit trail: every write, rejection, sign-in and admin act"),
+        (name = "events", description = "What changed, for the host product: the gap-free event feed"),
     )
 )]
 struct AdminApi;
@@ -168,6 +170,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(roles::assign_role, roles::unassign_role))
         .routes(routes!(audit::audit_page))
         .routes(routes!(audit::audit_export))
+        .routes(routes!(events::event_feed))
         .split_for_parts()
 }
 

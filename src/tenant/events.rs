@@ -1,0 +1,201 @@
+//! The events a change tells the host product (the outbox of migration 0016): built from what the
+//! change wrote, and appended in its transaction beside its audit event, so that an event exists
+//! if and only if its change committed.
+
+use serde_json::{Map, Value};
+
+use super::Caller;
+use super::groups::Group;
+use super::users::{User, UserExtras, to_scim};
+use crate::clock::datetime_of;
+use crate::scim::resource::format_datetime;
+use crate::scim::schema::ResourceSchemas;
+use crate::store::{EventRecord, Micros, UserId};
+
+/// What a change of a user tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserEventType {
+    Created,
+    Updated,
+    Suspended,
+    Reactivated,
+    Deleted,
+    SignedIn,
+}
+
+impl UserEventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserEventType::Created => "user.created",
+            UserEventType::Updated => "user.updated",
+            UserEventType::Suspended => "user.suspended",
+            UserEventType::Reactivated => "user.reactivated",
+            UserEventType::Deleted => "user.deleted",
+            UserEventType::SignedIn => "user.signed_in",
+        }
+    }
+}
+
+/// Every event type the gateway emits, for filters and the API document.
+pub const EVENT_TYPES: [&str; 11] = [
+    "user.created",
+    "user.updated",
+    "user.suspended",
+    "user.reactivated",
+    "user.deleted",
+    "user.signed_in",
+    "group.created",
+    "group.updated",
+    "group.deleted",
+    "group.members_changed",
+    "tenant.seat_limit_reached",
+];
+
+fn new_event(caller: &Caller, event_type: &str, now: Micros) -> EventRecord {
+    EventRecord {
+        id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
+        tenant_id: caller.tenant.id.clone(),
+        event_type: event_type.to_string(),
+        at: now,
+        actor: caller.actor.to_string(),
+        connection_id: caller.connection_id.clone(),
+        resource_type: None,
+        resource_id: None,
+        resource_version: None,
+        changed: Vec::new(),
+        data: Map::new(),
+    }
+}
+
+/// A user's event, with the user as SCIM shows it after the change. `meta.location` is left
+/// out: it depends on the URL a client reached the gateway by; the event names the tenant and id.
+pub fn user_event(
+    caller: &Caller,
+    schemas: ResourceSchemas<'_>,
+    event_type: UserEventType,
+    user: &User,
+    changed: &[String],
+    now: Micros,
+) -> EventRecord {
+    let mut event = new_event(caller, event_type.as_str(), now);
+    event.resource_type = Some("User".into());
+    event.resource_id = Some(user.id.to_string());
+    event.resource_version = Some(user.version);
+    event.changed = changed.to_vec();
+    if let Value::Object(mut resource) = to_scim(schemas, user.clone(), &UserExtras::default(), "")
+    {
+        if let Some(Value::Object(meta)) = resource.get_mut("meta") {
+            meta.remove("location");
+        }
+        event.data = resource;
+    }
+    event
+}
+
+/// A deleted user's event: what stays of them (the tombstone).
+pub fn user_deleted_event(caller: &Caller, user: &User, now: Micros) -> EventRecord {
+    let mut event = new_event(caller, UserEventType::Deleted.as_str(), now);
+    event.resource_type = Some("User".into());
+    event.resource_id = Some(user.id.to_string());
+    event.resource_version = Some(user.version + 1);
+    let mut data = Map::new();
+    data.insert("id".into(), Value::String(user.id.to_string()));
+    data.insert("userName".into(), Value::String(user.user_name.clone()));
+    if let Some(name) = &user.display_name {
+        data.insert("displayName".into(), Value::String(name.clone()));
+    }
+    if let Some(external_id) = &user.external_id {
+        data.insert("externalId".into(), Value::String(external_id.clone()));
+    }
+    data.insert(
+        "deleted".into(),
+        Value::String(format_datetime(datetime_of(now))),
+    );
+    event.data = data;
+    event
+}
+
+/// What a change of a group tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupEventType {
+    Created,
+    Updated,
+    Deleted,
+}
+
+impl GroupEventType {
+    fn as_str(self) -> &'static str {
+        match self {
+            GroupEventType::Created => "group.created",
+            GroupEventType::Updated => "group.updated",
+            GroupEventType::Deleted => "group.deleted",
+        }
+    }
+}
+
+/// A group's event: the group without its members (a big group's list would make every event
+/// as big; member changes have their own event).
+pub fn group_event(
+    caller: &Caller,
+    event_type: GroupEventType,
+    group: &Group,
+    changed: &[String],
+    now: Micros,
+) -> EventRecord {
+    let mut event = new_event(caller, event_type.as_str(), now);
+    event.resource_type = Some("Group".into());
+    event.resource_id = Some(group.id.to_string());
+    event.resource_version = Some(group.version);
+    event.changed = changed.to_vec();
+    event.data = group_summary(group);
+    event
+}
+
+fn group_summary(group: &Group) -> Map<String, Value> {
+    let mut data = Map::new();
+    data.insert("id".into(), Value::String(group.id.to_string()));
+    data.insert(
+        "displayName".into(),
+        Value::String(group.display_name.clone()),
+    );
+    if let Some(external_id) = &group.external_id {
+        data.insert("externalId".into(), Value::String(external_id.clone()));
+    }
+    data
+}
+
+/// The members one request added to and removed from a group, by id; none when it changed none.
+pub fn members_event(
+    caller: &Caller,
+    group: &Group,
+    added: &[UserId],
+    removed: &[UserId],
+    now: Micros,
+) -> Option<EventRecord> {
+    if added.is_empty() && removed.is_empty() {
+        return None;
+    }
+    let mut event = new_event(caller, "group.members_changed", now);
+    event.resource_type = Some("Group".into());
+    event.resource_id = Some(group.id.to_string());
+    event.resource_version = Some(group.version);
+    event.changed = vec!["members".into()];
+    let mut data = group_summary(group);
+    let ids = |list: &[UserId]| Value::from(list.iter().map(UserId::to_string).collect::<Vec<_>>());
+    data.insert("added".into(), ids(added));
+    data.insert("removed".into(), ids(removed));
+    event.data = data;
+    Some(event)
+}
+
+/// The tenant's last free seat was taken: the next create will be refused.
+pub fn seat_limit_reached_event(caller: &Caller, limit: i64, now: Micros) -> EventRecord {
+    let mut event = new_event(caller, "tenant.seat_limit_reached", now);
+    event.resource_type = Some("Tenant".into());
+    event.resource_id = Some(caller.tenant.slug.clone());
+    let mut data = Map::new();
+    data.insert("tenant".into(), Value::String(caller.tenant.slug.clone()));
+    data.insert("seatLimit".into(), Value::from(limit));
+    event.data = data;
+    event
+}
