@@ -96,5 +96,10 @@ pub(super) fn migrator() -> Migrator {
             "events",
             include_str!("../../migrations/postgres/0016_events.sql"),
         ),
+        (
+            17,
+            "byte_order_keys",
+            include_str!("../../migrations/postgres/0017_byte_order_keys.sql"),
+        ),
     ])
 }
