@@ -843,13 +843,10 @@ async fn admin_scenario(sizes: &[usize]) {
         let pid = gateway.id();
         let base = format!("http://127.0.0.1:{port}/admin/v1/tenants/{TENANT}");
         // A cursor half-way down the trail, as a reader paging back would hold one.
-        let deep = base64::Engine::encode(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            format!(
-                "audit:{}:{}",
-                first_event_at + events as i64 / 2 * 100,
-                i64::MAX
-            ),
+        let deep = scim_gateway::tenant::cursor::encode(
+            "audit",
+            first_event_at + events as i64 / 2 * 100,
+            i64::MAX,
         );
         for (label, path) in [
             ("stat cards", "/users/stats".to_string()),

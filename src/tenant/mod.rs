@@ -8,6 +8,7 @@ pub mod admin_status;
 pub mod audit;
 pub mod audit_log;
 pub mod bulk;
+pub mod cursor;
 pub mod document;
 pub mod event_feed;
 pub mod events;
