@@ -19,6 +19,7 @@ use crate::sso::session;
 use crate::state::AppState;
 use crate::store::Store;
 use crate::tenant::tokens::GrantCache;
+use crate::webhooks::sender::Sender;
 
 pub struct App {
     listener: TcpListener,
@@ -56,6 +57,7 @@ impl App {
             grants: Arc::new(GrantCache::new(settings.token_cache_ttl)),
             settings: Arc::new(settings),
             sso: Arc::new(sso),
+            webhook_sender: Sender::new()?,
         };
         Ok(Self { listener, state })
     }

@@ -94,6 +94,9 @@ pub struct Settings {
     pub sso: SsoSettings,
     /// How long a looked-up token may be reused for reads (zero: never); see `GrantCache`.
     pub token_cache_ttl: Duration,
+    /// Webhook endpoints may be plain `http://` or name loopback and private addresses (tests
+    /// and local development only: otherwise a tenant could aim the gateway at internal hosts).
+    pub allow_insecure_webhooks: bool,
 }
 
 impl Settings {
@@ -105,6 +108,7 @@ impl Settings {
             limits: Limits::default(),
             sso: SsoSettings::default(),
             token_cache_ttl: DEFAULT_TOKEN_CACHE_TTL,
+            allow_insecure_webhooks: false,
         }
     }
 

@@ -1,7 +1,7 @@
 //! scim-gateway: a multi-tenant SCIM 2.0 provisioning gateway.
 //!
 //! Layers, from the outside in: `cli` and `http` (thin), `tenant` (every tenant rule), `sso`
-//! (OpenID Connect and session tokens), `scim`
+//! (OpenID Connect and session tokens), `webhooks` (signing and sending events), `scim`
 //! (the protocol, no HTTP or SQL) and `store` (SQLite and PostgreSQL behind one interface).
 
 pub mod app;
@@ -15,3 +15,4 @@ pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod tenant;
+pub mod webhooks;

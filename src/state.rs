@@ -1,4 +1,5 @@
-//! The state every handler shares: the store, the schemas, the settings, SSO and the token cache.
+//! The state every handler shares: the store, the schemas, the settings, SSO, the token cache
+//! and the webhook sender.
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use crate::scim::schema::Registry;
 use crate::sso::login::Sso;
 use crate::store::Store;
 use crate::tenant::tokens::GrantCache;
+use crate::webhooks::sender::Sender;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,4 +17,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub sso: Arc<Sso>,
     pub grants: Arc<GrantCache>,
+    /// Sends signed webhook requests (one connection pool for every delivery).
+    pub webhook_sender: Sender,
 }

@@ -65,12 +65,17 @@ pub struct ServeArgs {
     /// Seconds after which a request still running is answered 408.
     #[arg(long, env = "SCIM_GATEWAY_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
+    /// Let webhook endpoints be plain http:// or loopback and private addresses (tests and
+    /// local development only: otherwise a tenant could aim the gateway at internal hosts).
+    #[arg(long, env = "SCIM_GATEWAY_ALLOW_INSECURE_WEBHOOKS")]
+    pub allow_insecure_webhooks: bool,
 }
 
 impl ServeArgs {
     fn settings(&self, secret_key: Option<&str>) -> anyhow::Result<Settings> {
         let mut settings = Settings::new(self.listen, self.public_url.clone());
         settings.token_cache_ttl = Duration::from_millis(self.token_cache_ms);
+        settings.allow_insecure_webhooks = self.allow_insecure_webhooks;
         settings.sso = SsoSettings {
             secret_key: secret_key.map(SecretKey::parse).transpose()?,
             session_ttl_secs: self.session_ttl_secs.max(60),

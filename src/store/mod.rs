@@ -24,6 +24,7 @@ mod tenants;
 #[cfg(test)]
 mod upgrade_tests;
 mod users;
+mod webhooks;
 
 pub use audit::{AuditEntry, AuditFilter, AuditPlace};
 pub use dialect::Dialect;
@@ -34,6 +35,7 @@ pub use list_plan::{FilterSubject, ListPlan, ListQuery, Narrowing, RoleHolders, 
 pub use model::*;
 pub use sso::{LoginStateRecord, SessionRecord, SigningKeyRecord, SsoConfig, UserClaim};
 pub use users::TombstoneCursor;
+pub use webhooks::WebhookEndpointRecord;
 
 use std::time::Duration;
 

@@ -101,5 +101,10 @@ pub(super) fn migrator() -> Migrator {
             "byte_order_keys",
             include_str!("../../migrations/postgres/0017_byte_order_keys.sql"),
         ),
+        (
+            18,
+            "webhook_endpoints",
+            include_str!("../../migrations/postgres/0018_webhook_endpoints.sql"),
+        ),
     ])
 }

@@ -127,5 +127,10 @@ pub(super) fn migrator() -> Migrator {
             "byte_order_keys",
             include_str!("../../migrations/sqlite/0017_byte_order_keys.sql"),
         ),
+        (
+            18,
+            "webhook_endpoints",
+            include_str!("../../migrations/sqlite/0018_webhook_endpoints.sql"),
+        ),
     ])
 }

@@ -69,7 +69,7 @@ fn mentions(layers: &[&str], words: &[&str]) -> Vec<String> {
 }
 
 /// The layers above the store.
-const ABOVE_THE_STORE: [&str; 5] = ["scim", "tenant", "sso", "http", "cli"];
+const ABOVE_THE_STORE: [&str; 6] = ["scim", "tenant", "sso", "webhooks", "http", "cli"];
 
 #[test]
 fn the_protocol_imports_no_http_sql_runtime_or_other_layer() {
@@ -85,6 +85,7 @@ fn the_protocol_imports_no_http_sql_runtime_or_other_layer() {
             "crate::store",
             "crate::tenant",
             "crate::sso",
+            "crate::webhooks",
             "crate::http",
             "crate::cli",
             "crate::app",
@@ -107,6 +108,7 @@ fn the_store_imports_no_rules_sign_in_or_http() {
             "axum",
             "crate::tenant",
             "crate::sso",
+            "crate::webhooks",
             "crate::http",
             "crate::cli",
             "crate::app",
@@ -117,9 +119,14 @@ fn the_store_imports_no_rules_sign_in_or_http() {
 }
 
 #[test]
-fn rules_and_sign_in_import_no_http_or_cli() {
-    for layer in ["tenant", "sso"] {
-        let found = violations(layer, &["axum", "crate::http", "crate::cli", "crate::app"]);
+fn rules_sign_in_and_webhooks_import_no_http_or_cli() {
+    for layer in ["tenant", "sso", "webhooks"] {
+        let mut forbidden = vec!["axum", "crate::http", "crate::cli", "crate::app"];
+        // Webhooks use the rules and sign-in's secret key, never the other way round.
+        if layer != "webhooks" {
+            forbidden.push("crate::webhooks");
+        }
+        let found = violations(layer, &forbidden);
         assert!(
             found.is_empty(),
             "{layer}/ reaches up:\n{}",

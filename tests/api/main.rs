@@ -36,3 +36,4 @@ mod users;
 mod users_list;
 mod users_patch;
 mod users_query;
+mod webhooks;

@@ -10,6 +10,7 @@ mod events;
 mod roles;
 mod tenants;
 mod users;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -52,7 +53,7 @@ pub const BASE: &str = "/admin/v1";
         (name = "users", description = "The tenant's users"),
         (name = "roles", description = "The role catalog, templates, group mappings and admin assignments"),
         (name = "audit", description = "The audit trail: every write, rejection, sign-in and admin act"),
-        (name = "events", description = "What changed, for the host product: the gap-free event feed"),
+        (name = "events", description = "What changed, for the host product: the gap-free event feed and webhook endpoints"),
     )
 )]
 struct AdminApi;
@@ -171,6 +172,9 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::audit_page))
         .routes(routes!(audit::audit_export))
         .routes(routes!(events::event_feed))
+        .routes(routes!(webhooks::list_endpoints, webhooks::create_endpoint))
+        .routes(routes!(webhooks::delete_endpoint))
+        .routes(routes!(webhooks::ping_endpoint))
         .split_for_parts()
 }
 

@@ -1,0 +1,218 @@
+//! `/admin/v1/tenants/{tenant}/webhooks`: where the tenant's events are delivered — endpoints
+//! created with their signing secret (shown once), listed, deleted, and pinged.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::Admin;
+use super::{Problem, body_of, timestamp};
+use crate::clock::now_micros;
+use crate::http::error::AdminError;
+use crate::state::AppState;
+use crate::store::WebhookEndpointRecord;
+use crate::tenant::operators::{self, AdminPermission};
+use crate::webhooks::endpoints::{self, NewEndpoint};
+
+/// A webhook endpoint (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointView {
+    pub id: String,
+    pub url: String,
+    /// Event types delivered (`*`: all).
+    pub event_types: Vec<String>,
+    pub description: Option<String>,
+    /// Set when deliveries stopped, with why.
+    pub disabled_at: Option<String>,
+    pub disabled_reason: Option<String>,
+    pub created_at: String,
+}
+
+impl From<WebhookEndpointRecord> for EndpointView {
+    fn from(e: WebhookEndpointRecord) -> Self {
+        EndpointView {
+            id: e.id,
+            url: e.url,
+            event_types: e.event_types,
+            description: e.description,
+            disabled_at: e.disabled_at.map(timestamp),
+            disabled_reason: e.disabled_reason,
+            created_at: timestamp(e.created_at),
+        }
+    }
+}
+
+/// A new endpoint.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewEndpointBody {
+    /// `https://` to a public host (plain http and local addresses only when the gateway runs
+    /// with `--allow-insecure-webhooks`).
+    pub url: String,
+    /// Event types to deliver; absent, empty or `["*"]`: all.
+    #[serde(default)]
+    pub event_types: Vec<String>,
+    pub description: Option<String>,
+}
+
+/// A new endpoint and its signing secret, shown in this answer only.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedEndpointView {
+    /// `whsec_…`: what a Standard Webhooks library verifies deliveries with.
+    pub secret: String,
+    #[serde(flatten)]
+    pub endpoint: EndpointView,
+}
+
+/// What a test ping came to.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PingView {
+    /// Whether the endpoint answered 2xx.
+    pub delivered: bool,
+    /// Its HTTP status; absent when no answer came.
+    pub status: Option<u16>,
+    pub latency_ms: u64,
+    /// The start of its answer, or why there was none.
+    pub excerpt: String,
+}
+
+/// The tenant's webhook endpoints. Needs `settings:view`.
+#[utoipa::path(
+    get,
+    path = "/tenants/{tenant}/webhooks",
+    tag = "events",
+    params(("tenant" = String, Path, description = "The tenant's slug")),
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The endpoints, oldest first", body = Vec<EndpointView>),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `settings:view`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_endpoints(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(slug): Path<String>,
+) -> Result<Json<Vec<EndpointView>>, AdminError> {
+    let found = endpoints::list_endpoints(&state.store, &actor, &slug).await?;
+    Ok(Json(found.into_iter().map(Into::into).collect()))
+}
+
+/// Adds an endpoint; its signing secret is in this answer only. Needs `settings:manage`.
+#[utoipa::path(
+    post,
+    path = "/tenants/{tenant}/webhooks",
+    tag = "events",
+    params(("tenant" = String, Path, description = "The tenant's slug")),
+    request_body = NewEndpointBody,
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 201, description = "The endpoint, with its secret", body = CreatedEndpointView),
+        (status = 400, description = "A URL that is not https to a public host, an unknown event type, or no secret key to seal secrets with", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `settings:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_endpoint(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(slug): Path<String>,
+    body: Result<Json<NewEndpointBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<CreatedEndpointView>), AdminError> {
+    operators::tenant_for(&state.store, &actor, &slug, AdminPermission::SettingsManage).await?;
+    let new = body_of(body)?;
+    let (endpoint, secret) = endpoints::create_endpoint(
+        &state.store,
+        state.settings.sso.secret_key.as_ref(),
+        &actor,
+        &slug,
+        NewEndpoint {
+            url: new.url,
+            event_types: new.event_types,
+            description: new.description,
+        },
+        state.settings.allow_insecure_webhooks,
+        now_micros(),
+    )
+    .await?;
+    let view = CreatedEndpointView {
+        secret: secret.to_text(),
+        endpoint: endpoint.into(),
+    };
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Removes an endpoint. Needs `settings:manage`.
+#[utoipa::path(
+    delete,
+    path = "/tenants/{tenant}/webhooks/{endpoint}",
+    tag = "events",
+    params(
+        ("tenant" = String, Path, description = "The tenant's slug"),
+        ("endpoint" = String, Path, description = "The endpoint's id"),
+    ),
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `settings:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant or endpoint", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_endpoint(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<StatusCode, AdminError> {
+    endpoints::delete_endpoint(&state.store, &actor, &slug, &id, now_micros()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sends a signed `webhook.ping` to the endpoint now, and says what came back. Needs
+/// `settings:manage`.
+#[utoipa::path(
+    post,
+    path = "/tenants/{tenant}/webhooks/{endpoint}/test",
+    tag = "events",
+    params(
+        ("tenant" = String, Path, description = "The tenant's slug"),
+        ("endpoint" = String, Path, description = "The endpoint's id"),
+    ),
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "What the endpoint answered (a failed delivery is still a 200 here)", body = PingView),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `settings:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant or endpoint", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn ping_endpoint(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<Json<PingView>, AdminError> {
+    let attempt = endpoints::ping_endpoint(
+        &state.store,
+        state.settings.sso.secret_key.as_ref(),
+        &state.webhook_sender,
+        &actor,
+        &slug,
+        &id,
+        now_micros(),
+    )
+    .await?;
+    Ok(Json(PingView {
+        delivered: attempt.delivered(),
+        status: attempt.status,
+        latency_ms: attempt.latency_ms,
+        excerpt: attempt.excerpt,
+    }))
+}

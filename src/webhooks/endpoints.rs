@@ -1,0 +1,205 @@
+//! A tenant's webhook endpoints as admins manage them: create (the signing secret shown in that
+//! answer only, stored sealed), list, delete, and a signed test ping. Each checks the admin's
+//! permission and is audited with the admin as actor.
+
+use serde_json::json;
+
+use super::sender::{Attempt, Sender};
+use super::signature::SigningSecret;
+use super::target::endpoint_url;
+use crate::scim::ScimError;
+use crate::sso::secret_key::SecretKey;
+use crate::store::{AuditRecord, Micros, Store, TenantRecord, WebhookEndpointRecord};
+use crate::tenant::TenantError;
+use crate::tenant::events::EVENT_TYPES;
+use crate::tenant::operators::{AdminActor, AdminPermission, tenant_for};
+
+/// "Every event type", in an endpoint's filter.
+pub const ALL_EVENTS: &str = "*";
+
+/// What an admin asks for in a new endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct NewEndpoint {
+    pub url: String,
+    /// Event types to deliver; empty: all.
+    pub event_types: Vec<String>,
+    pub description: Option<String>,
+}
+
+/// The context an endpoint's secret is sealed under: bound to the endpoint.
+fn secret_context(id: &str) -> String {
+    format!("webhook signing secret of endpoint {id}")
+}
+
+fn key_of(key: Option<&SecretKey>) -> Result<&SecretKey, TenantError> {
+    key.ok_or_else(|| {
+        TenantError::InvalidArgument(
+            "webhook signing secrets are sealed with the gateway's secret key: start the gateway with SCIM_GATEWAY_SECRET_KEY set".into(),
+        )
+    })
+}
+
+fn internal(what: &str) -> TenantError {
+    TenantError::Scim(ScimError::new(500, None, what.to_string()))
+}
+
+fn endpoint_event(
+    tenant: &TenantRecord,
+    actor: &AdminActor,
+    action: &str,
+    endpoint: &WebhookEndpointRecord,
+    now: Micros,
+) -> AuditRecord {
+    AuditRecord {
+        tenant_id: Some(tenant.id.clone()),
+        at: now,
+        actor: actor.label(),
+        action: action.into(),
+        target_type: Some("WebhookEndpoint".into()),
+        target_id: Some(endpoint.id.clone()),
+        target_name: Some(endpoint.url.clone()),
+        outcome: "success".into(),
+        http_status: 200,
+        ..AuditRecord::default()
+    }
+}
+
+/// Adds an endpoint to the tenant; returns it and its signing secret (`whsec_…`), which no
+/// later answer shows. Needs `settings:manage`.
+pub async fn create_endpoint(
+    store: &Store,
+    key: Option<&SecretKey>,
+    actor: &AdminActor,
+    slug: &str,
+    new: NewEndpoint,
+    allow_insecure: bool,
+    now: Micros,
+) -> Result<(WebhookEndpointRecord, SigningSecret), TenantError> {
+    let tenant = tenant_for(store, actor, slug, AdminPermission::SettingsManage).await?;
+    let key = key_of(key)?;
+    let url = endpoint_url(&new.url, allow_insecure).map_err(TenantError::InvalidArgument)?;
+    let mut event_types = Vec::new();
+    for wanted in new.event_types.iter().map(|t| t.trim()) {
+        if wanted != ALL_EVENTS && !EVENT_TYPES.contains(&wanted) {
+            return Err(TenantError::InvalidArgument(format!(
+                "'{wanted}' is no event type; known: {}",
+                EVENT_TYPES.join(", ")
+            )));
+        }
+        if !event_types.iter().any(|t| t == wanted) {
+            event_types.push(wanted.to_string());
+        }
+    }
+    if event_types.is_empty() || event_types.iter().any(|t| t == ALL_EVENTS) {
+        event_types = vec![ALL_EVENTS.to_string()];
+    }
+    let id = format!("whe_{}", uuid::Uuid::now_v7().simple());
+    let secret = SigningSecret::generate().map_err(|_| internal("no randomness for a secret"))?;
+    let secret_sealed = key
+        .seal(secret.to_text().as_bytes(), &secret_context(&id))
+        .map_err(|_| internal("the signing secret could not be sealed"))?;
+    let endpoint = WebhookEndpointRecord {
+        id,
+        tenant_id: tenant.id.clone(),
+        url: url.to_string(),
+        secret_sealed,
+        event_types,
+        description: new.description.filter(|d| !d.trim().is_empty()),
+        disabled_at: None,
+        disabled_reason: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let mut tx = store.begin().await?;
+    tx.insert_webhook_endpoint(&endpoint).await?;
+    let mut event = endpoint_event(&tenant, actor, "webhook.create", &endpoint, now);
+    event.http_status = 201;
+    tx.insert_audit(&event).await?;
+    tx.commit().await?;
+    Ok((endpoint, secret))
+}
+
+/// The tenant's endpoints. Needs `settings:view`.
+pub async fn list_endpoints(
+    store: &Store,
+    actor: &AdminActor,
+    slug: &str,
+) -> Result<Vec<WebhookEndpointRecord>, TenantError> {
+    let tenant = tenant_for(store, actor, slug, AdminPermission::SettingsView).await?;
+    Ok(store.webhook_endpoints(&tenant.id).await?)
+}
+
+async fn endpoint_of(
+    store: &Store,
+    tenant: &TenantRecord,
+    id: &str,
+) -> Result<WebhookEndpointRecord, TenantError> {
+    store
+        .webhook_endpoints(&tenant.id)
+        .await?
+        .into_iter()
+        .find(|e| e.id == id)
+        .ok_or_else(|| TenantError::NotFound(format!("webhook endpoint '{id}'")))
+}
+
+/// Removes an endpoint: nothing more is delivered to it. Needs `settings:manage`.
+pub async fn delete_endpoint(
+    store: &Store,
+    actor: &AdminActor,
+    slug: &str,
+    id: &str,
+    now: Micros,
+) -> Result<(), TenantError> {
+    let tenant = tenant_for(store, actor, slug, AdminPermission::SettingsManage).await?;
+    let endpoint = endpoint_of(store, &tenant, id).await?;
+    let mut tx = store.begin().await?;
+    if !tx.delete_webhook_endpoint(&tenant.id, id).await? {
+        return Err(TenantError::NotFound(format!("webhook endpoint '{id}'")));
+    }
+    let mut event = endpoint_event(&tenant, actor, "webhook.delete", &endpoint, now);
+    event.http_status = 204;
+    tx.insert_audit(&event).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sends a signed `webhook.ping` to an endpoint now, and says what came back (the answer is
+/// audited). Needs `settings:manage`.
+pub async fn ping_endpoint(
+    store: &Store,
+    key: Option<&SecretKey>,
+    sender: &Sender,
+    actor: &AdminActor,
+    slug: &str,
+    id: &str,
+    now: Micros,
+) -> Result<Attempt, TenantError> {
+    let tenant = tenant_for(store, actor, slug, AdminPermission::SettingsManage).await?;
+    let endpoint = endpoint_of(store, &tenant, id).await?;
+    let secret = key_of(key)?
+        .open(&endpoint.secret_sealed, &secret_context(&endpoint.id))
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| SigningSecret::parse(&text))
+        .ok_or_else(|| {
+            internal("the endpoint's signing secret does not open with this secret key")
+        })?;
+    let message_id = format!("msg_{}", uuid::Uuid::now_v7().simple());
+    let timestamp = now.div_euclid(1_000_000);
+    let body = json!({
+        "type": "webhook.ping",
+        "timestamp": crate::scim::resource::format_datetime(crate::clock::datetime_of(now)),
+        "data": {"tenant": tenant.slug, "endpoint": endpoint.id},
+    })
+    .to_string();
+    let attempt = sender
+        .send(&endpoint.url, &secret, &message_id, timestamp, body)
+        .await;
+    let mut event = endpoint_event(&tenant, actor, "webhook.test", &endpoint, now);
+    event.reason = Some(match attempt.status {
+        Some(status) => format!("answered {status} in {} ms", attempt.latency_ms),
+        None => format!("no answer: {}", attempt.excerpt),
+    });
+    store.record_audit(&event).await?;
+    Ok(attempt)
+}

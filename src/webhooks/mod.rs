@@ -1,0 +1,7 @@
+//! Delivering events to the host product's webhook endpoints: Standard Webhooks signatures
+//! (signature.rs), which URLs an endpoint may have (target.rs), and one signed request (sender.rs).
+
+pub mod endpoints;
+pub mod sender;
+pub mod signature;
+pub mod target;

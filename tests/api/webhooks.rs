@@ -1,0 +1,296 @@
+//! Webhook endpoints through the admin API, against a real HTTP receiver started by the test:
+//! the secret is shown once, a test ping arrives signed the Standard Webhooks way (checked here,
+//! and by the `standardwebhooks` package from PyPI when CI names its Python), unsafe targets are
+//! refused.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use axum::routing::post;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::admin::{admin_get, admin_post, assert_problem, operator_token};
+use crate::helpers::{TENANT, TestApp, spawn_app, spawn_app_configured};
+use scim_gateway::sso::secret_key::SecretKey;
+use scim_gateway::webhooks::signature::SigningSecret;
+
+/// What a receiver got: each request's headers and body.
+type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
+
+/// An HTTP receiver on loopback answering every POST with `status`; its URL and what it got.
+async fn receiver(status: u16) -> (String, Received) {
+    let received: Received = Arc::default();
+    let kept = Arc::clone(&received);
+    let app = Router::new().route(
+        "/hook",
+        post(move |headers: HeaderMap, body: Bytes| {
+            let kept = Arc::clone(&kept);
+            async move {
+                kept.lock().unwrap().push((headers, body));
+                (AxumStatus::from_u16(status).unwrap(), "received")
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, received)
+}
+
+fn secret_key() -> SecretKey {
+    SecretKey::parse(&SecretKey::generate().unwrap()).unwrap()
+}
+
+/// A gateway with a secret key (to seal signing secrets), letting webhooks go to loopback.
+async fn webhook_app() -> TestApp {
+    spawn_app_configured(None, |settings| {
+        settings.sso.secret_key = Some(secret_key());
+        settings.allow_insecure_webhooks = true;
+    })
+    .await
+}
+
+async fn create(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+    app.client
+        .request(
+            Method::POST,
+            format!("{}/admin/v1/tenants/{TENANT}/webhooks", app.root),
+        )
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Verifies a delivery with the `standardwebhooks` package when CI names a Python that has it.
+fn verified_by_standardwebhooks(secret: &str, headers: &HeaderMap, body: &[u8]) -> Option<bool> {
+    let python = std::env::var("STANDARDWEBHOOKS_PYTHON").ok()?;
+    let header = |name: &str| headers[name].to_str().unwrap().to_string();
+    let script = "import sys, json\nfrom standardwebhooks import Webhook\n\
+                  secret, msg_id, ts, sig = sys.argv[1:5]\n\
+                  body = sys.stdin.buffer.read()\n\
+                  Webhook(secret).verify(body, {'webhook-id': msg_id, 'webhook-timestamp': ts, 'webhook-signature': sig})\n";
+    let mut child = std::process::Command::new(python)
+        .args(["-c", script, secret])
+        .args([
+            header("webhook-id"),
+            header("webhook-timestamp"),
+            header("webhook-signature"),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(body).unwrap();
+    Some(child.wait().unwrap().success())
+}
+
+#[tokio::test]
+async fn an_endpoint_gets_a_signed_ping_and_its_secret_is_shown_once() {
+    let app = webhook_app().await;
+    let (token, _) = operator_token(&app).await;
+    let (url, received) = receiver(200).await;
+    let created = create(&app, &token, json!({"url": url, "eventTypes": ["user.created", "user.deleted"], "description": "CRM sync"})).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    let secret = created["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"), "{created}");
+    assert_eq!(
+        created["eventTypes"],
+        json!(["user.created", "user.deleted"])
+    );
+    let id = created["id"].as_str().unwrap().to_string();
+
+    let listed = admin_get(&app, &format!("/tenants/{TENANT}/webhooks"), &token).await;
+    let listed_text = listed.text().await.unwrap();
+    assert!(!listed_text.contains(&secret), "a listing shows no secret");
+    let listed: Value = serde_json::from_str(&listed_text).unwrap();
+    assert_eq!(listed[0]["id"], id.as_str());
+    assert!(listed[0].get("secret").is_none());
+
+    let ping = admin_post(
+        &app,
+        &format!("/tenants/{TENANT}/webhooks/{id}/test"),
+        &token,
+    )
+    .await;
+    assert_eq!(ping.status(), StatusCode::OK);
+    let ping: Value = ping.json().await.unwrap();
+    assert_eq!(
+        (ping["delivered"].clone(), ping["status"].clone()),
+        (json!(true), json!(200))
+    );
+    assert_eq!(ping["excerpt"], "received");
+
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    let (headers, body) = &got[0];
+    let message: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(message["type"], "webhook.ping");
+    assert_eq!(message["data"]["endpoint"], id.as_str());
+    let header = |name: &str| headers[name].to_str().unwrap().to_string();
+    assert!(header("webhook-id").starts_with("msg_"));
+    let timestamp: i64 = header("webhook-timestamp").parse().unwrap();
+    assert!((timestamp - scim_gateway::clock::now_micros() / 1_000_000).abs() < 60);
+    let expected =
+        SigningSecret::parse(&secret)
+            .unwrap()
+            .sign(&header("webhook-id"), timestamp, body);
+    assert_eq!(header("webhook-signature"), expected);
+    if let Some(verified) = verified_by_standardwebhooks(&secret, headers, body) {
+        assert!(verified, "standardwebhooks refused the signature");
+    }
+    // Another endpoint's secret does not verify it.
+    let other = SigningSecret::generate().unwrap();
+    assert_ne!(
+        other.sign(&header("webhook-id"), timestamp, body),
+        header("webhook-signature")
+    );
+
+    let audit = app.audit().await;
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    assert!(
+        actions.contains(&"webhook.create") && actions.contains(&"webhook.test"),
+        "{actions:?}"
+    );
+
+    let gone = app
+        .client
+        .delete(format!(
+            "{}/admin/v1/tenants/{TENANT}/webhooks/{id}",
+            app.root
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::NO_CONTENT);
+    let listed: Value = admin_get(&app, &format!("/tenants/{TENANT}/webhooks"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed, json!([]));
+    assert_problem(
+        admin_post(
+            &app,
+            &format!("/tenants/{TENANT}/webhooks/{id}/test"),
+            &token,
+        )
+        .await,
+        404,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_failing_endpoint_is_reported_not_retried_by_the_ping() {
+    let app = webhook_app().await;
+    let (token, _) = operator_token(&app).await;
+    let (url, received) = receiver(503).await;
+    let created: Value = create(&app, &token, json!({"url": url}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["eventTypes"], json!(["*"]));
+    let id = created["id"].as_str().unwrap();
+    let ping: Value = admin_post(
+        &app,
+        &format!("/tenants/{TENANT}/webhooks/{id}/test"),
+        &token,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        (ping["delivered"].clone(), ping["status"].clone()),
+        (json!(false), json!(503))
+    );
+    assert_eq!(received.lock().unwrap().len(), 1);
+    // Nobody listening: no answer, said so.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead = format!("http://{}/hook", closed.local_addr().unwrap());
+    drop(closed);
+    let created: Value = create(&app, &token, json!({"url": dead}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let ping: Value = admin_post(
+        &app,
+        &format!("/tenants/{TENANT}/webhooks/{id}/test"),
+        &token,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        (ping["delivered"].clone(), ping["status"].clone()),
+        (json!(false), Value::Null)
+    );
+    assert!(!ping["excerpt"].as_str().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn unsafe_targets_unknown_events_and_a_gateway_without_a_key_are_refused() {
+    // Without --allow-insecure-webhooks: https to public hosts only.
+    let app = spawn_app_configured(None, |settings| {
+        settings.sso.secret_key = Some(secret_key());
+    })
+    .await;
+    let (token, _) = operator_token(&app).await;
+    for url in [
+        "http://hooks.example.com/",
+        "https://127.0.0.1/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://localhost/hook",
+        "https://user:pw@hooks.example.com/",
+        "not a url",
+    ] {
+        let problem = assert_problem(create(&app, &token, json!({"url": url})).await, 400).await;
+        assert!(!problem["detail"].as_str().unwrap().is_empty());
+    }
+    assert_problem(
+        create(
+            &app,
+            &token,
+            json!({"url": "https://hooks.example.com/", "eventTypes": ["user.exploded"]}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(
+        create(&app, &token, json!({"url": "https://hooks.example.com/"}))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    // No secret key: nothing to seal signing secrets with.
+    let keyless = spawn_app().await;
+    let (token, _) = operator_token(&keyless).await;
+    let problem = assert_problem(
+        create(
+            &keyless,
+            &token,
+            json!({"url": "https://hooks.example.com/"}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("SCIM_GATEWAY_SECRET_KEY")
+    );
+}
