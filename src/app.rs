@@ -20,6 +20,7 @@ use crate::state::AppState;
 use crate::store::Store;
 use crate::tenant::tokens::GrantCache;
 use crate::webhooks::sender::Sender;
+use crate::webhooks::worker::Worker;
 
 pub struct App {
     listener: TcpListener,
@@ -77,14 +78,30 @@ impl App {
     ) -> anyhow::Result<()> {
         // Outside the router: a trailing slash must be gone before a route is chosen
         // (Microsoft's reference collection sends `/Users/?filter=…`).
+        // Webhook deliveries run beside the server when endpoints can exist (their signing
+        // secrets are sealed with the secret key). Stopping it at any moment is safe: an
+        // endpoint's cursor moves only past delivered events.
+        let deliveries = self.state.settings.sso.secret_key.clone().map(|key| {
+            let worker = Worker::new(
+                self.state.store.clone(),
+                key,
+                self.state.webhook_sender.clone(),
+                self.state.settings.webhook_delivery.clone(),
+            );
+            tokio::spawn(worker.run())
+        });
         let service =
             NormalizePathLayer::trim_trailing_slash().layer(crate::http::router(self.state));
-        axum::serve(
+        let served = axum::serve(
             self.listener,
             ServiceExt::<axum::extract::Request>::into_make_service(service),
         )
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+        if let Some(deliveries) = deliveries {
+            deliveries.abort();
+        }
+        served?;
         Ok(())
     }
 }

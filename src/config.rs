@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::scim::filter::FilterLimits;
 use crate::scim::list::ListLimits;
 use crate::sso::secret_key::SecretKey;
+use crate::webhooks::worker::WorkerSettings;
 
 /// Every limit the gateway enforces. Each is configurable on `serve` and advertised where SCIM
 /// has a place for it (ServiceProviderConfig `filter.maxResults`), the README lists the rest.
@@ -97,6 +98,8 @@ pub struct Settings {
     /// Webhook endpoints may be plain `http://` or name loopback and private addresses (tests
     /// and local development only: otherwise a tenant could aim the gateway at internal hosts).
     pub allow_insecure_webhooks: bool,
+    /// How webhook deliveries are paced and retried.
+    pub webhook_delivery: WorkerSettings,
 }
 
 impl Settings {
@@ -109,6 +112,7 @@ impl Settings {
             sso: SsoSettings::default(),
             token_cache_ttl: DEFAULT_TOKEN_CACHE_TTL,
             allow_insecure_webhooks: false,
+            webhook_delivery: WorkerSettings::default(),
         }
     }
 

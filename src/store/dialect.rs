@@ -152,6 +152,31 @@ impl Dialect {
         }
     }
 
+    /// The end of a tenant's feed as `feed_page` shows it: its last final event (`$1` the
+    /// tenant); no row when it has none.
+    pub(super) fn feed_end(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => concat!(
+                "SELECT 0 AS txid, seq FROM events WHERE tenant_id = $1 ",
+                "ORDER BY seq DESC LIMIT 1"
+            ),
+            Dialect::Postgres => concat!(
+                "SELECT txid, seq FROM events WHERE tenant_id = $1 ",
+                "AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint ",
+                "ORDER BY txid DESC, seq DESC LIMIT 1"
+            ),
+        }
+    }
+
+    /// What a read of rows to be claimed adds so that concurrent claimers pass over each
+    /// other's rows instead of waiting for them. SQLite's writer lock already serializes them.
+    pub(super) fn skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// A time comparison told to the planner as selecting few rows, where the engine needs
     /// telling: SQLite's statistics cannot size a time range, and "changed since" (incremental
     /// sync) selects few, so its time index wins over walking the tenant in id order.

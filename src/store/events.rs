@@ -32,7 +32,7 @@ pub struct EventRecord {
 
 /// Where an event stands in its tenant's feed. `txid` is the writing transaction on
 /// PostgreSQL and 0 on SQLite, whose single writer appends in commit order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FeedPosition {
     pub txid: i64,
     pub seq: i64,

@@ -35,7 +35,7 @@ pub use list_plan::{FilterSubject, ListPlan, ListQuery, Narrowing, RoleHolders, 
 pub use model::*;
 pub use sso::{LoginStateRecord, SessionRecord, SigningKeyRecord, SsoConfig, UserClaim};
 pub use users::TombstoneCursor;
-pub use webhooks::WebhookEndpointRecord;
+pub use webhooks::{AttemptRecord, DeliveryState, WebhookEndpointRecord};
 
 use std::time::Duration;
 

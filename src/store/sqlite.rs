@@ -132,5 +132,10 @@ pub(super) fn migrator() -> Migrator {
             "webhook_endpoints",
             include_str!("../../migrations/sqlite/0018_webhook_endpoints.sql"),
         ),
+        (
+            19,
+            "webhook_delivery",
+            include_str!("../../migrations/sqlite/0019_webhook_delivery.sql"),
+        ),
     ])
 }

@@ -61,6 +61,18 @@ impl Store {
         self.fetch_optional(query, tenant_from_row).await
     }
 
+    pub async fn tenant_by_id(&self, id: &TenantId) -> Result<Option<TenantRecord>, StoreError> {
+        let query = SqlFragment::statement(
+            concat!(
+                "SELECT ",
+                tenant_columns!(),
+                " FROM tenants t WHERE t.id = $1"
+            ),
+            vec![SqlParam::from(id)],
+        );
+        self.fetch_optional(query, tenant_from_row).await
+    }
+
     /// The tenant's users per status: one row, whatever the tenant's size.
     pub async fn user_counts(&self, tenant_id: &TenantId) -> Result<UserCounts, StoreError> {
         let query = SqlFragment::statement(

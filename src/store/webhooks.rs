@@ -1,5 +1,8 @@
-//! Webhook endpoints: where a tenant's events are delivered, and with which sealed secret.
+//! Webhook endpoints: where a tenant's events are delivered, with which sealed secret, and how
+//! far delivery has come (a cursor into the tenant's event feed, retries, a lease), and the log
+//! of delivery attempts.
 
+use super::events::FeedPosition;
 use super::row::AnyRow;
 use super::{Micros, SqlFragment, SqlParam, Store, StoreError, TenantId, Tx, on_tx};
 
@@ -18,10 +21,38 @@ pub struct WebhookEndpointRecord {
     pub disabled_reason: Option<String>,
     pub created_at: Micros,
     pub updated_at: Micros,
+    pub delivery: DeliveryState,
+}
+
+/// How far an endpoint's deliveries have come.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryState {
+    /// The last event of the feed delivered (or passed over: not a type the endpoint wants).
+    pub cursor: FeedPosition,
+    /// Failed attempts at the event after the cursor.
+    pub failed_attempts: i64,
+    /// When the first of them failed.
+    pub failing_since: Option<Micros>,
+    /// Not before this time is the next attempt made.
+    pub next_attempt_at: Micros,
+}
+
+/// One attempt to deliver an event, as the delivery log shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    pub endpoint_id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub at: Micros,
+    pub status: Option<i64>,
+    pub latency_ms: i64,
+    pub excerpt: String,
+    pub delivered: bool,
 }
 
 const COLUMNS: &str = "id, tenant_id, url, secret_sealed, event_types, description, disabled_at, \
-                       disabled_reason, created_at, updated_at";
+                       disabled_reason, created_at, updated_at, cursor_txid, cursor_seq, \
+                       failed_attempts, failing_since, next_attempt_at";
 
 fn endpoint_from_row(row: &AnyRow<'_>) -> Result<WebhookEndpointRecord, StoreError> {
     let types: String = row.column("event_types")?;
@@ -37,6 +68,28 @@ fn endpoint_from_row(row: &AnyRow<'_>) -> Result<WebhookEndpointRecord, StoreErr
         disabled_reason: row.column("disabled_reason")?,
         created_at: row.column("created_at")?,
         updated_at: row.column("updated_at")?,
+        delivery: DeliveryState {
+            cursor: FeedPosition {
+                txid: row.column("cursor_txid")?,
+                seq: row.column("cursor_seq")?,
+            },
+            failed_attempts: row.column("failed_attempts")?,
+            failing_since: row.column("failing_since")?,
+            next_attempt_at: row.column("next_attempt_at")?,
+        },
+    })
+}
+
+fn attempt_from_row(row: &AnyRow<'_>) -> Result<AttemptRecord, StoreError> {
+    Ok(AttemptRecord {
+        endpoint_id: row.column("endpoint_id")?,
+        event_id: row.column("event_id")?,
+        event_type: row.column("event_type")?,
+        at: row.column("at")?,
+        status: row.column("status")?,
+        latency_ms: row.column("latency_ms")?,
+        excerpt: row.column("excerpt")?,
+        delivered: row.column("delivered")?,
     })
 }
 
@@ -54,6 +107,140 @@ impl Store {
         );
         self.fetch_all(query, endpoint_from_row).await
     }
+
+    /// An endpoint's newest attempts, newest first.
+    pub async fn webhook_attempts(
+        &self,
+        endpoint_id: &str,
+        limit: i64,
+    ) -> Result<Vec<AttemptRecord>, StoreError> {
+        let query = SqlFragment::statement(
+            "SELECT endpoint_id, event_id, event_type, at, status, latency_ms, excerpt, delivered \
+             FROM webhook_attempts WHERE endpoint_id = $1 ORDER BY id DESC LIMIT $2",
+            vec![
+                SqlParam::Text(endpoint_id.to_string()),
+                SqlParam::Int(limit),
+            ],
+        );
+        self.fetch_all(query, attempt_from_row).await
+    }
+
+    /// Leases up to `limit` endpoints whose next attempt is due to `holder` until
+    /// `lease_until`: endpoints no other process holds a live lease on (on PostgreSQL, rows
+    /// another process is leasing right now are skipped, not waited for).
+    pub async fn lease_due_endpoints(
+        &self,
+        holder: &str,
+        now: Micros,
+        lease_until: Micros,
+        limit: i64,
+    ) -> Result<Vec<WebhookEndpointRecord>, StoreError> {
+        let lock = self.dialect().skip_locked();
+        let mut tx = self.begin().await?;
+        let due: Vec<String> = on_tx!(tx, |conn| {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT id FROM webhook_endpoints WHERE disabled_at IS NULL AND next_attempt_at <= $1 \
+                 AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at LIMIT $2{lock}"
+            )))
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?
+        });
+        let mut leased = Vec::with_capacity(due.len());
+        for id in due {
+            let endpoint = on_tx!(tx, |conn| {
+                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE webhook_endpoints SET lease_until = $1, leased_by = $2 WHERE id = $3 \
+                     RETURNING {COLUMNS}"
+                )))
+                .bind(lease_until)
+                .bind(holder)
+                .bind(&id)
+                .fetch_one(&mut *conn)
+                .await?;
+                endpoint_from_row(&AnyRow::from(&row))?
+            });
+            leased.push(endpoint);
+        }
+        tx.commit().await?;
+        Ok(leased)
+    }
+
+    /// Records what a leased delivery round did and releases the lease; `disable` stops the
+    /// endpoint with a reason. Nothing is written when `holder` no longer holds the lease (it
+    /// expired and another process took the endpoint over): returns false then.
+    pub async fn finish_delivery_round(
+        &self,
+        endpoint_id: &str,
+        holder: &str,
+        state: &DeliveryState,
+        attempts: &[AttemptRecord],
+        disable: Option<(Micros, String)>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let (disabled_at, disabled_reason) = disable.unzip();
+        let kept = on_tx!(tx, |conn| {
+            sqlx::query(
+                "UPDATE webhook_endpoints SET cursor_txid = $1, cursor_seq = $2, failed_attempts = $3, \
+                 failing_since = $4, next_attempt_at = $5, disabled_at = COALESCE($6, disabled_at), \
+                 disabled_reason = COALESCE($7, disabled_reason), lease_until = NULL, leased_by = NULL \
+                 WHERE id = $8 AND leased_by = $9",
+            )
+            .bind(state.cursor.txid)
+            .bind(state.cursor.seq)
+            .bind(state.failed_attempts)
+            .bind(state.failing_since)
+            .bind(state.next_attempt_at)
+            .bind(disabled_at)
+            .bind(disabled_reason)
+            .bind(endpoint_id)
+            .bind(holder)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+                > 0
+        });
+        if !kept {
+            return Ok(false);
+        }
+        for attempt in attempts {
+            on_tx!(tx, |conn| {
+                sqlx::query(
+                    "INSERT INTO webhook_attempts (endpoint_id, event_id, event_type, at, status, latency_ms, \
+                     excerpt, delivered) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&attempt.endpoint_id)
+                .bind(&attempt.event_id)
+                .bind(&attempt.event_type)
+                .bind(attempt.at)
+                .bind(attempt.status)
+                .bind(attempt.latency_ms)
+                .bind(&attempt.excerpt)
+                .bind(attempt.delivered)
+                .execute(&mut *conn)
+                .await?;
+            });
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Where the tenant's feed ends now: a new endpoint starts there (it is sent what happens
+    /// from its creation on, not the tenant's history).
+    pub async fn feed_end(&self, tenant_id: &TenantId) -> Result<FeedPosition, StoreError> {
+        let query =
+            SqlFragment::statement(self.dialect().feed_end(), vec![SqlParam::from(tenant_id)]);
+        let end = self
+            .fetch_optional(query, |row| {
+                Ok(FeedPosition {
+                    txid: row.column("txid")?,
+                    seq: row.column("seq")?,
+                })
+            })
+            .await?;
+        Ok(end.unwrap_or_default())
+    }
 }
 
 impl Tx {
@@ -65,8 +252,9 @@ impl Tx {
         on_tx!(self, |conn| {
             sqlx::query(
                 "INSERT INTO webhook_endpoints (id, tenant_id, url, secret_sealed, event_types, description, \
-                 disabled_at, disabled_reason, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 disabled_at, disabled_reason, created_at, updated_at, cursor_txid, cursor_seq, \
+                 failed_attempts, failing_since, next_attempt_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             )
             .bind(&endpoint.id)
             .bind(&endpoint.tenant_id)
@@ -78,6 +266,11 @@ impl Tx {
             .bind(&endpoint.disabled_reason)
             .bind(endpoint.created_at)
             .bind(endpoint.updated_at)
+            .bind(endpoint.delivery.cursor.txid)
+            .bind(endpoint.delivery.cursor.seq)
+            .bind(endpoint.delivery.failed_attempts)
+            .bind(endpoint.delivery.failing_since)
+            .bind(endpoint.delivery.next_attempt_at)
             .execute(&mut *conn)
             .await?;
         });

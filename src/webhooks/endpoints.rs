@@ -9,7 +9,9 @@ use super::signature::SigningSecret;
 use super::target::endpoint_url;
 use crate::scim::ScimError;
 use crate::sso::secret_key::SecretKey;
-use crate::store::{AuditRecord, Micros, Store, TenantRecord, WebhookEndpointRecord};
+use crate::store::{
+    AttemptRecord, AuditRecord, DeliveryState, Micros, Store, TenantRecord, WebhookEndpointRecord,
+};
 use crate::tenant::TenantError;
 use crate::tenant::events::EVENT_TYPES;
 use crate::tenant::operators::{AdminActor, AdminPermission, tenant_for};
@@ -109,6 +111,11 @@ pub async fn create_endpoint(
         disabled_reason: None,
         created_at: now,
         updated_at: now,
+        // From now on: what happened before the endpoint existed is in the pull feed.
+        delivery: DeliveryState {
+            cursor: store.feed_end(&tenant.id).await?,
+            ..DeliveryState::default()
+        },
     };
     let mut tx = store.begin().await?;
     tx.insert_webhook_endpoint(&endpoint).await?;
@@ -140,6 +147,21 @@ async fn endpoint_of(
         .into_iter()
         .find(|e| e.id == id)
         .ok_or_else(|| TenantError::NotFound(format!("webhook endpoint '{id}'")))
+}
+
+/// Attempts shown in an endpoint's delivery log.
+pub const SHOWN_ATTEMPTS: i64 = 100;
+
+/// An endpoint's newest delivery attempts. Needs `settings:view`.
+pub async fn delivery_log(
+    store: &Store,
+    actor: &AdminActor,
+    slug: &str,
+    id: &str,
+) -> Result<Vec<AttemptRecord>, TenantError> {
+    let tenant = tenant_for(store, actor, slug, AdminPermission::SettingsView).await?;
+    let endpoint = endpoint_of(store, &tenant, id).await?;
+    Ok(store.webhook_attempts(&endpoint.id, SHOWN_ATTEMPTS).await?)
 }
 
 /// Removes an endpoint: nothing more is delivered to it. Needs `settings:manage`.

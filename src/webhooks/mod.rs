@@ -2,6 +2,8 @@
 //! (signature.rs), which URLs an endpoint may have (target.rs), and one signed request (sender.rs).
 
 pub mod endpoints;
+pub mod message;
 pub mod sender;
 pub mod signature;
 pub mod target;
+pub mod worker;

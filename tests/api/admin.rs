@@ -361,6 +361,7 @@ async fn the_openapi_document_describes_every_admin_route_and_each_answers() {
         disabled_reason: None,
         created_at: now,
         updated_at: now,
+        delivery: scim_gateway::store::DeliveryState::default(),
     })
     .await
     .unwrap();

@@ -294,3 +294,230 @@ async fn unsafe_targets_unknown_events_and_a_gateway_without_a_key_are_refused()
             .contains("SCIM_GATEWAY_SECRET_KEY")
     );
 }
+
+/// A receiver that answers each POST with what `answer` says for that request (0-based count).
+async fn receiver_with(
+    answer: impl Fn(usize) -> u16 + Send + Sync + 'static,
+) -> (String, Received) {
+    let received: Received = Arc::default();
+    let kept = Arc::clone(&received);
+    let answer = Arc::new(answer);
+    let app = Router::new().route(
+        "/hook",
+        post(move |headers: HeaderMap, body: Bytes| {
+            let (kept, answer) = (Arc::clone(&kept), Arc::clone(&answer));
+            async move {
+                let mut got = kept.lock().unwrap();
+                let status = answer(got.len());
+                got.push((headers, body));
+                (AxumStatus::from_u16(status).unwrap(), "noted")
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, received)
+}
+
+/// A gateway whose deliveries retry at once (tens of milliseconds instead of seconds).
+async fn hasty_app(horizon: std::time::Duration) -> TestApp {
+    use scim_gateway::webhooks::worker::WorkerSettings;
+    use std::time::Duration;
+    spawn_app_configured(None, move |settings| {
+        settings.sso.secret_key = Some(secret_key());
+        settings.allow_insecure_webhooks = true;
+        settings.webhook_delivery = WorkerSettings {
+            poll_every: Duration::from_millis(20),
+            first_retry: Duration::from_millis(10),
+            max_retry: Duration::from_millis(40),
+            horizon,
+            ..WorkerSettings::default()
+        };
+    })
+    .await
+}
+
+#[tokio::test]
+async fn every_event_arrives_in_order_at_least_once_through_failures_with_the_same_id() {
+    let app = hasty_app(std::time::Duration::from_secs(3600)).await;
+    let (token, _) = operator_token(&app).await;
+    // Three requests in ten fail, at random.
+    let (url, received) = receiver_with(|_| {
+        use rand::Rng;
+        if rand::rng().random_range(0..10) < 3 {
+            500
+        } else {
+            204
+        }
+    })
+    .await;
+    let created: Value = create(
+        &app,
+        &token,
+        json!({"url": url, "eventTypes": ["user.created", "user.deleted"]}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let secret = SigningSecret::parse(created["secret"].as_str().unwrap()).unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    let mut users = Vec::new();
+    for i in 0..15 {
+        users.push(app.create_user(&format!("hook-{i}")).await);
+    }
+    // A change the endpoint does not ask for (an update) is passed over; a delete is sent.
+    let second = users[1]["id"].as_str().unwrap();
+    let rename = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "displayName", "value": "Renamed"}]});
+    let renamed = app
+        .client
+        .patch(app.url(&format!("/Users/{second}")))
+        .bearer_auth(&app.token)
+        .json(&rename)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(renamed.status(), StatusCode::OK);
+    let first = users[0]["id"].as_str().unwrap();
+    assert_eq!(
+        app.delete(&format!("/Users/{first}")).await.status(),
+        StatusCode::NO_CONTENT
+    );
+
+    // The feed says what should arrive, in order.
+    let feed: Value = admin_get(
+        &app,
+        &format!("/tenants/{TENANT}/events?limit=100&wait=5"),
+        &token,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let events = feed["events"].as_array().unwrap();
+    assert_eq!(events.len(), 17);
+    let id_of = |e: &Value| e["id"].as_str().unwrap().to_string();
+    let wanted: Vec<String> = events
+        .iter()
+        .filter(|e| e["type"] != "user.updated")
+        .map(id_of)
+        .collect();
+    let passed_over = events
+        .iter()
+        .find(|e| e["type"] == "user.updated")
+        .map(id_of)
+        .unwrap();
+    let delivered = |got: &[(HeaderMap, Bytes)]| -> Vec<String> {
+        got.iter()
+            .map(|(headers, _)| headers["webhook-id"].to_str().unwrap().to_string())
+            .collect()
+    };
+    let mut waited = 0;
+    loop {
+        let got = received.lock().unwrap().clone();
+        let ids = delivered(&got);
+        if wanted.iter().all(|w| ids.contains(w)) || waited > 300 {
+            break;
+        }
+        drop(got);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    let got = received.lock().unwrap().clone();
+    // Every request is signed for its id and timestamp, and carries the event as the feed has it.
+    for (headers, body) in &got {
+        let header = |name: &str| headers[name].to_str().unwrap().to_string();
+        let timestamp: i64 = header("webhook-timestamp").parse().unwrap();
+        assert_eq!(
+            header("webhook-signature"),
+            secret.sign(&header("webhook-id"), timestamp, body)
+        );
+        let message: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(message["id"], header("webhook-id"));
+        assert_eq!(message["tenant"], TENANT);
+    }
+    // The order of first arrivals is the feed's order: a failed event is retried (same id)
+    // before anything after it is sent.
+    let mut first_arrivals: Vec<String> = Vec::new();
+    for id in delivered(&got) {
+        if !first_arrivals.contains(&id) {
+            first_arrivals.push(id);
+        }
+    }
+    assert_eq!(first_arrivals, wanted);
+    assert!(!first_arrivals.contains(&passed_over));
+    let deleted = &got
+        .iter()
+        .rev()
+        .find(|(h, _)| h["webhook-id"].to_str().unwrap() == wanted[15])
+        .unwrap()
+        .1;
+    let deleted: Value = serde_json::from_slice(deleted).unwrap();
+    assert_eq!(deleted["type"], "user.deleted");
+    assert_eq!(deleted["data"]["userName"], "hook-0");
+    // The delivery log shows the attempts, failures included.
+    let log: Value = admin_get(
+        &app,
+        &format!("/tenants/{TENANT}/webhooks/{id}/attempts"),
+        &token,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let log = log.as_array().unwrap();
+    assert_eq!(log.len(), got.len().min(100));
+    assert!(log.iter().all(|a| a["delivered"] == (a["status"] == 204)));
+}
+
+#[tokio::test]
+async fn an_endpoint_failing_past_the_horizon_is_disabled_with_the_reason() {
+    let app = hasty_app(std::time::Duration::from_millis(300)).await;
+    let (token, _) = operator_token(&app).await;
+    let (url, received) = receiver_with(|_| 500).await;
+    let created: Value = create(&app, &token, json!({"url": url}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    app.create_user("never-told").await;
+    let mut endpoint = Value::Null;
+    for _ in 0..200 {
+        let listed: Value = admin_get(&app, &format!("/tenants/{TENANT}/webhooks"), &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        endpoint = listed[0].clone();
+        if endpoint["disabledAt"].is_string() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(endpoint["disabledAt"].is_string(), "{endpoint}");
+    assert!(
+        endpoint["disabledReason"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 500"),
+        "{endpoint}"
+    );
+    let tried = received.lock().unwrap().len();
+    assert!(tried >= 2, "retried before giving up: {tried}");
+    // Disabled: nothing more is sent.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(received.lock().unwrap().len(), tried);
+    let log: Value = admin_get(
+        &app,
+        &format!("/tenants/{TENANT}/webhooks/{id}/attempts"),
+        &token,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(log.as_array().unwrap().len(), tried);
+}

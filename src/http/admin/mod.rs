@@ -175,6 +175,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(webhooks::list_endpoints, webhooks::create_endpoint))
         .routes(routes!(webhooks::delete_endpoint))
         .routes(routes!(webhooks::ping_endpoint))
+        .routes(routes!(webhooks::delivery_log))
         .split_for_parts()
 }
 

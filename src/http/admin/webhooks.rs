@@ -13,7 +13,7 @@ use super::{Problem, body_of, timestamp};
 use crate::clock::now_micros;
 use crate::http::error::AdminError;
 use crate::state::AppState;
-use crate::store::WebhookEndpointRecord;
+use crate::store::{AttemptRecord, WebhookEndpointRecord};
 use crate::tenant::operators::{self, AdminPermission};
 use crate::webhooks::endpoints::{self, NewEndpoint};
 
@@ -30,6 +30,10 @@ pub struct EndpointView {
     pub disabled_at: Option<String>,
     pub disabled_reason: Option<String>,
     pub created_at: String,
+    /// Failed attempts at the next event to deliver (0 when deliveries succeed).
+    pub failed_attempts: i64,
+    /// When the next attempt is due, while retrying.
+    pub next_attempt_at: Option<String>,
 }
 
 impl From<WebhookEndpointRecord> for EndpointView {
@@ -42,6 +46,9 @@ impl From<WebhookEndpointRecord> for EndpointView {
             disabled_at: e.disabled_at.map(timestamp),
             disabled_reason: e.disabled_reason,
             created_at: timestamp(e.created_at),
+            failed_attempts: e.delivery.failed_attempts,
+            next_attempt_at: (e.delivery.failed_attempts > 0)
+                .then(|| timestamp(e.delivery.next_attempt_at)),
         }
     }
 }
@@ -215,4 +222,60 @@ pub async fn ping_endpoint(
         latency_ms: attempt.latency_ms,
         excerpt: attempt.excerpt,
     }))
+}
+
+/// One delivery attempt.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptView {
+    /// The event's id (the `webhook-id` header), the same on every attempt.
+    pub event_id: String,
+    pub event_type: String,
+    pub at: String,
+    /// The endpoint's HTTP status; absent when no answer came.
+    pub status: Option<i64>,
+    pub latency_ms: i64,
+    /// The start of the endpoint's answer, or why there was none.
+    pub excerpt: String,
+    pub delivered: bool,
+}
+
+impl From<AttemptRecord> for AttemptView {
+    fn from(a: AttemptRecord) -> Self {
+        AttemptView {
+            event_id: a.event_id,
+            event_type: a.event_type,
+            at: timestamp(a.at),
+            status: a.status,
+            latency_ms: a.latency_ms,
+            excerpt: a.excerpt,
+            delivered: a.delivered,
+        }
+    }
+}
+
+/// The endpoint's delivery log: its newest attempts, newest first. Needs `settings:view`.
+#[utoipa::path(
+    get,
+    path = "/tenants/{tenant}/webhooks/{endpoint}/attempts",
+    tag = "events",
+    params(
+        ("tenant" = String, Path, description = "The tenant's slug"),
+        ("endpoint" = String, Path, description = "The endpoint's id"),
+    ),
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The newest 100 attempts", body = Vec<AttemptView>),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `settings:view`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant or endpoint", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delivery_log(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<Json<Vec<AttemptView>>, AdminError> {
+    let attempts = endpoints::delivery_log(&state.store, &actor, &slug, &id).await?;
+    Ok(Json(attempts.into_iter().map(Into::into).collect()))
 }

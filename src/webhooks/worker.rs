@@ -1,0 +1,256 @@
+//! Delivers the outbox's events to webhook endpoints. Each endpoint reads its tenant's gap-free
+//! feed from its own cursor, in order, and the cursor moves only past events that were delivered
+//! (or that the endpoint does not want): at least once, the same event id on every retry. A
+//! process works on an endpoint only under a lease it took in the database, so an event is in
+//! flight at one process at a time; a process that dies leaves a lease that expires, and the
+//! next one carries on from the cursor. An endpoint that keeps failing past the horizon is
+//! disabled with the reason.
+
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use rand::Rng;
+
+use super::message;
+use super::sender::{EXCERPT_CHARS, Sender};
+use super::signature::SigningSecret;
+use crate::clock::now_micros;
+use crate::sso::secret_key::SecretKey;
+use crate::store::{
+    AttemptRecord, DeliveryState, Micros, Store, StoreError, WebhookEndpointRecord,
+};
+
+/// How the worker paces itself.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// How often it looks for endpoints with events to deliver.
+    pub poll_every: Duration,
+    /// How long a process holds an endpoint; a round stops well before it runs out.
+    pub lease: Duration,
+    /// Events read per endpoint and round.
+    pub batch: i64,
+    /// Endpoints worked on at once per process.
+    pub endpoints_per_round: i64,
+    /// The first retry's delay; each next one doubles, up to `max_retry`, with ±50 % jitter.
+    pub first_retry: Duration,
+    pub max_retry: Duration,
+    /// Failing this long (since the first failed attempt at one event) disables the endpoint.
+    pub horizon: Duration,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            poll_every: Duration::from_millis(250),
+            lease: Duration::from_secs(60),
+            batch: 100,
+            endpoints_per_round: 16,
+            first_retry: Duration::from_secs(5),
+            max_retry: Duration::from_secs(3600),
+            horizon: Duration::from_secs(3 * 24 * 3600),
+        }
+    }
+}
+
+fn micros(duration: Duration) -> Micros {
+    Micros::try_from(duration.as_micros()).unwrap_or(Micros::MAX)
+}
+
+/// The delay before retry number `failed` (1 for the first), jittered so that endpoints that
+/// failed together do not retry together.
+fn retry_delay(settings: &WorkerSettings, failed: i64) -> Micros {
+    let doublings = u32::try_from(failed.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    let base = micros(settings.first_retry)
+        .saturating_mul(1_i64 << doublings)
+        .min(micros(settings.max_retry));
+    let jitter: f64 = rand::rng().random_range(0.5..1.5);
+    // The product stays well inside i64 (at most 1.5 × max_retry).
+    (base as f64 * jitter) as Micros
+}
+
+/// One gateway process's deliverer.
+pub struct Worker {
+    store: Store,
+    key: SecretKey,
+    sender: Sender,
+    settings: WorkerSettings,
+    /// Names this process in the leases it takes.
+    holder: String,
+}
+
+impl Worker {
+    pub fn new(store: Store, key: SecretKey, sender: Sender, settings: WorkerSettings) -> Self {
+        Self {
+            store,
+            key,
+            sender,
+            settings,
+            holder: format!("worker-{}", uuid::Uuid::now_v7().simple()),
+        }
+    }
+
+    /// Delivers until the task is dropped.
+    pub async fn run(self) {
+        loop {
+            if let Err(err) = self.round().await {
+                tracing::warn!(error = %err, "webhook delivery round failed; trying again");
+            }
+            tokio::time::sleep(self.settings.poll_every).await;
+        }
+    }
+
+    /// One round: leases the endpoints that are due and delivers what each has waiting.
+    pub async fn round(&self) -> Result<(), StoreError> {
+        let now = now_micros();
+        let endpoints = self
+            .store
+            .lease_due_endpoints(
+                &self.holder,
+                now,
+                now.saturating_add(micros(self.settings.lease)),
+                self.settings.endpoints_per_round,
+            )
+            .await?;
+        for result in join_all(endpoints.into_iter().map(|e| self.deliver(e))).await {
+            result?;
+        }
+        Ok(())
+    }
+
+    fn secret_of(&self, endpoint: &WebhookEndpointRecord) -> Option<SigningSecret> {
+        let context = format!("webhook signing secret of endpoint {}", endpoint.id);
+        self.key
+            .open(&endpoint.secret_sealed, &context)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| SigningSecret::parse(&text))
+    }
+
+    async fn deliver(&self, endpoint: WebhookEndpointRecord) -> Result<(), StoreError> {
+        let started = now_micros();
+        let mut state = endpoint.delivery;
+        let Some(secret) = self.secret_of(&endpoint) else {
+            let reason = "its signing secret does not open with this gateway's secret key";
+            return self
+                .finish(&endpoint, &state, &[], Some((started, reason.into())))
+                .await;
+        };
+        let Some(tenant) = self.store.tenant_by_id(&endpoint.tenant_id).await? else {
+            return self.finish(&endpoint, &state, &[], None).await;
+        };
+        let events = self
+            .store
+            .event_feed(&endpoint.tenant_id, Some(state.cursor), self.settings.batch)
+            .await?;
+        let connections = if events.iter().any(|e| e.event.connection_id.is_some()) {
+            self.store.connections(&tenant.id, started).await?
+        } else {
+            Vec::new()
+        };
+        let wants_all = endpoint.event_types.iter().any(|t| t == "*");
+        let deadline = started.saturating_add(micros(self.settings.lease) / 2);
+        let mut attempts = Vec::new();
+        let mut disable = None;
+        for entry in events {
+            if !wants_all && !endpoint.event_types.contains(&entry.event.event_type) {
+                state.cursor = entry.position;
+                continue;
+            }
+            let at = now_micros();
+            if at > deadline {
+                break;
+            }
+            let connection = entry.event.connection_id.as_ref().and_then(|id| {
+                connections
+                    .iter()
+                    .find(|c| &c.connection.id == id)
+                    .map(|c| c.connection.name.as_str())
+            });
+            let body = message::body(&entry, &tenant.slug, connection);
+            let attempt = self
+                .sender
+                .send(
+                    &endpoint.url,
+                    &secret,
+                    &entry.event.id,
+                    at / 1_000_000,
+                    body,
+                )
+                .await;
+            attempts.push(AttemptRecord {
+                endpoint_id: endpoint.id.clone(),
+                event_id: entry.event.id.clone(),
+                event_type: entry.event.event_type.clone(),
+                at,
+                status: attempt.status.map(i64::from),
+                latency_ms: i64::try_from(attempt.latency_ms).unwrap_or(i64::MAX),
+                excerpt: attempt.excerpt.chars().take(EXCERPT_CHARS).collect(),
+                delivered: attempt.delivered(),
+            });
+            if attempt.delivered() {
+                state = DeliveryState {
+                    cursor: entry.position,
+                    ..DeliveryState::default()
+                };
+                continue;
+            }
+            state.failed_attempts += 1;
+            let since = *state.failing_since.get_or_insert(at);
+            if at.saturating_sub(since) >= micros(self.settings.horizon) {
+                disable = Some((
+                    at,
+                    format!(
+                        "failed for {} attempts since {}; last: {}",
+                        state.failed_attempts,
+                        crate::scim::resource::format_datetime(crate::clock::datetime_of(since)),
+                        match attempt.status {
+                            Some(status) => format!("HTTP {status}"),
+                            None => attempt.excerpt.clone(),
+                        }
+                    ),
+                ));
+            }
+            state.next_attempt_at =
+                at.saturating_add(retry_delay(&self.settings, state.failed_attempts));
+            break;
+        }
+        self.finish(&endpoint, &state, &attempts, disable).await
+    }
+
+    async fn finish(
+        &self,
+        endpoint: &WebhookEndpointRecord,
+        state: &DeliveryState,
+        attempts: &[AttemptRecord],
+        disable: Option<(Micros, String)>,
+    ) -> Result<(), StoreError> {
+        let kept = self
+            .store
+            .finish_delivery_round(&endpoint.id, &self.holder, state, attempts, disable)
+            .await?;
+        if !kept {
+            tracing::warn!(endpoint = %endpoint.id, "a webhook lease ran out before its round ended; another process carries on");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_doubling_with_jitter_up_to_the_cap() {
+        let settings = WorkerSettings::default();
+        let first = micros(settings.first_retry);
+        for _ in 0..50 {
+            let d1 = retry_delay(&settings, 1);
+            assert!(d1 >= first / 2 && d1 <= first * 3 / 2, "{d1}");
+            let d3 = retry_delay(&settings, 3);
+            assert!(d3 >= first * 2 && d3 <= first * 6, "{d3}");
+            let capped = retry_delay(&settings, 40);
+            let max = micros(settings.max_retry);
+            assert!(capped >= max / 2 && capped <= max * 3 / 2, "{capped}");
+        }
+    }
+}
