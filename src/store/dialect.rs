@@ -168,6 +168,21 @@ impl Dialect {
         }
     }
 
+    /// The last event of a tenant's feed (`$1`) that happened before `$2`; no row when none did.
+    pub(super) fn feed_position_before(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => concat!(
+                "SELECT 0 AS txid, seq FROM events WHERE tenant_id = $1 AND at < $2 ",
+                "ORDER BY seq DESC LIMIT 1"
+            ),
+            Dialect::Postgres => concat!(
+                "SELECT txid, seq FROM events WHERE tenant_id = $1 AND at < $2 ",
+                "AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint ",
+                "ORDER BY txid DESC, seq DESC LIMIT 1"
+            ),
+        }
+    }
+
     /// What a read of rows to be claimed adds so that concurrent claimers pass over each
     /// other's rows instead of waiting for them. SQLite's writer lock already serializes them.
     pub(super) fn skip_locked(self) -> &'static str {

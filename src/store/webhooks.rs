@@ -226,6 +226,28 @@ impl Store {
         Ok(true)
     }
 
+    /// The place in the tenant's feed just before its first event at or after `at`: a replay
+    /// from `at` resumes there.
+    pub async fn feed_position_before(
+        &self,
+        tenant_id: &TenantId,
+        at: Micros,
+    ) -> Result<FeedPosition, StoreError> {
+        let query = SqlFragment::statement(
+            self.dialect().feed_position_before(),
+            vec![SqlParam::from(tenant_id), SqlParam::Int(at)],
+        );
+        let before = self
+            .fetch_optional(query, |row| {
+                Ok(FeedPosition {
+                    txid: row.column("txid")?,
+                    seq: row.column("seq")?,
+                })
+            })
+            .await?;
+        Ok(before.unwrap_or_default())
+    }
+
     /// Where the tenant's feed ends now: a new endpoint starts there (it is sent what happens
     /// from its creation on, not the tenant's history).
     pub async fn feed_end(&self, tenant_id: &TenantId) -> Result<FeedPosition, StoreError> {
@@ -275,6 +297,49 @@ impl Tx {
             .await?;
         });
         Ok(())
+    }
+
+    /// Changes an endpoint's delivery as an admin asks: `enable` turns deliveries on (clearing
+    /// the failures) or off (with `reason`), `cursor` moves where they resume. Whatever a
+    /// process was delivering for the endpoint is taken from it (its round's progress is then
+    /// not written, so nothing it did can undo this). Whether the endpoint exists.
+    pub async fn change_webhook_delivery(
+        &mut self,
+        tenant_id: &TenantId,
+        id: &str,
+        enable: Option<bool>,
+        reason: &str,
+        cursor: Option<FeedPosition>,
+        now: Micros,
+    ) -> Result<bool, StoreError> {
+        let (set_enabled, enabled) = (enable.is_some(), enable.unwrap_or(false));
+        let (set_cursor, cursor) = (cursor.is_some(), cursor.unwrap_or_default());
+        on_tx!(self, |conn| {
+            let done = sqlx::query(
+                "UPDATE webhook_endpoints SET \
+                 disabled_at = CASE WHEN $1 THEN (CASE WHEN $2 THEN NULL ELSE $3 END) ELSE disabled_at END, \
+                 disabled_reason = CASE WHEN $1 THEN (CASE WHEN $2 THEN NULL ELSE $4 END) ELSE disabled_reason END, \
+                 failed_attempts = CASE WHEN $1 AND $2 THEN 0 ELSE failed_attempts END, \
+                 failing_since = CASE WHEN $1 AND $2 THEN NULL ELSE failing_since END, \
+                 next_attempt_at = CASE WHEN ($1 AND $2) OR $5 THEN 0 ELSE next_attempt_at END, \
+                 cursor_txid = CASE WHEN $5 THEN $6 ELSE cursor_txid END, \
+                 cursor_seq = CASE WHEN $5 THEN $7 ELSE cursor_seq END, \
+                 lease_until = NULL, leased_by = NULL, updated_at = $3 \
+                 WHERE tenant_id = $8 AND id = $9",
+            )
+            .bind(set_enabled)
+            .bind(enabled)
+            .bind(now)
+            .bind(reason)
+            .bind(set_cursor)
+            .bind(cursor.txid)
+            .bind(cursor.seq)
+            .bind(tenant_id)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected() > 0)
+        })
     }
 
     /// Removes a tenant's endpoint; whether there was one.

@@ -149,6 +149,62 @@ async fn endpoint_of(
         .ok_or_else(|| TenantError::NotFound(format!("webhook endpoint '{id}'")))
 }
 
+/// What an admin changes in an endpoint's delivery.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryChange {
+    /// Turn deliveries on (forgetting past failures) or off.
+    pub enabled: Option<bool>,
+    /// Deliver again every event from this time on (those already delivered included).
+    pub replay_from: Option<Micros>,
+}
+
+/// Turns an endpoint's deliveries on or off, or replays them from a point in time. Needs
+/// `settings:manage`.
+pub async fn change_delivery(
+    store: &Store,
+    actor: &AdminActor,
+    slug: &str,
+    id: &str,
+    change: DeliveryChange,
+    now: Micros,
+) -> Result<WebhookEndpointRecord, TenantError> {
+    let tenant = tenant_for(store, actor, slug, AdminPermission::SettingsManage).await?;
+    let endpoint = endpoint_of(store, &tenant, id).await?;
+    let cursor = match change.replay_from {
+        Some(at) if at > now => {
+            return Err(TenantError::InvalidArgument(
+                "a replay starts at a time in the past".into(),
+            ));
+        }
+        Some(at) => Some(store.feed_position_before(&tenant.id, at).await?),
+        None => None,
+    };
+    let reason = format!("disabled by {}", actor.label());
+    let mut tx = store.begin().await?;
+    if !tx
+        .change_webhook_delivery(&tenant.id, id, change.enabled, &reason, cursor, now)
+        .await?
+    {
+        return Err(TenantError::NotFound(format!("webhook endpoint '{id}'")));
+    }
+    let action = match (change.enabled, change.replay_from) {
+        (_, Some(_)) => "webhook.replay",
+        (Some(true), None) => "webhook.enable",
+        (Some(false), None) => "webhook.disable",
+        (None, None) => "webhook.update",
+    };
+    let mut event = endpoint_event(&tenant, actor, action, &endpoint, now);
+    if let Some(at) = change.replay_from {
+        event.reason = Some(format!(
+            "replay from {}",
+            crate::scim::resource::format_datetime(crate::clock::datetime_of(at))
+        ));
+    }
+    tx.insert_audit(&event).await?;
+    tx.commit().await?;
+    endpoint_of(store, &tenant, id).await
+}
+
 /// Attempts shown in an endpoint's delivery log.
 pub const SHOWN_ATTEMPTS: i64 = 100;
 

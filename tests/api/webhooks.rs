@@ -472,26 +472,71 @@ async fn every_event_arrives_in_order_at_least_once_through_failures_with_the_sa
     assert!(log.iter().all(|a| a["delivered"] == (a["status"] == 204)));
 }
 
+async fn endpoint_listed(app: &TestApp, token: &str) -> Value {
+    let listed: Value = admin_get(app, &format!("/tenants/{TENANT}/webhooks"), token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    listed[0].clone()
+}
+
+async fn patch_endpoint(app: &TestApp, token: &str, id: &str, body: Value) -> reqwest::Response {
+    app.client
+        .patch(format!(
+            "{}/admin/v1/tenants/{TENANT}/webhooks/{id}",
+            app.root
+        ))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Waits (up to about five seconds) until `done` holds of what the receiver got.
+async fn until(received: &Received, done: impl Fn(&[(HeaderMap, Bytes)]) -> bool) -> bool {
+    for _ in 0..250 {
+        if done(&received.lock().unwrap()) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    false
+}
+
+fn answered(got: &[(HeaderMap, Bytes)], event_id: &str) -> usize {
+    got.iter()
+        .filter(|(h, _)| h["webhook-id"].to_str().unwrap() == event_id)
+        .count()
+}
+
 #[tokio::test]
-async fn an_endpoint_failing_past_the_horizon_is_disabled_with_the_reason() {
+async fn a_disabled_endpoint_says_why_and_is_enabled_and_replayed_by_an_admin() {
+    use std::sync::atomic::{AtomicBool, Ordering};
     let app = hasty_app(std::time::Duration::from_millis(300)).await;
     let (token, _) = operator_token(&app).await;
-    let (url, received) = receiver_with(|_| 500).await;
+    let healthy = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&healthy);
+    let (url, received) = receiver_with(move |_| {
+        if flag.load(Ordering::SeqCst) {
+            200
+        } else {
+            500
+        }
+    })
+    .await;
     let created: Value = create(&app, &token, json!({"url": url}))
         .await
         .json()
         .await
         .unwrap();
     let id = created["id"].as_str().unwrap().to_string();
-    app.create_user("never-told").await;
+    let before_anything = scim_gateway::clock::now_micros();
+    app.create_user("first-told").await;
     let mut endpoint = Value::Null;
     for _ in 0..200 {
-        let listed: Value = admin_get(&app, &format!("/tenants/{TENANT}/webhooks"), &token)
-            .await
-            .json()
-            .await
-            .unwrap();
-        endpoint = listed[0].clone();
+        endpoint = endpoint_listed(&app, &token).await;
         if endpoint["disabledAt"].is_string() {
             break;
         }
@@ -507,7 +552,7 @@ async fn an_endpoint_failing_past_the_horizon_is_disabled_with_the_reason() {
     );
     let tried = received.lock().unwrap().len();
     assert!(tried >= 2, "retried before giving up: {tried}");
-    // Disabled: nothing more is sent.
+    // Disabled: nothing more is sent, and the log holds every attempt.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(received.lock().unwrap().len(), tried);
     let log: Value = admin_get(
@@ -520,4 +565,41 @@ async fn an_endpoint_failing_past_the_horizon_is_disabled_with_the_reason() {
     .await
     .unwrap();
     assert_eq!(log.as_array().unwrap().len(), tried);
+    let event_id = log[0]["eventId"].as_str().unwrap().to_string();
+
+    // The receiver is fixed; an admin turns deliveries back on: the event arrives.
+    healthy.store(true, Ordering::SeqCst);
+    let enabled = patch_endpoint(&app, &token, &id, json!({"enabled": true})).await;
+    assert_eq!(enabled.status(), StatusCode::OK);
+    let enabled: Value = enabled.json().await.unwrap();
+    assert_eq!(
+        (
+            enabled["disabledAt"].clone(),
+            enabled["failedAttempts"].clone()
+        ),
+        (Value::Null, json!(0))
+    );
+    assert!(until(&received, |got| answered(got, &event_id) == tried + 1).await);
+
+    // A replay from before the event sends it again, with the same id.
+    let from = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(before_anything) * 1000)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let replayed = patch_endpoint(&app, &token, &id, json!({"replayFrom": from})).await;
+    assert_eq!(replayed.status(), StatusCode::OK);
+    assert!(until(&received, |got| answered(got, &event_id) == tried + 2).await);
+    let actions: Vec<String> = app.audit().await.into_iter().map(|e| e.action).collect();
+    assert!(
+        actions.iter().any(|a| a == "webhook.enable")
+            && actions.iter().any(|a| a == "webhook.replay")
+    );
+
+    for bad in [
+        json!({"replayFrom": "yesterday"}),
+        json!({"replayFrom": "2999-01-01T00:00:00Z"}),
+        json!({"url": "x"}),
+    ] {
+        assert_problem(patch_endpoint(&app, &token, &id, bad).await, 400).await;
+    }
 }

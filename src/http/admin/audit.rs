@@ -7,13 +7,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Admin;
-use super::{Problem, query_of, timestamp};
-use crate::clock::{micros_of, now_micros};
+use super::{Problem, query_of, time_param, timestamp};
+use crate::clock::now_micros;
 use crate::http::error::AdminError;
 use crate::state::AppState;
 use crate::store::AuditEntry;
@@ -118,20 +116,6 @@ pub struct AuditPageView {
     pub events: Vec<EventView>,
     /// Pass it as `cursor` for the next page; absent on the last one.
     pub next_cursor: Option<String>,
-}
-
-fn time_param(name: &str, value: Option<&str>) -> Result<Option<i64>, TenantError> {
-    value
-        .map(|text| {
-            OffsetDateTime::parse(text, &Rfc3339)
-                .map(micros_of)
-                .map_err(|_| {
-                    TenantError::InvalidArgument(format!(
-                        "{name} must be an RFC 3339 time, e.g. 2026-01-31T12:00:00Z"
-                    ))
-                })
-        })
-        .transpose()
 }
 
 fn audit_query(params: AuditParams) -> Result<AuditQuery, TenantError> {

@@ -141,6 +141,26 @@ where
     T::deserialize(deserializer).map(Some)
 }
 
+/// An RFC 3339 time a client sent as `name`, in microseconds.
+fn time_param(
+    name: &str,
+    value: Option<&str>,
+) -> Result<Option<Micros>, crate::tenant::TenantError> {
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+    value
+        .map(|text| {
+            OffsetDateTime::parse(text, &Rfc3339)
+                .map(crate::clock::micros_of)
+                .map_err(|_| {
+                    crate::tenant::TenantError::InvalidArgument(format!(
+                        "{name} must be an RFC 3339 time, e.g. 2026-01-31T12:00:00Z"
+                    ))
+                })
+        })
+        .transpose()
+}
+
 /// A time as the admin API shows it: RFC 3339, UTC.
 fn timestamp(at: Micros) -> String {
     format_datetime(datetime_of(at))
@@ -173,7 +193,10 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::audit_export))
         .routes(routes!(events::event_feed))
         .routes(routes!(webhooks::list_endpoints, webhooks::create_endpoint))
-        .routes(routes!(webhooks::delete_endpoint))
+        .routes(routes!(
+            webhooks::update_endpoint,
+            webhooks::delete_endpoint
+        ))
         .routes(routes!(webhooks::ping_endpoint))
         .routes(routes!(webhooks::delivery_log))
         .split_for_parts()

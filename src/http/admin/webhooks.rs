@@ -9,13 +9,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::Admin;
-use super::{Problem, body_of, timestamp};
+use super::{Problem, body_of, time_param, timestamp};
 use crate::clock::now_micros;
 use crate::http::error::AdminError;
 use crate::state::AppState;
 use crate::store::{AttemptRecord, WebhookEndpointRecord};
 use crate::tenant::operators::{self, AdminPermission};
-use crate::webhooks::endpoints::{self, NewEndpoint};
+use crate::webhooks::endpoints::{self, DeliveryChange, NewEndpoint};
 
 /// A webhook endpoint (never its secret).
 #[derive(Debug, Serialize, ToSchema)]
@@ -155,6 +155,53 @@ pub async fn create_endpoint(
         endpoint: endpoint.into(),
     };
     Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// A change of an endpoint's delivery; what is absent stays.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EndpointPatch {
+    /// `true` turns deliveries back on (forgetting past failures), `false` stops them.
+    pub enabled: Option<bool>,
+    /// RFC 3339: deliver again every event from this time on, already delivered ones included.
+    pub replay_from: Option<String>,
+}
+
+/// Turns an endpoint's deliveries on or off, or replays them from a point in time. Needs
+/// `settings:manage`.
+#[utoipa::path(
+    patch,
+    path = "/tenants/{tenant}/webhooks/{endpoint}",
+    tag = "events",
+    params(
+        ("tenant" = String, Path, description = "The tenant's slug"),
+        ("endpoint" = String, Path, description = "The endpoint's id"),
+    ),
+    request_body = EndpointPatch,
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 200, description = "The endpoint as changed", body = EndpointView),
+        (status = 400, description = "A body or time that does not parse, or a replay from the future", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `settings:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant or endpoint", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update_endpoint(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path((slug, id)): Path<(String, String)>,
+    body: Result<Json<EndpointPatch>, JsonRejection>,
+) -> Result<Json<EndpointView>, AdminError> {
+    operators::tenant_for(&state.store, &actor, &slug, AdminPermission::SettingsManage).await?;
+    let patch = body_of(body)?;
+    let change = DeliveryChange {
+        enabled: patch.enabled,
+        replay_from: time_param("replayFrom", patch.replay_from.as_deref())?,
+    };
+    let endpoint =
+        endpoints::change_delivery(&state.store, &actor, &slug, &id, change, now_micros()).await?;
+    Ok(Json(endpoint.into()))
 }
 
 /// Removes an endpoint. Needs `settings:manage`.
