@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// local development only: otherwise a tenant could aim the gateway at internal hosts).
     #[arg(long, env = "SCIM_GATEWAY_ALLOW_INSECURE_WEBHOOKS")]
     pub allow_insecure_webhooks: bool,
+    /// Seconds a process holds a webhook endpoint while it delivers; another process carries on
+    /// after a crash once this has run out.
+    #[arg(long, env = "SCIM_GATEWAY_WEBHOOK_LEASE_SECS", default_value_t = 60)]
+    pub webhook_lease_secs: u64,
 }
 
 impl ServeArgs {
@@ -76,6 +80,7 @@ impl ServeArgs {
         let mut settings = Settings::new(self.listen, self.public_url.clone());
         settings.token_cache_ttl = Duration::from_millis(self.token_cache_ms);
         settings.allow_insecure_webhooks = self.allow_insecure_webhooks;
+        settings.webhook_delivery.lease = Duration::from_secs(self.webhook_lease_secs.max(1));
         settings.sso = SsoSettings {
             secret_key: secret_key.map(SecretKey::parse).transpose()?,
             session_ttl_secs: self.session_ttl_secs.max(60),

@@ -36,4 +36,5 @@ mod users;
 mod users_list;
 mod users_patch;
 mod users_query;
+mod webhook_processes;
 mod webhooks;

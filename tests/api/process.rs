@@ -96,7 +96,7 @@ impl Gateway {
         format!("{}/scim/v2/{slug}", self.root)
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         self.child.kill().ok();
         self.child.wait().ok();
     }
