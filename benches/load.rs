@@ -8,6 +8,7 @@
 //!     cargo bench --bench load -- groups
 //!     BENCH_DATABASE_URL=postgres://… cargo bench --bench load -- users
 //!     cargo bench --bench load -- admin --sizes 10000,100000   # admin reads; 10 audit events per user
+//!     cargo bench --bench load -- webhooks --sizes 10000,100000  # delivering a backlog of events
 //!
 //! Scenarios: `users` — at tenants of 10k, 100k and 1M users: GET by id, `userName eq`,
 //! `externalId eq`, `emails[type eq "work"].value eq`, a `co` search, a `meta.lastModified gt` sync
@@ -893,6 +894,133 @@ async fn admin_scenario(sizes: &[usize]) {
     }
 }
 
+/// Appends `n` events to the tenant's outbox, as `n` user creates would (a user of about the
+/// size the users scenario creates), a million per statement.
+async fn seed_events(database: &str, tenant: &TenantId, n: usize) {
+    use sqlx::{AssertSqlSafe, Connection};
+    let start = now_micros();
+    let data = "'{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"id\":\"u-' || i || '\",\
+                \"userName\":\"user' || i || '@bench.example\",\"name\":{\"givenName\":\"Bench\",\
+                \"familyName\":\"User\"},\"active\":true}'";
+    const CHUNK: usize = 1_000_000;
+    for first in (0..n).step_by(CHUNK) {
+        let last = (first + CHUNK).min(n) - 1;
+        let values = format!(
+            "'evt_bench_' || i, '{tenant}', 'user.created', {start} + i, 'scim', 'User', 'u-' || i, 1, {data}"
+        );
+        let columns =
+            "id, tenant_id, type, at, actor, resource_type, resource_id, resource_version, data";
+        if database.starts_with("postgres") {
+            let sql = format!(
+                "INSERT INTO events ({columns}) SELECT {values} FROM generate_series({first}, {last}) AS g(i)"
+            );
+            let mut conn = sqlx::PgConnection::connect(database).await.unwrap();
+            sqlx::query(AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        } else {
+            let sql = format!(
+                "WITH RECURSIVE g(i) AS (SELECT {first} UNION ALL SELECT i + 1 FROM g WHERE i < {last}) \
+                 INSERT INTO events ({columns}) SELECT {values} FROM g"
+            );
+            let mut conn = sqlx::SqliteConnection::connect(database).await.unwrap();
+            sqlx::query(AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// Webhook delivery: a backlog of N events in the outbox, one endpoint, a receiver in this
+/// process answering 204. Reports events delivered per second by one gateway process and its
+/// peak memory, which must not follow the backlog.
+async fn webhooks_scenario(sizes: &[usize]) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let client = reqwest::Client::new();
+    println!(
+        "\n| backlog | delivered/s | seconds | gateway CPU µs/event | gateway peak memory MiB |\n| --- | --- | --- | --- | --- |"
+    );
+    for &size in sizes {
+        let (database, store, tenant, _, _) = bench_tenant("entra").await;
+        let (operator, _) = scim_gateway::tenant::operators::create_operator_token(
+            &store,
+            "bench",
+            None,
+            now_micros(),
+        )
+        .await
+        .unwrap();
+        store.close().await;
+        let delivered = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&delivered);
+        let receiver = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move || {
+                let counter = Arc::clone(&counter);
+                async move {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, receiver).await });
+        let port = free_port();
+        let key = scim_gateway::sso::secret_key::SecretKey::generate().unwrap();
+        let mut gateway = Command::new(env!("CARGO_BIN_EXE_scim-gateway"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--database",
+                &database,
+            ])
+            .args(["--allow-insecure-webhooks"])
+            .env("SCIM_GATEWAY_SECRET_KEY", &key)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start scim-gateway");
+        wait_ready(&client, port).await;
+        let created = client
+            .post(format!(
+                "http://127.0.0.1:{port}/admin/v1/tenants/{TENANT}/webhooks"
+            ))
+            .bearer_auth(operator.expose())
+            .json(&json!({"url": hook}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status().as_u16(), 201);
+        // The backlog lands after the endpoint exists, as a burst of writes would.
+        seed_events(&database, &tenant.id, size).await;
+        let pid = gateway.id();
+        let cpu_before = cpu_time(pid);
+        let started = Instant::now();
+        while delivered.load(Ordering::Relaxed) < size {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            assert!(
+                started.elapsed() < Duration::from_secs(3600),
+                "delivery stalled"
+            );
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let cpu = cpu_time(pid).saturating_sub(cpu_before);
+        println!(
+            "| {size} | {:.0} | {seconds:.1} | {} | {:.1} |",
+            size as f64 / seconds,
+            cpu.as_micros() / size as u128,
+            peak_rss_mib(pid)
+        );
+        gateway.kill().ok();
+        gateway.wait().ok();
+    }
+}
+
 fn urlencode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
@@ -939,7 +1067,7 @@ fn main() {
     // `cargo bench` adds `--bench`; the scenario is the word among the arguments.
     let scenario = args
         .iter()
-        .find(|a| *a == "users" || *a == "groups" || *a == "admin")
+        .find(|a| ["users", "groups", "admin", "webhooks"].contains(&a.as_str()))
         .cloned()
         .unwrap_or_else(|| "users".into());
     let sizes: Vec<usize> = args
@@ -982,7 +1110,8 @@ fn main() {
             "groups" => groups_scenario(&fresh_database().await).await,
             "users" => users_scenario(&sizes).await,
             "admin" => admin_scenario(&sizes).await,
-            other => panic!("unknown scenario '{other}'; try: users, groups, admin"),
+            "webhooks" => webhooks_scenario(&sizes).await,
+            other => panic!("unknown scenario '{other}'; try: users, groups, admin, webhooks"),
         }
     });
 }

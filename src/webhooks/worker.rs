@@ -89,18 +89,24 @@ impl Worker {
         }
     }
 
-    /// Delivers until the task is dropped.
+    /// Delivers until the task is dropped: round after round while a backlog lasts, then a
+    /// round every `poll_every`.
     pub async fn run(self) {
         loop {
-            if let Err(err) = self.round().await {
-                tracing::warn!(error = %err, "webhook delivery round failed; trying again");
+            match self.round().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(err) => {
+                    tracing::warn!(error = %err, "webhook delivery round failed; trying again");
+                }
             }
             tokio::time::sleep(self.settings.poll_every).await;
         }
     }
 
-    /// One round: leases the endpoints that are due and delivers what each has waiting.
-    pub async fn round(&self) -> Result<(), StoreError> {
+    /// One round: leases the endpoints that are due and delivers what each has waiting. Whether
+    /// an endpoint may have more waiting (it delivered a whole batch).
+    pub async fn round(&self) -> Result<bool, StoreError> {
         let now = now_micros();
         let endpoints = self
             .store
@@ -111,10 +117,11 @@ impl Worker {
                 self.settings.endpoints_per_round,
             )
             .await?;
+        let mut more = false;
         for result in join_all(endpoints.into_iter().map(|e| self.deliver(e))).await {
-            result?;
+            more |= result?;
         }
-        Ok(())
+        Ok(more)
     }
 
     fn secret_of(&self, endpoint: &WebhookEndpointRecord) -> Option<SigningSecret> {
@@ -126,17 +133,19 @@ impl Worker {
             .and_then(|text| SigningSecret::parse(&text))
     }
 
-    async fn deliver(&self, endpoint: WebhookEndpointRecord) -> Result<(), StoreError> {
+    /// Delivers what waits for one leased endpoint; whether more may be waiting.
+    async fn deliver(&self, endpoint: WebhookEndpointRecord) -> Result<bool, StoreError> {
         let started = now_micros();
         let mut state = endpoint.delivery;
         let Some(secret) = self.secret_of(&endpoint) else {
             let reason = "its signing secret does not open with this gateway's secret key";
-            return self
-                .finish(&endpoint, &state, &[], Some((started, reason.into())))
-                .await;
+            self.finish(&endpoint, &state, &[], Some((started, reason.into())))
+                .await?;
+            return Ok(false);
         };
         let Some(tenant) = self.store.tenant_by_id(&endpoint.tenant_id).await? else {
-            return self.finish(&endpoint, &state, &[], None).await;
+            self.finish(&endpoint, &state, &[], None).await?;
+            return Ok(false);
         };
         let events = self
             .store
@@ -147,6 +156,7 @@ impl Worker {
         } else {
             Vec::new()
         };
+        let whole_batch = i64::try_from(events.len()).unwrap_or(i64::MAX) >= self.settings.batch;
         let wants_all = endpoint.event_types.iter().any(|t| t == "*");
         let deadline = started.saturating_add(micros(self.settings.lease) / 2);
         let mut attempts = Vec::new();
@@ -214,7 +224,9 @@ impl Worker {
                 at.saturating_add(retry_delay(&self.settings, state.failed_attempts));
             break;
         }
-        self.finish(&endpoint, &state, &attempts, disable).await
+        let more = whole_batch && state.failed_attempts == 0;
+        self.finish(&endpoint, &state, &attempts, disable).await?;
+        Ok(more)
     }
 
     async fn finish(
