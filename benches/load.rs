@@ -760,33 +760,16 @@ async fn users_scenario(sizes: &[usize]) {
 /// Audit events seeded per user in the admin scenario: a tenant of N users carries 10 N events.
 const EVENTS_PER_USER: usize = 10;
 
-/// Appends `n` audit events of the tenant's `entra` connection, as the writes of a busy sync
-/// would (creates, updates and a rejection now and then), counted in the sync counters by the
-/// trail's own trigger as they would be. Ten million events through the API would take hours,
-/// so they are generated in the database, a million per statement and transaction. Event `i`
-/// happens at the time returned plus `100 i` µs.
-async fn seed_audit(database: &str, tenant: &TenantId, connection: &str, n: usize) -> i64 {
+/// Inserts rows `i` = 0 … n−1 into `table`, generated in the database a million per statement
+/// (`values`: one row's values, in SQL, in terms of `i`).
+async fn insert_series(database: &str, table: &str, columns: &str, values: &str, n: usize) {
     use sqlx::{AssertSqlSafe, Connection};
-    let start = now_micros() - 3_600_000_000;
-    let columns = "tenant_id, connection_id, at, actor, action, target_type, target_id, outcome, \
-                   http_status, request_summary, counts_as";
-    let values = |i: &str| {
-        format!(
-            "'{tenant}', '{connection}', {start} + {i} * 100, 'scim', \
-             CASE WHEN {i} % 3 = 0 THEN 'user.create' ELSE 'user.patch' END, 'User', \
-             'seeded-' || ({i} % 1000), \
-             CASE WHEN {i} % 50 = 0 THEN 'rejected' ELSE 'success' END, \
-             CASE WHEN {i} % 50 = 0 THEN 400 ELSE 200 END, 'PATCH /scim/v2/bench/Users/x', \
-             CASE WHEN {i} % 50 = 0 THEN 'rejections' WHEN {i} % 3 = 0 THEN 'creates' ELSE 'updates' END"
-        )
-    };
     const CHUNK: usize = 1_000_000;
     for first in (0..n).step_by(CHUNK) {
         let last = (first + CHUNK).min(n) - 1;
         if database.starts_with("postgres") {
             let sql = format!(
-                "INSERT INTO audit_events ({columns}) SELECT {} FROM generate_series({first}, {last}) AS g(i)",
-                values("i")
+                "INSERT INTO {table} ({columns}) SELECT {values} FROM generate_series({first}, {last}) AS g(i)"
             );
             let mut conn = sqlx::PgConnection::connect(database).await.unwrap();
             sqlx::query(AssertSqlSafe(sql))
@@ -796,8 +779,7 @@ async fn seed_audit(database: &str, tenant: &TenantId, connection: &str, n: usiz
         } else {
             let sql = format!(
                 "WITH RECURSIVE g(i) AS (SELECT {first} UNION ALL SELECT i + 1 FROM g WHERE i < {last}) \
-                 INSERT INTO audit_events ({columns}) SELECT {} FROM g",
-                values("i")
+                 INSERT INTO {table} ({columns}) SELECT {values} FROM g"
             );
             let mut conn = sqlx::SqliteConnection::connect(database).await.unwrap();
             sqlx::query(AssertSqlSafe(sql))
@@ -806,6 +788,26 @@ async fn seed_audit(database: &str, tenant: &TenantId, connection: &str, n: usiz
                 .unwrap();
         }
     }
+}
+
+/// Appends `n` audit events of the tenant's `entra` connection, as the writes of a busy sync
+/// would (creates, updates and a rejection now and then), counted in the sync counters by the
+/// trail's own trigger as they would be. Ten million events through the API would take hours,
+/// so they are generated in the database, a million per statement and transaction. Event `i`
+/// happens at the time returned plus `100 i` µs.
+async fn seed_audit(database: &str, tenant: &TenantId, connection: &str, n: usize) -> i64 {
+    let start = now_micros() - 3_600_000_000;
+    let columns = "tenant_id, connection_id, at, actor, action, target_type, target_id, outcome, \
+                   http_status, request_summary, counts_as";
+    let values = format!(
+        "'{tenant}', '{connection}', {start} + i * 100, 'scim', \
+         CASE WHEN i % 3 = 0 THEN 'user.create' ELSE 'user.patch' END, 'User', \
+         'seeded-' || (i % 1000), \
+         CASE WHEN i % 50 = 0 THEN 'rejected' ELSE 'success' END, \
+         CASE WHEN i % 50 = 0 THEN 400 ELSE 200 END, 'PATCH /scim/v2/bench/Users/x', \
+         CASE WHEN i % 50 = 0 THEN 'rejections' WHEN i % 3 = 0 THEN 'creates' ELSE 'updates' END"
+    );
+    insert_series(database, "audit_events", columns, &values, n).await;
     start
 }
 
@@ -897,40 +899,16 @@ async fn admin_scenario(sizes: &[usize]) {
 /// Appends `n` events to the tenant's outbox, as `n` user creates would (a user of about the
 /// size the users scenario creates), a million per statement.
 async fn seed_events(database: &str, tenant: &TenantId, n: usize) {
-    use sqlx::{AssertSqlSafe, Connection};
     let start = now_micros();
     let data = "'{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"id\":\"u-' || i || '\",\
                 \"userName\":\"user' || i || '@bench.example\",\"name\":{\"givenName\":\"Bench\",\
                 \"familyName\":\"User\"},\"active\":true}'";
-    const CHUNK: usize = 1_000_000;
-    for first in (0..n).step_by(CHUNK) {
-        let last = (first + CHUNK).min(n) - 1;
-        let values = format!(
-            "'evt_bench_' || i, '{tenant}', 'user.created', {start} + i, 'scim', 'User', 'u-' || i, 1, {data}"
-        );
-        let columns =
-            "id, tenant_id, type, at, actor, resource_type, resource_id, resource_version, data";
-        if database.starts_with("postgres") {
-            let sql = format!(
-                "INSERT INTO events ({columns}) SELECT {values} FROM generate_series({first}, {last}) AS g(i)"
-            );
-            let mut conn = sqlx::PgConnection::connect(database).await.unwrap();
-            sqlx::query(AssertSqlSafe(sql))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        } else {
-            let sql = format!(
-                "WITH RECURSIVE g(i) AS (SELECT {first} UNION ALL SELECT i + 1 FROM g WHERE i < {last}) \
-                 INSERT INTO events ({columns}) SELECT {values} FROM g"
-            );
-            let mut conn = sqlx::SqliteConnection::connect(database).await.unwrap();
-            sqlx::query(AssertSqlSafe(sql))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-        }
-    }
+    let values = format!(
+        "'evt_bench_' || i, '{tenant}', 'user.created', {start} + i, 'scim', 'User', 'u-' || i, 1, {data}"
+    );
+    let columns =
+        "id, tenant_id, type, at, actor, resource_type, resource_id, resource_version, data";
+    insert_series(database, "events", columns, &values, n).await;
 }
 
 /// Webhook delivery: a backlog of N events in the outbox, one endpoint, a receiver in this

@@ -66,6 +66,13 @@ async fn create(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
         .unwrap()
 }
 
+/// Sends the endpoint's test ping; what the gateway says came back.
+async fn ping(app: &TestApp, token: &str, id: &str) -> Value {
+    let response = admin_post(app, &format!("/tenants/{TENANT}/webhooks/{id}/test"), token).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
 /// Verifies a delivery with the `standardwebhooks` package when CI names a Python that has it.
 fn verified_by_standardwebhooks(secret: &str, headers: &HeaderMap, body: &[u8]) -> Option<bool> {
     let python = std::env::var("STANDARDWEBHOOKS_PYTHON").ok()?;
@@ -199,17 +206,9 @@ async fn a_failing_endpoint_is_reported_not_retried_by_the_ping() {
         .unwrap();
     assert_eq!(created["eventTypes"], json!(["*"]));
     let id = created["id"].as_str().unwrap();
-    let ping: Value = admin_post(
-        &app,
-        &format!("/tenants/{TENANT}/webhooks/{id}/test"),
-        &token,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let answer = ping(&app, &token, id).await;
     assert_eq!(
-        (ping["delivered"].clone(), ping["status"].clone()),
+        (answer["delivered"].clone(), answer["status"].clone()),
         (json!(false), json!(503))
     );
     assert_eq!(received.lock().unwrap().len(), 1);
@@ -223,20 +222,12 @@ async fn a_failing_endpoint_is_reported_not_retried_by_the_ping() {
         .await
         .unwrap();
     let id = created["id"].as_str().unwrap();
-    let ping: Value = admin_post(
-        &app,
-        &format!("/tenants/{TENANT}/webhooks/{id}/test"),
-        &token,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let answer = ping(&app, &token, id).await;
     assert_eq!(
-        (ping["delivered"].clone(), ping["status"].clone()),
+        (answer["delivered"].clone(), answer["status"].clone()),
         (json!(false), Value::Null)
     );
-    assert!(!ping["excerpt"].as_str().unwrap().is_empty());
+    assert!(!answer["excerpt"].as_str().unwrap().is_empty());
 }
 
 #[tokio::test]
