@@ -37,13 +37,14 @@ impl UserEventType {
 }
 
 /// Every event type the gateway emits, for filters and the API document.
-pub const EVENT_TYPES: [&str; 11] = [
+pub const EVENT_TYPES: [&str; 12] = [
     "user.created",
     "user.updated",
     "user.suspended",
     "user.reactivated",
     "user.deleted",
     "user.signed_in",
+    "user.sign_in_refused",
     "group.created",
     "group.updated",
     "group.deleted",
@@ -112,6 +113,26 @@ pub fn user_deleted_event(caller: &Caller, user: &User, now: Micros) -> EventRec
         Value::String(format_datetime(datetime_of(now))),
     );
     event.data = data;
+    event
+}
+
+/// A sign-in the gateway refused (an unknown, suspended or deleted user, an ambiguous claim,
+/// a failed token check): why, and the identifier the identity provider sent, if any.
+pub fn sign_in_refused_event(
+    caller: &Caller,
+    reason: &str,
+    claim_value: Option<&str>,
+    now: Micros,
+) -> EventRecord {
+    let mut event = new_event(caller, "user.sign_in_refused", now);
+    event
+        .data
+        .insert("reason".into(), Value::String(reason.to_string()));
+    if let Some(value) = claim_value {
+        event
+            .data
+            .insert("identifier".into(), Value::String(value.to_string()));
+    }
     event
 }
 

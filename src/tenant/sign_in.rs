@@ -144,8 +144,8 @@ pub async fn record_failed_sign_in(
     record_refusal(store, caller, reason, status, None, now).await;
 }
 
-/// A refused sign-in's event, in its own transaction (the refused one was rolled back). A
-/// failure to record is logged, never allowed to hide the refusal.
+/// A refused sign-in's audit record and event, in a transaction of their own (the refused one
+/// was rolled back). A failure to record is logged, never allowed to hide the refusal.
 async fn record_refusal(
     store: &Store,
     caller: &Caller,
@@ -158,8 +158,15 @@ async fn record_refusal(
     event.outcome = "rejected".into();
     event.http_status = i64::from(status);
     event.reason = Some(reason.to_string());
+    let told = events::sign_in_refused_event(caller, reason, claim_value.as_deref(), now);
     event.target_name = claim_value;
-    if let Err(err) = store.record_audit(&event).await {
+    let recorded = async {
+        let mut tx = store.begin().await?;
+        tx.insert_audit(&event).await?;
+        tx.insert_event(&told).await?;
+        tx.commit().await
+    };
+    if let Err(err) = recorded.await {
         tracing::error!(error = %err, "could not record a refused sign-in");
     }
 }

@@ -219,6 +219,51 @@ impl Sso {
             event.reason.as_deref().is_some_and(|r| r.contains(reason)),
             "{event:?}"
         );
+        // The host product hears of it too.
+        let told = self
+            .outbox_events("user.sign_in_refused", |e| {
+                e.data["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains(reason))
+            })
+            .await;
+        assert!(
+            !told.is_empty(),
+            "no user.sign_in_refused event for {reason}"
+        );
+    }
+
+    /// The tenant's outbox events of `event_type` once one of them is `wanted` (waiting a moment
+    /// on PostgreSQL, whose feed shows a transaction once every older one on the server ended).
+    async fn outbox_events(
+        &self,
+        event_type: &str,
+        wanted: impl Fn(&scim_gateway::store::EventRecord) -> bool,
+    ) -> Vec<scim_gateway::store::EventRecord> {
+        let tenant = self
+            .app
+            .store
+            .tenant_by_slug(TENANT)
+            .await
+            .unwrap()
+            .unwrap();
+        for _ in 0..100 {
+            let found: Vec<_> = self
+                .app
+                .store
+                .event_feed(&tenant.id, None, 1000)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.event)
+                .filter(|e| e.event_type == event_type)
+                .collect();
+            if found.iter().any(&wanted) {
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Vec::new()
     }
 }
 
@@ -246,6 +291,15 @@ async fn an_invited_user_becomes_active_at_first_sign_in() {
         ("success", Some(id))
     );
     assert_eq!(event.changed_attributes, vec!["status", "lastLogin"]);
+    let signed_in = sso.outbox_events("user.signed_in", |_| true).await;
+    assert_eq!(signed_in.len(), 1);
+    assert_eq!(signed_in[0].resource_id.as_deref(), Some(id));
+    assert_eq!(signed_in[0].resource_version, Some(2));
+    assert_eq!(signed_in[0].changed, vec!["status", "lastLogin"]);
+    assert_eq!(
+        signed_in[0].data["urn:ietf:params:scim:schemas:extension:gateway:2.0:User"]["status"],
+        "active"
+    );
 
     let me = sso.me(&token).await;
     assert_eq!(me.status(), StatusCode::OK);

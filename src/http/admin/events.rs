@@ -43,7 +43,8 @@ pub struct EventView {
     /// Unique; the same in the feed and in every webhook delivery of the event.
     pub id: String,
     /// e.g. `user.created`, `user.updated`, `user.suspended`, `user.reactivated`,
-    /// `user.deleted`, `user.signed_in`, `group.created`, `group.updated`, `group.deleted`,
+    /// `user.deleted`, `user.signed_in`, `user.sign_in_refused`, `group.created`,
+    /// `group.updated`, `group.deleted`,
     /// `group.members_changed`, `tenant.seat_limit_reached`.
     #[serde(rename = "type")]
     pub event_type: String,
