@@ -52,13 +52,14 @@ impl App {
             session_ttl_secs: sso.session_ttl_secs,
             login_ttl_secs: sso.login_ttl_secs,
         };
+        let webhook_sender = Sender::new(settings.webhook_delivery.timeout)?;
         let state = AppState {
             store,
             registry: Arc::new(registry),
             grants: Arc::new(GrantCache::new(settings.token_cache_ttl)),
             settings: Arc::new(settings),
             sso: Arc::new(sso),
-            webhook_sender: Sender::new()?,
+            webhook_sender,
         };
         Ok(Self { listener, state })
     }

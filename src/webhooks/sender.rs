@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use super::signature::SigningSecret;
 
-/// How long a delivery may take in all, and to connect.
+/// How long a delivery may take in all, unless configured otherwise; connecting takes at most
+/// half of it.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Characters of the endpoint's answer kept in the delivery log.
 pub const EXCERPT_CHARS: usize = 200;
 /// Bytes of the answer read to find them.
@@ -38,11 +38,13 @@ pub struct Sender {
 }
 
 impl Sender {
-    pub fn new() -> Result<Self, reqwest::Error> {
+    /// A sender whose requests give up after `timeout` (an endpoint that stalls is a failed
+    /// attempt, retried later).
+    pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(timeout)
+            .connect_timeout(timeout / 2)
             .user_agent(concat!("scim-gateway/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self { client })

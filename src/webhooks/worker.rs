@@ -36,6 +36,8 @@ pub struct WorkerSettings {
     pub max_retry: Duration,
     /// Failing this long (since the first failed attempt at one event) disables the endpoint.
     pub horizon: Duration,
+    /// How long one attempt may take before it counts as failed.
+    pub timeout: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -48,6 +50,7 @@ impl Default for WorkerSettings {
             first_retry: Duration::from_secs(5),
             max_retry: Duration::from_secs(3600),
             horizon: Duration::from_secs(3 * 24 * 3600),
+            timeout: super::sender::TIMEOUT,
         }
     }
 }

@@ -286,9 +286,10 @@ async fn unsafe_targets_unknown_events_and_a_gateway_without_a_key_are_refused()
     );
 }
 
-/// A receiver that answers each POST with what `answer` says for that request (0-based count).
+/// A receiver that answers each POST as `answer` says for that request (0-based count): a
+/// status, after a stall of some milliseconds.
 async fn receiver_with(
-    answer: impl Fn(usize) -> u16 + Send + Sync + 'static,
+    answer: impl Fn(usize) -> (u16, u64) + Send + Sync + 'static,
 ) -> (String, Received) {
     let received: Received = Arc::default();
     let kept = Arc::clone(&received);
@@ -298,9 +299,13 @@ async fn receiver_with(
         post(move |headers: HeaderMap, body: Bytes| {
             let (kept, answer) = (Arc::clone(&kept), Arc::clone(&answer));
             async move {
-                let mut got = kept.lock().unwrap();
-                let status = answer(got.len());
-                got.push((headers, body));
+                let (status, stall) = {
+                    let mut got = kept.lock().unwrap();
+                    let reply = answer(got.len());
+                    got.push((headers, body));
+                    reply
+                };
+                tokio::time::sleep(std::time::Duration::from_millis(stall)).await;
                 (AxumStatus::from_u16(status).unwrap(), "noted")
             }
         }),
@@ -323,6 +328,7 @@ async fn hasty_app(horizon: std::time::Duration) -> TestApp {
             first_retry: Duration::from_millis(10),
             max_retry: Duration::from_millis(40),
             horizon,
+            timeout: Duration::from_millis(200),
             ..WorkerSettings::default()
         };
     })
@@ -333,13 +339,13 @@ async fn hasty_app(horizon: std::time::Duration) -> TestApp {
 async fn every_event_arrives_in_order_at_least_once_through_failures_with_the_same_id() {
     let app = hasty_app(std::time::Duration::from_secs(3600)).await;
     let (token, _) = operator_token(&app).await;
-    // Three requests in ten fail, at random.
+    // Three requests in ten fail and one in ten stalls past the timeout, at random.
     let (url, received) = receiver_with(|_| {
         use rand::Rng;
-        if rand::rng().random_range(0..10) < 3 {
-            500
-        } else {
-            204
+        match rand::rng().random_range(0..10) {
+            0..3 => (500, 0),
+            3 => (204, 1_000),
+            _ => (204, 0),
         }
     })
     .await;
@@ -448,18 +454,26 @@ async fn every_event_arrives_in_order_at_least_once_through_failures_with_the_sa
     let deleted: Value = serde_json::from_slice(deleted).unwrap();
     assert_eq!(deleted["type"], "user.deleted");
     assert_eq!(deleted["data"]["userName"], "hook-0");
-    // The delivery log shows the attempts, failures included.
-    let log: Value = admin_get(
-        &app,
-        &format!("/tenants/{TENANT}/webhooks/{id}/attempts"),
-        &token,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    let log = log.as_array().unwrap();
-    assert_eq!(log.len(), got.len().min(100));
+    // The delivery log shows every attempt, failures and stalls included, once the round that
+    // made it is over.
+    let mut log = Vec::new();
+    for _ in 0..250 {
+        let page: Value = admin_get(
+            &app,
+            &format!("/tenants/{TENANT}/webhooks/{id}/attempts"),
+            &token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        log = page.as_array().unwrap().clone();
+        if log.len() >= received.lock().unwrap().len().min(100) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(log.len(), received.lock().unwrap().len().min(100));
     assert!(log.iter().all(|a| a["delivered"] == (a["status"] == 204)));
 }
 
@@ -511,9 +525,9 @@ async fn a_disabled_endpoint_says_why_and_is_enabled_and_replayed_by_an_admin() 
     let flag = Arc::clone(&healthy);
     let (url, received) = receiver_with(move |_| {
         if flag.load(Ordering::SeqCst) {
-            200
+            (200, 0)
         } else {
-            500
+            (500, 0)
         }
     })
     .await;
