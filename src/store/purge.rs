@@ -61,6 +61,27 @@ impl Tx {
         })
     }
 
+    /// Deletes a tenant's outbox events from before `before`, but never its newest event (on
+    /// SQLite the outbox's sequence numbers are rowids, which must never be given out twice);
+    /// returns how many.
+    pub async fn purge_events(
+        &mut self,
+        tenant_id: &TenantId,
+        before: Micros,
+    ) -> Result<u64, StoreError> {
+        on_tx!(self, |conn| {
+            let done = sqlx::query(
+                "DELETE FROM events WHERE tenant_id = $1 AND at < $2 \
+                 AND seq < (SELECT MAX(seq) FROM events WHERE tenant_id = $1)",
+            )
+            .bind(tenant_id)
+            .bind(before)
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected())
+        })
+    }
+
     /// Deletes sync and tolerance counters of minutes before `before` (sync state reads a day
     /// of them); returns how many rows went.
     pub async fn purge_sync_counters(&mut self, before: Micros) -> Result<u64, StoreError> {

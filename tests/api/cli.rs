@@ -10,7 +10,7 @@ use scim_gateway::app::App;
 use scim_gateway::config::Settings;
 use scim_gateway::store::{Store, TenantId};
 
-use crate::helpers::{fresh_database_url, user};
+use crate::helpers::{TENANT, fresh_database_url, user};
 
 fn gateway(database: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_scim-gateway"))
@@ -470,6 +470,59 @@ async fn purge_keeps_the_audit_trail_unless_given_a_retention_and_then_says_so()
                 .as_str()
         )
     );
+}
+
+#[tokio::test]
+async fn purge_keeps_the_outbox_unless_given_a_retention_and_never_its_newest_event() {
+    let app = crate::helpers::spawn_app().await;
+    for name in ["a", "b", "c"] {
+        app.create_user(name).await;
+    }
+    let tenant = app.store.tenant_by_slug(TENANT).await.unwrap().unwrap();
+    let outbox = || {
+        let (store, id) = (app.store.clone(), tenant.id.clone());
+        async move { store.event_feed(&id, None, 100).await.unwrap() }
+    };
+    let mut before = outbox().await;
+    for _ in 0..100 {
+        if before.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        before = outbox().await;
+    }
+    assert_eq!(before.len(), 3);
+
+    let kept = gateway(&app.database_url, &["--json", "purge"]);
+    let report: Value = serde_json::from_str(&stdout(&kept)).unwrap();
+    assert_eq!(report["outboxEvents"], 0);
+    let purged = gateway(
+        &app.database_url,
+        &["--json", "purge", "--events-older-than-days", "0"],
+    );
+    assert!(purged.status.success(), "{purged:?}");
+    let report: Value = serde_json::from_str(&stdout(&purged)).unwrap();
+    // Everything is old enough, but the newest event stays: its number is never given again.
+    assert_eq!(report["outboxEvents"], 2);
+    let left = outbox().await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].event.id, before[2].event.id);
+    app.create_user("d").await;
+    let mut after = outbox().await;
+    for _ in 0..100 {
+        if after.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        after = outbox().await;
+    }
+    assert_eq!(after.len(), 2);
+    assert!(
+        after[1].position > before[2].position,
+        "a new event comes after the kept one"
+    );
+    let audit = app.audit().await;
+    assert!(audit.iter().any(|e| e.action == "tenant.purge_events"));
 }
 
 /// Whether a tombstone of the tenant carries `user_name` (read as sign-in reads it).
