@@ -89,8 +89,10 @@ impl App {
                 self.state.webhook_sender.clone(),
                 self.state.settings.webhook_delivery.clone(),
             );
-            tokio::spawn(worker.run())
+            let holder = worker.holder().to_string();
+            (tokio::spawn(worker.run()), holder)
         });
+        let store = self.state.store.clone();
         let service =
             NormalizePathLayer::trim_trailing_slash().layer(crate::http::router(self.state));
         let served = axum::serve(
@@ -99,8 +101,13 @@ impl App {
         )
         .with_graceful_shutdown(shutdown)
         .await;
-        if let Some(deliveries) = deliveries {
+        if let Some((deliveries, holder)) = deliveries {
             deliveries.abort();
+            // What this process was delivering, another one may take up at once. (Events it
+            // sent but had not yet recorded are sent again: at least once.)
+            if let Err(err) = store.release_webhook_leases(&holder).await {
+                tracing::warn!(error = %err, "could not give up the webhook leases of this process");
+            }
         }
         served?;
         Ok(())

@@ -248,6 +248,23 @@ impl Store {
         Ok(before.unwrap_or_default())
     }
 
+    /// Gives up every lease `holder` holds (a process stopping): other processes carry on at
+    /// once instead of waiting for the leases to run out.
+    pub async fn release_webhook_leases(&self, holder: &str) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let released = on_tx!(tx, |conn| {
+            sqlx::query(
+                "UPDATE webhook_endpoints SET lease_until = NULL, leased_by = NULL WHERE leased_by = $1",
+            )
+            .bind(holder)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+        });
+        tx.commit().await?;
+        Ok(released)
+    }
+
     /// Where the tenant's feed ends now: a new endpoint starts there (it is sent what happens
     /// from its creation on, not the tenant's history).
     pub async fn feed_end(&self, tenant_id: &TenantId) -> Result<FeedPosition, StoreError> {

@@ -92,6 +92,11 @@ impl Worker {
         }
     }
 
+    /// Names this process in the leases it takes.
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
     /// Delivers until the task is dropped: round after round while a backlog lasts, then a
     /// round every `poll_every`.
     pub async fn run(self) {

@@ -101,7 +101,7 @@ impl Gateway {
         self.child.wait().ok();
     }
 
-    fn terminate(&self) {
+    pub(crate) fn terminate(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -109,7 +109,7 @@ impl Gateway {
         assert!(status.success());
     }
 
-    fn wait(&mut self) -> ExitStatus {
+    pub(crate) fn wait(&mut self) -> ExitStatus {
         self.child.wait().expect("wait")
     }
 }

@@ -172,3 +172,64 @@ async fn a_killed_deliverer_loses_nothing_and_two_never_send_one_event_at_once()
     assert_eq!(firsts, wanted.iter().collect::<Vec<_>>());
     drop((second, third));
 }
+
+#[tokio::test]
+async fn a_stopped_deliverer_hands_its_endpoints_over_at_once() {
+    let database = fresh_database_url().await;
+    let scim = tenant_with_token(&database, "handover", None);
+    let operator = cli(&database, &["admin-token", "create"]);
+    let key = SecretKey::generate().unwrap();
+    // The default lease (60 s): a process that stops gives it up instead of letting it run out.
+    let flags = ["--secret-key", key.as_str(), "--allow-insecure-webhooks"];
+    let client = Client::new();
+    let (url, seen) = slow_receiver(Duration::from_millis(40)).await;
+    let mut first = Gateway::start_with(&database, &flags);
+    let created = client
+        .post(format!("{}/admin/v1/tenants/handover/webhooks", first.root))
+        .bearer_auth(&operator)
+        .json(&json!({"url": url}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    const USERS: usize = 30;
+    for i in 0..USERS {
+        let url = format!("{}/Users", first.base("handover"));
+        let (status, _) = post_json(&client, &url, &scim, &user(&format!("h{i}"))).await;
+        assert_eq!(status, 201);
+    }
+    for _ in 0..500 {
+        if seen.lock().unwrap().requests.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    first.terminate();
+    assert!(first.wait().success());
+    let before_stop = seen.lock().unwrap().requests.len();
+    assert!(
+        before_stop < USERS,
+        "stopped while delivering: {before_stop}"
+    );
+
+    let _second = Gateway::start_with(&database, &flags);
+    let started = std::time::Instant::now();
+    let mut distinct = 0;
+    while started.elapsed() < Duration::from_secs(20) {
+        distinct = {
+            let seen = seen.lock().unwrap();
+            let mut ids = seen.requests.clone();
+            ids.sort();
+            ids.dedup();
+            ids.len()
+        };
+        if distinct == USERS {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        distinct, USERS,
+        "all delivered well before the 60 s lease ran out"
+    );
+}
