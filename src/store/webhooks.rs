@@ -135,6 +135,16 @@ impl Store {
         lease_until: Micros,
         limit: i64,
     ) -> Result<Vec<WebhookEndpointRecord>, StoreError> {
+        // A plain read first: an idle gateway polls often, and on SQLite a write transaction
+        // takes the database's only writer from the SCIM requests.
+        let due = SqlFragment::statement(
+            "SELECT id FROM webhook_endpoints WHERE disabled_at IS NULL AND next_attempt_at <= $1 \
+             AND (lease_until IS NULL OR lease_until < $1) LIMIT 1",
+            vec![SqlParam::Int(now)],
+        );
+        if self.fetch_all(due, |_| Ok(())).await?.is_empty() {
+            return Ok(Vec::new());
+        }
         let lock = self.dialect().skip_locked();
         let mut tx = self.begin().await?;
         let due: Vec<String> = on_tx!(tx, |conn| {
