@@ -9,6 +9,7 @@
 //!     BENCH_DATABASE_URL=postgres://… cargo bench --bench load -- users
 //!     cargo bench --bench load -- admin --sizes 10000,100000   # admin reads; 10 audit events per user
 //!     cargo bench --bench load -- webhooks --sizes 10000,100000  # delivering a backlog of events
+//!     BENCH_WEBHOOKS=1 cargo bench --bench load -- users   # the users rows with a webhook on
 //!
 //! Scenarios: `users` — at tenants of 10k, 100k and 1M users: GET by id, `userName eq`,
 //! `externalId eq`, `emails[type eq "work"].value eq`, a `co` search, a `meta.lastModified gt` sync
@@ -198,15 +199,30 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Whether the users scenario runs with a webhook endpoint receiving every event
+/// (`BENCH_WEBHOOKS=1`): the write rows then pay for delivery running beside them.
+fn with_webhooks() -> bool {
+    std::env::var("BENCH_WEBHOOKS").is_ok_and(|v| v == "1")
+}
+
 fn start_gateway(database: &str, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_scim-gateway"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--database",
-            database,
-        ])
+    let mut command = Command::new(env!("CARGO_BIN_EXE_scim-gateway"));
+    command.args([
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--database",
+        database,
+    ]);
+    if with_webhooks() {
+        command
+            .env(
+                "SCIM_GATEWAY_SECRET_KEY",
+                scim_gateway::sso::secret_key::SecretKey::generate().unwrap(),
+            )
+            .arg("--allow-insecure-webhooks");
+    }
+    command
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -537,11 +553,38 @@ async fn users_scenario(sizes: &[usize]) {
             "seeded {size} users in {:.1}s",
             seeded.elapsed().as_secs_f64()
         );
+        let operator = if with_webhooks() {
+            let (secret, _) = scim_gateway::tenant::operators::create_operator_token(
+                &store,
+                "bench",
+                None,
+                now_micros(),
+            )
+            .await
+            .unwrap();
+            Some(secret.expose().to_string())
+        } else {
+            None
+        };
         store.close().await;
 
         let port = free_port();
         let mut gateway = start_gateway(&database, port);
         wait_ready(&client, port).await;
+        if let Some(operator) = operator {
+            let hook = start_receiver().await.0;
+            let created = client
+                .post(format!(
+                    "http://127.0.0.1:{port}/admin/v1/tenants/{TENANT}/webhooks"
+                ))
+                .bearer_auth(operator)
+                .json(&json!({"url": hook}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(created.status().as_u16(), 201);
+            println!("webhook endpoint on: every event is delivered while the rows run");
+        }
         let base = format!("http://127.0.0.1:{port}/scim/v2/{TENANT}");
         let ids = Arc::new(ids);
         // Each row alternates with the own-process baseline (baseline, row, baseline, row, …), so
@@ -911,11 +954,31 @@ async fn seed_events(database: &str, tenant: &TenantId, n: usize) {
     insert_series(database, "events", columns, &values, n).await;
 }
 
+/// A webhook receiver in this process answering 204; its URL and how many it received.
+async fn start_receiver() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    let delivered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&delivered);
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let counter = Arc::clone(&counter);
+            async move {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    (hook, delivered)
+}
+
 /// Webhook delivery: a backlog of N events in the outbox, one endpoint, a receiver in this
 /// process answering 204. Reports events delivered per second by one gateway process and its
 /// peak memory, which must not follow the backlog.
 async fn webhooks_scenario(sizes: &[usize]) {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::Ordering;
     let client = reqwest::Client::new();
     println!(
         "\n| backlog | delivered/s | seconds | gateway CPU µs/event | gateway peak memory MiB |\n| --- | --- | --- | --- | --- |"
@@ -931,21 +994,7 @@ async fn webhooks_scenario(sizes: &[usize]) {
         .await
         .unwrap();
         store.close().await;
-        let delivered = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&delivered);
-        let receiver = axum::Router::new().route(
-            "/hook",
-            axum::routing::post(move || {
-                let counter = Arc::clone(&counter);
-                async move {
-                    counter.fetch_add(1, Ordering::Relaxed);
-                    axum::http::StatusCode::NO_CONTENT
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let hook = format!("http://{}/hook", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, receiver).await });
+        let (hook, delivered) = start_receiver().await;
         let port = free_port();
         let key = scim_gateway::sso::secret_key::SecretKey::generate().unwrap();
         let mut gateway = Command::new(env!("CARGO_BIN_EXE_scim-gateway"))
