@@ -15,8 +15,8 @@ use crate::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
 use crate::scim::list::{ListLimits, ListRequest};
 use crate::scim::schema::ResourceSchemas;
 use crate::store::{
-    ConnectionId, Micros, Narrowing, RoleHolders, Store, TenantId, Tombstone, TombstoneCursor,
-    UserId, UserStatus,
+    ConnectionId, ConnectionSummary, Micros, Narrowing, RoleHolders, Store, TenantId, Tombstone,
+    TombstoneCursor, UserId, UserStatus,
 };
 
 /// What the users table asks for.
@@ -124,7 +124,9 @@ pub async fn user_list(
     now: Micros,
 ) -> Result<Listing<UserRow>, TenantError> {
     let tenant = tenant_for(store, actor, slug, AdminPermission::UsersView).await?;
-    let narrowing = narrowing_of(store, &tenant.id, query, now).await?;
+    // Read once: the connection filter names one, and every row shows its connection's name.
+    let connections = store.connections(&tenant.id, now).await?;
+    let narrowing = narrowing_of(store, &tenant.id, &connections, query).await?;
     let filter = filter_of(query)?.map(|f| f.to_string());
     let sorted = query.sort_by.is_some() || query.descending;
     let request = ListRequest {
@@ -150,10 +152,9 @@ pub async fn user_list(
     list.narrowing = narrowing;
     let (listing, memberships) =
         users::run_user_list(store, schemas, &tenant.id, &list, true, now).await?;
-    // A page's roles and connection names: three small reads for the whole page.
+    // A page's roles: two small reads for the whole page.
     let mut effective =
         effective_of_users(store, &tenant.id, &listing.items, &memberships, &[]).await?;
-    let connections = store.connections(&tenant.id, now).await?;
     let connection_name = |id: &Option<ConnectionId>| {
         id.as_ref().and_then(|id| {
             connections
@@ -192,8 +193,8 @@ pub struct UserRow {
 async fn narrowing_of(
     store: &Store,
     tenant_id: &TenantId,
+    connections: &[ConnectionSummary],
     query: &UserListQuery,
-    now: Micros,
 ) -> Result<Narrowing, TenantError> {
     let mut narrowing = Narrowing::default();
     if let Some(name) = query.role.as_deref() {
@@ -212,15 +213,13 @@ async fn narrowing_of(
         });
     }
     if let Some(name) = query.connection.as_deref() {
-        let connection = store
-            .connections(tenant_id, now)
-            .await?
-            .into_iter()
+        let connection = connections
+            .iter()
             .find(|c| c.connection.name == name)
             .ok_or_else(|| {
                 TenantError::InvalidArgument(format!("the tenant has no connection named '{name}'"))
             })?;
-        narrowing.provisioned_by = Some(connection.connection.id);
+        narrowing.provisioned_by = Some(connection.connection.id.clone());
     }
     Ok(narrowing)
 }

@@ -33,6 +33,15 @@ fn secret_context(id: &str) -> String {
     format!("webhook signing secret of endpoint {id}")
 }
 
+/// An endpoint's signing secret, unsealed; none when it does not open with `key` (the key was
+/// changed since the endpoint was created).
+pub fn open_secret(key: &SecretKey, endpoint: &WebhookEndpointRecord) -> Option<SigningSecret> {
+    key.open(&endpoint.secret_sealed, &secret_context(&endpoint.id))
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| SigningSecret::parse(&text))
+}
+
 fn key_of(key: Option<&SecretKey>) -> Result<&SecretKey, TenantError> {
     key.ok_or_else(|| {
         TenantError::InvalidArgument(
@@ -254,14 +263,9 @@ pub async fn ping_endpoint(
 ) -> Result<Attempt, TenantError> {
     let tenant = tenant_for(store, actor, slug, AdminPermission::SettingsManage).await?;
     let endpoint = endpoint_of(store, &tenant, id).await?;
-    let secret = key_of(key)?
-        .open(&endpoint.secret_sealed, &secret_context(&endpoint.id))
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| SigningSecret::parse(&text))
-        .ok_or_else(|| {
-            internal("the endpoint's signing secret does not open with this secret key")
-        })?;
+    let secret = open_secret(key_of(key)?, &endpoint).ok_or_else(|| {
+        internal("the endpoint's signing secret does not open with this secret key")
+    })?;
     let message_id = format!("msg_{}", uuid::Uuid::now_v7().simple());
     let timestamp = now.div_euclid(1_000_000);
     let body = json!({

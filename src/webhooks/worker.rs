@@ -11,9 +11,9 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use rand::Rng;
 
+use super::endpoints::open_secret;
 use super::message;
 use super::sender::{EXCERPT_CHARS, Sender};
-use super::signature::SigningSecret;
 use crate::clock::now_micros;
 use crate::sso::secret_key::SecretKey;
 use crate::store::{
@@ -132,20 +132,11 @@ impl Worker {
         Ok(more)
     }
 
-    fn secret_of(&self, endpoint: &WebhookEndpointRecord) -> Option<SigningSecret> {
-        let context = format!("webhook signing secret of endpoint {}", endpoint.id);
-        self.key
-            .open(&endpoint.secret_sealed, &context)
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .and_then(|text| SigningSecret::parse(&text))
-    }
-
     /// Delivers what waits for one leased endpoint; whether more may be waiting.
     async fn deliver(&self, endpoint: WebhookEndpointRecord) -> Result<bool, StoreError> {
         let started = now_micros();
         let mut state = endpoint.delivery;
-        let Some(secret) = self.secret_of(&endpoint) else {
+        let Some(secret) = open_secret(&self.key, &endpoint) else {
             let reason = "its signing secret does not open with this gateway's secret key";
             self.finish(&endpoint, &state, &[], Some((started, reason.into())))
                 .await?;
