@@ -52,7 +52,10 @@ impl App {
             session_ttl_secs: sso.session_ttl_secs,
             login_ttl_secs: sso.login_ttl_secs,
         };
-        let webhook_sender = Sender::new(settings.webhook_delivery.timeout)?;
+        let webhook_sender = Sender::new(
+            settings.webhook_delivery.timeout,
+            settings.allow_insecure_webhooks,
+        )?;
         let state = AppState {
             store,
             registry: Arc::new(registry),

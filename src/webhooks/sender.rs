@@ -2,9 +2,11 @@
 //! followed (a redirect would take the signed body somewhere the tenant did not name), and what
 //! came back kept short.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::signature::SigningSecret;
+use super::target::PublicOnlyResolver;
 
 /// How long a delivery may take in all, unless configured otherwise; connecting takes at most
 /// half of it.
@@ -31,6 +33,19 @@ impl Attempt {
     }
 }
 
+/// Why a request got no answer, innermost cause first (a refused address, a TLS failure, a
+/// timeout), so that the excerpt's few characters say it before the URL does.
+fn failure(err: &reqwest::Error) -> String {
+    let mut causes = vec![err.to_string()];
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        causes.push(cause.to_string());
+        source = cause.source();
+    }
+    causes.reverse();
+    causes.join(" ← ")
+}
+
 /// The HTTP client deliveries go through.
 #[derive(Debug, Clone)]
 pub struct Sender {
@@ -39,15 +54,20 @@ pub struct Sender {
 
 impl Sender {
     /// A sender whose requests give up after `timeout` (an endpoint that stalls is a failed
-    /// attempt, retried later).
-    pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+    /// attempt, retried later). Unless `allow_insecure`, host names are connected to only at
+    /// their public addresses.
+    pub fn new(timeout: Duration, allow_insecure: bool) -> Result<Self, reqwest::Error> {
+        let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout / 2)
-            .user_agent(concat!("scim-gateway/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Self { client })
+            .user_agent(concat!("scim-gateway/", env!("CARGO_PKG_VERSION")));
+        if !allow_insecure {
+            builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
+        }
+        Ok(Self {
+            client: builder.build()?,
+        })
     }
 
     /// POSTs `body` to `url` with the `webhook-id`, `webhook-timestamp` (seconds since the
@@ -86,7 +106,7 @@ impl Sender {
                 let text = String::from_utf8_lossy(&start);
                 (Some(status), text.chars().take(EXCERPT_CHARS).collect())
             }
-            Err(err) => (None, err.to_string().chars().take(EXCERPT_CHARS).collect()),
+            Err(err) => (None, failure(&err).chars().take(EXCERPT_CHARS).collect()),
         };
         Attempt {
             status,

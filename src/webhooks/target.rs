@@ -3,8 +3,9 @@
 //! insecure webhooks (tests, local development), so that a tenant cannot aim the gateway at
 //! internal services.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::Url;
 
 /// The longest endpoint URL accepted.
@@ -43,27 +44,64 @@ pub fn endpoint_url(text: &str, allow_insecure: bool) -> Result<Url, String> {
 fn is_internal(host: &str) -> bool {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = bare.parse::<IpAddr>() {
-        return match ip {
-            IpAddr::V4(v4) => {
-                v4.is_loopback()
-                    || v4.is_private()
-                    || v4.is_link_local()
-                    || v4.is_unspecified()
-                    || v4.is_broadcast()
-            }
-            IpAddr::V6(v6) => {
-                v6.is_loopback()
-                    || v6.is_unspecified()
-                    || v6.is_unique_local()
-                    || v6.is_unicast_link_local()
-                    || v6
-                        .to_ipv4_mapped()
-                        .is_some_and(|v4| v4.is_loopback() || v4.is_private() || v4.is_link_local())
-            }
-        };
+        return is_internal_address(ip);
     }
     let lower = host.to_ascii_lowercase();
     lower == "localhost" || lower.ends_with(".localhost") || lower.ends_with(".internal")
+}
+
+/// An address of this machine, a private network, link-local (cloud metadata services live
+/// there) or no address at all.
+pub fn is_internal_address(ip: IpAddr) -> bool {
+    let internal_v4 = |v4: Ipv4Addr| {
+        v4.is_loopback()
+            || v4.is_private()
+            || v4.is_link_local()
+            || v4.is_unspecified()
+            || v4.is_broadcast()
+            // 100.64.0.0/10, carrier-grade NAT: inside a provider's network.
+            || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+    };
+    match ip {
+        IpAddr::V4(v4) => internal_v4(v4),
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_unique_local()
+                || v6.is_unicast_link_local()
+                || v6.to_ipv4_mapped().is_some_and(internal_v4)
+        }
+    }
+}
+
+/// Resolves endpoint host names and keeps only public addresses, so that a name that resolves
+/// (or is re-pointed after its endpoint was accepted) to an internal address is never connected
+/// to. Checked at every connection, where the address is actually used.
+#[derive(Debug, Clone, Copy)]
+pub struct PublicOnlyResolver;
+
+impl Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .collect();
+            let public: Vec<SocketAddr> = resolved
+                .iter()
+                .copied()
+                .filter(|addr| !is_internal_address(addr.ip()))
+                .collect();
+            if public.is_empty() {
+                return Err(format!(
+                    "'{host}' resolves only to loopback, private or local addresses; webhooks go to public hosts"
+                )
+                .into());
+            }
+            let addrs: Addrs = Box::new(public.into_iter());
+            Ok(addrs)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -92,5 +130,23 @@ mod tests {
         }
         assert!(endpoint_url("http://127.0.0.1:9000/hook", true).is_ok());
         assert!(endpoint_url("https://user:pw@127.0.0.1/", true).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_name_that_resolves_to_internal_addresses_is_not_connected_to() {
+        // `localhost` stands for any public-looking name pointed at an internal address.
+        let refused = PublicOnlyResolver
+            .resolve("localhost".parse().expect("a host name"))
+            .await;
+        let Err(err) = refused else {
+            panic!("localhost resolved to a public address");
+        };
+        assert!(err.to_string().contains("resolves only to"), "{err}");
+        for internal in ["100.64.1.1", "100.127.255.255", "::ffff:10.1.2.3", "fe80::1"] {
+            assert!(is_internal_address(internal.parse().expect("an address")), "{internal}");
+        }
+        for public in ["100.128.0.1", "93.184.216.34", "2606:2800:220:1::1"] {
+            assert!(!is_internal_address(public.parse().expect("an address")), "{public}");
+        }
     }
 }

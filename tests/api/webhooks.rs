@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 use crate::admin::{admin_get, admin_post, assert_problem, operator_token};
 use crate::helpers::{TENANT, TestApp, spawn_app, spawn_app_configured};
 use scim_gateway::sso::secret_key::SecretKey;
+use scim_gateway::store::TokenPrefix;
+use scim_gateway::tenant::operators::AdminActor;
+use scim_gateway::webhooks::endpoints::NewEndpoint;
 use scim_gateway::webhooks::signature::SigningSecret;
 
 /// What a receiver got: each request's headers and body.
@@ -228,6 +231,50 @@ async fn a_failing_endpoint_is_reported_not_retried_by_the_ping() {
         (json!(false), Value::Null)
     );
     assert!(!answer["excerpt"].as_str().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_host_name_that_resolves_to_an_internal_address_is_never_connected_to() {
+    // A gateway in production mode, whose endpoint's name came to resolve to loopback after the
+    // endpoint was accepted (DNS re-pointed): written here through the use-case with the URL check
+    // relaxed, as the API would never accept it.
+    let key = secret_key();
+    let sealing = key.clone();
+    let app = spawn_app_configured(None, move |settings| {
+        settings.sso.secret_key = Some(sealing);
+    })
+    .await;
+    let (token, _) = operator_token(&app).await;
+    let (url, received) = receiver(200).await;
+    let port = url.split(':').nth(2).unwrap().split('/').next().unwrap();
+    let (endpoint, _) = scim_gateway::webhooks::endpoints::create_endpoint(
+        &app.store,
+        Some(&key),
+        &AdminActor::Operator {
+            prefix: TokenPrefix::new("test"),
+        },
+        TENANT,
+        NewEndpoint {
+            url: format!("http://localhost:{port}/hook"),
+            event_types: Vec::new(),
+            description: None,
+        },
+        true,
+        scim_gateway::clock::now_micros(),
+    )
+    .await
+    .unwrap();
+    let answer = ping(&app, &token, &endpoint.id).await;
+    assert_eq!(
+        (answer["delivered"].clone(), answer["status"].clone()),
+        (json!(false), Value::Null)
+    );
+    let excerpt = answer["excerpt"].as_str().unwrap();
+    assert!(
+        excerpt.starts_with("'localhost' resolves only to loopback"),
+        "{excerpt}"
+    );
+    assert!(received.lock().unwrap().is_empty());
 }
 
 #[tokio::test]
