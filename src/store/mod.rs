@@ -34,7 +34,7 @@ pub use groups::GroupPage;
 pub use list_plan::{FilterSubject, ListPlan, ListQuery, Narrowing, RoleHolders, plan_list};
 pub use model::*;
 pub use sso::{LoginStateRecord, SessionRecord, SigningKeyRecord, SsoConfig, UserClaim};
-pub use users::TombstoneCursor;
+pub use users::{TombstoneCursor, fold};
 pub use webhooks::{AttemptRecord, DeliveryState, WebhookEndpointRecord};
 
 use std::time::Duration;

@@ -184,6 +184,28 @@ fn bind_read(
 }
 
 impl Tx {
+    /// `Store::fetch_all_for_ids` inside this transaction, with `more` parameters bound after
+    /// each chunk's ids (`$n+1`, … where the chunk has `n`).
+    pub(crate) async fn fetch_all_for_ids<I, T>(
+        &mut self,
+        ids: &[I],
+        sql_of: impl Fn(&str) -> String,
+        map: impl Fn(&AnyRow<'_>) -> Result<T, StoreError> + Clone,
+        more: &[SqlParam],
+    ) -> Result<Vec<T>, StoreError>
+    where
+        for<'i> &'i I: Into<SqlParam>,
+    {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
+            let mut params: Vec<SqlParam> = chunk.iter().map(Into::into).collect();
+            params.extend(more.iter().cloned());
+            let query = SqlFragment::statement(sql_of(&placeholders(1, chunk.len())), params);
+            out.extend(self.fetch_all(query, map.clone()).await?);
+        }
+        Ok(out)
+    }
+
     /// Every row of `query` read inside this transaction (so it sees the transaction's own
     /// writes, and takes no second connection), each mapped by `map`.
     pub(crate) async fn fetch_all<T>(

@@ -4,10 +4,10 @@ use sqlx::Row;
 
 use super::row::AnyRow;
 use super::users::fold;
+use super::{GroupId, RoleId, TenantId, UserId};
 use super::{
     GroupRoleMapping, Micros, RoleRecord, SqlFragment, SqlParam, Store, StoreError, Tx, on_tx,
 };
-use super::{RoleId, TenantId, UserId};
 
 fn role_from_row(row: &AnyRow<'_>) -> Result<RoleRecord, StoreError> {
     let permissions: String = row.column("permissions")?;
@@ -229,6 +229,73 @@ impl Tx {
             .await?;
             Ok(done.rows_affected())
         })
+    }
+
+    /// The names of the catalog roles mapped to the group named `group_name`.
+    pub async fn roles_mapped_to_group(
+        &mut self,
+        tenant_id: &TenantId,
+        group_name: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let query = SqlFragment::statement(
+            "SELECT r.name FROM group_role_mappings gm JOIN roles r ON r.id = gm.role_id \
+             WHERE gm.tenant_id = $1 AND gm.group_name_key = $2 ORDER BY r.name_key",
+            vec![SqlParam::from(tenant_id), SqlParam::Text(fold(group_name))],
+        );
+        self.fetch_all(query, |row| row.column("name")).await
+    }
+
+    /// The id of the tenant's group with this displayName (compared without regard to case).
+    pub async fn group_id_by_name(
+        &mut self,
+        tenant_id: &TenantId,
+        display_name: &str,
+    ) -> Result<Option<GroupId>, StoreError> {
+        let query = SqlFragment::statement(
+            "SELECT id FROM groups WHERE tenant_id = $1 AND display_name_key = $2",
+            vec![
+                SqlParam::from(tenant_id),
+                SqlParam::Text(fold(display_name)),
+            ],
+        );
+        Ok(self.fetch_all(query, |row| row.column("id")).await?.pop())
+    }
+
+    /// (user id, role name) for each effective role of these users as this transaction sees
+    /// them: a SCIM `roles` value naming a catalog role, a group mapped to a role, an admin's
+    /// assignment; what `except_group` gives left out. A pair may come more than once.
+    pub async fn effective_role_names(
+        &mut self,
+        tenant_id: &TenantId,
+        user_ids: &[UserId],
+        except_group: Option<&GroupId>,
+    ) -> Result<Vec<(UserId, String)>, StoreError> {
+        let tenant = SqlParam::from(tenant_id);
+        let except = except_group.map_or(SqlParam::Null, SqlParam::from);
+        self.fetch_all_for_ids(
+            user_ids,
+            |list| {
+                // The ids are $1…$n; the tenant and the group left out follow them.
+                let n = list.matches('$').count();
+                let (tenant, except) = (n + 1, n + 2);
+                format!(
+                    "SELECT v.user_id, r.name FROM user_role_values v \
+                     JOIN roles r ON r.tenant_id = v.tenant_id AND r.name_key = v.value_key \
+                     WHERE v.user_id IN ({list}) \
+                     UNION ALL SELECT m.member_id, r.name FROM group_members m \
+                     JOIN groups g ON g.id = m.group_id \
+                     JOIN group_role_mappings gm ON gm.tenant_id = g.tenant_id AND gm.group_name_key = g.display_name_key \
+                     JOIN roles r ON r.id = gm.role_id \
+                     WHERE m.member_id IN ({list}) AND g.tenant_id = ${tenant} \
+                     AND (${except} IS NULL OR g.id <> ${except}) \
+                     UNION ALL SELECT a.user_id, r.name FROM user_role_assignments a \
+                     JOIN roles r ON r.id = a.role_id WHERE a.user_id IN ({list})"
+                )
+            },
+            |row| Ok((row.column("user_id")?, row.column("name")?)),
+            &[tenant, except],
+        )
+        .await
     }
 
     /// The id of a user of the tenant (not deleted) by userName, compared without regard to case.

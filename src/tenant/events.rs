@@ -2,6 +2,8 @@
 //! change wrote, and appended in its transaction beside its audit event, so that an event exists
 //! if and only if its change committed.
 
+use std::collections::BTreeSet;
+
 use serde_json::{Map, Value};
 
 use super::Caller;
@@ -10,7 +12,7 @@ use super::users::{User, UserExtras, to_scim};
 use crate::clock::datetime_of;
 use crate::scim::resource::format_datetime;
 use crate::scim::schema::ResourceSchemas;
-use crate::store::{EventRecord, Micros, UserId};
+use crate::store::{EventRecord, GroupId, Micros, UserId};
 
 /// What a change of a user tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +39,7 @@ impl UserEventType {
 }
 
 /// Every event type the gateway emits, for filters and the API document.
-pub const EVENT_TYPES: [&str; 12] = [
+pub const EVENT_TYPES: [&str; 14] = [
     "user.created",
     "user.updated",
     "user.suspended",
@@ -45,10 +47,12 @@ pub const EVENT_TYPES: [&str; 12] = [
     "user.deleted",
     "user.signed_in",
     "user.sign_in_refused",
+    "user.roles_changed",
     "group.created",
     "group.updated",
     "group.deleted",
     "group.members_changed",
+    "group.roles_changed",
     "tenant.seat_limit_reached",
 ];
 
@@ -134,6 +138,82 @@ pub fn sign_in_refused_event(
             .insert("identifier".into(), Value::String(value.to_string()));
     }
     event
+}
+
+/// Role names before and after a change, and why they changed (`an admin's assignment`,
+/// `group 'Leads'`, …).
+#[derive(Debug, Clone, Copy)]
+pub struct RoleChange<'a> {
+    pub before: &'a BTreeSet<String>,
+    pub after: &'a BTreeSet<String>,
+    pub cause: &'a str,
+}
+
+impl RoleChange<'_> {
+    fn data(&self) -> Option<Map<String, Value>> {
+        if self.before == self.after {
+            return None;
+        }
+        let list = |names: &mut dyn Iterator<Item = &String>| {
+            Value::from(names.cloned().collect::<Vec<String>>())
+        };
+        let mut data = Map::new();
+        data.insert("roles".into(), list(&mut self.after.iter()));
+        data.insert(
+            "added".into(),
+            list(&mut self.after.difference(self.before)),
+        );
+        data.insert(
+            "removed".into(),
+            list(&mut self.before.difference(self.after)),
+        );
+        data.insert("cause".into(), Value::String(self.cause.to_string()));
+        Some(data)
+    }
+}
+
+/// A user's effective roles changed: the roles they hold now, those gained and lost, and why;
+/// none when they did not change. `version` is the user's when the change wrote the user.
+pub fn user_roles_changed_event(
+    caller: &Caller,
+    user_id: &UserId,
+    version: Option<i64>,
+    change: RoleChange<'_>,
+    now: Micros,
+) -> Option<EventRecord> {
+    let mut data = change.data()?;
+    data.insert("id".into(), Value::String(user_id.to_string()));
+    let mut event = new_event(caller, "user.roles_changed", now);
+    event.resource_type = Some("User".into());
+    event.resource_id = Some(user_id.to_string());
+    event.resource_version = version;
+    event.changed = vec!["roles".into()];
+    event.data = data;
+    Some(event)
+}
+
+/// The roles a group's members hold through it changed (a mapping made or undone, the group
+/// renamed or deleted): so did every member's effective roles. One event for the group, not one
+/// per member: the write costs the same for a group of ten or of a hundred thousand.
+pub fn group_roles_changed_event(
+    caller: &Caller,
+    group_id: &GroupId,
+    display_name: &str,
+    change: RoleChange<'_>,
+    now: Micros,
+) -> Option<EventRecord> {
+    let mut data = change.data()?;
+    data.insert("id".into(), Value::String(group_id.to_string()));
+    data.insert(
+        "displayName".into(),
+        Value::String(display_name.to_string()),
+    );
+    let mut event = new_event(caller, "group.roles_changed", now);
+    event.resource_type = Some("Group".into());
+    event.resource_id = Some(group_id.to_string());
+    event.changed = vec!["roles".into()];
+    event.data = data;
+    Some(event)
 }
 
 /// What a change of a group tells.

@@ -2,14 +2,15 @@
 //! document and its membership are written in one transaction with the audit event; membership
 //! changes cost what they change.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use serde_json::{Map, Value};
 
 use super::audit::{self, WriteContext};
 use super::document::{changed_attributes, check_version, string_at};
-use super::events::{self, GroupEventType};
+use super::events::{self, GroupEventType, RoleChange};
 use super::query::{Listing, list_query};
+use super::role_changes;
 use super::{Caller, TenantError};
 use crate::clock::datetime_of;
 use crate::scim::ScimError;
@@ -19,10 +20,10 @@ use crate::scim::members::{MemberChange, member_ids, split_group_patch};
 use crate::scim::patch::{apply_patch, parse_patch_request};
 use crate::scim::resource::{Meta, parse_resource, render};
 use crate::scim::schema::ResourceSchemas;
-use crate::store::FilterSubject;
 use crate::store::{
     Constraint, GroupId, GroupRecord, MemberRow, Micros, Store, StoreError, TenantId, Tx, UserId,
 };
+use crate::store::{FilterSubject, fold};
 use crate::tenant::users::MAX_PATCH_OPERATIONS;
 
 pub type Group = GroupRecord;
@@ -244,6 +245,19 @@ pub async fn create_group(ctx: &WriteContext<'_>, body: &Value) -> Result<Group,
         {
             tx.insert_event(&members).await?;
         }
+        for told in role_changes::membership_change(
+            &mut tx,
+            ctx.caller,
+            &group.id,
+            &group.display_name,
+            &outcome.added,
+            &[],
+            ctx.now,
+        )
+        .await?
+        {
+            tx.insert_event(&told).await?;
+        }
         tx.commit().await?;
         Ok(group)
     })
@@ -310,6 +324,7 @@ async fn finish_update(
         }
     }
     let display_name = display_name_of(&doc)?;
+    let old_name = old.display_name.clone();
     let group = if changed.is_empty() {
         old
     } else {
@@ -351,6 +366,35 @@ async fn finish_update(
         events::members_event(caller, &group, &outcome.added, &outcome.removed, now)
     {
         tx.insert_event(&members).await?;
+    }
+    if fold(&old_name) != fold(&group.display_name) {
+        // Roles are mapped to group names: a renamed group may give its members others.
+        let before = role_changes::mapped_roles(&mut tx, &caller.tenant.id, &old_name).await?;
+        let after =
+            role_changes::mapped_roles(&mut tx, &caller.tenant.id, &group.display_name).await?;
+        let change = RoleChange {
+            before: &before,
+            after: &after,
+            cause: &format!("group renamed from '{old_name}'"),
+        };
+        if let Some(told) =
+            events::group_roles_changed_event(caller, &group.id, &group.display_name, change, now)
+        {
+            tx.insert_event(&told).await?;
+        }
+    }
+    for told in role_changes::membership_change(
+        &mut tx,
+        caller,
+        &group.id,
+        &group.display_name,
+        &outcome.added,
+        &outcome.removed,
+        now,
+    )
+    .await?
+    {
+        tx.insert_event(&told).await?;
     }
     tx.commit().await?;
     Ok(group)
@@ -486,6 +530,22 @@ pub async fn delete_group(
             events::group_event(ctx.caller, GroupEventType::Deleted, &old, &[], ctx.now);
         deleted.resource_version = Some(old.version + 1);
         tx.insert_event(&deleted).await?;
+        let before =
+            role_changes::mapped_roles(&mut tx, &ctx.caller.tenant.id, &old.display_name).await?;
+        let change = RoleChange {
+            before: &before,
+            after: &BTreeSet::new(),
+            cause: "group deleted",
+        };
+        if let Some(told) = events::group_roles_changed_event(
+            ctx.caller,
+            &old.id,
+            &old.display_name,
+            change,
+            ctx.now,
+        ) {
+            tx.insert_event(&told).await?;
+        }
         tx.commit().await?;
         Ok(())
     })

@@ -17,6 +17,7 @@ pub mod immutables;
 pub mod operators;
 pub mod purge;
 pub mod query;
+pub mod role_changes;
 pub mod roles;
 pub mod sign_in;
 pub mod stats;

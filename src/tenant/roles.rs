@@ -8,6 +8,8 @@ use std::collections::{BTreeSet, HashMap};
 use serde_json::Value;
 
 use super::audit;
+use super::events::{self, RoleChange};
+use super::role_changes;
 use super::tenants::tenant_in;
 use super::{Caller, TenantError};
 use crate::store::{
@@ -445,6 +447,7 @@ pub async fn map_group_by(
         .role_by_name(&tenant.id, role_name)
         .await?
         .ok_or_else(|| TenantError::NotFound(format!("role '{role_name}'")))?;
+    let before = role_changes::mapped_roles(&mut tx, &tenant.id, group_name).await?;
     if unmap {
         if tx
             .unmap_group_from_role(&tenant.id, group_name, &role.id)
@@ -464,9 +467,26 @@ pub async fn map_group_by(
     } else {
         "role.map_group"
     };
+    let after = role_changes::mapped_roles(&mut tx, &tenant.id, group_name).await?;
+    let group = tx.group_id_by_name(&tenant.id, group_name).await?;
+    let caller = cli_caller(tenant.clone());
     let mut event = role_event(tenant, actor, action, &role, now);
     event.reason = Some(format!("group '{group_name}'"));
     tx.insert_audit(&event).await?;
+    // Members of a group by that name, if there is one yet, gained or lost the role.
+    if let Some(group_id) = group {
+        let change = RoleChange {
+            before: &before,
+            after: &after,
+            cause: &format!("{action} by {actor}"),
+        };
+        if let Some(mut told) =
+            events::group_roles_changed_event(&caller, &group_id, group_name, change, now)
+        {
+            told.actor = actor.to_string();
+            tx.insert_event(&told).await?;
+        }
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -512,20 +532,37 @@ pub async fn assign_role_by(
         .user_id_by_name(&tenant.id, user_name)
         .await?
         .ok_or_else(|| TenantError::NotFound(format!("user '{user_name}'")))?;
+    let before =
+        role_changes::role_names(&mut tx, &tenant.id, std::slice::from_ref(&user_id), None)
+            .await?
+            .remove(&user_id)
+            .unwrap_or_default();
     if unassign {
         tx.unassign_role(&user_id, &role.id).await?;
     } else {
         tx.assign_role(&tenant.id, &user_id, &role.id, now).await?;
     }
-    let mut event = audit::event(
-        &cli_caller(tenant),
-        if unassign {
-            "role.unassign"
-        } else {
-            "role.assign"
-        },
+    let caller = cli_caller(tenant);
+    let action = if unassign {
+        "role.unassign"
+    } else {
+        "role.assign"
+    };
+    let told = role_changes::user_change(
+        &mut tx,
+        &caller,
+        &user_id,
+        None,
+        &before,
+        &format!("{action} by {actor}"),
         now,
-    );
+    )
+    .await?;
+    if let Some(mut told) = told {
+        told.actor = actor.to_string();
+        tx.insert_event(&told).await?;
+    }
+    let mut event = audit::event(&caller, action, now);
     event.actor = actor.to_string();
     event.target_type = Some("User".into());
     event.target_id = Some(user_id.into_string());

@@ -9,6 +9,7 @@ use super::document::{changed_attributes, check_version, string_at};
 use super::events::{self, UserEventType};
 use super::immutables::{self, Omitted};
 use super::query::{Listing, list_query};
+use super::role_changes;
 use super::roles::{Catalog, Effective, effective, scim_role_values};
 use super::status::{self, UserStatus};
 use super::{Caller, TenantError};
@@ -387,6 +388,18 @@ async fn write_change(
         emails: changed.iter().any(|a| a == "emails"),
         role_values: changed_roles,
     };
+    let roles_before = if changed_roles {
+        role_changes::role_names(
+            &mut tx,
+            &caller.tenant.id,
+            std::slice::from_ref(&user.id),
+            None,
+        )
+        .await?
+        .remove(&user.id)
+    } else {
+        None
+    };
     tx.update_user(&user, &index_of(schemas, &user.doc), side_tables)
         .await
         .map_err(|e| map_conflict(e, &user_name))?;
@@ -427,6 +440,21 @@ async fn write_change(
         now,
     );
     tx.insert_event(&told).await?;
+    if let Some(before) = roles_before {
+        let told = role_changes::user_change(
+            &mut tx,
+            caller,
+            &user.id,
+            Some(user.version),
+            &before,
+            "roles attribute",
+            now,
+        )
+        .await?;
+        if let Some(told) = told {
+            tx.insert_event(&told).await?;
+        }
+    }
     tx.commit().await?;
     Ok(user)
 }

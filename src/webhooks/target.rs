@@ -5,8 +5,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::Url;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// The longest endpoint URL accepted.
 pub const MAX_URL_LENGTH: usize = 2048;
@@ -84,9 +84,8 @@ impl Resolve for PublicOnlyResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let resolved: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let public: Vec<SocketAddr> = resolved
                 .iter()
                 .copied()
@@ -142,11 +141,22 @@ mod tests {
             panic!("localhost resolved to a public address");
         };
         assert!(err.to_string().contains("resolves only to"), "{err}");
-        for internal in ["100.64.1.1", "100.127.255.255", "::ffff:10.1.2.3", "fe80::1"] {
-            assert!(is_internal_address(internal.parse().expect("an address")), "{internal}");
+        for internal in [
+            "100.64.1.1",
+            "100.127.255.255",
+            "::ffff:10.1.2.3",
+            "fe80::1",
+        ] {
+            assert!(
+                is_internal_address(internal.parse().expect("an address")),
+                "{internal}"
+            );
         }
         for public in ["100.128.0.1", "93.184.216.34", "2606:2800:220:1::1"] {
-            assert!(!is_internal_address(public.parse().expect("an address")), "{public}");
+            assert!(
+                !is_internal_address(public.parse().expect("an address")),
+                "{public}"
+            );
         }
     }
 }

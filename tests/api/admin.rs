@@ -1175,7 +1175,7 @@ async fn the_users_table_filters_by_role_from_any_source_and_by_connection() {
 }
 
 /// A JSON request to an admin path.
-async fn admin_send(
+pub async fn admin_send(
     app: &TestApp,
     method: reqwest::Method,
     path: &str,

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::admin::{admin_get, assert_problem, operator_token};
+use crate::admin::{admin_get, admin_send, assert_problem, operator_token};
 use crate::helpers::{TENANT, TestApp, spawn_app_pooled, spawn_app_with, test_pool, user};
 use scim_gateway::clock::now_micros;
 use scim_gateway::store::{EventRecord, PoolOptions};
@@ -377,4 +377,189 @@ async fn an_event_committed_while_an_older_transaction_writes_waits_behind_it() 
         shown = feed(None).await;
     }
     assert_eq!(shown, ["evt_older", "evt_newer"]);
+}
+
+/// The `user.roles_changed` and `group.roles_changed` events of the feed from `after` on:
+/// (type, resource id, added, removed, cause).
+fn role_changes(events: &[Value]) -> Vec<(String, String, Value, Value, String)> {
+    events
+        .iter()
+        .filter(|e| e["type"].as_str().unwrap().ends_with(".roles_changed"))
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_string(),
+                e["resource"]["id"].as_str().unwrap().to_string(),
+                e["data"]["added"].clone(),
+                e["data"]["removed"].clone(),
+                e["data"]["cause"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn effective_role_changes_are_told_per_user_and_per_group() {
+    let app = spawn_app_with(None).await;
+    let (token, _) = operator_token(&app).await;
+    let send = |method: Method, path: String, body: Value| {
+        let (app, token) = (&app, &token);
+        async move { admin_send(app, method, &path, token, body).await.status() }
+    };
+    for name in ["Lead", "Agent"] {
+        let role = json!({"name": name, "permissions": ["conversations:view"]});
+        let status = send(Method::POST, format!("/tenants/{TENANT}/roles"), role).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let mapped = send(
+        Method::PUT,
+        format!("/tenants/{TENANT}/roles/Lead/groups/Team%20Leads"),
+        Value::Null,
+    )
+    .await;
+    assert!(mapped.is_success(), "{mapped}");
+    let ada = app.create_user("ada").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bob = app.create_user("bob").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A group that maps to no role changes nobody's roles.
+    let plain = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Everyone", "members": [{"value": ada}, {"value": bob}]});
+    assert_eq!(
+        app.post("/Groups", &plain).await.status(),
+        StatusCode::CREATED
+    );
+    // Joining the mapped group gives ada Lead.
+    let leads = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Team Leads", "members": [{"value": ada}]});
+    let leads: Value = app.post("/Groups", &leads).await.json().await.unwrap();
+    let leads = leads["id"].as_str().unwrap().to_string();
+    // bob names Agent in his SCIM roles, then an admin assigns him Lead, which the group then
+    // gives him too: the second grant changes nothing and tells nothing.
+    let roles = json!([{"op": "add", "path": "roles", "value": [{"value": "Agent"}]}]);
+    let patched = patch(&app, &format!("/Users/{bob}"), roles).await;
+    assert_eq!(patched.status(), StatusCode::OK);
+    let assign = format!("/tenants/{TENANT}/users/{bob}/roles/Lead");
+    assert!(
+        send(Method::PUT, assign.clone(), Value::Null)
+            .await
+            .is_success()
+    );
+    let members = json!([
+        {"op": "add", "path": "members", "value": [{"value": bob}]},
+        {"op": "remove", "path": format!("members[value eq \"{ada}\"]")}
+    ]);
+    let patched = patch(&app, &format!("/Groups/{leads}"), members).await;
+    assert_eq!(patched.status(), StatusCode::NO_CONTENT);
+    // Renaming the group takes Lead from its members; mapping the new name gives it back;
+    // deleting the group takes it again.
+    let rename = json!([{"op": "replace", "path": "displayName", "value": "Leads"}]);
+    let renamed = patch(&app, &format!("/Groups/{leads}"), rename).await;
+    assert_eq!(renamed.status(), StatusCode::NO_CONTENT);
+    let remap = format!("/tenants/{TENANT}/roles/Lead/groups/Leads");
+    assert!(send(Method::PUT, remap, Value::Null).await.is_success());
+    let deleted = app
+        .client
+        .delete(app.url(&format!("/Groups/{leads}")))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    // Taking back an assignment bob still holds no other way.
+    assert_eq!(
+        send(Method::DELETE, assign, Value::Null).await,
+        StatusCode::NO_CONTENT
+    );
+
+    let all = feed_of(&app, &token, 100, 18).await;
+    let told = role_changes(&all);
+    let change = |kind: &str, id: &str, added: &[&str], removed: &[&str], cause: &str| {
+        (
+            kind.to_string(),
+            id.to_string(),
+            json!(added),
+            json!(removed),
+            cause.to_string(),
+        )
+    };
+    let operator = all
+        .iter()
+        .find(|e| {
+            e["type"] == "user.roles_changed"
+                && e["data"]["cause"].as_str().unwrap().contains("operator")
+        })
+        .map(|e| e["actor"].as_str().unwrap().to_string())
+        .unwrap();
+    assert!(operator.starts_with("operator:"), "{operator}");
+    assert_eq!(
+        told,
+        vec![
+            change(
+                "user.roles_changed",
+                &ada,
+                &["Lead"],
+                &[],
+                "group 'Team Leads'"
+            ),
+            change(
+                "user.roles_changed",
+                &bob,
+                &["Agent"],
+                &[],
+                "roles attribute"
+            ),
+            change(
+                "user.roles_changed",
+                &bob,
+                &["Lead"],
+                &[],
+                &format!("role.assign by {operator}")
+            ),
+            change(
+                "user.roles_changed",
+                &ada,
+                &[],
+                &["Lead"],
+                "group 'Team Leads'"
+            ),
+            change(
+                "group.roles_changed",
+                &leads,
+                &[],
+                &["Lead"],
+                "group renamed from 'Team Leads'"
+            ),
+            change(
+                "group.roles_changed",
+                &leads,
+                &["Lead"],
+                &[],
+                &format!("role.map_group by {operator}")
+            ),
+            change(
+                "group.roles_changed",
+                &leads,
+                &[],
+                &["Lead"],
+                "group deleted"
+            ),
+            change(
+                "user.roles_changed",
+                &bob,
+                &[],
+                &["Lead"],
+                &format!("role.unassign by {operator}")
+            ),
+        ]
+    );
+    let last = all
+        .iter()
+        .rev()
+        .find(|e| e["type"] == "user.roles_changed")
+        .unwrap();
+    assert_eq!(last["data"]["roles"], json!(["Agent"]));
 }

@@ -43,9 +43,9 @@ pub struct EventView {
     /// Unique; the same in the feed and in every webhook delivery of the event.
     pub id: String,
     /// e.g. `user.created`, `user.updated`, `user.suspended`, `user.reactivated`,
-    /// `user.deleted`, `user.signed_in`, `user.sign_in_refused`, `group.created`,
-    /// `group.updated`, `group.deleted`,
-    /// `group.members_changed`, `tenant.seat_limit_reached`.
+    /// `user.deleted`, `user.signed_in`, `user.sign_in_refused`, `user.roles_changed`,
+    /// `group.created`, `group.updated`, `group.deleted`, `group.members_changed`,
+    /// `group.roles_changed`, `tenant.seat_limit_reached`.
     #[serde(rename = "type")]
     pub event_type: String,
     pub time: String,
@@ -57,7 +57,8 @@ pub struct EventView {
     /// The attributes the change touched.
     pub changed: Vec<String>,
     /// The resource as SCIM shows it after the change (a deleted user: its tombstone; a group:
-    /// without members; member changes: `added` and `removed` user ids).
+    /// without members; member changes: `added` and `removed` user ids; role changes: `roles`
+    /// held now, `added`, `removed` and the `cause`).
     #[schema(value_type = Object)]
     pub data: serde_json::Map<String, serde_json::Value>,
 }
