@@ -129,57 +129,41 @@ impl Dialect {
         }
     }
 
-    /// A page of a tenant's event feed: `$1` the tenant, after position (`$2` txid, `$3` seq),
-    /// `$4` events at most. SQLite appends one transaction at a time, so `seq` is in commit order
-    /// (and the txid, always 0, is not compared).
-    /// PostgreSQL's transactions commit in another order than they took their `seq`: the feed
-    /// orders by the writing transaction's id and shows only transactions older than the oldest
-    /// one still running, which are all finished, so nothing can later appear before them.
-    pub(super) fn feed_page(self) -> &'static str {
+    /// The event feed's position columns (`txid`, `seq`). SQLite appends one transaction at a
+    /// time, so `seq` is in commit order and the txid is always 0. PostgreSQL's transactions
+    /// commit in another order than they took their `seq`: the feed orders by the writing
+    /// transaction's id and shows only transactions older than the oldest one still running
+    /// (`feed_settled`), which are all finished, so nothing can later appear before them.
+    pub(super) fn feed_position(self) -> &'static str {
         match self {
-            Dialect::Sqlite => concat!(
-                "SELECT 0 AS txid, seq, id, tenant_id, type, at, actor, connection_id, resource_type, ",
-                "resource_id, resource_version, changed, data FROM events ",
-                "WHERE tenant_id = $1 AND seq > $3 ORDER BY seq LIMIT $4"
-            ),
-            Dialect::Postgres => concat!(
-                "SELECT txid, seq, id, tenant_id, type, at, actor, connection_id, resource_type, ",
-                "resource_id, resource_version, changed, data FROM events ",
-                "WHERE tenant_id = $1 AND (txid, seq) > ($2, $3) ",
-                "AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint ",
-                "ORDER BY txid, seq LIMIT $4"
-            ),
+            Dialect::Sqlite => "0 AS txid, seq",
+            Dialect::Postgres => "txid, seq",
         }
     }
 
-    /// The end of a tenant's feed as `feed_page` shows it: its last final event (`$1` the
-    /// tenant); no row when it has none.
-    pub(super) fn feed_end(self) -> &'static str {
+    /// The condition that keeps the feed to events whose order is final (see `feed_position`).
+    pub(super) fn feed_settled(self) -> &'static str {
         match self {
-            Dialect::Sqlite => concat!(
-                "SELECT 0 AS txid, seq FROM events WHERE tenant_id = $1 ",
-                "ORDER BY seq DESC LIMIT 1"
-            ),
-            Dialect::Postgres => concat!(
-                "SELECT txid, seq FROM events WHERE tenant_id = $1 ",
-                "AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint ",
-                "ORDER BY txid DESC, seq DESC LIMIT 1"
-            ),
+            Dialect::Sqlite => "TRUE",
+            Dialect::Postgres => "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
         }
     }
 
-    /// The last event of a tenant's feed (`$1`) that happened before `$2`; no row when none did.
-    pub(super) fn feed_position_before(self) -> &'static str {
+    /// Events after the position (`txid`, `seq` placeholders).
+    pub(super) fn feed_after(self, txid: &str, seq: &str) -> String {
         match self {
-            Dialect::Sqlite => concat!(
-                "SELECT 0 AS txid, seq FROM events WHERE tenant_id = $1 AND at < $2 ",
-                "ORDER BY seq DESC LIMIT 1"
-            ),
-            Dialect::Postgres => concat!(
-                "SELECT txid, seq FROM events WHERE tenant_id = $1 AND at < $2 ",
-                "AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint ",
-                "ORDER BY txid DESC, seq DESC LIMIT 1"
-            ),
+            Dialect::Sqlite => format!("seq > {seq}"),
+            Dialect::Postgres => format!("(txid, seq) > ({txid}, {seq})"),
+        }
+    }
+
+    /// The feed's order, oldest first (or newest first).
+    pub(super) fn feed_order(self, newest_first: bool) -> &'static str {
+        match (self, newest_first) {
+            (Dialect::Sqlite, false) => "seq",
+            (Dialect::Sqlite, true) => "seq DESC",
+            (Dialect::Postgres, false) => "txid, seq",
+            (Dialect::Postgres, true) => "txid DESC, seq DESC",
         }
     }
 

@@ -103,25 +103,83 @@ impl Tx {
     }
 }
 
+/// Whose events a feed holds: one tenant's, or every tenant's (operator-wide webhook endpoints).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedScope<'a> {
+    Tenant(&'a TenantId),
+    AllTenants,
+}
+
+impl FeedScope<'_> {
+    /// The scope as a condition on `events`, its parameter bound in `statement`. A tenant's feed
+    /// is served by `(tenant_id, txid, seq)`; every tenant's by the feed order itself.
+    fn condition(self, statement: &mut SqlFragment) -> String {
+        match self {
+            FeedScope::Tenant(tenant_id) => {
+                format!("tenant_id = {}", statement.bind(SqlParam::from(tenant_id)))
+            }
+            FeedScope::AllTenants => "TRUE".into(),
+        }
+    }
+}
+
+const EVENT_COLUMNS: &str = "id, tenant_id, type, at, actor, connection_id, resource_type, \
+                             resource_id, resource_version, changed, data";
+
 impl Store {
-    /// The tenant's events after `after` (from the start without it), in feed order, at most
+    /// The scope's events after `after` (from the start without it), in feed order, at most
     /// `limit`: only events whose order is final, so that none can later appear before them.
     pub async fn event_feed(
         &self,
-        tenant_id: &TenantId,
+        scope: FeedScope<'_>,
         after: Option<FeedPosition>,
         limit: i64,
     ) -> Result<Vec<FeedEntry>, StoreError> {
-        let after = after.unwrap_or(FeedPosition { txid: 0, seq: 0 });
-        let query = SqlFragment::statement(
-            self.dialect().feed_page(),
-            vec![
-                SqlParam::from(tenant_id),
-                SqlParam::Int(after.txid),
-                SqlParam::Int(after.seq),
-                SqlParam::Int(limit),
-            ],
+        let after = after.unwrap_or_default();
+        let dialect = self.dialect();
+        let mut query = SqlFragment::default();
+        let scope = scope.condition(&mut query);
+        let txid = query.bind(SqlParam::Int(after.txid));
+        let seq = query.bind(SqlParam::Int(after.seq));
+        let limit = query.bind(SqlParam::Int(limit));
+        query.sql = format!(
+            "SELECT {}, {EVENT_COLUMNS} FROM events WHERE {scope} AND {} AND {} ORDER BY {} LIMIT {limit}",
+            dialect.feed_position(),
+            dialect.feed_after(&txid, &seq),
+            dialect.feed_settled(),
+            dialect.feed_order(false),
         );
         self.fetch_all(query, entry_from_row).await
+    }
+
+    /// The last settled position of the scope's feed, of an event before `before` when given:
+    /// a new endpoint starts at the end, a replay from a time just before it.
+    pub async fn feed_position(
+        &self,
+        scope: FeedScope<'_>,
+        before: Option<Micros>,
+    ) -> Result<FeedPosition, StoreError> {
+        let dialect = self.dialect();
+        let mut query = SqlFragment::default();
+        let scope = scope.condition(&mut query);
+        let before = match before {
+            Some(at) => format!("at < {}", query.bind(SqlParam::Int(at))),
+            None => "TRUE".into(),
+        };
+        query.sql = format!(
+            "SELECT {} FROM events WHERE {scope} AND {before} AND {} ORDER BY {} LIMIT 1",
+            dialect.feed_position(),
+            dialect.feed_settled(),
+            dialect.feed_order(true),
+        );
+        let position = self
+            .fetch_optional(query, |row| {
+                Ok(FeedPosition {
+                    txid: row.column("txid")?,
+                    seq: row.column("seq")?,
+                })
+            })
+            .await?;
+        Ok(position.unwrap_or_default())
     }
 }

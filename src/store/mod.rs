@@ -29,7 +29,7 @@ mod webhooks;
 pub use audit::{AuditEntry, AuditFilter, AuditPlace};
 pub use dialect::Dialect;
 pub use error::{Constraint, StoreError};
-pub use events::{EventRecord, FeedEntry, FeedPosition};
+pub use events::{EventRecord, FeedEntry, FeedPosition, FeedScope};
 pub use groups::GroupPage;
 pub use list_plan::{FilterSubject, ListPlan, ListQuery, Narrowing, RoleHolders, plan_list};
 pub use model::*;

@@ -1,16 +1,17 @@
-//! Webhook endpoints: where a tenant's events are delivered, with which sealed secret, and how
-//! far delivery has come (a cursor into the tenant's event feed, retries, a lease), and the log
-//! of delivery attempts.
+//! Webhook endpoints: where a tenant's events (or, operator-wide, every tenant's) are delivered,
+//! with which sealed secret, and how far delivery has come (a cursor into the event feed,
+//! retries, a lease), and the log of delivery attempts.
 
 use super::events::FeedPosition;
 use super::row::AnyRow;
-use super::{Micros, SqlFragment, SqlParam, Store, StoreError, TenantId, Tx, on_tx};
+use super::{Micros, SqlFragment, SqlParam, Store, StoreError, TenantId, Tx, bind_params, on_tx};
 
 /// A delivery target of a tenant's events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookEndpointRecord {
     pub id: String,
-    pub tenant_id: TenantId,
+    /// None: an operator-wide endpoint, which receives every tenant's events.
+    pub tenant_id: Option<TenantId>,
     pub url: String,
     /// The signing secret, sealed with the gateway's secret key.
     pub secret_sealed: String,
@@ -93,17 +94,25 @@ fn attempt_from_row(row: &AnyRow<'_>) -> Result<AttemptRecord, StoreError> {
     })
 }
 
+/// The endpoints of a tenant, or (none) the operator-wide ones, as a condition; its parameter,
+/// if any, bound in `statement`.
+fn owner_condition(tenant_id: Option<&TenantId>, statement: &mut SqlFragment) -> String {
+    match tenant_id {
+        Some(id) => format!("tenant_id = {}", statement.bind(SqlParam::from(id))),
+        None => "tenant_id IS NULL".into(),
+    }
+}
+
 impl Store {
-    /// A tenant's endpoints, oldest first.
+    /// A tenant's endpoints (none: the operator-wide ones), oldest first.
     pub async fn webhook_endpoints(
         &self,
-        tenant_id: &TenantId,
+        tenant_id: Option<&TenantId>,
     ) -> Result<Vec<WebhookEndpointRecord>, StoreError> {
-        let query = SqlFragment::statement(
-            format!(
-                "SELECT {COLUMNS} FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY created_at, id"
-            ),
-            vec![SqlParam::from(tenant_id)],
+        let mut query = SqlFragment::default();
+        let owner = owner_condition(tenant_id, &mut query);
+        query.sql = format!(
+            "SELECT {COLUMNS} FROM webhook_endpoints WHERE {owner} ORDER BY created_at, id"
         );
         self.fetch_all(query, endpoint_from_row).await
     }
@@ -236,28 +245,6 @@ impl Store {
         Ok(true)
     }
 
-    /// The place in the tenant's feed just before its first event at or after `at`: a replay
-    /// from `at` resumes there.
-    pub async fn feed_position_before(
-        &self,
-        tenant_id: &TenantId,
-        at: Micros,
-    ) -> Result<FeedPosition, StoreError> {
-        let query = SqlFragment::statement(
-            self.dialect().feed_position_before(),
-            vec![SqlParam::from(tenant_id), SqlParam::Int(at)],
-        );
-        let before = self
-            .fetch_optional(query, |row| {
-                Ok(FeedPosition {
-                    txid: row.column("txid")?,
-                    seq: row.column("seq")?,
-                })
-            })
-            .await?;
-        Ok(before.unwrap_or_default())
-    }
-
     /// Gives up every lease `holder` holds (a process stopping): other processes carry on at
     /// once instead of waiting for the leases to run out.
     pub async fn release_webhook_leases(&self, holder: &str) -> Result<u64, StoreError> {
@@ -273,22 +260,6 @@ impl Store {
         });
         tx.commit().await?;
         Ok(released)
-    }
-
-    /// Where the tenant's feed ends now: a new endpoint starts there (it is sent what happens
-    /// from its creation on, not the tenant's history).
-    pub async fn feed_end(&self, tenant_id: &TenantId) -> Result<FeedPosition, StoreError> {
-        let query =
-            SqlFragment::statement(self.dialect().feed_end(), vec![SqlParam::from(tenant_id)]);
-        let end = self
-            .fetch_optional(query, |row| {
-                Ok(FeedPosition {
-                    txid: row.column("txid")?,
-                    seq: row.column("seq")?,
-                })
-            })
-            .await?;
-        Ok(end.unwrap_or_default())
     }
 }
 
@@ -332,7 +303,7 @@ impl Tx {
     /// not written, so nothing it did can undo this). Whether the endpoint exists.
     pub async fn change_webhook_delivery(
         &mut self,
-        tenant_id: &TenantId,
+        tenant_id: Option<&TenantId>,
         id: &str,
         enable: Option<bool>,
         reason: &str,
@@ -341,8 +312,11 @@ impl Tx {
     ) -> Result<bool, StoreError> {
         let (set_enabled, enabled) = (enable.is_some(), enable.unwrap_or(false));
         let (set_cursor, cursor) = (cursor.is_some(), cursor.unwrap_or_default());
+        let mut update = SqlFragment::numbered_after(7);
+        let owner = owner_condition(tenant_id, &mut update);
+        let id_param = update.bind(SqlParam::Text(id.to_string()));
         on_tx!(self, |conn| {
-            let done = sqlx::query(
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "UPDATE webhook_endpoints SET \
                  disabled_at = CASE WHEN $1 THEN (CASE WHEN $2 THEN NULL ELSE $3 END) ELSE disabled_at END, \
                  disabled_reason = CASE WHEN $1 THEN (CASE WHEN $2 THEN NULL ELSE $4 END) ELSE disabled_reason END, \
@@ -352,36 +326,35 @@ impl Tx {
                  cursor_txid = CASE WHEN $5 THEN $6 ELSE cursor_txid END, \
                  cursor_seq = CASE WHEN $5 THEN $7 ELSE cursor_seq END, \
                  lease_until = NULL, leased_by = NULL, updated_at = $3 \
-                 WHERE tenant_id = $8 AND id = $9",
-            )
+                 WHERE {owner} AND id = {id_param}",
+            )))
             .bind(set_enabled)
             .bind(enabled)
             .bind(now)
             .bind(reason)
             .bind(set_cursor)
             .bind(cursor.txid)
-            .bind(cursor.seq)
-            .bind(tenant_id)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+            .bind(cursor.seq);
+            query = bind_params!(query, &update.params);
+            let done = query.execute(&mut *conn).await?;
             Ok(done.rows_affected() > 0)
         })
     }
 
-    /// Removes a tenant's endpoint; whether there was one.
+    /// Removes a tenant's (none: an operator-wide) endpoint; whether there was one.
     pub async fn delete_webhook_endpoint(
         &mut self,
-        tenant_id: &TenantId,
+        tenant_id: Option<&TenantId>,
         id: &str,
     ) -> Result<bool, StoreError> {
+        let mut delete = SqlFragment::default();
+        let owner = owner_condition(tenant_id, &mut delete);
+        let id_param = delete.bind(SqlParam::Text(id.to_string()));
+        let sql = format!("DELETE FROM webhook_endpoints WHERE {owner} AND id = {id_param}");
         on_tx!(self, |conn| {
-            let done =
-                sqlx::query("DELETE FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2")
-                    .bind(tenant_id)
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
+            let done = bind_params!(sqlx::query(sqlx::AssertSqlSafe(sql)), &delete.params)
+                .execute(&mut *conn)
+                .await?;
             Ok(done.rows_affected() > 0)
         })
     }

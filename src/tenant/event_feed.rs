@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::operators::{AdminActor, AdminPermission, tenant_for};
 use super::{TenantError, cursor};
 use crate::clock::now_micros;
-use crate::store::{ConnectionId, FeedEntry, FeedPosition, Store};
+use crate::store::{ConnectionId, FeedEntry, FeedPosition, FeedScope, Store};
 
 /// Events on a page unless asked for fewer, and at most.
 pub const DEFAULT_PAGE: i64 = 100;
@@ -78,7 +78,9 @@ pub async fn feed_page(
     let after = query.after.as_deref().map(decode_cursor).transpose()?;
     let deadline = tokio::time::Instant::now() + wait;
     let events = loop {
-        let events = store.event_feed(&tenant.id, after, limit).await?;
+        let events = store
+            .event_feed(FeedScope::Tenant(&tenant.id), after, limit)
+            .await?;
         if !events.is_empty() || tokio::time::Instant::now() + POLL_EVERY > deadline {
             break events;
         }

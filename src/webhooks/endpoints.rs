@@ -1,6 +1,8 @@
-//! A tenant's webhook endpoints as admins manage them: create (the signing secret shown in that
-//! answer only, stored sealed), list, delete, and a signed test ping. Each checks the admin's
-//! permission and is audited with the admin as actor.
+//! Webhook endpoints as admins manage them: a tenant's (its admins' or an operator's) and
+//! operator-wide ones that receive every tenant's events (operators only). Create (the signing
+//! secret shown in that answer only, stored sealed), list, change delivery, read the delivery
+//! log, delete, and a signed test ping. Each checks the admin's permission and is audited with
+//! the admin as actor.
 
 use serde_json::json;
 
@@ -10,11 +12,38 @@ use super::target::endpoint_url;
 use crate::scim::ScimError;
 use crate::sso::secret_key::SecretKey;
 use crate::store::{
-    AttemptRecord, AuditRecord, DeliveryState, Micros, Store, TenantRecord, WebhookEndpointRecord,
+    AttemptRecord, AuditRecord, DeliveryState, FeedScope, Micros, Store, TenantId, TenantRecord,
+    WebhookEndpointRecord,
 };
 use crate::tenant::TenantError;
 use crate::tenant::events::EVENT_TYPES;
-use crate::tenant::operators::{AdminActor, AdminPermission, tenant_for};
+use crate::tenant::operators::{AdminActor, AdminPermission, require_operator, tenant_for};
+
+/// Whose events an endpoint receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointScope<'a> {
+    /// The tenant with this slug.
+    Tenant(&'a str),
+    /// Every tenant: managed by operators only.
+    AllTenants,
+}
+
+/// The tenant `scope` names once `actor` may act on it with `permission`; none for an
+/// operator-wide scope, which only an operator reaches.
+async fn tenant_of_scope(
+    store: &Store,
+    actor: &AdminActor,
+    scope: EndpointScope<'_>,
+    permission: AdminPermission,
+) -> Result<Option<TenantRecord>, TenantError> {
+    match scope {
+        EndpointScope::Tenant(slug) => Ok(Some(tenant_for(store, actor, slug, permission).await?)),
+        EndpointScope::AllTenants => {
+            require_operator(actor, "operator-wide webhook endpoints")?;
+            Ok(None)
+        }
+    }
+}
 
 /// "Every event type", in an endpoint's filter.
 pub const ALL_EVENTS: &str = "*";
@@ -55,14 +84,13 @@ fn internal(what: &str) -> TenantError {
 }
 
 fn endpoint_event(
-    tenant: &TenantRecord,
     actor: &AdminActor,
     action: &str,
     endpoint: &WebhookEndpointRecord,
     now: Micros,
 ) -> AuditRecord {
     AuditRecord {
-        tenant_id: Some(tenant.id.clone()),
+        tenant_id: endpoint.tenant_id.clone(),
         at: now,
         actor: actor.label(),
         action: action.into(),
@@ -75,18 +103,18 @@ fn endpoint_event(
     }
 }
 
-/// Adds an endpoint to the tenant; returns it and its signing secret (`whsec_…`), which no
-/// later answer shows. Needs `settings:manage`.
+/// Adds an endpoint; returns it and its signing secret (`whsec_…`), which no later answer
+/// shows. Needs `settings:manage`.
 pub async fn create_endpoint(
     store: &Store,
     key: Option<&SecretKey>,
     actor: &AdminActor,
-    slug: &str,
+    scope: EndpointScope<'_>,
     new: NewEndpoint,
     allow_insecure: bool,
     now: Micros,
 ) -> Result<(WebhookEndpointRecord, SigningSecret), TenantError> {
-    let tenant = tenant_for(store, actor, slug, AdminPermission::SettingsManage).await?;
+    let tenant = tenant_of_scope(store, actor, scope, AdminPermission::SettingsManage).await?;
     let key = key_of(key)?;
     let url = endpoint_url(&new.url, allow_insecure).map_err(TenantError::InvalidArgument)?;
     let mut event_types = Vec::new();
@@ -111,7 +139,7 @@ pub async fn create_endpoint(
         .map_err(|_| internal("the signing secret could not be sealed"))?;
     let endpoint = WebhookEndpointRecord {
         id,
-        tenant_id: tenant.id.clone(),
+        tenant_id: tenant.as_ref().map(|t| t.id.clone()),
         url: url.to_string(),
         secret_sealed,
         event_types,
@@ -122,36 +150,48 @@ pub async fn create_endpoint(
         updated_at: now,
         // From now on: what happened before the endpoint existed is in the pull feed.
         delivery: DeliveryState {
-            cursor: store.feed_end(&tenant.id).await?,
+            cursor: store.feed_position(feed_scope(&tenant), None).await?,
             ..DeliveryState::default()
         },
     };
     let mut tx = store.begin().await?;
     tx.insert_webhook_endpoint(&endpoint).await?;
-    let mut event = endpoint_event(&tenant, actor, "webhook.create", &endpoint, now);
+    let mut event = endpoint_event(actor, "webhook.create", &endpoint, now);
     event.http_status = 201;
     tx.insert_audit(&event).await?;
     tx.commit().await?;
     Ok((endpoint, secret))
 }
 
-/// The tenant's endpoints. Needs `settings:view`.
+/// The feed an endpoint of `tenant` (none: operator-wide) reads.
+fn feed_scope(tenant: &Option<TenantRecord>) -> FeedScope<'_> {
+    match tenant {
+        Some(tenant) => FeedScope::Tenant(&tenant.id),
+        None => FeedScope::AllTenants,
+    }
+}
+
+/// The scope's endpoints. Needs `settings:view`.
 pub async fn list_endpoints(
     store: &Store,
     actor: &AdminActor,
-    slug: &str,
+    scope: EndpointScope<'_>,
 ) -> Result<Vec<WebhookEndpointRecord>, TenantError> {
-    let tenant = tenant_for(store, actor, slug, AdminPermission::SettingsView).await?;
-    Ok(store.webhook_endpoints(&tenant.id).await?)
+    let tenant = tenant_of_scope(store, actor, scope, AdminPermission::SettingsView).await?;
+    Ok(store.webhook_endpoints(tenant_id(&tenant)).await?)
+}
+
+fn tenant_id(tenant: &Option<TenantRecord>) -> Option<&TenantId> {
+    tenant.as_ref().map(|t| &t.id)
 }
 
 async fn endpoint_of(
     store: &Store,
-    tenant: &TenantRecord,
+    tenant: &Option<TenantRecord>,
     id: &str,
 ) -> Result<WebhookEndpointRecord, TenantError> {
     store
-        .webhook_endpoints(&tenant.id)
+        .webhook_endpoints(tenant_id(tenant))
         .await?
         .into_iter()
         .find(|e| e.id == id)
@@ -172,12 +212,12 @@ pub struct DeliveryChange {
 pub async fn change_delivery(
     store: &Store,
     actor: &AdminActor,
-    slug: &str,
+    scope: EndpointScope<'_>,
     id: &str,
     change: DeliveryChange,
     now: Micros,
 ) -> Result<WebhookEndpointRecord, TenantError> {
-    let tenant = tenant_for(store, actor, slug, AdminPermission::SettingsManage).await?;
+    let tenant = tenant_of_scope(store, actor, scope, AdminPermission::SettingsManage).await?;
     let endpoint = endpoint_of(store, &tenant, id).await?;
     let cursor = match change.replay_from {
         Some(at) if at > now => {
@@ -185,13 +225,13 @@ pub async fn change_delivery(
                 "a replay starts at a time in the past".into(),
             ));
         }
-        Some(at) => Some(store.feed_position_before(&tenant.id, at).await?),
+        Some(at) => Some(store.feed_position(feed_scope(&tenant), Some(at)).await?),
         None => None,
     };
     let reason = format!("disabled by {}", actor.label());
     let mut tx = store.begin().await?;
     if !tx
-        .change_webhook_delivery(&tenant.id, id, change.enabled, &reason, cursor, now)
+        .change_webhook_delivery(tenant_id(&tenant), id, change.enabled, &reason, cursor, now)
         .await?
     {
         return Err(TenantError::NotFound(format!("webhook endpoint '{id}'")));
@@ -202,7 +242,7 @@ pub async fn change_delivery(
         (Some(false), None) => "webhook.disable",
         (None, None) => "webhook.update",
     };
-    let mut event = endpoint_event(&tenant, actor, action, &endpoint, now);
+    let mut event = endpoint_event(actor, action, &endpoint, now);
     if let Some(at) = change.replay_from {
         event.reason = Some(format!(
             "replay from {}",
@@ -221,10 +261,10 @@ pub const SHOWN_ATTEMPTS: i64 = 100;
 pub async fn delivery_log(
     store: &Store,
     actor: &AdminActor,
-    slug: &str,
+    scope: EndpointScope<'_>,
     id: &str,
 ) -> Result<Vec<AttemptRecord>, TenantError> {
-    let tenant = tenant_for(store, actor, slug, AdminPermission::SettingsView).await?;
+    let tenant = tenant_of_scope(store, actor, scope, AdminPermission::SettingsView).await?;
     let endpoint = endpoint_of(store, &tenant, id).await?;
     Ok(store.webhook_attempts(&endpoint.id, SHOWN_ATTEMPTS).await?)
 }
@@ -233,17 +273,17 @@ pub async fn delivery_log(
 pub async fn delete_endpoint(
     store: &Store,
     actor: &AdminActor,
-    slug: &str,
+    scope: EndpointScope<'_>,
     id: &str,
     now: Micros,
 ) -> Result<(), TenantError> {
-    let tenant = tenant_for(store, actor, slug, AdminPermission::SettingsManage).await?;
+    let tenant = tenant_of_scope(store, actor, scope, AdminPermission::SettingsManage).await?;
     let endpoint = endpoint_of(store, &tenant, id).await?;
     let mut tx = store.begin().await?;
-    if !tx.delete_webhook_endpoint(&tenant.id, id).await? {
+    if !tx.delete_webhook_endpoint(tenant_id(&tenant), id).await? {
         return Err(TenantError::NotFound(format!("webhook endpoint '{id}'")));
     }
-    let mut event = endpoint_event(&tenant, actor, "webhook.delete", &endpoint, now);
+    let mut event = endpoint_event(actor, "webhook.delete", &endpoint, now);
     event.http_status = 204;
     tx.insert_audit(&event).await?;
     tx.commit().await?;
@@ -257,11 +297,11 @@ pub async fn ping_endpoint(
     key: Option<&SecretKey>,
     sender: &Sender,
     actor: &AdminActor,
-    slug: &str,
+    scope: EndpointScope<'_>,
     id: &str,
     now: Micros,
 ) -> Result<Attempt, TenantError> {
-    let tenant = tenant_for(store, actor, slug, AdminPermission::SettingsManage).await?;
+    let tenant = tenant_of_scope(store, actor, scope, AdminPermission::SettingsManage).await?;
     let endpoint = endpoint_of(store, &tenant, id).await?;
     let secret = open_secret(key_of(key)?, &endpoint).ok_or_else(|| {
         internal("the endpoint's signing secret does not open with this secret key")
@@ -271,13 +311,13 @@ pub async fn ping_endpoint(
     let body = json!({
         "type": "webhook.ping",
         "timestamp": crate::scim::resource::format_datetime(crate::clock::datetime_of(now)),
-        "data": {"tenant": tenant.slug, "endpoint": endpoint.id},
+        "data": {"tenant": tenant.as_ref().map(|t| &t.slug), "endpoint": endpoint.id},
     })
     .to_string();
     let attempt = sender
         .send(&endpoint.url, &secret, &message_id, timestamp, body)
         .await;
-    let mut event = endpoint_event(&tenant, actor, "webhook.test", &endpoint, now);
+    let mut event = endpoint_event(actor, "webhook.test", &endpoint, now);
     event.reason = Some(match attempt.status {
         Some(status) => format!("answered {status} in {} ms", attempt.latency_ms),
         None => format!("no answer: {}", attempt.excerpt),

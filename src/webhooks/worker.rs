@@ -1,11 +1,12 @@
 //! Delivers the outbox's events to webhook endpoints. Each endpoint reads its tenant's gap-free
-//! feed from its own cursor, in order, and the cursor moves only past events that were delivered
+//! feed (an operator-wide endpoint: every tenant's) from its own cursor, in order, and the cursor moves only past events that were delivered
 //! (or that the endpoint does not want): at least once, the same event id on every retry. A
 //! process works on an endpoint only under a lease it took in the database, so an event is in
 //! flight at one process at a time; a process that dies leaves a lease that expires, and the
 //! next one carries on from the cursor. An endpoint that keeps failing past the horizon is
 //! disabled with the reason.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -17,7 +18,8 @@ use super::sender::{EXCERPT_CHARS, Sender};
 use crate::clock::now_micros;
 use crate::sso::secret_key::SecretKey;
 use crate::store::{
-    AttemptRecord, DeliveryState, Micros, Store, StoreError, WebhookEndpointRecord,
+    AttemptRecord, ConnectionId, DeliveryState, FeedEntry, FeedScope, Micros, Store, StoreError,
+    TenantId, WebhookEndpointRecord,
 };
 
 /// How the worker paces itself.
@@ -69,6 +71,13 @@ fn retry_delay(settings: &WorkerSettings, failed: i64) -> Micros {
     let jitter: f64 = rand::rng().random_range(0.5..1.5);
     // The product stays well inside i64 (at most 1.5 × max_retry).
     (base as f64 * jitter) as Micros
+}
+
+/// Tenant slugs and connection names by id, for the bodies of a round's deliveries.
+#[derive(Debug, Default)]
+struct Names {
+    tenants: HashMap<TenantId, String>,
+    connections: HashMap<ConnectionId, String>,
 }
 
 /// One gateway process's deliverer.
@@ -142,19 +151,15 @@ impl Worker {
                 .await?;
             return Ok(false);
         };
-        let Some(tenant) = self.store.tenant_by_id(&endpoint.tenant_id).await? else {
-            self.finish(&endpoint, &state, &[], None).await?;
-            return Ok(false);
+        let scope = match &endpoint.tenant_id {
+            Some(tenant_id) => FeedScope::Tenant(tenant_id),
+            None => FeedScope::AllTenants,
         };
         let events = self
             .store
-            .event_feed(&endpoint.tenant_id, Some(state.cursor), self.settings.batch)
+            .event_feed(scope, Some(state.cursor), self.settings.batch)
             .await?;
-        let connections = if events.iter().any(|e| e.event.connection_id.is_some()) {
-            self.store.connections(&tenant.id, started).await?
-        } else {
-            Vec::new()
-        };
+        let names = self.names_of(&events, started).await?;
         let whole_batch = i64::try_from(events.len()).unwrap_or(i64::MAX) >= self.settings.batch;
         let wants_all = endpoint.event_types.iter().any(|t| t == "*");
         let deadline = started.saturating_add(micros(self.settings.lease) / 2);
@@ -169,13 +174,18 @@ impl Worker {
             if at > deadline {
                 break;
             }
-            let connection = entry.event.connection_id.as_ref().and_then(|id| {
-                connections
-                    .iter()
-                    .find(|c| &c.connection.id == id)
-                    .map(|c| c.connection.name.as_str())
-            });
-            let body = message::body(&entry, &tenant.slug, connection);
+            let Some(tenant) = names.tenants.get(&entry.event.tenant_id) else {
+                // Its tenant was removed since: nobody to tell.
+                state.cursor = entry.position;
+                continue;
+            };
+            let connection = entry
+                .event
+                .connection_id
+                .as_ref()
+                .and_then(|id| names.connections.get(id))
+                .map(String::as_str);
+            let body = message::body(&entry, tenant, connection);
             let attempt = self
                 .sender
                 .send(
@@ -226,6 +236,30 @@ impl Worker {
         let more = whole_batch && state.failed_attempts == 0;
         self.finish(&endpoint, &state, &attempts, disable).await?;
         Ok(more)
+    }
+
+    /// The slugs of the tenants and the names of the connections `events` came from, read
+    /// once per round (an operator-wide endpoint's events come from many tenants).
+    async fn names_of(&self, events: &[FeedEntry], now: Micros) -> Result<Names, StoreError> {
+        let mut names = Names::default();
+        for event in events.iter().map(|e| &e.event) {
+            if names.tenants.contains_key(&event.tenant_id) {
+                continue;
+            }
+            let Some(tenant) = self.store.tenant_by_id(&event.tenant_id).await? else {
+                continue;
+            };
+            if events
+                .iter()
+                .any(|e| e.event.tenant_id == tenant.id && e.event.connection_id.is_some())
+            {
+                for c in self.store.connections(&tenant.id, now).await? {
+                    names.connections.insert(c.connection.id, c.connection.name);
+                }
+            }
+            names.tenants.insert(tenant.id, tenant.slug);
+        }
+        Ok(names)
     }
 
     async fn finish(

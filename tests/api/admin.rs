@@ -346,25 +346,29 @@ async fn the_openapi_document_describes_every_admin_route_and_each_answers() {
             "{name} is referred to but not in the document"
         );
     }
-    // A webhook endpoint to name (its secret cannot be opened: this gateway has no secret key).
+    // Webhook endpoints to name, the tenant's and an operator-wide one (their secrets cannot be
+    // opened: this gateway has no secret key).
     let endpoint = "whe_openapi";
+    let operator_endpoint = "whe_operator";
     let tenant = app.store.tenant_by_slug(TENANT).await.unwrap().unwrap();
     let mut tx = app.store.begin().await.unwrap();
-    tx.insert_webhook_endpoint(&scim_gateway::store::WebhookEndpointRecord {
-        id: endpoint.into(),
-        tenant_id: tenant.id,
-        url: "https://hooks.example.com/".into(),
-        secret_sealed: "sealed".into(),
-        event_types: vec!["*".into()],
-        description: None,
-        disabled_at: None,
-        disabled_reason: None,
-        created_at: now,
-        updated_at: now,
-        delivery: scim_gateway::store::DeliveryState::default(),
-    })
-    .await
-    .unwrap();
+    for (id, tenant_id) in [(endpoint, Some(tenant.id)), (operator_endpoint, None)] {
+        tx.insert_webhook_endpoint(&scim_gateway::store::WebhookEndpointRecord {
+            id: id.into(),
+            tenant_id,
+            url: "https://hooks.example.com/".into(),
+            secret_sealed: "sealed".into(),
+            event_types: vec!["*".into()],
+            description: None,
+            disabled_at: None,
+            disabled_reason: None,
+            created_at: now,
+            updated_at: now,
+            delivery: scim_gateway::store::DeliveryState::default(),
+        })
+        .await
+        .unwrap();
+    }
     tx.commit().await.unwrap();
     let paths = document["paths"].as_object().unwrap();
     // Deletes last: they take away what other routes name.
@@ -392,7 +396,14 @@ async fn the_openapi_document_describes_every_admin_route_and_each_answers() {
             .replace("{prefix}", &app.token[..12])
             .replace("{role}", "Viewer")
             .replace("{group}", "Leads")
-            .replace("{endpoint}", endpoint);
+            .replace(
+                "{endpoint}",
+                if path.starts_with("/webhooks/") {
+                    operator_endpoint
+                } else {
+                    endpoint
+                },
+            );
         let url = format!("{}/admin/v1{concrete}", app.root);
         let request = match method.as_str() {
             "get" => app.client.get(url),

@@ -481,7 +481,12 @@ async fn purge_keeps_the_outbox_unless_given_a_retention_and_never_its_newest_ev
     let tenant = app.store.tenant_by_slug(TENANT).await.unwrap().unwrap();
     let outbox = || {
         let (store, id) = (app.store.clone(), tenant.id.clone());
-        async move { store.event_feed(&id, None, 100).await.unwrap() }
+        async move {
+            store
+                .event_feed(scim_gateway::store::FeedScope::Tenant(&id), None, 100)
+                .await
+                .unwrap()
+        }
     };
     let mut before = outbox().await;
     for _ in 0..100 {

@@ -325,7 +325,7 @@ async fn an_event_committed_while_an_older_transaction_writes_waits_behind_it() 
         let (store, id) = (app.store.clone(), tenant.id.clone());
         async move {
             store
-                .event_feed(&id, after, 100)
+                .event_feed(scim_gateway::store::FeedScope::Tenant(&id), after, 100)
                 .await
                 .unwrap()
                 .into_iter()

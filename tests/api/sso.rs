@@ -251,7 +251,11 @@ impl Sso {
             let found: Vec<_> = self
                 .app
                 .store
-                .event_feed(&tenant.id, None, 1000)
+                .event_feed(
+                    scim_gateway::store::FeedScope::Tenant(&tenant.id),
+                    None,
+                    1000,
+                )
                 .await
                 .unwrap()
                 .into_iter()
@@ -937,6 +941,9 @@ async fn an_admin_session_reaches_its_own_tenant_with_its_roles_permissions_only
     let unknown = assert_problem(admin_get(&sso.app, "/tenants/nobody", &session).await, 403).await;
     assert_eq!(foreign["detail"], unknown["detail"]);
     assert_problem(admin_get(&sso.app, "/tenants", &session).await, 403).await;
+    // Operator-wide webhook endpoints are operators' alone.
+    assert_problem(admin_get(&sso.app, "/webhooks", &session).await, 403).await;
+    assert_problem(admin_post(&sso.app, "/webhooks", &session).await, 403).await;
     // users:view changes nothing.
     let id = user["id"].as_str().unwrap();
     let suspend = format!("/tenants/{TENANT}/users/{id}/suspend");

@@ -17,7 +17,7 @@ use crate::helpers::{TENANT, TestApp, spawn_app, spawn_app_configured};
 use scim_gateway::sso::secret_key::SecretKey;
 use scim_gateway::store::TokenPrefix;
 use scim_gateway::tenant::operators::AdminActor;
-use scim_gateway::webhooks::endpoints::NewEndpoint;
+use scim_gateway::webhooks::endpoints::{EndpointScope, NewEndpoint};
 use scim_gateway::webhooks::signature::SigningSecret;
 
 /// What a receiver got: each request's headers and body.
@@ -253,7 +253,7 @@ async fn a_host_name_that_resolves_to_an_internal_address_is_never_connected_to(
         &AdminActor::Operator {
             prefix: TokenPrefix::new("test"),
         },
-        TENANT,
+        EndpointScope::Tenant(TENANT),
         NewEndpoint {
             url: format!("http://localhost:{port}/hook"),
             event_types: Vec::new(),
@@ -654,4 +654,159 @@ async fn a_disabled_endpoint_says_why_and_is_enabled_and_replayed_by_an_admin() 
     ] {
         assert_problem(patch_endpoint(&app, &token, &id, bad).await, 400).await;
     }
+}
+
+#[tokio::test]
+async fn an_operator_wide_endpoint_receives_every_tenants_events_and_only_operators_manage_it() {
+    use scim_gateway::tenant::TenantSlug;
+    use scim_gateway::tenant::{tenants, tokens};
+    let app = hasty_app(std::time::Duration::from_secs(3600)).await;
+    let (token, _) = operator_token(&app).await;
+    let (url, received) = receiver(204).await;
+    // Events from before the endpoint existed are not sent.
+    app.create_user("before").await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let endpoint_made = scim_gateway::clock::now_micros();
+    let response = app
+        .client
+        .post(format!("{}/admin/v1/webhooks", app.root))
+        .bearer_auth(&token)
+        .json(&json!({"url": url, "eventTypes": ["user.created"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    let secret = created["secret"].as_str().unwrap().to_string();
+    // The tenant's own list does not show it; the operator-wide list does.
+    let tenant_list: Value = admin_get(&app, &format!("/tenants/{TENANT}/webhooks"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tenant_list, json!([]));
+    let listed: Value = admin_get(&app, "/webhooks", &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["id"], json!(id));
+    // A second tenant with its own token.
+    let other = TenantSlug::parse("other").unwrap();
+    let now = scim_gateway::clock::now_micros();
+    tenants::create_tenant(&app.store, &other, None, None, now)
+        .await
+        .unwrap();
+    let (other_token, _) = tokens::create_token(&app.store, "other", "default", None, now)
+        .await
+        .unwrap();
+    app.create_user("ada").await;
+    let other_user = app
+        .client
+        .post(format!("{}/scim/v2/other/Users", app.root))
+        .bearer_auth(other_token.expose())
+        .json(&crate::helpers::user("bob"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other_user.status(), StatusCode::CREATED);
+    app.create_user("carol").await;
+    let arrived = until(&received, |got| got.len() >= 3).await;
+    assert!(arrived, "{} deliveries", received.lock().unwrap().len());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let got = received.lock().unwrap().clone();
+    let bodies: Vec<(String, String)> = got
+        .iter()
+        .map(|(headers, body)| {
+            let signer = SigningSecret::parse(&secret).unwrap();
+            let header = |name: &str| headers[name].to_str().unwrap().to_string();
+            let timestamp: i64 = header("webhook-timestamp").parse().unwrap();
+            assert_eq!(
+                header("webhook-signature"),
+                signer.sign(&header("webhook-id"), timestamp, body)
+            );
+            let message: Value = serde_json::from_slice(body).unwrap();
+            assert_eq!(message["type"], "user.created");
+            (
+                message["tenant"].as_str().unwrap().to_string(),
+                message["data"]["userName"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(t, u)| (t.to_string(), u.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        bodies,
+        pairs(&[(TENANT, "ada"), ("other", "bob"), (TENANT, "carol")])
+    );
+    let log: Value = admin_get(&app, &format!("/webhooks/{id}/attempts"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log.as_array().unwrap().len(), 3);
+    // A replay from the endpoint's creation sends the three again, with the same ids.
+    let from = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(endpoint_made) * 1000)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let replayed = app
+        .client
+        .patch(format!("{}/admin/v1/webhooks/{id}", app.root))
+        .bearer_auth(&token)
+        .json(&json!({"replayFrom": from}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), StatusCode::OK);
+    assert!(until(&received, |got| got.len() >= 6).await);
+    let ids: Vec<String> = received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(headers, _)| headers["webhook-id"].to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids[3..6], ids[0..3]);
+    // A tenant's path does not reach it (tenant admins' sessions are refused these routes:
+    // sso.rs).
+    assert_problem(
+        admin_get(
+            &app,
+            &format!("/tenants/{TENANT}/webhooks/{id}/attempts"),
+            &token,
+        )
+        .await,
+        404,
+    )
+    .await;
+    // The ping names no tenant; a delete removes it.
+    let answer: Value = admin_post(&app, &format!("/webhooks/{id}/test"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["delivered"], json!(true));
+    let ping = received.lock().unwrap().last().unwrap().1.clone();
+    let ping: Value = serde_json::from_slice(&ping).unwrap();
+    assert_eq!(ping["data"]["tenant"], Value::Null);
+    let deleted = app
+        .client
+        .delete(format!("{}/admin/v1/webhooks/{id}", app.root))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        admin_get(&app, "/webhooks", &token)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap(),
+        json!([])
+    );
 }

@@ -199,6 +199,16 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(webhooks::ping_endpoint))
         .routes(routes!(webhooks::delivery_log))
+        .routes(routes!(
+            webhooks::list_operator_endpoints,
+            webhooks::create_operator_endpoint
+        ))
+        .routes(routes!(
+            webhooks::update_operator_endpoint,
+            webhooks::delete_operator_endpoint
+        ))
+        .routes(routes!(webhooks::ping_operator_endpoint))
+        .routes(routes!(webhooks::operator_delivery_log))
         .split_for_parts()
 }
 

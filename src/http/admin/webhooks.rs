@@ -1,5 +1,8 @@
 //! `/admin/v1/tenants/{tenant}/webhooks`: where the tenant's events are delivered — endpoints
-//! created with their signing secret (shown once), listed, deleted, and pinged.
+//! created with their signing secret (shown once), listed, changed, deleted, pinged, and their
+//! delivery log; `/admin/v1/webhooks`: the same for operator-wide endpoints, which receive every
+//! tenant's events (operator tokens only). Each operation is one function of an
+//! `EndpointScope`, with a handler per route.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -14,8 +17,8 @@ use crate::clock::now_micros;
 use crate::http::error::AdminError;
 use crate::state::AppState;
 use crate::store::{AttemptRecord, WebhookEndpointRecord};
-use crate::tenant::operators::{self, AdminPermission};
-use crate::webhooks::endpoints::{self, DeliveryChange, NewEndpoint};
+use crate::tenant::operators::{self, AdminActor, AdminPermission};
+use crate::webhooks::endpoints::{self, DeliveryChange, EndpointScope, NewEndpoint};
 
 /// A webhook endpoint (never its secret).
 #[derive(Debug, Serialize, ToSchema)]
@@ -108,7 +111,15 @@ pub async fn list_endpoints(
     Admin(actor): Admin,
     Path(slug): Path<String>,
 ) -> Result<Json<Vec<EndpointView>>, AdminError> {
-    let found = endpoints::list_endpoints(&state.store, &actor, &slug).await?;
+    list(&state, &actor, EndpointScope::Tenant(&slug)).await
+}
+
+async fn list(
+    state: &AppState,
+    actor: &AdminActor,
+    scope: EndpointScope<'_>,
+) -> Result<Json<Vec<EndpointView>>, AdminError> {
+    let found = endpoints::list_endpoints(&state.store, actor, scope).await?;
     Ok(Json(found.into_iter().map(Into::into).collect()))
 }
 
@@ -135,12 +146,21 @@ pub async fn create_endpoint(
     body: Result<Json<NewEndpointBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CreatedEndpointView>), AdminError> {
     operators::tenant_for(&state.store, &actor, &slug, AdminPermission::SettingsManage).await?;
+    create(&state, &actor, EndpointScope::Tenant(&slug), body).await
+}
+
+async fn create(
+    state: &AppState,
+    actor: &AdminActor,
+    scope: EndpointScope<'_>,
+    body: Result<Json<NewEndpointBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<CreatedEndpointView>), AdminError> {
     let new = body_of(body)?;
     let (endpoint, secret) = endpoints::create_endpoint(
         &state.store,
         state.settings.sso.secret_key.as_ref(),
-        &actor,
-        &slug,
+        actor,
+        scope,
         NewEndpoint {
             url: new.url,
             event_types: new.event_types,
@@ -194,13 +214,23 @@ pub async fn update_endpoint(
     body: Result<Json<EndpointPatch>, JsonRejection>,
 ) -> Result<Json<EndpointView>, AdminError> {
     operators::tenant_for(&state.store, &actor, &slug, AdminPermission::SettingsManage).await?;
+    update(&state, &actor, EndpointScope::Tenant(&slug), &id, body).await
+}
+
+async fn update(
+    state: &AppState,
+    actor: &AdminActor,
+    scope: EndpointScope<'_>,
+    id: &str,
+    body: Result<Json<EndpointPatch>, JsonRejection>,
+) -> Result<Json<EndpointView>, AdminError> {
     let patch = body_of(body)?;
     let change = DeliveryChange {
         enabled: patch.enabled,
         replay_from: time_param("replayFrom", patch.replay_from.as_deref())?,
     };
     let endpoint =
-        endpoints::change_delivery(&state.store, &actor, &slug, &id, change, now_micros()).await?;
+        endpoints::change_delivery(&state.store, actor, scope, id, change, now_micros()).await?;
     Ok(Json(endpoint.into()))
 }
 
@@ -226,7 +256,14 @@ pub async fn delete_endpoint(
     Admin(actor): Admin,
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<StatusCode, AdminError> {
-    endpoints::delete_endpoint(&state.store, &actor, &slug, &id, now_micros()).await?;
+    endpoints::delete_endpoint(
+        &state.store,
+        &actor,
+        EndpointScope::Tenant(&slug),
+        &id,
+        now_micros(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -253,13 +290,22 @@ pub async fn ping_endpoint(
     Admin(actor): Admin,
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Json<PingView>, AdminError> {
+    ping(&state, &actor, EndpointScope::Tenant(&slug), &id).await
+}
+
+async fn ping(
+    state: &AppState,
+    actor: &AdminActor,
+    scope: EndpointScope<'_>,
+    id: &str,
+) -> Result<Json<PingView>, AdminError> {
     let attempt = endpoints::ping_endpoint(
         &state.store,
         state.settings.sso.secret_key.as_ref(),
         &state.webhook_sender,
-        &actor,
-        &slug,
-        &id,
+        actor,
+        scope,
+        id,
         now_micros(),
     )
     .await?;
@@ -323,6 +369,155 @@ pub async fn delivery_log(
     Admin(actor): Admin,
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Json<Vec<AttemptView>>, AdminError> {
-    let attempts = endpoints::delivery_log(&state.store, &actor, &slug, &id).await?;
+    log(&state, &actor, EndpointScope::Tenant(&slug), &id).await
+}
+
+async fn log(
+    state: &AppState,
+    actor: &AdminActor,
+    scope: EndpointScope<'_>,
+    id: &str,
+) -> Result<Json<Vec<AttemptView>>, AdminError> {
+    let attempts = endpoints::delivery_log(&state.store, actor, scope, id).await?;
     Ok(Json(attempts.into_iter().map(Into::into).collect()))
+}
+
+const ALL_TENANTS: EndpointScope<'static> = EndpointScope::AllTenants;
+
+/// The operator-wide webhook endpoints: each receives every tenant's events (each delivery
+/// names its tenant). Operator tokens only.
+#[utoipa::path(
+    get,
+    path = "/webhooks",
+    tag = "events",
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The endpoints, oldest first", body = Vec<EndpointView>),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_operator_endpoints(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+) -> Result<Json<Vec<EndpointView>>, AdminError> {
+    list(&state, &actor, ALL_TENANTS).await
+}
+
+/// Adds an operator-wide endpoint, delivered every tenant's events from now on; its signing
+/// secret is in this answer only. Operator tokens only.
+#[utoipa::path(
+    post,
+    path = "/webhooks",
+    tag = "events",
+    request_body = NewEndpointBody,
+    security(("operator" = [])),
+    responses(
+        (status = 201, description = "The endpoint, with its secret", body = CreatedEndpointView),
+        (status = 400, description = "A URL that is not https to a public host, an unknown event type, or no secret key to seal secrets with", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_operator_endpoint(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    body: Result<Json<NewEndpointBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<CreatedEndpointView>), AdminError> {
+    operators::require_operator(&actor, "operator-wide webhook endpoints")?;
+    create(&state, &actor, ALL_TENANTS, body).await
+}
+
+/// Turns an operator-wide endpoint's deliveries on or off, or replays them from a point in time.
+/// Operator tokens only.
+#[utoipa::path(
+    patch,
+    path = "/webhooks/{endpoint}",
+    tag = "events",
+    params(("endpoint" = String, Path, description = "The endpoint's id")),
+    request_body = EndpointPatch,
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The endpoint as changed", body = EndpointView),
+        (status = 400, description = "A body or time that does not parse, or a replay from the future", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such operator-wide endpoint", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update_operator_endpoint(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(id): Path<String>,
+    body: Result<Json<EndpointPatch>, JsonRejection>,
+) -> Result<Json<EndpointView>, AdminError> {
+    operators::require_operator(&actor, "operator-wide webhook endpoints")?;
+    update(&state, &actor, ALL_TENANTS, &id, body).await
+}
+
+/// Removes an operator-wide endpoint. Operator tokens only.
+#[utoipa::path(
+    delete,
+    path = "/webhooks/{endpoint}",
+    tag = "events",
+    params(("endpoint" = String, Path, description = "The endpoint's id")),
+    security(("operator" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such operator-wide endpoint", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_operator_endpoint(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AdminError> {
+    endpoints::delete_endpoint(&state.store, &actor, ALL_TENANTS, &id, now_micros()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sends a signed `webhook.ping` to an operator-wide endpoint now. Operator tokens only.
+#[utoipa::path(
+    post,
+    path = "/webhooks/{endpoint}/test",
+    tag = "events",
+    params(("endpoint" = String, Path, description = "The endpoint's id")),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "What the endpoint answered (a failed delivery is still a 200 here)", body = PingView),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such operator-wide endpoint", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn ping_operator_endpoint(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<PingView>, AdminError> {
+    ping(&state, &actor, ALL_TENANTS, &id).await
+}
+
+/// An operator-wide endpoint's delivery log, newest first. Operator tokens only.
+#[utoipa::path(
+    get,
+    path = "/webhooks/{endpoint}/attempts",
+    tag = "events",
+    params(("endpoint" = String, Path, description = "The endpoint's id")),
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The newest 100 attempts", body = Vec<AttemptView>),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such operator-wide endpoint", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn operator_delivery_log(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<AttemptView>>, AdminError> {
+    log(&state, &actor, ALL_TENANTS, &id).await
 }
