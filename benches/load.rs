@@ -10,6 +10,7 @@
 //!     cargo bench --bench load -- admin --sizes 10000,100000   # admin reads; 10 audit events per user
 //!     cargo bench --bench load -- webhooks --sizes 10000,100000  # delivering a backlog of events
 //!     BENCH_WEBHOOKS=1 cargo bench --bench load -- users   # the users rows with a webhook on
+//!     cargo bench --bench load -- webhook-cost --sizes 10000  # writes, webhook off and on, paired
 //!
 //! Scenarios: `users` — at tenants of 10k, 100k and 1M users: GET by id, `userName eq`,
 //! `externalId eq`, `emails[type eq "work"].value eq`, a `co` search, a `meta.lastModified gt` sync
@@ -206,6 +207,11 @@ fn with_webhooks() -> bool {
 }
 
 fn start_gateway(database: &str, port: u16) -> Child {
+    start_gateway_with(database, port, with_webhooks())
+}
+
+/// The gateway, with a secret key and loopback webhooks allowed when `webhooks`.
+fn start_gateway_with(database: &str, port: u16, webhooks: bool) -> Child {
     let mut command = Command::new(env!("CARGO_BIN_EXE_scim-gateway"));
     command.args([
         "serve",
@@ -214,7 +220,7 @@ fn start_gateway(database: &str, port: u16) -> Child {
         "--database",
         database,
     ]);
-    if with_webhooks() {
+    if webhooks {
         command
             .env(
                 "SCIM_GATEWAY_SECRET_KEY",
@@ -1094,7 +1100,7 @@ fn main() {
     // `cargo bench` adds `--bench`; the scenario is the word among the arguments.
     let scenario = args
         .iter()
-        .find(|a| ["users", "groups", "admin", "webhooks"].contains(&a.as_str()))
+        .find(|a| ["users", "groups", "admin", "webhooks", "webhook-cost"].contains(&a.as_str()))
         .cloned()
         .unwrap_or_else(|| "users".into());
     let sizes: Vec<usize> = args
@@ -1138,7 +1144,157 @@ fn main() {
             "users" => users_scenario(&sizes).await,
             "admin" => admin_scenario(&sizes).await,
             "webhooks" => webhooks_scenario(&sizes).await,
-            other => panic!("unknown scenario '{other}'; try: users, groups, admin, webhooks"),
+            "webhook-cost" => webhook_cost_scenario(sizes[0]).await,
+            other => panic!(
+                "unknown scenario '{other}'; try: users, groups, admin, webhooks, webhook-cost"
+            ),
         }
     });
+}
+
+/// What a webhook costs SCIM writes, paired in one gateway process: one endpoint receiving every
+/// event, and rounds of creates and PATCHes with the endpoint off (disabled) and on (enabled from
+/// the feed's end, so it delivers what the round writes), the order alternating from round to
+/// round so that neither state always runs first. Reports each round and the medians.
+async fn webhook_cost_scenario(size: usize) {
+    use std::sync::atomic::Ordering;
+    const ROUND_WRITES: usize = 1000;
+    // The machine is shared: more rounds make the medians steadier (`BENCH_ROUNDS`).
+    let rounds: usize = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10);
+    let client = reqwest::Client::new();
+    let (database, store, tenant, token, _) = bench_tenant("entra").await;
+    let token = token.expose().to_string();
+    let ids = Arc::new(seed_users_fast(&store, &tenant.id, size).await);
+    let (operator, _) =
+        scim_gateway::tenant::operators::create_operator_token(&store, "bench", None, now_micros())
+            .await
+            .unwrap();
+    let operator = operator.expose().to_string();
+    store.close().await;
+    let port = free_port();
+    let mut gateway = start_gateway_with(&database, port, true);
+    wait_ready(&client, port).await;
+    let pid = gateway.id();
+    let (hook, delivered) = start_receiver().await;
+    let admin = format!("http://127.0.0.1:{port}/admin/v1/tenants/{TENANT}/webhooks");
+    let created: serde_json::Value = client
+        .post(&admin)
+        .bearer_auth(&operator)
+        .json(&json!({"url": hook}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let endpoint = format!("{admin}/{}", created["id"].as_str().unwrap());
+    let base = format!("http://127.0.0.1:{port}/scim/v2/{TENANT}");
+    let mut rows: Vec<(bool, Stats, Stats)> = Vec::new();
+    for round in 0..rounds {
+        let order = if round.is_multiple_of(2) {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        for on in order {
+            let change = if on {
+                let now = time::OffsetDateTime::now_utc()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap();
+                json!({"enabled": true, "replayFrom": now})
+            } else {
+                json!({"enabled": false})
+            };
+            let answer = client
+                .patch(&endpoint)
+                .bearer_auth(&operator)
+                .json(&change)
+                .send()
+                .await
+                .unwrap();
+            assert!(answer.status().is_success(), "{}", answer.status());
+            let before = delivered.load(Ordering::Relaxed);
+            let state = if on { "on" } else { "off" };
+            let offset = rows.len() * ROUND_WRITES;
+            let (c, t, b) = (client.clone(), token.clone(), base.clone());
+            let creates = on_gateway(pid, drive(&format!("create, webhook {state}"), ROUND_WRITES, move |i| {
+                let (c, t, url) = (c.clone(), t.clone(), format!("{b}/Users"));
+                let n = offset + i;
+                let body = json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": format!("new{n:07}@bench.example"),
+                    "externalId": format!("new-{n}"),
+                    "name": {"givenName": "New", "familyName": format!("User {n}")},
+                    "emails": [{"value": format!("new{n:07}@bench.example"), "type": "work", "primary": true}],
+                });
+                async move { c.post(url).bearer_auth(t).json(&body).send().await.unwrap().status() }
+            }))
+            .await;
+            let (c, t, b, by_id) = (client.clone(), token.clone(), base.clone(), ids.clone());
+            let patches = on_gateway(pid, drive(&format!("PATCH, webhook {state}"), ROUND_WRITES, move |i| {
+                let (c, t) = (c.clone(), t.clone());
+                let n = offset + i;
+                let url = format!("{b}/Users/{}", by_id[(n * 7919) % by_id.len()]);
+                // A value no earlier round wrote: every PATCH changes the user.
+                let body = json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "Replace", "path": "displayName", "value": format!("Renamed {n}")}],
+                });
+                async move { c.patch(url).bearer_auth(t).json(&body).send().await.unwrap().status() }
+            }))
+            .await;
+            println!(
+                "round {round}, webhook {state}: create {:.0} req/s, PATCH {:.0} req/s; {} events delivered meanwhile",
+                creates.rate(),
+                patches.rate(),
+                delivered.load(Ordering::Relaxed) - before
+            );
+            rows.push((on, creates, patches));
+        }
+    }
+    gateway.kill().ok();
+    gateway.wait().ok();
+    let median = |mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        let mid = values.len() / 2;
+        if values.len().is_multiple_of(2) {
+            (values[mid - 1] + values[mid]) / 2.0
+        } else {
+            values[mid]
+        }
+    };
+    let cpu = |s: &Stats| {
+        s.server_cpu
+            .map_or(0.0, |c| c.as_secs_f64() * 1e6 / s.requests as f64)
+    };
+    println!(
+        "\nengine: {}; {size} users; {rounds} rounds of {ROUND_WRITES} creates and {ROUND_WRITES} PATCHes per state; {CONCURRENCY} clients",
+        engine_name(&database)
+    );
+    println!(
+        "| row | off: req/s (median) | on: req/s (median) | on/off | off: gateway CPU µs/req | on: gateway CPU µs/req |\n| --- | --- | --- | --- | --- | --- |"
+    );
+    for (name, pick) in [
+        ("POST /Users (create)", 0_usize),
+        ("PATCH replace displayName", 1),
+    ] {
+        let of = |on: bool, measure: &dyn Fn(&Stats) -> f64| {
+            median(
+                rows.iter()
+                    .filter(|(state, _, _)| *state == on)
+                    .map(|(_, c, p)| measure(if pick == 0 { c } else { p }))
+                    .collect(),
+            )
+        };
+        let (off_rate, on_rate) = (of(false, &Stats::rate), of(true, &Stats::rate));
+        println!(
+            "| {name} | {off_rate:.0} | {on_rate:.0} | {:.1} % | {:.0} | {:.0} |",
+            100.0 * on_rate / off_rate,
+            of(false, &cpu),
+            of(true, &cpu)
+        );
+    }
 }
