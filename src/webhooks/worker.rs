@@ -274,7 +274,7 @@ impl Worker {
             .finish_delivery_round(&endpoint.id, &self.holder, state, attempts, disable)
             .await?;
         if !kept {
-            tracing::warn!(endpoint = %endpoint.id, "a webhook lease ran out before its round ended; another process carries on");
+            tracing::info!(endpoint = %endpoint.id, "a webhook endpoint was taken from this process before its round ended (an admin changed it, or its lease ran out); its round's progress is not recorded");
         }
         Ok(())
     }
