@@ -9,6 +9,7 @@ mod request_id;
 mod response;
 mod scim;
 pub mod sso;
+mod ui;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sso::router())
         .merge(scim::router(state.clone()))
         .merge(admin::router())
+        .merge(ui::router())
         .fallback(not_found)
         .layer(middleware)
         .with_state(state)

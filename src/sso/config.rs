@@ -23,16 +23,21 @@ impl UserClaim {
 pub const DEFAULT_SCOPES: [&str; 3] = ["openid", "email", "profile"];
 
 impl SsoConfig {
-    /// Where a finished login goes: `return_to` when it is on the allow list (compared exactly),
-    /// else the tenant's `/sso/{tenant}/me` page. Anything else is refused, never followed.
+    /// Where a finished login goes: `return_to` when it is on the allow list or one of the
+    /// gateway's own pages of the tenant (compared exactly), else the tenant's
+    /// `/sso/{tenant}/me` page. Anything else is refused, never followed.
     pub fn return_target(
         &self,
         requested: Option<&str>,
-        default: &str,
+        own: &OwnTargets,
     ) -> Result<String, SsoError> {
         match requested.filter(|r| !r.is_empty()) {
-            None => Ok(default.to_string()),
-            Some(url) if url == default || self.redirect_allow.iter().any(|a| a == url) => {
+            None => Ok(own.me.clone()),
+            Some(url)
+                if url == own.me
+                    || url == own.pages
+                    || self.redirect_allow.iter().any(|a| a == url) =>
+            {
                 Ok(url.to_string())
             }
             Some(url) => Err(SsoError::ReturnToNotAllowed(url.to_string())),
@@ -43,6 +48,14 @@ impl SsoConfig {
     pub fn secret_context(tenant_id: &TenantId) -> String {
         format!("sso client secret of tenant {tenant_id}")
     }
+}
+
+/// The gateway's own pages a sign-in may return to without being on the tenant's list: the
+/// signed-in user's `/sso/{tenant}/me` (the default) and the tenant's admin pages.
+#[derive(Debug, Clone)]
+pub struct OwnTargets {
+    pub me: String,
+    pub pages: String,
 }
 
 /// What `sso set` asks for; `None` keeps the stored value (a first `set` needs issuer, client
@@ -286,8 +299,17 @@ mod tests {
     #[test]
     fn return_to_must_match_the_allow_list_exactly() {
         let c = config(&["https://app.example/home"]);
-        let me = "https://gw.example/sso/t/me";
-        assert_eq!(c.return_target(None, me).unwrap(), me);
+        let own = OwnTargets {
+            me: "https://gw.example/sso/t/me".into(),
+            pages: "https://gw.example/ui/t/t".into(),
+        };
+        let me = &own;
+        assert_eq!(c.return_target(None, me).unwrap(), own.me);
+        assert_eq!(
+            c.return_target(Some("https://gw.example/ui/t/t"), me)
+                .unwrap(),
+            own.pages
+        );
         assert_eq!(
             c.return_target(Some("https://app.example/home"), me)
                 .unwrap(),
@@ -300,6 +322,7 @@ mod tests {
             "//evil.com",
             "https://evil.com/https://app.example/home",
             "HTTPS://APP.EXAMPLE/HOME",
+            "https://gw.example/ui/t/other",
         ] {
             assert!(c.return_target(Some(evil), me).is_err(), "{evil}");
         }

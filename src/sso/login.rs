@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::SsoError;
-use super::config::{SsoConfig, UserClaim};
+use super::config::{OwnTargets, SsoConfig, UserClaim};
 use super::oidc::OidcClient;
 use super::secret_key::{SecretKey, random_token};
 use super::session::{self, SessionClaims, Signer};
@@ -72,6 +72,14 @@ impl Sso {
         format!("{}/sso/{slug}/me", self.public_url)
     }
 
+    /// Where a sign-in to `slug` may return without the tenant listing it.
+    fn own_targets(&self, slug: &str) -> OwnTargets {
+        OwnTargets {
+            me: self.me_url(slug),
+            pages: format!("{}/ui/t/{slug}", self.public_url),
+        }
+    }
+
     async fn tenant_config(
         &self,
         store: &Store,
@@ -97,7 +105,7 @@ impl Sso {
         now: Micros,
     ) -> Result<StartedLogin, SsoError> {
         let (tenant, config) = self.tenant_config(store, slug).await?;
-        let return_to = config.return_target(return_to, &self.me_url(slug))?;
+        let return_to = config.return_target(return_to, &self.own_targets(slug))?;
         let authorization = self
             .oidc
             .authorize(&config, &self.callback_url(slug), login_hint)
@@ -319,7 +327,7 @@ impl Sso {
         let redirect = match return_to {
             Some(url) => {
                 let (_, config) = self.tenant_config(store, slug).await?;
-                Some(config.return_target(Some(url), &self.me_url(slug))?)
+                Some(config.return_target(Some(url), &self.own_targets(slug))?)
             }
             None => None,
         };

@@ -16,7 +16,7 @@ fn minute_of(at: Micros) -> Micros {
     at - at.rem_euclid(MINUTE)
 }
 
-fn admin_token_from_row(row: &AnyRow<'_>) -> Result<AdminTokenRecord, StoreError> {
+pub(super) fn admin_token_from_row(row: &AnyRow<'_>) -> Result<AdminTokenRecord, StoreError> {
     Ok(AdminTokenRecord {
         id: row.column("id")?,
         name: row.column("name")?,
@@ -28,7 +28,7 @@ fn admin_token_from_row(row: &AnyRow<'_>) -> Result<AdminTokenRecord, StoreError
     })
 }
 
-const ADMIN_TOKEN_COLUMNS: &str =
+pub(super) const ADMIN_TOKEN_COLUMNS: &str =
     "id, name, prefix, created_at, last_used_at, expires_at, revoked_at";
 
 const COUNTED: [&str; 5] = [

@@ -12,6 +12,7 @@ mod groups;
 mod ids;
 mod list_plan;
 mod model;
+mod page_sessions;
 mod postgres;
 mod purge;
 mod read;

@@ -111,5 +111,15 @@ pub(super) fn migrator() -> Migrator {
             "webhook_delivery",
             include_str!("../../migrations/postgres/0019_webhook_delivery.sql"),
         ),
+        (
+            20,
+            "events_global_order",
+            include_str!("../../migrations/postgres/0020_events_global_order.sql"),
+        ),
+        (
+            21,
+            "page_sessions",
+            include_str!("../../migrations/postgres/0021_page_sessions.sql"),
+        ),
     ])
 }

@@ -137,5 +137,15 @@ pub(super) fn migrator() -> Migrator {
             "webhook_delivery",
             include_str!("../../migrations/sqlite/0019_webhook_delivery.sql"),
         ),
+        (
+            20,
+            "events_global_order",
+            include_str!("../../migrations/sqlite/0020_events_global_order.sql"),
+        ),
+        (
+            21,
+            "page_sessions",
+            include_str!("../../migrations/sqlite/0021_page_sessions.sql"),
+        ),
     ])
 }

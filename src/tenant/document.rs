@@ -9,6 +9,18 @@ pub fn string_at(doc: &Map<String, Value>, key: &str) -> Option<String> {
     doc.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
+/// The user's primary email address, else the first one.
+pub fn primary_email(doc: &Map<String, Value>) -> Option<String> {
+    let emails = doc.get("emails")?.as_array()?;
+    emails
+        .iter()
+        .find(|e| e.get("primary").and_then(Value::as_bool) == Some(true))
+        .or_else(|| emails.first())
+        .and_then(|e| e.get("value"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
 /// The top-level attributes (and extension URNs) whose values differ between two documents.
 pub fn changed_attributes(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<String> {
     let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();

@@ -15,6 +15,7 @@ pub mod events;
 pub mod groups;
 pub mod immutables;
 pub mod operators;
+pub mod page_sessions;
 pub mod purge;
 pub mod query;
 pub mod role_changes;

@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Admin;
@@ -14,6 +13,7 @@ use crate::scim::ScimError;
 use crate::state::AppState;
 use crate::store::{UserCounts, UserId};
 use crate::tenant::admin_status::{self, AdminStatusChange};
+use crate::tenant::document::primary_email;
 use crate::tenant::roles::{PERMISSION_ACTIONS, PERMISSION_CATEGORIES, RoleSource};
 use crate::tenant::stats;
 use crate::tenant::user_detail::{self, UserDetail};
@@ -137,17 +137,6 @@ pub struct UserDetailView {
     pub permissions: Vec<PermissionRowView>,
     /// SCIM `roles` values that name no role of the tenant's catalog: they grant nothing.
     pub unknown_role_values: Vec<String>,
-}
-
-fn primary_email(doc: &serde_json::Map<String, Value>) -> Option<String> {
-    let emails = doc.get("emails")?.as_array()?;
-    emails
-        .iter()
-        .find(|e| e.get("primary").and_then(Value::as_bool) == Some(true))
-        .or_else(|| emails.first())
-        .and_then(|e| e.get("value"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
 }
 
 impl From<UserDetail> for UserDetailView {
