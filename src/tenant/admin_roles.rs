@@ -20,6 +20,22 @@ pub async fn catalog(
     ))
 }
 
+/// The names of the catalog's roles, for filtering users by role. Needs `users:view` (a user's
+/// roles show by name wherever the user does).
+pub async fn role_names(
+    store: &Store,
+    actor: &AdminActor,
+    slug: &str,
+) -> Result<Vec<String>, TenantError> {
+    let tenant = tenant_for(store, actor, slug, AdminPermission::UsersView).await?;
+    Ok(store
+        .roles(&tenant.id)
+        .await?
+        .into_iter()
+        .map(|r| r.name)
+        .collect())
+}
+
 /// Adds a role (or template) to the catalog. Needs `settings:manage`.
 pub async fn create_role(
     store: &Store,

@@ -23,7 +23,7 @@ use crate::tenant::operators::AdminPermission;
 use crate::tenant::roles::{PERMISSION_ACTIONS, PERMISSION_CATEGORIES, RoleSource};
 use crate::tenant::user_detail;
 use crate::tenant::user_list::{self, UserListQuery};
-use crate::tenant::{TenantError, roles, sync};
+use crate::tenant::{TenantError, admin_roles, sync};
 
 /// Users per page of the table.
 const PAGE_SIZE: i64 = 50;
@@ -203,7 +203,7 @@ pub async fn users(
     .map_err(refused)?;
     // The filters' lists: the catalog's roles, and the connections (when the viewer may see
     // them).
-    let catalog = roles::Catalog::load(&state.store, &tenant.id)
+    let role_names = admin_roles::role_names(&state.store, &viewer.actor, &slug)
         .await
         .map_err(refused)?;
     let connection_names = match sync::connections_of(&state.store, &viewer.actor, &slug, now).await
@@ -268,10 +268,7 @@ pub async fn users(
             .map(|s| s.as_str().to_string()),
             params.status.trim(),
         ),
-        roles: choices(
-            catalog.roles.iter().map(|r| r.name.clone()),
-            params.role.trim(),
-        ),
+        roles: choices(role_names, params.role.trim()),
         connections: choices(connection_names, params.connection.trim()),
         rows,
         sort_links: SortLinks {
