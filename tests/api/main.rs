@@ -27,6 +27,7 @@ mod hostile;
 mod hostile_suite;
 mod layers;
 mod operations;
+mod pages;
 mod plans;
 mod process;
 mod roles;

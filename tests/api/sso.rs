@@ -941,6 +941,45 @@ async fn an_admin_session_reaches_its_own_tenant_with_its_roles_permissions_only
     let unknown = assert_problem(admin_get(&sso.app, "/tenants/nobody", &session).await, 403).await;
     assert_eq!(foreign["detail"], unknown["detail"]);
     assert_problem(admin_get(&sso.app, "/tenants", &session).await, 403).await;
+    // The admin pages with the same session (its cookie): their own tenant, users:view only,
+    // and another tenant's pages do not exist for them.
+    let pages = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = |path: &str| {
+        pages
+            .get(format!("{}{path}", sso.app.root))
+            .header(reqwest::header::COOKIE, format!("scgw_session={session}"))
+            .send()
+    };
+    let home = page("/ui").await.unwrap();
+    assert_eq!(home.headers()["location"], format!("/ui/t/{TENANT}"));
+    let dashboard = page(&format!("/ui/t/{TENANT}")).await.unwrap();
+    assert_eq!(dashboard.status(), StatusCode::OK);
+    let dashboard = dashboard.text().await.unwrap();
+    assert!(
+        dashboard.contains("settings:view"),
+        "connections are said to need it"
+    );
+    assert_eq!(
+        page(&format!("/ui/t/{TENANT}/users"))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    for foreign in ["/ui/t/globex", "/ui/t/globex/users", "/ui/t/nobody"] {
+        assert_eq!(
+            page(foreign).await.unwrap().status(),
+            StatusCode::NOT_FOUND,
+            "{foreign}"
+        );
+    }
+    assert_eq!(
+        page("/ui/tenants").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
     // Operator-wide webhook endpoints are operators' alone.
     assert_problem(admin_get(&sso.app, "/webhooks", &session).await, 403).await;
     assert_problem(admin_post(&sso.app, "/webhooks", &session).await, 403).await;

@@ -3,6 +3,7 @@
 //! as the admin API. Every page is a bookmarkable GET (filters in the query string); forms use
 //! POST-redirect-GET and carry the session's form token.
 
+mod connections;
 mod dashboard;
 mod page;
 mod session;
@@ -38,6 +39,11 @@ pub fn router() -> Router<AppState> {
         .route(
             "/ui/t/{tenant}/users/{id}/status",
             post(users::change_status),
+        )
+        .route("/ui/t/{tenant}/connections", get(connections::connections))
+        .route(
+            "/ui/t/{tenant}/connections/{connection}",
+            get(connections::connection),
         )
         .layer(policy(CONTENT_SECURITY_POLICY));
     let sign_in = Router::new()

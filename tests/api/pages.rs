@@ -1,0 +1,522 @@
+//! The admin pages (`/ui`): driven in a real headless Chromium through chromedriver (WebDriver)
+//! as an operator does the job, with a screenshot of each page; and their safeguards checked
+//! over plain HTTP (forged forms, ended sessions, escaped markup, security headers).
+//!
+//! The browser test needs `chromedriver` and `chromium` (Debian's `chromium-driver` and
+//! `chromium`, which `.ci/run` installs); `CHROMEDRIVER` and `CHROMIUM` name other binaries.
+//! Without them it fails, saying so: it is never skipped quietly.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::FutureExt;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::admin::operator_token;
+use crate::helpers::{TENANT, TestApp, spawn_app_with, user};
+
+/// A user whose name is markup: the pages must show it as text.
+const MARKUP: &str = "<img src=x onerror=alert(1)>";
+
+/// Seeds the tenant the way an identity provider and an operator would: users and a group over
+/// SCIM, a role mapped to the group through the admin API, and a create the seat limit refuses.
+async fn seed(app: &TestApp, operator: &str) -> (String, String) {
+    let mut ada = user("ada@acme.test");
+    ada["displayName"] = json!("Ada Lovelace");
+    ada["name"] = json!({"givenName": "Ada", "familyName": "Lovelace"});
+    let ada: Value = app.post("/Users", &ada).await.json().await.unwrap();
+    let ada = ada["id"].as_str().unwrap().to_string();
+    // Markup as the userName and as the displayName, as a hostile or careless IdP might push it.
+    let mut markup = user(MARKUP);
+    markup["displayName"] = json!(MARKUP);
+    assert_eq!(
+        app.post("/Users", &markup).await.status(),
+        StatusCode::CREATED
+    );
+    let mut bob = user("bob@acme.test");
+    bob["displayName"] = json!("Bob Marley");
+    assert_eq!(app.post("/Users", &bob).await.status(), StatusCode::CREATED);
+    // The fourth is refused: the tenant has three seats.
+    let refused = app.post("/Users", &user("dave@acme.test")).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let admin = |method: reqwest::Method, path: String, body: Value| {
+        app.client
+            .request(method, format!("{}/admin/v1{path}", app.root))
+            .bearer_auth(operator)
+            .json(&body)
+            .send()
+    };
+    let role = json!({"name": "Supervisor", "permissions": ["users:view", "users:manage", "conversations:*"]});
+    let created = admin(
+        reqwest::Method::POST,
+        format!("/tenants/{TENANT}/roles"),
+        role,
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let mapped = admin(
+        reqwest::Method::PUT,
+        format!("/tenants/{TENANT}/roles/Supervisor/groups/Leads"),
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    assert!(mapped.status().is_success());
+    let leads = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Leads", "members": [{"value": ada}]});
+    assert_eq!(
+        app.post("/Groups", &leads).await.status(),
+        StatusCode::CREATED
+    );
+    (ada, "entra".into())
+}
+
+/// Where screenshots go: `UI_SCREENSHOTS`, else `target/ui-screenshots`.
+fn screenshot_dir() -> PathBuf {
+    std::env::var_os("UI_SCREENSHOTS").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/ui-screenshots"),
+        PathBuf::from,
+    )
+}
+
+/// chromedriver on a free loopback port, and a headless Chromium session through it.
+struct Browser {
+    driver: Child,
+    client: Client,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        let driver_binary = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(&driver_binary)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "the browser test needs '{driver_binary}' (Debian: apt-get install chromium chromium-driver; .ci/run installs them): {e}"
+                )
+            });
+        let mut options = json!({
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-dev-shm-usage", "--window-size=1366,900"]
+        });
+        if let Ok(binary) = std::env::var("CHROMIUM") {
+            options["binary"] = json!(binary);
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("goog:chromeOptions".into(), options);
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last_error = String::new();
+        for _ in 0..100 {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => return Browser { driver, client },
+                Err(e) => last_error = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no browser session through chromedriver: {last_error}");
+    }
+
+    async fn stop(mut self) {
+        self.client.close().await.ok();
+        self.driver.kill().ok();
+        self.driver.wait().ok();
+    }
+}
+
+/// The text of the element `css` once the page shows it.
+async fn text_of(browser: &Client, css: &str) -> String {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no '{css}' on the page: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn screenshot(browser: &Client, name: &str) {
+    let png = browser.screenshot().await.unwrap();
+    let dir = screenshot_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+/// The first cell of each row of the users table.
+async fn listed_names(browser: &Client) -> Vec<String> {
+    let mut names = Vec::new();
+    for cell in browser
+        .find_all(Locator::Css("#users tbody td.name a"))
+        .await
+        .unwrap()
+    {
+        names.push(cell.text().await.unwrap());
+    }
+    names
+}
+
+async fn filter_users(browser: &Client, field: &str, value: &str) {
+    let select = browser
+        .find(Locator::Css(&format!("form.filters select[name={field}]")))
+        .await
+        .unwrap();
+    select.select_by_value(value).await.unwrap();
+    browser
+        .find(Locator::Css("form.filters button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The filtered page is a new URL (bookmarkable): wait for it.
+    let wanted = format!("{field}={value}");
+    for _ in 0..100 {
+        let url = browser.current_url().await.unwrap();
+        if url.query().is_some_and(|q| q.contains(&wanted)) {
+            text_of(browser, "#users").await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the filter {wanted} did not load");
+}
+
+#[tokio::test]
+async fn an_operator_does_the_job_in_a_real_browser() {
+    let app = spawn_app_with(Some(3)).await;
+    let (operator, _) = operator_token(&app).await;
+    let (ada, connection) = seed(&app, &operator).await;
+    let browser = Browser::start().await;
+    let run = std::panic::AssertUnwindSafe(async {
+        let b = &browser.client;
+        let root = &app.root;
+        // Sign in with the operator token.
+        b.goto(&format!("{root}/ui/login")).await.unwrap();
+        screenshot(b, "01-sign-in").await;
+        b.find(Locator::Css("#token"))
+            .await
+            .unwrap()
+            .send_keys(&operator)
+            .await
+            .unwrap();
+        b.find(Locator::Css("form[action='/ui/login'] button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert_eq!(text_of(b, "main h1").await, "Tenants");
+        assert!(text_of(b, "table").await.contains("3 of 3"));
+        screenshot(b, "02-tenants").await;
+        // The tenant's dashboard: stat cards, the connection's verdict, the refused create.
+        b.find(Locator::LinkText(TENANT))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let cards = text_of(b, ".cards").await;
+        assert!(
+            cards.contains("INVITED\n3") || cards.contains("Invited\n3"),
+            "{cards}"
+        );
+        assert!(text_of(b, "main").await.contains("seat limit 3 reached"));
+        screenshot(b, "03-dashboard").await;
+        // The users table, filtered by role: only the member of the mapped group.
+        b.find(Locator::Css("nav a[href$='/users']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        text_of(b, "#users").await;
+        let everyone = listed_names(b).await;
+        assert_eq!(everyone.len(), 3, "{everyone:?}");
+        // Markup pushed over SCIM is text: shown as written, and no image element exists.
+        assert!(everyone.iter().any(|n| n == MARKUP), "{everyone:?}");
+        assert!(
+            b.find_all(Locator::Css("#users img"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        screenshot(b, "04-users").await;
+        filter_users(b, "role", "Supervisor").await;
+        assert_eq!(listed_names(b).await, vec!["Ada Lovelace".to_string()]);
+        // Ada's page: the role's source and what it lets her do.
+        b.find(Locator::LinkText("Ada Lovelace"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert_eq!(text_of(b, "#status").await, "invited");
+        assert!(
+            text_of(b, "#roles")
+                .await
+                .contains("Supervisor — through group Leads")
+        );
+        let mut grid = Vec::new();
+        for row in b
+            .find_all(Locator::Css("#permissions tbody tr"))
+            .await
+            .unwrap()
+        {
+            let mut cells = Vec::new();
+            for cell in row.find_all(Locator::Css("td")).await.unwrap() {
+                cells.push(cell.text().await.unwrap());
+            }
+            grid.push(cells.join(" "));
+        }
+        assert!(grid.contains(&"users ✓ · · · ✓".to_string()), "{grid:?}");
+        assert!(
+            grid.contains(&"conversations ✓ ✓ ✓ ✓ ✓".to_string()),
+            "{grid:?}"
+        );
+        assert!(grid.contains(&"settings · · · · ·".to_string()), "{grid:?}");
+        screenshot(b, "05-user").await;
+        // Suspend her: the page comes back with the new status, and the table agrees.
+        b.find(Locator::Css("form[action$='/status'] button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert_eq!(text_of(b, "#status").await, "suspended");
+        assert!(text_of(b, ".flash").await.starts_with("Suspended"));
+        screenshot(b, "06-user-suspended").await;
+        b.goto(&format!("{root}/ui/t/{TENANT}/users"))
+            .await
+            .unwrap();
+        filter_users(b, "status", "suspended").await;
+        assert_eq!(listed_names(b).await, vec!["Ada Lovelace".to_string()]);
+        // The connection: the refused create with its request summary.
+        b.find(Locator::Css("nav a[href$='/connections']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        b.find(Locator::LinkText(&connection))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let rejections = text_of(b, "#rejections").await;
+        assert!(
+            rejections.contains("POST /scim/v2/acme/Users"),
+            "{rejections}"
+        );
+        assert!(rejections.contains("seat limit 3 reached"), "{rejections}");
+        screenshot(b, "07-connection").await;
+        assert_eq!(app.status_of(&json!({"id": ada})).await, "suspended");
+    })
+    .catch_unwind()
+    .await;
+    browser.stop().await;
+    if let Err(panic) = run {
+        std::panic::resume_unwind(panic);
+    }
+    println!("screenshots: {}", screenshot_dir().display());
+}
+
+/// A client that shows redirects instead of following them.
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The form token of the page at `url` for the session `cookie`.
+async fn csrf_of(client: &reqwest::Client, url: &str, cookie: &str) -> String {
+    let page = client
+        .get(url)
+        .header(reqwest::header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn pages_refuse_forged_forms_and_ended_sessions_and_escape_markup() {
+    let app = spawn_app_with(Some(3)).await;
+    let (operator, prefix) = operator_token(&app).await;
+    let (ada, _) = seed(&app, &operator).await;
+    let client = no_redirects();
+    let root = &app.root;
+
+    // No session: to the sign-in page. A wrong token: refused, no cookie.
+    let anonymous = client
+        .get(format!("{root}/ui/tenants"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    assert_eq!(anonymous.headers()["location"], "/ui/login");
+    let wrong = client
+        .post(format!("{root}/ui/login"))
+        .form(&[("token", "scgwadm_not-a-token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.headers().get("set-cookie").is_none());
+    // A SCIM token is no operator token either.
+    let scim = client
+        .post(format!("{root}/ui/login"))
+        .form(&[("token", app.token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scim.status(), StatusCode::UNAUTHORIZED);
+
+    // Signed in: an HttpOnly, SameSite cookie holding a session secret, not the token.
+    let signed_in = client
+        .post(format!("{root}/ui/login"))
+        .form(&[("token", operator.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let set_cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+        "{set_cookie}"
+    );
+    assert!(!set_cookie.contains(&operator));
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+
+    // Every page: a policy without script or frames; markup pushed over SCIM escaped.
+    let users = client
+        .get(format!("{root}/ui/t/{TENANT}/users"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(users.status(), StatusCode::OK);
+    let policy = users.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(policy.contains("default-src 'none'") && policy.contains("frame-ancestors 'none'"));
+    assert!(!policy.contains("script-src"), "{policy}");
+    let html = users.text().await.unwrap();
+    assert!(
+        html.contains("&#60;img src=x onerror=alert(1)&#62;")
+            || html.contains("&lt;img src=x onerror=alert(1)&gt;")
+    );
+    assert!(!html.contains(MARKUP));
+    let unknown = client
+        .get(format!("{root}/ui/t/nobody"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+
+    // A form without this session's token changes nothing.
+    let user_page = format!("{root}/ui/t/{TENANT}/users/{ada}");
+    let forged = client
+        .post(format!("{user_page}/status"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .form(&[("csrf", "forged"), ("change", "suspend")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.status_of(&json!({"id": ada})).await, "invited");
+    let csrf = csrf_of(&client, &user_page, &cookie).await;
+    let suspended = client
+        .post(format!("{user_page}/status"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .form(&[("csrf", csrf.as_str()), ("change", "suspend")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(suspended.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.status_of(&json!({"id": ada})).await, "suspended");
+    // The suspension is the operator's act in the audit trail.
+    assert!(
+        app.audit()
+            .await
+            .iter()
+            .any(|e| e.action == "user.suspend" && e.actor == format!("operator:{prefix}"))
+    );
+
+    // Signing out ends the session on the server: the old cookie opens nothing.
+    let signed_out = client
+        .post(format!("{root}/ui/logout"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
+    let after = client
+        .get(format!("{root}/ui/tenants"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::SEE_OTHER);
+
+    // Revoking the operator token ends the sessions it opened.
+    let again = client
+        .post(format!("{root}/ui/login"))
+        .form(&[("token", operator.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let cookie = again.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let open = |cookie: String| {
+        client
+            .get(format!("{root}/ui/tenants"))
+            .header(reqwest::header::COOKIE, cookie)
+            .send()
+    };
+    assert_eq!(open(cookie.clone()).await.unwrap().status(), StatusCode::OK);
+    scim_gateway::tenant::operators::revoke_operator_token(
+        &app.store,
+        &prefix,
+        scim_gateway::clock::now_micros(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(open(cookie).await.unwrap().status(), StatusCode::SEE_OTHER);
+}
