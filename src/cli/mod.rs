@@ -1,6 +1,7 @@
 //! The command line (SPEC §6): a fixed contract that scripts and deployment tooling rely on.
 
 mod admin_token;
+mod demo;
 mod purge;
 mod role;
 mod serve;

@@ -6,13 +6,12 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::demo;
 use crate::app::App;
-use crate::clock::now_micros;
 use crate::config::{Limits, Settings, SsoSettings};
 use crate::scim::filter::FilterLimits;
 use crate::sso::secret_key::SecretKey;
 use crate::store::Store;
-use crate::tenant::{TenantSlug, tenants, tokens};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -123,42 +122,20 @@ pub async fn run(store: Store, args: ServeArgs, secret_key: Option<&str>) -> any
     let app = App::build(args.settings(secret_key)?, store.clone()).await?;
     tracing::info!(address = %app.local_addr(), "scim-gateway listening");
     if args.demo {
-        announce_demo(&store, app.public_url()).await?;
+        let demo = demo::prepare(&store).await?;
+        demo.announce(app.public_url());
+        tokio::spawn(demo.seed(format!("http://{}", app.local_addr())));
     } else {
         eprintln!(
-            "scim-gateway listening on {} (SCIM base URL: {}/scim/v2/TENANT)",
+            "scim-gateway listening on {} (SCIM base URL: {}/scim/v2/TENANT; admin pages: {}/ui, \
+             sign in with an operator token from `scim-gateway admin-token create`)",
             app.local_addr(),
+            app.public_url(),
             app.public_url()
         );
     }
     app.run_until(shutdown_signal()).await?;
     tracing::info!("stopped");
-    Ok(())
-}
-
-/// Ensures the `demo` tenant exists and prints a fresh token for it (earlier demo tokens stop
-/// working: only a hash of a token is kept, so an old one cannot be shown again).
-async fn announce_demo(store: &Store, public_url: &str) -> anyhow::Result<()> {
-    let now = now_micros();
-    let slug = TenantSlug::parse("demo")?;
-    if store.tenant_by_slug(slug.as_str()).await?.is_none() {
-        tenants::create_tenant(store, &slug, Some("Demo tenant"), Some(100), now).await?;
-    }
-    let (secret, _) = tokens::rotate_token(store, slug.as_str(), "demo", 0, now).await?;
-    let base = format!("{public_url}/scim/v2/demo");
-    println!(
-        "\nscim-gateway demo is running.\n\n  SCIM base URL: {base}\n  Bearer token:  {token}\n\n\
-         Provision a user:\n\n  curl -s -X POST '{base}/Users' \\\n    -H 'Authorization: Bearer {token}' \\\n    \
-         -H 'Content-Type: application/scim+json' \\\n    \
-         -d '{{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"ada@example.com\",\
-         \"name\":{{\"givenName\":\"Ada\",\"familyName\":\"Lovelace\"}},\"emails\":[{{\"value\":\"ada@example.com\",\
-         \"type\":\"work\",\"primary\":true}}]}}'\n\n\
-         List users:\n\n  curl -s '{base}/Users' -H 'Authorization: Bearer {token}'\n\n\
-         Point Entra ID or Okta at the base URL with the token (see README.md). Single sign-on needs\n\
-         SCIM_GATEWAY_SECRET_KEY (`scim-gateway sso new-secret-key`) and `scim-gateway sso set` (README,\n\
-         \"Single sign-on\"). Stop with Ctrl-C.\n",
-        token = secret.expose()
-    );
     Ok(())
 }
 

@@ -200,6 +200,8 @@ async fn serve_demo_prints_a_working_curl_and_stops_cleanly_on_sigterm() {
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let (mut base, mut token) = (String::new(), String::new());
+    let (mut pages, mut operator) = (String::new(), String::new());
+    let first_word = |v: &str| v.split_whitespace().next().unwrap_or_default().to_string();
     for line in lines.by_ref() {
         let line = line.unwrap();
         if let Some(v) = line.trim().strip_prefix("SCIM base URL:") {
@@ -207,6 +209,12 @@ async fn serve_demo_prints_a_working_curl_and_stops_cleanly_on_sigterm() {
         }
         if let Some(v) = line.trim().strip_prefix("Bearer token:") {
             token = v.trim().to_string();
+        }
+        if let Some(v) = line.trim().strip_prefix("Admin pages:") {
+            pages = first_word(v);
+        }
+        if let Some(v) = line.trim().strip_prefix("Operator token:") {
+            operator = first_word(v);
         }
         if line.contains("curl -s -X POST") {
             break;
@@ -225,6 +233,65 @@ async fn serve_demo_prints_a_working_curl_and_stops_cleanly_on_sigterm() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
+
+    // The printed operator token opens the printed pages, and the first look is a populated
+    // dashboard: the demo seeds itself through its own APIs (users, a suspension, a refusal).
+    assert!(pages.ends_with("/ui"), "{pages}");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed_in = client
+        .post(format!("{pages}/login"))
+        .form(&[("token", operator.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let cookie = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut dashboard = String::new();
+    for _ in 0..100 {
+        dashboard = client
+            .get(format!("{pages}/t/demo"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if dashboard.contains("locked") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        dashboard.contains("&#39;userName&#39; is locked")
+            || dashboard.contains("'userName' is locked"),
+        "{dashboard}"
+    );
+    let stats: serde_json::Value = client
+        .get(format!(
+            "{}/admin/v1/tenants/demo/users/stats",
+            pages.trim_end_matches("/ui")
+        ))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (stats["total"].clone(), stats["suspended"].clone()),
+        (serde_json::json!(6), serde_json::json!(1))
+    );
 
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
