@@ -177,7 +177,13 @@ async fn seed(root: &str, scim_token: &str, operator_token: &str) -> anyhow::Res
             user,
         )
         .await?;
-        ids.push(created["id"].as_str().unwrap_or_default().to_string());
+        ids.push(
+            created
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+        );
     }
     if let Some(grace) = ids.get(2) {
         send(
