@@ -139,17 +139,24 @@ impl Browser {
     }
 }
 
-/// The text of the element `css` once the page shows it.
+/// The text of the element `css` once the page shows it. An element of the page being left
+/// can go stale between finding and reading it: it is then found again on the new page.
 async fn text_of(browser: &Client, css: &str) -> String {
-    browser
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no '{css}' on the page: {e}"))
-        .text()
-        .await
-        .unwrap()
+    let mut last_error = String::new();
+    for _ in 0..20 {
+        let element = browser
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no '{css}' on the page: {e}"));
+        match element.text().await {
+            Ok(text) => return text,
+            Err(e) => last_error = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("'{css}' kept going stale: {last_error}");
 }
 
 async fn screenshot(browser: &Client, name: &str) {
@@ -173,6 +180,12 @@ async fn listed_names(browser: &Client) -> Vec<String> {
 }
 
 async fn filter_users(browser: &Client, field: &str, value: &str) {
+    filter_users_in(browser, "#users", field, value).await;
+}
+
+/// Chooses `value` in the filter `field` of the page's filter form, submits it, and waits for
+/// the filtered page's table `table`.
+async fn filter_users_in(browser: &Client, table: &str, field: &str, value: &str) {
     let select = browser
         .find(Locator::Css(&format!("form.filters select[name={field}]")))
         .await
@@ -190,7 +203,7 @@ async fn filter_users(browser: &Client, field: &str, value: &str) {
     for _ in 0..100 {
         let url = browser.current_url().await.unwrap();
         if url.query().is_some_and(|q| q.contains(&wanted)) {
-            text_of(browser, "#users").await;
+            text_of(browser, table).await;
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -327,6 +340,25 @@ async fn an_operator_does_the_job_in_a_real_browser() {
         );
         assert!(rejections.contains("seat limit 3 reached"), "{rejections}");
         screenshot(b, "07-connection").await;
+        // The audit log, filtered to refusals: the seat-limit one, with its export links.
+        b.find(Locator::Css("nav a[href$='/audit']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert!(text_of(b, "#audit").await.contains("user.suspend"));
+        filter_users_in(b, "#audit", "outcome", "rejected").await;
+        let refusals = text_of(b, "#audit").await;
+        assert!(refusals.contains("seat limit 3 reached"), "{refusals}");
+        assert!(!refusals.contains("user.suspend"), "{refusals}");
+        let csv = b.find(Locator::LinkText("CSV")).await.unwrap();
+        let href = csv.attr("href").await.unwrap().unwrap();
+        assert!(
+            href.contains("outcome=rejected") && href.contains("format=csv"),
+            "{href}"
+        );
+        screenshot(b, "08-audit").await;
         assert_eq!(app.status_of(&json!({"id": ada})).await, "suspended");
     })
     .catch_unwind()
@@ -472,6 +504,28 @@ async fn pages_refuse_forged_forms_and_ended_sessions_and_escape_markup() {
             .iter()
             .any(|e| e.action == "user.suspend" && e.actor == format!("operator:{prefix}"))
     );
+
+    // The audit log's export link downloads what the filters select, as CSV.
+    let export = client
+        .get(format!(
+            "{root}/ui/t/{TENANT}/audit/export?outcome=rejected&format=csv"
+        ))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), StatusCode::OK);
+    assert!(
+        export.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = export.text().await.unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows[0].starts_with("at,actor,action,outcome"), "{csv}");
+    assert_eq!(rows.len(), 2, "{csv}");
+    assert!(rows[1].contains("seat limit 3 reached"), "{csv}");
 
     // Signing out ends the session on the server: the old cookie opens nothing.
     let signed_out = client

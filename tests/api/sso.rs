@@ -969,6 +969,21 @@ async fn an_admin_session_reaches_its_own_tenant_with_its_roles_permissions_only
             .status(),
         StatusCode::OK
     );
+    // Their own page: the audit timeline needs settings:view, and the page says so.
+    let own_page = page(&format!(
+        "/ui/t/{TENANT}/users/{}",
+        user["id"].as_str().unwrap()
+    ))
+    .await
+    .unwrap();
+    assert_eq!(own_page.status(), StatusCode::OK);
+    assert!(
+        own_page
+            .text()
+            .await
+            .unwrap()
+            .contains("which the audit trail needs")
+    );
     for foreign in ["/ui/t/globex", "/ui/t/globex/users", "/ui/t/nobody"] {
         assert_eq!(
             page(foreign).await.unwrap().status(),

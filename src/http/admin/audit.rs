@@ -190,6 +190,12 @@ pub async fn audit_export(
     let query = audit_query(query_of(params)?)?;
     let format = query_of(format)?.format.unwrap_or_default();
     let walk = AuditWalk::start(&state.store, &actor, &slug, &query, now_micros()).await?;
+    Ok(export_response(walk, format, &slug))
+}
+
+/// A download of every event `walk` finds, streamed a batch at a time (memory stays flat
+/// however long the trail): for the admin API and the pages' export links alike.
+pub(crate) fn export_response(walk: AuditWalk, format: ExportFormat, slug: &str) -> Response {
     let (content_type, extension) = match format {
         ExportFormat::Jsonl => ("application/x-ndjson", "jsonl"),
         ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
@@ -231,7 +237,7 @@ pub async fn audit_export(
     )) {
         headers.insert(header::CONTENT_DISPOSITION, disposition);
     }
-    Ok(response)
+    response
 }
 
 const CSV_COLUMNS: [&str; 13] = [

@@ -3,7 +3,7 @@
 //! same `#[utoipa::path]` the handler carries, so the document served at
 //! `/admin/v1/openapi.json` cannot miss a route. Errors are RFC 9457 problem details.
 
-mod audit;
+pub(crate) mod audit;
 mod auth;
 mod connections;
 mod events;
@@ -142,7 +142,7 @@ where
 }
 
 /// An RFC 3339 time a client sent as `name`, in microseconds.
-fn time_param(
+pub(crate) fn time_param(
     name: &str,
     value: Option<&str>,
 ) -> Result<Option<Micros>, crate::tenant::TenantError> {

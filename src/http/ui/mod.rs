@@ -3,6 +3,7 @@
 //! as the admin API. Every page is a bookmarkable GET (filters in the query string); forms use
 //! POST-redirect-GET and carry the session's form token.
 
+mod audit;
 mod connections;
 mod dashboard;
 mod page;
@@ -41,6 +42,8 @@ pub fn router() -> Router<AppState> {
             post(users::change_status),
         )
         .route("/ui/t/{tenant}/connections", get(connections::connections))
+        .route("/ui/t/{tenant}/audit", get(audit::audit))
+        .route("/ui/t/{tenant}/audit/export", get(audit::export))
         .route(
             "/ui/t/{tenant}/connections/{connection}",
             get(connections::connection),

@@ -330,6 +330,7 @@ struct UserPage {
     actions: [&'static str; 5],
     grid: Vec<GridRow>,
     timeline: Vec<TimelineEntry>,
+    timeline_hidden: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -377,7 +378,8 @@ pub async fn user(
     let detail = user_detail::user_detail(&state.store, &viewer.actor, &slug, &id, now)
         .await
         .map_err(refused)?;
-    let timeline = audit_log::audit_page(
+    // The audit trail needs settings:view; without it the page says so instead of failing.
+    let (events, timeline_hidden) = match audit_log::audit_page(
         &state.store,
         &viewer.actor,
         &slug,
@@ -389,7 +391,11 @@ pub async fn user(
         now,
     )
     .await
-    .map_err(refused)?;
+    {
+        Ok(page) => (page.events, false),
+        Err(TenantError::Forbidden(_)) => (Vec::new(), true),
+        Err(other) => return Err(refused(other)),
+    };
     let user = &detail.user;
     let doc = &user.doc;
     let name = |part: &str| {
@@ -502,8 +508,7 @@ pub async fn user(
                 .collect(),
         })
         .collect();
-    let timeline = timeline
-        .events
+    let timeline = events
         .into_iter()
         .map(|entry| {
             let e = entry.event;
@@ -549,6 +554,7 @@ pub async fn user(
         actions: PERMISSION_ACTIONS,
         grid,
         timeline,
+        timeline_hidden,
         chrome,
     };
     Ok(render(&page))
