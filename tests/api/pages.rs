@@ -359,6 +359,21 @@ async fn an_operator_does_the_job_in_a_real_browser() {
             "{href}"
         );
         screenshot(b, "08-audit").await;
+        // The roles: the catalog and the group that grants each role.
+        b.find(Locator::Css("nav a[href$='/roles']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let roles = text_of(b, "#roles").await;
+        assert!(
+            roles.contains("Supervisor")
+                && roles.contains("users:manage")
+                && roles.contains("Leads"),
+            "{roles}"
+        );
+        screenshot(b, "09-roles").await;
         assert_eq!(app.status_of(&json!({"id": ada})).await, "suspended");
     })
     .catch_unwind()

@@ -7,6 +7,7 @@ mod audit;
 mod connections;
 mod dashboard;
 mod page;
+mod roles;
 mod session;
 mod tenants;
 mod users;
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/ui/t/{tenant}/connections", get(connections::connections))
         .route("/ui/t/{tenant}/audit", get(audit::audit))
+        .route("/ui/t/{tenant}/roles", get(roles::roles))
         .route("/ui/t/{tenant}/audit/export", get(audit::export))
         .route(
             "/ui/t/{tenant}/connections/{connection}",

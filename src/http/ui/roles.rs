@@ -1,0 +1,58 @@
+//! `/ui/t/{tenant}/roles`: the role catalog with each role's permissions, the templates, and the
+//! groups mapped to each role.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+
+use super::page::{Chrome, PageError, render};
+use super::session::Viewer;
+use crate::state::AppState;
+use crate::tenant::admin_roles;
+
+struct RoleRow {
+    name: String,
+    description: Option<String>,
+    template: bool,
+    permissions: Vec<String>,
+    groups: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "ui/roles.html")]
+struct RolesPage {
+    chrome: Chrome,
+    slug: String,
+    roles: Vec<RoleRow>,
+}
+
+pub async fn roles(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(slug): Path<String>,
+) -> Result<Response, PageError> {
+    let tenant = viewer.tenant(&state, &slug).await?;
+    let chrome = viewer.tenant_chrome(&tenant, "Roles", "roles");
+    let (roles, mappings) = admin_roles::catalog(&state.store, &viewer.actor, &slug)
+        .await
+        .map_err(|e| PageError::rule(chrome.clone(), e))?;
+    let roles = roles
+        .into_iter()
+        .map(|role| RoleRow {
+            groups: mappings
+                .iter()
+                .filter(|m| m.role_id == role.id)
+                .map(|m| m.group_name.clone())
+                .collect(),
+            name: role.name,
+            description: role.description,
+            template: role.is_template,
+            permissions: role.permissions,
+        })
+        .collect();
+    Ok(render(&RolesPage {
+        chrome,
+        slug,
+        roles,
+    }))
+}
