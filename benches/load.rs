@@ -7,7 +7,7 @@
 //!     cargo bench --bench load -- users             # SQLite; add `--sizes 10000,100000` to choose
 //!     cargo bench --bench load -- groups
 //!     BENCH_DATABASE_URL=postgres://… cargo bench --bench load -- users
-//!     cargo bench --bench load -- admin --sizes 10000,100000   # admin reads; 10 audit events per user
+//!     cargo bench --bench load -- admin --sizes 10000,100000   # admin reads and pages; 10 audit events per user
 //!     cargo bench --bench load -- webhooks --sizes 10000,100000  # delivering a backlog of events
 //!     BENCH_WEBHOOKS=1 cargo bench --bench load -- users   # the users rows with a webhook on
 //!     cargo bench --bench load -- webhook-cost --sizes 10000  # writes, webhook off and on, paired
@@ -880,7 +880,7 @@ async fn admin_scenario(sizes: &[usize]) {
         .unwrap();
         let operator = operator.expose().to_string();
         let seeded = Instant::now();
-        seed_users_fast(&store, &tenant.id, size).await;
+        let ids = seed_users_fast(&store, &tenant.id, size).await;
         let events = size * EVENTS_PER_USER;
         let first_event_at =
             seed_audit(&database, &tenant.id, scim.connection_id.as_str(), events).await;
@@ -927,6 +927,60 @@ async fn admin_scenario(sizes: &[usize]) {
                         move |_| {
                             let (c, t, url) = (c.clone(), t.clone(), url.clone());
                             async move { c.get(url).bearer_auth(t).send().await.unwrap().status() }
+                        },
+                    ),
+                )
+                .await,
+            );
+        }
+        // The admin pages, as a signed-in operator's browser asks for them (a page session
+        // cookie, HTML rendered from the same use-cases).
+        let pages = format!("http://127.0.0.1:{port}/ui");
+        let signed_in = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(format!("{pages}/login"))
+            .form(&[("token", operator.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let cookie = signed_in.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let someone = ids[size / 2].to_string();
+        for (label, path) in [
+            ("page: dashboard", format!("/t/{TENANT}")),
+            ("page: users table", format!("/t/{TENANT}/users")),
+            (
+                "page: users, search + status",
+                format!("/t/{TENANT}/users?q=user00012&status=invited"),
+            ),
+            ("page: a user", format!("/t/{TENANT}/users/{someone}")),
+            ("page: audit log", format!("/t/{TENANT}/audit")),
+        ] {
+            let url = format!("{pages}{path}");
+            let (c, cookie) = (client.clone(), cookie.clone());
+            rows.push(
+                on_gateway(
+                    pid,
+                    drive(
+                        &format!("{label} @ {size} users, {events} events"),
+                        2_000,
+                        move |_| {
+                            let (c, cookie, url) = (c.clone(), cookie.clone(), url.clone());
+                            async move {
+                                c.get(url)
+                                    .header("cookie", cookie)
+                                    .send()
+                                    .await
+                                    .unwrap()
+                                    .status()
+                            }
                         },
                     ),
                 )
