@@ -2,7 +2,8 @@
 //! and why, and a verdict an admin can act on. The rules of the verdict are here and in the README.
 
 use crate::store::{
-    AuditRecord, ConnectionSummary, Micros, Store, SyncCounts, SyncWindows, ToleranceCount,
+    AuditRecord, ConnectionSummary, Micros, Store, SyncCounts, SyncWindows, TenantRecord,
+    ToleranceCount,
 };
 
 use super::TenantError;
@@ -157,6 +158,43 @@ pub async fn sync_state_of(
         .find(|c| c.connection.name == name)
         .ok_or_else(|| TenantError::NotFound(format!("connection '{name}'")))?;
     sync_state(store, connection, now).await
+}
+
+/// A tenant as the operators' overview shows it: its connections' verdicts and its last request.
+#[derive(Debug, Clone)]
+pub struct TenantOverview {
+    pub tenant: TenantRecord,
+    /// Each connection's name and verdict.
+    pub connections: Vec<(String, Verdict)>,
+    /// The last request any of its connections made.
+    pub last_request_at: Option<Micros>,
+}
+
+/// Every tenant with its connections' verdicts, for operators. Reads each connection's counters
+/// (a day of minutes at most): the cost follows the number of connections, not the traffic.
+pub async fn tenants_overview(
+    store: &Store,
+    actor: &AdminActor,
+    now: Micros,
+) -> Result<Vec<TenantOverview>, TenantError> {
+    let tenants = super::operators::list_tenants(store, actor).await?;
+    let mut overview = Vec::with_capacity(tenants.len());
+    for tenant in tenants {
+        let mut connections = Vec::new();
+        let mut last_request_at: Option<Micros> = None;
+        for summary in store.connections(&tenant.id, now).await? {
+            let windows = store.sync_windows(&summary.connection.id, now).await?;
+            let (verdict, _) = verdict(summary.last_used_at, &windows.last_hour, now);
+            last_request_at = last_request_at.max(summary.last_used_at);
+            connections.push((summary.connection.name, verdict));
+        }
+        overview.push(TenantOverview {
+            tenant,
+            connections,
+            last_request_at,
+        });
+    }
+    Ok(overview)
 }
 
 /// Reads a connection's sync state: counters of at most a day of minutes, and the newest

@@ -340,6 +340,57 @@ async fn an_operator_does_the_job_in_a_real_browser() {
         );
         assert!(rejections.contains("seat limit 3 reached"), "{rejections}");
         screenshot(b, "07-connection").await;
+        // A new token from the connection's page: shown once, and it works for SCIM; revoked
+        // from the same page, it stops.
+        b.find(Locator::Css("form[action$='/tokens'] button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let secret_field = b
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css("#secret"))
+            .await
+            .unwrap();
+        let secret = secret_field.prop("value").await.unwrap().unwrap();
+        assert!(secret.starts_with("scgw_"), "{secret}");
+        screenshot(b, "07b-new-token").await;
+        let app = &app;
+        let with_new = |token: String| async move {
+            app.get_with(&app.url("/Users?count=1"), &token)
+                .await
+                .status()
+        };
+        assert_eq!(with_new(secret.clone()).await, StatusCode::OK);
+        b.goto(&format!("{root}/ui/t/{TENANT}/connections/{connection}"))
+            .await
+            .unwrap();
+        let prefix: String = secret.chars().take(12).collect();
+        let revoke = format!("form[action$='/tokens/revoke'] input[value^='{prefix}']");
+        let row_form = b
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(&revoke))
+            .await
+            .unwrap();
+        let button = row_form
+            .find(Locator::XPath("./following-sibling::button"))
+            .await
+            .unwrap();
+        button.click().await.unwrap();
+        assert!(text_of(b, ".flash").await.starts_with("Token revoked"));
+        // A write looks the token up again at once (reads may reuse it for a second).
+        let refused = app
+            .client
+            .post(app.url("/Users"))
+            .bearer_auth(&secret)
+            .json(&user("after-revocation"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
         // The audit log, filtered to refusals: the seat-limit one, with its export links.
         b.find(Locator::Css("nav a[href$='/audit']"))
             .await
@@ -476,7 +527,9 @@ async fn pages_refuse_forged_forms_and_ended_sessions_and_escape_markup() {
         .unwrap()
         .to_string();
     assert!(policy.contains("default-src 'none'") && policy.contains("frame-ancestors 'none'"));
-    assert!(!policy.contains("script-src"), "{policy}");
+    // Script only from the gateway's own files: nothing inline, nothing evaluated.
+    assert!(policy.contains("script-src 'self';"), "{policy}");
+    assert!(!policy.contains("unsafe"), "{policy}");
     let html = users.text().await.unwrap();
     assert!(
         html.contains("&#60;img src=x onerror=alert(1)&#62;")

@@ -1,7 +1,7 @@
 //! The admin web pages under `/ui`: server-rendered HTML from askama templates compiled into the
-//! binary, one stylesheet served from the binary, no script. Each page calls the same use-cases
-//! as the admin API. Every page is a bookmarkable GET (filters in the query string); forms use
-//! POST-redirect-GET and carry the session's form token.
+//! binary, one stylesheet and one small script (copy buttons) served from the binary. Each page
+//! calls the same use-cases as the admin API. Every page is a bookmarkable GET (filters in the
+//! query string); forms use POST-redirect-GET and carry the session's form token.
 
 mod audit;
 mod connections;
@@ -20,12 +20,14 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::state::AppState;
 
-/// The pages' stylesheet, compiled in.
+/// The pages' stylesheet and their one script (copy buttons), compiled in.
 const STYLESHEET: &str = include_str!("../../../assets/style.css");
+const COPY_SCRIPT: &str = include_str!("../../../assets/copy.js");
 
-/// No script, no frames, nothing from elsewhere; forms post to the gateway only.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
-     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// Scripts only from the gateway's own files (no inline script, no eval), no frames, nothing
+/// from elsewhere; forms post to the gateway only.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 /// The sign-in page's: its single sign-on form leads to the tenant's identity provider.
 const SIGN_IN_POLICY: &str =
     "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -50,6 +52,14 @@ pub fn router() -> Router<AppState> {
             "/ui/t/{tenant}/connections/{connection}",
             get(connections::connection),
         )
+        .route(
+            "/ui/t/{tenant}/connections/{connection}/tokens",
+            post(connections::issue),
+        )
+        .route(
+            "/ui/t/{tenant}/connections/{connection}/tokens/revoke",
+            post(connections::revoke),
+        )
         .layer(policy(CONTENT_SECURITY_POLICY));
     let sign_in = Router::new()
         .route("/ui/login", get(session::login_page).post(session::login))
@@ -59,6 +69,7 @@ pub fn router() -> Router<AppState> {
         .merge(pages)
         .merge(sign_in)
         .route("/ui/assets/style.css", get(stylesheet))
+        .route("/ui/assets/copy.js", get(copy_script))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -74,6 +85,17 @@ fn policy(value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(value),
     )
+}
+
+async fn copy_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        COPY_SCRIPT,
+    )
+        .into_response()
 }
 
 async fn stylesheet() -> Response {

@@ -1,13 +1,16 @@
-//! `/ui/tenants`: every tenant with its seats, for operators.
+//! `/ui/tenants`: every tenant with its seats, its connections' health and its last request, for
+//! operators.
 
 use askama::Template;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::page::{Chrome, PageError, render, when};
+use super::page::{Chrome, PageError, render, when, when_or_never};
 use super::session::Viewer;
+use crate::clock::now_micros;
 use crate::state::AppState;
-use crate::tenant::operators::{self, AdminActor};
+use crate::tenant::operators::AdminActor;
+use crate::tenant::sync;
 
 /// `/ui`: an operator starts at the tenants, a tenant admin at their tenant.
 pub async fn home(viewer: Viewer) -> Response {
@@ -25,6 +28,9 @@ struct TenantRow {
     seats: String,
     seats_used: i64,
     seat_limit: Option<i64>,
+    /// Each connection's name and verdict.
+    connections: Vec<(String, &'static str)>,
+    last_request: String,
     created: String,
 }
 
@@ -36,12 +42,24 @@ struct TenantsPage {
 }
 
 pub async fn tenants(State(state): State<AppState>, viewer: Viewer) -> Result<Response, PageError> {
-    let tenants = operators::list_tenants(&state.store, &viewer.actor)
+    let tenants = sync::tenants_overview(&state.store, &viewer.actor, now_micros())
         .await
         .map_err(|e| viewer.refused(e))?;
     let rows = tenants
         .into_iter()
-        .map(|t| TenantRow {
+        .map(|overview| {
+            (
+                overview.tenant,
+                overview.connections,
+                overview.last_request_at,
+            )
+        })
+        .map(|(t, connections, last_request_at)| TenantRow {
+            connections: connections
+                .into_iter()
+                .map(|(name, verdict)| (name, verdict.as_str()))
+                .collect(),
+            last_request: when_or_never(last_request_at, "never"),
             seats: match t.seat_limit {
                 Some(limit) => format!("{} of {limit}", t.seats_used),
                 None => format!("{} (no limit)", t.seats_used),
