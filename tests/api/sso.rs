@@ -641,6 +641,29 @@ async fn return_to_must_be_on_the_allow_list() {
         "{}",
         attempt.body
     );
+    // The tenant's own admin pages are a return target without being on the list (the pages'
+    // single sign-on leads there); another tenant's are not.
+    let pages = format!("{}/ui/t/{TENANT}", sso.app.root);
+    let attempt = sso.sign_in("alice", Some(&pages)).await;
+    assert_eq!(attempt.location, Some(pages.clone()));
+    let foreign = format!("{}/ui/t/globex", sso.app.root);
+    assert_eq!(
+        sso.sign_in("alice", Some(&foreign)).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let start = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}/ui/sso?tenant={TENANT}", sso.app.root))
+        .send()
+        .await
+        .unwrap();
+    let encoded: String = form_urlencoded::byte_serialize(pages.as_bytes()).collect();
+    assert_eq!(
+        start.headers()["location"].to_str().unwrap(),
+        format!("/sso/{TENANT}/login?return_to={encoded}")
+    );
     // Without return_to the user lands on their own page at the gateway.
     let attempt = sso.sign_in("alice", None).await;
     assert_eq!(
