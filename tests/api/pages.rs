@@ -536,6 +536,23 @@ async fn pages_refuse_forged_forms_and_ended_sessions_and_escape_markup() {
             || html.contains("&lt;img src=x onerror=alert(1)&gt;")
     );
     assert!(!html.contains(MARKUP));
+    for missing in ["/ui/nothing-here", "/ui/t/acme/nothing-here"] {
+        let page = client
+            .get(format!("{root}{missing}"))
+            .header(reqwest::header::COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::NOT_FOUND, "{missing}");
+        assert!(page.text().await.unwrap().contains("<h1>Not found</h1>"));
+    }
+    let trailing = client
+        .get(format!("{root}/ui/"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(trailing.headers()["location"], "/ui/tenants");
     let unknown = client
         .get(format!("{root}/ui/t/nobody"))
         .header(reqwest::header::COOKIE, &cookie)

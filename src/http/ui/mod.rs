@@ -35,6 +35,8 @@ const SIGN_IN_POLICY: &str =
 pub fn router() -> Router<AppState> {
     let pages = Router::new()
         .route("/ui", get(tenants::home))
+        .route("/ui/", get(tenants::home))
+        .route("/ui/{*rest}", get(tenants::no_such_page))
         .route("/ui/logout", post(session::logout))
         .route("/ui/tenants", get(tenants::tenants))
         .route("/ui/t/{tenant}", get(dashboard::dashboard))

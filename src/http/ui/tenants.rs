@@ -12,6 +12,12 @@ use crate::state::AppState;
 use crate::tenant::operators::AdminActor;
 use crate::tenant::sync;
 
+/// Any other path under `/ui`: a page that does not exist, said as a page (signed in) or by the
+/// sign-in page.
+pub async fn no_such_page(viewer: Viewer) -> PageError {
+    viewer.refused(crate::tenant::TenantError::NotFound("page".into()))
+}
+
 /// `/ui`: an operator starts at the tenants, a tenant admin at their tenant.
 pub async fn home(viewer: Viewer) -> Response {
     match &viewer.actor {
