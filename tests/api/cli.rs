@@ -241,20 +241,7 @@ async fn serve_demo_prints_a_working_curl_and_stops_cleanly_on_sigterm() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let signed_in = client
-        .post(format!("{pages}/login"))
-        .form(&[("token", operator.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
-    let cookie = signed_in.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = crate::pages::page_session(&pages, &operator).await;
     let mut dashboard = String::new();
     for _ in 0..100 {
         dashboard = client

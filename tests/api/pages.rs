@@ -444,6 +444,25 @@ fn no_redirects() -> reqwest::Client {
         .unwrap()
 }
 
+/// Signs in to the pages at `pages` (…/ui) with an operator token; the session cookie
+/// (`name=value`) to send with page requests.
+pub async fn page_session(pages: &str, operator: &str) -> String {
+    let signed_in = no_redirects()
+        .post(format!("{pages}/login"))
+        .form(&[("token", operator)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
 /// The form token of the page at `url` for the session `cookie`.
 async fn csrf_of(client: &reqwest::Client, url: &str, cookie: &str) -> String {
     let page = client
@@ -630,19 +649,7 @@ async fn pages_refuse_forged_forms_and_ended_sessions_and_escape_markup() {
     assert_eq!(after.status(), StatusCode::SEE_OTHER);
 
     // Revoking the operator token ends the sessions it opened.
-    let again = client
-        .post(format!("{root}/ui/login"))
-        .form(&[("token", operator.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let cookie = again.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = page_session(&format!("{root}/ui"), &operator).await;
     let open = |cookie: String| {
         client
             .get(format!("{root}/ui/tenants"))

@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::page::{Chrome, PageError, render, when};
+use super::page::{Choice, Chrome, PageError, choices, link, render, when};
 use super::session::Viewer;
 use crate::clock::now_micros;
 use crate::http::admin::audit::{ExportFormat, export_response};
@@ -39,23 +39,20 @@ impl AuditParams {
     fn link(&self, path: &str, change: impl FnOnce(&mut AuditParams)) -> String {
         let mut next = self.clone();
         change(&mut next);
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        for (key, value) in [
-            ("action", &next.action),
-            ("outcome", &next.outcome),
-            ("connection", &next.connection),
-            ("actor", &next.actor),
-            ("target", &next.target),
-            ("since", &next.since),
-            ("until", &next.until),
-            ("cursor", &next.cursor),
-            ("format", &next.format),
-        ] {
-            if !value.is_empty() {
-                query.append_pair(key, value);
-            }
-        }
-        format!("{path}?{}", query.finish())
+        link(
+            path,
+            &[
+                ("action", &next.action),
+                ("outcome", &next.outcome),
+                ("connection", &next.connection),
+                ("actor", &next.actor),
+                ("target", &next.target),
+                ("since", &next.since),
+                ("until", &next.until),
+                ("cursor", &next.cursor),
+                ("format", &next.format),
+            ],
+        )
     }
 
     /// The trail's query these parameters ask for.
@@ -86,11 +83,6 @@ impl AuditParams {
             count: Some(PAGE_SIZE),
         })
     }
-}
-
-struct Choice {
-    value: String,
-    selected: bool,
 }
 
 struct EventRow {
@@ -139,15 +131,12 @@ pub async fn audit(
     let page = audit_log::audit_page(&state.store, &viewer.actor, &slug, &query, now)
         .await
         .map_err(refused)?;
-    let connections = sync::connections_of(&state.store, &viewer.actor, &slug, now)
+    let names = sync::connections_of(&state.store, &viewer.actor, &slug, now)
         .await
         .map_err(refused)?
         .into_iter()
-        .map(|c| Choice {
-            selected: c.connection.name == params.connection.trim(),
-            value: c.connection.name,
-        })
-        .collect();
+        .map(|c| c.connection.name);
+    let connections = choices(names, &params.connection);
     let rows = page
         .events
         .into_iter()
@@ -186,13 +175,7 @@ pub async fn audit(
         })
     };
     Ok(render(&AuditPage {
-        outcomes: ["success", "rejected"]
-            .into_iter()
-            .map(|o| Choice {
-                selected: o == params.outcome.trim(),
-                value: o.to_string(),
-            })
-            .collect(),
+        outcomes: choices(["success".into(), "rejected".into()], &params.outcome),
         connections,
         rows,
         next_link,

@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::page::{Chrome, PageError, render, when, when_or_never};
+use super::page::{Chrome, PageError, RejectionRow, render, when, when_or_never};
 use super::session::Viewer;
 use crate::clock::now_micros;
 use crate::state::AppState;
@@ -68,15 +68,6 @@ pub async fn connections(
         });
     }
     Ok(render(&ConnectionsPage { chrome, slug, rows }))
-}
-
-struct RejectionRow {
-    at: String,
-    request: String,
-    target: String,
-    status: i64,
-    scim_type: Option<String>,
-    detail: String,
 }
 
 struct TokenRow {
@@ -151,14 +142,7 @@ pub async fn connection(
     let rejections = sync
         .last_rejections
         .iter()
-        .map(|r| RejectionRow {
-            at: when(r.at),
-            request: r.request.clone().unwrap_or_else(|| r.action.clone()),
-            target: r.target_name.clone().unwrap_or_default(),
-            status: r.status,
-            scim_type: r.scim_type.clone(),
-            detail: r.detail.clone().unwrap_or_default(),
-        })
+        .map(|r| RejectionRow::of(r, &name))
         .collect();
     chrome.title = format!("Connection {name}");
     Ok(render(&ConnectionPage {

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
 
-use super::page::{Chrome, PageError, render, when, when_or_never};
+use super::page::{Chrome, PageError, RejectionRow, render, when_or_never};
 use super::session::Viewer;
 use crate::clock::now_micros;
 use crate::state::AppState;
@@ -22,16 +22,6 @@ struct ConnectionRow {
     verdict_reason: String,
     last_request: String,
     day: SyncCounts,
-}
-
-struct RejectionRow {
-    at: String,
-    connection: String,
-    request: String,
-    target: Option<String>,
-    status: i64,
-    scim_type: Option<String>,
-    detail: String,
 }
 
 #[derive(Template)]
@@ -65,20 +55,12 @@ pub async fn dashboard(
                 let state = sync::sync_state_of(&state.store, &viewer.actor, &slug, &name, now)
                     .await
                     .map_err(refused)?;
-                rejections.extend(state.last_rejections.iter().map(|r| {
-                    (
-                        r.at,
-                        RejectionRow {
-                            at: when(r.at),
-                            connection: name.clone(),
-                            request: r.request.clone().unwrap_or_else(|| r.action.clone()),
-                            target: r.target_name.clone(),
-                            status: r.status,
-                            scim_type: r.scim_type.clone(),
-                            detail: r.detail.clone().unwrap_or_default(),
-                        },
-                    )
-                }));
+                rejections.extend(
+                    state
+                        .last_rejections
+                        .iter()
+                        .map(|r| (r.at, RejectionRow::of(r, &name))),
+                );
                 connections.push(ConnectionRow {
                     kind: state.connection.connection.kind.clone(),
                     verdict: state.verdict.as_str(),

@@ -59,6 +59,63 @@ pub fn when(at: Micros) -> String {
     )
 }
 
+/// An option of a filter's list.
+pub struct Choice {
+    pub value: String,
+    pub selected: bool,
+}
+
+/// The options `values`, the one equal to `selected` marked.
+pub fn choices(values: impl IntoIterator<Item = String>, selected: &str) -> Vec<Choice> {
+    let selected = selected.trim();
+    values
+        .into_iter()
+        .map(|value| Choice {
+            selected: value == selected,
+            value,
+        })
+        .collect()
+}
+
+/// `path` with the non-empty `pairs` as its query string: the links of a filtered page.
+pub fn link(path: &str, pairs: &[(&str, &str)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in pairs {
+        if !value.is_empty() {
+            query.append_pair(key, value);
+        }
+    }
+    format!("{path}?{}", query.finish())
+}
+
+/// A refused request as the dashboard and a connection's page list it.
+pub struct RejectionRow {
+    pub at: String,
+    pub connection: String,
+    pub request: String,
+    pub target: String,
+    pub status: i64,
+    pub scim_type: Option<String>,
+    pub detail: String,
+}
+
+impl RejectionRow {
+    pub fn of(rejection: &crate::tenant::sync::Rejection, connection: &str) -> Self {
+        RejectionRow {
+            at: when(rejection.at),
+            connection: connection.to_string(),
+            request: rejection
+                .request
+                .clone()
+                .unwrap_or_else(|| rejection.action.clone()),
+            target: rejection.target_name.clone().unwrap_or_default(),
+            status: rejection.status,
+            scim_type: rejection.scim_type.clone(),
+            detail: rejection.detail.clone().unwrap_or_default(),
+        }
+    }
+}
+
 /// An optional time, or a dash.
 pub fn when_or_never(at: Option<Micros>, never: &str) -> String {
     at.map_or_else(|| never.to_string(), when)

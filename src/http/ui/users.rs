@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::page::{Chrome, PageError, render, when, when_or_never};
+use super::page::{Choice, Chrome, PageError, choices, link, render, when, when_or_never};
 use super::session::Viewer;
 use crate::clock::now_micros;
 use crate::scim::{ScimError, TENANT_USER_URN};
@@ -53,22 +53,19 @@ impl UsersParams {
     fn link(&self, slug: &str, change: impl FnOnce(&mut UsersParams)) -> String {
         let mut next = self.clone();
         change(&mut next);
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        for (key, value) in [
-            ("q", &next.q),
-            ("status", &next.status),
-            ("role", &next.role),
-            ("userType", &next.user_type),
-            ("connection", &next.connection),
-            ("sort", &next.sort),
-            ("cursor", &next.cursor),
-            ("start", &next.start),
-        ] {
-            if !value.is_empty() {
-                query.append_pair(key, value);
-            }
-        }
-        format!("/ui/t/{slug}/users?{}", query.finish())
+        link(
+            &format!("/ui/t/{slug}/users"),
+            &[
+                ("q", &next.q),
+                ("status", &next.status),
+                ("role", &next.role),
+                ("userType", &next.user_type),
+                ("connection", &next.connection),
+                ("sort", &next.sort),
+                ("cursor", &next.cursor),
+                ("start", &next.start),
+            ],
+        )
     }
 }
 
@@ -96,22 +93,6 @@ fn shown_name(user: &crate::store::UserRecord) -> String {
 fn given(text: &str) -> Option<String> {
     let text = text.trim();
     (!text.is_empty()).then(|| text.to_string())
-}
-
-/// An option of a filter's list.
-struct Choice {
-    value: String,
-    selected: bool,
-}
-
-fn choices(values: impl IntoIterator<Item = String>, selected: &str) -> Vec<Choice> {
-    values
-        .into_iter()
-        .map(|value| Choice {
-            selected: value == selected,
-            value,
-        })
-        .collect()
 }
 
 struct UserRowView {
@@ -266,10 +247,10 @@ pub async fn users(
                 UserStatus::Suspended,
             ]
             .map(|s| s.as_str().to_string()),
-            params.status.trim(),
+            &params.status,
         ),
-        roles: choices(role_names, params.role.trim()),
-        connections: choices(connection_names, params.connection.trim()),
+        roles: choices(role_names, &params.role),
+        connections: choices(connection_names, &params.connection),
         rows,
         sort_links: SortLinks {
             user_name: sort_link("userName"),
