@@ -26,18 +26,53 @@ impl WriteContext<'_> {
         target_id: Option<&str>,
         write: impl Future<Output = Result<T, TenantError>>,
     ) -> Result<T, TenantError> {
-        let outcome = write.await;
+        let target = Target {
+            id: target_id,
+            name: None,
+        };
         audit_rejection(
             self.store,
             self.caller,
             action,
-            target_id,
+            target,
             self.now,
-            outcome,
+            write.await,
+        )
+        .await
+    }
+
+    /// `audited` for a create, whose target has no id yet: a rejection names what the request
+    /// asked for (the userName or displayName it sent), so an admin can tell who was refused.
+    pub async fn audited_create<T>(
+        &self,
+        action: &str,
+        requested_name: Option<&str>,
+        write: impl Future<Output = Result<T, TenantError>>,
+    ) -> Result<T, TenantError> {
+        let target = Target {
+            id: None,
+            name: requested_name,
+        };
+        audit_rejection(
+            self.store,
+            self.caller,
+            action,
+            target,
+            self.now,
+            write.await,
         )
         .await
     }
 }
+
+/// What a rejected request was about.
+struct Target<'a> {
+    id: Option<&'a str>,
+    name: Option<&'a str>,
+}
+
+/// The most characters of a requested name kept with a rejection.
+const REQUESTED_NAME_CHARS: usize = 256;
 
 /// The sync counter a successful `action` adds to: what an admin reads as "creates, updates,
 /// deactivations and deletes" of a connection.
@@ -75,7 +110,7 @@ async fn audit_rejection<T>(
     store: &Store,
     caller: &Caller,
     action: &str,
-    target_id: Option<&str>,
+    target: Target<'_>,
     now: Micros,
     outcome: Result<T, TenantError>,
 ) -> Result<T, TenantError> {
@@ -98,7 +133,10 @@ async fn audit_rejection<T>(
         }
         .into(),
     );
-    record.target_id = target_id.map(str::to_string);
+    record.target_id = target.id.map(str::to_string);
+    record.target_name = target
+        .name
+        .map(|name| name.chars().take(REQUESTED_NAME_CHARS).collect());
     if let Err(audit_err) = store.record_audit(&record).await {
         tracing::error!(error = %audit_err, "could not record a rejected request in the audit trail");
     }

@@ -188,7 +188,8 @@ fn read_group(schemas: ResourceSchemas<'_>, body: &Value) -> Result<GroupInput, 
 }
 
 pub async fn create_group(ctx: &WriteContext<'_>, body: &Value) -> Result<Group, TenantError> {
-    ctx.audited("group.create", None, async {
+    let requested = body.get("displayName").and_then(Value::as_str);
+    ctx.audited_create("group.create", requested, async {
         let GroupInput {
             doc,
             member_ids: ids,

@@ -155,7 +155,8 @@ async fn unknown_roles_warning(
 
 /// Creates a user from a SCIM document: takes a seat, inserts, audits; all or nothing.
 pub async fn create_user(ctx: &WriteContext<'_>, body: &Value) -> Result<User, TenantError> {
-    ctx.audited("user.create", None, async {
+    let requested = body.get("userName").and_then(Value::as_str);
+    ctx.audited_create("user.create", requested, async {
         let (user, tolerances) = new_user_record(ctx.schemas, ctx.caller, body, ctx.now)?;
         let mut tx = ctx.store.begin().await?;
         let warning = unknown_roles_warning(&mut tx, &ctx.caller.tenant.id, &user.doc).await?;

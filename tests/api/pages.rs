@@ -339,6 +339,8 @@ async fn an_operator_does_the_job_in_a_real_browser() {
             "{rejections}"
         );
         assert!(rejections.contains("seat limit 3 reached"), "{rejections}");
+        // Who was refused: the userName the create asked for.
+        assert!(rejections.contains("dave@acme.test"), "{rejections}");
         screenshot(b, "07-connection").await;
         // A new token from the connection's page: shown once, and it works for SCIM; revoked
         // from the same page, it stops.
