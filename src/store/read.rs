@@ -185,11 +185,11 @@ fn bind_read(
 
 impl Tx {
     /// `Store::fetch_all_for_ids` inside this transaction, with `more` parameters bound after
-    /// each chunk's ids (`$n+1`, … where the chunk has `n`).
+    /// each chunk's ids: `sql_of(list, first)` numbers them from `$first` on.
     pub(crate) async fn fetch_all_for_ids<I, T>(
         &mut self,
         ids: &[I],
-        sql_of: impl Fn(&str) -> String,
+        sql_of: impl Fn(&str, usize) -> String,
         map: impl Fn(&AnyRow<'_>) -> Result<T, StoreError> + Clone,
         more: &[SqlParam],
     ) -> Result<Vec<T>, StoreError>
@@ -200,7 +200,8 @@ impl Tx {
         for chunk in ids.chunks(IN_LIST_CHUNK) {
             let mut params: Vec<SqlParam> = chunk.iter().map(Into::into).collect();
             params.extend(more.iter().cloned());
-            let query = SqlFragment::statement(sql_of(&placeholders(1, chunk.len())), params);
+            let sql = sql_of(&placeholders(1, chunk.len()), chunk.len() + 1);
+            let query = SqlFragment::statement(sql, params);
             out.extend(self.fetch_all(query, map.clone()).await?);
         }
         Ok(out)

@@ -274,10 +274,9 @@ impl Tx {
         let except = except_group.map_or(SqlParam::Null, SqlParam::from);
         self.fetch_all_for_ids(
             user_ids,
-            |list| {
-                // The ids are $1…$n; the tenant and the group left out follow them.
-                let n = list.matches('$').count();
-                let (tenant, except) = (n + 1, n + 2);
+            |list, first| {
+                // The tenant and the group left out follow the ids.
+                let (tenant, except) = (first, first + 1);
                 format!(
                     "SELECT v.user_id, r.name FROM user_role_values v \
                      JOIN roles r ON r.tenant_id = v.tenant_id AND r.name_key = v.value_key \

@@ -7,17 +7,28 @@ use super::operators::{AdminActor, AdminPermission, tenant_for};
 use super::roles::{self, RoleSpec, RoleUpdate};
 use crate::store::{GroupRoleMapping, Micros, RoleRecord, Store, UserId};
 
-/// The tenant's catalog and its group mappings. Needs `settings:view`.
+/// The tenant's catalog, each role with the names of the groups mapped to it. Needs
+/// `settings:view`.
 pub async fn catalog(
     store: &Store,
     actor: &AdminActor,
     slug: &str,
-) -> Result<(Vec<RoleRecord>, Vec<GroupRoleMapping>), TenantError> {
+) -> Result<Vec<(RoleRecord, Vec<String>)>, TenantError> {
     let tenant = tenant_for(store, actor, slug, AdminPermission::SettingsView).await?;
-    Ok((
-        store.roles(&tenant.id).await?,
-        store.group_role_mappings(&tenant.id).await?,
-    ))
+    let mappings: Vec<GroupRoleMapping> = store.group_role_mappings(&tenant.id).await?;
+    Ok(store
+        .roles(&tenant.id)
+        .await?
+        .into_iter()
+        .map(|role| {
+            let groups = mappings
+                .iter()
+                .filter(|m| m.role_id == role.id)
+                .map(|m| m.group_name.clone())
+                .collect();
+            (role, groups)
+        })
+        .collect())
 }
 
 /// The names of the catalog's roles, for filtering users by role. Needs `users:view` (a user's

@@ -30,15 +30,7 @@ impl WriteContext<'_> {
             id: target_id,
             name: None,
         };
-        audit_rejection(
-            self.store,
-            self.caller,
-            action,
-            target,
-            self.now,
-            write.await,
-        )
-        .await
+        self.audited_on(action, target, write).await
     }
 
     /// `audited` for a create, whose target has no id yet: a rejection names what the request
@@ -53,15 +45,17 @@ impl WriteContext<'_> {
             id: None,
             name: requested_name,
         };
-        audit_rejection(
-            self.store,
-            self.caller,
-            action,
-            target,
-            self.now,
-            write.await,
-        )
-        .await
+        self.audited_on(action, target, write).await
+    }
+
+    async fn audited_on<T>(
+        &self,
+        action: &str,
+        target: Target<'_>,
+        write: impl Future<Output = Result<T, TenantError>>,
+    ) -> Result<T, TenantError> {
+        let outcome = write.await;
+        audit_rejection(self.store, self.caller, action, target, self.now, outcome).await
     }
 }
 

@@ -144,6 +144,20 @@ pub async fn connections_of(
     Ok(store.connections(&tenant.id, now).await?)
 }
 
+/// The sync state of every connection of the tenant, its connections read once.
+pub async fn sync_states_of(
+    store: &Store,
+    actor: &AdminActor,
+    slug: &str,
+    now: Micros,
+) -> Result<Vec<SyncState>, TenantError> {
+    let mut states = Vec::new();
+    for connection in connections_of(store, actor, slug, now).await? {
+        states.push(sync_state(store, connection, now).await?);
+    }
+    Ok(states)
+}
+
 /// The sync state of the tenant's connection called `name`.
 pub async fn sync_state_of(
     store: &Store,

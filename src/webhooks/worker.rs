@@ -6,7 +6,7 @@
 //! next one carries on from the cursor. An endpoint that keeps failing past the horizon is
 //! disabled with the reason.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -242,18 +242,18 @@ impl Worker {
     /// once per round (an operator-wide endpoint's events come from many tenants).
     async fn names_of(&self, events: &[FeedEntry], now: Micros) -> Result<Names, StoreError> {
         let mut names = Names::default();
-        for event in events.iter().map(|e| &e.event) {
-            if names.tenants.contains_key(&event.tenant_id) {
-                continue;
-            }
-            let Some(tenant) = self.store.tenant_by_id(&event.tenant_id).await? else {
+        let tenants: BTreeSet<&TenantId> = events.iter().map(|e| &e.event.tenant_id).collect();
+        let with_connections: BTreeSet<&TenantId> = events
+            .iter()
+            .filter(|e| e.event.connection_id.is_some())
+            .map(|e| &e.event.tenant_id)
+            .collect();
+        for tenant_id in tenants {
+            let Some(tenant) = self.store.tenant_by_id(tenant_id).await? else {
                 continue;
             };
-            if events
-                .iter()
-                .any(|e| e.event.tenant_id == tenant.id && e.event.connection_id.is_some())
-            {
-                for c in self.store.connections(&tenant.id, now).await? {
+            if with_connections.contains(tenant_id) {
+                for c in self.store.connections(tenant_id, now).await? {
                     names.connections.insert(c.connection.id, c.connection.name);
                 }
             }

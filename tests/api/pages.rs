@@ -236,7 +236,10 @@ async fn an_operator_does_the_job_in_a_real_browser() {
             .await
             .unwrap();
         assert_eq!(text_of(b, "main h1").await, "Tenants");
-        assert!(text_of(b, "table").await.contains("3 of 3"));
+        let tenants = text_of(b, "table").await;
+        assert!(tenants.contains("3 of 3"), "{tenants}");
+        // The refused create made the connection's verdict degraded, here too.
+        assert!(tenants.contains("entra degraded"), "{tenants}");
         screenshot(b, "02-tenants").await;
         // The tenant's dashboard: stat cards, the connection's verdict, the refused create.
         b.find(Locator::LinkText(TENANT))

@@ -51,15 +51,11 @@ pub async fn list_roles(
     Admin(actor): Admin,
     Path(slug): Path<String>,
 ) -> Result<Json<Vec<RoleView>>, AdminError> {
-    let (roles, mappings) = admin_roles::catalog(&state.store, &actor, &slug).await?;
-    let views = roles
+    let views = admin_roles::catalog(&state.store, &actor, &slug)
+        .await?
         .into_iter()
-        .map(|role| RoleView {
-            groups: mappings
-                .iter()
-                .filter(|m| m.role_id == role.id)
-                .map(|m| m.group_name.clone())
-                .collect(),
+        .map(|(role, groups)| RoleView {
+            groups,
             name: role.name,
             description: role.description,
             permissions: role.permissions,

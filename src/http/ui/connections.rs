@@ -49,24 +49,19 @@ pub async fn connections(
     let chrome = viewer.tenant_chrome(&tenant, "Connections", "connections");
     let refused = |e| PageError::rule(chrome.clone(), e);
     let now = now_micros();
-    let summaries = sync::connections_of(&state.store, &viewer.actor, &slug, now)
+    let rows = sync::sync_states_of(&state.store, &viewer.actor, &slug, now)
         .await
-        .map_err(refused)?;
-    let mut rows = Vec::with_capacity(summaries.len());
-    for summary in summaries {
-        let name = summary.connection.name.clone();
-        let sync = sync::sync_state_of(&state.store, &viewer.actor, &slug, &name, now)
-            .await
-            .map_err(refused)?;
-        rows.push(ConnectionRow {
-            kind: summary.connection.kind,
+        .map_err(refused)?
+        .into_iter()
+        .map(|sync| ConnectionRow {
+            name: sync.connection.connection.name,
+            kind: sync.connection.connection.kind,
             verdict: sync.verdict.as_str(),
             verdict_reason: sync.verdict_reason,
-            last_request: when_or_never(summary.last_used_at, "never"),
-            live_tokens: summary.live_tokens,
-            name,
-        });
-    }
+            last_request: when_or_never(sync.connection.last_used_at, "never"),
+            live_tokens: sync.connection.live_tokens,
+        })
+        .collect();
     Ok(render(&ConnectionsPage { chrome, slug, rows }))
 }
 

@@ -48,13 +48,10 @@ pub async fn dashboard(
         .map_err(refused)?;
     let now = now_micros();
     let (mut connections, mut rejections, mut connections_hidden) = (Vec::new(), Vec::new(), false);
-    match sync::connections_of(&state.store, &viewer.actor, &slug, now).await {
-        Ok(summaries) => {
-            for summary in summaries {
-                let name = summary.connection.name.clone();
-                let state = sync::sync_state_of(&state.store, &viewer.actor, &slug, &name, now)
-                    .await
-                    .map_err(refused)?;
+    match sync::sync_states_of(&state.store, &viewer.actor, &slug, now).await {
+        Ok(states) => {
+            for state in states {
+                let name = state.connection.connection.name.clone();
                 rejections.extend(
                     state
                         .last_rejections

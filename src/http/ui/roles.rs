@@ -33,17 +33,12 @@ pub async fn roles(
 ) -> Result<Response, PageError> {
     let tenant = viewer.tenant(&state, &slug).await?;
     let chrome = viewer.tenant_chrome(&tenant, "Roles", "roles");
-    let (roles, mappings) = admin_roles::catalog(&state.store, &viewer.actor, &slug)
+    let roles = admin_roles::catalog(&state.store, &viewer.actor, &slug)
         .await
-        .map_err(|e| PageError::rule(chrome.clone(), e))?;
-    let roles = roles
+        .map_err(|e| PageError::rule(chrome.clone(), e))?
         .into_iter()
-        .map(|role| RoleRow {
-            groups: mappings
-                .iter()
-                .filter(|m| m.role_id == role.id)
-                .map(|m| m.group_name.clone())
-                .collect(),
+        .map(|(role, groups)| RoleRow {
+            groups,
             name: role.name,
             description: role.description,
             template: role.is_template,
