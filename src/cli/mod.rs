@@ -2,6 +2,7 @@
 
 mod admin_token;
 mod demo;
+mod import;
 mod purge;
 mod role;
 mod serve;
@@ -65,6 +66,8 @@ pub enum Command {
     /// Manage the tenant's role catalog, group-to-role mappings and role assignments.
     #[command(subcommand)]
     Role(role::RoleCommand),
+    /// Import users from a CSV file, with a per-row report (README: "Importing users").
+    Import(import::ImportArgs),
     /// Delete tombstones older than the retention period, and ended SSO sessions.
     Purge(purge::PurgeArgs),
     /// Configure a tenant's single sign-on (OpenID Connect) and rotate session signing keys.
@@ -101,6 +104,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Tenant(cmd) => tenant::run(&store, cmd, cli.json).await,
             Command::Token(cmd) => token::run(&store, cmd, cli.json).await,
             Command::Role(cmd) => role::run(&store, cmd, cli.json).await,
+            Command::Import(args) => import::run(&store, args, cli.json).await,
             Command::Purge(args) => purge::run(&store, args, cli.json).await,
             Command::Sso(cmd) => sso::run(&store, cmd, cli.secret_key.as_deref(), cli.json).await,
             Command::AdminToken(cmd) => admin_token::run(&store, cmd, cli.json).await,

@@ -234,6 +234,41 @@ impl Tx {
         Ok(())
     }
 
+    /// Marks a point this transaction can roll back to without ending: one row of an import
+    /// fails alone. Savepoints do not nest here; each `savepoint` is released or rolled back
+    /// before the next.
+    pub async fn savepoint(&mut self) -> Result<(), StoreError> {
+        self.execute_text("SAVEPOINT row_write").await
+    }
+
+    /// Keeps what was written since `savepoint`.
+    pub async fn release_savepoint(&mut self) -> Result<(), StoreError> {
+        self.execute_text("RELEASE SAVEPOINT row_write").await
+    }
+
+    /// Undoes what was written since `savepoint` (on PostgreSQL, also after a failed statement),
+    /// and ends the savepoint.
+    pub async fn rollback_to_savepoint(&mut self) -> Result<(), StoreError> {
+        self.execute_text("ROLLBACK TO SAVEPOINT row_write").await?;
+        self.execute_text("RELEASE SAVEPOINT row_write").await
+    }
+
+    /// Ends the transaction without keeping anything (a dry run).
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        match self.inner {
+            TxInner::Sqlite(t) => t.rollback().await?,
+            TxInner::Postgres(t) => t.rollback().await?,
+        }
+        Ok(())
+    }
+
+    async fn execute_text(&mut self, sql: &'static str) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::raw_sql(sql).execute(&mut *conn).await?;
+        });
+        Ok(())
+    }
+
     pub fn dialect(&self) -> Dialect {
         match self.inner {
             TxInner::Sqlite(_) => Dialect::Sqlite,

@@ -401,6 +401,50 @@ impl Tx {
         })
     }
 
+    /// The live user of the tenant whose userName is `user_name` ignoring case, locked like
+    /// `user_for_update`.
+    pub async fn user_by_name_for_update(
+        &mut self,
+        tenant_id: &TenantId,
+        user_name: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM users u WHERE u.tenant_id = $1 AND u.user_name_key = $2 AND u.deleted_at IS NULL{}",
+            user_columns!(),
+            self.dialect().row_lock()
+        );
+        on_tx!(self, |conn| {
+            let row = sqlx::query(AssertSqlSafe(sql))
+                .bind(tenant_id)
+                .bind(fold(user_name))
+                .fetch_optional(&mut *conn)
+                .await?;
+            row.as_ref()
+                .map(|row| user_from_row(&row.into()))
+                .transpose()
+        })
+    }
+
+    /// Counts `count` more invited users in the tenant's seats without checking the limit: a dry
+    /// run of an import rolls each batch back, and the next batch must still see the seats the
+    /// earlier ones would have taken.
+    pub async fn hold_invited_seats(
+        &mut self,
+        tenant_id: &TenantId,
+        count: i64,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "UPDATE tenants SET seats_used = seats_used + $2, users_invited = users_invited + $2 WHERE id = $1",
+            )
+            .bind(tenant_id)
+            .bind(count)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
     /// Live users of the tenant a sign-in claim names, locked like `user_for_update`: by userName
     /// ignoring case, by email address ignoring case (`by_email`), or by exact externalId
     /// (`by_external_id`).

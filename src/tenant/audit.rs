@@ -113,6 +113,23 @@ async fn audit_rejection<T>(
         Err(err) if !err.is_rejection() => return Err(err),
         Err(err) => err,
     };
+    let record = rejection_event(caller, action, target.id, target.name, now, &err);
+    if let Err(audit_err) = store.record_audit(&record).await {
+        tracing::error!(error = %audit_err, "could not record a rejected request in the audit trail");
+    }
+    Err(err)
+}
+
+/// The audit event of `caller`'s `action` refused with `err`, on the target with this id or,
+/// before it has one, the name the request asked for.
+pub fn rejection_event(
+    caller: &Caller,
+    action: &str,
+    target_id: Option<&str>,
+    requested_name: Option<&str>,
+    now: Micros,
+    err: &TenantError,
+) -> AuditRecord {
     let mut record = event(caller, action, now);
     record.outcome = "rejected".into();
     record.counts_as = Some(SyncCount::Rejection);
@@ -127,12 +144,8 @@ async fn audit_rejection<T>(
         }
         .into(),
     );
-    record.target_id = target.id.map(str::to_string);
-    record.target_name = target
-        .name
-        .map(|name| name.chars().take(REQUESTED_NAME_CHARS).collect());
-    if let Err(audit_err) = store.record_audit(&record).await {
-        tracing::error!(error = %audit_err, "could not record a rejected request in the audit trail");
-    }
-    Err(err)
+    record.target_id = target_id.map(str::to_string);
+    record.target_name =
+        requested_name.map(|name| name.chars().take(REQUESTED_NAME_CHARS).collect());
+    record
 }

@@ -302,7 +302,7 @@ struct GroupChange {
 
 /// Writes a group's new document and version after its membership changed (or not).
 async fn finish_update(
-    mut tx: Tx,
+    tx: &mut Tx,
     ctx: &WriteContext<'_>,
     old: Group,
     change: GroupChange,
@@ -370,9 +370,8 @@ async fn finish_update(
     }
     if fold(&old_name) != fold(&group.display_name) {
         // Roles are mapped to group names: a renamed group may give its members others.
-        let before = role_changes::mapped_roles(&mut tx, &caller.tenant.id, &old_name).await?;
-        let after =
-            role_changes::mapped_roles(&mut tx, &caller.tenant.id, &group.display_name).await?;
+        let before = role_changes::mapped_roles(tx, &caller.tenant.id, &old_name).await?;
+        let after = role_changes::mapped_roles(tx, &caller.tenant.id, &group.display_name).await?;
         let change = RoleChange {
             before: &before,
             after: &after,
@@ -385,7 +384,7 @@ async fn finish_update(
         }
     }
     for told in role_changes::membership_change(
-        &mut tx,
+        tx,
         caller,
         &group.id,
         &group.display_name,
@@ -397,8 +396,43 @@ async fn finish_update(
     {
         tx.insert_event(&told).await?;
     }
-    tx.commit().await?;
     Ok(group)
+}
+
+/// Adds a user to the group named `display_name` (ignoring case) in `tx`, audited as a
+/// `group.patch`; whether the user was not a member before. An import's `groups` column comes
+/// through here.
+pub(super) async fn add_member_by_group_name(
+    tx: &mut Tx,
+    ctx: &WriteContext<'_>,
+    display_name: &str,
+    user_id: &UserId,
+) -> Result<bool, TenantError> {
+    let tenant_id = &ctx.caller.tenant.id;
+    let group_id = tx
+        .group_id_by_name(tenant_id, display_name)
+        .await?
+        .ok_or_else(|| {
+            TenantError::InvalidArgument(format!("no group named '{display_name}' in this tenant"))
+        })?;
+    let old = lock_group(tx, ctx.caller, &group_id, None).await?;
+    let mut outcome = MembershipOutcome::default();
+    let added = tx
+        .add_members(tenant_id, &group_id, std::slice::from_ref(user_id), ctx.now)
+        .await?;
+    if added.is_empty() {
+        return Ok(false);
+    }
+    outcome.added = added;
+    let doc = old.doc.clone();
+    let change = GroupChange {
+        doc,
+        membership: outcome,
+        action: "group.patch",
+        tolerances: Vec::new(),
+    };
+    finish_update(tx, ctx, old, change).await?;
+    Ok(true)
 }
 
 /// Replaces a group (PUT): its document, and its member list by difference.
@@ -429,8 +463,8 @@ pub async fn replace_group(
             &mut outcome,
         )
         .await?;
-        finish_update(
-            tx,
+        let group = finish_update(
+            &mut tx,
             ctx,
             old,
             GroupChange {
@@ -440,7 +474,9 @@ pub async fn replace_group(
                 tolerances: Vec::new(),
             },
         )
-        .await
+        .await?;
+        tx.commit().await?;
+        Ok(group)
     })
     .await
 }
@@ -499,8 +535,8 @@ pub async fn patch_group(
             )
             .await?;
         }
-        finish_update(
-            tx,
+        let group = finish_update(
+            &mut tx,
             ctx,
             old,
             GroupChange {
@@ -510,7 +546,9 @@ pub async fn patch_group(
                 tolerances,
             },
         )
-        .await
+        .await?;
+        tx.commit().await?;
+        Ok(group)
     })
     .await
 }

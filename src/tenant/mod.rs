@@ -14,6 +14,7 @@ pub mod event_feed;
 pub mod events;
 pub mod groups;
 pub mod immutables;
+pub mod import;
 pub mod import_csv;
 pub mod operators;
 pub mod page_sessions;

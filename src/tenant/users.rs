@@ -36,7 +36,7 @@ pub type User = UserRecord;
 
 /// Splits the client's `active` from the document (the status column carries it) and checks the
 /// tenant extension's own rules.
-fn take_active_and_check(parsed: &mut Parsed) -> Result<Option<bool>, ScimError> {
+pub(super) fn take_active_and_check(parsed: &mut Parsed) -> Result<Option<bool>, ScimError> {
     let active = parsed.doc.remove("active").and_then(|v| v.as_bool());
     let user_type = parsed
         .doc
@@ -135,7 +135,7 @@ fn map_conflict(err: StoreError, user_name: &str) -> TenantError {
 
 /// The warning an audit event carries when role values name no catalog role (they grant nothing).
 /// Read in the write's own transaction.
-async fn unknown_roles_warning(
+pub(super) async fn unknown_roles_warning(
     tx: &mut Tx,
     tenant_id: &TenantId,
     doc: &Map<String, Value>,
@@ -264,7 +264,9 @@ pub async fn replace_user(
             tolerances: parsed.tolerances,
             kind: ChangeKind::Replace,
         };
-        write_change(tx, ctx, old, change).await
+        let user = write_change(&mut tx, ctx, old, change).await?;
+        tx.commit().await?;
+        Ok(user)
     })
     .await
 }
@@ -292,7 +294,9 @@ pub async fn patch_user(
             tolerances: parsed.tolerances,
             kind: ChangeKind::Patch,
         };
-        write_change(tx, ctx, old, change).await
+        let user = write_change(&mut tx, ctx, old, change).await?;
+        tx.commit().await?;
+        Ok(user)
     })
     .await
 }
@@ -316,23 +320,23 @@ async fn lock_user(
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ChangeKind {
+pub(super) enum ChangeKind {
     Replace,
     Patch,
 }
 
 /// A new document for a user, from a PUT or a PATCH.
-struct Change {
-    doc: Map<String, Value>,
-    active: Option<bool>,
-    tolerances: Vec<Tolerance>,
-    kind: ChangeKind,
+pub(super) struct Change {
+    pub doc: Map<String, Value>,
+    pub active: Option<bool>,
+    pub tolerances: Vec<Tolerance>,
+    pub kind: ChangeKind,
 }
 
 /// Checks the locked attributes, moves the status, and writes the new version with its audit
-/// event; an unchanged user keeps its version (and `meta.lastModified`).
-async fn write_change(
-    mut tx: Tx,
+/// event in `tx`; an unchanged user keeps its version (and `meta.lastModified`).
+pub(super) async fn write_change(
+    tx: &mut Tx,
     ctx: &WriteContext<'_>,
     old: User,
     change: Change,
@@ -390,14 +394,9 @@ async fn write_change(
         role_values: changed_roles,
     };
     let roles_before = if changed_roles {
-        role_changes::role_names(
-            &mut tx,
-            &caller.tenant.id,
-            std::slice::from_ref(&user.id),
-            None,
-        )
-        .await?
-        .remove(&user.id)
+        role_changes::role_names(tx, &caller.tenant.id, std::slice::from_ref(&user.id), None)
+            .await?
+            .remove(&user.id)
     } else {
         None
     };
@@ -424,7 +423,7 @@ async fn write_change(
         .collect();
     event.reason = held;
     if changed_roles
-        && let Some(warning) = unknown_roles_warning(&mut tx, &caller.tenant.id, &user.doc).await?
+        && let Some(warning) = unknown_roles_warning(tx, &caller.tenant.id, &user.doc).await?
     {
         event.reason = Some(match event.reason {
             Some(held) => format!("{held}; {warning}"),
@@ -443,7 +442,7 @@ async fn write_change(
     tx.insert_event(&told).await?;
     if let Some(before) = roles_before {
         let told = role_changes::user_change(
-            &mut tx,
+            tx,
             caller,
             &user.id,
             Some(user.version),
@@ -456,7 +455,6 @@ async fn write_change(
             tx.insert_event(&told).await?;
         }
     }
-    tx.commit().await?;
     Ok(user)
 }
 

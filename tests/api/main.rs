@@ -25,6 +25,7 @@ mod fuzz;
 mod groups;
 mod hostile;
 mod hostile_suite;
+mod import;
 mod layers;
 mod operations;
 mod pages;
