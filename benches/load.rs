@@ -415,6 +415,7 @@ async fn groups_scenario(database: &str) {
             schemas: registry.resource_schemas("Group").unwrap(),
             caller: &caller,
             now: now_micros(),
+            invitations: None,
         };
         let group = scim_gateway::tenant::groups::create_group(
             &ctx,

@@ -36,6 +36,7 @@ impl App {
             && settings.public_url == format!("http://{}", settings.listen)
         {
             settings.public_url = format!("http://{bound}");
+            settings.invitations.public_url = settings.public_url.clone();
         }
         settings.listen = bound;
         let registry = Registry::load()?;

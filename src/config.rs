@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::scim::filter::FilterLimits;
 use crate::scim::list::ListLimits;
 use crate::sso::secret_key::SecretKey;
+use crate::tenant::invitations::{DEFAULT_INVITATION_TTL_HOURS, InvitationPolicy};
 use crate::webhooks::worker::WorkerSettings;
 
 /// Every limit the gateway enforces. Each is configurable on `serve` and advertised where SCIM
@@ -100,6 +101,8 @@ pub struct Settings {
     pub allow_insecure_webhooks: bool,
     /// How webhook deliveries are paced and retried.
     pub webhook_delivery: WorkerSettings,
+    /// Where invitation links point (the public URL) and how long they last.
+    pub invitations: InvitationPolicy,
 }
 
 impl Settings {
@@ -113,6 +116,7 @@ impl Settings {
             token_cache_ttl: DEFAULT_TOKEN_CACHE_TTL,
             allow_insecure_webhooks: false,
             webhook_delivery: WorkerSettings::default(),
+            invitations: InvitationPolicy::new(&public_url, DEFAULT_INVITATION_TTL_HOURS),
         }
     }
 

@@ -11,6 +11,7 @@ use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::InvitationArgs;
 use crate::clock::now_micros;
 use crate::scim::schema::Registry;
 use crate::store::Store;
@@ -35,6 +36,8 @@ pub struct ImportArgs {
     report: Option<PathBuf>,
     /// The CSV file: a header row naming the columns (userName required), then one user a row.
     file: PathBuf,
+    #[command(flatten)]
+    invitations: InvitationArgs,
 }
 
 pub async fn run(store: &Store, args: ImportArgs, as_json: bool) -> anyhow::Result<()> {
@@ -55,6 +58,7 @@ pub async fn run(store: &Store, args: ImportArgs, as_json: bool) -> anyhow::Resu
         connection_name: &args.connection,
         actor: "cli",
         dry_run: args.dry_run,
+        invitations: args.invitations.policy(),
     };
     let summary = import_users(store, schemas, &request, open()?, now_micros, |row| {
         progress.row();

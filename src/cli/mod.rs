@@ -3,6 +3,7 @@
 mod admin_token;
 mod demo;
 mod import;
+mod invite;
 mod purge;
 mod role;
 mod serve;
@@ -68,6 +69,9 @@ pub enum Command {
     Role(role::RoleCommand),
     /// Import users from a CSV file, with a per-row report (README: "Importing users").
     Import(import::ImportArgs),
+    /// Resend an invited user's invitation (a new link; the old one stops working).
+    #[command(subcommand)]
+    Invite(invite::InviteCommand),
     /// Delete tombstones older than the retention period, and ended SSO sessions.
     Purge(purge::PurgeArgs),
     /// Configure a tenant's single sign-on (OpenID Connect) and rotate session signing keys.
@@ -105,6 +109,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Token(cmd) => token::run(&store, cmd, cli.json).await,
             Command::Role(cmd) => role::run(&store, cmd, cli.json).await,
             Command::Import(args) => import::run(&store, args, cli.json).await,
+            Command::Invite(cmd) => invite::run(&store, cmd, cli.json).await,
             Command::Purge(args) => purge::run(&store, args, cli.json).await,
             Command::Sso(cmd) => sso::run(&store, cmd, cli.secret_key.as_deref(), cli.json).await,
             Command::AdminToken(cmd) => admin_token::run(&store, cmd, cli.json).await,
@@ -127,6 +132,31 @@ async fn prepare(store: &Store) -> anyhow::Result<()> {
         tracing::info!(users = filled, "filled in folded documents");
     }
     Ok(())
+}
+
+/// Where the links of invitations a command issues point, and how long they last: the same
+/// settings (and environment) as `serve`'s.
+#[derive(Debug, clap::Args)]
+pub struct InvitationArgs {
+    /// URL people reach the gateway at: invitation links start with it.
+    #[arg(
+        long,
+        env = "SCIM_GATEWAY_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    public_url: String,
+    /// Hours an invitation link lasts.
+    #[arg(long, env = "SCIM_GATEWAY_INVITATION_TTL_HOURS", default_value_t = crate::tenant::invitations::DEFAULT_INVITATION_TTL_HOURS)]
+    invitation_ttl_hours: u64,
+}
+
+impl InvitationArgs {
+    pub fn policy(&self) -> crate::tenant::invitations::InvitationPolicy {
+        crate::tenant::invitations::InvitationPolicy::new(
+            &self.public_url,
+            self.invitation_ttl_hours,
+        )
+    }
 }
 
 /// A time in listings, `-` for none.

@@ -1,6 +1,7 @@
 //! `serve [--listen ADDR] [--public-url URL] [--demo]`: migrate, build the app, serve until
 //! SIGINT/SIGTERM, then drain in-flight requests.
 
+use crate::tenant::invitations::{DEFAULT_INVITATION_TTL_HOURS, InvitationPolicy};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -21,6 +22,9 @@ pub struct ServeArgs {
     /// URL clients reach the gateway at (default: http:// + the listen address).
     #[arg(long, env = "SCIM_GATEWAY_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Hours an invitation link lasts.
+    #[arg(long, env = "SCIM_GATEWAY_INVITATION_TTL_HOURS", default_value_t = DEFAULT_INVITATION_TTL_HOURS)]
+    pub invitation_ttl_hours: u64,
     /// Create a `demo` tenant with a token and print how to use it.
     #[arg(long)]
     pub demo: bool,
@@ -78,6 +82,8 @@ impl ServeArgs {
     fn settings(&self, secret_key: Option<&str>) -> anyhow::Result<Settings> {
         let mut settings = Settings::new(self.listen, self.public_url.clone());
         settings.token_cache_ttl = Duration::from_millis(self.token_cache_ms);
+        settings.invitations =
+            InvitationPolicy::new(&settings.public_url, self.invitation_ttl_hours);
         settings.allow_insecure_webhooks = self.allow_insecure_webhooks;
         settings.webhook_delivery.lease = Duration::from_secs(self.webhook_lease_secs.max(1));
         settings.sso = SsoSettings {

@@ -58,6 +58,7 @@ pub fn to_scim_error(err: &TenantError) -> ScimError {
             format!("connection '{name}' already exists in this tenant")
         }
         TenantError::InvalidArgument(detail) => detail.clone(),
+        TenantError::NotInvited { .. } => err.to_string(),
         TenantError::Unauthenticated => err.to_string(),
         TenantError::Forbidden(detail) => detail.clone(),
         TenantError::Store(retry) if retry.is_retryable() => {

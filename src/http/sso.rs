@@ -13,7 +13,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::error::{sso_error_json, sso_error_page};
+use super::error::{escape_html, sso_error_json, sso_error_page};
 use super::extract::{bearer_token, declared_length};
 use crate::clock::{datetime_of, now_micros};
 use crate::scim::resource::format_datetime;
@@ -21,6 +21,7 @@ use crate::sso::SsoError;
 use crate::sso::login::Callback;
 use crate::sso::session::published_keys;
 use crate::state::AppState;
+use crate::tenant::invitations::{self, InvitationRefusal};
 use crate::tenant::users::{self, UserExtras};
 
 /// The session cookie: the session token itself, for the host product and `/sso/{tenant}/me`.
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/sso/{tenant}/callback", get(callback))
         .route("/sso/{tenant}/me", get(me))
         .route("/sso/{tenant}/logout", post(logout))
+        .route("/sso/{tenant}/invite/{secret}", get(invitation))
 }
 
 fn secure(state: &AppState) -> bool {
@@ -126,6 +128,48 @@ async fn callback(
         }
         Err(err) => (jar, sso_error_page(&err)).into_response(),
     }
+}
+
+/// An invitation link: a valid one leads to the tenant's sign-in for its user (`login_hint`); any
+/// other gets a page saying why, never a sign-in.
+async fn invitation(
+    State(state): State<AppState>,
+    Path((slug, secret)): Path<(String, String)>,
+) -> Response {
+    match invitations::open(&state.store, &slug, &secret, now_micros()).await {
+        Ok(Ok(opened)) => {
+            let login = format!(
+                "{}/sso/{slug}/login?{}",
+                state.settings.public_url,
+                form_urlencoded::Serializer::new(String::new())
+                    .append_pair("login_hint", &opened.user_name)
+                    .finish()
+            );
+            Redirect::to(&login).into_response()
+        }
+        Ok(Err(refusal)) => invitation_refused_page(refusal),
+        Err(err) => sso_error_page(&SsoError::Tenant(err)),
+    }
+}
+
+/// The page of an invitation link that leads nowhere: 404 for one that never existed here, 410
+/// for one that did.
+fn invitation_refused_page(refusal: InvitationRefusal) -> Response {
+    let status = match refusal {
+        InvitationRefusal::Unknown => StatusCode::NOT_FOUND,
+        _ => StatusCode::GONE,
+    };
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Invitation</title></head>\
+         <body><main><h1>This invitation cannot be used</h1><p id=\"reason\">{}</p></main></body></html>",
+        escape_html(&refusal.to_string())
+    );
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
 }
 
 /// The session token of a request: `Authorization: Bearer …`, else the session cookie.

@@ -121,5 +121,10 @@ pub(super) fn migrator() -> Migrator {
             "page_sessions",
             include_str!("../../migrations/postgres/0021_page_sessions.sql"),
         ),
+        (
+            22,
+            "invitations",
+            include_str!("../../migrations/postgres/0022_invitations.sql"),
+        ),
     ])
 }

@@ -147,5 +147,10 @@ pub(super) fn migrator() -> Migrator {
             "page_sessions",
             include_str!("../../migrations/sqlite/0021_page_sessions.sql"),
         ),
+        (
+            22,
+            "invitations",
+            include_str!("../../migrations/sqlite/0022_invitations.sql"),
+        ),
     ])
 }

@@ -5,6 +5,7 @@ use std::future::Future;
 use crate::scim::schema::ResourceSchemas;
 use crate::store::{AuditRecord, Micros, Store, SyncCount};
 
+use super::invitations::InvitationPolicy;
 use super::{Caller, TenantError};
 
 /// What every write of the rules runs with: the store, the schemas of the resource it writes,
@@ -15,6 +16,9 @@ pub struct WriteContext<'a> {
     pub schemas: ResourceSchemas<'a>,
     pub caller: &'a Caller,
     pub now: Micros,
+    /// How a new invited user's invitation is issued; `None` where a write never invites (a
+    /// user created at sign-in is signed in at once).
+    pub invitations: Option<&'a InvitationPolicy>,
 }
 
 impl WriteContext<'_> {

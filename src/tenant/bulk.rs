@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::audit::WriteContext;
+use super::invitations::InvitationPolicy;
 use super::{Caller, TenantError, groups, users};
 use crate::scim::bulk::{BulkMethod, BulkOperation, BulkRequest, references, substitute};
 use crate::scim::filter::FilterLimits;
@@ -43,12 +44,20 @@ fn target(path: &str) -> Option<Target> {
     }
 }
 
+/// What every operation of a Bulk request runs with.
+#[derive(Clone, Copy)]
+pub struct BulkScope<'a> {
+    pub store: &'a Store,
+    pub registry: &'a Registry,
+    pub caller: &'a Caller,
+    /// The tenant's SCIM base URL, for each operation's `location`.
+    pub base_url: &'a str,
+    pub invitations: &'a InvitationPolicy,
+}
+
 /// Runs the operations; `clock` gives each its own time.
 pub async fn run_bulk(
-    store: &Store,
-    registry: &Registry,
-    caller: &Caller,
-    base_url: &str,
+    scope: &BulkScope<'_>,
     request: BulkRequest,
     limits: FilterLimits,
     clock: impl Fn() -> Micros,
@@ -85,8 +94,7 @@ pub async fn run_bulk(
             } else if refs.iter().all(|r| created.contains_key(r)) {
                 progressed = true;
                 substitute(&mut op, &created);
-                let outcome =
-                    execute(store, registry, caller, base_url, &op, limits, clock()).await;
+                let outcome = execute(scope, &op, limits, clock()).await;
                 if let (Some(bulk_id), Some(location)) = (&op.bulk_id, &outcome.location)
                     && outcome.error.is_none()
                     && let Some(id) = location.rsplit('/').next()
@@ -145,14 +153,18 @@ fn refused(op: &BulkOperation, status: u16, detail: String) -> OpOutcome {
 }
 
 async fn execute(
-    store: &Store,
-    registry: &Registry,
-    caller: &Caller,
-    base_url: &str,
+    scope: &BulkScope<'_>,
     op: &BulkOperation,
     limits: FilterLimits,
     now: Micros,
 ) -> OpOutcome {
+    let BulkScope {
+        store,
+        registry,
+        caller,
+        base_url,
+        invitations,
+    } = *scope;
     let caller = Caller {
         request_summary: Some(format!("Bulk {} {}", op.method.as_str(), op.path)),
         ..caller.clone()
@@ -191,6 +203,7 @@ async fn execute(
         schemas: user_schemas,
         caller: &caller,
         now,
+        invitations: Some(invitations),
     };
     let groups_ctx = WriteContext {
         schemas: group_schemas,

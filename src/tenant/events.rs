@@ -39,7 +39,7 @@ impl UserEventType {
 }
 
 /// Every event type the gateway emits, for filters and the API document.
-pub const EVENT_TYPES: [&str; 14] = [
+pub const EVENT_TYPES: [&str; 15] = [
     "user.created",
     "user.updated",
     "user.suspended",
@@ -54,9 +54,10 @@ pub const EVENT_TYPES: [&str; 14] = [
     "group.members_changed",
     "group.roles_changed",
     "tenant.seat_limit_reached",
+    "invitation.issued",
 ];
 
-fn new_event(caller: &Caller, event_type: &str, now: Micros) -> EventRecord {
+pub(super) fn new_event(caller: &Caller, event_type: &str, now: Micros) -> EventRecord {
     EventRecord {
         id: format!("evt_{}", uuid::Uuid::now_v7().simple()),
         tenant_id: caller.tenant.id.clone(),

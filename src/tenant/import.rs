@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use super::audit::{self, WriteContext};
 use super::groups::add_member_by_group_name;
 use super::import_csv::{CsvRow, CsvRows, FileError};
+use super::invitations::InvitationPolicy;
 use super::tenants::tenant_in;
 use super::users::{
     Change, ChangeKind, insert_new_user, new_user_record, take_active_and_check,
@@ -112,6 +113,8 @@ pub struct ImportRequest<'a> {
     pub actor: &'static str,
     /// Report what would happen and write nothing.
     pub dry_run: bool,
+    /// How the invitations of the users it creates are issued.
+    pub invitations: InvitationPolicy,
 }
 
 /// Reads the whole file once without writing: a file that is not UTF-8 or not CSV is refused
@@ -164,6 +167,7 @@ pub async fn import_users(
                 schemas,
                 caller: &caller,
                 now: clock(),
+                invitations: &request.invitations,
             };
             outcomes.push(import_row(&mut tx, &ctx, row, &mut seen).await?);
         }
@@ -225,6 +229,7 @@ struct RowContext<'a> {
     schemas: ResourceSchemas<'a>,
     caller: &'a Caller,
     now: Micros,
+    invitations: &'a InvitationPolicy,
 }
 
 /// The userNames rows have named so far, each by a 64-bit hash of its folded form (8 bytes and
@@ -262,6 +267,7 @@ async fn import_row(
         schemas: ctx.schemas,
         caller: &caller,
         now: ctx.now,
+        invitations: Some(ctx.invitations),
     };
     let written = match seen.first_line_of(&user_name, row.line) {
         _ if user_name.is_empty() => Err(TenantError::InvalidArgument("userName is empty".into())),

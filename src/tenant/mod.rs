@@ -16,6 +16,7 @@ pub mod groups;
 pub mod immutables;
 pub mod import;
 pub mod import_csv;
+pub mod invitations;
 pub mod operators;
 pub mod page_sessions;
 pub mod purge;
@@ -53,6 +54,11 @@ pub enum TenantError {
     GroupNameTaken(String),
     #[error("seat limit {limit} reached")]
     SeatLimitReached { limit: i64 },
+    #[error("{user_name} is {status}: only an invited user has an invitation to send")]
+    NotInvited {
+        user_name: String,
+        status: &'static str,
+    },
     #[error("'{attribute}' is locked in this tenant and cannot be changed")]
     Locked { attribute: String },
     #[error("the resource has changed: its version is no longer {expected}")]
@@ -95,7 +101,8 @@ impl TenantError {
             TenantError::UserNameTaken(_)
             | TenantError::GroupNameTaken(_)
             | TenantError::TenantExists(_)
-            | TenantError::ConnectionExists(_) => 409,
+            | TenantError::ConnectionExists(_)
+            | TenantError::NotInvited { .. } => 409,
             TenantError::SeatLimitReached { .. } | TenantError::Forbidden(_) => 403,
             TenantError::Unauthenticated => 401,
             TenantError::PreconditionFailed { .. } => 412,

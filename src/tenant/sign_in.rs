@@ -213,6 +213,7 @@ async fn try_sign_in(
                 schemas,
                 caller,
                 now,
+                invitations: None,
             };
             let user = create_just_in_time(&mut tx, &ctx, request, &value).await?;
             let mut event = login_event(caller, now, Some(&user));
@@ -253,6 +254,8 @@ async fn try_sign_in(
     tx.move_status(tenant_id, status, UserStatus::Active)
         .await?;
     if status == UserStatus::Invited {
+        // The first sign-in is what an invitation was for: its link is used up.
+        tx.end_open_invitation(&user.id, "used", now).await?;
         event.changed_attributes = vec!["status".into(), "lastLogin".into()];
     } else {
         event.changed_attributes = vec!["lastLogin".into()];

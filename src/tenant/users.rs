@@ -8,6 +8,7 @@ use super::audit::{self, WriteContext};
 use super::document::{changed_attributes, check_version, string_at};
 use super::events::{self, UserEventType};
 use super::immutables::{self, Omitted};
+use super::invitations;
 use super::query::{Listing, list_query};
 use super::role_changes;
 use super::roles::{Catalog, Effective, effective, scim_role_values};
@@ -211,6 +212,11 @@ pub(super) async fn insert_new_user(
     if let Some(limit) = filled_limit {
         tx.insert_event(&events::seat_limit_reached_event(caller, limit, now))
             .await?;
+    }
+    if user.status == UserStatus::Invited
+        && let Some(policy) = ctx.invitations
+    {
+        invitations::issue_in(tx, caller, policy, user, now).await?;
     }
     Ok(())
 }

@@ -133,16 +133,18 @@ async fn every_change_tells_its_event_and_a_refused_change_none() {
         StatusCode::NO_CONTENT
     );
 
-    let events = feed_of(&app, &token, 3, 12).await;
+    let events = feed_of(&app, &token, 3, 14).await;
     assert_eq!(
         types(&events),
         [
             "user.created",
+            "invitation.issued",
             "user.updated",
             "user.suspended",
             "user.reactivated",
             "user.created",
             "tenant.seat_limit_reached",
+            "invitation.issued",
             "group.created",
             "group.members_changed",
             "group.updated",
@@ -168,23 +170,35 @@ async fn every_change_tells_its_event_and_a_refused_change_none() {
     assert_eq!(created["data"]["active"], true);
     assert_eq!(created["data"]["meta"]["version"], "W/\"1\"");
     assert!(created["data"]["meta"].get("location").is_none());
-    let updated = &events[1];
+    // A new user is invited: the link for the host product to deliver.
+    let invited = &events[1];
+    assert_eq!(invited["resource"]["id"], ada_id);
+    assert_eq!(invited["data"]["userName"], "ada");
+    assert_eq!(invited["data"]["email"], "ada@example.com");
+    assert!(
+        invited["data"]["link"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/sso/{TENANT}/invite/inv_", app.root))
+    );
+    assert!(invited["data"]["expiresAt"].is_string());
+    let updated = &events[2];
     assert_eq!(updated["changed"], json!(["displayName"]));
     assert_eq!(updated["data"]["displayName"], "Ada L.");
     assert_eq!(updated["resource"]["version"], 2);
-    assert_eq!(events[2]["data"]["active"], false);
-    assert_eq!(events[5]["data"], json!({"tenant": TENANT, "seatLimit": 2}));
-    assert_eq!(events[7]["data"]["added"], json!([ada_id]));
-    assert_eq!(events[8]["changed"], json!(["displayName"]));
-    assert_eq!(events[8]["data"]["displayName"], "Sales EMEA");
+    assert_eq!(events[3]["data"]["active"], false);
+    assert_eq!(events[6]["data"], json!({"tenant": TENANT, "seatLimit": 2}));
+    assert_eq!(events[9]["data"]["added"], json!([ada_id]));
+    assert_eq!(events[10]["changed"], json!(["displayName"]));
+    assert_eq!(events[10]["data"]["displayName"], "Sales EMEA");
     assert_eq!(
         (
-            events[9]["data"]["added"].clone(),
-            events[9]["data"]["removed"].clone()
+            events[11]["data"]["added"].clone(),
+            events[11]["data"]["removed"].clone()
         ),
         (json!([bob_id]), json!([ada_id]))
     );
-    let deleted = &events[11];
+    let deleted = &events[13];
     assert_eq!(deleted["data"]["userName"], "bob");
     assert!(deleted["data"]["deleted"].is_string());
     assert!(
@@ -230,7 +244,7 @@ async fn the_feed_waits_for_the_next_event_and_refuses_foreign_cursors() {
     assert_eq!(writer.await.unwrap(), StatusCode::CREATED);
     assert_eq!(
         types(waited["events"].as_array().unwrap()),
-        ["user.created"]
+        ["user.created", "invitation.issued"]
     );
     assert_eq!(waited["events"][0]["data"]["userName"], "late");
 
@@ -251,6 +265,8 @@ async fn a_reader_sees_every_event_once_in_order_under_eight_concurrent_writers(
     let (token, _) = operator_token(&app).await;
     const WRITERS: usize = 8;
     const EACH: usize = 15;
+    // Each create tells two events: `user.created` and `invitation.issued`.
+    const EVENTS: usize = WRITERS * EACH * 2;
     let mut writers = Vec::new();
     for w in 0..WRITERS {
         let (client, url, scim) = (app.client.clone(), app.url("/Users"), app.token.clone());
@@ -271,7 +287,7 @@ async fn a_reader_sees_every_event_once_in_order_under_eight_concurrent_writers(
     // The reader follows the feed while the writers write.
     let mut seen: Vec<String> = Vec::new();
     let mut after = String::new();
-    while seen.len() < WRITERS * EACH {
+    while seen.len() < EVENTS {
         let path = if after.is_empty() {
             format!("/tenants/{TENANT}/events?limit=7&wait=5")
         } else {
@@ -282,14 +298,14 @@ async fn a_reader_sees_every_event_once_in_order_under_eight_concurrent_writers(
             seen.push(event["id"].as_str().unwrap().to_string());
         }
         after = page["nextCursor"].as_str().unwrap().to_string();
-        assert!(seen.len() <= WRITERS * EACH, "an event came twice");
+        assert!(seen.len() <= EVENTS, "an event came twice");
     }
     for writer in writers {
         writer.await.unwrap();
     }
     // What the reader saw as it happened is the feed as it stands afterwards: nothing appeared
     // behind the reader, nothing twice.
-    let settled: Vec<String> = feed_of(&app, &token, 50, WRITERS * EACH)
+    let settled: Vec<String> = feed_of(&app, &token, 50, EVENTS)
         .await
         .iter()
         .map(|e| e["id"].as_str().unwrap().to_string())

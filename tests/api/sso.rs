@@ -1047,3 +1047,211 @@ async fn an_admin_session_reaches_its_own_tenant_with_its_roles_permissions_only
     )
     .await;
 }
+
+impl Sso {
+    /// The link of the newest `invitation.issued` event for `user_name`, once more than `after`
+    /// of them are in the feed (on PostgreSQL the newest can show a moment late).
+    async fn invitation_link(&self, user_name: &str, after: usize) -> String {
+        let mut links = Vec::new();
+        for _ in 0..100 {
+            links = self
+                .outbox_events("invitation.issued", |e| e.data["userName"] == user_name)
+                .await
+                .iter()
+                .filter(|e| e.data["userName"] == user_name)
+                .filter_map(|e| e.data["link"].as_str().map(str::to_string))
+                .collect::<Vec<String>>();
+            if links.len() > after {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(links.len() > after, "{links:?}");
+        links.last().unwrap().clone()
+    }
+
+    /// Opens an invitation link in a fresh browser and follows it through the provider.
+    async fn follow_invitation(&self, link: &str) -> Attempt {
+        let browser = browser();
+        let opened = browser.get(link).send().await.unwrap();
+        if opened.status() != StatusCode::SEE_OTHER {
+            return finish(opened, None).await;
+        }
+        // The link leads to the gateway's own login, which leads to the provider.
+        let login = opened.headers()["location"].to_str().unwrap().to_string();
+        let started = browser.get(&login).send().await.unwrap();
+        match self.to_callback(&browser, started).await {
+            Ok(callback) => {
+                let answer = browser.get(&callback).send().await.unwrap();
+                finish(answer, Some(callback)).await
+            }
+            Err(answer) => finish(answer, None).await,
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_invitation_link_signs_its_user_in_once() {
+    let sso = sso(None, false).await;
+    // The provider signs in `alice` (email alice@example.com) when hinted; the gateway finds
+    // the user by that email.
+    let user = sso.provision("alice").await;
+    let link = sso.invitation_link("alice", 0).await;
+    assert!(
+        link.starts_with(&format!("{}/sso/{TENANT}/invite/inv_", sso.app.root)),
+        "{link}"
+    );
+    let issued = sso
+        .outbox_events("invitation.issued", |_| true)
+        .await
+        .remove(0);
+    assert_eq!(issued.data["email"], "alice@example.com");
+    assert_eq!(issued.resource_id.as_deref(), user["id"].as_str());
+
+    // Opening the link leads to the tenant's sign-in for that user.
+    let opened = browser().get(&link).send().await.unwrap();
+    assert_eq!(opened.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        opened.headers()["location"],
+        format!("{}/sso/{TENANT}/login?login_hint=alice", sso.app.root).as_str()
+    );
+    let attempt = sso.follow_invitation(&link).await;
+    assert_eq!(attempt.status, StatusCode::SEE_OTHER, "{}", attempt.body);
+    assert!(attempt.session.is_some());
+    assert_eq!(sso.app.status_of(&user).await, "active");
+
+    // Used up: the same link again is a page saying so, never a sign-in.
+    let again = sso.follow_invitation(&link).await;
+    assert_eq!(again.status, StatusCode::GONE);
+    assert!(again.body.contains("already been used"), "{}", again.body);
+    assert!(again.session.is_none());
+
+    // The same secret under another tenant's address, or a made-up one: not valid there.
+    let slug = scim_gateway::tenant::TenantSlug::parse("globex").unwrap();
+    scim_gateway::tenant::tenants::create_tenant(&sso.app.store, &slug, None, None, now_micros())
+        .await
+        .unwrap();
+    let foreign = link.replace(&format!("/sso/{TENANT}/"), "/sso/globex/");
+    for wrong in [
+        foreign,
+        format!("{}/sso/{TENANT}/invite/inv_madeup", sso.app.root),
+    ] {
+        let answer = sso.follow_invitation(&wrong).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{wrong}");
+        assert!(answer.body.contains("not valid"), "{}", answer.body);
+        assert!(answer.session.is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_resent_invitation_replaces_the_old_link() {
+    let sso = sso(None, false).await;
+    let user = sso.provision("bob").await;
+    let first = sso.invitation_link("bob", 0).await;
+
+    // From the command line: the new link alone on stdout.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_scim-gateway"))
+        .arg("--database")
+        .arg(&sso.app.database_url)
+        .args(["invite", "resend", "--tenant", TENANT, "--user", "BOB"])
+        .args(["--public-url", &sso.app.root])
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let second = String::from_utf8(output.stdout).unwrap().trim().to_string();
+    assert_eq!(second, sso.invitation_link("bob", 1).await);
+
+    // From the admin API: the link to copy.
+    let (operator, _) = crate::admin::operator_token(&sso.app).await;
+    let id = user["id"].as_str().unwrap();
+    let resent = sso
+        .app
+        .client
+        .post(format!(
+            "{}/admin/v1/tenants/{TENANT}/users/{id}/invitation",
+            sso.app.root
+        ))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resent.status(), StatusCode::CREATED);
+    let resent: Value = resent.json().await.unwrap();
+    let third = resent["link"].as_str().unwrap().to_string();
+    assert!(resent["expiresAt"].is_string());
+    assert_eq!(third, sso.invitation_link("bob", 2).await);
+    assert_eq!(
+        sso.app
+            .audit()
+            .await
+            .iter()
+            .filter(|e| e.action == "user.invite")
+            .count(),
+        2
+    );
+
+    for replaced in [&first, &second] {
+        let answer = sso.follow_invitation(replaced).await;
+        assert_eq!(answer.status, StatusCode::GONE);
+        assert!(
+            answer.body.contains("replaced by a newer one"),
+            "{}",
+            answer.body
+        );
+        assert!(answer.session.is_none());
+    }
+    let signed_in = sso.follow_invitation(&third).await;
+    assert!(signed_in.session.is_some(), "{}", signed_in.body);
+
+    // Signed in: nothing left to resend.
+    let again = sso
+        .app
+        .client
+        .post(format!(
+            "{}/admin/v1/tenants/{TENANT}/users/{id}/invitation",
+            sso.app.root
+        ))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let problem: Value = again.json().await.unwrap();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("is active"),
+        "{problem}"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_invitation_is_refused_and_a_suspended_users_link_is_withdrawn() {
+    let sso = sso_with(None, false, |settings| settings.invitations.ttl = 0).await;
+    sso.provision("alice").await;
+    let expired = sso.invitation_link("alice", 0).await;
+    let answer = sso.follow_invitation(&expired).await;
+    assert_eq!(answer.status, StatusCode::GONE);
+    assert!(answer.body.contains("expired"), "{}", answer.body);
+    assert!(answer.session.is_none());
+
+    let sso = sso_with(None, false, |_| {}).await;
+    let user = sso.provision("bob").await;
+    let link = sso.invitation_link("bob", 0).await;
+    let id = user["id"].as_str().unwrap();
+    let suspended = sso
+        .app
+        .client
+        .patch(sso.app.url(&format!("/Users/{id}")))
+        .bearer_auth(&sso.app.token)
+        .json(&json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "active", "value": false}]
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(suspended.status(), StatusCode::OK);
+    let answer = sso.follow_invitation(&link).await;
+    assert_eq!(answer.status, StatusCode::GONE);
+    assert!(answer.body.contains("no longer valid"), "{}", answer.body);
+}

@@ -185,6 +185,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::user_detail))
         .routes(routes!(users::suspend_user))
         .routes(routes!(users::reactivate_user))
+        .routes(routes!(users::resend_invitation))
         .routes(routes!(roles::list_roles, roles::create_role))
         .routes(routes!(roles::update_role))
         .routes(routes!(roles::map_group, roles::unmap_group))

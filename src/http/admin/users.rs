@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -14,6 +15,7 @@ use crate::state::AppState;
 use crate::store::{UserCounts, UserId};
 use crate::tenant::admin_status::{self, AdminStatusChange};
 use crate::tenant::document::primary_email;
+use crate::tenant::invitations::{self, UserRef};
 use crate::tenant::roles::{PERMISSION_ACTIONS, PERMISSION_CATEGORIES, RoleSource};
 use crate::tenant::stats;
 use crate::tenant::user_detail::{self, UserDetail};
@@ -313,6 +315,58 @@ pub async fn reactivate_user(
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Json<UserDetailView>, AdminError> {
     change_status(&state, &actor, &slug, id, AdminStatusChange::Reactivate).await
+}
+
+/// A new invitation link, to copy and send (the gateway sends no email; the host product gets
+/// the same link in an `invitation.issued` event).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationView {
+    /// The single-use sign-in link; the previous one no longer works.
+    pub link: String,
+    pub expires_at: String,
+}
+
+/// Issues an invited user a new invitation link and returns it; the previous link stops
+/// working. Users who have signed in, or are suspended, have no invitation (409). Needs
+/// `users:manage`.
+#[utoipa::path(
+    post,
+    path = "/tenants/{tenant}/users/{id}/invitation",
+    tag = "users",
+    params(
+        ("tenant" = String, Path, description = "The tenant's slug"),
+        ("id" = String, Path, description = "The user's SCIM id"),
+    ),
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 201, description = "The new invitation", body = InvitationView),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `users:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant or user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The user is not invited (signed in already, or suspended)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn resend_invitation(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<InvitationView>), AdminError> {
+    let id = UserId::new(id);
+    let issued = invitations::resend(
+        &state.store,
+        &actor,
+        &slug,
+        UserRef::Id(&id),
+        &state.settings.invitations,
+        now_micros(),
+    )
+    .await?;
+    let view = InvitationView {
+        link: issued.link,
+        expires_at: timestamp(issued.expires_at),
+    };
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 /// The users table's search, filters, order and page.

@@ -10,7 +10,7 @@ use crate::http::response::ScimResponse;
 use crate::scim::bulk::{BulkResult, bulk_response, parse_bulk_request};
 use crate::state::AppState;
 use crate::tenant::Caller;
-use crate::tenant::bulk::run_bulk;
+use crate::tenant::bulk::{BulkScope, run_bulk};
 
 pub async fn bulk(
     State(state): State<AppState>,
@@ -20,16 +20,14 @@ pub async fn bulk(
     let limits = &state.settings.limits;
     let request = parse_bulk_request(&body, limits.bulk_max_operations)?;
     let base = state.settings.scim_base_url(&caller.tenant.slug);
-    let outcomes = run_bulk(
-        &state.store,
-        &state.registry,
-        &caller,
-        &base,
-        request,
-        limits.filter,
-        now_micros,
-    )
-    .await;
+    let scope = BulkScope {
+        store: &state.store,
+        registry: &state.registry,
+        caller: &caller,
+        base_url: &base,
+        invitations: &state.settings.invitations,
+    };
+    let outcomes = run_bulk(&scope, request, limits.filter, now_micros).await;
     let results: Vec<BulkResult> = outcomes
         .into_iter()
         .map(|o| {

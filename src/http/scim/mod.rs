@@ -104,6 +104,7 @@ fn operation<'a>(
         schemas: resource_schemas(state, resource_type)?,
         caller,
         now: now_micros(),
+        invitations: Some(&state.settings.invitations),
     })
 }
 

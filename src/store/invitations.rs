@@ -1,0 +1,93 @@
+//! Invitations of invited users (migration 0022): a hash of each link's secret, whose user it
+//! is, when it expires, and how it ended (used at the first sign-in, or replaced by a newer one).
+
+use super::row::AnyRow;
+use super::{Micros, SqlFragment, SqlParam, Store, StoreError, TenantId, Tx, UserId, on_tx};
+
+/// An invitation as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationRecord {
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
+    pub issued_at: Micros,
+    pub expires_at: Micros,
+    pub ended_at: Option<Micros>,
+    /// `used` or `replaced` once ended.
+    pub ended_how: Option<String>,
+}
+
+fn invitation_from_row(row: &AnyRow<'_>) -> Result<InvitationRecord, StoreError> {
+    Ok(InvitationRecord {
+        tenant_id: row.column("tenant_id")?,
+        user_id: row.column("user_id")?,
+        issued_at: row.column("issued_at")?,
+        expires_at: row.column("expires_at")?,
+        ended_at: row.column("ended_at")?,
+        ended_how: row.column("ended_how")?,
+    })
+}
+
+fn by_hash(token_hash: &str) -> SqlFragment {
+    SqlFragment::statement(
+        "SELECT tenant_id, user_id, issued_at, expires_at, ended_at, ended_how \
+         FROM invitations WHERE token_hash = $1",
+        vec![SqlParam::Text(token_hash.to_string())],
+    )
+}
+
+impl Store {
+    /// The invitation whose secret hashes to `token_hash`, whatever its tenant or state.
+    pub async fn invitation_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<InvitationRecord>, StoreError> {
+        self.fetch_optional(by_hash(token_hash), invitation_from_row)
+            .await
+    }
+}
+
+impl Tx {
+    /// Stores a new invitation under the hash of its secret.
+    pub async fn insert_invitation(
+        &mut self,
+        token_hash: &str,
+        invitation: &InvitationRecord,
+    ) -> Result<(), StoreError> {
+        on_tx!(self, |conn| {
+            sqlx::query(
+                "INSERT INTO invitations (token_hash, tenant_id, user_id, issued_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(token_hash)
+            .bind(&invitation.tenant_id)
+            .bind(&invitation.user_id)
+            .bind(invitation.issued_at)
+            .bind(invitation.expires_at)
+            .execute(&mut *conn)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Ends the user's open invitation, if any, as `how` (`used` or `replaced`); whether there
+    /// was one.
+    pub async fn end_open_invitation(
+        &mut self,
+        user_id: &UserId,
+        how: &str,
+        now: Micros,
+    ) -> Result<bool, StoreError> {
+        on_tx!(self, |conn| {
+            let done = sqlx::query(
+                "UPDATE invitations SET ended_at = $2, ended_how = $3 \
+                 WHERE user_id = $1 AND ended_at IS NULL",
+            )
+            .bind(user_id)
+            .bind(now)
+            .bind(how)
+            .execute(&mut *conn)
+            .await?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+}
