@@ -28,6 +28,9 @@ pub struct Limits {
     pub bulk_max_operations: usize,
     /// Largest Bulk request body (advertised as `bulk.maxPayloadSize`).
     pub bulk_max_payload_bytes: usize,
+    /// Largest CSV file the admin API's import takes (413 beyond); the command line streams
+    /// files of any size.
+    pub max_import_bytes: usize,
     /// Seconds a pagination cursor stays valid (advertised as `pagination.cursorTimeout`).
     pub cursor_timeout_secs: i64,
 }
@@ -54,6 +57,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             bulk_max_operations: 1000,
             bulk_max_payload_bytes: 4 * 1024 * 1024,
+            max_import_bytes: 64 * 1024 * 1024,
             cursor_timeout_secs: 3600,
         }
     }

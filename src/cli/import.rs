@@ -59,6 +59,7 @@ pub async fn run(store: &Store, args: ImportArgs, as_json: bool) -> anyhow::Resu
         actor: "cli",
         dry_run: args.dry_run,
         invitations: args.invitations.policy(),
+        job: None,
     };
     let summary = import_users(store, schemas, &request, open()?, now_micros, |row| {
         progress.row();

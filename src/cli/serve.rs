@@ -52,6 +52,9 @@ pub struct ServeArgs {
     /// Largest Bulk request body in bytes.
     #[arg(long, env = "SCIM_GATEWAY_BULK_MAX_PAYLOAD_BYTES", default_value_t = Limits::default().bulk_max_payload_bytes)]
     pub bulk_max_payload_bytes: usize,
+    /// Largest CSV file an admin may upload to import (413 beyond).
+    #[arg(long, env = "SCIM_GATEWAY_MAX_IMPORT_BYTES", default_value_t = Limits::default().max_import_bytes)]
+    pub max_import_bytes: usize,
     /// Seconds a pagination cursor stays valid.
     #[arg(long, env = "SCIM_GATEWAY_CURSOR_TIMEOUT_SECS", default_value_t = Limits::default().cursor_timeout_secs)]
     pub cursor_timeout_secs: i64,
@@ -104,6 +107,7 @@ impl ServeArgs {
             request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
             bulk_max_operations: self.bulk_max_operations,
             bulk_max_payload_bytes: self.bulk_max_payload_bytes,
+            max_import_bytes: self.max_import_bytes,
             cursor_timeout_secs: self.cursor_timeout_secs.max(1),
         };
         Ok(settings)

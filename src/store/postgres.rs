@@ -126,5 +126,10 @@ pub(super) fn migrator() -> Migrator {
             "invitations",
             include_str!("../../migrations/postgres/0022_invitations.sql"),
         ),
+        (
+            23,
+            "import_jobs",
+            include_str!("../../migrations/postgres/0023_import_jobs.sql"),
+        ),
     ])
 }

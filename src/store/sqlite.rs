@@ -152,5 +152,10 @@ pub(super) fn migrator() -> Migrator {
             "invitations",
             include_str!("../../migrations/sqlite/0022_invitations.sql"),
         ),
+        (
+            23,
+            "import_jobs",
+            include_str!("../../migrations/sqlite/0023_import_jobs.sql"),
+        ),
     ])
 }

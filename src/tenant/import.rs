@@ -26,7 +26,9 @@ use crate::scim::ScimError;
 use crate::scim::TENANT_USER_URN;
 use crate::scim::resource::parse_resource;
 use crate::scim::schema::ResourceSchemas;
-use crate::store::{ConnectionId, ConnectionRecord, Micros, Store, Tx, UserId, fold};
+use crate::store::{
+    ConnectionId, ConnectionRecord, ImportCounts, ImportJobRow, Micros, Store, Tx, UserId, fold,
+};
 
 /// Rows written per transaction: large enough that a commit's cost is shared, small enough that
 /// SCIM writes of other tenants wait at most a few tens of milliseconds for SQLite's writer.
@@ -115,6 +117,9 @@ pub struct ImportRequest<'a> {
     pub dry_run: bool,
     /// How the invitations of the users it creates are issued.
     pub invitations: InvitationPolicy,
+    /// The admin API's job this import runs as: each batch's report rows and counts are
+    /// recorded with it.
+    pub job: Option<String>,
 }
 
 /// Reads the whole file once without writing: a file that is not UTF-8 or not CSV is refused
@@ -176,11 +181,52 @@ pub async fn import_users(
         } else {
             tx.commit().await?;
         }
+        if let Some(job) = &request.job {
+            record_batch(store, job, &outcomes, clock()).await?;
+        }
         for outcome in &outcomes {
             summary.count(outcome.outcome);
             report(outcome);
         }
     }
+}
+
+/// Adds a batch's outcomes to the report and counts of an admin API job, once the batch is
+/// decided.
+async fn record_batch(
+    store: &Store,
+    job: &str,
+    outcomes: &[ReportRow],
+    now: Micros,
+) -> Result<(), TenantError> {
+    let mut counts = ImportCounts::default();
+    let rows: Vec<ImportJobRow> = outcomes
+        .iter()
+        .map(|row| {
+            match row.outcome {
+                RowOutcome::Created => counts.created += 1,
+                RowOutcome::Updated => counts.updated += 1,
+                RowOutcome::Unchanged => counts.unchanged += 1,
+                RowOutcome::Rejected => counts.rejected += 1,
+            }
+            ImportJobRow {
+                line: i64::try_from(row.line).unwrap_or(i64::MAX),
+                user_name: storable(&row.user_name),
+                outcome: row.outcome.as_str().to_string(),
+                reason: row.reason.as_deref().map(storable),
+            }
+        })
+        .collect();
+    let mut tx = store.begin().await?;
+    tx.record_import_batch(job, &rows, counts, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Text a file gave, as every engine can store it: a NUL (which PostgreSQL refuses) shown as
+/// U+FFFD.
+fn storable(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
 }
 
 /// The caller every row is written as: the tenant, and the import's connection.

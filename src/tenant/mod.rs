@@ -16,6 +16,7 @@ pub mod groups;
 pub mod immutables;
 pub mod import;
 pub mod import_csv;
+pub mod import_jobs;
 pub mod invitations;
 pub mod operators;
 pub mod page_sessions;

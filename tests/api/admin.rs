@@ -370,6 +370,20 @@ async fn the_openapi_document_describes_every_admin_route_and_each_answers() {
         .unwrap();
     }
     tx.commit().await.unwrap();
+    // An import job to name.
+    let import: Value = app
+        .client
+        .post(format!("{}/admin/v1/tenants/{TENANT}/imports", app.root))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body("userName\nimported@example.com\n")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let job = import["id"].as_str().unwrap().to_string();
     let paths = document["paths"].as_object().unwrap();
     // Deletes last: they take away what other routes name.
     let mut calls: Vec<(&String, &String, &Value)> = paths
@@ -396,6 +410,7 @@ async fn the_openapi_document_describes_every_admin_route_and_each_answers() {
             .replace("{prefix}", &app.token[..12])
             .replace("{role}", "Viewer")
             .replace("{group}", "Leads")
+            .replace("{job}", &job)
             .replace(
                 "{endpoint}",
                 if path.starts_with("/webhooks/") {

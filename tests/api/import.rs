@@ -329,3 +329,177 @@ async fn a_file_that_is_not_utf8_is_refused_naming_its_line_and_nothing_lands() 
     assert!(err.contains("line 4 is not UTF-8"), "{err}");
     assert_eq!(app.tenant_seats_used().await, 0, "refused before any row");
 }
+
+/// Uploads `csv` to the admin API's import; returns the answer.
+async fn upload(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    csv: &[u8],
+    media: &str,
+) -> reqwest::Response {
+    app.client
+        .post(format!(
+            "{}/admin/v1/tenants/{TENANT}/imports{query}",
+            app.root
+        ))
+        .bearer_auth(token)
+        .header("content-type", media)
+        .body(csv.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Follows a job until it has ended.
+async fn finished_job(app: &TestApp, token: &str, location: &str) -> Value {
+    for _ in 0..200 {
+        let job: Value = app
+            .client
+            .get(format!("{}{location}", app.root))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if job["state"] != "running" {
+            return job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the import did not end");
+}
+
+#[tokio::test]
+async fn the_admin_api_runs_an_upload_as_a_job_with_a_per_row_report() {
+    let app = spawn_app().await;
+    let (token, _) = crate::admin::operator_token(&app).await;
+    let sales =
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Sales"});
+    assert_eq!(app.post("/Groups", &sales).await.status(), 201);
+    let mut pushed = crate::helpers::user("locked@example.com");
+    pushed["userType"] = json!("agent");
+    assert_eq!(app.post("/Users", &pushed).await.status(), 201);
+    set_seat_limit(&app, Some(4)).await;
+
+    // A dry run first: the same report, nothing written.
+    let dry = upload(
+        &app,
+        &token,
+        "?dryRun=true",
+        SPREADSHEET.as_bytes(),
+        "text/csv; charset=utf-8",
+    )
+    .await;
+    assert_eq!(dry.status(), 202);
+    let location = dry.headers()["location"].to_str().unwrap().to_string();
+    let dry_job = finished_job(&app, &token, &location).await;
+    assert_eq!(dry_job["state"], "finished", "{dry_job}");
+    assert_eq!(dry_job["dryRun"], true);
+    assert_eq!(app.tenant_seats_used().await, 1);
+
+    let started = upload(
+        &app,
+        &token,
+        "?connection=hr-export",
+        SPREADSHEET.as_bytes(),
+        "application/vnd.ms-excel",
+    )
+    .await;
+    assert_eq!(started.status(), 202);
+    let location = started.headers()["location"].to_str().unwrap().to_string();
+    let started: Value = started.json().await.unwrap();
+    assert_eq!(started["totalRows"], 9);
+    assert_eq!(started["connection"], "hr-export");
+    assert!(started["actor"].as_str().unwrap().starts_with("operator:"));
+    let job = finished_job(&app, &token, &location).await;
+    assert_eq!(job["state"], "finished", "{job}");
+    assert_eq!(
+        (
+            job["rowsDone"].clone(),
+            job["created"].clone(),
+            job["rejected"].clone()
+        ),
+        (json!(9), json!(3), json!(6))
+    );
+    assert_eq!(
+        (dry_job["created"].clone(), dry_job["rejected"].clone()),
+        (job["created"].clone(), job["rejected"].clone()),
+        "the dry run said what the import did"
+    );
+    assert_eq!(app.tenant_seats_used().await, 4);
+
+    // The report in pages, then all of it as CSV.
+    let report = job["report"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("/admin/v1");
+    let first: Value = crate::admin::admin_get(&app, &format!("{report}?limit=5"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["rows"].as_array().unwrap().len(), 5);
+    assert_eq!(first["rows"][0]["line"], 2);
+    assert_eq!(first["rows"][0]["userName"], "ada@example.com");
+    assert_eq!(first["rows"][0]["outcome"], "created");
+    assert_eq!(first["nextAfter"], 8);
+    let rest: Value = crate::admin::admin_get(&app, &format!("{report}?limit=5&after=8"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["rows"].as_array().unwrap().len(), 4);
+    assert_eq!(rest["nextAfter"], Value::Null);
+    assert_eq!(rest["rows"][3]["reason"], "seat limit 4 reached");
+    let csv = crate::admin::admin_get(&app, &format!("{report}?format=csv"), &token).await;
+    assert_eq!(csv.status(), 200);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = csv.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 9);
+    assert_eq!(&rows[1][0], "4");
+    assert_eq!(&rows[1][2], "rejected");
+    assert!(rows[1][3].contains("'maxChats' must be between 0 and 10"));
+
+    let listed: Value =
+        crate::admin::admin_get(&app, &format!("/tenants/{TENANT}/imports"), &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(listed["jobs"].as_array().unwrap().len(), 2);
+    assert!(app.audit().await.iter().any(|e| e.action == "import.start"));
+}
+
+#[tokio::test]
+async fn the_admin_api_refuses_an_unreadable_file_at_once() {
+    let app = spawn_app().await;
+    let (token, _) = crate::admin::operator_token(&app).await;
+    let latin1 = b"userName\r\nfirst@example.com\r\ncaf\xe9@example.com\r\n";
+    let refused = upload(&app, &token, "", latin1, "text/csv").await;
+    let problem = crate::admin::assert_problem(refused, 400).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("line 3 is not UTF-8"),
+        "{problem}"
+    );
+    let no_user_name = upload(&app, &token, "", b"email\nx@example.com\n", "text/csv").await;
+    crate::admin::assert_problem(no_user_name, 400).await;
+    let json_body = upload(&app, &token, "", b"{}", "application/json").await;
+    crate::admin::assert_problem(json_body, 415).await;
+    let unknown =
+        crate::admin::admin_get(&app, &format!("/tenants/{TENANT}/imports/imp_nope"), &token).await;
+    crate::admin::assert_problem(unknown, 404).await;
+    assert_eq!(app.tenant_seats_used().await, 0);
+}

@@ -7,6 +7,7 @@ pub(crate) mod audit;
 mod auth;
 mod connections;
 mod events;
+mod imports;
 mod roles;
 mod tenants;
 mod users;
@@ -186,6 +187,9 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::suspend_user))
         .routes(routes!(users::reactivate_user))
         .routes(routes!(users::resend_invitation))
+        .routes(routes!(imports::start_import, imports::list_imports))
+        .routes(routes!(imports::show_import))
+        .routes(routes!(imports::import_report))
         .routes(routes!(roles::list_roles, roles::create_role))
         .routes(routes!(roles::update_role))
         .routes(routes!(roles::map_group, roles::unmap_group))
