@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use super::row::AnyRow;
-use super::{AuditRecord, SqlFragment, SqlParam, Store, StoreError, SyncCount, Tx, on_tx};
+use super::{AuditRecord, SqlFragment, SqlParam, Store, StoreError, Tx};
 use super::{ConnectionId, Micros, TenantId};
 
 fn list_text(list: &[String]) -> Option<String> {
@@ -62,33 +62,44 @@ impl Tx {
     /// Appends an event; the database counts it for its connection when it says so
     /// (`counts_as`: the trigger of migration 0012 upserts `sync_counters`).
     pub async fn insert_audit(&mut self, event: &AuditRecord) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "INSERT INTO audit_events (tenant_id, connection_id, at, actor, action, target_type, target_id, \
-                 target_name, outcome, http_status, reason, changed_attributes, tolerances, request_summary, scim_type, \
-                 counts_as) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-            )
-            .bind(&event.tenant_id)
-            .bind(&event.connection_id)
-            .bind(event.at)
-            .bind(&event.actor)
-            .bind(&event.action)
-            .bind(&event.target_type)
-            .bind(storable_opt(&event.target_id))
-            .bind(storable_opt(&event.target_name))
-            .bind(&event.outcome)
-            .bind(event.http_status)
-            .bind(storable_opt(&event.reason))
-            .bind(list_text(&event.changed_attributes))
-            .bind(list_text(&event.tolerances))
-            .bind(storable_opt(&event.request_summary))
-            .bind(&event.scim_type)
-            .bind(event.counts_as.map(SyncCount::column))
-            .execute(&mut *conn)
-            .await?;
-        });
-        Ok(())
+        self.insert_audits(std::slice::from_ref(event)).await
+    }
+
+    /// Appends events, a few hundred to a statement.
+    pub async fn insert_audits(&mut self, events: &[AuditRecord]) -> Result<(), StoreError> {
+        const HEAD: &str = "INSERT INTO audit_events (tenant_id, connection_id, at, actor, action, \
+             target_type, target_id, target_name, outcome, http_status, reason, changed_attributes, \
+             tolerances, request_summary, scim_type, counts_as) VALUES ";
+        let text =
+            |v: Option<Cow<'_, str>>| v.map_or(SqlParam::Null, |t| SqlParam::Text(t.into_owned()));
+        let mut params = Vec::with_capacity(events.len() * 16);
+        for event in events {
+            params.extend([
+                event
+                    .tenant_id
+                    .as_ref()
+                    .map_or(SqlParam::Null, SqlParam::from),
+                event
+                    .connection_id
+                    .as_ref()
+                    .map_or(SqlParam::Null, SqlParam::from),
+                SqlParam::Int(event.at),
+                SqlParam::Text(event.actor.clone()),
+                SqlParam::Text(event.action.clone()),
+                text(event.target_type.as_deref().map(Cow::Borrowed)),
+                text(storable_opt(&event.target_id)),
+                text(storable_opt(&event.target_name)),
+                SqlParam::Text(event.outcome.clone()),
+                SqlParam::Int(event.http_status),
+                text(storable_opt(&event.reason)),
+                text(list_text(&event.changed_attributes).map(Cow::Owned)),
+                text(list_text(&event.tolerances).map(Cow::Owned)),
+                text(storable_opt(&event.request_summary)),
+                text(event.scim_type.as_deref().map(Cow::Borrowed)),
+                text(event.counts_as.map(|c| Cow::Borrowed(c.column()))),
+            ]);
+        }
+        self.insert_rows(HEAD, 16, &params).await
     }
 }
 

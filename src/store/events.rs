@@ -5,7 +5,7 @@
 use super::audit::storable_opt;
 use super::row::AnyRow;
 use super::{
-    ConnectionId, Micros, SqlFragment, SqlParam, Store, StoreError, TenantId, Tx, json_text, on_tx,
+    ConnectionId, Micros, SqlFragment, SqlParam, Store, StoreError, TenantId, Tx, json_text,
 };
 
 /// An event as the host product receives it.
@@ -78,28 +78,39 @@ impl Tx {
     /// Appends an event to the outbox, in this transaction: it is there if and only if the
     /// change commits.
     pub async fn insert_event(&mut self, event: &EventRecord) -> Result<(), StoreError> {
-        let changed = (!event.changed.is_empty())
-            .then(|| serde_json::Value::from(event.changed.clone()).to_string());
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "INSERT INTO events (id, tenant_id, type, at, actor, connection_id, resource_type, resource_id, \
-                 resource_version, changed, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(&event.id)
-            .bind(&event.tenant_id)
-            .bind(&event.event_type)
-            .bind(event.at)
-            .bind(&event.actor)
-            .bind(&event.connection_id)
-            .bind(&event.resource_type)
-            .bind(storable_opt(&event.resource_id))
-            .bind(event.resource_version)
-            .bind(&changed)
-            .bind(json_text(&event.data))
-            .execute(&mut *conn)
-            .await?;
-        });
-        Ok(())
+        self.insert_events(std::slice::from_ref(event)).await
+    }
+
+    /// Appends events to the outbox, a few hundred to a statement, in the order given.
+    pub async fn insert_events(&mut self, events: &[EventRecord]) -> Result<(), StoreError> {
+        const HEAD: &str = "INSERT INTO events (id, tenant_id, type, at, actor, connection_id, \
+             resource_type, resource_id, resource_version, changed, data) VALUES ";
+        let mut params = Vec::with_capacity(events.len() * 11);
+        for event in events {
+            let changed = (!event.changed.is_empty())
+                .then(|| serde_json::Value::from(event.changed.clone()).to_string());
+            params.extend([
+                SqlParam::Text(event.id.clone()),
+                SqlParam::from(&event.tenant_id),
+                SqlParam::Text(event.event_type.clone()),
+                SqlParam::Int(event.at),
+                SqlParam::Text(event.actor.clone()),
+                event
+                    .connection_id
+                    .as_ref()
+                    .map_or(SqlParam::Null, SqlParam::from),
+                event
+                    .resource_type
+                    .clone()
+                    .map_or(SqlParam::Null, SqlParam::Text),
+                storable_opt(&event.resource_id)
+                    .map_or(SqlParam::Null, |t| SqlParam::Text(t.into_owned())),
+                SqlParam::OptInt(event.resource_version),
+                changed.map_or(SqlParam::Null, SqlParam::Text),
+                SqlParam::Text(json_text(&event.data)),
+            ]);
+        }
+        self.insert_rows(HEAD, 11, &params).await
     }
 }
 

@@ -47,26 +47,27 @@ impl Store {
 }
 
 impl Tx {
-    /// Stores a new invitation under the hash of its secret.
-    pub async fn insert_invitation(
+    /// Stores new invitations, each under the hash of its secret, a few hundred to a statement.
+    pub async fn insert_invitations(
         &mut self,
-        token_hash: &str,
-        invitation: &InvitationRecord,
+        invitations: &[(String, InvitationRecord)],
     ) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "INSERT INTO invitations (token_hash, tenant_id, user_id, issued_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(token_hash)
-            .bind(&invitation.tenant_id)
-            .bind(&invitation.user_id)
-            .bind(invitation.issued_at)
-            .bind(invitation.expires_at)
-            .execute(&mut *conn)
-            .await?;
-        });
-        Ok(())
+        let mut params = Vec::with_capacity(invitations.len() * 5);
+        for (token_hash, invitation) in invitations {
+            params.extend([
+                SqlParam::Text(token_hash.clone()),
+                SqlParam::from(&invitation.tenant_id),
+                SqlParam::from(&invitation.user_id),
+                SqlParam::Int(invitation.issued_at),
+                SqlParam::Int(invitation.expires_at),
+            ]);
+        }
+        self.insert_rows(
+            "INSERT INTO invitations (token_hash, tenant_id, user_id, issued_at, expires_at) VALUES ",
+            5,
+            &params,
+        )
+        .await
     }
 
     /// Ends the user's open invitation, if any, as `how` (`used` or `replaced`); whether there

@@ -4,6 +4,7 @@
 
 mod admin;
 mod audit;
+mod batch;
 mod dialect;
 mod error;
 mod events;

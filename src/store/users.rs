@@ -425,6 +425,50 @@ impl Tx {
         })
     }
 
+    /// The live users of the tenant with these userNames (ignoring case), locked like
+    /// `user_for_update`; a few hundred names a statement.
+    pub async fn users_by_names_for_update(
+        &mut self,
+        tenant_id: &TenantId,
+        user_names: &[&str],
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in user_names.chunks(super::read::IN_LIST_CHUNK) {
+            let mut params = Vec::with_capacity(chunk.len() + 1);
+            params.push(SqlParam::from(tenant_id));
+            params.extend(chunk.iter().map(|name| SqlParam::Text(fold(name))));
+            let sql = format!(
+                "SELECT {} FROM users u WHERE u.tenant_id = $1 AND u.deleted_at IS NULL \
+                 AND u.user_name_key IN ({}){}",
+                user_columns!(),
+                super::read::placeholders(2, chunk.len()),
+                self.dialect().row_lock()
+            );
+            let query = SqlFragment::statement(sql, params);
+            found.extend(self.fetch_all(query, user_from_row).await?);
+        }
+        Ok(found)
+    }
+
+    /// The tenant's seats used and limit, locked on PostgreSQL until the transaction ends (SQLite's
+    /// write lock already holds them): what a batch of creates can take.
+    pub async fn seats_for_update(
+        &mut self,
+        tenant_id: &TenantId,
+    ) -> Result<(i64, Option<i64>), StoreError> {
+        let sql = format!(
+            "SELECT seats_used, seat_limit FROM tenants WHERE id = $1{}",
+            self.dialect().row_lock()
+        );
+        let query = SqlFragment::statement(sql, vec![SqlParam::from(tenant_id)]);
+        self.fetch_all(query, |row| {
+            Ok((row.column("seats_used")?, row.column("seat_limit")?))
+        })
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt(format!("tenant {tenant_id} is missing")))
+    }
+
     /// Counts `count` more invited users in the tenant's seats without checking the limit: a dry
     /// run of an import rolls each batch back, and the next batch must still see the seats the
     /// earlier ones would have taken.
@@ -667,9 +711,25 @@ impl Tx {
                         .await?;
                 });
             }
-            for (user, index) in chunk {
-                self.insert_role_values(&user.id, &user.tenant_id, &index.role_values)
-                    .await?;
+            let role_values: Vec<SqlParam> = chunk
+                .iter()
+                .flat_map(|(user, index)| {
+                    index.role_values.iter().flat_map(|value| {
+                        [
+                            SqlParam::from(&user.id),
+                            SqlParam::from(&user.tenant_id),
+                            SqlParam::Text(value.clone()),
+                        ]
+                    })
+                })
+                .collect();
+            if !role_values.is_empty() {
+                self.insert_rows(
+                    "INSERT INTO user_role_values (user_id, tenant_id, value_key) VALUES ",
+                    3,
+                    &role_values,
+                )
+                .await?;
             }
         }
         // Keep the seat counter equal to the number of users (it also answers unfiltered counts),

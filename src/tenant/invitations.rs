@@ -12,7 +12,7 @@ use super::tokens::{hash_token, new_secret};
 use super::{Caller, TenantError};
 use crate::clock::datetime_of;
 use crate::scim::resource::format_datetime;
-use crate::store::{InvitationRecord, Micros, Store, Tx, UserId, UserRecord};
+use crate::store::{EventRecord, InvitationRecord, Micros, Store, Tx, UserId, UserRecord};
 
 /// Marks a secret as an invitation's (so one pasted in the wrong place is recognised).
 const INVITATION_MARKER: &str = "inv_";
@@ -45,16 +45,22 @@ pub struct IssuedInvitation {
     pub expires_at: Micros,
 }
 
-/// Issues `user` an invitation in `tx`, ending the open one as replaced, and tells the host
-/// product (`invitation.issued`, with the link).
-pub(super) async fn issue_in(
-    tx: &mut Tx,
+/// An invitation made, not yet stored: the hash of its secret, its record, the event telling
+/// the host product its link, and the link itself.
+pub(super) struct PreparedInvitation {
+    pub token_hash: String,
+    pub record: InvitationRecord,
+    pub event: EventRecord,
+    pub issued: IssuedInvitation,
+}
+
+/// A new invitation for `user`, with its `invitation.issued` event.
+pub(super) fn prepare(
     caller: &Caller,
     policy: &InvitationPolicy,
     user: &UserRecord,
     now: Micros,
-) -> Result<IssuedInvitation, TenantError> {
-    tx.end_open_invitation(&user.id, "replaced", now).await?;
+) -> PreparedInvitation {
     let secret = new_secret(INVITATION_MARKER);
     let expires_at = now.saturating_add(policy.ttl);
     let record = InvitationRecord {
@@ -65,8 +71,6 @@ pub(super) async fn issue_in(
         ended_at: None,
         ended_how: None,
     };
-    tx.insert_invitation(&hash_token(secret.expose()), &record)
-        .await?;
     let link = format!(
         "{}/sso/{}/invite/{}",
         policy.public_url,
@@ -77,9 +81,7 @@ pub(super) async fn issue_in(
     event.resource_type = Some("User".into());
     event.resource_id = Some(user.id.to_string());
     event.resource_version = Some(user.version);
-    event
-        .data
-        .insert("userName".into(), user.user_name.clone().into());
+    event.data.insert("userName".into(), user.user_name.clone().into());
     if let Some(email) = primary_email(&user.doc) {
         event.data.insert("email".into(), email.into());
     }
@@ -88,8 +90,28 @@ pub(super) async fn issue_in(
         "expiresAt".into(),
         format_datetime(datetime_of(expires_at)).into(),
     );
-    tx.insert_event(&event).await?;
-    Ok(IssuedInvitation { link, expires_at })
+    PreparedInvitation {
+        token_hash: hash_token(secret.expose()),
+        record,
+        event,
+        issued: IssuedInvitation { link, expires_at },
+    }
+}
+
+/// Issues `user` a new invitation in `tx`, ending the open one as replaced.
+async fn reissue_in(
+    tx: &mut Tx,
+    caller: &Caller,
+    policy: &InvitationPolicy,
+    user: &UserRecord,
+    now: Micros,
+) -> Result<IssuedInvitation, TenantError> {
+    tx.end_open_invitation(&user.id, "replaced", now).await?;
+    let prepared = prepare(caller, policy, user, now);
+    tx.insert_invitations(&[(prepared.token_hash, prepared.record)])
+        .await?;
+    tx.insert_event(&prepared.event).await?;
+    Ok(prepared.issued)
 }
 
 /// Which user an admin means: by id (the API, the pages) or by userName (the CLI).
@@ -128,7 +150,7 @@ pub async fn resend(
             status: user.status.as_str(),
         });
     }
-    let issued = issue_in(&mut tx, &caller, policy, &user, now).await?;
+    let issued = reissue_in(&mut tx, &caller, policy, &user, now).await?;
     let mut event = audit::event(&caller, "user.invite", now);
     event.actor = actor.label();
     event.target_type = Some("User".into());

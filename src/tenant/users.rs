@@ -22,7 +22,7 @@ use crate::scim::resource::{Meta, Parsed, Tolerance, fold_case, parse_resource, 
 use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, TENANT_USER_URN};
 use crate::store::{
-    Constraint, EmailRow, FilterSubject, ListQuery, MembershipRow, Micros, SeatReservation,
+    AuditRecord, Constraint, EmailRow, EventRecord, InvitationRecord, FilterSubject, ListQuery, MembershipRow, Micros, SeatReservation,
     SideTableChanges, Store, StoreError, TenantId, Tx, UserId, UserIndex, UserRecord,
 };
 
@@ -169,8 +169,8 @@ pub async fn create_user(ctx: &WriteContext<'_>, body: &Value) -> Result<User, T
 }
 
 /// Takes a seat for a new user and inserts it with its `user.create` event (`reason` goes with
-/// the event), in `tx`. Every way a user is created (SCIM, Bulk, just-in-time sign-in) comes
-/// through here.
+/// the event), in `tx`. Every way a user is created (SCIM, Bulk, just-in-time sign-in, one row
+/// of an import) comes through here; an import's batch writes the same records many at a time.
 pub(super) async fn insert_new_user(
     tx: &mut Tx,
     ctx: &WriteContext<'_>,
@@ -178,47 +178,78 @@ pub(super) async fn insert_new_user(
     tolerances: &[Tolerance],
     reason: Option<String>,
 ) -> Result<(), TenantError> {
+    let filled_limit = match tx.reserve_seat(&ctx.caller.tenant.id, user.status).await? {
+        SeatReservation::Refused { limit } => return Err(TenantError::SeatLimitReached { limit }),
+        SeatReservation::Taken { filled_limit } => filled_limit,
+    };
+    tx.insert_user(user, &index_of(ctx.schemas, &user.doc))
+        .await
+        .map_err(|e| map_conflict(e, &user.user_name))?;
+    let records = new_user_records(ctx, user, tolerances, reason, filled_limit);
+    tx.insert_audit(&records.audit).await?;
+    tx.insert_events(&records.events).await?;
+    if let Some(invitation) = &records.invitation {
+        tx.insert_invitations(std::slice::from_ref(invitation))
+            .await?;
+    }
+    Ok(())
+}
+
+/// What creating a user writes beside its row: the `user.create` audit event, the events it
+/// tells (`user.created`; `tenant.seat_limit_reached` when it took the last seat; an invited
+/// user's `invitation.issued`), and the invitation (the hash of its secret, and its record).
+pub(super) struct NewUserRecords {
+    pub audit: AuditRecord,
+    pub events: Vec<EventRecord>,
+    pub invitation: Option<(String, InvitationRecord)>,
+}
+
+/// The records of creating `user`; `filled_limit` is the seat limit its seat reached, if it did.
+pub(super) fn new_user_records(
+    ctx: &WriteContext<'_>,
+    user: &User,
+    tolerances: &[Tolerance],
+    reason: Option<String>,
+    filled_limit: Option<i64>,
+) -> NewUserRecords {
     let WriteContext {
         schemas,
         caller,
         now,
         ..
     } = *ctx;
-    let filled_limit = match tx.reserve_seat(&caller.tenant.id, user.status).await? {
-        SeatReservation::Refused { limit } => return Err(TenantError::SeatLimitReached { limit }),
-        SeatReservation::Taken { filled_limit } => filled_limit,
-    };
-    tx.insert_user(user, &index_of(schemas, &user.doc))
-        .await
-        .map_err(|e| map_conflict(e, &user.user_name))?;
-    let mut event = audit::event(caller, "user.create", now);
-    event.http_status = 201;
-    event.target_type = Some("User".into());
-    event.target_id = Some(user.id.to_string());
-    event.target_name = Some(user.user_name.clone());
-    event.changed_attributes = user.doc.keys().cloned().collect();
-    event.tolerances = tolerances.iter().map(|t| t.as_str().to_string()).collect();
-    event.reason = reason;
-    tx.insert_audit(&event).await?;
-    let created = events::user_event(
+    let mut audit = audit::event(caller, "user.create", now);
+    audit.http_status = 201;
+    audit.target_type = Some("User".into());
+    audit.target_id = Some(user.id.to_string());
+    audit.target_name = Some(user.user_name.clone());
+    audit.changed_attributes = user.doc.keys().cloned().collect();
+    audit.tolerances = tolerances.iter().map(|t| t.as_str().to_string()).collect();
+    audit.reason = reason;
+    let mut events = vec![events::user_event(
         caller,
         schemas,
         UserEventType::Created,
         user,
-        &event.changed_attributes,
+        &audit.changed_attributes,
         now,
-    );
-    tx.insert_event(&created).await?;
+    )];
     if let Some(limit) = filled_limit {
-        tx.insert_event(&events::seat_limit_reached_event(caller, limit, now))
-            .await?;
+        events.push(events::seat_limit_reached_event(caller, limit, now));
     }
+    let mut invitation = None;
     if user.status == UserStatus::Invited
         && let Some(policy) = ctx.invitations
     {
-        invitations::issue_in(tx, caller, policy, user, now).await?;
+        let prepared = invitations::prepare(caller, policy, user, now);
+        events.push(prepared.event);
+        invitation = Some((prepared.token_hash, prepared.record));
     }
-    Ok(())
+    NewUserRecords {
+        audit,
+        events,
+        invitation,
+    }
 }
 
 /// A new user's record from a SCIM document, not yet stored; with the tolerances applied.
