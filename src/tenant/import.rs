@@ -1,34 +1,21 @@
 //! Importing users from an onboarding CSV (SPEC §6): every row goes through the rules a SCIM
 //! write meets (uniqueness, locked attributes, tenant-extension ranges, seat limit, statuses,
 //! audit and outbox events), idempotent by userName. Rows are written a few hundred to a
-//! transaction with a savepoint around each, so a bad row fails alone and the good ones land;
-//! each row's outcome is reported once its transaction is durable.
+//! transaction (`import_rows`), so that a bad row fails alone and the good ones land; each
+//! row's outcome is reported once its transaction is durable.
 
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Read;
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
 
-use super::audit::{self, WriteContext};
-use super::groups::add_member_by_group_name;
 use super::import_csv::{CsvRow, CsvRows, FileError};
+use super::import_rows::{RowContext, SeenNames, import_batch};
 use super::invitations::InvitationPolicy;
 use super::tenants::tenant_in;
-use super::users::{
-    Change, ChangeKind, insert_new_user, new_user_record, take_active_and_check,
-    unknown_roles_warning, write_change,
-};
 use super::{Caller, TenantError};
-use crate::scim::ScimError;
-use crate::scim::TENANT_USER_URN;
-use crate::scim::resource::parse_resource;
 use crate::scim::schema::ResourceSchemas;
-use crate::store::{
-    ConnectionId, ConnectionRecord, ImportCounts, ImportJobRow, Micros, Store, Tx, UserId, fold,
-};
+use crate::store::{ConnectionId, ConnectionRecord, ImportCounts, ImportJobRow, Micros, Store};
 
 /// Rows written per transaction: large enough that a commit's cost is shared, small enough that
 /// SCIM writes of other tenants wait at most a few tens of milliseconds for SQLite's writer.
@@ -165,17 +152,14 @@ pub async fn import_users(
             let held = i64::try_from(summary.created).unwrap_or(i64::MAX);
             tx.hold_invited_seats(&caller.tenant.id, held).await?;
         }
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for row in &batch {
-            let ctx = RowContext {
-                store,
-                schemas,
-                caller: &caller,
-                now: clock(),
-                invitations: &request.invitations,
-            };
-            outcomes.push(import_row(&mut tx, &ctx, row, &mut seen).await?);
-        }
+        let ctx = RowContext {
+            store,
+            schemas,
+            caller: &caller,
+            now: clock(),
+            invitations: &request.invitations,
+        };
+        let outcomes = import_batch(&mut tx, &ctx, &batch, &mut seen).await?;
         if request.dry_run {
             tx.rollback().await?;
         } else {
@@ -211,9 +195,9 @@ async fn record_batch(
             }
             ImportJobRow {
                 line: i64::try_from(row.line).unwrap_or(i64::MAX),
-                user_name: storable(&row.user_name),
+                user_name: row.user_name.clone(),
                 outcome: row.outcome.as_str().to_string(),
-                reason: row.reason.as_deref().map(storable),
+                reason: row.reason.clone(),
             }
         })
         .collect();
@@ -221,12 +205,6 @@ async fn record_batch(
     tx.record_import_batch(job, &rows, counts, now).await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// Text a file gave, as every engine can store it: a NUL (which PostgreSQL refuses) shown as
-/// U+FFFD.
-fn storable(text: &str) -> String {
-    text.replace('\0', "\u{FFFD}")
 }
 
 /// The caller every row is written as: the tenant, and the import's connection.
@@ -267,249 +245,4 @@ async fn import_caller(
         actor: request.actor,
         request_summary: None,
     })
-}
-
-/// What one row is written with.
-struct RowContext<'a> {
-    store: &'a Store,
-    schemas: ResourceSchemas<'a>,
-    caller: &'a Caller,
-    now: Micros,
-    invitations: &'a InvitationPolicy,
-}
-
-/// The userNames rows have named so far, each by a 64-bit hash of its folded form (8 bytes and
-/// the line, however long the name: memory stays small for a file of a million rows), with the
-/// line that named it first.
-#[derive(Default)]
-struct SeenNames {
-    lines: HashMap<u64, u64>,
-}
-
-impl SeenNames {
-    /// The line that named `user_name` (in any case) before `line`, or none (and `line` now
-    /// names it).
-    fn first_line_of(&mut self, user_name: &str, line: u64) -> Option<u64> {
-        let mut hasher = DefaultHasher::new();
-        fold(user_name).hash(&mut hasher);
-        let first = *self.lines.entry(hasher.finish()).or_insert(line);
-        (first != line).then_some(first)
-    }
-}
-
-/// Writes one row inside a savepoint of `tx`: created, updated or unchanged, or rejected with
-/// its reason (and the rejection audited) while the transaction goes on.
-async fn import_row(
-    tx: &mut Tx,
-    ctx: &RowContext<'_>,
-    row: &CsvRow,
-    seen: &mut SeenNames,
-) -> Result<ReportRow, TenantError> {
-    let user_name = row.user_name().unwrap_or_default().to_string();
-    let mut caller = ctx.caller.clone();
-    caller.request_summary = Some(format!("CSV import, line {}", row.line));
-    let write = WriteContext {
-        store: ctx.store,
-        schemas: ctx.schemas,
-        caller: &caller,
-        now: ctx.now,
-        invitations: Some(ctx.invitations),
-    };
-    let written = match seen.first_line_of(&user_name, row.line) {
-        _ if user_name.is_empty() => Err(TenantError::InvalidArgument("userName is empty".into())),
-        Some(first) => Err(TenantError::InvalidArgument(format!(
-            "userName '{user_name}' is already on line {first} of this file"
-        ))),
-        None => {
-            tx.savepoint().await?;
-            let written = write_row(tx, &write, row, &user_name).await;
-            match &written {
-                Ok(_) => tx.release_savepoint().await?,
-                Err(err) if err.is_rejection() => tx.rollback_to_savepoint().await?,
-                Err(_) => {}
-            }
-            written
-        }
-    };
-    let (outcome, reason) = match written {
-        Ok(outcome) => (outcome, None),
-        Err(err) if err.is_rejection() => {
-            let event = audit::rejection_event(
-                &caller,
-                "user.import",
-                None,
-                Some(&user_name),
-                ctx.now,
-                &err,
-            );
-            tx.insert_audit(&event).await?;
-            (RowOutcome::Rejected, Some(reason_of(err)))
-        }
-        Err(err) => return Err(err),
-    };
-    Ok(ReportRow {
-        line: row.line,
-        user_name,
-        outcome,
-        reason,
-    })
-}
-
-/// A rejection as the report gives it: what was wrong, without the SCIM status and type.
-fn reason_of(err: TenantError) -> String {
-    match err {
-        TenantError::Scim(scim) => scim.detail,
-        other => other.to_string(),
-    }
-}
-
-/// Creates or updates the row's user and adds it to the row's groups, in `tx`.
-async fn write_row(
-    tx: &mut Tx,
-    ctx: &WriteContext<'_>,
-    row: &CsvRow,
-    user_name: &str,
-) -> Result<RowOutcome, TenantError> {
-    let body = row
-        .to_scim()
-        .map_err(|reason| TenantError::Scim(ScimError::invalid_value(reason)))?;
-    let tenant_id = &ctx.caller.tenant.id;
-    let (user_id, mut outcome): (UserId, RowOutcome) =
-        match tx.user_by_name_for_update(tenant_id, user_name).await? {
-            None => {
-                let (user, tolerances) = new_user_record(ctx.schemas, ctx.caller, &body, ctx.now)?;
-                let warning = unknown_roles_warning(tx, tenant_id, &user.doc).await?;
-                insert_new_user(tx, ctx, &user, &tolerances, warning).await?;
-                (user.id, RowOutcome::Created)
-            }
-            Some(old) => {
-                let merged = merged_document(&old.doc, body);
-                let mut parsed = parse_resource(ctx.schemas, &Value::Object(merged))?;
-                let active = take_active_and_check(&mut parsed)?;
-                let version = old.version;
-                let change = Change {
-                    doc: parsed.doc,
-                    active,
-                    tolerances: parsed.tolerances,
-                    kind: ChangeKind::Replace,
-                };
-                let user = write_change(tx, ctx, old, change).await?;
-                let outcome = if user.version == version {
-                    RowOutcome::Unchanged
-                } else {
-                    RowOutcome::Updated
-                };
-                (user.id, outcome)
-            }
-        };
-    for group in row.groups() {
-        let joined = add_member_by_group_name(tx, ctx, &group, &user_id).await?;
-        if joined && outcome == RowOutcome::Unchanged {
-            outcome = RowOutcome::Updated;
-        }
-    }
-    Ok(outcome)
-}
-
-/// A stored user's document with what a row gives laid over it: the row's columns replace those
-/// attributes (`name` and the tenant extension attribute by attribute), everything else stays.
-/// The stored userName stays as written (the row matched it ignoring case). An email or phone
-/// number the user already has leaves the list as it is, so a user an IdP gave several keeps
-/// them.
-fn merged_document(stored: &Map<String, Value>, row: Value) -> Map<String, Value> {
-    let mut doc = stored.clone();
-    let Value::Object(row) = row else {
-        return doc;
-    };
-    for (key, value) in row {
-        match key.as_str() {
-            "schemas" | "userName" => {}
-            "name" | TENANT_USER_URN => {
-                let slot = doc.entry(key).or_insert_with(|| Value::Object(Map::new()));
-                if let (Some(into), Value::Object(from)) = (slot.as_object_mut(), value) {
-                    into.extend(from);
-                }
-            }
-            "emails" | "phoneNumbers" => {
-                if !lists_value(doc.get(&key), &value) {
-                    doc.insert(key, value);
-                }
-            }
-            _ => {
-                doc.insert(key, value);
-            }
-        }
-    }
-    doc
-}
-
-/// Whether a stored multi-valued attribute already holds the (single) value a row gives,
-/// ignoring case.
-fn lists_value(stored: Option<&Value>, given: &Value) -> bool {
-    let value_of = |entry: &Value| entry.get("value").and_then(Value::as_str).map(fold);
-    let Some(wanted) = given.as_array().and_then(|a| a.first()).and_then(value_of) else {
-        return false;
-    };
-    stored
-        .and_then(Value::as_array)
-        .is_some_and(|entries| entries.iter().filter_map(value_of).any(|v| v == wanted))
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
-
-    use serde_json::json;
-
-    use super::*;
-
-    #[test]
-    fn a_row_lays_its_columns_over_the_stored_user() {
-        let stored = json!({
-            "userName": "Ada@Example.com",
-            "name": {"givenName": "Ada", "familyName": "Lovelace"},
-            "emails": [{"value": "ada@example.com", "type": "work"}, {"value": "ada@home.example"}],
-            "title": "Countess",
-            TENANT_USER_URN: {"maxChats": 3, "skills": ["math"]},
-        });
-        let row = json!({
-            "schemas": ["x"],
-            "userName": "ada@example.com",
-            "name": {"familyName": "King"},
-            "emails": [{"value": "ADA@example.com", "type": "work", "primary": true}],
-            TENANT_USER_URN: {"maxChats": 5},
-        });
-        let merged = merged_document(stored.as_object().unwrap(), row);
-        assert_eq!(merged["userName"], "Ada@Example.com");
-        assert_eq!(
-            merged["name"],
-            json!({"givenName": "Ada", "familyName": "King"})
-        );
-        assert_eq!(
-            merged["emails"], stored["emails"],
-            "the address is already there"
-        );
-        assert_eq!(merged["title"], "Countess");
-        assert_eq!(
-            merged[TENANT_USER_URN],
-            json!({"maxChats": 5, "skills": ["math"]})
-        );
-        assert!(!merged.contains_key("schemas"));
-    }
-
-    #[test]
-    fn a_new_address_replaces_the_list() {
-        let stored = json!({"emails": [{"value": "old@example.com"}]});
-        let row = json!({"emails": [{"value": "new@example.com", "type": "work"}]});
-        let merged = merged_document(stored.as_object().unwrap(), row.clone());
-        assert_eq!(merged["emails"], row["emails"]);
-    }
-
-    #[test]
-    fn a_name_seen_before_in_any_case_names_its_first_line() {
-        let mut seen = SeenNames::default();
-        assert_eq!(seen.first_line_of("Ada@example.com", 2), None);
-        assert_eq!(seen.first_line_of("bob@example.com", 3), None);
-        assert_eq!(seen.first_line_of("ADA@EXAMPLE.COM", 7), Some(2));
-    }
 }

@@ -81,7 +81,9 @@ pub(super) fn prepare(
     event.resource_type = Some("User".into());
     event.resource_id = Some(user.id.to_string());
     event.resource_version = Some(user.version);
-    event.data.insert("userName".into(), user.user_name.clone().into());
+    event
+        .data
+        .insert("userName".into(), user.user_name.clone().into());
     if let Some(email) = primary_email(&user.doc) {
         event.data.insert("email".into(), email.into());
     }

@@ -17,6 +17,7 @@ pub mod immutables;
 pub mod import;
 pub mod import_csv;
 pub mod import_jobs;
+mod import_rows;
 pub mod invitations;
 pub mod operators;
 pub mod page_sessions;

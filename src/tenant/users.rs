@@ -22,8 +22,9 @@ use crate::scim::resource::{Meta, Parsed, Tolerance, fold_case, parse_resource, 
 use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, TENANT_USER_URN};
 use crate::store::{
-    AuditRecord, Constraint, EmailRow, EventRecord, InvitationRecord, FilterSubject, ListQuery, MembershipRow, Micros, SeatReservation,
-    SideTableChanges, Store, StoreError, TenantId, Tx, UserId, UserIndex, UserRecord,
+    AuditRecord, Constraint, EmailRow, EventRecord, FilterSubject, InvitationRecord, ListQuery,
+    MembershipRow, Micros, SeatReservation, SideTableChanges, Store, StoreError, TenantId, Tx,
+    UserId, UserIndex, UserRecord,
 };
 
 /// User types that administer a tenant: they always keep CRM access (SPEC §4).
@@ -125,7 +126,7 @@ fn user_name_of(doc: &Map<String, Value>) -> Result<String, ScimError> {
     string_at(doc, "userName").ok_or_else(|| ScimError::invalid_value("'userName' is required"))
 }
 
-fn map_conflict(err: StoreError, user_name: &str) -> TenantError {
+pub(super) fn map_conflict(err: StoreError, user_name: &str) -> TenantError {
     match err {
         StoreError::Conflict(Constraint::UserName) => {
             TenantError::UserNameTaken(user_name.to_string())
@@ -145,13 +146,18 @@ pub(super) async fn unknown_roles_warning(
         return Ok(None);
     }
     let catalog = Catalog::load_in(tx, tenant_id).await?;
-    let unknown = effective(&catalog, doc, &[], &[]).unknown_role_values;
-    Ok((!unknown.is_empty()).then(|| {
+    Ok(unknown_roles_in(&catalog, doc))
+}
+
+/// The warning of `unknown_roles_warning`, against a catalog already read.
+pub(super) fn unknown_roles_in(catalog: &Catalog, doc: &Map<String, Value>) -> Option<String> {
+    let unknown = effective(catalog, doc, &[], &[]).unknown_role_values;
+    (!unknown.is_empty()).then(|| {
         format!(
             "role values that name no role of the catalog grant nothing: {}",
             unknown.join(", ")
         )
-    }))
+    })
 }
 
 /// Creates a user from a SCIM document: takes a seat, inserts, audits; all or nothing.

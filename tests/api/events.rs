@@ -491,7 +491,8 @@ async fn effective_role_changes_are_told_per_user_and_per_group() {
         StatusCode::NO_CONTENT
     );
 
-    let all = feed_of(&app, &token, 100, 18).await;
+    // Two users were created: each tells `user.created` and `invitation.issued`.
+    let all = feed_of(&app, &token, 100, 20).await;
     let told = role_changes(&all);
     let change = |kind: &str, id: &str, added: &[&str], removed: &[&str], cause: &str| {
         (

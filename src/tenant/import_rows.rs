@@ -1,0 +1,485 @@
+//! Writing one transaction's rows of an import. A row for a user that exists, or that names
+//! groups, is written alone inside a savepoint (the replace path of SCIM, then the group
+//! joins); the new users of the batch are created together, a few statements for all of them,
+//! through the same records a single create writes. Seats are taken in file order, and the rows
+//! beyond the seat limit are refused. Should the batch's creates collide with a concurrent
+//! write (PostgreSQL: another process created one of the userNames a moment ago), they are
+//! written again one by one, so each row gets its own outcome.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use serde_json::{Map, Value};
+
+use super::audit::{self, WriteContext};
+use super::groups::add_member_by_group_name;
+use super::import::{ReportRow, RowOutcome};
+use super::import_csv::CsvRow;
+use super::invitations::InvitationPolicy;
+use super::roles::{Catalog, scim_role_values};
+use super::users::{
+    Change, ChangeKind, User, index_of, insert_new_user, map_conflict, new_user_record,
+    new_user_records, take_active_and_check, unknown_roles_in, unknown_roles_warning, write_change,
+};
+use super::{Caller, TenantError};
+use crate::scim::resource::{Tolerance, parse_resource};
+use crate::scim::schema::ResourceSchemas;
+use crate::scim::{ScimError, TENANT_USER_URN};
+use crate::store::{AuditRecord, Micros, Store, Tx, UserId, fold};
+
+/// Writes `rows` in `tx`, in file order; what became of each. `seen` holds the userNames of
+/// earlier rows: a name seen before is refused.
+pub(super) async fn import_batch(
+    tx: &mut Tx,
+    ctx: &RowContext<'_>,
+    rows: &[CsvRow],
+    seen: &mut SeenNames,
+) -> Result<Vec<ReportRow>, TenantError> {
+    let tenant_id = &ctx.caller.tenant.id;
+    let names: Vec<&str> = rows.iter().filter_map(CsvRow::user_name).collect();
+    let existing: HashSet<String> = tx
+        .users_by_names_for_update(tenant_id, &names)
+        .await?
+        .iter()
+        .map(|u| fold(&u.user_name))
+        .collect();
+    let mut catalog: Option<Catalog> = None;
+    let mut refused = Refused::default();
+    let mut outcomes: Vec<Option<ReportRow>> = rows.iter().map(|_| None).collect();
+    let mut fresh = Vec::new();
+    for (index, row) in rows.iter().enumerate() {
+        let caller = ctx.caller_for(row);
+        let user_name = row.user_name().unwrap_or_default();
+        let outcome = if user_name.is_empty() {
+            let err = TenantError::InvalidArgument("userName is empty".into());
+            refused.row(&caller, row, err, ctx.now)
+        } else if let Some(first) = seen.first_line_of(user_name, row.line) {
+            let err = TenantError::InvalidArgument(format!(
+                "userName '{user_name}' is already on line {first} of this file"
+            ));
+            refused.row(&caller, row, err, ctx.now)
+        } else if existing.contains(&fold(user_name)) || !row.groups().is_empty() {
+            import_row(tx, ctx, row).await?
+        } else {
+            match new_user_of(ctx, &caller, row) {
+                Ok((user, tolerances)) => {
+                    let warning = if scim_role_values(&user.doc).is_empty() {
+                        None
+                    } else {
+                        let catalog = match &mut catalog {
+                            Some(catalog) => catalog,
+                            empty => empty.insert(Catalog::load_in(tx, tenant_id).await?),
+                        };
+                        unknown_roles_in(catalog, &user.doc)
+                    };
+                    fresh.push(Fresh {
+                        index,
+                        caller,
+                        user,
+                        tolerances,
+                        warning,
+                    });
+                    continue;
+                }
+                Err(err) if err.is_rejection() => refused.row(&caller, row, err, ctx.now),
+                Err(err) => return Err(err),
+            }
+        };
+        if let Some(slot) = outcomes.get_mut(index) {
+            *slot = Some(outcome);
+        }
+    }
+    for (index, outcome) in create_fresh(tx, ctx, rows, fresh, &mut refused).await? {
+        if let Some(slot) = outcomes.get_mut(index) {
+            *slot = Some(outcome);
+        }
+    }
+    tx.insert_audits(&refused.audits).await?;
+    Ok(outcomes.into_iter().flatten().collect())
+}
+
+/// A row's new user, not yet stored.
+fn new_user_of(
+    ctx: &RowContext<'_>,
+    caller: &Caller,
+    row: &CsvRow,
+) -> Result<(User, Vec<Tolerance>), TenantError> {
+    let body = row
+        .to_scim()
+        .map_err(|reason| TenantError::Scim(ScimError::invalid_value(reason)))?;
+    new_user_record(ctx.schemas, caller, &body, ctx.now)
+}
+
+/// A new user of the batch, waiting for its seat.
+struct Fresh {
+    /// Where its row is in the batch.
+    index: usize,
+    caller: Caller,
+    user: User,
+    tolerances: Vec<Tolerance>,
+    warning: Option<String>,
+}
+
+/// Creates the batch's new users, as many as there are seats, in a few statements; the rest
+/// are refused. Returns the outcome of each by its place in the batch.
+async fn create_fresh(
+    tx: &mut Tx,
+    ctx: &RowContext<'_>,
+    rows: &[CsvRow],
+    fresh: Vec<Fresh>,
+    refused: &mut Refused,
+) -> Result<Vec<(usize, ReportRow)>, TenantError> {
+    if fresh.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (used, limit) = tx.seats_for_update(&ctx.caller.tenant.id).await?;
+    let room = limit.map_or(usize::MAX, |limit| {
+        usize::try_from(limit.saturating_sub(used)).unwrap_or(0)
+    });
+    let mut outcomes = Vec::with_capacity(fresh.len());
+    let mut fitting = fresh;
+    let over = fitting.split_off(room.min(fitting.len()));
+    for late in over {
+        let Some(row) = rows.get(late.index) else {
+            continue;
+        };
+        let err = TenantError::SeatLimitReached {
+            limit: limit.unwrap_or(0),
+        };
+        outcomes.push((late.index, refused.row(&late.caller, row, err, ctx.now)));
+    }
+    if fitting.is_empty() {
+        return Ok(outcomes);
+    }
+    tx.savepoint().await?;
+    match write_fresh(tx, ctx, &fitting, used, limit).await {
+        Ok(()) => {
+            tx.release_savepoint().await?;
+            for created in fitting {
+                outcomes.push((
+                    created.index,
+                    ReportRow {
+                        line: rows.get(created.index).map_or(0, |r| r.line),
+                        user_name: created.user.user_name,
+                        outcome: RowOutcome::Created,
+                        reason: None,
+                    },
+                ));
+            }
+        }
+        Err(err) if err.is_rejection() => {
+            // Another writer took one of the names meanwhile: each row again, on its own.
+            tx.rollback_to_savepoint().await?;
+            for created in fitting {
+                if let Some(row) = rows.get(created.index) {
+                    outcomes.push((created.index, import_row(tx, ctx, row).await?));
+                }
+            }
+        }
+        Err(err) => return Err(err),
+    }
+    Ok(outcomes)
+}
+
+/// Inserts the users, their audit events, their events and invitations, many to a statement.
+/// `used` seats were taken before them, of `limit`.
+async fn write_fresh(
+    tx: &mut Tx,
+    ctx: &RowContext<'_>,
+    fresh: &[Fresh],
+    used: i64,
+    limit: Option<i64>,
+) -> Result<(), TenantError> {
+    let users: Vec<_> = fresh
+        .iter()
+        .map(|f| (f.user.clone(), index_of(ctx.schemas, &f.user.doc)))
+        .collect();
+    tx.insert_users_batch(&users)
+        .await
+        .map_err(|e| map_conflict(e, "one of the batch's userNames"))?;
+    let mut audits = Vec::with_capacity(fresh.len());
+    let mut events = Vec::with_capacity(fresh.len() * 2);
+    let mut invitations = Vec::with_capacity(fresh.len());
+    for (taken, f) in (used + 1..).zip(fresh) {
+        let write = WriteContext {
+            store: ctx.store,
+            schemas: ctx.schemas,
+            caller: &f.caller,
+            now: ctx.now,
+            invitations: Some(ctx.invitations),
+        };
+        let filled = limit.filter(|limit| *limit == taken);
+        let records = new_user_records(&write, &f.user, &f.tolerances, f.warning.clone(), filled);
+        audits.push(records.audit);
+        events.extend(records.events);
+        invitations.extend(records.invitation);
+    }
+    tx.insert_audits(&audits).await?;
+    tx.insert_events(&events).await?;
+    tx.insert_invitations(&invitations).await?;
+    Ok(())
+}
+
+/// What a batch's rows are written with.
+pub(super) struct RowContext<'a> {
+    pub store: &'a Store,
+    pub schemas: ResourceSchemas<'a>,
+    /// The import's caller: the tenant and the import's connection.
+    pub caller: &'a Caller,
+    pub now: Micros,
+    pub invitations: &'a InvitationPolicy,
+}
+
+impl RowContext<'_> {
+    /// The caller a row is written as: the import's, naming the row's line.
+    fn caller_for(&self, row: &CsvRow) -> Caller {
+        let mut caller = self.caller.clone();
+        caller.request_summary = Some(format!("CSV import, line {}", row.line));
+        caller
+    }
+}
+
+/// The userNames rows have named so far, each by a 64-bit hash of its folded form (8 bytes and
+/// the line, however long the name: memory stays small for a file of a million rows), with the
+/// line that named it first.
+#[derive(Default)]
+pub(super) struct SeenNames {
+    lines: HashMap<u64, u64>,
+}
+
+impl SeenNames {
+    /// The line that named `user_name` (in any case) before `line`, or none (and `line` now
+    /// names it).
+    fn first_line_of(&mut self, user_name: &str, line: u64) -> Option<u64> {
+        let mut hasher = DefaultHasher::new();
+        fold(user_name).hash(&mut hasher);
+        let first = *self.lines.entry(hasher.finish()).or_insert(line);
+        (first != line).then_some(first)
+    }
+}
+
+/// Writes one row inside a savepoint of `tx`: created, updated or unchanged, or rejected with
+/// its reason (and the rejection audited) while the transaction goes on.
+async fn import_row(
+    tx: &mut Tx,
+    ctx: &RowContext<'_>,
+    row: &CsvRow,
+) -> Result<ReportRow, TenantError> {
+    let user_name = row.user_name().unwrap_or_default().to_string();
+    let caller = ctx.caller_for(row);
+    let write = WriteContext {
+        store: ctx.store,
+        schemas: ctx.schemas,
+        caller: &caller,
+        now: ctx.now,
+        invitations: Some(ctx.invitations),
+    };
+    tx.savepoint().await?;
+    let written = write_row(tx, &write, row, &user_name).await;
+    match &written {
+        Ok(_) => tx.release_savepoint().await?,
+        Err(err) if err.is_rejection() => tx.rollback_to_savepoint().await?,
+        Err(_) => {}
+    }
+    match written {
+        Ok(outcome) => Ok(ReportRow {
+            line: row.line,
+            user_name,
+            outcome,
+            reason: None,
+        }),
+        Err(err) if err.is_rejection() => {
+            let mut refused = Refused::default();
+            let report = refused.row(&caller, row, err, ctx.now);
+            tx.insert_audits(&refused.audits).await?;
+            Ok(report)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// Rejections of a batch, their audit events written together.
+#[derive(Default)]
+struct Refused {
+    audits: Vec<AuditRecord>,
+}
+
+impl Refused {
+    /// The report row of `row` refused with `err`, its audit event kept to be written.
+    fn row(&mut self, caller: &Caller, row: &CsvRow, err: TenantError, now: Micros) -> ReportRow {
+        let user_name = row.user_name().unwrap_or_default().to_string();
+        self.audits.push(audit::rejection_event(
+            caller,
+            "user.import",
+            None,
+            Some(&user_name),
+            now,
+            &err,
+        ));
+        ReportRow {
+            line: row.line,
+            user_name,
+            outcome: RowOutcome::Rejected,
+            reason: Some(reason_of(err)),
+        }
+    }
+}
+
+/// A rejection as the report gives it: what was wrong, without the SCIM status and type.
+fn reason_of(err: TenantError) -> String {
+    match err {
+        TenantError::Scim(scim) => scim.detail,
+        other => other.to_string(),
+    }
+}
+
+/// Creates or updates the row's user and adds it to the row's groups, in `tx`.
+async fn write_row(
+    tx: &mut Tx,
+    ctx: &WriteContext<'_>,
+    row: &CsvRow,
+    user_name: &str,
+) -> Result<RowOutcome, TenantError> {
+    let body = row
+        .to_scim()
+        .map_err(|reason| TenantError::Scim(ScimError::invalid_value(reason)))?;
+    let tenant_id = &ctx.caller.tenant.id;
+    let (user_id, mut outcome): (UserId, RowOutcome) =
+        match tx.user_by_name_for_update(tenant_id, user_name).await? {
+            None => {
+                let (user, tolerances) = new_user_record(ctx.schemas, ctx.caller, &body, ctx.now)?;
+                let warning = unknown_roles_warning(tx, tenant_id, &user.doc).await?;
+                insert_new_user(tx, ctx, &user, &tolerances, warning).await?;
+                (user.id, RowOutcome::Created)
+            }
+            Some(old) => {
+                let merged = merged_document(&old.doc, body);
+                let mut parsed = parse_resource(ctx.schemas, &Value::Object(merged))?;
+                let active = take_active_and_check(&mut parsed)?;
+                let version = old.version;
+                let change = Change {
+                    doc: parsed.doc,
+                    active,
+                    tolerances: parsed.tolerances,
+                    kind: ChangeKind::Replace,
+                };
+                let user = write_change(tx, ctx, old, change).await?;
+                let outcome = if user.version == version {
+                    RowOutcome::Unchanged
+                } else {
+                    RowOutcome::Updated
+                };
+                (user.id, outcome)
+            }
+        };
+    for group in row.groups() {
+        let joined = add_member_by_group_name(tx, ctx, &group, &user_id).await?;
+        if joined && outcome == RowOutcome::Unchanged {
+            outcome = RowOutcome::Updated;
+        }
+    }
+    Ok(outcome)
+}
+
+/// A stored user's document with what a row gives laid over it: the row's columns replace those
+/// attributes (`name` and the tenant extension attribute by attribute), everything else stays.
+/// The stored userName stays as written (the row matched it ignoring case). An email or phone
+/// number the user already has leaves the list as it is, so a user an IdP gave several keeps
+/// them.
+fn merged_document(stored: &Map<String, Value>, row: Value) -> Map<String, Value> {
+    let mut doc = stored.clone();
+    let Value::Object(row) = row else {
+        return doc;
+    };
+    for (key, value) in row {
+        match key.as_str() {
+            "schemas" | "userName" => {}
+            "name" | TENANT_USER_URN => {
+                let slot = doc.entry(key).or_insert_with(|| Value::Object(Map::new()));
+                if let (Some(into), Value::Object(from)) = (slot.as_object_mut(), value) {
+                    into.extend(from);
+                }
+            }
+            "emails" | "phoneNumbers" => {
+                if !lists_value(doc.get(&key), &value) {
+                    doc.insert(key, value);
+                }
+            }
+            _ => {
+                doc.insert(key, value);
+            }
+        }
+    }
+    doc
+}
+
+/// Whether a stored multi-valued attribute already holds the (single) value a row gives,
+/// ignoring case.
+fn lists_value(stored: Option<&Value>, given: &Value) -> bool {
+    let value_of = |entry: &Value| entry.get("value").and_then(Value::as_str).map(fold);
+    let Some(wanted) = given.as_array().and_then(|a| a.first()).and_then(value_of) else {
+        return false;
+    };
+    stored
+        .and_then(Value::as_array)
+        .is_some_and(|entries| entries.iter().filter_map(value_of).any(|v| v == wanted))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_row_lays_its_columns_over_the_stored_user() {
+        let stored = json!({
+            "userName": "Ada@Example.com",
+            "name": {"givenName": "Ada", "familyName": "Lovelace"},
+            "emails": [{"value": "ada@example.com", "type": "work"}, {"value": "ada@home.example"}],
+            "title": "Countess",
+            TENANT_USER_URN: {"maxChats": 3, "skills": ["math"]},
+        });
+        let row = json!({
+            "schemas": ["x"],
+            "userName": "ada@example.com",
+            "name": {"familyName": "King"},
+            "emails": [{"value": "ADA@example.com", "type": "work", "primary": true}],
+            TENANT_USER_URN: {"maxChats": 5},
+        });
+        let merged = merged_document(stored.as_object().unwrap(), row);
+        assert_eq!(merged["userName"], "Ada@Example.com");
+        assert_eq!(
+            merged["name"],
+            json!({"givenName": "Ada", "familyName": "King"})
+        );
+        assert_eq!(
+            merged["emails"], stored["emails"],
+            "the address is already there"
+        );
+        assert_eq!(merged["title"], "Countess");
+        assert_eq!(
+            merged[TENANT_USER_URN],
+            json!({"maxChats": 5, "skills": ["math"]})
+        );
+        assert!(!merged.contains_key("schemas"));
+    }
+
+    #[test]
+    fn a_new_address_replaces_the_list() {
+        let stored = json!({"emails": [{"value": "old@example.com"}]});
+        let row = json!({"emails": [{"value": "new@example.com", "type": "work"}]});
+        let merged = merged_document(stored.as_object().unwrap(), row.clone());
+        assert_eq!(merged["emails"], row["emails"]);
+    }
+
+    #[test]
+    fn a_name_seen_before_in_any_case_names_its_first_line() {
+        let mut seen = SeenNames::default();
+        assert_eq!(seen.first_line_of("Ada@example.com", 2), None);
+        assert_eq!(seen.first_line_of("bob@example.com", 3), None);
+        assert_eq!(seen.first_line_of("ADA@EXAMPLE.COM", 7), Some(2));
+    }
+}
