@@ -41,6 +41,8 @@ impl InvitationPolicy {
 /// A link just issued: shown once (to the admin who asked, and in the event).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuedInvitation {
+    /// Whose it is.
+    pub user_name: String,
     pub link: String,
     pub expires_at: Micros,
 }
@@ -96,7 +98,11 @@ pub(super) fn prepare(
         token_hash: hash_token(secret.expose()),
         record,
         event,
-        issued: IssuedInvitation { link, expires_at },
+        issued: IssuedInvitation {
+            user_name: user.user_name.clone(),
+            link,
+            expires_at,
+        },
     }
 }
 

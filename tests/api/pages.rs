@@ -308,6 +308,32 @@ async fn an_operator_does_the_job_in_a_real_browser() {
         );
         assert!(grid.contains(&"settings · · · · ·".to_string()), "{grid:?}");
         screenshot(b, "05-user").await;
+        // She has not signed in yet: a new invitation link to copy, and back.
+        let user_page = b.current_url().await.unwrap();
+        b.find(Locator::Css("form[action$='/invitation'] button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let link = b
+            .find(Locator::Css("#link"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            link.starts_with(&format!("{root}/sso/{TENANT}/invite/inv_")),
+            "{link}"
+        );
+        assert!(
+            text_of(b, ".flash")
+                .await
+                .contains("earlier link no longer works")
+        );
+        b.goto(user_page.as_str()).await.unwrap();
         // Suspend her: the page comes back with the new status, and the table agrees.
         b.find(Locator::Css("form[action$='/status'] button"))
             .await

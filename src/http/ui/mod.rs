@@ -46,6 +46,10 @@ pub fn router() -> Router<AppState> {
             "/ui/t/{tenant}/users/{id}/status",
             post(users::change_status),
         )
+        .route(
+            "/ui/t/{tenant}/users/{id}/invitation",
+            post(users::resend_invitation),
+        )
         .route("/ui/t/{tenant}/connections", get(connections::connections))
         .route("/ui/t/{tenant}/audit", get(audit::audit))
         .route("/ui/t/{tenant}/roles", get(roles::roles))

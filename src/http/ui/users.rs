@@ -19,6 +19,7 @@ use crate::store::{UserId, UserStatus};
 use crate::tenant::admin_status::{self, AdminStatusChange};
 use crate::tenant::audit_log::{self, AuditQuery};
 use crate::tenant::document::primary_email;
+use crate::tenant::invitations::{self, UserRef};
 use crate::tenant::operators::AdminPermission;
 use crate::tenant::roles::{PERMISSION_ACTIONS, PERMISSION_CATEGORIES, RoleSource};
 use crate::tenant::user_detail;
@@ -537,6 +538,55 @@ pub async fn user(
         timeline,
         timeline_hidden,
         chrome,
+    };
+    Ok(render(&page))
+}
+
+#[derive(Template)]
+#[template(path = "ui/invitation.html")]
+struct InvitationPage {
+    chrome: Chrome,
+    slug: String,
+    user_id: String,
+    user_name: String,
+    link: String,
+    expires: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /ui/t/{tenant}/users/{id}/invitation`: a new invitation link, shown to copy.
+pub async fn resend_invitation(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((slug, id)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    viewer.check_form(&form.csrf)?;
+    let tenant = viewer.tenant(&state, &slug).await?;
+    let chrome = viewer.tenant_chrome(&tenant, "Invitation", "users");
+    let id = UserId::new(id);
+    let issued = invitations::resend(
+        &state.store,
+        &viewer.actor,
+        &slug,
+        UserRef::Id(&id),
+        &state.settings.invitations,
+        now_micros(),
+    )
+    .await
+    .map_err(|e| PageError::rule(chrome.clone(), e))?;
+    let page = InvitationPage {
+        chrome,
+        slug,
+        user_id: id.to_string(),
+        user_name: issued.user_name,
+        link: issued.link,
+        expires: when(issued.expires_at),
     };
     Ok(render(&page))
 }
