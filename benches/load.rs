@@ -11,6 +11,7 @@
 //!     cargo bench --bench load -- webhooks --sizes 10000,100000  # delivering a backlog of events
 //!     BENCH_WEBHOOKS=1 cargo bench --bench load -- users   # the users rows with a webhook on
 //!     cargo bench --bench load -- webhook-cost --sizes 10000  # writes, webhook off and on, paired
+//!     cargo bench --bench load -- import --sizes 100000,1000000  # CSV import (load/import.rs)
 //!
 //! Scenarios: `users` — at tenants of 10k, 100k and 1M users: GET by id, `userName eq`,
 //! `externalId eq`, `emails[type eq "work"].value eq`, a `co` search, a `meta.lastModified gt` sync
@@ -24,6 +25,9 @@
     clippy::indexing_slicing,
     clippy::string_slice
 )]
+
+#[path = "load/import.rs"]
+mod import;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -1155,7 +1159,17 @@ fn main() {
     // `cargo bench` adds `--bench`; the scenario is the word among the arguments.
     let scenario = args
         .iter()
-        .find(|a| ["users", "groups", "admin", "webhooks", "webhook-cost"].contains(&a.as_str()))
+        .find(|a| {
+            [
+                "users",
+                "groups",
+                "admin",
+                "webhooks",
+                "webhook-cost",
+                "import",
+            ]
+            .contains(&a.as_str())
+        })
         .cloned()
         .unwrap_or_else(|| "users".into());
     let sizes: Vec<usize> = args
@@ -1200,8 +1214,9 @@ fn main() {
             "admin" => admin_scenario(&sizes).await,
             "webhooks" => webhooks_scenario(&sizes).await,
             "webhook-cost" => webhook_cost_scenario(sizes[0]).await,
+            "import" => import::import_scenario(&sizes).await,
             other => panic!(
-                "unknown scenario '{other}'; try: users, groups, admin, webhooks, webhook-cost"
+                "unknown scenario '{other}'; try: users, groups, admin, webhooks, webhook-cost, import"
             ),
         }
     });

@@ -16,7 +16,7 @@ fn list_text(list: &[String]) -> Option<String> {
 /// Audit text as every engine can store it. Events quote what clients sent (ids, names, error
 /// details), and a refusal must be recorded even when what it refused held a NUL, which
 /// PostgreSQL cannot store: each NUL is kept visible as U+FFFD.
-fn storable(text: &str) -> Cow<'_, str> {
+pub(super) fn storable(text: &str) -> Cow<'_, str> {
     if text.contains('\0') {
         Cow::Owned(text.replace('\0', "\u{FFFD}"))
     } else {

@@ -4,10 +4,10 @@
 use sqlx::AssertSqlSafe;
 
 use super::read::placeholders;
-use super::{SqlParam, StoreError, Tx, bind_params, on_tx};
+use super::{Dialect, SqlParam, StoreError, Tx, bind_params, on_tx};
 
 /// Most parameters one statement binds (SQLite allows 32766, PostgreSQL 65535).
-const MAX_PARAMS: usize = 30_000;
+const MAX_PARAMS: usize = 4000;
 
 impl Tx {
     /// Inserts rows of `width` parameters each (`params` holds them one row after another) with
@@ -19,16 +19,27 @@ impl Tx {
         params: &[SqlParam],
     ) -> Result<(), StoreError> {
         let rows_per_statement = (MAX_PARAMS / width.max(1)).max(1);
+        if params.is_empty() {
+            return Ok(());
+        }
         for chunk in params.chunks(rows_per_statement * width.max(1)) {
             let rows = chunk.len() / width.max(1);
             let mut sql = String::with_capacity(head.len() + rows * (width * 6 + 4));
             sql.push_str(head);
+            // SQLite finds a numbered parameter (`$7`) by walking the list of the statement's
+            // names, so binding numbered ones costs the square of their number: with 8,000 a
+            // statement, binding took three quarters of an import's time (perf). Anonymous `?`
+            // have no names to walk.
+            let anonymous = vec!["?"; width].join(", ");
             for row in 0..rows {
                 if row > 0 {
                     sql.push_str(", ");
                 }
                 sql.push('(');
-                sql.push_str(&placeholders(row * width + 1, width));
+                match self.dialect() {
+                    Dialect::Sqlite => sql.push_str(&anonymous),
+                    Dialect::Postgres => sql.push_str(&placeholders(row * width + 1, width)),
+                }
                 sql.push(')');
             }
             on_tx!(self, |conn| {

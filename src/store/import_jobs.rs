@@ -1,9 +1,9 @@
 //! CSV import jobs of the admin API (migration 0023): each job's progress and counts, and its
 //! per-row report, one batch of rows at a time.
 
-use super::read::placeholders;
+use super::audit::storable;
 use super::row::AnyRow;
-use super::{Micros, SqlFragment, SqlParam, Store, StoreError, TenantId, Tx, bind_params, on_tx};
+use super::{Micros, SqlFragment, SqlParam, Store, StoreError, TenantId, Tx, on_tx};
 
 /// A job as stored. `state` is `running`, `finished` or `failed`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,9 +68,6 @@ fn job_from_row(row: &AnyRow<'_>) -> Result<ImportJobRecord, StoreError> {
         finished_at: row.column("finished_at")?,
     })
 }
-
-/// Report rows written per statement.
-const ROWS_PER_INSERT: usize = 200;
 
 impl Store {
     /// The tenant's job with this id.
@@ -160,27 +157,24 @@ impl Tx {
         counts: ImportCounts,
         now: Micros,
     ) -> Result<(), StoreError> {
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
-            let mut values = Vec::with_capacity(chunk.len());
-            let mut params = Vec::with_capacity(chunk.len() * 5);
-            for (i, row) in chunk.iter().enumerate() {
-                values.push(format!("({})", placeholders(i * 5 + 1, 5)));
-                params.push(SqlParam::Text(job_id.to_string()));
-                params.push(SqlParam::Int(row.line));
-                params.push(SqlParam::Text(row.user_name.clone()));
-                params.push(SqlParam::Text(row.outcome.clone()));
-                params.push(row.reason.clone().map_or(SqlParam::Null, SqlParam::Text));
-            }
-            let sql = format!(
-                "INSERT INTO import_job_rows (job_id, line, user_name, outcome, reason) VALUES {}",
-                values.join(", ")
-            );
-            on_tx!(self, |conn| {
-                bind_params!(sqlx::query(sqlx::AssertSqlSafe(sql)), &params)
-                    .execute(&mut *conn)
-                    .await?;
-            });
+        let mut params = Vec::with_capacity(rows.len() * 5);
+        for row in rows {
+            params.extend([
+                SqlParam::Text(job_id.to_string()),
+                SqlParam::Int(row.line),
+                SqlParam::Text(storable(&row.user_name).into_owned()),
+                SqlParam::Text(row.outcome.clone()),
+                row.reason
+                    .as_deref()
+                    .map_or(SqlParam::Null, |r| SqlParam::Text(storable(r).into_owned())),
+            ]);
         }
+        self.insert_rows(
+            "INSERT INTO import_job_rows (job_id, line, user_name, outcome, reason) VALUES ",
+            5,
+            &params,
+        )
+        .await?;
         let done = i64::try_from(rows.len()).unwrap_or(i64::MAX);
         on_tx!(self, |conn| {
             sqlx::query(

@@ -8,7 +8,7 @@ use super::{ConnectionId, GroupId, TenantId, UserId};
 use super::{
     EmailRow, ListPlan, ListSource, MembershipRow, Micros, SeatReservation, SideTableChanges,
     SqlFragment, SqlParam, Store, StoreError, Tombstone, Tx, UserIndex, UserRecord, UserStatus,
-    bind_params, count_statement, json_text, on_tx, page_statement, sort_memberships,
+    count_statement, json_text, on_tx, page_statement, sort_memberships,
 };
 
 macro_rules! user_columns {
@@ -629,109 +629,73 @@ impl Tx {
         &mut self,
         users: &[(UserRecord, UserIndex)],
     ) -> Result<(), StoreError> {
-        for chunk in users.chunks(400) {
-            let mut sql = String::from(
-                "INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, display_name, display_name_key, \
-                 user_type, status, last_login_at, doc, version, created_at, modified_at, created_by_connection, \
-                 modified_by_connection, doc_folded, admin_suspended_at, idp_active) VALUES ",
-            );
-            const COLUMNS: usize = 19;
-            let mut params = Vec::with_capacity(chunk.len() * COLUMNS);
-            for (i, (user, index)) in chunk.iter().enumerate() {
-                let base = i * COLUMNS;
-                let row: Vec<String> = (1..=COLUMNS).map(|k| format!("${}", base + k)).collect();
-                sql.push_str(&format!(
-                    "{}({})",
-                    if i == 0 { "" } else { ", " },
-                    row.join(", ")
-                ));
-                let text = |v: &Option<String>| v.clone().map_or(SqlParam::Null, SqlParam::Text);
-                let connection =
-                    |v: &Option<ConnectionId>| v.as_ref().map_or(SqlParam::Null, SqlParam::from);
-                params.extend([
+        let text = |v: &Option<String>| v.clone().map_or(SqlParam::Null, SqlParam::Text);
+        let connection =
+            |v: &Option<ConnectionId>| v.as_ref().map_or(SqlParam::Null, SqlParam::from);
+        let mut rows = Vec::with_capacity(users.len() * 19);
+        let mut emails = Vec::new();
+        let mut role_values = Vec::new();
+        for (user, index) in users {
+            rows.extend([
+                SqlParam::from(&user.id),
+                SqlParam::from(&user.tenant_id),
+                SqlParam::Text(user.user_name.clone()),
+                SqlParam::Text(fold(&user.user_name)),
+                text(&user.external_id),
+                text(&user.display_name),
+                text(&user.display_name.as_deref().map(fold)),
+                text(&user.user_type),
+                SqlParam::Text(user.status.as_str().to_string()),
+                SqlParam::OptInt(user.last_login_at),
+                SqlParam::Text(json_text(&user.doc)),
+                SqlParam::Int(user.version),
+                SqlParam::Int(user.created_at),
+                SqlParam::Int(user.modified_at),
+                connection(&user.created_by_connection),
+                connection(&user.modified_by_connection),
+                SqlParam::Text(json_text(&index.folded)),
+                SqlParam::OptInt(user.admin_suspended_at),
+                SqlParam::Bool(user.idp_active),
+            ]);
+            for (position, email) in index.emails.iter().enumerate() {
+                emails.extend([
                     SqlParam::from(&user.id),
                     SqlParam::from(&user.tenant_id),
-                    SqlParam::Text(user.user_name.clone()),
-                    SqlParam::Text(fold(&user.user_name)),
-                    text(&user.external_id),
-                    text(&user.display_name),
-                    text(&user.display_name.as_deref().map(fold)),
-                    text(&user.user_type),
-                    SqlParam::Text(user.status.as_str().to_string()),
-                    SqlParam::OptInt(user.last_login_at),
-                    SqlParam::Text(json_text(&user.doc)),
-                    SqlParam::Int(user.version),
-                    SqlParam::Int(user.created_at),
-                    SqlParam::Int(user.modified_at),
-                    connection(&user.created_by_connection),
-                    connection(&user.modified_by_connection),
-                    SqlParam::Text(json_text(&index.folded)),
-                    SqlParam::OptInt(user.admin_suspended_at),
-                    SqlParam::Bool(user.idp_active),
+                    SqlParam::Int(i64::try_from(position).unwrap_or(i64::MAX)),
+                    text(&email.type_key),
+                    SqlParam::Text(email.value.clone()),
+                    SqlParam::Text(email.value_key.clone()),
+                    SqlParam::Bool(email.primary),
                 ]);
             }
-            on_tx!(self, |conn| {
-                bind_params!(sqlx::query(AssertSqlSafe(sql.clone())), &params)
-                    .execute(&mut *conn)
-                    .await?;
-            });
-            let mut email_sql = String::from(
-                "INSERT INTO user_emails (user_id, tenant_id, position, type_key, value, value_key, is_primary) VALUES ",
-            );
-            let mut email_params = Vec::new();
-            let mut rows = 0;
-            for (user, index) in chunk {
-                for (position, email) in index.emails.iter().enumerate() {
-                    let base = rows * 7;
-                    let row: Vec<String> = (1..=7).map(|k| format!("${}", base + k)).collect();
-                    email_sql.push_str(&format!(
-                        "{}({})",
-                        if rows == 0 { "" } else { ", " },
-                        row.join(", ")
-                    ));
-                    email_params.extend([
-                        SqlParam::from(&user.id),
-                        SqlParam::from(&user.tenant_id),
-                        SqlParam::Int(i64::try_from(position).unwrap_or(i64::MAX)),
-                        email
-                            .type_key
-                            .clone()
-                            .map_or(SqlParam::Null, SqlParam::Text),
-                        SqlParam::Text(email.value.clone()),
-                        SqlParam::Text(email.value_key.clone()),
-                        SqlParam::Bool(email.primary),
-                    ]);
-                    rows += 1;
-                }
-            }
-            if rows > 0 {
-                on_tx!(self, |conn| {
-                    bind_params!(sqlx::query(AssertSqlSafe(email_sql.clone())), &email_params)
-                        .execute(&mut *conn)
-                        .await?;
-                });
-            }
-            let role_values: Vec<SqlParam> = chunk
-                .iter()
-                .flat_map(|(user, index)| {
-                    index.role_values.iter().flat_map(|value| {
-                        [
-                            SqlParam::from(&user.id),
-                            SqlParam::from(&user.tenant_id),
-                            SqlParam::Text(value.clone()),
-                        ]
-                    })
-                })
-                .collect();
-            if !role_values.is_empty() {
-                self.insert_rows(
-                    "INSERT INTO user_role_values (user_id, tenant_id, value_key) VALUES ",
-                    3,
-                    &role_values,
-                )
-                .await?;
+            for value in &index.role_values {
+                role_values.extend([
+                    SqlParam::from(&user.id),
+                    SqlParam::from(&user.tenant_id),
+                    SqlParam::Text(value.clone()),
+                ]);
             }
         }
+        self.insert_rows(
+            "INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, display_name, \
+             display_name_key, user_type, status, last_login_at, doc, version, created_at, modified_at, \
+             created_by_connection, modified_by_connection, doc_folded, admin_suspended_at, idp_active) VALUES ",
+            19,
+            &rows,
+        )
+        .await?;
+        self.insert_rows(
+            "INSERT INTO user_emails (user_id, tenant_id, position, type_key, value, value_key, is_primary) VALUES ",
+            7,
+            &emails,
+        )
+        .await?;
+        self.insert_rows(
+            "INSERT INTO user_role_values (user_id, tenant_id, value_key) VALUES ",
+            3,
+            &role_values,
+        )
+        .await?;
         // Keep the seat counter equal to the number of users (it also answers unfiltered counts),
         // and each status's count to its users.
         if let Some((first, _)) = users.first() {
