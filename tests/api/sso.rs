@@ -1165,17 +1165,8 @@ async fn a_resent_invitation_replaces_the_old_link() {
     // From the admin API: the link to copy.
     let (operator, _) = crate::admin::operator_token(&sso.app).await;
     let id = user["id"].as_str().unwrap();
-    let resent = sso
-        .app
-        .client
-        .post(format!(
-            "{}/admin/v1/tenants/{TENANT}/users/{id}/invitation",
-            sso.app.root
-        ))
-        .bearer_auth(&operator)
-        .send()
-        .await
-        .unwrap();
+    let resend = format!("/tenants/{TENANT}/users/{id}/invitation");
+    let resent = crate::admin::admin_post(&sso.app, &resend, &operator).await;
     assert_eq!(resent.status(), StatusCode::CREATED);
     let resent: Value = resent.json().await.unwrap();
     let third = resent["link"].as_str().unwrap().to_string();
@@ -1205,17 +1196,7 @@ async fn a_resent_invitation_replaces_the_old_link() {
     assert!(signed_in.session.is_some(), "{}", signed_in.body);
 
     // Signed in: nothing left to resend.
-    let again = sso
-        .app
-        .client
-        .post(format!(
-            "{}/admin/v1/tenants/{TENANT}/users/{id}/invitation",
-            sso.app.root
-        ))
-        .bearer_auth(&operator)
-        .send()
-        .await
-        .unwrap();
+    let again = crate::admin::admin_post(&sso.app, &resend, &operator).await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
     let problem: Value = again.json().await.unwrap();
     assert!(
