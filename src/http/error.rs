@@ -194,17 +194,25 @@ pub fn sso_error_page(err: &SsoError) -> Response {
         _ if status.is_server_error() => "Sign-in unavailable",
         _ => "Sign-in failed",
     };
+    let mut response = plain_page(status, title, title, &detail);
+    ask_to_retry_when_busy(err, &mut response);
+    response
+}
+
+/// A short page for a person in a browser: a heading and what happened (`#reason`).
+pub fn plain_page(status: StatusCode, title: &str, heading: &str, reason: &str) -> Response {
     let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
-         <body><main><h1>{title}</h1><p id=\"reason\">{}</p></main></body></html>",
-        escape_html(&detail)
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head>\
+         <body><main><h1>{}</h1><p id=\"reason\">{}</p></main></body></html>",
+        escape_html(title),
+        escape_html(heading),
+        escape_html(reason)
     );
     let mut response = (status, body).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    ask_to_retry_when_busy(err, &mut response);
     response
 }
 

@@ -13,7 +13,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::error::{escape_html, sso_error_json, sso_error_page};
+use super::error::{plain_page, sso_error_json, sso_error_page};
 use super::extract::{bearer_token, declared_length};
 use crate::clock::{datetime_of, now_micros};
 use crate::scim::resource::format_datetime;
@@ -159,17 +159,8 @@ fn invitation_refused_page(refusal: InvitationRefusal) -> Response {
         InvitationRefusal::Unknown => StatusCode::NOT_FOUND,
         _ => StatusCode::GONE,
     };
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Invitation</title></head>\
-         <body><main><h1>This invitation cannot be used</h1><p id=\"reason\">{}</p></main></body></html>",
-        escape_html(&refusal.to_string())
-    );
-    let mut response = (status, body).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    response
+    let heading = "This invitation cannot be used";
+    plain_page(status, "Invitation", heading, &refusal.to_string())
 }
 
 /// The session token of a request: `Authorization: Bearer …`, else the session cookie.

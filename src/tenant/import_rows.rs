@@ -38,7 +38,7 @@ pub(super) async fn import_batch(
 ) -> Result<Vec<ReportRow>, TenantError> {
     let tenant_id = &ctx.caller.tenant.id;
     let names: Vec<&str> = rows.iter().filter_map(CsvRow::user_name).collect();
-    let existing: HashMap<String, User> = tx
+    let mut existing: HashMap<String, User> = tx
         .users_by_names_for_update(tenant_id, &names)
         .await?
         .into_iter()
@@ -70,8 +70,10 @@ pub(super) async fn import_batch(
                 outcome: RowOutcome::Unchanged,
                 reason: None,
             }
-        } else if existing.contains_key(&fold(user_name)) || !row.groups().is_empty() {
-            import_row(tx, ctx, row).await?
+        } else if let Some(stored) = existing.remove(&fold(user_name)) {
+            import_row(tx, ctx, row, Stored::Found(Box::new(stored))).await?
+        } else if !row.groups().is_empty() {
+            import_row(tx, ctx, row, Stored::Absent).await?
         } else {
             match new_user_of(ctx, &caller, row) {
                 Ok((user, tolerances)) => {
@@ -112,17 +114,43 @@ pub(super) async fn import_batch(
 
 /// Whether the row, laid over the stored user, leaves every attribute as it is. Only a quick
 /// answer for re-runs: a row it is not sure of goes the single-row way, which decides for
-/// certain.
+/// certain (locked attributes, statuses).
 fn changes_nothing(schemas: ResourceSchemas<'_>, stored: &User, row: &CsvRow) -> bool {
-    let Ok(body) = row.to_scim() else {
-        return false;
-    };
-    let merged = merged_document(&stored.doc, body);
-    let Ok(mut parsed) = parse_resource(schemas, &Value::Object(merged)) else {
-        return false;
-    };
-    take_active_and_check(&mut parsed).is_ok()
-        && changed_attributes(&stored.doc, &parsed.doc).is_empty()
+    replacement(schemas, stored, row)
+        .is_ok_and(|change| changed_attributes(&stored.doc, &change.doc).is_empty())
+}
+
+/// What a row makes of a stored user: its cells laid over the user's document, read as a PUT.
+fn replacement(
+    schemas: ResourceSchemas<'_>,
+    stored: &User,
+    row: &CsvRow,
+) -> Result<Change, TenantError> {
+    let merged = merged_document(&stored.doc, scim_body(row)?);
+    let mut parsed = parse_resource(schemas, &Value::Object(merged))?;
+    let active = take_active_and_check(&mut parsed)?;
+    Ok(Change {
+        doc: parsed.doc,
+        active,
+        tolerances: parsed.tolerances,
+        kind: ChangeKind::Replace,
+    })
+}
+
+/// The SCIM document a row stands for, or why a cell cannot be used.
+fn scim_body(row: &CsvRow) -> Result<Value, TenantError> {
+    row.to_scim()
+        .map_err(|reason| TenantError::Scim(ScimError::invalid_value(reason)))
+}
+
+/// What the single-row path knows of the row's user before it starts.
+enum Stored {
+    /// Read (and locked) by the batch.
+    Found(Box<User>),
+    /// The batch found no user of that name.
+    Absent,
+    /// Not known: read it.
+    LookUp,
 }
 
 /// A row's new user, not yet stored.
@@ -131,10 +159,7 @@ fn new_user_of(
     caller: &Caller,
     row: &CsvRow,
 ) -> Result<(User, Vec<Tolerance>), TenantError> {
-    let body = row
-        .to_scim()
-        .map_err(|reason| TenantError::Scim(ScimError::invalid_value(reason)))?;
-    new_user_record(ctx.schemas, caller, &body, ctx.now)
+    new_user_record(ctx.schemas, caller, &scim_body(row)?, ctx.now)
 }
 
 /// A new user of the batch, waiting for its seat.
@@ -199,7 +224,8 @@ async fn create_fresh(
             tx.rollback_to_savepoint().await?;
             for created in fitting {
                 if let Some(row) = rows.get(created.index) {
-                    outcomes.push((created.index, import_row(tx, ctx, row).await?));
+                    let stored = Stored::LookUp;
+                    outcomes.push((created.index, import_row(tx, ctx, row, stored).await?));
                 }
             }
         }
@@ -291,6 +317,7 @@ async fn import_row(
     tx: &mut Tx,
     ctx: &RowContext<'_>,
     row: &CsvRow,
+    stored: Stored,
 ) -> Result<ReportRow, TenantError> {
     let user_name = row.user_name().unwrap_or_default().to_string();
     let caller = ctx.caller_for(row);
@@ -302,7 +329,7 @@ async fn import_row(
         invitations: Some(ctx.invitations),
     };
     tx.savepoint().await?;
-    let written = write_row(tx, &write, row, &user_name).await;
+    let written = write_row(tx, &write, row, stored).await;
     match &written {
         Ok(_) => tx.release_savepoint().await?,
         Err(err) if err.is_rejection() => tx.rollback_to_savepoint().await?,
@@ -365,40 +392,37 @@ async fn write_row(
     tx: &mut Tx,
     ctx: &WriteContext<'_>,
     row: &CsvRow,
-    user_name: &str,
+    stored: Stored,
 ) -> Result<RowOutcome, TenantError> {
-    let body = row
-        .to_scim()
-        .map_err(|reason| TenantError::Scim(ScimError::invalid_value(reason)))?;
     let tenant_id = &ctx.caller.tenant.id;
-    let (user_id, mut outcome): (UserId, RowOutcome) =
-        match tx.user_by_name_for_update(tenant_id, user_name).await? {
-            None => {
-                let (user, tolerances) = new_user_record(ctx.schemas, ctx.caller, &body, ctx.now)?;
-                let warning = unknown_roles_warning(tx, tenant_id, &user.doc).await?;
-                insert_new_user(tx, ctx, &user, &tolerances, warning).await?;
-                (user.id, RowOutcome::Created)
-            }
-            Some(old) => {
-                let merged = merged_document(&old.doc, body);
-                let mut parsed = parse_resource(ctx.schemas, &Value::Object(merged))?;
-                let active = take_active_and_check(&mut parsed)?;
-                let version = old.version;
-                let change = Change {
-                    doc: parsed.doc,
-                    active,
-                    tolerances: parsed.tolerances,
-                    kind: ChangeKind::Replace,
-                };
-                let user = write_change(tx, ctx, old, change).await?;
-                let outcome = if user.version == version {
-                    RowOutcome::Unchanged
-                } else {
-                    RowOutcome::Updated
-                };
-                (user.id, outcome)
-            }
-        };
+    let stored = match stored {
+        Stored::Found(user) => Some(*user),
+        Stored::Absent => None,
+        Stored::LookUp => {
+            let user_name = row.user_name().unwrap_or_default();
+            tx.user_by_name_for_update(tenant_id, user_name).await?
+        }
+    };
+    let (user_id, mut outcome): (UserId, RowOutcome) = match stored {
+        None => {
+            let (user, tolerances) =
+                new_user_record(ctx.schemas, ctx.caller, &scim_body(row)?, ctx.now)?;
+            let warning = unknown_roles_warning(tx, tenant_id, &user.doc).await?;
+            insert_new_user(tx, ctx, &user, &tolerances, warning).await?;
+            (user.id, RowOutcome::Created)
+        }
+        Some(old) => {
+            let change = replacement(ctx.schemas, &old, row)?;
+            let version = old.version;
+            let user = write_change(tx, ctx, old, change).await?;
+            let outcome = if user.version == version {
+                RowOutcome::Unchanged
+            } else {
+                RowOutcome::Updated
+            };
+            (user.id, outcome)
+        }
+    };
     for group in row.groups() {
         let joined = add_member_by_group_name(tx, ctx, &group, &user_id).await?;
         if joined && outcome == RowOutcome::Unchanged {
