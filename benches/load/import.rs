@@ -69,10 +69,10 @@ pub async fn import_scenario(sizes: &[usize]) {
     for &size in sizes {
         let file = write_csv(size);
         let parsed = Instant::now();
-        let rows =
+        let check =
             scim_gateway::tenant::import::check_file(std::fs::File::open(&file).unwrap()).unwrap();
         let parse = parsed.elapsed();
-        assert_eq!(rows, size as u64);
+        assert_eq!(check.rows, size as u64);
 
         let (database, store, _, token, _) = bench_tenant("entra").await;
         engine = engine_name(&database);

@@ -42,7 +42,8 @@ pub struct ImportArgs {
 
 pub async fn run(store: &Store, args: ImportArgs, as_json: bool) -> anyhow::Result<()> {
     let open = || File::open(&args.file).with_context(|| format!("{}", args.file.display()));
-    let total = check_file(open()?).with_context(|| format!("{}", args.file.display()))?;
+    let check = check_file(open()?).with_context(|| format!("{}", args.file.display()))?;
+    let total = check.rows;
     let registry = Registry::load()?;
     let schemas = registry
         .user()
@@ -61,25 +62,33 @@ pub async fn run(store: &Store, args: ImportArgs, as_json: bool) -> anyhow::Resu
         invitations: args.invitations.policy(),
         job: None,
     };
-    let summary = import_users(store, schemas, &request, open()?, now_micros, |row| {
-        progress.row();
-        match &mut report {
-            Some(file) => {
-                if let Err(err) = file.write(row)
-                    && write_failure.is_none()
-                {
-                    write_failure = Some(err);
+    let summary = import_users(
+        store,
+        schemas,
+        &request,
+        check,
+        open()?,
+        now_micros,
+        |row| {
+            progress.row();
+            match &mut report {
+                Some(file) => {
+                    if let Err(err) = file.write(row)
+                        && write_failure.is_none()
+                    {
+                        write_failure = Some(err);
+                    }
                 }
+                None if row.outcome == RowOutcome::Rejected => progress.println(&format!(
+                    "line {} ({}): {}",
+                    row.line,
+                    row.user_name,
+                    row.reason.as_deref().unwrap_or_default()
+                )),
+                None => {}
             }
-            None if row.outcome == RowOutcome::Rejected => progress.println(&format!(
-                "line {} ({}): {}",
-                row.line,
-                row.user_name,
-                row.reason.as_deref().unwrap_or_default()
-            )),
-            None => {}
-        }
-    })
+        },
+    )
     .await;
     progress.finish();
     if let Some(file) = report {

@@ -4,6 +4,8 @@
 //! transaction (`import_rows`), so that a bad row fails alone and the good ones land; each
 //! row's outcome is reported once its transaction is durable.
 
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Read;
 use std::sync::Arc;
 
@@ -15,7 +17,9 @@ use super::invitations::InvitationPolicy;
 use super::tenants::tenant_in;
 use super::{Caller, TenantError};
 use crate::scim::schema::ResourceSchemas;
-use crate::store::{ConnectionId, ConnectionRecord, ImportCounts, ImportJobRow, Micros, Store};
+use crate::store::{
+    ConnectionId, ConnectionRecord, ImportCounts, ImportJobRow, Micros, Store, fold,
+};
 
 /// Rows written per transaction: large enough that a commit's cost is shared, small enough that
 /// SCIM writes of other tenants wait at most a few tens of milliseconds for SQLite's writer.
@@ -109,31 +113,63 @@ pub struct ImportRequest<'a> {
     pub job: Option<String>,
 }
 
-/// Reads the whole file once without writing: a file that is not UTF-8 or not CSV is refused
-/// before any row lands. Returns its number of rows (for progress).
-pub fn check_file(source: impl Read) -> Result<u64, FileError> {
-    let mut rows = CsvRows::open(source)?;
-    let mut count = 0;
-    while rows.next_row()?.is_some() {
-        count += 1;
-    }
-    Ok(count)
+/// What reading a whole file found: its number of rows (for progress), and the userNames more
+/// than one row names (by `name_hash`; a repeated row is refused naming the first).
+#[derive(Debug, Clone, Default)]
+pub struct FileCheck {
+    pub rows: u64,
+    pub(super) repeated: HashSet<u64>,
 }
 
-/// Imports the rows of `source` (checked with `check_file` first), calling `report` with each
+/// Reads the whole file once without writing: a file that is not UTF-8 or not CSV is refused
+/// before any row lands. The names are held as 8-byte hashes while the file is read, and only
+/// the repeated ones are kept.
+pub fn check_file(source: impl Read) -> Result<FileCheck, FileError> {
+    let mut rows = CsvRows::open(source)?;
+    let mut count = 0;
+    let mut hashes = Vec::new();
+    while let Some(row) = rows.next_row()? {
+        count += 1;
+        if let Some(name) = row.user_name() {
+            hashes.push(name_hash(name));
+        }
+    }
+    hashes.sort_unstable();
+    let repeated = hashes
+        .windows(2)
+        .filter_map(|pair| match pair {
+            [a, b] if a == b => Some(*a),
+            _ => None,
+        })
+        .collect();
+    Ok(FileCheck {
+        rows: count,
+        repeated,
+    })
+}
+
+/// A userName's 64-bit hash, the same in any case.
+pub(super) fn name_hash(user_name: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    fold(user_name).hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Imports the rows of `source` (`check` is what `check_file` found in it), calling `report` with each
 /// row's outcome once it is durable (or, in a dry run, decided). A storage failure stops the
 /// import: the rows reported so far are written, the rest are not.
 pub async fn import_users(
     store: &Store,
     schemas: ResourceSchemas<'_>,
     request: &ImportRequest<'_>,
+    check: FileCheck,
     source: impl Read,
     clock: impl Fn() -> Micros,
     mut report: impl FnMut(&ReportRow),
 ) -> Result<ImportSummary, ImportError> {
     let mut rows = CsvRows::open(source)?;
     let caller = import_caller(store, request, clock()).await?;
-    let mut seen = SeenNames::default();
+    let mut seen = SeenNames::new(check);
     let mut summary = ImportSummary::default();
     let mut batch: Vec<CsvRow> = Vec::with_capacity(ROWS_PER_TRANSACTION);
     loop {

@@ -2,7 +2,7 @@
 //! the background of the process that took it, its progress and per-row report read back by id.
 
 use super::audit;
-use super::import::{ImportRequest, check_file, import_users};
+use super::import::{FileCheck, ImportRequest, check_file, import_users};
 use super::invitations::InvitationPolicy;
 use super::operators::{AdminActor, AdminPermission, tenant_for};
 use super::{Caller, TenantError};
@@ -37,22 +37,22 @@ pub struct JobRequest<'a> {
 }
 
 /// Checks the whole file (not UTF-8, not CSV, no userName column: refused, nothing written) and
-/// records a job for it, audited as `import.start`; `run_job` then runs it. Needs
-/// `users:manage`.
+/// records a job for it, audited as `import.start`; `run_job` then runs it with what the check
+/// found. Needs `users:manage`.
 pub async fn start_job(
     store: &Store,
     actor: &AdminActor,
     request: &JobRequest<'_>,
     now: Micros,
-) -> Result<ImportJobRecord, TenantError> {
+) -> Result<(ImportJobRecord, FileCheck), TenantError> {
     let tenant = tenant_for(store, actor, request.slug, AdminPermission::UsersManage).await?;
     if request.connection_name.trim().is_empty() {
         return Err(TenantError::InvalidArgument(
             "the connection name cannot be empty".into(),
         ));
     }
-    let total_rows =
-        check_file(request.csv).map_err(|e| TenantError::InvalidArgument(e.to_string()))?;
+    let check = check_file(request.csv).map_err(|e| TenantError::InvalidArgument(e.to_string()))?;
+    let total_rows = check.rows;
     let job = ImportJobRecord {
         id: format!("imp_{}", uuid::Uuid::now_v7().simple()),
         tenant_id: tenant.id.clone(),
@@ -88,7 +88,7 @@ pub async fn start_job(
     tx.insert_import_job(&job).await?;
     tx.insert_audit(&event).await?;
     tx.commit().await?;
-    Ok(job)
+    Ok((job, check))
 }
 
 /// Runs a job `start_job` recorded, to its end: `finished`, or `failed` with why (the rows
@@ -96,7 +96,7 @@ pub async fn start_job(
 pub async fn run_job(
     store: &Store,
     schemas: ResourceSchemas<'_>,
-    job: &ImportJobRecord,
+    (job, check): (&ImportJobRecord, FileCheck),
     request: &JobRequest<'_>,
     invitations: &InvitationPolicy,
     clock: impl Fn() -> Micros,
@@ -109,7 +109,7 @@ pub async fn run_job(
         invitations: invitations.clone(),
         job: Some(job.id.clone()),
     };
-    let outcome = import_users(store, schemas, &import, request.csv, &clock, |_| {}).await;
+    let outcome = import_users(store, schemas, &import, check, request.csv, &clock, |_| {}).await;
     let error = outcome.err().map(|e| e.to_string());
     let state = if error.is_some() {
         "failed"

@@ -6,15 +6,14 @@
 //! write (PostgreSQL: another process created one of the userNames a moment ago), they are
 //! written again one by one, so each row gets its own outcome.
 
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
 use super::audit::{self, WriteContext};
 use super::document::changed_attributes;
 use super::groups::add_member_by_group_name;
-use super::import::{ReportRow, RowOutcome};
+use super::import::{FileCheck, ReportRow, RowOutcome, name_hash};
 use super::import_csv::CsvRow;
 use super::invitations::InvitationPolicy;
 use super::roles::{Catalog, scim_role_values};
@@ -292,21 +291,28 @@ impl RowContext<'_> {
     }
 }
 
-/// The userNames rows have named so far, each by a 64-bit hash of its folded form (8 bytes and
-/// the line, however long the name: memory stays small for a file of a million rows), with the
-/// line that named it first.
-#[derive(Default)]
+/// The userNames more than one row of the file may name (found by `check_file`), and the line
+/// that named each first. Only those names are kept, so memory does not grow with the file.
 pub(super) struct SeenNames {
-    lines: HashMap<u64, u64>,
+    repeated: HashSet<u64>,
+    lines: HashMap<String, u64>,
 }
 
 impl SeenNames {
+    pub(super) fn new(check: FileCheck) -> Self {
+        Self {
+            repeated: check.repeated,
+            lines: HashMap::new(),
+        }
+    }
+
     /// The line that named `user_name` (in any case) before `line`, or none (and `line` now
     /// names it).
     fn first_line_of(&mut self, user_name: &str, line: u64) -> Option<u64> {
-        let mut hasher = DefaultHasher::new();
-        fold(user_name).hash(&mut hasher);
-        let first = *self.lines.entry(hasher.finish()).or_insert(line);
+        if !self.repeated.contains(&name_hash(user_name)) {
+            return None;
+        }
+        let first = *self.lines.entry(fold(user_name)).or_insert(line);
         (first != line).then_some(first)
     }
 }
@@ -528,9 +534,13 @@ mod tests {
 
     #[test]
     fn a_name_seen_before_in_any_case_names_its_first_line() {
-        let mut seen = SeenNames::default();
+        let file = "userName\nAda@example.com\nbob@example.com\ncy@example.com\nADA@EXAMPLE.COM\n";
+        let check = crate::tenant::import::check_file(file.as_bytes()).unwrap();
+        assert_eq!(check.rows, 4);
+        let mut seen = SeenNames::new(check);
         assert_eq!(seen.first_line_of("Ada@example.com", 2), None);
         assert_eq!(seen.first_line_of("bob@example.com", 3), None);
-        assert_eq!(seen.first_line_of("ADA@EXAMPLE.COM", 7), Some(2));
+        assert_eq!(seen.first_line_of("ADA@EXAMPLE.COM", 5), Some(2));
+        assert_eq!(seen.lines.len(), 1, "only the repeated name is kept");
     }
 }

@@ -161,7 +161,7 @@ pub async fn start_import(
         csv: &csv,
     };
     let now = now_micros();
-    let job = import_jobs::start_job(&state.store, &actor, &request, now).await?;
+    let (job, check) = import_jobs::start_job(&state.store, &actor, &request, now).await?;
     let running = job.clone();
     let (task_state, task_slug) = (state.clone(), slug.clone());
     tokio::spawn(async move {
@@ -177,7 +177,8 @@ pub async fn start_import(
         };
         let store = &task_state.store;
         let policy = &task_state.settings.invitations;
-        import_jobs::run_job(store, schemas, &running, &request, policy, now_micros).await;
+        let started = (&running, check);
+        import_jobs::run_job(store, schemas, started, &request, policy, now_micros).await;
     });
     let view = view_of(job, &slug, now);
     let location = format!("/admin/v1/tenants/{slug}/imports/{}", view.id);
