@@ -44,7 +44,7 @@ pub async fn start_job(
     actor: &AdminActor,
     request: &JobRequest<'_>,
     now: Micros,
-) -> Result<(ImportJobRecord, FileCheck), TenantError> {
+) -> Result<StartedJob, TenantError> {
     let tenant = tenant_for(store, actor, request.slug, AdminPermission::UsersManage).await?;
     if request.connection_name.trim().is_empty() {
         return Err(TenantError::InvalidArgument(
@@ -88,28 +88,37 @@ pub async fn start_job(
     tx.insert_import_job(&job).await?;
     tx.insert_audit(&event).await?;
     tx.commit().await?;
-    Ok((job, check))
+    Ok(StartedJob { job, check })
 }
 
-/// Runs a job `start_job` recorded, to its end: `finished`, or `failed` with why (the rows
-/// reported before are written).
+/// A job `start_job` recorded, and what its check found in the file.
+#[derive(Debug)]
+pub struct StartedJob {
+    pub job: ImportJobRecord,
+    check: FileCheck,
+}
+
+/// Runs a started job of tenant `slug` on `csv` (the file `start_job` checked) to its end:
+/// `finished`, or `failed` with why (the rows reported before are written).
 pub async fn run_job(
     store: &Store,
     schemas: ResourceSchemas<'_>,
-    (job, check): (&ImportJobRecord, FileCheck),
-    request: &JobRequest<'_>,
+    slug: &str,
+    csv: &[u8],
+    started: StartedJob,
     invitations: &InvitationPolicy,
     clock: impl Fn() -> Micros,
 ) {
+    let StartedJob { job, check } = started;
     let import = ImportRequest {
-        tenant_slug: request.slug,
-        connection_name: request.connection_name,
+        tenant_slug: slug,
+        connection_name: &job.connection_name,
         actor: "admin",
-        dry_run: request.dry_run,
+        dry_run: job.dry_run,
         invitations: invitations.clone(),
         job: Some(job.id.clone()),
     };
-    let outcome = import_users(store, schemas, &import, check, request.csv, &clock, |_| {}).await;
+    let outcome = import_users(store, schemas, &import, check, csv, &clock, |_| {}).await;
     let error = outcome.err().map(|e| e.to_string());
     let state = if error.is_some() {
         "failed"

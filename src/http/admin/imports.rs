@@ -161,26 +161,21 @@ pub async fn start_import(
         csv: &csv,
     };
     let now = now_micros();
-    let (job, check) = import_jobs::start_job(&state.store, &actor, &request, now).await?;
-    let running = job.clone();
+    let started = import_jobs::start_job(&state.store, &actor, &request, now).await?;
+    let view = view_of(started.job.clone(), &slug, now);
     let (task_state, task_slug) = (state.clone(), slug.clone());
     tokio::spawn(async move {
         let Some(schemas) = task_state.registry.user() else {
             tracing::error!("the User schema is missing: the import cannot run");
             return;
         };
-        let request = JobRequest {
-            slug: &task_slug,
-            connection_name: &running.connection_name,
-            dry_run: running.dry_run,
-            csv: &csv,
-        };
         let store = &task_state.store;
         let policy = &task_state.settings.invitations;
-        let started = (&running, check);
-        import_jobs::run_job(store, schemas, started, &request, policy, now_micros).await;
+        import_jobs::run_job(
+            store, schemas, &task_slug, &csv, started, policy, now_micros,
+        )
+        .await;
     });
-    let view = view_of(job, &slug, now);
     let location = format!("/admin/v1/tenants/{slug}/imports/{}", view.id);
     let mut response = (StatusCode::ACCEPTED, Json(view)).into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
