@@ -16,8 +16,8 @@ use crate::clock::now_micros;
 use crate::scim::schema::Registry;
 use crate::store::Store;
 use crate::tenant::import::{
-    DEFAULT_IMPORT_CONNECTION, ImportRequest, ImportSummary, ReportRow, RowOutcome, check_file,
-    import_users,
+    DEFAULT_IMPORT_CONNECTION, ImportRequest, ImportSummary, REPORT_COLUMNS, ReportRow, RowOutcome,
+    check_file, import_users,
 };
 
 #[derive(Debug, Args)]
@@ -145,7 +145,7 @@ impl ReportFile {
             return Ok(ReportFile::Json { out, rows: 0 });
         }
         let mut writer = csv::Writer::from_writer(out);
-        writer.write_record(["line", "userName", "outcome", "reason"])?;
+        writer.write_record(REPORT_COLUMNS)?;
         Ok(ReportFile::Csv(Box::new(writer)))
     }
 

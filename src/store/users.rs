@@ -408,21 +408,11 @@ impl Tx {
         tenant_id: &TenantId,
         user_name: &str,
     ) -> Result<Option<UserRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM users u WHERE u.tenant_id = $1 AND u.user_name_key = $2 AND u.deleted_at IS NULL{}",
-            user_columns!(),
-            self.dialect().row_lock()
-        );
-        on_tx!(self, |conn| {
-            let row = sqlx::query(AssertSqlSafe(sql))
-                .bind(tenant_id)
-                .bind(fold(user_name))
-                .fetch_optional(&mut *conn)
-                .await?;
-            row.as_ref()
-                .map(|row| user_from_row(&row.into()))
-                .transpose()
-        })
+        // The unique index on live folded names allows one at most.
+        Ok(self
+            .users_by_names_for_update(tenant_id, &[user_name])
+            .await?
+            .pop())
     }
 
     /// The live users of the tenant with these userNames (ignoring case), locked like

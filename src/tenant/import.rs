@@ -49,6 +49,9 @@ impl RowOutcome {
     }
 }
 
+/// The per-row report's columns, as its CSV header names them.
+pub const REPORT_COLUMNS: [&str; 4] = ["line", "userName", "outcome", "reason"];
+
 /// One line of the per-row report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReportRow {
@@ -78,6 +81,14 @@ impl ImportSummary {
             RowOutcome::Unchanged => self.unchanged += 1,
             RowOutcome::Rejected => self.rejected += 1,
         }
+    }
+
+    fn add(&mut self, other: &ImportSummary) {
+        self.rows += other.rows;
+        self.created += other.created;
+        self.updated += other.updated;
+        self.unchanged += other.unchanged;
+        self.rejected += other.rejected;
     }
 }
 
@@ -201,13 +212,15 @@ pub async fn import_users(
         } else {
             tx.commit().await?;
         }
-        if let Some(job) = &request.job {
-            record_batch(store, job, &outcomes, clock()).await?;
-        }
+        let mut counted = ImportSummary::default();
         for outcome in &outcomes {
-            summary.count(outcome.outcome);
-            report(outcome);
+            counted.count(outcome.outcome);
         }
+        if let Some(job) = &request.job {
+            record_batch(store, job, &outcomes, &counted, clock()).await?;
+        }
+        summary.add(&counted);
+        outcomes.iter().for_each(&mut report);
     }
 }
 
@@ -217,24 +230,23 @@ async fn record_batch(
     store: &Store,
     job: &str,
     outcomes: &[ReportRow],
+    counted: &ImportSummary,
     now: Micros,
 ) -> Result<(), TenantError> {
-    let mut counts = ImportCounts::default();
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let counts = ImportCounts {
+        created: count(counted.created),
+        updated: count(counted.updated),
+        unchanged: count(counted.unchanged),
+        rejected: count(counted.rejected),
+    };
     let rows: Vec<ImportJobRow> = outcomes
         .iter()
-        .map(|row| {
-            match row.outcome {
-                RowOutcome::Created => counts.created += 1,
-                RowOutcome::Updated => counts.updated += 1,
-                RowOutcome::Unchanged => counts.unchanged += 1,
-                RowOutcome::Rejected => counts.rejected += 1,
-            }
-            ImportJobRow {
-                line: i64::try_from(row.line).unwrap_or(i64::MAX),
-                user_name: row.user_name.clone(),
-                outcome: row.outcome.as_str().to_string(),
-                reason: row.reason.clone(),
-            }
+        .map(|row| ImportJobRow {
+            line: count(row.line),
+            user_name: row.user_name.clone(),
+            outcome: row.outcome.as_str().to_string(),
+            reason: row.reason.clone(),
         })
         .collect();
     let mut tx = store.begin().await?;

@@ -17,7 +17,7 @@ use crate::scim::ScimError;
 use crate::state::AppState;
 use crate::store::{ImportJobRecord, ImportJobRow};
 use crate::tenant::TenantError;
-use crate::tenant::import::DEFAULT_IMPORT_CONNECTION;
+use crate::tenant::import::{DEFAULT_IMPORT_CONNECTION, REPORT_COLUMNS};
 use crate::tenant::import_jobs::{self, JobRequest, job_state};
 use crate::tenant::operators::AdminActor;
 
@@ -338,7 +338,7 @@ pub async fn import_report(
 /// The whole report as CSV, read a page at a time as the client takes it.
 fn csv_report(state: AppState, actor: AdminActor, slug: String, id: String) -> Response {
     const PAGE: i64 = 1000;
-    let header_row = Some(b"line,userName,outcome,reason\n".to_vec());
+    let header_row = Some(format!("{}\n", REPORT_COLUMNS.join(",")).into_bytes());
     let filename = format!("attachment; filename=\"import-{id}.csv\"");
     let pages = futures_util::stream::unfold(
         (0_i64, header_row, false),
