@@ -26,6 +26,21 @@ pub struct TestApp {
     pub database_url: String,
     pub client: Client,
     _shutdown: tokio::sync::oneshot::Sender<()>,
+    _files: DatabaseFiles,
+}
+
+/// Removes a test's SQLite files when its gateway goes (a run leaves hundreds of databases
+/// otherwise); PostgreSQL schemas live in CI's throw-away cluster.
+struct DatabaseFiles(String);
+
+impl Drop for DatabaseFiles {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.strip_prefix("sqlite://") {
+            for suffix in ["", "-wal", "-shm"] {
+                std::fs::remove_file(format!("{path}{suffix}")).ok();
+            }
+        }
+    }
 }
 
 /// A fresh database URL: an SQLite file in a temp dir, or a new schema on the PostgreSQL server
@@ -116,8 +131,8 @@ pub async fn spawn_app_pooled(
         base: format!("{root}/scim/v2/{TENANT}"),
         root,
         token: secret.expose().to_string(),
+        _files: DatabaseFiles(database_url.clone()),
         database_url,
-
         store,
         client: Client::new(),
         _shutdown: tx,

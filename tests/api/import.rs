@@ -35,6 +35,8 @@ fn import(app: &TestApp, csv: &[u8], extra: &[&str]) -> (Output, Vec<Value>) {
         .output()
         .expect("run scim-gateway import");
     let text = std::fs::read_to_string(&report).expect("report");
+    std::fs::remove_file(&file).ok();
+    std::fs::remove_file(&report).ok();
     let rows = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
     (output, rows)
 }
@@ -324,6 +326,7 @@ async fn a_file_that_is_not_utf8_is_refused_naming_its_line_and_nothing_lands() 
         .env_remove("DATABASE_URL")
         .output()
         .unwrap();
+    std::fs::remove_file(&file).ok();
     assert!(!output.status.success());
     let err = String::from_utf8(output.stderr).unwrap();
     assert!(err.contains("line 4 is not UTF-8"), "{err}");
