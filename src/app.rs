@@ -97,6 +97,7 @@ impl App {
             (tokio::spawn(worker.run()), holder)
         });
         let store = self.state.store.clone();
+        let statistics = tokio::spawn(store.clone().gather_first_statistics());
         let service =
             NormalizePathLayer::trim_trailing_slash().layer(crate::http::router(self.state));
         let served = axum::serve(
@@ -105,6 +106,7 @@ impl App {
         )
         .with_graceful_shutdown(shutdown)
         .await;
+        statistics.abort();
         if let Some((deliveries, holder)) = deliveries {
             deliveries.abort();
             // What this process was delivering, another one may take up at once. (Events it

@@ -2,6 +2,7 @@
 
 mod admin_token;
 mod demo;
+mod explain;
 mod import;
 mod invite;
 mod purge;
@@ -69,6 +70,8 @@ pub enum Command {
     Role(role::RoleCommand),
     /// Import users from a CSV file, with a per-row report (README: "Importing users").
     Import(import::ImportArgs),
+    /// Show how the database runs a SCIM list request (its query plan), e.g. for a slow filter.
+    Explain(explain::ExplainArgs),
     /// Resend an invited user's invitation (a new link; the old one stops working).
     #[command(subcommand)]
     Invite(invite::InviteCommand),
@@ -109,6 +112,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Token(cmd) => token::run(&store, cmd, cli.json).await,
             Command::Role(cmd) => role::run(&store, cmd, cli.json).await,
             Command::Import(args) => import::run(&store, args, cli.json).await,
+            Command::Explain(args) => explain::run(&store, args, cli.json).await,
             Command::Invite(cmd) => invite::run(&store, cmd, cli.json).await,
             Command::Purge(args) => purge::run(&store, args, cli.json).await,
             Command::Sso(cmd) => sso::run(&store, cmd, cli.secret_key.as_deref(), cli.json).await,

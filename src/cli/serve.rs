@@ -114,21 +114,8 @@ impl ServeArgs {
     }
 }
 
-/// How often the planner statistics are refreshed while serving.
-const OPTIMIZE_EVERY: Duration = Duration::from_secs(1800);
-
 /// Serves on a migrated store (see `cli::prepare`).
 pub async fn run(store: Store, args: ServeArgs, secret_key: Option<&str>) -> anyhow::Result<()> {
-    store.optimize(true).await?;
-    let background = store.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(OPTIMIZE_EVERY).await;
-            if let Err(err) = background.optimize(false).await {
-                tracing::warn!(error = %err, "could not refresh the planner statistics");
-            }
-        }
-    });
     let app = App::build(args.settings(secret_key)?, store.clone()).await?;
     tracing::info!(address = %app.local_addr(), "scim-gateway listening");
     if args.demo {

@@ -1,6 +1,8 @@
 //! Groups and their membership join table. Membership changes are single-row inserts and deletes:
 //! adding or removing k members costs k rows, and concurrent changes to one group lose nothing.
 
+use std::borrow::Cow;
+
 use sqlx::{AssertSqlSafe, Row};
 
 use super::read::{IN_LIST_CHUNK, placeholders};
@@ -42,6 +44,17 @@ pub struct GroupPage {
     pub groups: Vec<GroupRecord>,
 }
 
+/// What a groups list reads.
+fn groups_source() -> ListSource {
+    ListSource {
+        columns: Cow::Borrowed(group_columns!()),
+        from: "groups g",
+        scope: Cow::Borrowed("g.tenant_id = $1"),
+        id: "g.id",
+        repeats: false,
+    }
+}
+
 impl Store {
     pub async fn group_by_id(
         &self,
@@ -67,13 +80,7 @@ impl Store {
     ) -> Result<GroupPage, StoreError> {
         let condition = &plan.condition;
         let spec = &plan.page_spec(false);
-        let source = ListSource {
-            columns: group_columns!(),
-            from: "groups g",
-            scope: "g.tenant_id = $1",
-            id: "g.id",
-            repeats: false,
-        };
+        let source = groups_source();
         let list_sql = page_statement(&source, tenant_id, condition, spec);
         let groups = if spec.limit > 0 {
             self.fetch_all(list_sql, group_from_row).await?
@@ -89,6 +96,19 @@ impl Store {
             )
             .await?;
         Ok(GroupPage { total, groups })
+    }
+
+    /// How the engine runs a groups list (`list_groups`): the plan of its page, then of its count.
+    pub async fn explain_list_groups(
+        &self,
+        tenant_id: &TenantId,
+        plan: &ListPlan,
+    ) -> Result<Vec<String>, StoreError> {
+        let source = groups_source();
+        let page = page_statement(&source, tenant_id, &plan.condition, &plan.page_spec(false));
+        let count = count_statement(&source, tenant_id, &plan.condition);
+        self.explain_statements(&[("page", page), ("count", count)])
+            .await
     }
 
     /// The members of these groups, in the order of their ids, each with its display name (the

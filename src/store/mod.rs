@@ -16,6 +16,8 @@ mod invitations;
 mod list_plan;
 mod model;
 mod page_sessions;
+#[cfg(test)]
+mod plan_tests;
 mod postgres;
 mod purge;
 mod read;
@@ -24,6 +26,7 @@ mod row;
 mod sqlite;
 mod sqlite_reader;
 mod sso;
+mod statistics;
 mod tenants;
 #[cfg(test)]
 mod upgrade_tests;
@@ -43,6 +46,7 @@ pub use sso::{LoginStateRecord, SessionRecord, SigningKeyRecord, SsoConfig, User
 pub use users::{TombstoneCursor, fold};
 pub use webhooks::{AttemptRecord, DeliveryState, WebhookEndpointRecord};
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
@@ -181,35 +185,6 @@ impl Store {
         Ok(Tx { inner })
     }
 
-    /// Refreshes the query planner's statistics: SQLite plans with `sqlite_stat1`, and without it
-    /// prefers scanning a tenant in id order to the index a filter names; PostgreSQL's autovacuum
-    /// keeps its own, but only some time after a bulk load.
-    pub async fn optimize(&self, first_run: bool) -> Result<(), StoreError> {
-        match &self.pools {
-            Pools::Sqlite { writer, .. } => {
-                let mut conn = writer.acquire().await?;
-                sqlx::query("PRAGMA analysis_limit = 1000")
-                    .execute(&mut *conn)
-                    .await?;
-                let pragma = if first_run {
-                    "PRAGMA optimize = 0x10002"
-                } else {
-                    "PRAGMA optimize"
-                };
-                sqlx::query(pragma).execute(&mut *conn).await?;
-            }
-            // Autovacuum analyzes on its own schedule; at start, a freshly loaded tenant should
-            // not wait for it.
-            Pools::Postgres(pool) if first_run => {
-                sqlx::query("ANALYZE users, user_emails, groups, group_members")
-                    .execute(pool)
-                    .await?;
-            }
-            Pools::Postgres(_) => {}
-        }
-        Ok(())
-    }
-
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.fetch_one(
@@ -314,15 +289,15 @@ impl PageSpec {
 }
 
 /// What a list query reads.
-pub(crate) struct ListSource<'a> {
-    pub columns: &'a str,
+pub(crate) struct ListSource {
+    pub columns: Cow<'static, str>,
     /// The `FROM` clause: the resource's table and alias, possibly joined from a side table.
-    pub from: &'a str,
+    pub from: &'static str,
     /// What is visible besides the filter, with the tenant as `$1`.
-    pub scope: &'a str,
+    pub scope: Cow<'static, str>,
     /// The resource's id as `from` reads it: for keyset paging, for the id order, and to group by
     /// when `from` can repeat a resource.
-    pub id: &'a str,
+    pub id: &'static str,
     /// `from` joins a side table, so one resource can come in several rows.
     pub repeats: bool,
 }
@@ -330,7 +305,7 @@ pub(crate) struct ListSource<'a> {
 /// The page statement of a list query over `source`, filtered by `condition` (a compiled filter
 /// built with `SqlFragment::numbered_after(1)`).
 pub(crate) fn page_statement(
-    source: &ListSource<'_>,
+    source: &ListSource,
     tenant_id: &TenantId,
     condition: &SqlFragment,
     spec: &PageSpec,
@@ -339,11 +314,11 @@ pub(crate) fn page_statement(
     let mut sql = String::with_capacity(512 + source.columns.len() + condition.sql.len());
     for part in [
         "SELECT ",
-        source.columns,
+        &source.columns,
         " FROM ",
         source.from,
         " WHERE ",
-        source.scope,
+        &source.scope,
         " AND (",
         &condition.sql,
         ")",
@@ -397,7 +372,7 @@ fn tenant_and_filter_params(tenant_id: &TenantId, condition: &SqlFragment) -> Sq
 
 /// The statement counting every match of a list query (see `page_statement`).
 pub(crate) fn count_statement(
-    source: &ListSource<'_>,
+    source: &ListSource,
     tenant_id: &TenantId,
     condition: &SqlFragment,
 ) -> SqlFragment {

@@ -143,6 +143,35 @@ impl Store {
         }
     }
 
+    /// How the engine would run each statement, one line per step, each line led by the
+    /// statement's label: SQLite's `EXPLAIN QUERY PLAN`, PostgreSQL's `EXPLAIN` (the plan for
+    /// these parameter values). Nothing is executed.
+    pub(crate) async fn explain_statements(
+        &self,
+        statements: &[(&str, SqlFragment)],
+    ) -> Result<Vec<String>, StoreError> {
+        let prefix = match self.dialect() {
+            super::Dialect::Sqlite => "EXPLAIN QUERY PLAN ",
+            super::Dialect::Postgres => "EXPLAIN (COSTS OFF) ",
+        };
+        let mut lines = Vec::new();
+        for (label, statement) in statements {
+            let explain = SqlFragment::statement(
+                format!("{prefix}{}", statement.sql),
+                statement.params.clone(),
+            );
+            // SQLite answers (id, parent, notused, detail), PostgreSQL one text column.
+            let steps = self
+                .fetch_all(explain, |row| match row {
+                    AnyRow::Postgres(_) => row.column::<String>("QUERY PLAN"),
+                    _ => row.column::<String>("detail"),
+                })
+                .await?;
+            lines.extend(steps.into_iter().map(|step| format!("{label}: {step}")));
+        }
+        Ok(lines)
+    }
+
     /// The single row of `query` (a COUNT, a row known to exist), mapped by `map`.
     pub(crate) async fn fetch_one<T, F>(&self, query: SqlFragment, map: F) -> Result<T, StoreError>
     where

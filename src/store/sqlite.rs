@@ -157,5 +157,10 @@ pub(super) fn migrator() -> Migrator {
             "import_jobs",
             include_str!("../../migrations/sqlite/0023_import_jobs.sql"),
         ),
+        (
+            24,
+            "fixed_planner_statistics",
+            include_str!("../../migrations/sqlite/0024_fixed_planner_statistics.sql"),
+        ),
     ])
 }

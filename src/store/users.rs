@@ -1,5 +1,7 @@
 //! Users, their email side table and seat accounting.
 
+use std::borrow::Cow;
+
 use sqlx::AssertSqlSafe;
 
 use super::row::AnyRow;
@@ -182,15 +184,19 @@ impl Store {
         tenant_id: &TenantId,
         id: &UserId,
     ) -> Result<Option<(UserRecord, Vec<MembershipRow>)>, StoreError> {
-        let query = SqlFragment::statement(
+        let query = self.user_with_groups_statement(tenant_id, id);
+        self.fetch_optional(query, user_and_groups_from_row).await
+    }
+
+    fn user_with_groups_statement(&self, tenant_id: &TenantId, id: &UserId) -> SqlFragment {
+        SqlFragment::statement(
             format!(
                 "SELECT {}, {} FROM users u WHERE u.tenant_id = $1 AND u.id = $2 AND u.deleted_at IS NULL",
                 user_columns!(),
                 self.dialect().member_of_column()
             ),
             vec![SqlParam::from(tenant_id), SqlParam::Text(id.to_string())],
-        );
-        self.fetch_optional(query, user_and_groups_from_row).await
+        )
     }
 
     /// Users of a tenant as `plan` selects, orders and pages them, with their groups when
@@ -204,35 +210,7 @@ impl Store {
     ) -> Result<UserPage, StoreError> {
         let condition = &plan.condition;
         let spec = &plan.page_spec(count_is_seats);
-        let columns = if with_groups {
-            format!("{}, {}", user_columns!(), self.dialect().member_of_column())
-        } else {
-            user_columns!().to_string()
-        };
-        let visible = "u.tenant_id = $1 AND u.deleted_at IS NULL";
-        let from_emails;
-        let source = match plan.email_rows.as_deref() {
-            None => ListSource {
-                columns: &columns,
-                from: "users u",
-                scope: visible,
-                id: "u.id",
-                repeats: false,
-            },
-            // Start from the email index and join each user: the id order and keyset are read
-            // from the index too (`e.user_id`), so SQLite needs neither a temporary table for
-            // `u.id IN (…)` nor a sort. A user with two equal emails comes twice: grouped by id.
-            Some(rows) => {
-                from_emails = format!("e.tenant_id = $1 AND {rows} AND {visible}");
-                ListSource {
-                    columns: &columns,
-                    from: "user_emails e CROSS JOIN users u ON u.id = e.user_id",
-                    scope: &from_emails,
-                    id: "e.user_id",
-                    repeats: true,
-                }
-            }
-        };
+        let source = self.users_source(plan, with_groups);
         let list_sql = page_statement(&source, tenant_id, condition, spec);
         let (users, groups) = if spec.limit > 0 {
             let rows = if with_groups {
@@ -264,6 +242,64 @@ impl Store {
             users,
             groups,
         })
+    }
+
+    /// What a users list reads: the users, from the email index when the filter pins an email
+    /// (see `ListPlan::email_rows`), with their groups when `with_groups`.
+    fn users_source(&self, plan: &ListPlan, with_groups: bool) -> ListSource {
+        let columns = if with_groups {
+            Cow::Owned(format!(
+                "{}, {}",
+                user_columns!(),
+                self.dialect().member_of_column()
+            ))
+        } else {
+            Cow::Borrowed(user_columns!())
+        };
+        let visible = "u.tenant_id = $1 AND u.deleted_at IS NULL";
+        match plan.email_rows.as_deref() {
+            None => ListSource {
+                columns,
+                from: "users u",
+                scope: Cow::Borrowed(visible),
+                id: "u.id",
+                repeats: false,
+            },
+            // Start from the email index and join each user: the id order and keyset are read
+            // from the index too (`e.user_id`), so SQLite needs neither a temporary table for
+            // `u.id IN (…)` nor a sort. A user with two equal emails comes twice: grouped by id.
+            Some(rows) => ListSource {
+                columns,
+                from: "user_emails e CROSS JOIN users u ON u.id = e.user_id",
+                scope: Cow::Owned(format!("e.tenant_id = $1 AND {rows} AND {visible}")),
+                id: "e.user_id",
+                repeats: true,
+            },
+        }
+    }
+
+    /// How the engine runs a users list (`list_users`): the plan of its page, then of its count.
+    pub async fn explain_list_users(
+        &self,
+        tenant_id: &TenantId,
+        plan: &ListPlan,
+        with_groups: bool,
+    ) -> Result<Vec<String>, StoreError> {
+        let source = self.users_source(plan, with_groups);
+        let page = page_statement(&source, tenant_id, &plan.condition, &plan.page_spec(false));
+        let count = count_statement(&source, tenant_id, &plan.condition);
+        self.explain_statements(&[("page", page), ("count", count)])
+            .await
+    }
+
+    /// How the engine runs `GET /Users/{id}` (`user_with_groups`).
+    pub async fn explain_user_with_groups(
+        &self,
+        tenant_id: &TenantId,
+        id: &UserId,
+    ) -> Result<Vec<String>, StoreError> {
+        let read = self.user_with_groups_statement(tenant_id, id);
+        self.explain_statements(&[("read", read)]).await
     }
 }
 

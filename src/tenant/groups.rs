@@ -620,6 +620,20 @@ pub async fn list_groups(
     ))
 }
 
+/// How the database runs the statements of `list_groups` for this request, one line per step.
+pub async fn explain_list_groups(
+    store: &Store,
+    schemas: ResourceSchemas<'_>,
+    tenant_id: &TenantId,
+    request: &ListRequest,
+    limits: ListLimits,
+    now: Micros,
+) -> Result<Vec<String>, TenantError> {
+    let query = list_query(schemas, tenant_id, request, limits, now)?;
+    let plan = store.plan_list(FilterSubject::Groups, schemas, &query)?;
+    Ok(store.explain_list_groups(tenant_id, &plan).await?)
+}
+
 /// Renders a group; `members` are given when the answer includes them (a large group's members
 /// are read only when asked for), each with its `display` name as Microsoft's reference tests and
 /// admins reading a group expect.

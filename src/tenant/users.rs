@@ -567,6 +567,21 @@ pub async fn list_users(
     run_user_list(store, schemas, &caller.tenant.id, &query, with_groups, now).await
 }
 
+/// How the database runs the statements of `list_users` for this request, one line per step
+/// (`scim-gateway explain`, and the tests that pin each indexed lookup's plan).
+pub async fn explain_list_users(
+    store: &Store,
+    schemas: ResourceSchemas<'_>,
+    tenant_id: &TenantId,
+    request: &ListRequest,
+    limits: ListLimits,
+    now: Micros,
+) -> Result<Vec<String>, TenantError> {
+    let query = list_query(schemas, tenant_id, request, limits, now)?;
+    let plan = store.plan_list(FilterSubject::Users, schemas, &query)?;
+    Ok(store.explain_list_users(tenant_id, &plan, true).await?)
+}
+
 /// Runs a users list read into `query`.
 pub(super) async fn run_user_list(
     store: &Store,

@@ -1,10 +1,280 @@
-//! The shapes of SQL the filter compiler writes for prefix searches (`sw`: a byte-order range,
-//! see `filter_sql::text_comparison`) are served by the key columns' indexes on each engine, so
-//! the users table's search and `userName sw` never read a whole tenant.
+//! Query plans. Each indexed lookup an IdP makes searches its index on a tenant loaded through
+//! the API a moment earlier, before any statistics describe it (issue #21: Entra's first sync of a
+//! new tenant met whole-tenant scans for up to 30 minutes). And the shapes of SQL the filter
+//! compiler writes for prefix searches (`sw`: a byte-order range, see
+//! `filter_sql::text_comparison`) are served by the key columns' indexes on each engine, so the
+//! users table's search and `userName sw` never read a whole tenant.
 
+use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection, Executor};
 
-use crate::helpers::{TENANT, spawn_app};
+use scim_gateway::config::Limits;
+use scim_gateway::scim::list::ListRequest;
+use scim_gateway::scim::schema::Registry;
+use scim_gateway::store::TenantId;
+use scim_gateway::tenant::{groups, users};
+
+use crate::helpers::{TENANT, TestApp, spawn_app, user};
+
+/// Users an IdP's first sync loads before the lookups: enough that reading a whole tenant is
+/// never the cheaper plan.
+const LOADED: usize = 2000;
+const GROUPS: usize = 500;
+
+/// Loads `LOADED` users through `/Bulk` as an IdP's initial sync would, and groups with members.
+async fn load_through_the_api(app: &TestApp) -> (Vec<String>, Vec<String>) {
+    let mut user_ids = Vec::new();
+    for batch in 0..LOADED / 500 {
+        let operations: Vec<Value> = (0..500)
+            .map(|i| {
+                let n = batch * 500 + i;
+                let mut data = user(&format!("user{n:05}"));
+                data["displayName"] = json!(format!("Person {n}"));
+                json!({"method": "POST", "path": "/Users", "bulkId": format!("u{n}"), "data": data})
+            })
+            .collect();
+        let response = app
+            .post(
+                "/Bulk",
+                &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                        "Operations": operations}),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        for op in body["Operations"].as_array().unwrap() {
+            assert_eq!(op["status"], "201", "{op}");
+            let location = op["location"].as_str().unwrap();
+            user_ids.push(location.rsplit('/').next().unwrap().to_string());
+        }
+    }
+    let operations: Vec<Value> = (0..GROUPS)
+        .map(|g| {
+            let members: Vec<Value> = user_ids
+                .iter()
+                .skip(g * 3)
+                .take(3)
+                .map(|id| json!({"value": id}))
+                .collect();
+            json!({"method": "POST", "path": "/Groups", "bulkId": format!("g{g}"),
+                   "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                            "displayName": format!("Team {g}"), "externalId": format!("team-{g}"),
+                            "members": members}})
+        })
+        .collect();
+    let response = app
+        .post(
+            "/Bulk",
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                    "Operations": operations}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let mut group_ids = Vec::new();
+    for op in body["Operations"].as_array().unwrap() {
+        assert_eq!(op["status"], "201", "{op}");
+        let location = op["location"].as_str().unwrap();
+        group_ids.push(location.rsplit('/').next().unwrap().to_string());
+    }
+    (user_ids, group_ids)
+}
+
+/// On PostgreSQL, waits until the gateway has given the lookup tables their first statistics
+/// (`store/statistics.rs`; it looks every two seconds).
+async fn first_statistics(app: &TestApp) {
+    let mut conn = sqlx::PgConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        let analyzed: i64 = sqlx::query_scalar(
+            "SELECT count(DISTINCT tablename) FROM pg_stats WHERE schemaname = current_schema() \
+             AND tablename IN ('users', 'user_emails', 'groups', 'group_members')",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        if analyzed == 4 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("the gateway gathered no statistics of the lookup tables within 20 s");
+}
+
+/// The plan of a list request with `filter`, as `scim-gateway explain` prints it.
+async fn explain(app: &TestApp, tenant_id: &TenantId, resource: &str, filter: &str) -> String {
+    let registry = Registry::load().unwrap();
+    let schemas = registry.resource_schemas(resource).unwrap();
+    let request = ListRequest {
+        filter: Some(filter.to_string()),
+        ..ListRequest::default()
+    };
+    let limits = Limits::default().list_limits();
+    let now = scim_gateway::clock::now_micros();
+    let lines = match resource {
+        "User" => {
+            users::explain_list_users(&app.store, schemas, tenant_id, &request, limits, now).await
+        }
+        _ => {
+            groups::explain_list_groups(&app.store, schemas, tenant_id, &request, limits, now).await
+        }
+    };
+    lines.unwrap().join("\n")
+}
+
+/// The page statement's lines of `plan` (`explain` prints the page, then the count).
+fn page_of(plan: &str) -> String {
+    plan.lines()
+        .filter(|line| line.starts_with("page: "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Whether `plan` searches one of `indexes` by `column` (rather than reading a whole tenant
+/// in some index's order, or the table).
+fn searches(plan: &str, postgres: bool, indexes: &[String], column: &str) -> bool {
+    let lines: Vec<&str> = plan.lines().collect();
+    if postgres {
+        // `Index Scan using i on t`, then `Index Cond: (... (column = ...` on the next line.
+        let by_column = |i: usize| {
+            lines.get(i + 1).is_some_and(|next| {
+                next.contains("Index Cond:") && next.contains(&format!("{column} "))
+            })
+        };
+        !plan.contains("Seq Scan")
+            && lines.iter().enumerate().any(|(i, line)| {
+                indexes.iter().any(|index| {
+                    line.contains(&format!("Scan using {index} "))
+                        || line.contains(&format!("Scan on {index}"))
+                }) && by_column(i)
+            })
+    } else {
+        // `SEARCH t USING INDEX i (tenant_id=? AND column=?)`
+        lines.iter().any(|line| {
+            line.contains("SEARCH")
+                && indexes
+                    .iter()
+                    .any(|index| line.contains(&format!("INDEX {index} (")))
+                && (line.contains(&format!("{column}=?")) || line.contains(&format!("{column}>?")))
+        }) && !lines
+            .iter()
+            .any(|line| line.contains("SCAN u") || line.contains("SCAN g"))
+    }
+}
+
+#[tokio::test]
+async fn every_indexed_lookup_searches_its_index_on_a_tenant_loaded_a_moment_ago() {
+    let app = spawn_app().await;
+    let postgres = app.database_url.starts_with("postgres");
+    let (user_ids, group_ids) = load_through_the_api(&app).await;
+    if postgres {
+        first_statistics(&app).await;
+    }
+    let tenant_id = app.store.tenant_by_slug(TENANT).await.unwrap().unwrap().id;
+    // By id, the primary key or the (tenant, id) index: either finds the one row.
+    let by_id = |table: &str| {
+        let key = if postgres {
+            format!("{table}_pkey")
+        } else {
+            format!("sqlite_autoindex_{table}_1")
+        };
+        vec![key, format!("{table}_tenant_id_idx")]
+    };
+    let one = |index: &str| vec![index.to_string()];
+    let (someone, team) = (&user_ids[1234], &group_ids[7]);
+    let cases = [
+        (
+            "User",
+            r#"userName eq "user01234""#.to_string(),
+            one("users_tenant_user_name_key"),
+            "user_name_key",
+        ),
+        (
+            "User",
+            r#"externalId eq "ext-user01234""#.into(),
+            one("users_tenant_external_id_idx"),
+            "external_id",
+        ),
+        (
+            "User",
+            r#"displayName eq "Person 1234""#.into(),
+            one("users_tenant_display_name_idx"),
+            "display_name_key",
+        ),
+        (
+            "User",
+            format!(r#"id eq "{someone}""#),
+            by_id("users"),
+            "id",
+        ),
+        (
+            "User",
+            r#"emails[type eq "work"].value eq "user01234@example.com""#.into(),
+            one("user_emails_lookup_idx"),
+            "value_key",
+        ),
+        (
+            "User",
+            r#"emails.value eq "user01234@example.com""#.into(),
+            one("user_emails_lookup_idx"),
+            "value_key",
+        ),
+        (
+            "User",
+            r#"meta.lastModified gt "2999-01-01T00:00:00Z""#.into(),
+            one("users_tenant_modified_idx"),
+            "modified_at",
+        ),
+        (
+            "Group",
+            r#"displayName eq "Team 7""#.into(),
+            one("groups_tenant_display_name_key"),
+            "display_name_key",
+        ),
+        (
+            "Group",
+            r#"externalId eq "team-7""#.into(),
+            one("groups_tenant_external_id_idx"),
+            "external_id",
+        ),
+        ("Group", format!(r#"id eq "{team}""#), by_id("groups"), "id"),
+        (
+            "Group",
+            format!(r#"id eq "{team}" and members[value eq "{someone}"]"#),
+            by_id("groups"),
+            "id",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (resource, filter, indexes, column) in &cases {
+        let plan = explain(&app, &tenant_id, resource, filter).await;
+        if !searches(&page_of(&plan), postgres, indexes, column) {
+            wrong.push(format!(
+                "{resource} {filter} (expected {indexes:?} by {column}):\n{plan}"
+            ));
+        }
+    }
+    // GET /Users/{id}: the user by its key, and its groups through the members' index.
+    let user_id = scim_gateway::store::UserId::new(someone.as_str());
+    let plan = app
+        .store
+        .explain_user_with_groups(&tenant_id, &user_id)
+        .await
+        .unwrap()
+        .join("\n");
+    if !searches(&plan, postgres, &by_id("users"), "id")
+        || !searches(
+            &plan,
+            postgres,
+            &one("group_members_member_idx"),
+            "member_id",
+        )
+    {
+        wrong.push(format!("GET /Users/{{id}}:\n{plan}"));
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+}
 
 /// `column` between a prefix and its upper bound, as the compiler writes it for the engine.
 fn prefix_range(postgres: bool, tenant_id: &str, table: &str, column: &str) -> String {
