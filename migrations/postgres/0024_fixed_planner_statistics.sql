@@ -1,10 +1,8 @@
 -- Query plans that do not depend on when statistics were gathered (issue #21).
 --
 -- The lookups by externalId and displayName take the id as their last index column, so their
--- index both finds the rows and gives the list order: whatever the planner's estimates (none yet
--- for a tenant loaded a minute ago, before autovacuum's ANALYZE), it is the cheapest path. The
--- gateway's connections also plan each statement with its values (plan_cache_mode), so that a
--- plan made while a table was empty is not kept for the connection's life (see postgres.rs).
+-- index both finds the rows and gives the list order. The gateway also gives each lookup table
+-- its first statistics as soon as it holds rows (src/store/statistics.rs).
 DROP INDEX users_tenant_external_id_idx;
 CREATE INDEX users_tenant_external_id_idx ON users (tenant_id, external_id, id) WHERE deleted_at IS NULL;
 DROP INDEX users_tenant_display_name_idx;

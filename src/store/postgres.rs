@@ -1,27 +1,16 @@
 //! The PostgreSQL side: pool options and its migrations.
 
-use std::str::FromStr;
-
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgPoolOptions;
 
 use super::{PoolOptions, StoreError};
 
 pub(super) async fn connect(url: &str, options: PoolOptions) -> Result<PgPool, StoreError> {
-    let connect = PgConnectOptions::from_str(url)
-        .map_err(|_| StoreError::UnsupportedUrl(url.to_string()))?
-        // sqlx prepares each statement once per connection, and after five executions PostgreSQL
-        // may keep one generic plan for it. Made while a tenant's tables were empty (an IdP's
-        // first sync looks users up before creating them), such a plan walked the whole tenant in
-        // some index's order for `userName eq` and `GET /Users/{id}` until the connection ended
-        // (issue #21: 534 instead of 6,022 lookups/s). Planned with its values every time, each
-        // statement takes the index its values call for.
-        .options([("plan_cache_mode", "force_custom_plan")]);
     Ok(PgPoolOptions::new()
         .max_connections(options.max_connections.max(1))
         .acquire_timeout(options.acquire_timeout)
-        .connect_with(connect)
+        .connect(url)
         .await?)
 }
 
