@@ -3,15 +3,13 @@
 
 use std::borrow::Cow;
 
-use sqlx::{AssertSqlSafe, Row};
-
 use super::read::{IN_LIST_CHUNK, placeholders};
 use super::row::AnyRow;
 use super::{GroupId, TenantId, UserId};
 use super::{
     GroupRecord, ListPlan, ListSource, MemberRow, MembershipRow, Micros, SqlFragment, SqlParam,
-    Store, StoreError, Tx, bind_params, count_statement, json_text, on_tx, page_statement,
-    sort_memberships, users::fold,
+    Store, StoreError, Tx, count_statement, json_text, page_statement, params, sort_memberships,
+    users::fold,
 };
 
 macro_rules! group_columns {
@@ -42,6 +40,11 @@ fn group_from_row(row: &AnyRow<'_>) -> Result<GroupRecord, StoreError> {
 pub struct GroupPage {
     pub total: i64,
     pub groups: Vec<GroupRecord>,
+}
+
+/// A member's id from a row holding `member_id`.
+fn member_id_from_row(row: &AnyRow<'_>) -> Result<UserId, StoreError> {
+    Ok(UserId::new(row.column::<String>("member_id")?))
 }
 
 /// What a groups list reads.
@@ -177,61 +180,53 @@ impl Tx {
             group_columns!(),
             self.dialect().row_lock()
         );
-        on_tx!(self, |conn| {
-            let query = sqlx::query(AssertSqlSafe(sql));
-            let row = query
-                .bind(tenant_id)
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?;
-            row.as_ref()
-                .map(|row| group_from_row(&row.into()))
-                .transpose()
-        })
+        self.fetch_optional(
+            SqlFragment::statement(sql, params![tenant_id, id]),
+            group_from_row,
+        )
+        .await
     }
 
     pub async fn insert_group(&mut self, group: &GroupRecord) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "INSERT INTO groups (id, tenant_id, display_name, display_name_key, external_id, doc, version, \
-                 created_at, modified_at, created_by_connection, modified_by_connection) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(&group.id)
-            .bind(&group.tenant_id)
-            .bind(&group.display_name)
-            .bind(fold(&group.display_name))
-            .bind(&group.external_id)
-            .bind(json_text(&group.doc))
-            .bind(group.version)
-            .bind(group.created_at)
-            .bind(group.modified_at)
-            .bind(&group.created_by_connection)
-            .bind(&group.modified_by_connection)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "INSERT INTO groups (id, tenant_id, display_name, display_name_key, external_id, doc, version, \
+             created_at, modified_at, created_by_connection, modified_by_connection) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            params![
+                &group.id,
+                &group.tenant_id,
+                &group.display_name,
+                fold(&group.display_name),
+                &group.external_id,
+                json_text(&group.doc),
+                group.version,
+                group.created_at,
+                group.modified_at,
+                &group.created_by_connection,
+                &group.modified_by_connection,
+            ],
+        )
+        .await?;
         Ok(())
     }
 
     pub async fn update_group(&mut self, group: &GroupRecord) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "UPDATE groups SET display_name = $1, display_name_key = $2, external_id = $3, doc = $4, version = $5, \
-                 modified_at = $6, modified_by_connection = $7 WHERE id = $8 AND tenant_id = $9",
-            )
-            .bind(&group.display_name)
-            .bind(fold(&group.display_name))
-            .bind(&group.external_id)
-            .bind(json_text(&group.doc))
-            .bind(group.version)
-            .bind(group.modified_at)
-            .bind(&group.modified_by_connection)
-            .bind(&group.id)
-            .bind(&group.tenant_id)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "UPDATE groups SET display_name = $1, display_name_key = $2, external_id = $3, doc = $4, version = $5, \
+             modified_at = $6, modified_by_connection = $7 WHERE id = $8 AND tenant_id = $9",
+            params![
+                &group.display_name,
+                fold(&group.display_name),
+                &group.external_id,
+                json_text(&group.doc),
+                group.version,
+                group.modified_at,
+                &group.modified_by_connection,
+                &group.id,
+                &group.tenant_id,
+            ],
+        )
+        .await?;
         Ok(())
     }
 
@@ -241,17 +236,13 @@ impl Tx {
         tenant_id: &TenantId,
         id: &GroupId,
     ) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query("DELETE FROM group_members WHERE group_id = $1")
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-            sqlx::query("DELETE FROM groups WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant_id)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-        });
+        self.execute("DELETE FROM group_members WHERE group_id = $1", params![id])
+            .await?;
+        self.execute(
+            "DELETE FROM groups WHERE tenant_id = $1 AND id = $2",
+            params![tenant_id, id],
+        )
+        .await?;
         Ok(())
     }
 
@@ -269,14 +260,11 @@ impl Tx {
             );
             let mut params = vec![SqlParam::from(tenant_id)];
             params.extend(chunk.iter().map(SqlParam::from));
-            on_tx!(self, |conn| {
-                let rows = bind_params!(sqlx::query(AssertSqlSafe(sql.clone())), &params)
-                    .fetch_all(&mut *conn)
-                    .await?;
-                for row in rows {
-                    found.push(UserId::new(row.try_get::<String, _>("id")?));
-                }
-            });
+            let query = SqlFragment::statement(sql, params);
+            found.extend(
+                self.fetch_all(query, |row| Ok(UserId::new(row.column::<String>("id")?)))
+                    .await?,
+            );
         }
         Ok(found)
     }
@@ -292,21 +280,16 @@ impl Tx {
     ) -> Result<Vec<UserId>, StoreError> {
         let mut added = Vec::new();
         for member_id in member_ids {
-            on_tx!(self, |conn| {
-                let done = sqlx::query(
+            let inserted = self
+                .execute(
                     "INSERT INTO group_members (group_id, member_id, member_type, tenant_id, added_at) \
                      VALUES ($1, $2, 'User', $3, $4) ON CONFLICT (group_id, member_id) DO NOTHING",
+                    params![group_id, member_id, tenant_id, now],
                 )
-                .bind(group_id)
-                .bind(member_id)
-                .bind(tenant_id)
-                .bind(now)
-                .execute(&mut *conn)
                 .await?;
-                if done.rows_affected() > 0 {
-                    added.push(member_id.clone());
-                }
-            });
+            if inserted > 0 {
+                added.push(member_id.clone());
+            }
         }
         Ok(added)
     }
@@ -325,13 +308,8 @@ impl Tx {
             );
             let mut params = vec![SqlParam::Text(group_id.to_string())];
             params.extend(chunk.iter().map(SqlParam::from));
-            on_tx!(self, |conn| {
-                let ids: Vec<UserId> =
-                    bind_params!(sqlx::query_scalar(AssertSqlSafe(sql.clone())), &params)
-                        .fetch_all(&mut *conn)
-                        .await?;
-                removed.extend(ids);
-            });
+            let query = SqlFragment::statement(sql, params);
+            removed.extend(self.fetch_all(query, member_id_from_row).await?);
         }
         Ok(removed)
     }
@@ -341,15 +319,11 @@ impl Tx {
         &mut self,
         group_id: &GroupId,
     ) -> Result<Vec<UserId>, StoreError> {
-        on_tx!(self, |conn| {
-            let ids: Vec<UserId> = sqlx::query_scalar(
-                "DELETE FROM group_members WHERE group_id = $1 RETURNING member_id",
-            )
-            .bind(group_id)
-            .fetch_all(&mut *conn)
-            .await?;
-            Ok(ids)
-        })
+        let query = SqlFragment::statement(
+            "DELETE FROM group_members WHERE group_id = $1 RETURNING member_id",
+            params![group_id],
+        );
+        self.fetch_all(query, member_id_from_row).await
     }
 
     /// Takes a member out of every group (a deleted user loses its memberships); the groups it
@@ -359,37 +333,27 @@ impl Tx {
         member_id: &UserId,
         now: Micros,
     ) -> Result<u64, StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "UPDATE groups SET version = version + 1, modified_at = $1 \
-                 WHERE id IN (SELECT group_id FROM group_members WHERE member_id = $2)",
-            )
-            .bind(now)
-            .bind(member_id)
-            .execute(&mut *conn)
-            .await?;
-            let done = sqlx::query("DELETE FROM group_members WHERE member_id = $1")
-                .bind(member_id)
-                .execute(&mut *conn)
-                .await?;
-            Ok(done.rows_affected())
-        })
+        self.execute(
+            "UPDATE groups SET version = version + 1, modified_at = $1 \
+             WHERE id IN (SELECT group_id FROM group_members WHERE member_id = $2)",
+            params![now, member_id],
+        )
+        .await?;
+        self.execute(
+            "DELETE FROM group_members WHERE member_id = $1",
+            params![member_id],
+        )
+        .await
     }
 }
 
 impl Tx {
     /// Every member id of a group (for a PUT or a replace of the whole list, which compare).
     pub async fn member_ids_of(&mut self, group_id: &GroupId) -> Result<Vec<UserId>, StoreError> {
-        on_tx!(self, |conn| {
-            let rows = sqlx::query("SELECT member_id FROM group_members WHERE group_id = $1")
-                .bind(group_id)
-                .fetch_all(&mut *conn)
-                .await?;
-            let mut ids = Vec::with_capacity(rows.len());
-            for row in rows {
-                ids.push(UserId::new(row.try_get::<String, _>("member_id")?));
-            }
-            Ok(ids)
-        })
+        let query = SqlFragment::statement(
+            "SELECT member_id FROM group_members WHERE group_id = $1",
+            params![group_id],
+        );
+        self.fetch_all(query, member_id_from_row).await
     }
 }

@@ -69,6 +69,18 @@ macro_rules! id_type {
             }
         }
 
+        impl From<Option<&$name>> for SqlParam {
+            fn from(id: Option<&$name>) -> Self {
+                id.map_or(SqlParam::Null, SqlParam::from)
+            }
+        }
+
+        impl From<&Option<$name>> for SqlParam {
+            fn from(id: &Option<$name>) -> Self {
+                SqlParam::from(id.as_ref())
+            }
+        }
+
         // Bound as text on every engine, like the `String` it wraps.
         impl<DB: sqlx::Database> sqlx::Type<DB> for $name
         where

@@ -341,6 +341,68 @@ pub enum SqlParam {
     Bool(bool),
 }
 
+impl From<&str> for SqlParam {
+    fn from(text: &str) -> Self {
+        SqlParam::Text(text.to_string())
+    }
+}
+
+impl From<String> for SqlParam {
+    fn from(text: String) -> Self {
+        SqlParam::Text(text)
+    }
+}
+
+impl From<&String> for SqlParam {
+    fn from(text: &String) -> Self {
+        SqlParam::Text(text.clone())
+    }
+}
+
+impl From<Option<&str>> for SqlParam {
+    fn from(text: Option<&str>) -> Self {
+        text.map_or(SqlParam::Null, SqlParam::from)
+    }
+}
+
+impl From<&Option<String>> for SqlParam {
+    fn from(text: &Option<String>) -> Self {
+        SqlParam::from(text.as_deref())
+    }
+}
+
+impl From<Option<String>> for SqlParam {
+    fn from(text: Option<String>) -> Self {
+        text.map_or(SqlParam::Null, SqlParam::Text)
+    }
+}
+
+impl From<i64> for SqlParam {
+    fn from(value: i64) -> Self {
+        SqlParam::Int(value)
+    }
+}
+
+impl From<Option<i64>> for SqlParam {
+    fn from(value: Option<i64>) -> Self {
+        SqlParam::OptInt(value)
+    }
+}
+
+impl From<bool> for SqlParam {
+    fn from(value: bool) -> Self {
+        SqlParam::Bool(value)
+    }
+}
+
+/// The parameters of a statement, in placeholder order, from any value `SqlParam` converts.
+macro_rules! params {
+    ($($value:expr),* $(,)?) => {
+        vec![$($crate::store::SqlParam::from($value)),*]
+    };
+}
+pub(crate) use params;
+
 /// A piece of SQL with `$n` placeholders (both engines accept them) and its parameters.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SqlFragment {

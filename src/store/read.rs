@@ -236,6 +236,32 @@ impl Tx {
         Ok(out)
     }
 
+    /// Runs one statement inside this transaction; returns how many rows it changed.
+    pub(crate) async fn execute(
+        &mut self,
+        sql: impl Into<String>,
+        params: Vec<SqlParam>,
+    ) -> Result<u64, StoreError> {
+        let query = SqlFragment::statement(sql, params);
+        on_tx!(self, |conn| {
+            let statement = bind_params!(sqlx::query(AssertSqlSafe(query.sql)), &query.params);
+            Ok(statement.execute(&mut *conn).await?.rows_affected())
+        })
+    }
+
+    /// The first row of `query` read inside this transaction, if any, mapped by `map`.
+    pub(crate) async fn fetch_optional<T>(
+        &mut self,
+        query: SqlFragment,
+        map: impl Fn(&AnyRow<'_>) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        on_tx!(self, |conn| {
+            let statement = bind_params!(sqlx::query(AssertSqlSafe(query.sql)), &query.params);
+            let row = statement.fetch_optional(&mut *conn).await?;
+            row.as_ref().map(|row| map(&AnyRow::from(row))).transpose()
+        })
+    }
+
     /// Every row of `query` read inside this transaction (so it sees the transaction's own
     /// writes, and takes no second connection), each mapped by `map`.
     pub(crate) async fn fetch_all<T>(

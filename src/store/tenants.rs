@@ -1,12 +1,10 @@
 //! Tenants, directory connections and SCIM tokens.
 
-use sqlx::Row;
-
 use super::row::AnyRow;
 use super::{ConnectionId, TenantId, TokenId, TokenPrefix};
 use super::{
     ConnectionRecord, Micros, SqlFragment, SqlParam, Store, StoreError, TenantRecord, TokenGrant,
-    TokenRecord, Tx, UserCounts, on_tx,
+    TokenRecord, Tx, UserCounts, params,
 };
 
 macro_rules! tenant_columns {
@@ -150,35 +148,32 @@ impl Store {
     /// Records when a token was last used. Callers throttle it: it is a write.
     pub async fn touch_token(&self, token_id: &TokenId, now: Micros) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        on_tx!(tx, |conn| {
-            sqlx::query("UPDATE scim_tokens SET last_used_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(token_id)
-                .execute(&mut *conn)
-                .await?;
-        });
+        tx.execute(
+            "UPDATE scim_tokens SET last_used_at = $1 WHERE id = $2",
+            params![now, token_id],
+        )
+        .await?;
         tx.commit().await
     }
 }
 
 impl Tx {
     pub async fn insert_tenant(&mut self, tenant: &TenantRecord) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "INSERT INTO tenants (id, slug, display_name, seat_limit, seats_used, immutable_attributes, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(&tenant.id)
-            .bind(&tenant.slug)
-            .bind(&tenant.display_name)
-            .bind(tenant.seat_limit)
-            .bind(tenant.seats_used)
-            .bind(list_text(&tenant.immutable_attributes))
-            .bind(tenant.created_at)
-            .bind(tenant.updated_at)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "INSERT INTO tenants (id, slug, display_name, seat_limit, seats_used, immutable_attributes, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            params![
+                &tenant.id,
+                &tenant.slug,
+                &tenant.display_name,
+                tenant.seat_limit,
+                tenant.seats_used,
+                list_text(&tenant.immutable_attributes),
+                tenant.created_at,
+                tenant.updated_at,
+            ],
+        )
+        .await?;
         Ok(())
     }
 
@@ -187,35 +182,30 @@ impl Tx {
         &mut self,
         tenant: &TenantRecord,
     ) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "UPDATE tenants SET display_name = $1, seat_limit = $2, immutable_attributes = $3, updated_at = $4 WHERE id = $5",
-            )
-            .bind(&tenant.display_name)
-            .bind(tenant.seat_limit)
-            .bind(list_text(&tenant.immutable_attributes))
-            .bind(tenant.updated_at)
-            .bind(&tenant.id)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "UPDATE tenants SET display_name = $1, seat_limit = $2, immutable_attributes = $3, updated_at = $4 WHERE id = $5",
+            params![
+                &tenant.display_name,
+                tenant.seat_limit,
+                list_text(&tenant.immutable_attributes),
+                tenant.updated_at,
+                &tenant.id,
+            ],
+        )
+        .await?;
         Ok(())
     }
 
     pub async fn tenant_by_slug(&mut self, slug: &str) -> Result<Option<TenantRecord>, StoreError> {
-        on_tx!(self, |conn| {
-            let row = sqlx::query(concat!(
+        let query = SqlFragment::statement(
+            concat!(
                 "SELECT ",
                 tenant_columns!(),
                 " FROM tenants t WHERE t.slug = $1"
-            ))
-            .bind(slug)
-            .fetch_optional(&mut *conn)
-            .await?;
-            row.as_ref()
-                .map(|row| tenant_from_row(&row.into()))
-                .transpose()
-        })
+            ),
+            params![slug],
+        );
+        self.fetch_optional(query, tenant_from_row).await
     }
 
     pub async fn connection_by_name(
@@ -223,43 +213,37 @@ impl Tx {
         tenant_id: &TenantId,
         name: &str,
     ) -> Result<Option<ConnectionRecord>, StoreError> {
-        on_tx!(self, |conn| {
-            let row = sqlx::query(
-                "SELECT id, tenant_id, name, kind, created_at FROM directory_connections WHERE tenant_id = $1 AND name = $2",
-            )
-            .bind(tenant_id)
-            .bind(name)
-            .fetch_optional(&mut *conn)
-            .await?;
-            Ok(match row {
-                Some(row) => Some(ConnectionRecord {
-                    id: ConnectionId::new(row.try_get::<String, _>("id")?),
-                    tenant_id: TenantId::new(row.try_get::<String, _>("tenant_id")?),
-                    name: row.try_get("name")?,
-                    kind: row.try_get("kind")?,
-                    created_at: row.try_get("created_at")?,
-                }),
-                None => None,
+        let query = SqlFragment::statement(
+            "SELECT id, tenant_id, name, kind, created_at FROM directory_connections WHERE tenant_id = $1 AND name = $2",
+            params![tenant_id, name],
+        );
+        self.fetch_optional(query, |row| {
+            Ok(ConnectionRecord {
+                id: ConnectionId::new(row.column::<String>("id")?),
+                tenant_id: TenantId::new(row.column::<String>("tenant_id")?),
+                name: row.column("name")?,
+                kind: row.column("kind")?,
+                created_at: row.column("created_at")?,
             })
         })
+        .await
     }
 
     pub async fn insert_connection(
         &mut self,
         connection: &ConnectionRecord,
     ) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "INSERT INTO directory_connections (id, tenant_id, name, kind, created_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(&connection.id)
-            .bind(&connection.tenant_id)
-            .bind(&connection.name)
-            .bind(&connection.kind)
-            .bind(connection.created_at)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "INSERT INTO directory_connections (id, tenant_id, name, kind, created_at) VALUES ($1, $2, $3, $4, $5)",
+            params![
+                &connection.id,
+                &connection.tenant_id,
+                &connection.name,
+                &connection.kind,
+                connection.created_at,
+            ],
+        )
+        .await?;
         Ok(())
     }
 
@@ -268,21 +252,20 @@ impl Tx {
         token: &TokenRecord,
         token_hash: &str,
     ) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "INSERT INTO scim_tokens (id, tenant_id, connection_id, prefix, token_hash, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&token.id)
-            .bind(&token.tenant_id)
-            .bind(&token.connection_id)
-            .bind(&token.prefix)
-            .bind(token_hash)
-            .bind(token.created_at)
-            .bind(token.expires_at)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "INSERT INTO scim_tokens (id, tenant_id, connection_id, prefix, token_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            params![
+                &token.id,
+                &token.tenant_id,
+                &token.connection_id,
+                &token.prefix,
+                token_hash,
+                token.created_at,
+                token.expires_at,
+            ],
+        )
+        .await?;
         Ok(())
     }
 
@@ -293,17 +276,11 @@ impl Tx {
         prefix: &TokenPrefix,
         now: Micros,
     ) -> Result<u64, StoreError> {
-        on_tx!(self, |conn| {
-            let done = sqlx::query(
-                "UPDATE scim_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND prefix = $3 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(tenant_id)
-            .bind(prefix)
-            .execute(&mut *conn)
-            .await?;
-            Ok(done.rows_affected())
-        })
+        self.execute(
+            "UPDATE scim_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND prefix = $3 AND revoked_at IS NULL",
+            params![now, tenant_id, prefix],
+        )
+        .await
     }
 
     /// Makes the live tokens of a connection expire at `at` (token rotation's grace period).
@@ -312,16 +289,11 @@ impl Tx {
         connection_id: &ConnectionId,
         at: Micros,
     ) -> Result<u64, StoreError> {
-        on_tx!(self, |conn| {
-            let done = sqlx::query(
-                "UPDATE scim_tokens SET expires_at = $1 WHERE connection_id = $2 AND revoked_at IS NULL \
-                 AND (expires_at IS NULL OR expires_at > $1)",
-            )
-            .bind(at)
-            .bind(connection_id)
-            .execute(&mut *conn)
-            .await?;
-            Ok(done.rows_affected())
-        })
+        self.execute(
+            "UPDATE scim_tokens SET expires_at = $1 WHERE connection_id = $2 AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > $1)",
+            params![at, connection_id],
+        )
+        .await
     }
 }

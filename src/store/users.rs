@@ -2,15 +2,13 @@
 
 use std::borrow::Cow;
 
-use sqlx::AssertSqlSafe;
-
 use super::row::AnyRow;
 
 use super::{ConnectionId, GroupId, TenantId, UserId};
 use super::{
     EmailRow, ListPlan, ListSource, MembershipRow, Micros, SeatReservation, SideTableChanges,
     SqlFragment, SqlParam, Store, StoreError, Tombstone, Tx, UserIndex, UserRecord, UserStatus,
-    count_statement, json_text, on_tx, page_statement, sort_memberships,
+    count_statement, json_text, page_statement, params, sort_memberships,
 };
 
 macro_rules! user_columns {
@@ -327,13 +325,11 @@ impl Tx {
         user_id: &UserId,
         folded: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query("UPDATE users SET doc_folded = $1 WHERE id = $2")
-                .bind(json_text(folded))
-                .bind(user_id)
-                .execute(&mut *conn)
-                .await?;
-        });
+        self.execute(
+            "UPDATE users SET doc_folded = $1 WHERE id = $2",
+            params![json_text(folded), user_id],
+        )
+        .await?;
         Ok(())
     }
 
@@ -352,23 +348,26 @@ impl Tx {
             " + 1 WHERE id = $1 AND (seat_limit IS NULL OR seats_used < seat_limit) \
              RETURNING CASE WHEN seats_used = seat_limit THEN seat_limit END AS filled_limit"
         );
-        on_tx!(self, |conn| {
-            let taken: Option<Option<i64>> = sqlx::query_scalar(sql)
-                .bind(tenant_id)
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(filled_limit) = taken {
-                return Ok(SeatReservation::Taken { filled_limit });
-            }
-            let limit: Option<i64> =
-                sqlx::query_scalar("SELECT seat_limit FROM tenants WHERE id = $1")
-                    .bind(tenant_id)
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .flatten();
-            Ok(SeatReservation::Refused {
-                limit: limit.unwrap_or(0),
+        let taken = self
+            .fetch_optional(SqlFragment::statement(sql, params![tenant_id]), |row| {
+                row.column::<Option<i64>>("filled_limit")
             })
+            .await?;
+        if let Some(filled_limit) = taken {
+            return Ok(SeatReservation::Taken { filled_limit });
+        }
+        let limit = self
+            .fetch_optional(
+                SqlFragment::statement(
+                    "SELECT seat_limit FROM tenants WHERE id = $1",
+                    params![tenant_id],
+                ),
+                |row| row.column::<Option<i64>>("seat_limit"),
+            )
+            .await?
+            .flatten();
+        Ok(SeatReservation::Refused {
+            limit: limit.unwrap_or(0),
         })
     }
 
@@ -383,9 +382,7 @@ impl Tx {
             "UPDATE tenants SET seats_used = seats_used - 1, ",
             " - 1 WHERE id = $1 AND seats_used > 0"
         );
-        on_tx!(self, |conn| {
-            sqlx::query(sql).bind(tenant_id).execute(&mut *conn).await?;
-        });
+        self.execute(sql, params![tenant_id]).await?;
         Ok(())
     }
 
@@ -404,12 +401,7 @@ impl Tx {
             from = status_counter(from),
             to = status_counter(to)
         );
-        on_tx!(self, |conn| {
-            sqlx::query(AssertSqlSafe(sql))
-                .bind(tenant_id)
-                .execute(&mut *conn)
-                .await?;
-        });
+        self.execute(sql, params![tenant_id]).await?;
         Ok(())
     }
 
@@ -424,17 +416,11 @@ impl Tx {
             user_columns!(),
             self.dialect().row_lock()
         );
-        on_tx!(self, |conn| {
-            let query = sqlx::query(AssertSqlSafe(sql));
-            let row = query
-                .bind(tenant_id)
-                .bind(id)
-                .fetch_optional(&mut *conn)
-                .await?;
-            row.as_ref()
-                .map(|row| user_from_row(&row.into()))
-                .transpose()
-        })
+        self.fetch_optional(
+            SqlFragment::statement(sql, params![tenant_id, id]),
+            user_from_row,
+        )
+        .await
     }
 
     /// The live user of the tenant whose userName is `user_name` ignoring case, locked like
@@ -503,15 +489,11 @@ impl Tx {
         tenant_id: &TenantId,
         count: i64,
     ) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "UPDATE tenants SET seats_used = seats_used + $2, users_invited = users_invited + $2 WHERE id = $1",
-            )
-            .bind(tenant_id)
-            .bind(count)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "UPDATE tenants SET seats_used = seats_used + $2, users_invited = users_invited + $2 WHERE id = $1",
+            params![tenant_id, count],
+        )
+        .await?;
         Ok(())
     }
 
@@ -533,22 +515,11 @@ impl Tx {
             user_columns!(),
             self.dialect().row_lock()
         );
-        on_tx!(self, |conn| {
-            let query = sqlx::query(AssertSqlSafe(sql));
-            let rows = query
-                .bind(tenant_id)
-                .bind(fold(value))
-                .bind(value)
-                .bind(by_external_id)
-                .bind(by_email)
-                .fetch_all(&mut *conn)
-                .await?;
-            let mut users = Vec::with_capacity(rows.len());
-            for row in rows {
-                users.push(user_from_row(&AnyRow::from(&row))?);
-            }
-            Ok(users)
-        })
+        let query = SqlFragment::statement(
+            sql,
+            params![tenant_id, fold(value), value, by_external_id, by_email],
+        );
+        self.fetch_all(query, user_from_row).await
     }
 
     pub async fn insert_user(
@@ -556,35 +527,34 @@ impl Tx {
         user: &UserRecord,
         index: &UserIndex,
     ) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, display_name, display_name_key, \
-                 user_type, status, last_login_at, doc, version, created_at, modified_at, created_by_connection, \
-                 modified_by_connection, doc_folded, admin_suspended_at, idp_active) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-            )
-            .bind(&user.id)
-            .bind(&user.tenant_id)
-            .bind(&user.user_name)
-            .bind(fold(&user.user_name))
-            .bind(&user.external_id)
-            .bind(&user.display_name)
-            .bind(user.display_name.as_deref().map(fold))
-            .bind(&user.user_type)
-            .bind(user.status.as_str())
-            .bind(user.last_login_at)
-            .bind(json_text(&user.doc))
-            .bind(user.version)
-            .bind(user.created_at)
-            .bind(user.modified_at)
-            .bind(&user.created_by_connection)
-            .bind(&user.modified_by_connection)
-            .bind(json_text(&index.folded))
-            .bind(user.admin_suspended_at)
-            .bind(user.idp_active)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, display_name, display_name_key, \
+             user_type, status, last_login_at, doc, version, created_at, modified_at, created_by_connection, \
+             modified_by_connection, doc_folded, admin_suspended_at, idp_active) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+            params![
+                &user.id,
+                &user.tenant_id,
+                &user.user_name,
+                fold(&user.user_name),
+                &user.external_id,
+                &user.display_name,
+                user.display_name.as_deref().map(fold),
+                &user.user_type,
+                user.status.as_str(),
+                user.last_login_at,
+                json_text(&user.doc),
+                user.version,
+                user.created_at,
+                user.modified_at,
+                &user.created_by_connection,
+                &user.modified_by_connection,
+                json_text(&index.folded),
+                user.admin_suspended_at,
+                user.idp_active,
+            ],
+        )
+        .await?;
         self.insert_emails(&user.id, &user.tenant_id, &index.emails)
             .await?;
         self.insert_role_values(&user.id, &user.tenant_id, &index.role_values)
@@ -599,50 +569,47 @@ impl Tx {
         index: &UserIndex,
         changes: SideTableChanges,
     ) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "UPDATE users SET user_name = $1, user_name_key = $2, external_id = $3, display_name = $4, \
-                 display_name_key = $5, user_type = $6, status = $7, last_login_at = $8, doc = $9, version = $10, \
-                 modified_at = $11, modified_by_connection = $12, doc_folded = $13, admin_suspended_at = $14, \
-                 idp_active = $15 WHERE id = $16 AND tenant_id = $17",
-            )
-            .bind(&user.user_name)
-            .bind(fold(&user.user_name))
-            .bind(&user.external_id)
-            .bind(&user.display_name)
-            .bind(user.display_name.as_deref().map(fold))
-            .bind(&user.user_type)
-            .bind(user.status.as_str())
-            .bind(user.last_login_at)
-            .bind(json_text(&user.doc))
-            .bind(user.version)
-            .bind(user.modified_at)
-            .bind(&user.modified_by_connection)
-            .bind(json_text(&index.folded))
-            .bind(user.admin_suspended_at)
-            .bind(user.idp_active)
-            .bind(&user.id)
-            .bind(&user.tenant_id)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "UPDATE users SET user_name = $1, user_name_key = $2, external_id = $3, display_name = $4, \
+             display_name_key = $5, user_type = $6, status = $7, last_login_at = $8, doc = $9, version = $10, \
+             modified_at = $11, modified_by_connection = $12, doc_folded = $13, admin_suspended_at = $14, \
+             idp_active = $15 WHERE id = $16 AND tenant_id = $17",
+            params![
+                &user.user_name,
+                fold(&user.user_name),
+                &user.external_id,
+                &user.display_name,
+                user.display_name.as_deref().map(fold),
+                &user.user_type,
+                user.status.as_str(),
+                user.last_login_at,
+                json_text(&user.doc),
+                user.version,
+                user.modified_at,
+                &user.modified_by_connection,
+                json_text(&index.folded),
+                user.admin_suspended_at,
+                user.idp_active,
+                &user.id,
+                &user.tenant_id,
+            ],
+        )
+        .await?;
         if changes.emails {
-            on_tx!(self, |conn| {
-                sqlx::query("DELETE FROM user_emails WHERE user_id = $1")
-                    .bind(&user.id)
-                    .execute(&mut *conn)
-                    .await?;
-            });
+            self.execute(
+                "DELETE FROM user_emails WHERE user_id = $1",
+                params![&user.id],
+            )
+            .await?;
             self.insert_emails(&user.id, &user.tenant_id, &index.emails)
                 .await?;
         }
         if changes.role_values {
-            on_tx!(self, |conn| {
-                sqlx::query("DELETE FROM user_role_values WHERE user_id = $1")
-                    .bind(&user.id)
-                    .execute(&mut *conn)
-                    .await?;
-            });
+            self.execute(
+                "DELETE FROM user_role_values WHERE user_id = $1",
+                params![&user.id],
+            )
+            .await?;
             self.insert_role_values(&user.id, &user.tenant_id, &index.role_values)
                 .await?;
         }
@@ -732,19 +699,12 @@ impl Tx {
             let invited = count(&|u| u.status == UserStatus::Invited);
             let active = count(&|u| u.status == UserStatus::Active);
             let suspended = count(&|u| u.status == UserStatus::Suspended);
-            on_tx!(self, |conn| {
-                sqlx::query(
-                    "UPDATE tenants SET seats_used = seats_used + $1, users_invited = users_invited + $2, \
-                     users_active = users_active + $3, users_suspended = users_suspended + $4 WHERE id = $5",
-                )
-                .bind(added)
-                .bind(invited)
-                .bind(active)
-                .bind(suspended)
-                .bind(&first.tenant_id)
-                .execute(&mut *conn)
-                .await?;
-            });
+            self.execute(
+                "UPDATE tenants SET seats_used = seats_used + $1, users_invited = users_invited + $2, \
+                 users_active = users_active + $3, users_suspended = users_suspended + $4 WHERE id = $5",
+                params![added, invited, active, suspended, &first.tenant_id],
+            )
+            .await?;
         }
         Ok(())
     }
@@ -757,21 +717,20 @@ impl Tx {
     ) -> Result<(), StoreError> {
         for (position, email) in emails.iter().enumerate() {
             let position = i64::try_from(position).unwrap_or(i64::MAX);
-            on_tx!(self, |conn| {
-                sqlx::query(
-                    "INSERT INTO user_emails (user_id, tenant_id, position, type_key, value, value_key, is_primary) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(user_id)
-                .bind(tenant_id)
-                .bind(position)
-                .bind(&email.type_key)
-                .bind(&email.value)
-                .bind(&email.value_key)
-                .bind(email.primary)
-                .execute(&mut *conn)
-                .await?;
-            });
+            self.execute(
+                "INSERT INTO user_emails (user_id, tenant_id, position, type_key, value, value_key, is_primary) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                params![
+                    user_id,
+                    tenant_id,
+                    position,
+                    &email.type_key,
+                    &email.value,
+                    &email.value_key,
+                    email.primary,
+                ],
+            )
+            .await?;
         }
         Ok(())
     }
@@ -783,16 +742,11 @@ impl Tx {
         values: &[String],
     ) -> Result<(), StoreError> {
         for value in values {
-            on_tx!(self, |conn| {
-                sqlx::query(
-                    "INSERT INTO user_role_values (user_id, tenant_id, value_key) VALUES ($1, $2, $3)",
-                )
-                .bind(user_id)
-                .bind(tenant_id)
-                .bind(value)
-                .execute(&mut *conn)
-                .await?;
-            });
+            self.execute(
+                "INSERT INTO user_role_values (user_id, tenant_id, value_key) VALUES ($1, $2, $3)",
+                params![user_id, tenant_id, value],
+            )
+            .await?;
         }
         Ok(())
     }
@@ -806,27 +760,20 @@ impl Tx {
         now: Micros,
         connection_id: Option<&ConnectionId>,
     ) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "UPDATE users SET deleted_at = $1, deleted_by_connection = $2, doc = '{}', doc_folded = '{}', \
-                 version = version + 1 \
-                 WHERE tenant_id = $3 AND id = $4 AND deleted_at IS NULL",
-            )
-            .bind(now)
-            .bind(connection_id)
-            .bind(tenant_id)
-            .bind(id)
-            .execute(&mut *conn)
+        self.execute(
+            "UPDATE users SET deleted_at = $1, deleted_by_connection = $2, doc = '{}', doc_folded = '{}', \
+             version = version + 1 \
+             WHERE tenant_id = $3 AND id = $4 AND deleted_at IS NULL",
+            params![now, connection_id, tenant_id, id],
+        )
+        .await?;
+        self.execute("DELETE FROM user_emails WHERE user_id = $1", params![id])
             .await?;
-            sqlx::query("DELETE FROM user_emails WHERE user_id = $1")
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-            sqlx::query("DELETE FROM user_role_values WHERE user_id = $1")
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-        });
+        self.execute(
+            "DELETE FROM user_role_values WHERE user_id = $1",
+            params![id],
+        )
+        .await?;
         Ok(())
     }
 }
