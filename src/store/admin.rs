@@ -6,7 +6,7 @@ use super::row::AnyRow;
 use super::{
     AdminTokenId, AdminTokenRecord, AuditRecord, ConnectionId, ConnectionSummary, Micros,
     SqlFragment, SqlParam, Store, StoreError, SyncCounts, SyncWindows, TenantId, TokenPrefix,
-    ToleranceCount, Tx, on_tx,
+    ToleranceCount, Tx, params,
 };
 
 const MINUTE: Micros = 60_000_000;
@@ -95,13 +95,11 @@ impl Store {
         now: Micros,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        on_tx!(tx, |conn| {
-            sqlx::query("UPDATE admin_tokens SET last_used_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-        });
+        tx.execute(
+            "UPDATE admin_tokens SET last_used_at = $1 WHERE id = $2",
+            params![now, id],
+        )
+        .await?;
         tx.commit().await
     }
 
@@ -222,22 +220,21 @@ impl Tx {
         token: &AdminTokenRecord,
         token_hash: &str,
     ) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "INSERT INTO admin_tokens (id, name, prefix, token_hash, created_at, last_used_at, expires_at, revoked_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(&token.id)
-            .bind(&token.name)
-            .bind(&token.prefix)
-            .bind(token_hash)
-            .bind(token.created_at)
-            .bind(token.last_used_at)
-            .bind(token.expires_at)
-            .bind(token.revoked_at)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "INSERT INTO admin_tokens (id, name, prefix, token_hash, created_at, last_used_at, expires_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            params![
+                &token.id,
+                &token.name,
+                &token.prefix,
+                token_hash,
+                token.created_at,
+                token.last_used_at,
+                token.expires_at,
+                token.revoked_at,
+            ],
+        )
+        .await?;
         Ok(())
     }
 
@@ -247,15 +244,10 @@ impl Tx {
         prefix: &TokenPrefix,
         now: Micros,
     ) -> Result<u64, StoreError> {
-        on_tx!(self, |conn| {
-            let done = sqlx::query(
-                "UPDATE admin_tokens SET revoked_at = $1 WHERE prefix = $2 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(prefix)
-            .execute(&mut *conn)
-            .await?;
-            Ok(done.rows_affected())
-        })
+        self.execute(
+            "UPDATE admin_tokens SET revoked_at = $1 WHERE prefix = $2 AND revoked_at IS NULL",
+            params![now, prefix],
+        )
+        .await
     }
 }

@@ -1,10 +1,8 @@
 //! Multi-row INSERTs: many records of one kind in a few statements, so that a batch of an
 //! import costs a few round trips to the database instead of one per record.
 
-use sqlx::AssertSqlSafe;
-
 use super::read::placeholders;
-use super::{Dialect, SqlParam, StoreError, Tx, bind_params, on_tx};
+use super::{Dialect, SqlParam, StoreError, Tx};
 
 /// Most parameters one statement binds (SQLite allows 32766, PostgreSQL 65535).
 const MAX_PARAMS: usize = 4000;
@@ -42,11 +40,7 @@ impl Tx {
                 }
                 sql.push(')');
             }
-            on_tx!(self, |conn| {
-                bind_params!(sqlx::query(AssertSqlSafe(sql)), chunk)
-                    .execute(&mut *conn)
-                    .await?;
-            });
+            self.execute(sql, chunk.to_vec()).await?;
         }
         Ok(())
     }

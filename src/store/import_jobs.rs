@@ -3,7 +3,7 @@
 
 use super::audit::storable;
 use super::row::AnyRow;
-use super::{Micros, SqlFragment, SqlParam, Store, StoreError, TenantId, Tx, on_tx};
+use super::{Micros, SqlFragment, SqlParam, Store, StoreError, TenantId, Tx, params};
 
 /// A job as stored. `state` is `running`, `finished` or `failed`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,23 +129,22 @@ impl Store {
 
 impl Tx {
     pub async fn insert_import_job(&mut self, job: &ImportJobRecord) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "INSERT INTO import_jobs (id, tenant_id, actor, connection_name, dry_run, total_rows, \
-                 state, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(&job.id)
-            .bind(&job.tenant_id)
-            .bind(&job.actor)
-            .bind(&job.connection_name)
-            .bind(job.dry_run)
-            .bind(job.total_rows)
-            .bind(&job.state)
-            .bind(job.started_at)
-            .bind(job.heartbeat_at)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "INSERT INTO import_jobs (id, tenant_id, actor, connection_name, dry_run, total_rows, \
+             state, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            params![
+                &job.id,
+                &job.tenant_id,
+                &job.actor,
+                &job.connection_name,
+                job.dry_run,
+                job.total_rows,
+                &job.state,
+                job.started_at,
+                job.heartbeat_at,
+            ],
+        )
+        .await?;
         Ok(())
     }
 
@@ -176,22 +175,21 @@ impl Tx {
         )
         .await?;
         let done = i64::try_from(rows.len()).unwrap_or(i64::MAX);
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "UPDATE import_jobs SET rows_done = rows_done + $2, created = created + $3, \
-                 updated = updated + $4, unchanged = unchanged + $5, rejected = rejected + $6, \
-                 heartbeat_at = $7 WHERE id = $1",
-            )
-            .bind(job_id)
-            .bind(done)
-            .bind(counts.created)
-            .bind(counts.updated)
-            .bind(counts.unchanged)
-            .bind(counts.rejected)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "UPDATE import_jobs SET rows_done = rows_done + $2, created = created + $3, \
+             updated = updated + $4, unchanged = unchanged + $5, rejected = rejected + $6, \
+             heartbeat_at = $7 WHERE id = $1",
+            params![
+                job_id,
+                done,
+                counts.created,
+                counts.updated,
+                counts.unchanged,
+                counts.rejected,
+                now,
+            ],
+        )
+        .await?;
         Ok(())
     }
 
@@ -203,18 +201,12 @@ impl Tx {
         error: Option<&str>,
         now: Micros,
     ) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "UPDATE import_jobs SET state = $2, error = $3, finished_at = $4, heartbeat_at = $4 \
-                 WHERE id = $1",
-            )
-            .bind(job_id)
-            .bind(state)
-            .bind(error)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "UPDATE import_jobs SET state = $2, error = $3, finished_at = $4, heartbeat_at = $4 \
+             WHERE id = $1",
+            params![job_id, state, error, now],
+        )
+        .await?;
         Ok(())
     }
 }

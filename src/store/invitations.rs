@@ -2,7 +2,7 @@
 //! is, when it expires, and how it ended (used at the first sign-in, or replaced by a newer one).
 
 use super::row::AnyRow;
-use super::{Micros, SqlFragment, SqlParam, Store, StoreError, TenantId, Tx, UserId, on_tx};
+use super::{Micros, SqlFragment, SqlParam, Store, StoreError, TenantId, Tx, UserId, params};
 
 /// An invitation as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,17 +78,13 @@ impl Tx {
         how: &str,
         now: Micros,
     ) -> Result<bool, StoreError> {
-        on_tx!(self, |conn| {
-            let done = sqlx::query(
+        let ended = self
+            .execute(
                 "UPDATE invitations SET ended_at = $2, ended_how = $3 \
                  WHERE user_id = $1 AND ended_at IS NULL",
+                params![user_id, now, how],
             )
-            .bind(user_id)
-            .bind(now)
-            .bind(how)
-            .execute(&mut *conn)
             .await?;
-            Ok(done.rows_affected() > 0)
-        })
+        Ok(ended > 0)
     }
 }

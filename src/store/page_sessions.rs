@@ -4,7 +4,7 @@
 
 use super::admin::{ADMIN_TOKEN_COLUMNS, admin_token_from_row};
 use super::{
-    AdminTokenId, AdminTokenRecord, Micros, SqlFragment, SqlParam, Store, StoreError, Tx, on_tx,
+    AdminTokenId, AdminTokenRecord, Micros, SqlFragment, SqlParam, Store, StoreError, Tx, params,
 };
 
 impl Store {
@@ -41,33 +41,28 @@ impl Tx {
         now: Micros,
         expires_at: Micros,
     ) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query("DELETE FROM page_sessions WHERE expires_at <= $1")
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
-            sqlx::query(
-                "INSERT INTO page_sessions (secret_hash, admin_token_id, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(secret_hash)
-            .bind(token)
-            .bind(now)
-            .bind(expires_at)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "DELETE FROM page_sessions WHERE expires_at <= $1",
+            params![now],
+        )
+        .await?;
+        self.execute(
+            "INSERT INTO page_sessions (secret_hash, admin_token_id, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+            params![secret_hash, token, now, expires_at],
+        )
+        .await?;
         Ok(())
     }
 
     /// Ends a page session; whether there was one.
     pub async fn delete_page_session(&mut self, secret_hash: &str) -> Result<bool, StoreError> {
-        on_tx!(self, |conn| {
-            let done = sqlx::query("DELETE FROM page_sessions WHERE secret_hash = $1")
-                .bind(secret_hash)
-                .execute(&mut *conn)
-                .await?;
-            Ok(done.rows_affected() > 0)
-        })
+        let deleted = self
+            .execute(
+                "DELETE FROM page_sessions WHERE secret_hash = $1",
+                params![secret_hash],
+            )
+            .await?;
+        Ok(deleted > 0)
     }
 }

@@ -1,8 +1,6 @@
 //! Removing what retention no longer needs: old tombstones, ended sessions, stale login states.
 
-use sqlx::Row;
-
-use super::{Micros, StoreError, TenantId, Tx, on_tx};
+use super::{Micros, SqlFragment, StoreError, TenantId, Tx, params};
 
 impl Tx {
     /// Deletes the tombstones of users deleted before `before`, with what hangs on them (emails,
@@ -11,27 +9,25 @@ impl Tx {
         &mut self,
         before: Micros,
     ) -> Result<Vec<(TenantId, i64)>, StoreError> {
-        on_tx!(self, |conn| {
-            let rows = sqlx::query(
-                "SELECT tenant_id, COUNT(*) AS n FROM users WHERE deleted_at IS NOT NULL AND deleted_at < $1 \
-                 GROUP BY tenant_id ORDER BY tenant_id",
-            )
-            .bind(before)
-            .fetch_all(&mut *conn)
+        let counted = SqlFragment::statement(
+            "SELECT tenant_id, COUNT(*) AS n FROM users WHERE deleted_at IS NOT NULL AND deleted_at < $1 \
+             GROUP BY tenant_id ORDER BY tenant_id",
+            params![before],
+        );
+        let counts = self
+            .fetch_all(counted, |row| {
+                Ok((
+                    TenantId::new(row.column::<String>("tenant_id")?),
+                    row.column::<i64>("n")?,
+                ))
+            })
             .await?;
-            let mut counts = Vec::with_capacity(rows.len());
-            for row in rows {
-                counts.push((
-                    TenantId::new(row.try_get::<String, _>("tenant_id")?),
-                    row.try_get("n")?,
-                ));
-            }
-            sqlx::query("DELETE FROM users WHERE deleted_at IS NOT NULL AND deleted_at < $1")
-                .bind(before)
-                .execute(&mut *conn)
-                .await?;
-            Ok(counts)
-        })
+        self.execute(
+            "DELETE FROM users WHERE deleted_at IS NOT NULL AND deleted_at < $1",
+            params![before],
+        )
+        .await?;
+        Ok(counts)
     }
 
     /// Deletes a tenant's audit events from before `before` (with no tenant: the events of
@@ -41,24 +37,22 @@ impl Tx {
         tenant_id: Option<&TenantId>,
         before: Micros,
     ) -> Result<u64, StoreError> {
-        on_tx!(self, |conn| {
-            let done = match tenant_id {
-                Some(tenant) => {
-                    sqlx::query("DELETE FROM audit_events WHERE tenant_id = $1 AND at < $2")
-                        .bind(tenant)
-                        .bind(before)
-                        .execute(&mut *conn)
-                        .await?
-                }
-                None => {
-                    sqlx::query("DELETE FROM audit_events WHERE tenant_id IS NULL AND at < $1")
-                        .bind(before)
-                        .execute(&mut *conn)
-                        .await?
-                }
-            };
-            Ok(done.rows_affected())
-        })
+        match tenant_id {
+            Some(tenant) => {
+                self.execute(
+                    "DELETE FROM audit_events WHERE tenant_id = $1 AND at < $2",
+                    params![tenant, before],
+                )
+                .await
+            }
+            None => {
+                self.execute(
+                    "DELETE FROM audit_events WHERE tenant_id IS NULL AND at < $1",
+                    params![before],
+                )
+                .await
+            }
+        }
     }
 
     /// Deletes a tenant's outbox events from before `before`, but never its newest event (on
@@ -69,52 +63,47 @@ impl Tx {
         tenant_id: &TenantId,
         before: Micros,
     ) -> Result<u64, StoreError> {
-        on_tx!(self, |conn| {
-            let done = sqlx::query(
-                "DELETE FROM events WHERE tenant_id = $1 AND at < $2 \
-                 AND seq < (SELECT MAX(seq) FROM events WHERE tenant_id = $1)",
-            )
-            .bind(tenant_id)
-            .bind(before)
-            .execute(&mut *conn)
-            .await?;
-            Ok(done.rows_affected())
-        })
+        self.execute(
+            "DELETE FROM events WHERE tenant_id = $1 AND at < $2 \
+             AND seq < (SELECT MAX(seq) FROM events WHERE tenant_id = $1)",
+            params![tenant_id, before],
+        )
+        .await
     }
 
     /// Deletes sync and tolerance counters of minutes before `before` (sync state reads a day
     /// of them); returns how many rows went.
     pub async fn purge_sync_counters(&mut self, before: Micros) -> Result<u64, StoreError> {
-        on_tx!(self, |conn| {
-            let done = sqlx::query("DELETE FROM sync_counters WHERE minute < $1")
-                .bind(before)
-                .execute(&mut *conn)
-                .await?;
-            let tolerances = sqlx::query("DELETE FROM tolerance_counters WHERE minute < $1")
-                .bind(before)
-                .execute(&mut *conn)
-                .await?;
-            Ok(done.rows_affected() + tolerances.rows_affected())
-        })
+        let counters = self
+            .execute(
+                "DELETE FROM sync_counters WHERE minute < $1",
+                params![before],
+            )
+            .await?;
+        let tolerances = self
+            .execute(
+                "DELETE FROM tolerance_counters WHERE minute < $1",
+                params![before],
+            )
+            .await?;
+        Ok(counters + tolerances)
     }
 
     /// Deletes sessions that expired or ended before `before`, and login states past their
     /// expiry; returns how many of each.
     pub async fn purge_sso_leftovers(&mut self, before: Micros) -> Result<(u64, u64), StoreError> {
-        on_tx!(self, |conn| {
-            let sessions = sqlx::query(
+        let sessions = self
+            .execute(
                 "DELETE FROM sso_sessions WHERE expires_at < $1 OR (ended_at IS NOT NULL AND ended_at < $1)",
+                params![before],
             )
-            .bind(before)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-            let states = sqlx::query("DELETE FROM sso_login_states WHERE expires_at < $1")
-                .bind(before)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
-            Ok((sessions, states))
-        })
+            .await?;
+        let states = self
+            .execute(
+                "DELETE FROM sso_login_states WHERE expires_at < $1",
+                params![before],
+            )
+            .await?;
+        Ok((sessions, states))
     }
 }

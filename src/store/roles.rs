@@ -1,12 +1,10 @@
 //! The role catalog, group-to-role mappings and admin role assignments.
 
-use sqlx::Row;
-
 use super::row::AnyRow;
 use super::users::fold;
 use super::{GroupId, RoleId, TenantId, UserId};
 use super::{
-    GroupRoleMapping, Micros, RoleRecord, SqlFragment, SqlParam, Store, StoreError, Tx, on_tx,
+    GroupRoleMapping, Micros, RoleRecord, SqlFragment, SqlParam, Store, StoreError, Tx, params,
 };
 
 fn role_from_row(row: &AnyRow<'_>) -> Result<RoleRecord, StoreError> {
@@ -93,39 +91,37 @@ impl Tx {
     }
 
     pub async fn insert_role(&mut self, role: &RoleRecord) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "INSERT INTO roles (id, tenant_id, name, name_key, description, permissions, is_template, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(&role.id)
-            .bind(&role.tenant_id)
-            .bind(&role.name)
-            .bind(fold(&role.name))
-            .bind(&role.description)
-            .bind(serde_json::Value::from(role.permissions.clone()).to_string())
-            .bind(role.is_template)
-            .bind(role.created_at)
-            .bind(role.updated_at)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "INSERT INTO roles (id, tenant_id, name, name_key, description, permissions, is_template, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            params![
+                &role.id,
+                &role.tenant_id,
+                &role.name,
+                fold(&role.name),
+                &role.description,
+                serde_json::Value::from(role.permissions.clone()).to_string(),
+                role.is_template,
+                role.created_at,
+                role.updated_at,
+            ],
+        )
+        .await?;
         Ok(())
     }
 
     pub async fn update_role(&mut self, role: &RoleRecord) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "UPDATE roles SET description = $1, permissions = $2, is_template = $3, updated_at = $4 WHERE id = $5",
-            )
-            .bind(&role.description)
-            .bind(serde_json::Value::from(role.permissions.clone()).to_string())
-            .bind(role.is_template)
-            .bind(role.updated_at)
-            .bind(&role.id)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "UPDATE roles SET description = $1, permissions = $2, is_template = $3, updated_at = $4 WHERE id = $5",
+            params![
+                &role.description,
+                serde_json::Value::from(role.permissions.clone()).to_string(),
+                role.is_template,
+                role.updated_at,
+                &role.id,
+            ],
+        )
+        .await?;
         Ok(())
     }
 
@@ -134,19 +130,12 @@ impl Tx {
         tenant_id: &TenantId,
         name: &str,
     ) -> Result<Option<RoleRecord>, StoreError> {
-        on_tx!(self, |conn| {
-            let row = sqlx::query(
-                "SELECT id, tenant_id, name, description, permissions, is_template, created_at, updated_at \
-                 FROM roles WHERE tenant_id = $1 AND name_key = $2",
-            )
-            .bind(tenant_id)
-            .bind(fold(name))
-            .fetch_optional(&mut *conn)
-            .await?;
-            row.as_ref()
-                .map(|row| role_from_row(&row.into()))
-                .transpose()
-        })
+        let query = SqlFragment::statement(
+            "SELECT id, tenant_id, name, description, permissions, is_template, created_at, updated_at \
+             FROM roles WHERE tenant_id = $1 AND name_key = $2",
+            params![tenant_id, fold(name)],
+        );
+        self.fetch_optional(query, role_from_row).await
     }
 
     /// Maps a group (by displayName) to a role; mapping twice is a no-op.
@@ -157,19 +146,12 @@ impl Tx {
         role_id: &RoleId,
         now: Micros,
     ) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "INSERT INTO group_role_mappings (tenant_id, group_name_key, group_name, role_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, group_name_key, role_id) DO NOTHING",
-            )
-            .bind(tenant_id)
-            .bind(fold(group_name))
-            .bind(group_name)
-            .bind(role_id)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "INSERT INTO group_role_mappings (tenant_id, group_name_key, group_name, role_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, group_name_key, role_id) DO NOTHING",
+            params![tenant_id, fold(group_name), group_name, role_id, now],
+        )
+        .await?;
         Ok(())
     }
 
@@ -179,17 +161,11 @@ impl Tx {
         group_name: &str,
         role_id: &RoleId,
     ) -> Result<u64, StoreError> {
-        on_tx!(self, |conn| {
-            let done = sqlx::query(
-                "DELETE FROM group_role_mappings WHERE tenant_id = $1 AND group_name_key = $2 AND role_id = $3",
-            )
-            .bind(tenant_id)
-            .bind(fold(group_name))
-            .bind(role_id)
-            .execute(&mut *conn)
-            .await?;
-            Ok(done.rows_affected())
-        })
+        self.execute(
+            "DELETE FROM group_role_mappings WHERE tenant_id = $1 AND group_name_key = $2 AND role_id = $3",
+            params![tenant_id, fold(group_name), role_id],
+        )
+        .await
     }
 
     pub async fn assign_role(
@@ -199,18 +175,12 @@ impl Tx {
         role_id: &RoleId,
         now: Micros,
     ) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "INSERT INTO user_role_assignments (tenant_id, user_id, role_id, assigned_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (user_id, role_id) DO NOTHING",
-            )
-            .bind(tenant_id)
-            .bind(user_id)
-            .bind(role_id)
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "INSERT INTO user_role_assignments (tenant_id, user_id, role_id, assigned_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, role_id) DO NOTHING",
+            params![tenant_id, user_id, role_id, now],
+        )
+        .await?;
         Ok(())
     }
 
@@ -219,16 +189,11 @@ impl Tx {
         user_id: &UserId,
         role_id: &RoleId,
     ) -> Result<u64, StoreError> {
-        on_tx!(self, |conn| {
-            let done = sqlx::query(
-                "DELETE FROM user_role_assignments WHERE user_id = $1 AND role_id = $2",
-            )
-            .bind(user_id)
-            .bind(role_id)
-            .execute(&mut *conn)
-            .await?;
-            Ok(done.rows_affected())
-        })
+        self.execute(
+            "DELETE FROM user_role_assignments WHERE user_id = $1 AND role_id = $2",
+            params![user_id, role_id],
+        )
+        .await
     }
 
     /// The names of the catalog roles mapped to the group named `group_name`.
@@ -303,18 +268,11 @@ impl Tx {
         tenant_id: &TenantId,
         user_name: &str,
     ) -> Result<Option<UserId>, StoreError> {
-        on_tx!(self, |conn| {
-            let row = sqlx::query(
-                "SELECT id FROM users WHERE tenant_id = $1 AND user_name_key = $2 AND deleted_at IS NULL",
-            )
-            .bind(tenant_id)
-            .bind(fold(user_name))
-            .fetch_optional(&mut *conn)
-            .await?;
-            Ok(match row {
-                Some(row) => Some(UserId::new(row.try_get::<String, _>("id")?)),
-                None => None,
-            })
-        })
+        let query = SqlFragment::statement(
+            "SELECT id FROM users WHERE tenant_id = $1 AND user_name_key = $2 AND deleted_at IS NULL",
+            params![tenant_id, fold(user_name)],
+        );
+        self.fetch_optional(query, |row| Ok(UserId::new(row.column::<String>("id")?)))
+            .await
     }
 }

@@ -1,10 +1,8 @@
 //! SSO storage: tenants' OpenID Connect settings, login states, signing keys, sessions, and the
 //! user lookups and updates a sign-in needs.
 
-use sqlx::Row;
-
 use super::row::AnyRow;
-use super::{Micros, SqlFragment, SqlParam, Store, StoreError, Tx, UserStatus, on_tx};
+use super::{Micros, SqlFragment, SqlParam, Store, StoreError, Tx, UserStatus, params};
 use super::{TenantId, UserId};
 
 /// The ID-token claim that identifies the user (SPEC §5; default `email`).
@@ -181,27 +179,24 @@ impl Store {
         state_hash: &str,
     ) -> Result<Option<LoginStateRecord>, StoreError> {
         let mut tx = self.begin().await?;
-        let taken = on_tx!(tx, |conn| {
-            let row = sqlx::query(
-                "DELETE FROM sso_login_states WHERE state_hash = $1 \
-                 RETURNING state_hash, tenant_id, nonce, pkce_verifier, return_to, created_at, expires_at",
-            )
-            .bind(state_hash)
-            .fetch_optional(&mut *conn)
+        let query = SqlFragment::statement(
+            "DELETE FROM sso_login_states WHERE state_hash = $1 \
+             RETURNING state_hash, tenant_id, nonce, pkce_verifier, return_to, created_at, expires_at",
+            params![state_hash],
+        );
+        let taken = tx
+            .fetch_optional(query, |row| {
+                Ok(LoginStateRecord {
+                    state_hash: row.column("state_hash")?,
+                    tenant_id: row.column("tenant_id")?,
+                    nonce: row.column("nonce")?,
+                    pkce_verifier: row.column("pkce_verifier")?,
+                    return_to: row.column("return_to")?,
+                    created_at: row.column("created_at")?,
+                    expires_at: row.column("expires_at")?,
+                })
+            })
             .await?;
-            match row {
-                Some(row) => Some(LoginStateRecord {
-                    state_hash: row.try_get("state_hash")?,
-                    tenant_id: row.try_get("tenant_id")?,
-                    nonce: row.try_get("nonce")?,
-                    pkce_verifier: row.try_get("pkce_verifier")?,
-                    return_to: row.try_get("return_to")?,
-                    created_at: row.try_get("created_at")?,
-                    expires_at: row.try_get("expires_at")?,
-                }),
-                None => None,
-            }
-        });
         tx.commit().await?;
         Ok(taken)
     }
@@ -209,26 +204,26 @@ impl Store {
     /// Keeps a started login, and sweeps away the expired ones.
     pub async fn insert_login_state(&self, state: &LoginStateRecord) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        on_tx!(tx, |conn| {
-            sqlx::query(
-                "INSERT INTO sso_login_states (state_hash, tenant_id, nonce, pkce_verifier, return_to, created_at, \
-                 expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&state.state_hash)
-            .bind(&state.tenant_id)
-            .bind(&state.nonce)
-            .bind(&state.pkce_verifier)
-            .bind(&state.return_to)
-            .bind(state.created_at)
-            .bind(state.expires_at)
-            .execute(&mut *conn)
-            .await?;
-            // Logins never finished must not pile up.
-            sqlx::query("DELETE FROM sso_login_states WHERE expires_at < $1")
-                .bind(state.created_at)
-                .execute(&mut *conn)
-                .await?;
-        });
+        tx.execute(
+            "INSERT INTO sso_login_states (state_hash, tenant_id, nonce, pkce_verifier, return_to, created_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            params![
+                &state.state_hash,
+                &state.tenant_id,
+                &state.nonce,
+                &state.pkce_verifier,
+                &state.return_to,
+                state.created_at,
+                state.expires_at,
+            ],
+        )
+        .await?;
+        // Logins never finished must not pile up.
+        tx.execute(
+            "DELETE FROM sso_login_states WHERE expires_at < $1",
+            params![state.created_at],
+        )
+        .await?;
         tx.commit().await
     }
 
@@ -281,14 +276,12 @@ impl Store {
     /// Ends a session (logout); false when it was already ended or is unknown.
     pub async fn end_session(&self, id: &str, now: Micros) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        let ended = on_tx!(tx, |conn| {
-            sqlx::query("UPDATE sso_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
-                .bind(now)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected()
-        });
+        let ended = tx
+            .execute(
+                "UPDATE sso_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL",
+                params![now, id],
+            )
+            .await?;
         tx.commit().await?;
         Ok(ended > 0)
     }
@@ -303,24 +296,21 @@ impl Tx {
         jit: bool,
         now: Micros,
     ) -> Result<Option<bool>, StoreError> {
-        on_tx!(self, |conn| {
-            let before: Option<bool> =
-                sqlx::query_scalar("SELECT jit FROM sso_configs WHERE tenant_id = $1")
-                    .bind(tenant_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            if before.is_some_and(|was| was != jit) {
-                sqlx::query(
-                    "UPDATE sso_configs SET jit = $1, updated_at = $2 WHERE tenant_id = $3",
-                )
-                .bind(jit)
-                .bind(now)
-                .bind(tenant_id)
-                .execute(&mut *conn)
-                .await?;
-            }
-            Ok(before)
-        })
+        let query = SqlFragment::statement(
+            "SELECT jit FROM sso_configs WHERE tenant_id = $1",
+            params![tenant_id],
+        );
+        let before = self
+            .fetch_optional(query, |row| row.column::<bool>("jit"))
+            .await?;
+        if before.is_some_and(|was| was != jit) {
+            self.execute(
+                "UPDATE sso_configs SET jit = $1, updated_at = $2 WHERE tenant_id = $3",
+                params![jit, now, tenant_id],
+            )
+            .await?;
+        }
+        Ok(before)
     }
 
     /// Whether a deleted user (a tombstone) of the tenant carries this userName (ignoring case)
@@ -343,30 +333,29 @@ impl Tx {
     }
 
     pub async fn upsert_sso_config(&mut self, config: &SsoConfig) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "INSERT INTO sso_configs (tenant_id, issuer, client_id, client_secret_sealed, scopes, user_claim, \
-                 groups_claim, jit, redirect_allow, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-                 ON CONFLICT (tenant_id) DO UPDATE SET issuer = excluded.issuer, client_id = excluded.client_id, \
-                 client_secret_sealed = excluded.client_secret_sealed, scopes = excluded.scopes, \
-                 user_claim = excluded.user_claim, groups_claim = excluded.groups_claim, jit = excluded.jit, \
-                 redirect_allow = excluded.redirect_allow, updated_at = excluded.updated_at",
-            )
-            .bind(&config.tenant_id)
-            .bind(&config.issuer)
-            .bind(&config.client_id)
-            .bind(&config.client_secret_sealed)
-            .bind(list_text(&config.scopes))
-            .bind(config.user_claim.as_str())
-            .bind(&config.groups_claim)
-            .bind(config.jit)
-            .bind(list_text(&config.redirect_allow))
-            .bind(config.created_at)
-            .bind(config.updated_at)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "INSERT INTO sso_configs (tenant_id, issuer, client_id, client_secret_sealed, scopes, user_claim, \
+             groups_claim, jit, redirect_allow, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (tenant_id) DO UPDATE SET issuer = excluded.issuer, client_id = excluded.client_id, \
+             client_secret_sealed = excluded.client_secret_sealed, scopes = excluded.scopes, \
+             user_claim = excluded.user_claim, groups_claim = excluded.groups_claim, jit = excluded.jit, \
+             redirect_allow = excluded.redirect_allow, updated_at = excluded.updated_at",
+            params![
+                &config.tenant_id,
+                &config.issuer,
+                &config.client_id,
+                &config.client_secret_sealed,
+                list_text(&config.scopes),
+                config.user_claim.as_str(),
+                &config.groups_claim,
+                config.jit,
+                list_text(&config.redirect_allow),
+                config.created_at,
+                config.updated_at,
+            ],
+        )
+        .await?;
         Ok(())
     }
 
@@ -376,53 +365,48 @@ impl Tx {
         key: &SigningKeyRecord,
         now: Micros,
     ) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL")
-                .bind(now)
-                .execute(&mut *conn)
-                .await?;
-            sqlx::query(
-                "INSERT INTO signing_keys (kid, algorithm, public_jwk, private_sealed, created_at, retired_at) \
-                 VALUES ($1, $2, $3, $4, $5, NULL)",
-            )
-            .bind(&key.kid)
-            .bind(&key.algorithm)
-            .bind(&key.public_jwk)
-            .bind(&key.private_sealed)
-            .bind(key.created_at)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL",
+            params![now],
+        )
+        .await?;
+        self.execute(
+            "INSERT INTO signing_keys (kid, algorithm, public_jwk, private_sealed, created_at, retired_at) \
+             VALUES ($1, $2, $3, $4, $5, NULL)",
+            params![
+                &key.kid,
+                &key.algorithm,
+                &key.public_jwk,
+                &key.private_sealed,
+                key.created_at,
+            ],
+        )
+        .await?;
         Ok(())
     }
 
     /// The key that signs, read under the write lock so that two processes starting together
     /// create one key, not two.
     pub async fn current_signing_key(&mut self) -> Result<Option<SigningKeyRecord>, StoreError> {
-        on_tx!(self, |conn| {
-            let row = sqlx::query(CURRENT_KEY).fetch_optional(&mut *conn).await?;
-            row.as_ref()
-                .map(|row| key_from_row(&row.into()))
-                .transpose()
-        })
+        self.fetch_optional(SqlFragment::statement(CURRENT_KEY, vec![]), key_from_row)
+            .await
     }
 
     pub async fn insert_session(&mut self, session: &SessionRecord) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "INSERT INTO sso_sessions (id, tenant_id, user_id, kid, idp_groups, created_at, expires_at, ended_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
-            )
-            .bind(&session.id)
-            .bind(&session.tenant_id)
-            .bind(&session.user_id)
-            .bind(&session.kid)
-            .bind(list_text(&session.idp_groups))
-            .bind(session.created_at)
-            .bind(session.expires_at)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "INSERT INTO sso_sessions (id, tenant_id, user_id, kid, idp_groups, created_at, expires_at, ended_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
+            params![
+                &session.id,
+                &session.tenant_id,
+                &session.user_id,
+                &session.kid,
+                list_text(&session.idp_groups),
+                session.created_at,
+                session.expires_at,
+            ],
+        )
+        .await?;
         Ok(())
     }
 
@@ -434,18 +418,12 @@ impl Tx {
         status: UserStatus,
         now: Micros,
     ) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "UPDATE users SET last_login_at = $1, status = $2, version = version + 1, modified_at = $1 \
-                 WHERE tenant_id = $3 AND id = $4 AND deleted_at IS NULL",
-            )
-            .bind(now)
-            .bind(status.as_str())
-            .bind(tenant_id)
-            .bind(user_id)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "UPDATE users SET last_login_at = $1, status = $2, version = version + 1, modified_at = $1 \
+             WHERE tenant_id = $3 AND id = $4 AND deleted_at IS NULL",
+            params![now, status.as_str(), tenant_id, user_id],
+        )
+        .await?;
         Ok(())
     }
 }

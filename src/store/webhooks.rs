@@ -4,7 +4,7 @@
 
 use super::events::FeedPosition;
 use super::row::AnyRow;
-use super::{Micros, SqlFragment, SqlParam, Store, StoreError, TenantId, Tx, bind_params, on_tx};
+use super::{Micros, SqlFragment, SqlParam, Store, StoreError, TenantId, Tx, params};
 
 /// A delivery target of a tenant's events.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,30 +156,31 @@ impl Store {
         }
         let lock = self.dialect().skip_locked();
         let mut tx = self.begin().await?;
-        let due: Vec<String> = on_tx!(tx, |conn| {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        let due_query = SqlFragment::statement(
+            format!(
                 "SELECT id FROM webhook_endpoints WHERE disabled_at IS NULL AND next_attempt_at <= $1 \
                  AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at LIMIT $2{lock}"
-            )))
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&mut *conn)
-            .await?
-        });
+            ),
+            params![now, limit],
+        );
+        let due = tx
+            .fetch_all(due_query, |row| row.column::<String>("id"))
+            .await?;
         let mut leased = Vec::with_capacity(due.len());
         for id in due {
-            let endpoint = on_tx!(tx, |conn| {
-                let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            let lease = SqlFragment::statement(
+                format!(
                     "UPDATE webhook_endpoints SET lease_until = $1, leased_by = $2 WHERE id = $3 \
                      RETURNING {COLUMNS}"
-                )))
-                .bind(lease_until)
-                .bind(holder)
-                .bind(&id)
-                .fetch_one(&mut *conn)
-                .await?;
-                endpoint_from_row(&AnyRow::from(&row))?
-            });
+                ),
+                params![lease_until, holder, &id],
+            );
+            let endpoint = tx
+                .fetch_optional(lease, endpoint_from_row)
+                .await?
+                .ok_or_else(|| {
+                    StoreError::Corrupt("a due webhook endpoint was not there to lease".into())
+                })?;
             leased.push(endpoint);
         }
         tx.commit().await?;
@@ -199,47 +200,45 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         let (disabled_at, disabled_reason) = disable.unzip();
-        let kept = on_tx!(tx, |conn| {
-            sqlx::query(
+        let kept = tx
+            .execute(
                 "UPDATE webhook_endpoints SET cursor_txid = $1, cursor_seq = $2, failed_attempts = $3, \
                  failing_since = $4, next_attempt_at = $5, disabled_at = COALESCE($6, disabled_at), \
                  disabled_reason = COALESCE($7, disabled_reason), lease_until = NULL, leased_by = NULL \
                  WHERE id = $8 AND leased_by = $9",
+                params![
+                    state.cursor.txid,
+                    state.cursor.seq,
+                    state.failed_attempts,
+                    state.failing_since,
+                    state.next_attempt_at,
+                    disabled_at,
+                    disabled_reason,
+                    endpoint_id,
+                    holder,
+                ],
             )
-            .bind(state.cursor.txid)
-            .bind(state.cursor.seq)
-            .bind(state.failed_attempts)
-            .bind(state.failing_since)
-            .bind(state.next_attempt_at)
-            .bind(disabled_at)
-            .bind(disabled_reason)
-            .bind(endpoint_id)
-            .bind(holder)
-            .execute(&mut *conn)
             .await?
-            .rows_affected()
-                > 0
-        });
+            > 0;
         if !kept {
             return Ok(false);
         }
         for attempt in attempts {
-            on_tx!(tx, |conn| {
-                sqlx::query(
-                    "INSERT INTO webhook_attempts (endpoint_id, event_id, event_type, at, status, latency_ms, \
-                     excerpt, delivered) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(&attempt.endpoint_id)
-                .bind(&attempt.event_id)
-                .bind(&attempt.event_type)
-                .bind(attempt.at)
-                .bind(attempt.status)
-                .bind(attempt.latency_ms)
-                .bind(&attempt.excerpt)
-                .bind(attempt.delivered)
-                .execute(&mut *conn)
-                .await?;
-            });
+            tx.execute(
+                "INSERT INTO webhook_attempts (endpoint_id, event_id, event_type, at, status, latency_ms, \
+                 excerpt, delivered) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                params![
+                    &attempt.endpoint_id,
+                    &attempt.event_id,
+                    &attempt.event_type,
+                    attempt.at,
+                    attempt.status,
+                    attempt.latency_ms,
+                    &attempt.excerpt,
+                    attempt.delivered,
+                ],
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -249,15 +248,12 @@ impl Store {
     /// once instead of waiting for the leases to run out.
     pub async fn release_webhook_leases(&self, holder: &str) -> Result<u64, StoreError> {
         let mut tx = self.begin().await?;
-        let released = on_tx!(tx, |conn| {
-            sqlx::query(
+        let released = tx
+            .execute(
                 "UPDATE webhook_endpoints SET lease_until = NULL, leased_by = NULL WHERE leased_by = $1",
+                params![holder],
             )
-            .bind(holder)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected()
-        });
+            .await?;
         tx.commit().await?;
         Ok(released)
     }
@@ -269,31 +265,30 @@ impl Tx {
         endpoint: &WebhookEndpointRecord,
     ) -> Result<(), StoreError> {
         let types = serde_json::Value::from(endpoint.event_types.clone()).to_string();
-        on_tx!(self, |conn| {
-            sqlx::query(
-                "INSERT INTO webhook_endpoints (id, tenant_id, url, secret_sealed, event_types, description, \
-                 disabled_at, disabled_reason, created_at, updated_at, cursor_txid, cursor_seq, \
-                 failed_attempts, failing_since, next_attempt_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-            )
-            .bind(&endpoint.id)
-            .bind(&endpoint.tenant_id)
-            .bind(&endpoint.url)
-            .bind(&endpoint.secret_sealed)
-            .bind(&types)
-            .bind(&endpoint.description)
-            .bind(endpoint.disabled_at)
-            .bind(&endpoint.disabled_reason)
-            .bind(endpoint.created_at)
-            .bind(endpoint.updated_at)
-            .bind(endpoint.delivery.cursor.txid)
-            .bind(endpoint.delivery.cursor.seq)
-            .bind(endpoint.delivery.failed_attempts)
-            .bind(endpoint.delivery.failing_since)
-            .bind(endpoint.delivery.next_attempt_at)
-            .execute(&mut *conn)
-            .await?;
-        });
+        self.execute(
+            "INSERT INTO webhook_endpoints (id, tenant_id, url, secret_sealed, event_types, description, \
+             disabled_at, disabled_reason, created_at, updated_at, cursor_txid, cursor_seq, \
+             failed_attempts, failing_since, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            params![
+                &endpoint.id,
+                &endpoint.tenant_id,
+                &endpoint.url,
+                &endpoint.secret_sealed,
+                &types,
+                &endpoint.description,
+                endpoint.disabled_at,
+                &endpoint.disabled_reason,
+                endpoint.created_at,
+                endpoint.updated_at,
+                endpoint.delivery.cursor.txid,
+                endpoint.delivery.cursor.seq,
+                endpoint.delivery.failed_attempts,
+                endpoint.delivery.failing_since,
+                endpoint.delivery.next_attempt_at,
+            ],
+        )
+        .await?;
         Ok(())
     }
 
@@ -315,30 +310,34 @@ impl Tx {
         let mut update = SqlFragment::numbered_after(7);
         let owner = owner_condition(tenant_id, &mut update);
         let id_param = update.bind(SqlParam::Text(id.to_string()));
-        on_tx!(self, |conn| {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE webhook_endpoints SET \
-                 disabled_at = CASE WHEN $1 THEN (CASE WHEN $2 THEN NULL ELSE $3 END) ELSE disabled_at END, \
-                 disabled_reason = CASE WHEN $1 THEN (CASE WHEN $2 THEN NULL ELSE $4 END) ELSE disabled_reason END, \
-                 failed_attempts = CASE WHEN $1 AND $2 THEN 0 ELSE failed_attempts END, \
-                 failing_since = CASE WHEN $1 AND $2 THEN NULL ELSE failing_since END, \
-                 next_attempt_at = CASE WHEN ($1 AND $2) OR $5 THEN 0 ELSE next_attempt_at END, \
-                 cursor_txid = CASE WHEN $5 THEN $6 ELSE cursor_txid END, \
-                 cursor_seq = CASE WHEN $5 THEN $7 ELSE cursor_seq END, \
-                 lease_until = NULL, leased_by = NULL, updated_at = $3 \
-                 WHERE {owner} AND id = {id_param}",
-            )))
-            .bind(set_enabled)
-            .bind(enabled)
-            .bind(now)
-            .bind(reason)
-            .bind(set_cursor)
-            .bind(cursor.txid)
-            .bind(cursor.seq);
-            query = bind_params!(query, &update.params);
-            let done = query.execute(&mut *conn).await?;
-            Ok(done.rows_affected() > 0)
-        })
+        let mut values = params![
+            set_enabled,
+            enabled,
+            now,
+            reason,
+            set_cursor,
+            cursor.txid,
+            cursor.seq
+        ];
+        values.extend(update.params);
+        let changed = self
+            .execute(
+                format!(
+                    "UPDATE webhook_endpoints SET \
+                     disabled_at = CASE WHEN $1 THEN (CASE WHEN $2 THEN NULL ELSE $3 END) ELSE disabled_at END, \
+                     disabled_reason = CASE WHEN $1 THEN (CASE WHEN $2 THEN NULL ELSE $4 END) ELSE disabled_reason END, \
+                     failed_attempts = CASE WHEN $1 AND $2 THEN 0 ELSE failed_attempts END, \
+                     failing_since = CASE WHEN $1 AND $2 THEN NULL ELSE failing_since END, \
+                     next_attempt_at = CASE WHEN ($1 AND $2) OR $5 THEN 0 ELSE next_attempt_at END, \
+                     cursor_txid = CASE WHEN $5 THEN $6 ELSE cursor_txid END, \
+                     cursor_seq = CASE WHEN $5 THEN $7 ELSE cursor_seq END, \
+                     lease_until = NULL, leased_by = NULL, updated_at = $3 \
+                     WHERE {owner} AND id = {id_param}",
+                ),
+                values,
+            )
+            .await?;
+        Ok(changed > 0)
     }
 
     /// Removes a tenant's (none: an operator-wide) endpoint; whether there was one.
@@ -351,11 +350,6 @@ impl Tx {
         let owner = owner_condition(tenant_id, &mut delete);
         let id_param = delete.bind(SqlParam::Text(id.to_string()));
         let sql = format!("DELETE FROM webhook_endpoints WHERE {owner} AND id = {id_param}");
-        on_tx!(self, |conn| {
-            let done = bind_params!(sqlx::query(sqlx::AssertSqlSafe(sql)), &delete.params)
-                .execute(&mut *conn)
-                .await?;
-            Ok(done.rows_affected() > 0)
-        })
+        Ok(self.execute(sql, delete.params).await? > 0)
     }
 }
