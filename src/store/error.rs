@@ -22,7 +22,7 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Database(sqlx::Error),
     #[error("database error: {0}")]
-    Read(rusqlite::Error),
+    Sqlite(rusqlite::Error),
     #[error("the server is shutting down")]
     ShuttingDown,
     /// No database connection came free in time (the pool is exhausted, or SQLite's write lock
@@ -80,27 +80,32 @@ impl From<sqlx::Error> for StoreError {
                 .constraint()
                 .map(str::to_string)
                 .unwrap_or_else(|| db.message().to_string());
-            let constraint = if text.contains("user_name_key") {
-                Constraint::UserName
-            } else if text.contains("groups_tenant_display_name_key")
-                || text.contains("groups.display_name_key")
-            {
-                Constraint::GroupName
-            } else if text.contains("roles_tenant_name_key")
-                || text.contains("roles.tenant_id, roles.name_key")
-            {
-                Constraint::RoleName
-            } else if text.contains("tenants_slug_key") || text.contains("tenants.slug") {
-                Constraint::TenantSlug
-            } else if text.contains("directory_connections_tenant_name_key")
-                || text.contains("directory_connections.tenant_id, directory_connections.name")
-            {
-                Constraint::ConnectionName
-            } else {
-                Constraint::Other(text)
-            };
-            return StoreError::Conflict(constraint);
+            return StoreError::Conflict(constraint_named(&text));
         }
         StoreError::Database(err)
+    }
+}
+
+/// The constraint a unique violation's text names: PostgreSQL's constraint name, or the columns
+/// SQLite's message lists.
+pub(super) fn constraint_named(text: &str) -> Constraint {
+    if text.contains("user_name_key") {
+        Constraint::UserName
+    } else if text.contains("groups_tenant_display_name_key")
+        || text.contains("groups.display_name_key")
+    {
+        Constraint::GroupName
+    } else if text.contains("roles_tenant_name_key")
+        || text.contains("roles.tenant_id, roles.name_key")
+    {
+        Constraint::RoleName
+    } else if text.contains("tenants_slug_key") || text.contains("tenants.slug") {
+        Constraint::TenantSlug
+    } else if text.contains("directory_connections_tenant_name_key")
+        || text.contains("directory_connections.tenant_id, directory_connections.name")
+    {
+        Constraint::ConnectionName
+    } else {
+        Constraint::Other(text.to_string())
     }
 }

@@ -25,6 +25,7 @@ mod roles;
 mod row;
 mod sqlite;
 mod sqlite_reader;
+mod sqlite_writer;
 mod sso;
 mod statistics;
 mod tenants;
@@ -49,7 +50,7 @@ pub use webhooks::{AttemptRecord, DeliveryState, WebhookEndpointRecord};
 use std::borrow::Cow;
 use std::time::Duration;
 
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use sqlx::{PgPool, Postgres, SqlitePool, Transaction};
 
 /// How many database connections a store holds and how long a request waits for one. A request
 /// holds at most one connection at a time (its transaction's, or a read's), so `max_connections`
@@ -75,11 +76,13 @@ impl Default for PoolOptions {
 
 #[derive(Clone)]
 enum Pools {
-    /// Writes go through a one-connection sqlx pool so that SQLite never has to upgrade a read
-    /// transaction to a write one (the source of `SQLITE_BUSY` under concurrency); reads use
-    /// their own connections (`sqlite_reader.rs`) and see the last commit through WAL.
+    /// Writes go through one connection (`sqlite_writer.rs`) so that SQLite never has to
+    /// upgrade a read transaction to a write one (the source of `SQLITE_BUSY` under
+    /// concurrency); reads use their own connections (`sqlite_reader.rs`) and see the last
+    /// commit through WAL. Migrations run through sqlx's migrator on a pool of their own.
     Sqlite {
-        writer: SqlitePool,
+        migrations: SqlitePool,
+        writer: sqlite_writer::SqliteWriter,
         reader: sqlite_reader::SqliteReader,
     },
     Postgres(PgPool),
@@ -97,24 +100,8 @@ pub struct Tx {
 }
 
 enum TxInner {
-    Sqlite(Transaction<'static, Sqlite>),
+    Sqlite(sqlite_writer::SqliteTx),
     Postgres(Transaction<'static, Postgres>),
-}
-
-/// Runs `$body` with `$conn` bound to the transaction's connection, whatever the engine.
-macro_rules! on_tx {
-    ($tx:expr, |$conn:ident| $body:expr) => {
-        match &mut $tx.inner {
-            $crate::store::TxInner::Sqlite(t) => {
-                let $conn: &mut sqlx::SqliteConnection = &mut **t;
-                $body
-            }
-            $crate::store::TxInner::Postgres(t) => {
-                let $conn: &mut sqlx::PgConnection = &mut **t;
-                $body
-            }
-        }
-    };
 }
 
 /// Binds each `SqlParam` to a query, whatever the engine.
@@ -135,7 +122,7 @@ macro_rules! bind_params {
     }};
 }
 
-pub(crate) use {bind_params, on_tx};
+pub(crate) use bind_params;
 
 impl Store {
     /// Opens the database named by `url` (`sqlite://…` or `postgres://…`) with the default pool,
@@ -147,8 +134,12 @@ impl Store {
     /// Opens the database named by `url` with these pool options.
     pub async fn connect_with(url: &str, options: PoolOptions) -> Result<Self, StoreError> {
         let pools = if url.starts_with("sqlite:") {
-            let (writer, reader) = sqlite::connect(url, options).await?;
-            Pools::Sqlite { writer, reader }
+            let (migrations, writer, reader) = sqlite::connect(url, options).await?;
+            Pools::Sqlite {
+                migrations,
+                writer,
+                reader,
+            }
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Pools::Postgres(postgres::connect(url, options).await?)
         } else {
@@ -167,7 +158,7 @@ impl Store {
     /// Applies pending migrations (embedded in the binary).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pools {
-            Pools::Sqlite { writer, .. } => sqlite::migrator().run(writer).await?,
+            Pools::Sqlite { migrations, .. } => sqlite::migrator().run(migrations).await?,
             Pools::Postgres(pool) => postgres::migrator().run(pool).await?,
         }
         Ok(())
@@ -177,9 +168,7 @@ impl Store {
     /// so that other processes on the same file wait in the busy handler instead of failing.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         let inner = match &self.pools {
-            Pools::Sqlite { writer, .. } => {
-                TxInner::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?)
-            }
+            Pools::Sqlite { writer, .. } => TxInner::Sqlite(writer.begin().await?),
             Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
         Ok(Tx { inner })
@@ -196,8 +185,10 @@ impl Store {
 
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { writer, reader } => {
-                writer.close().await;
+            Pools::Sqlite {
+                migrations, reader, ..
+            } => {
+                migrations.close().await;
                 reader.close();
             }
             Pools::Postgres(pool) => pool.close().await,
@@ -208,7 +199,7 @@ impl Store {
 impl Tx {
     pub async fn commit(self) -> Result<(), StoreError> {
         match self.inner {
-            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Sqlite(t) => t.commit()?,
             TxInner::Postgres(t) => t.commit().await?,
         }
         Ok(())
@@ -236,16 +227,19 @@ impl Tx {
     /// Ends the transaction without keeping anything (a dry run).
     pub async fn rollback(self) -> Result<(), StoreError> {
         match self.inner {
-            TxInner::Sqlite(t) => t.rollback().await?,
+            TxInner::Sqlite(t) => t.rollback()?,
             TxInner::Postgres(t) => t.rollback().await?,
         }
         Ok(())
     }
 
     async fn execute_text(&mut self, sql: &'static str) -> Result<(), StoreError> {
-        on_tx!(self, |conn| {
-            sqlx::raw_sql(sql).execute(&mut *conn).await?;
-        });
+        match &mut self.inner {
+            TxInner::Sqlite(t) => t.execute_batch(sql)?,
+            TxInner::Postgres(t) => {
+                sqlx::raw_sql(sql).execute(&mut **t).await?;
+            }
+        }
         Ok(())
     }
 

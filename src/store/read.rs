@@ -7,8 +7,7 @@ use sqlx::AssertSqlSafe;
 
 use super::TenantId;
 use super::row::AnyRow;
-use super::sqlite_reader::ReadError;
-use super::{PageSpec, Pools, SqlFragment, SqlParam, Store, StoreError, Tx, bind_params, on_tx};
+use super::{PageSpec, Pools, SqlFragment, SqlParam, Store, StoreError, Tx, TxInner, bind_params};
 
 /// Most ids in one `IN (…)` list; longer lists are read in chunks.
 pub(crate) const IN_LIST_CHUNK: usize = 500;
@@ -87,7 +86,7 @@ impl Store {
                 reader
                     .read(move |conn| {
                         let mut statement = conn.prepare_cached(&query.sql)?;
-                        bind_read(&mut statement, &query.params)?;
+                        bind_statement(&mut statement, &query.params)?;
                         // Column names once per statement: rusqlite looks a name up by asking
                         // SQLite for every column's name (a mutex and a strlen each) per read.
                         let names: Vec<String> = statement
@@ -184,22 +183,27 @@ impl Store {
     }
 }
 
-/// Binds each placeholder `$n` of the statement to `params[n - 1]`: SQLite numbers `$n`
-/// placeholders in order of appearance, which need not be their number.
-fn bind_read(
+/// Binds each placeholder `$n` of the statement to `params[n - 1]` (SQLite numbers `$n`
+/// placeholders in order of appearance, which need not be their number), and each anonymous `?`
+/// to the parameter in its position (multi-row inserts, see `batch.rs`).
+pub(super) fn bind_statement(
     statement: &mut rusqlite::Statement<'_>,
     params: &[SqlParam],
-) -> Result<(), ReadError> {
+) -> Result<(), rusqlite::Error> {
     for index in 1..=statement.parameter_count() {
-        let param = statement
-            .parameter_name(index)
-            .and_then(|name| name.strip_prefix('$'))
-            .and_then(|number| number.parse::<usize>().ok())
-            .and_then(|number| params.get(number.checked_sub(1)?))
-            .ok_or(rusqlite::Error::InvalidParameterCount(
-                statement.parameter_count(),
-                params.len(),
-            ))?;
+        let param = match statement.parameter_name(index) {
+            Some(name) => name
+                .strip_prefix('$')
+                .and_then(|number| number.parse::<usize>().ok())
+                .and_then(|number| params.get(number.checked_sub(1)?)),
+            None => index
+                .checked_sub(1)
+                .and_then(|position| params.get(position)),
+        }
+        .ok_or(rusqlite::Error::InvalidParameterCount(
+            statement.parameter_count(),
+            params.len(),
+        ))?;
         match param {
             SqlParam::Null => statement.raw_bind_parameter(index, Null)?,
             SqlParam::Text(text) => statement.raw_bind_parameter(index, text)?,
@@ -243,10 +247,13 @@ impl Tx {
         params: Vec<SqlParam>,
     ) -> Result<u64, StoreError> {
         let query = SqlFragment::statement(sql, params);
-        on_tx!(self, |conn| {
-            let statement = bind_params!(sqlx::query(AssertSqlSafe(query.sql)), &query.params);
-            Ok(statement.execute(&mut *conn).await?.rows_affected())
-        })
+        match &mut self.inner {
+            TxInner::Sqlite(t) => t.execute(&query.sql, &query.params),
+            TxInner::Postgres(t) => {
+                let statement = bind_params!(sqlx::query(AssertSqlSafe(query.sql)), &query.params);
+                Ok(statement.execute(&mut **t).await?.rows_affected())
+            }
+        }
     }
 
     /// The first row of `query` read inside this transaction, if any, mapped by `map`.
@@ -255,11 +262,14 @@ impl Tx {
         query: SqlFragment,
         map: impl Fn(&AnyRow<'_>) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
-        on_tx!(self, |conn| {
-            let statement = bind_params!(sqlx::query(AssertSqlSafe(query.sql)), &query.params);
-            let row = statement.fetch_optional(&mut *conn).await?;
-            row.as_ref().map(|row| map(&AnyRow::from(row))).transpose()
-        })
+        match &mut self.inner {
+            TxInner::Sqlite(t) => Ok(t.fetch(&query.sql, &query.params, map, true)?.pop()),
+            TxInner::Postgres(t) => {
+                let statement = bind_params!(sqlx::query(AssertSqlSafe(query.sql)), &query.params);
+                let row = statement.fetch_optional(&mut **t).await?;
+                row.as_ref().map(|row| map(&AnyRow::from(row))).transpose()
+            }
+        }
     }
 
     /// Every row of `query` read inside this transaction (so it sees the transaction's own
@@ -269,11 +279,14 @@ impl Tx {
         query: SqlFragment,
         map: impl Fn(&AnyRow<'_>) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
-        on_tx!(self, |conn| {
-            let statement = bind_params!(sqlx::query(AssertSqlSafe(query.sql)), &query.params);
-            let rows = statement.fetch_all(&mut *conn).await?;
-            rows.iter().map(|row| map(&AnyRow::from(row))).collect()
-        })
+        match &mut self.inner {
+            TxInner::Sqlite(t) => t.fetch(&query.sql, &query.params, map, false),
+            TxInner::Postgres(t) => {
+                let statement = bind_params!(sqlx::query(AssertSqlSafe(query.sql)), &query.params);
+                let rows = statement.fetch_all(&mut **t).await?;
+                rows.iter().map(|row| map(&AnyRow::from(row))).collect()
+            }
+        }
     }
 }
 
@@ -288,7 +301,7 @@ mod tests {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         let mut statement = conn.prepare("SELECT $2 AS second, $1 AS first").unwrap();
         let params = [SqlParam::Text("one".into()), SqlParam::Int(2)];
-        bind_read(&mut statement, &params).unwrap();
+        bind_statement(&mut statement, &params).unwrap();
         let mut rows = statement.raw_query();
         let row = rows.next().unwrap().unwrap();
         assert_eq!(row.get::<_, String>("first").unwrap(), "one");

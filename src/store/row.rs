@@ -1,15 +1,13 @@
 //! A result row of any engine, so that one function maps a record whichever driver read it:
-//! sqlx on PostgreSQL, sqlx on SQLite (inside write transactions) or rusqlite (SQLite reads).
+//! sqlx on PostgreSQL, rusqlite on SQLite (reads and write transactions alike).
 
 use sqlx::Row;
 use sqlx::postgres::PgRow;
-use sqlx::sqlite::SqliteRow;
 
 use super::StoreError;
 
 pub(crate) enum AnyRow<'a> {
     Postgres(&'a PgRow),
-    Sqlite(&'a SqliteRow),
     /// A rusqlite row and its statement's column names, in order.
     SqliteRead(&'a rusqlite::Row<'a>, &'a [String]),
 }
@@ -25,10 +23,9 @@ macro_rules! column_value {
             fn read(row: &AnyRow<'_>, column: &str) -> Result<Self, StoreError> {
                 Ok(match row {
                     AnyRow::Postgres(r) => r.try_get(column)?,
-                    AnyRow::Sqlite(r) => r.try_get(column)?,
                     AnyRow::SqliteRead(r, names) => r
                         .get(column_index(names, column)?)
-                        .map_err(StoreError::Read)?,
+                        .map_err(StoreError::Sqlite)?,
                 })
             }
         }
@@ -42,7 +39,7 @@ fn column_index(names: &[String], column: &str) -> Result<usize, StoreError> {
     names
         .iter()
         .position(|name| name.eq_ignore_ascii_case(column))
-        .ok_or_else(|| StoreError::Read(rusqlite::Error::InvalidColumnName(column.to_string())))
+        .ok_or_else(|| StoreError::Sqlite(rusqlite::Error::InvalidColumnName(column.to_string())))
 }
 
 impl AnyRow<'_> {
@@ -68,11 +65,5 @@ impl AnyRow<'_> {
 impl<'a> From<&'a PgRow> for AnyRow<'a> {
     fn from(row: &'a PgRow) -> Self {
         AnyRow::Postgres(row)
-    }
-}
-
-impl<'a> From<&'a SqliteRow> for AnyRow<'a> {
-    fn from(row: &'a SqliteRow) -> Self {
-        AnyRow::Sqlite(row)
     }
 }

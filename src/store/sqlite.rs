@@ -8,12 +8,13 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::sqlite_reader::SqliteReader;
+use super::sqlite_writer::SqliteWriter;
 use super::{PoolOptions, StoreError};
 
 pub(super) async fn connect(
     url: &str,
     pool: PoolOptions,
-) -> Result<(SqlitePool, SqliteReader), StoreError> {
+) -> Result<(SqlitePool, SqliteWriter, SqliteReader), StoreError> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|_| StoreError::UnsupportedUrl(url.to_string()))?;
     // Readers open the file by name; an in-memory database would be a new one for each.
@@ -29,15 +30,16 @@ pub(super) async fn connect(
         .synchronous(SqliteSynchronous::Normal)
         // Another process's write lock is waited for as long as this process's writer is.
         .busy_timeout(pool.acquire_timeout);
-    let writer = SqlitePoolOptions::new()
+    // Migrations run on this pool; it creates the file and switches it to WAL.
+    let migrations = SqlitePoolOptions::new()
         .max_connections(1)
         .test_before_acquire(false)
         .acquire_timeout(pool.acquire_timeout)
         .connect_with(options.clone())
         .await?;
-    // The writer has created the file and switched it to WAL; readers open it read-only.
+    let writer = SqliteWriter::open(options.get_filename(), pool.acquire_timeout)?;
     let reader = SqliteReader::open(options.get_filename())?;
-    Ok((writer, reader))
+    Ok((migrations, writer, reader))
 }
 
 pub(super) fn migrator() -> Migrator {

@@ -65,7 +65,7 @@ pub enum ReadError {
 impl From<ReadError> for StoreError {
     fn from(err: ReadError) -> Self {
         match err {
-            ReadError::Sqlite(e) => StoreError::Read(e),
+            ReadError::Sqlite(e) => StoreError::Sqlite(e),
             ReadError::Store(e) => e,
         }
     }
@@ -86,7 +86,7 @@ impl SqliteReader {
                 long_reads: Semaphore::new(MAX_LONG_READS),
             }),
         };
-        let first = reader.connect().map_err(StoreError::Read)?;
+        let first = reader.connect().map_err(StoreError::Sqlite)?;
         reader.give_back(first);
         Ok(reader)
     }
@@ -262,6 +262,6 @@ mod tests {
         let write = reader
             .read(|conn| Ok(conn.execute("CREATE TABLE t (x INTEGER)", [])?))
             .await;
-        assert!(matches!(write, Err(StoreError::Read(_))), "{write:?}");
+        assert!(matches!(write, Err(StoreError::Sqlite(_))), "{write:?}");
     }
 }
