@@ -25,6 +25,10 @@ pub enum StoreError {
     Sqlite(rusqlite::Error),
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// SQLite commits the writes waiting at one moment together (`sqlite_writer.rs`); that
+    /// commit failed, so none of them was applied.
+    #[error("the write was not applied: its group's commit failed: {0}")]
+    GroupCommit(String),
     /// No database connection came free in time (the pool is exhausted, or SQLite's write lock
     /// stayed taken): the request was not applied and may be retried.
     #[error("the database is busy: no connection came free in time")]

@@ -199,7 +199,7 @@ impl Store {
 impl Tx {
     pub async fn commit(self) -> Result<(), StoreError> {
         match self.inner {
-            TxInner::Sqlite(t) => t.commit()?,
+            TxInner::Sqlite(t) => t.commit().await?,
             TxInner::Postgres(t) => t.commit().await?,
         }
         Ok(())
