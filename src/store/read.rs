@@ -7,6 +7,7 @@ use sqlx::AssertSqlSafe;
 
 use super::TenantId;
 use super::row::AnyRow;
+use super::sqlite_reader::ReadError;
 use super::{PageSpec, Pools, SqlFragment, SqlParam, Store, StoreError, Tx, TxInner, bind_params};
 
 /// Most ids in one `IN (…)` list; longer lists are read in chunks.
@@ -86,23 +87,7 @@ impl Store {
                 reader
                     .read(move |conn| {
                         let mut statement = conn.prepare_cached(&query.sql)?;
-                        bind_statement(&mut statement, &query.params)?;
-                        // Column names once per statement: rusqlite looks a name up by asking
-                        // SQLite for every column's name (a mutex and a strlen each) per read.
-                        let names: Vec<String> = statement
-                            .column_names()
-                            .into_iter()
-                            .map(str::to_owned)
-                            .collect();
-                        let mut rows = statement.raw_query();
-                        let mut out = Vec::new();
-                        while let Some(row) = rows.next()? {
-                            out.push(map(&AnyRow::SqliteRead(row, &names))?);
-                            if first_only {
-                                break;
-                            }
-                        }
-                        Ok(out)
+                        rows_of(&mut statement, &query.params, &map, first_only)
                     })
                     .await
             }
@@ -181,6 +166,33 @@ impl Store {
             StoreError::Corrupt("a statement that always answers a row answered none".into())
         })
     }
+}
+
+/// The rows of an SQLite statement bound to `params` (the first only when `first_only`), each
+/// mapped by `map`.
+pub(super) fn rows_of<T>(
+    statement: &mut rusqlite::Statement<'_>,
+    params: &[SqlParam],
+    map: impl Fn(&AnyRow<'_>) -> Result<T, StoreError>,
+    first_only: bool,
+) -> Result<Vec<T>, ReadError> {
+    bind_statement(statement, params)?;
+    // Column names once per statement: rusqlite looks a name up by asking SQLite for every
+    // column's name (a mutex and a strlen each) per row.
+    let names: Vec<String> = statement
+        .column_names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let mut rows = statement.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(map(&AnyRow::SqliteRead(row, &names))?);
+        if first_only {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// Binds each placeholder `$n` of the statement to `params[n - 1]` (SQLite numbers `$n`

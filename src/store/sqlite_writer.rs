@@ -29,8 +29,9 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
 use super::error::constraint_named;
-use super::read::bind_statement;
+use super::read::{bind_statement, rows_of};
 use super::row::AnyRow;
+use super::sqlite_reader::ReadError;
 use super::{SqlParam, StoreError};
 
 /// Prepared statements kept on the connection (writes have a few dozen shapes).
@@ -192,21 +193,10 @@ impl SqliteTx {
         first_only: bool,
     ) -> Result<Vec<T>, StoreError> {
         let mut statement = self.conn()?.prepare_cached(sql).map_err(write_error)?;
-        bind_statement(&mut statement, params).map_err(write_error)?;
-        let names: Vec<String> = statement
-            .column_names()
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        let mut rows = statement.raw_query();
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(write_error)? {
-            out.push(map(&AnyRow::SqliteRead(row, &names))?);
-            if first_only {
-                break;
-            }
-        }
-        Ok(out)
+        rows_of(&mut statement, params, map, first_only).map_err(|err| match err {
+            ReadError::Sqlite(err) => write_error(err),
+            ReadError::Store(err) => err,
+        })
     }
 
     /// Runs statements without parameters (savepoints within the request's).

@@ -5,9 +5,9 @@
 //! while the tables were empty (an IdP's first sync looks users up before creating any) was kept
 //! until the statistics changed (issue #21: 534 instead of 6,022 lookups/s for the first minute
 //! after a load, until autovacuum's ANALYZE). The gateway gives each lookup table its first
-//! statistics within seconds of its first 50 rows: the ANALYZE also makes every connection plan its cached
-//! statements again. After that autovacuum keeps them, and as they are fractions of the table,
-//! they stay right as it grows. (Planning every execution with its values instead,
+//! statistics within seconds of its first 50 rows: the ANALYZE also makes every connection plan
+//! its cached statements again. After that autovacuum keeps them, and as they are fractions of
+//! the table, they stay right as it grows. (Planning every execution with its values instead,
 //! `plan_cache_mode = force_custom_plan`, cost 40 % of a lookup's throughput.) SQLite plans with
 //! statistics fixed by a migration and needs none of this.
 

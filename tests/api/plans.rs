@@ -25,43 +25,32 @@ const GROUPS: usize = 500;
 async fn load_through_the_api(app: &TestApp) -> (Vec<String>, Vec<String>) {
     let mut user_ids = Vec::new();
     for batch in 0..LOADED / 500 {
-        let operations: Vec<Value> = (0..500)
-            .map(|i| {
-                let n = batch * 500 + i;
-                let mut data = user(&format!("user{n:05}"));
-                data["displayName"] = json!(format!("Person {n}"));
-                json!({"method": "POST", "path": "/Users", "bulkId": format!("u{n}"), "data": data})
-            })
-            .collect();
-        let response = app
-            .post(
-                "/Bulk",
-                &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
-                        "Operations": operations}),
-            )
-            .await;
-        assert_eq!(response.status(), 200);
-        let body: Value = response.json().await.unwrap();
-        for op in body["Operations"].as_array().unwrap() {
-            assert_eq!(op["status"], "201", "{op}");
-            let location = op["location"].as_str().unwrap();
-            user_ids.push(location.rsplit('/').next().unwrap().to_string());
-        }
+        let operations = (0..500).map(|i| {
+            let n = batch * 500 + i;
+            let mut data = user(&format!("user{n:05}"));
+            data["displayName"] = json!(format!("Person {n}"));
+            json!({"method": "POST", "path": "/Users", "bulkId": format!("u{n}"), "data": data})
+        });
+        user_ids.extend(created_in_bulk(app, operations.collect()).await);
     }
-    let operations: Vec<Value> = (0..GROUPS)
-        .map(|g| {
-            let members: Vec<Value> = user_ids
-                .iter()
-                .skip(g * 3)
-                .take(3)
-                .map(|id| json!({"value": id}))
-                .collect();
-            json!({"method": "POST", "path": "/Groups", "bulkId": format!("g{g}"),
-                   "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                            "displayName": format!("Team {g}"), "externalId": format!("team-{g}"),
-                            "members": members}})
-        })
-        .collect();
+    let operations = (0..GROUPS).map(|g| {
+        let members: Vec<Value> = user_ids
+            .iter()
+            .skip(g * 3)
+            .take(3)
+            .map(|id| json!({"value": id}))
+            .collect();
+        json!({"method": "POST", "path": "/Groups", "bulkId": format!("g{g}"),
+               "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                        "displayName": format!("Team {g}"), "externalId": format!("team-{g}"),
+                        "members": members}})
+    });
+    let group_ids = created_in_bulk(app, operations.collect()).await;
+    (user_ids, group_ids)
+}
+
+/// Sends `operations` (each a POST) in one `/Bulk` request; the ids of what they created.
+async fn created_in_bulk(app: &TestApp, operations: Vec<Value>) -> Vec<String> {
     let response = app
         .post(
             "/Bulk",
@@ -71,13 +60,16 @@ async fn load_through_the_api(app: &TestApp) -> (Vec<String>, Vec<String>) {
         .await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
-    let mut group_ids = Vec::new();
-    for op in body["Operations"].as_array().unwrap() {
-        assert_eq!(op["status"], "201", "{op}");
-        let location = op["location"].as_str().unwrap();
-        group_ids.push(location.rsplit('/').next().unwrap().to_string());
-    }
-    (user_ids, group_ids)
+    body["Operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| {
+            assert_eq!(op["status"], "201", "{op}");
+            let location = op["location"].as_str().unwrap();
+            location.rsplit('/').next().unwrap().to_string()
+        })
+        .collect()
 }
 
 /// On PostgreSQL, waits until the gateway has given the lookup tables their first statistics
