@@ -24,6 +24,7 @@ mod read;
 mod roles;
 mod row;
 mod sqlite;
+mod sqlite_checkpointer;
 mod sqlite_reader;
 mod sqlite_writer;
 mod sso;

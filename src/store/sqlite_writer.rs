@@ -113,8 +113,10 @@ impl SqliteWriter {
         conn.busy_timeout(Duration::ZERO)
             .map_err(StoreError::Sqlite)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        let state = Arc::new(Mutex::new(WriteState { conn, group: None }));
+        super::sqlite_checkpointer::start(path, Arc::downgrade(&state))?;
         Ok(Self {
-            state: Arc::new(Mutex::new(WriteState { conn, group: None })),
+            state,
             queued: Arc::new(AtomicUsize::new(0)),
             groups: Arc::new(AtomicU64::new(0)),
             acquire_timeout,
