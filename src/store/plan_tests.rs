@@ -2,23 +2,13 @@
 //! (issue #21), on the engine `TEST_DATABASE_URL` names (an SQLite file without it). The plans of
 //! a loaded tenant's lookups themselves are pinned in tests/api/plans.rs.
 
-use sqlx::{AssertSqlSafe, Connection, Executor};
-
+use super::upgrade_tests::fresh_postgres_schema;
 use super::{Dialect, PoolOptions, SqlFragment, Store, TenantId, UserId};
 
 /// A migrated store on one connection (so every statement below shares its prepared statements).
 async fn one_connection_store() -> Store {
     let url = match std::env::var("TEST_DATABASE_URL") {
-        Ok(url) if url.starts_with("postgres") => {
-            let schema = format!("plans_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
-            admin
-                .execute(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                .await
-                .unwrap();
-            let sep = if url.contains('?') { '&' } else { '?' };
-            format!("{url}{sep}options=-c%20search_path%3D{schema}")
-        }
+        Ok(url) if url.starts_with("postgres") => fresh_postgres_schema(&url, "plans").await,
         _ => {
             let dir = std::env::temp_dir().join("scim-gateway-tests");
             std::fs::create_dir_all(&dir).unwrap();

@@ -2,6 +2,8 @@
 //! engine answered (see `row.rs`). On SQLite they go through `SqliteReader`, on PostgreSQL
 //! through the sqlx pool.
 
+use std::borrow::Cow;
+
 use rusqlite::types::Null;
 use sqlx::AssertSqlSafe;
 
@@ -255,14 +257,15 @@ impl Tx {
     /// Runs one statement inside this transaction; returns how many rows it changed.
     pub(crate) async fn execute(
         &mut self,
-        sql: impl Into<String>,
+        sql: impl Into<Cow<'static, str>>,
         params: Vec<SqlParam>,
     ) -> Result<u64, StoreError> {
-        let query = SqlFragment::statement(sql, params);
+        // Most statements are constants: SQLite runs them without copying their text.
+        let sql = sql.into();
         match &mut self.inner {
-            TxInner::Sqlite(t) => t.execute(&query.sql, &query.params),
+            TxInner::Sqlite(t) => t.execute(&sql, &params),
             TxInner::Postgres(t) => {
-                let statement = bind_params!(sqlx::query(AssertSqlSafe(query.sql)), &query.params);
+                let statement = bind_params!(sqlx::query(AssertSqlSafe(sql.into_owned())), &params);
                 Ok(statement.execute(&mut **t).await?.rows_affected())
             }
         }

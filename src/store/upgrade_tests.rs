@@ -4,6 +4,18 @@
 use sqlx::migrate::Migrator;
 use sqlx::{AssertSqlSafe, Connection, Executor};
 
+/// A URL of the PostgreSQL server at `url` whose connections work in a new, empty schema.
+pub(super) async fn fresh_postgres_schema(url: &str, prefix: &str) -> String {
+    let schema = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
+    admin
+        .execute(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .await
+        .unwrap();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20search_path%3D{schema}")
+}
+
 /// The migrations up to `version`, of this engine.
 fn migrations_up_to(all: Migrator, version: i64) -> Migrator {
     Migrator::with_migrations(
@@ -36,14 +48,7 @@ fn expected() -> Vec<(String, String)> {
 async fn upgraded(version: i64, seed: &str) -> Upgraded {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => {
-            let schema = format!("upgrade_{}", uuid::Uuid::new_v4().simple());
-            let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
-            admin
-                .execute(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-                .await
-                .unwrap();
-            let sep = if url.contains('?') { '&' } else { '?' };
-            let url = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+            let url = fresh_postgres_schema(&url, "upgrade").await;
             let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
             migrations_up_to(super::postgres::migrator(), version)
                 .run(&mut conn)

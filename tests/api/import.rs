@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use scim_gateway::store::FeedScope;
 
 use crate::helpers::{TENANT, TestApp, set_seat_limit, spawn_app};
+use crate::process::get_json;
 
 const TENANT_EXT: &str = "urn:ietf:params:scim:schemas:extension:gateway:2.0:User";
 
@@ -357,16 +358,7 @@ async fn upload(
 /// Follows a job until it has ended.
 async fn finished_job(app: &TestApp, token: &str, location: &str) -> Value {
     for _ in 0..200 {
-        let job: Value = app
-            .client
-            .get(format!("{}{location}", app.root))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let job = get_json(&app.client, &format!("{}{location}", app.root), token).await;
         if job["state"] != "running" {
             return job;
         }
