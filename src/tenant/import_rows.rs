@@ -261,7 +261,11 @@ async fn write_fresh(
             invitations: Some(ctx.invitations),
         };
         let filled = limit.filter(|limit| *limit == taken);
-        let records = new_user_records(&write, &f.user, &f.tolerances, f.warning.clone(), filled);
+        let mut records = new_user_records(&write, &f.user, &f.tolerances);
+        records.audit.reason = f.warning.clone();
+        if let Some(limit) = filled {
+            records.seat_filled(&write, limit);
+        }
         audits.push(records.audit);
         events.extend(records.events);
         invitations.extend(records.invitation);
@@ -413,8 +417,9 @@ async fn write_row(
         None => {
             let (user, tolerances) =
                 new_user_record(ctx.schemas, ctx.caller, &scim_body(row)?, ctx.now)?;
-            let warning = unknown_roles_warning(tx, tenant_id, &user.doc).await?;
-            insert_new_user(tx, ctx, &user, &tolerances, warning).await?;
+            let mut records = new_user_records(ctx, &user, &tolerances);
+            records.audit.reason = unknown_roles_warning(tx, tenant_id, &user.doc).await?;
+            insert_new_user(tx, ctx, &user, records).await?;
             (user.id, RowOutcome::Created)
         }
         Some(old) => {

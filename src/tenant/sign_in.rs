@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use super::audit::{self, WriteContext};
 use super::events::{self, UserEventType};
 use super::status::UserStatus;
-use super::users::{insert_new_user, new_user_record};
+use super::users::{insert_new_user, new_user_record, new_user_records};
 use super::{Caller, TenantError};
 use crate::scim::CORE_USER_URN;
 use crate::scim::schema::ResourceSchemas;
@@ -322,8 +322,9 @@ async fn create_just_in_time(
     }
     let (user, tolerances) =
         new_user_record(ctx.schemas, ctx.caller, &Value::Object(body), ctx.now)?;
-    let reason = Some("created just in time at sign-in".to_string());
-    insert_new_user(tx, ctx, &user, &tolerances, reason)
+    let mut records = new_user_records(ctx, &user, &tolerances);
+    records.audit.reason = Some("created just in time at sign-in".to_string());
+    insert_new_user(tx, ctx, &user, records)
         .await
         .map_err(|e| match e {
             TenantError::SeatLimitReached { limit } => {

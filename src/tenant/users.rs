@@ -165,33 +165,38 @@ pub async fn create_user(ctx: &WriteContext<'_>, body: &Value) -> Result<User, T
     let requested = body.get("userName").and_then(Value::as_str);
     ctx.audited_create("user.create", requested, async {
         let (user, tolerances) = new_user_record(ctx.schemas, ctx.caller, body, ctx.now)?;
+        // Rendered before the write begins: the database's one writer waits for nothing else.
+        let mut records = new_user_records(ctx, &user, &tolerances);
         let mut tx = ctx.store.begin().await?;
-        let warning = unknown_roles_warning(&mut tx, &ctx.caller.tenant.id, &user.doc).await?;
-        insert_new_user(&mut tx, ctx, &user, &tolerances, warning).await?;
+        records.audit.reason =
+            unknown_roles_warning(&mut tx, &ctx.caller.tenant.id, &user.doc).await?;
+        insert_new_user(&mut tx, ctx, &user, records).await?;
         tx.commit().await?;
         Ok(user)
     })
     .await
 }
 
-/// Takes a seat for a new user and inserts it with its `user.create` event (`reason` goes with
-/// the event), in `tx`. Every way a user is created (SCIM, Bulk, just-in-time sign-in, one row
-/// of an import) comes through here; an import's batch writes the same records many at a time.
+/// Takes a seat for a new user and inserts it with its records (`new_user_records`), in `tx`.
+/// Every way a user is created (SCIM, Bulk, just-in-time sign-in, one row of an import) comes
+/// through here; an import's batch writes the same records many at a time.
 pub(super) async fn insert_new_user(
     tx: &mut Tx,
     ctx: &WriteContext<'_>,
     user: &User,
-    tolerances: &[Tolerance],
-    reason: Option<String>,
+    mut records: NewUserRecords,
 ) -> Result<(), TenantError> {
-    let filled_limit = match tx.reserve_seat(&ctx.caller.tenant.id, user.status).await? {
+    match tx.reserve_seat(&ctx.caller.tenant.id, user.status).await? {
         SeatReservation::Refused { limit } => return Err(TenantError::SeatLimitReached { limit }),
-        SeatReservation::Taken { filled_limit } => filled_limit,
-    };
+        SeatReservation::Taken { filled_limit } => {
+            if let Some(limit) = filled_limit {
+                records.seat_filled(ctx, limit);
+            }
+        }
+    }
     tx.insert_user(user, &index_of(ctx.schemas, &user.doc))
         .await
         .map_err(|e| map_conflict(e, &user.user_name))?;
-    let records = new_user_records(ctx, user, tolerances, reason, filled_limit);
     tx.insert_audit(&records.audit).await?;
     tx.insert_events(&records.events).await?;
     if let Some(invitation) = &records.invitation {
@@ -210,13 +215,24 @@ pub(super) struct NewUserRecords {
     pub invitation: Option<(String, InvitationRecord)>,
 }
 
-/// The records of creating `user`; `filled_limit` is the seat limit its seat reached, if it did.
+impl NewUserRecords {
+    /// Tells `tenant.seat_limit_reached` (right after `user.created`): the user's seat was the
+    /// last one of `limit`.
+    pub(super) fn seat_filled(&mut self, ctx: &WriteContext<'_>, limit: i64) {
+        let after_created = self.events.len().min(1);
+        self.events.insert(
+            after_created,
+            events::seat_limit_reached_event(ctx.caller, limit, ctx.now),
+        );
+    }
+}
+
+/// The records of creating `user`, made before its seat is taken (`seat_filled` adds what
+/// taking the last seat tells); the audit event's `reason` is for the caller to fill.
 pub(super) fn new_user_records(
     ctx: &WriteContext<'_>,
     user: &User,
     tolerances: &[Tolerance],
-    reason: Option<String>,
-    filled_limit: Option<i64>,
 ) -> NewUserRecords {
     let WriteContext {
         schemas,
@@ -231,7 +247,6 @@ pub(super) fn new_user_records(
     audit.target_name = Some(user.user_name.clone());
     audit.changed_attributes = user.doc.keys().cloned().collect();
     audit.tolerances = tolerances.iter().map(|t| t.as_str().to_string()).collect();
-    audit.reason = reason;
     let mut events = vec![events::user_event(
         caller,
         schemas,
@@ -240,9 +255,6 @@ pub(super) fn new_user_records(
         &audit.changed_attributes,
         now,
     )];
-    if let Some(limit) = filled_limit {
-        events.push(events::seat_limit_reached_event(caller, limit, now));
-    }
     let mut invitation = None;
     if user.status == UserStatus::Invited
         && let Some(policy) = ctx.invitations
