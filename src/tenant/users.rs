@@ -186,6 +186,17 @@ pub(super) async fn insert_new_user(
     user: &User,
     mut records: NewUserRecords,
 ) -> Result<(), TenantError> {
+    tx.insert_user(user, &index_of(ctx.schemas, &user.doc))
+        .await
+        .map_err(|e| map_conflict(e, &user.user_name))?;
+    tx.insert_audit(&records.audit).await?;
+    if let Some(invitation) = &records.invitation {
+        tx.insert_invitations(std::slice::from_ref(invitation))
+            .await?;
+    }
+    // The seat last: on PostgreSQL taking it locks the tenant's row until the commit, and every
+    // other create of the tenant waits for that lock, so it is held for one statement and the
+    // commit rather than for the whole create.
     match tx.reserve_seat(&ctx.caller.tenant.id, user.status).await? {
         SeatReservation::Refused { limit } => return Err(TenantError::SeatLimitReached { limit }),
         SeatReservation::Taken { filled_limit } => {
@@ -194,15 +205,7 @@ pub(super) async fn insert_new_user(
             }
         }
     }
-    tx.insert_user(user, &index_of(ctx.schemas, &user.doc))
-        .await
-        .map_err(|e| map_conflict(e, &user.user_name))?;
-    tx.insert_audit(&records.audit).await?;
     tx.insert_events(&records.events).await?;
-    if let Some(invitation) = &records.invitation {
-        tx.insert_invitations(std::slice::from_ref(invitation))
-            .await?;
-    }
     Ok(())
 }
 
