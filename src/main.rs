@@ -14,7 +14,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = scim_gateway::cli::Cli::parse();
-    scim_gateway::telemetry::init(cli.is_serve());
+    scim_gateway::telemetry::init(cli.is_serve(), cli.log_format);
     match scim_gateway::cli::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -17,6 +17,7 @@ use clap::{Parser, Subcommand};
 use crate::clock::{Micros, datetime_of};
 use crate::scim::resource::format_datetime;
 use crate::store::{PoolOptions, Store};
+use crate::telemetry::LogFormat;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://scim-gateway.db";
 
@@ -49,6 +50,9 @@ pub struct Cli {
     /// is answered 503 with Retry-After.
     #[arg(long, global = true, env = "SCIM_GATEWAY_DB_ACQUIRE_TIMEOUT_MS", default_value_t = PoolOptions::default().acquire_timeout.as_millis() as u64)]
     pub db_acquire_timeout_ms: u64,
+    /// Log lines as readable text or as JSON objects (for log shippers).
+    #[arg(long, global = true, env = "SCIM_GATEWAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }

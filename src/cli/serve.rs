@@ -117,12 +117,12 @@ impl ServeArgs {
 /// Serves on a migrated store (see `cli::prepare`).
 pub async fn run(store: Store, args: ServeArgs, secret_key: Option<&str>) -> anyhow::Result<()> {
     let app = App::build(args.settings(secret_key)?, store.clone()).await?;
-    tracing::info!(address = %app.local_addr(), "scim-gateway listening");
+    tracing::info!(address = %app.local_addr(), public_url = %app.public_url(), "scim-gateway listening");
     if args.demo {
         let demo = demo::prepare(&store).await?;
         demo.announce(app.public_url());
         tokio::spawn(demo.seed(format!("http://{}", app.local_addr())));
-    } else {
+    } else if !crate::telemetry::json_lines() {
         eprintln!(
             "scim-gateway listening on {} (SCIM base URL: {}/scim/v2/TENANT; admin pages: {}/ui, \
              sign in with an operator token from `scim-gateway admin-token create`)",

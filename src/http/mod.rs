@@ -38,7 +38,7 @@ pub fn router(state: AppState) -> Router {
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            tracing::info_span!("request", method = %req.method(), path = %logged_path(req.uri().path()), request_id = %id)
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(CatchPanicLayer::custom(|_| internal_error()))
@@ -54,6 +54,24 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(middleware)
         .with_state(state)
+}
+
+/// A request's path as the log shows it: an invitation link's secret is cut out (the link is a
+/// credential until used). Query strings are never logged (an OpenID `code` and `state`).
+fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let mut segments = path.split('/');
+    match (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) {
+        (Some(""), Some("sso"), Some(tenant), Some("invite"), Some(_)) => {
+            format!("/sso/{tenant}/invite/{{secret}}").into()
+        }
+        _ => path.into(),
+    }
 }
 
 /// The timeout layer answers 408 with an empty body; clients get a SCIM error saying why.
@@ -88,4 +106,26 @@ async fn method_not_allowed() -> Response {
         None,
         "this method is not allowed on this endpoint",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::logged_path;
+
+    #[test]
+    fn an_invitation_secret_is_cut_from_the_logged_path() {
+        assert_eq!(
+            logged_path("/sso/acme/invite/inv_s3cr3t"),
+            "/sso/acme/invite/{secret}"
+        );
+        assert_eq!(logged_path("/sso/acme/login"), "/sso/acme/login");
+        assert_eq!(
+            logged_path("/scim/v2/acme/Users/1"),
+            "/scim/v2/acme/Users/1"
+        );
+        assert_eq!(
+            logged_path("/sso/acme/invite/s3cr3t/more"),
+            "/sso/acme/invite/{secret}"
+        );
+    }
 }

@@ -104,7 +104,7 @@ pub async fn spawn_app_pooled(
 ) -> TestApp {
     TRACING.call_once(|| {
         if std::env::var("TEST_LOG").is_ok() {
-            scim_gateway::telemetry::init(true);
+            scim_gateway::telemetry::init(true, scim_gateway::telemetry::LogFormat::Text);
         }
     });
     let database_url = fresh_database_url().await;

@@ -27,6 +27,7 @@ mod hostile;
 mod hostile_suite;
 mod import;
 mod layers;
+mod logs;
 mod operations;
 mod pages;
 mod plans;

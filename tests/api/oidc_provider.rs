@@ -56,6 +56,34 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Follows a browser's redirects from the gateway at `gateway_root` through the provider at
+/// `issuer` until they lead back to the gateway, and returns that URL unvisited (the callback);
+/// `Err` holds an answer that was no redirect.
+pub async fn follow_to_gateway(
+    browser: &reqwest::Client,
+    issuer: &str,
+    gateway_root: &str,
+    mut response: reqwest::Response,
+) -> Result<String, reqwest::Response> {
+    for _ in 0..12 {
+        let status = response.status();
+        if status != reqwest::StatusCode::SEE_OTHER && status != reqwest::StatusCode::FOUND {
+            return Err(response);
+        }
+        let location = response.headers()["location"].to_str().unwrap().to_string();
+        let next = if location.starts_with('/') {
+            format!("{issuer}{location}")
+        } else {
+            location
+        };
+        if next.starts_with(gateway_root) {
+            return Ok(next);
+        }
+        response = browser.get(&next).send().await.unwrap();
+    }
+    panic!("too many redirects");
+}
+
 pub struct Provider {
     pub issuer: String,
     redirect_uri: String,

@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use rand::Rng;
@@ -51,6 +51,8 @@ pub(crate) fn tenant_with_token(database: &str, slug: &str, seats: Option<u32>) 
 pub(crate) struct Gateway {
     child: Child,
     pub(crate) root: String,
+    /// Every line the process wrote to stderr so far (its log).
+    pub(crate) log: Arc<Mutex<Vec<String>>>,
 }
 
 impl Gateway {
@@ -60,12 +62,21 @@ impl Gateway {
 
     /// A gateway serving with these extra `serve` flags.
     pub(crate) fn start_with(database: &str, serve_flags: &[&str]) -> Gateway {
+        Gateway::start_configured(database, serve_flags, &[("RUST_LOG", "warn")])
+    }
+
+    /// A gateway serving with these extra `serve` flags and environment variables.
+    pub(crate) fn start_configured(
+        database: &str,
+        serve_flags: &[&str],
+        env: &[(&str, &str)],
+    ) -> Gateway {
         let mut child = Command::new(BINARY)
             .arg("--database")
             .arg(database)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(serve_flags)
-            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -73,14 +84,16 @@ impl Gateway {
             .expect("start the gateway");
         let stderr = child.stderr.take().expect("stderr");
         let (address_tx, address_rx) = mpsc::channel();
-        // The gateway says where it listens on stderr; the rest of its log is drained so that a
-        // full pipe never blocks it.
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let kept = log.clone();
+        // The gateway says where it listens on stderr (a JSON log line with `--log-format json`);
+        // the whole log is kept, and read as it comes so that a full pipe never blocks it.
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("scim-gateway listening on ") {
-                    let address = rest.split_whitespace().next().unwrap_or_default();
-                    address_tx.send(address.to_string()).ok();
+                if let Some(address) = listening_address(&line) {
+                    address_tx.send(address).ok();
                 }
+                kept.lock().expect("log").push(line);
             }
         });
         let address = address_rx
@@ -89,6 +102,7 @@ impl Gateway {
         Gateway {
             child,
             root: format!("http://{address}"),
+            log,
         }
     }
 
@@ -118,6 +132,19 @@ impl Drop for Gateway {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The address a `serve` log line announces: the plain announcement, or the JSON log's
+/// `scim-gateway listening` event.
+fn listening_address(line: &str) -> Option<String> {
+    if let Some(rest) = line.strip_prefix("scim-gateway listening on ") {
+        return rest.split_whitespace().next().map(str::to_string);
+    }
+    let event: Value = serde_json::from_str(line).ok()?;
+    let fields = &event["fields"];
+    (fields["message"] == "scim-gateway listening")
+        .then(|| fields["address"].as_str().map(str::to_string))
+        .flatten()
 }
 
 /// POSTs `body` as SCIM JSON: the status and the answer, or status 0 when the connection broke

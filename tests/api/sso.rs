@@ -150,25 +150,10 @@ impl Sso {
     async fn to_callback(
         &self,
         browser: &Client,
-        mut response: reqwest::Response,
+        response: reqwest::Response,
     ) -> Result<String, reqwest::Response> {
-        for _ in 0..12 {
-            if response.status() != StatusCode::SEE_OTHER && response.status() != StatusCode::FOUND
-            {
-                return Err(response);
-            }
-            let location = response.headers()["location"].to_str().unwrap().to_string();
-            let next = if location.starts_with('/') {
-                format!("{}{location}", self.op.issuer)
-            } else {
-                location
-            };
-            if next.starts_with(&self.app.root) {
-                return Ok(next);
-            }
-            response = browser.get(&next).send().await.unwrap();
-        }
-        panic!("too many redirects");
+        crate::oidc_provider::follow_to_gateway(browser, &self.op.issuer, &self.app.root, response)
+            .await
     }
 
     async fn introspect(&self, token: &str) -> Value {
