@@ -12,6 +12,7 @@ use tower_http::normalize_path::NormalizePathLayer;
 
 use crate::clock::now_micros;
 use crate::config::Settings;
+use crate::metrics::Metrics;
 use crate::scim::schema::Registry;
 use crate::sso::login::Sso;
 use crate::sso::oidc::OidcClient;
@@ -61,6 +62,7 @@ impl App {
             store,
             registry: Arc::new(registry),
             grants: Arc::new(GrantCache::new(settings.token_cache_ttl)),
+            metrics: Arc::new(Metrics::new(settings.metrics_tenant_labels)),
             settings: Arc::new(settings),
             sso: Arc::new(sso),
             webhook_sender,

@@ -107,6 +107,8 @@ pub struct Settings {
     pub webhook_delivery: WorkerSettings,
     /// Where invitation links point (the public URL) and how long they last.
     pub invitations: InvitationPolicy,
+    /// `/metrics` reports seats per tenant (a series per tenant) besides the totals.
+    pub metrics_tenant_labels: bool,
 }
 
 impl Settings {
@@ -121,6 +123,7 @@ impl Settings {
             allow_insecure_webhooks: false,
             webhook_delivery: WorkerSettings::default(),
             invitations: InvitationPolicy::new(&public_url, DEFAULT_INVITATION_TTL_HOURS),
+            metrics_tenant_labels: false,
         }
     }
 

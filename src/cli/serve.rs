@@ -75,6 +75,10 @@ pub struct ServeArgs {
     /// local development only: otherwise a tenant could aim the gateway at internal hosts).
     #[arg(long, env = "SCIM_GATEWAY_ALLOW_INSECURE_WEBHOOKS")]
     pub allow_insecure_webhooks: bool,
+    /// `/metrics` reports seats used and the seat limit of each tenant, one series per tenant
+    /// (off by default: the totals only, so the metrics' size does not grow with tenants).
+    #[arg(long, env = "SCIM_GATEWAY_METRICS_TENANT_LABELS")]
+    pub metrics_tenant_labels: bool,
     /// Seconds a process holds a webhook endpoint while it delivers; another process carries on
     /// after a crash once this has run out.
     #[arg(long, env = "SCIM_GATEWAY_WEBHOOK_LEASE_SECS", default_value_t = 60)]
@@ -88,6 +92,7 @@ impl ServeArgs {
         settings.invitations =
             InvitationPolicy::new(&settings.public_url, self.invitation_ttl_hours);
         settings.allow_insecure_webhooks = self.allow_insecure_webhooks;
+        settings.metrics_tenant_labels = self.metrics_tenant_labels;
         settings.webhook_delivery.lease = Duration::from_secs(self.webhook_lease_secs.max(1));
         settings.sso = SsoSettings {
             secret_key: secret_key.map(SecretKey::parse).transpose()?,

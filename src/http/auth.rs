@@ -15,6 +15,10 @@ use crate::scim::ScimError;
 use crate::state::AppState;
 use crate::tenant::{Caller, tokens};
 
+/// The kind of the connection whose token a SCIM request carried, kept with its answer.
+#[derive(Debug, Clone)]
+pub struct ConnectionKind(pub String);
+
 /// Requires a live token of the tenant in the URL and puts the `Caller` into the request.
 pub async fn require_token(
     State(state): State<AppState>,
@@ -47,7 +51,12 @@ pub async fn require_token(
                 actor: "scim",
                 request_summary: Some(summary),
             });
-            Ok(next.run(request).await)
+            let mut response = next.run(request).await;
+            // For the metrics layer outside, which counts operations by connection kind.
+            response
+                .extensions_mut()
+                .insert(ConnectionKind(grant.connection_kind.clone()));
+            Ok(response)
         }
         None => {
             tokens::record_auth_failure(&state.store, slug, presented.is_some(), summary, now)

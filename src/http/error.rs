@@ -75,10 +75,50 @@ pub fn to_scim_error(err: &TenantError) -> ScimError {
 /// Seconds a client is asked to wait before retrying a 503 (`Retry-After`).
 pub const RETRY_AFTER_SECS: &str = "1";
 
+/// Why a request was refused, kept with its answer for the metrics (`rejections_total`): a
+/// word from a fixed set, never the client's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rejection(pub &'static str);
+
+/// The reason a refusal is counted under: its SCIM error type, or what its status says.
+fn rejection_of(status: u16, scim_type: Option<&'static str>) -> Rejection {
+    Rejection(match (scim_type, status) {
+        (Some(scim_type), _) => scim_type,
+        (None, 400) => "bad_request",
+        (None, 401) => "unauthenticated",
+        (None, 403) => "forbidden",
+        (None, 404) => "not_found",
+        (None, 405) => "method_not_allowed",
+        (None, 408) => "timeout",
+        (None, 409) => "conflict",
+        (None, 410) => "gone",
+        (None, 412) => "precondition_failed",
+        (None, 413) => "too_large",
+        (None, 415) => "unsupported_media_type",
+        (None, 429) => "rate_limited",
+        (None, 503) => "busy",
+        (None, 500..) => "internal",
+        (None, _) => "other",
+    })
+}
+
+/// The reason of a rule's refusal: its error type, with the seat limit told apart from other
+/// refusals that share its status.
+fn rejection_of_rule(err: &TenantError, scim: &ScimError) -> Rejection {
+    match err {
+        TenantError::SeatLimitReached { .. } => Rejection("seat_limit"),
+        TenantError::Locked { .. } => Rejection("locked_attribute"),
+        _ => rejection_of(scim.status, scim.scim_type.map(|t| t.as_str())),
+    }
+}
+
 /// A SCIM error as an HTTP response.
 pub fn scim_error_response(err: &ScimError) -> Response {
     let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, err.to_json().to_string()).into_response();
+    response
+        .extensions_mut()
+        .insert(rejection_of(err.status, err.scim_type.map(|t| t.as_str())));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(SCIM_CONTENT_TYPE),
@@ -117,7 +157,12 @@ fn log_failure(err: &TenantError) {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         log_failure(&self.0);
-        scim_error_response(&to_scim_error(&self.0))
+        let scim = to_scim_error(&self.0);
+        let mut response = scim_error_response(&scim);
+        response
+            .extensions_mut()
+            .insert(rejection_of_rule(&self.0, &scim));
+        response
     }
 }
 
@@ -151,7 +196,11 @@ impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         log_failure(&self.0);
         let err = to_scim_error(&self.0);
-        problem_response(err.status, &err.detail)
+        let mut response = problem_response(err.status, &err.detail);
+        response
+            .extensions_mut()
+            .insert(rejection_of_rule(&self.0, &err));
+        response
     }
 }
 
@@ -165,6 +214,9 @@ pub fn problem_response(status: u16, detail: &str) -> Response {
         "detail": detail,
     });
     let mut response = (status, body.to_string()).into_response();
+    response
+        .extensions_mut()
+        .insert(rejection_of(status.as_u16(), None));
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

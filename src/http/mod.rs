@@ -5,6 +5,7 @@ mod auth;
 pub mod error;
 mod extract;
 mod health;
+mod metrics;
 mod request_id;
 mod response;
 mod scim;
@@ -51,6 +52,11 @@ pub fn router(state: AppState) -> Router {
         .merge(scim::router(state.clone()))
         .merge(admin::router())
         .merge(ui::router())
+        .merge(metrics::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .fallback(not_found)
         .layer(middleware)
         .with_state(state)

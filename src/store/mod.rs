@@ -89,6 +89,19 @@ enum Pools {
     Postgres(PgPool),
 }
 
+/// How a process uses its database connections at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    pub engine: &'static str,
+    /// Connections running a statement or holding a transaction.
+    pub in_use: usize,
+    pub idle: usize,
+    /// Requests queued for SQLite's one write connection (PostgreSQL's pool does not say).
+    pub waiting: usize,
+    /// The pool's size limit (PostgreSQL); SQLite opens read connections as reads need them.
+    pub max: Option<usize>,
+}
+
 /// A handle to the database. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -153,6 +166,34 @@ impl Store {
         match self.pools {
             Pools::Sqlite { .. } => Dialect::Sqlite,
             Pools::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// This process's database connections now (for `/metrics`).
+    pub fn pool_state(&self) -> PoolState {
+        match &self.pools {
+            Pools::Sqlite { writer, reader, .. } => {
+                let (writing, waiting) = writer.use_now();
+                let (reading, idle) = reader.use_now();
+                PoolState {
+                    engine: "sqlite",
+                    in_use: writing + reading,
+                    idle,
+                    waiting,
+                    max: None,
+                }
+            }
+            Pools::Postgres(pool) => {
+                let open = usize::try_from(pool.size()).unwrap_or(usize::MAX);
+                let idle = pool.num_idle();
+                PoolState {
+                    engine: "postgres",
+                    in_use: open.saturating_sub(idle),
+                    idle,
+                    waiting: 0,
+                    max: usize::try_from(pool.options().get_max_connections()).ok(),
+                }
+            }
         }
     }
 

@@ -149,6 +149,8 @@ pub struct TokenGrant {
     pub tenant: std::sync::Arc<TenantRecord>,
     pub connection_id: ConnectionId,
     pub connection_name: String,
+    /// The connection's kind hint (entra, okta, generic, …).
+    pub connection_kind: String,
 }
 
 /// An email as indexed in the side table (lower-cased keys for comparisons without regard to case).

@@ -13,7 +13,7 @@
 //! running one twice is safe; a few hundred microseconds are lost once for such a statement.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,6 +45,8 @@ struct Shared {
     path: PathBuf,
     idle: Mutex<Vec<ReadConnection>>,
     long_reads: Semaphore,
+    /// Reads running now (for `/metrics`).
+    reading: AtomicUsize,
 }
 
 /// Read-only access to an SQLite database file. Cheap to clone.
@@ -84,6 +86,7 @@ impl SqliteReader {
                 path: path.to_path_buf(),
                 idle: Mutex::new(Vec::new()),
                 long_reads: Semaphore::new(MAX_LONG_READS),
+                reading: AtomicUsize::new(0),
             }),
         };
         let first = reader.connect().map_err(StoreError::Sqlite)?;
@@ -174,9 +177,22 @@ impl SqliteReader {
     ) -> Result<T, ReadError> {
         let conn = self.take()?;
         conn.remaining.store(budget, Ordering::Relaxed);
+        self.shared.reading.fetch_add(1, Ordering::Relaxed);
         let result = read(&conn.conn);
+        self.shared.reading.fetch_sub(1, Ordering::Relaxed);
         self.give_back(conn);
         result
+    }
+
+    /// Reads running now, and idle connections.
+    pub(super) fn use_now(&self) -> (usize, usize) {
+        let idle = self
+            .shared
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .len();
+        (self.shared.reading.load(Ordering::Relaxed), idle)
     }
 
     /// Closes the idle connections (those in use close when their read ends).

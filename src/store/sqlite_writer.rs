@@ -142,6 +142,12 @@ impl SqliteWriter {
         })
     }
 
+    /// Whether the write connection is in use (0 or 1), and how many requests wait for it.
+    pub(super) fn use_now(&self) -> (usize, usize) {
+        let in_use = usize::from(self.state.try_lock().is_err());
+        (in_use, self.queued.load(Ordering::Relaxed))
+    }
+
     /// Starts a write request: waits for this process's write connection (in turn), joins the
     /// open group or starts one (then waits for the database's write lock, which another
     /// process may hold); `Busy` after the timeout.

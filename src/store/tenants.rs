@@ -115,7 +115,7 @@ impl Store {
             concat!(
                 "SELECT ",
                 tenant_columns!(),
-                ", k.id AS token_id, k.last_used_at, c.id AS connection_id, c.name AS connection_name",
+                ", k.id AS token_id, k.last_used_at, c.id AS connection_id, c.name AS connection_name, c.kind AS connection_kind",
                 " FROM scim_tokens k JOIN directory_connections c ON c.id = k.connection_id",
                 " JOIN tenants t ON t.id = k.tenant_id",
                 " WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)"
@@ -128,6 +128,7 @@ impl Store {
                 last_used_at: row.column("last_used_at")?,
                 connection_id: row.column("connection_id")?,
                 connection_name: row.column("connection_name")?,
+                connection_kind: row.column("connection_kind")?,
                 tenant: std::sync::Arc::new(tenant_from_row(row)?),
             })
         })

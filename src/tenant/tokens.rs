@@ -413,6 +413,7 @@ mod tests {
             }),
             connection_id: ConnectionId::new("c"),
             connection_name: "entra".into(),
+            connection_kind: "entra".into(),
         }
     }
 

@@ -28,6 +28,7 @@ mod hostile_suite;
 mod import;
 mod layers;
 mod logs;
+mod metrics;
 mod operations;
 mod pages;
 mod plans;
