@@ -12,6 +12,7 @@ use tower_http::normalize_path::NormalizePathLayer;
 
 use crate::clock::now_micros;
 use crate::config::Settings;
+use crate::http::rate_limit::TokenRateLimits;
 use crate::metrics::Metrics;
 use crate::scim::schema::Registry;
 use crate::sso::login::Sso;
@@ -63,6 +64,7 @@ impl App {
             registry: Arc::new(registry),
             grants: Arc::new(GrantCache::new(settings.token_cache_ttl)),
             metrics: Arc::new(Metrics::new(settings.metrics_tenant_labels)),
+            rate_limits: Arc::new(TokenRateLimits::new(settings.token_rate_limit)),
             settings: Arc::new(settings),
             sso: Arc::new(sso),
             webhook_sender,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::scim::filter::FilterLimits;
 use crate::scim::list::ListLimits;
 use crate::sso::secret_key::SecretKey;
+use crate::store::RateLimit;
 use crate::tenant::invitations::{DEFAULT_INVITATION_TTL_HOURS, InvitationPolicy};
 use crate::webhooks::worker::WorkerSettings;
 
@@ -109,7 +110,16 @@ pub struct Settings {
     pub invitations: InvitationPolicy,
     /// `/metrics` reports seats per tenant (a series per tenant) besides the totals.
     pub metrics_tenant_labels: bool,
+    /// The request rate of a SCIM token whose tenant has no limit of its own.
+    pub token_rate_limit: RateLimit,
 }
+
+/// The default request rate per SCIM token: well above Entra ID's 25 requests a second per
+/// tenant and Okta's pace, with room for a burst, and a sixth of what one process writes.
+pub const DEFAULT_TOKEN_RATE_LIMIT: RateLimit = RateLimit {
+    per_second: 500,
+    burst: 1_000,
+};
 
 impl Settings {
     pub fn new(listen: SocketAddr, public_url: Option<String>) -> Self {
@@ -124,6 +134,7 @@ impl Settings {
             webhook_delivery: WorkerSettings::default(),
             invitations: InvitationPolicy::new(&public_url, DEFAULT_INVITATION_TTL_HOURS),
             metrics_tenant_labels: false,
+            token_rate_limit: DEFAULT_TOKEN_RATE_LIMIT,
         }
     }
 

@@ -17,6 +17,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub sso: Arc<Sso>,
     pub grants: Arc<GrantCache>,
+    /// Each SCIM token's request rate.
+    pub rate_limits: Arc<crate::http::rate_limit::TokenRateLimits>,
     /// What `/metrics` reports.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Sends signed webhook requests (one connection pool for every delivery).

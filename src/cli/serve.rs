@@ -9,10 +9,10 @@ use clap::Args;
 
 use super::demo;
 use crate::app::App;
-use crate::config::{Limits, Settings, SsoSettings};
+use crate::config::{DEFAULT_TOKEN_RATE_LIMIT, Limits, Settings, SsoSettings};
 use crate::scim::filter::FilterLimits;
 use crate::sso::secret_key::SecretKey;
-use crate::store::Store;
+use crate::store::{RateLimit, Store};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -79,6 +79,13 @@ pub struct ServeArgs {
     /// (off by default: the totals only, so the metrics' size does not grow with tenants).
     #[arg(long, env = "SCIM_GATEWAY_METRICS_TENANT_LABELS")]
     pub metrics_tenant_labels: bool,
+    /// Requests per second each SCIM token may make on average, for tenants without a limit of
+    /// their own (`tenant update --rate-limit`); 0 for no limit. Beyond it: 429 with Retry-After.
+    #[arg(long, env = "SCIM_GATEWAY_TOKEN_RATE_LIMIT", default_value_t = DEFAULT_TOKEN_RATE_LIMIT.per_second)]
+    pub token_rate_limit: u32,
+    /// Requests a SCIM token may make at once before the average applies.
+    #[arg(long, env = "SCIM_GATEWAY_TOKEN_RATE_BURST", default_value_t = DEFAULT_TOKEN_RATE_LIMIT.burst, value_parser = clap::value_parser!(u32).range(1..))]
+    pub token_rate_burst: u32,
     /// Seconds a process holds a webhook endpoint while it delivers; another process carries on
     /// after a crash once this has run out.
     #[arg(long, env = "SCIM_GATEWAY_WEBHOOK_LEASE_SECS", default_value_t = 60)]
@@ -93,6 +100,10 @@ impl ServeArgs {
             InvitationPolicy::new(&settings.public_url, self.invitation_ttl_hours);
         settings.allow_insecure_webhooks = self.allow_insecure_webhooks;
         settings.metrics_tenant_labels = self.metrics_tenant_labels;
+        settings.token_rate_limit = RateLimit {
+            per_second: self.token_rate_limit,
+            burst: self.token_rate_burst,
+        };
         settings.webhook_delivery.lease = Duration::from_secs(self.webhook_lease_secs.max(1));
         settings.sso = SsoSettings {
             secret_key: secret_key.map(SecretKey::parse).transpose()?,

@@ -5,9 +5,9 @@ use serde_json::json;
 
 use crate::clock::now_micros;
 use crate::scim::schema::Registry;
-use crate::store::{Store, TenantRecord};
+use crate::store::{RateLimit, Store, TenantRecord};
 use crate::tenant::TenantSlug;
-use crate::tenant::tenants::{self, SeatChange};
+use crate::tenant::tenants::{self, PolicyChange, SeatChange};
 
 #[derive(Debug, Subcommand)]
 pub enum TenantCommand {
@@ -21,7 +21,7 @@ pub enum TenantCommand {
         #[arg(long)]
         name: Option<String>,
     },
-    /// Change a tenant's seat limit or locked attributes.
+    /// Change a tenant's seat limit, locked attributes or request rate.
     Update {
         slug: String,
         #[arg(long, conflicts_with = "unlimited_seats")]
@@ -31,6 +31,15 @@ pub enum TenantCommand {
         /// Comma-separated attributes locked once set, e.g. userName,userType,name.givenName,emails.
         #[arg(long, value_delimiter = ',', num_args = 0..)]
         immutable: Option<Vec<String>>,
+        /// Requests per second each of the tenant's SCIM tokens may make (0: no limit).
+        #[arg(long, conflicts_with = "default_rate_limit", requires = "rate_burst")]
+        rate_limit: Option<u32>,
+        /// Requests a token may make at once before the average applies (with --rate-limit).
+        #[arg(long, requires = "rate_limit")]
+        rate_burst: Option<u32>,
+        /// Back to the gateway's default rate (`serve --token-rate-limit`).
+        #[arg(long)]
+        default_rate_limit: bool,
     },
     /// List tenants.
     List,
@@ -42,6 +51,7 @@ fn to_json(t: &TenantRecord) -> serde_json::Value {
     json!({
         "id": t.id, "slug": t.slug, "displayName": t.display_name, "seatLimit": t.seat_limit,
         "seatsUsed": t.seats_used, "immutableAttributes": t.immutable_attributes,
+        "rateLimit": t.rate_limit.map(|l| json!({"perSecond": l.per_second, "burst": l.burst})),
     })
 }
 
@@ -50,8 +60,13 @@ fn describe(t: &TenantRecord) -> String {
         Some(limit) => format!("{} of {limit} seats used", t.seats_used),
         None => format!("{} seats used, no limit", t.seats_used),
     };
+    let rate = match t.rate_limit {
+        Some(RateLimit { per_second: 0, .. }) => "no rate limit".to_string(),
+        Some(l) => format!("{}/s per token, burst {}", l.per_second, l.burst),
+        None => "default rate".to_string(),
+    };
     format!(
-        "{}\t{}\t{seats}\tlocked: {}",
+        "{}\t{}\t{seats}\tlocked: {}\t{rate}",
         t.slug,
         t.display_name,
         t.immutable_attributes.join(",")
@@ -78,19 +93,33 @@ pub async fn run(store: &Store, cmd: TenantCommand, as_json: bool) -> anyhow::Re
             seats,
             unlimited_seats,
             immutable,
+            rate_limit,
+            rate_burst,
+            default_rate_limit,
         } => {
             let slug = TenantSlug::parse(&slug)?;
-            let change = match (seats, unlimited_seats) {
+            let seats = match (seats, unlimited_seats) {
                 (Some(n), _) => SeatChange::Limit(n),
                 (None, true) => SeatChange::Unlimited,
                 (None, false) => SeatChange::Keep,
+            };
+            let rate_limit = match (rate_limit, rate_burst, default_rate_limit) {
+                (Some(per_second), Some(burst), _) => Some(Some(RateLimit { per_second, burst })),
+                (_, _, true) => Some(None),
+                _ => None,
+            };
+            let change = PolicyChange {
+                seats,
+                immutable_attributes: immutable,
+                rate_limit,
+                ..PolicyChange::default()
             };
             let registry = Registry::load()?;
             let schemas = registry
                 .user()
                 .ok_or_else(|| anyhow::anyhow!("the User schema is missing"))?;
             let tenant =
-                tenants::update_tenant(store, schemas, &slug, change, immutable, now_micros())
+                tenants::update_tenant_by(store, "cli", schemas, &slug, change, now_micros())
                     .await?;
             print(&tenant);
         }

@@ -4,16 +4,35 @@
 use std::sync::Arc;
 
 use axum::extract::{OriginalUri, RawPathParams, Request, State};
-use axum::http::Method;
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
 use super::error::{ApiError, scim_error_response};
 use super::extract::bearer_token;
+use super::rate_limit::RateLimited;
 use crate::clock::now_micros;
 use crate::scim::ScimError;
 use crate::state::AppState;
 use crate::tenant::{Caller, tokens};
+
+/// 429 for a token over its rate, saying the limit and when to come back (whole seconds, at
+/// least one: what `Retry-After` can say).
+fn rate_limited_response(limited: RateLimited) -> Response {
+    let seconds = limited.retry_after.as_secs_f64().ceil().max(1.0);
+    let mut response = scim_error_response(&ScimError::new(
+        429,
+        None,
+        format!(
+            "this token's rate limit of {} requests per second (burst {}) is exceeded; retry after {seconds} s",
+            limited.limit.per_second, limited.limit.burst
+        ),
+    ));
+    if let Ok(value) = HeaderValue::from_str(&format!("{seconds}")) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
 
 /// The kind of the connection whose token a SCIM request carried, kept with its answer.
 #[derive(Debug, Clone)]
@@ -45,6 +64,12 @@ pub async fn require_token(
     let summary = format!("{} {}", request.method(), uri.path());
     match grant.filter(|g| g.tenant.slug == slug) {
         Some(grant) => {
+            if let Err(limited) = state
+                .rate_limits
+                .check(&grant.token_id, grant.tenant.rate_limit)
+            {
+                return Ok(rate_limited_response(limited));
+            }
             request.extensions_mut().insert(Caller {
                 tenant: Arc::clone(&grant.tenant),
                 connection_id: Some(grant.connection_id.clone()),

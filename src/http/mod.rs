@@ -6,6 +6,7 @@ pub mod error;
 mod extract;
 mod health;
 mod metrics;
+pub mod rate_limit;
 mod request_id;
 mod response;
 mod scim;

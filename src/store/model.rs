@@ -13,8 +13,17 @@ pub struct TenantRecord {
     pub seat_limit: Option<i64>,
     pub seats_used: i64,
     pub immutable_attributes: Vec<String>,
+    /// The tenant's own request rate per SCIM token; `None`: the gateway's default.
+    pub rate_limit: Option<RateLimit>,
     pub created_at: Micros,
     pub updated_at: Micros,
+}
+
+/// Requests a SCIM token may make: `per_second` on average (0: no limit), up to `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RateLimit {
+    pub per_second: u32,
+    pub burst: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -136,5 +136,10 @@ pub(super) fn migrator() -> Migrator {
             "fixed_planner_statistics",
             include_str!("../../migrations/postgres/0024_fixed_planner_statistics.sql"),
         ),
+        (
+            25,
+            "rate_limits",
+            include_str!("../../migrations/postgres/0025_rate_limits.sql"),
+        ),
     ])
 }

@@ -1,7 +1,7 @@
 //! Tenants, directory connections and SCIM tokens.
 
 use super::row::AnyRow;
-use super::{ConnectionId, TenantId, TokenId, TokenPrefix};
+use super::{ConnectionId, RateLimit, TenantId, TokenId, TokenPrefix};
 use super::{
     ConnectionRecord, Micros, SqlFragment, SqlParam, Store, StoreError, TenantRecord, TokenGrant,
     TokenRecord, Tx, UserCounts, params,
@@ -9,7 +9,8 @@ use super::{
 
 macro_rules! tenant_columns {
     () => {
-        "t.id, t.slug, t.display_name, t.seat_limit, t.seats_used, t.immutable_attributes, t.created_at, t.updated_at"
+        "t.id, t.slug, t.display_name, t.seat_limit, t.seats_used, t.immutable_attributes, \
+         t.rate_limit_per_sec, t.rate_limit_burst, t.created_at, t.updated_at"
     };
 }
 
@@ -23,9 +24,28 @@ fn tenant_from_row(row: &AnyRow<'_>) -> Result<TenantRecord, StoreError> {
         seats_used: row.column("seats_used")?,
         immutable_attributes: serde_json::from_str(&immutables)
             .map_err(|e| StoreError::Corrupt(format!("tenants.immutable_attributes: {e}")))?,
+        rate_limit: rate_limit_of(
+            row.column("rate_limit_per_sec")?,
+            row.column("rate_limit_burst")?,
+        )?,
         created_at: row.column("created_at")?,
         updated_at: row.column("updated_at")?,
     })
+}
+
+/// A tenant's rate limit from its two columns (both set, or both NULL).
+fn rate_limit_of(
+    per_second: Option<i64>,
+    burst: Option<i64>,
+) -> Result<Option<RateLimit>, StoreError> {
+    let (Some(per_second), Some(burst)) = (per_second, burst) else {
+        return Ok(None);
+    };
+    let corrupt = |_| StoreError::Corrupt("tenants.rate_limit_* out of range".into());
+    Ok(Some(RateLimit {
+        per_second: u32::try_from(per_second).map_err(corrupt)?,
+        burst: u32::try_from(burst).map_err(corrupt)?,
+    }))
 }
 
 fn token_from_row(row: &AnyRow<'_>) -> Result<TokenRecord, StoreError> {
@@ -184,11 +204,14 @@ impl Tx {
         tenant: &TenantRecord,
     ) -> Result<(), StoreError> {
         self.execute(
-            "UPDATE tenants SET display_name = $1, seat_limit = $2, immutable_attributes = $3, updated_at = $4 WHERE id = $5",
+            "UPDATE tenants SET display_name = $1, seat_limit = $2, immutable_attributes = $3, \
+             rate_limit_per_sec = $4, rate_limit_burst = $5, updated_at = $6 WHERE id = $7",
             params![
                 &tenant.display_name,
                 tenant.seat_limit,
                 list_text(&tenant.immutable_attributes),
+                tenant.rate_limit.map(|r| i64::from(r.per_second)),
+                tenant.rate_limit.map(|r| i64::from(r.burst)),
                 tenant.updated_at,
                 &tenant.id,
             ],

@@ -251,6 +251,7 @@ mod tests {
             seat_limit: None,
             seats_used: 0,
             immutable_attributes: Vec::new(),
+            rate_limit: None,
             created_at: 0,
             updated_at: 0,
         };

@@ -3,7 +3,7 @@
 use super::{DEFAULT_IMMUTABLE_ATTRIBUTES, TenantError, TenantSlug};
 use crate::scim::schema::ResourceSchemas;
 use crate::store::{
-    AuditRecord, Constraint, Micros, Store, StoreError, TenantId, TenantRecord, Tx,
+    AuditRecord, Constraint, Micros, RateLimit, Store, StoreError, TenantId, TenantRecord, Tx,
 };
 
 /// The audit event of `actor` acting on `tenant`'s settings.
@@ -57,6 +57,7 @@ pub async fn create_tenant_by(
             .iter()
             .map(|s| s.to_string())
             .collect(),
+        rate_limit: None,
         created_at: now,
         updated_at: now,
     };
@@ -75,8 +76,9 @@ pub async fn create_tenant_by(
 }
 
 /// How `tenant update` changes the seat limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SeatChange {
+    #[default]
     Keep,
     Limit(i64),
     Unlimited,
@@ -95,20 +97,27 @@ pub async fn update_tenant(
     let change = PolicyChange {
         seats,
         immutable_attributes,
-        jit: None,
+        ..PolicyChange::default()
     };
     update_tenant_by(store, "cli", schemas, slug, change, now).await
 }
 
 /// What a change of a tenant's policies changes; `None`/`Keep` keeps.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PolicyChange {
     pub seats: SeatChange,
     pub immutable_attributes: Option<Vec<String>>,
     /// Just-in-time provisioning at SSO sign-in; it lives with the tenant's SSO settings, so a
     /// tenant without them cannot turn it on.
     pub jit: Option<bool>,
+    /// The request rate each of the tenant's SCIM tokens may use: `Some(None)` goes back to
+    /// the gateway's default.
+    pub rate_limit: Option<Option<RateLimit>>,
 }
+
+/// The most requests per second (and burst) a tenant's rate limit may name: beyond what one
+/// process serves, so only a typo reaches it.
+pub const MAX_RATE_LIMIT: u32 = 1_000_000;
 
 /// Changes a tenant's policies, audited as `actor`'s act with the settings it changed.
 pub async fn update_tenant_by(
@@ -123,6 +132,7 @@ pub async fn update_tenant_by(
         seats,
         immutable_attributes,
         jit,
+        rate_limit,
     } = change;
     let mut tx = store.begin().await?;
     let mut tenant = tenant_in(&mut tx, slug.as_str()).await?;
@@ -139,6 +149,12 @@ pub async fn update_tenant_by(
     }
     if let Some(list) = immutable_attributes {
         tenant.immutable_attributes = canonical_attribute_paths(schemas, &list)?;
+    }
+    if let Some(rate_limit) = rate_limit {
+        if let Some(limit) = rate_limit {
+            check_rate_limit(limit)?;
+        }
+        tenant.rate_limit = rate_limit;
     }
     tenant.updated_at = now;
     tx.update_tenant_settings(&tenant).await?;
@@ -160,9 +176,22 @@ pub async fn update_tenant_by(
     if tenant.immutable_attributes != before.immutable_attributes {
         event.changed_attributes.push("lockedAttributes".into());
     }
+    if tenant.rate_limit != before.rate_limit {
+        event.changed_attributes.push("rateLimit".into());
+    }
     tx.insert_audit(&event).await?;
     tx.commit().await?;
     Ok(tenant)
+}
+
+/// A rate limit a tenant may have: a burst of at least one request, both within bounds.
+fn check_rate_limit(limit: RateLimit) -> Result<(), TenantError> {
+    if limit.burst == 0 || limit.burst > MAX_RATE_LIMIT || limit.per_second > MAX_RATE_LIMIT {
+        return Err(TenantError::InvalidArgument(format!(
+            "a rate limit is 0 (none) to {MAX_RATE_LIMIT} requests per second with a burst of 1 to {MAX_RATE_LIMIT}"
+        )));
+    }
+    Ok(())
 }
 
 /// Checks each path names a writable User attribute and returns it in canonical spelling.

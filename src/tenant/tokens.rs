@@ -408,6 +408,7 @@ mod tests {
                 seat_limit: None,
                 seats_used: 0,
                 immutable_attributes: vec![],
+                rate_limit: None,
                 created_at: 0,
                 updated_at: 0,
             }),

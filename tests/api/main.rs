@@ -33,6 +33,7 @@ mod operations;
 mod pages;
 mod plans;
 mod process;
+mod rate_limits;
 mod roles;
 mod sso;
 mod tenant_rules;

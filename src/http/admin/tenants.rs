@@ -15,7 +15,7 @@ use crate::clock::now_micros;
 use crate::http::error::AdminError;
 use crate::scim::ScimError;
 use crate::state::AppState;
-use crate::store::{TenantId, TenantRecord};
+use crate::store::{RateLimit, TenantId, TenantRecord};
 use crate::tenant::admin_settings;
 use crate::tenant::operators::{self, AdminPermission};
 use crate::tenant::tenants::{PolicyChange, SeatChange};
@@ -37,6 +37,8 @@ pub struct TenantView {
     pub sso_configured: bool,
     /// Whether SSO admits a user nobody provisioned, taking a seat (just-in-time provisioning).
     pub jit: bool,
+    /// The tenant's own rate limit per SCIM token; `null`: the gateway's default.
+    pub rate_limit: Option<RateLimitView>,
     pub created_at: String,
 }
 
@@ -51,6 +53,10 @@ impl TenantView {
             locked_attributes: t.immutable_attributes,
             sso_configured: jit.is_some(),
             jit: jit.unwrap_or(false),
+            rate_limit: t.rate_limit.map(|l| RateLimitView {
+                per_second: l.per_second,
+                burst: l.burst,
+            }),
             created_at: timestamp(t.created_at),
         }
     }
@@ -175,6 +181,21 @@ pub struct PolicyPatch {
     /// Just-in-time provisioning at SSO sign-in (a user nobody provisioned gets in and takes a
     /// seat). Turning it on needs the tenant's SSO settings (`sso set`).
     pub jit: Option<bool>,
+    /// The request rate of each of the tenant's SCIM tokens, or `null` for the gateway's default
+    /// (`serve --token-rate-limit`).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<RateLimitView>)]
+    pub rate_limit: Option<Option<RateLimitView>>,
+}
+
+/// Requests a SCIM token may make.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateLimitView {
+    /// Requests per second on average; 0 for no limit.
+    pub per_second: u32,
+    /// Requests a token may make at once before the average applies (at least 1).
+    pub burst: u32,
 }
 
 /// Changes a tenant's policies. Needs `settings:manage`.
@@ -213,6 +234,12 @@ pub async fn update_tenant(
         },
         immutable_attributes: patch.locked_attributes,
         jit: patch.jit,
+        rate_limit: patch.rate_limit.map(|limit| {
+            limit.map(|l| RateLimit {
+                per_second: l.per_second,
+                burst: l.burst,
+            })
+        }),
     };
     let tenant =
         admin_settings::update_policies(&state.store, schemas, &actor, &slug, change, now_micros())
