@@ -41,7 +41,7 @@ impl App {
             settings.invitations.public_url = settings.public_url.clone();
         }
         settings.listen = bound;
-        let registry = Registry::load()?;
+        let registry = Registry::load()?.with_attribute_limits(settings.limits.attributes);
         let sso = &settings.sso;
         if let Some(secret) = &sso.secret_key {
             session::ensure_signing_key(&store, secret, now_micros()).await?;

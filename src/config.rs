@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::scim::filter::FilterLimits;
+use crate::scim::limits::AttributeLimits;
 use crate::scim::list::ListLimits;
 use crate::sso::secret_key::SecretKey;
 use crate::store::RateLimit;
@@ -34,6 +35,8 @@ pub struct Limits {
     pub max_import_bytes: usize,
     /// Seconds a pagination cursor stays valid (advertised as `pagination.cursorTimeout`).
     pub cursor_timeout_secs: i64,
+    /// Sizes of attribute values: string length, values per attribute, members per operation.
+    pub attributes: AttributeLimits,
 }
 
 impl Limits {
@@ -60,6 +63,7 @@ impl Default for Limits {
             bulk_max_payload_bytes: 4 * 1024 * 1024,
             max_import_bytes: 64 * 1024 * 1024,
             cursor_timeout_secs: 3600,
+            attributes: AttributeLimits::default(),
         }
     }
 }

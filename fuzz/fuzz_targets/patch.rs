@@ -4,6 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use scim_gateway::scim::filter::FilterLimits;
+use scim_gateway::scim::limits::AttributeLimits;
 use scim_gateway::scim::members::split_group_patch;
 use scim_gateway::scim::patch::{apply_patch, parse_patch_request};
 use serde_json::{Map, Value, json};
@@ -23,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     let limits = FilterLimits::default();
     if let Ok(request) = parse_patch_request(&body, 1000) {
         let _ = apply_patch(users, &user, "u1", &request, limits);
-        if let Ok(split) = split_group_patch(request, limits) {
+        if let Ok(split) = split_group_patch(request, limits, AttributeLimits::default()) {
             let _ = apply_patch(groups, &Map::new(), "g1", &split.attributes, limits);
         }
     }

@@ -6,11 +6,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Args;
+use clap::builder::TypedValueParser;
 
 use super::demo;
 use crate::app::App;
 use crate::config::{DEFAULT_TOKEN_RATE_LIMIT, Limits, Settings, SsoSettings};
 use crate::scim::filter::FilterLimits;
+use crate::scim::limits::AttributeLimits;
 use crate::sso::secret_key::SecretKey;
 use crate::store::{RateLimit, Store};
 
@@ -55,6 +57,15 @@ pub struct ServeArgs {
     /// Largest CSV file an admin may upload to import (413 beyond).
     #[arg(long, env = "SCIM_GATEWAY_MAX_IMPORT_BYTES", default_value_t = Limits::default().max_import_bytes)]
     pub max_import_bytes: usize,
+    /// Longest string value of an attribute, in characters (400 invalidValue beyond).
+    #[arg(long, env = "SCIM_GATEWAY_MAX_STRING_CHARS", default_value_t = AttributeLimits::default().max_string_chars, value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
+    pub max_string_chars: usize,
+    /// Most values of one multi-valued attribute (emails, skills, roles, …; not group members).
+    #[arg(long, env = "SCIM_GATEWAY_MAX_VALUES", default_value_t = AttributeLimits::default().max_values, value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
+    pub max_values: usize,
+    /// Most members one group PATCH operation adds, removes or replaces (400 tooMany beyond).
+    #[arg(long, env = "SCIM_GATEWAY_MAX_MEMBERS_PER_OPERATION", default_value_t = AttributeLimits::default().max_members_per_operation, value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
+    pub max_members_per_operation: usize,
     /// Seconds a pagination cursor stays valid.
     #[arg(long, env = "SCIM_GATEWAY_CURSOR_TIMEOUT_SECS", default_value_t = Limits::default().cursor_timeout_secs)]
     pub cursor_timeout_secs: i64,
@@ -125,6 +136,11 @@ impl ServeArgs {
             bulk_max_payload_bytes: self.bulk_max_payload_bytes,
             max_import_bytes: self.max_import_bytes,
             cursor_timeout_secs: self.cursor_timeout_secs.max(1),
+            attributes: AttributeLimits {
+                max_string_chars: self.max_string_chars,
+                max_values: self.max_values,
+                max_members_per_operation: self.max_members_per_operation,
+            },
         };
         Ok(settings)
     }

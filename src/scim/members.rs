@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::filter::{CompValue, CompareOp, Filter, FilterLimits, parse_filter};
+use super::limits::AttributeLimits;
 use super::patch::{OpKind, Operation, PatchRequest};
 use super::resource::Tolerance;
 use super::text::strip_prefix_ignore_case;
@@ -17,6 +18,18 @@ pub enum MemberChange {
     Remove(Vec<String>),
     RemoveAll,
     Replace(Vec<String>),
+}
+
+impl MemberChange {
+    /// How many members the change names.
+    fn members(&self) -> usize {
+        match self {
+            MemberChange::Add(ids) | MemberChange::Remove(ids) | MemberChange::Replace(ids) => {
+                ids.len()
+            }
+            MemberChange::RemoveAll => 0,
+        }
+    }
 }
 
 /// A group PATCH split in two: operations on the group's own attributes, and membership changes.
@@ -105,10 +118,12 @@ fn filtered_ids(filter: &Filter) -> Option<Vec<String>> {
     }
 }
 
-/// Splits a group PATCH into attribute operations and membership changes.
+/// Splits a group PATCH into attribute operations and membership changes; an operation naming
+/// more members than `attribute_limits` allows is `tooMany`.
 pub fn split_group_patch(
     request: PatchRequest,
     limits: FilterLimits,
+    attribute_limits: AttributeLimits,
 ) -> Result<GroupPatch, ScimError> {
     let mut out = GroupPatch::default();
     out.attributes.tolerances = request.tolerances;
@@ -121,6 +136,11 @@ pub fn split_group_patch(
             (Some(path), kind) if let Some(rest) = is_members_path(path) => {
                 let change =
                     member_change(kind, rest, op.value.as_ref(), limits, &mut out).map_err(at)?;
+                if let Some(change) = &change {
+                    attribute_limits
+                        .check_members(change.members())
+                        .map_err(at)?;
+                }
                 out.members.extend(change);
             }
             (None, OpKind::Add | OpKind::Replace) => {
@@ -132,6 +152,7 @@ pub fn split_group_patch(
                 for (key, value) in fields {
                     if key.eq_ignore_ascii_case("members") {
                         let ids = member_ids(value, &mut out.ignored).map_err(at)?;
+                        attribute_limits.check_members(ids.len()).map_err(at)?;
                         out.members.push(match op.kind {
                             OpKind::Replace => MemberChange::Replace(ids),
                             _ => MemberChange::Add(ids),
@@ -205,7 +226,7 @@ mod tests {
 
     fn split(ops: Value) -> Result<GroupPatch, ScimError> {
         let request = parse_patch_request(&json!({"Operations": ops}), 1000)?;
-        split_group_patch(request, FilterLimits::default())
+        split_group_patch(request, FilterLimits::default(), AttributeLimits::default())
     }
 
     #[test]

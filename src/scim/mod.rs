@@ -4,6 +4,7 @@
 pub mod bulk;
 pub mod error;
 pub mod filter;
+pub mod limits;
 pub mod list;
 pub mod members;
 pub mod patch;

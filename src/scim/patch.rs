@@ -148,7 +148,7 @@ pub fn apply_patch(
     let mut engine = Engine {
         schemas,
         work: doc.clone(),
-        notes: Parsed::default(),
+        notes: Parsed::within(schemas.limits),
         resource_id,
         limits,
         scratch: Map::new(),

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::limits::AttributeLimits;
 use super::schema::{AttrType, Attribute, Mutability, ResourceSchemas, Schema};
 use super::{ScimError, ScimType};
 
@@ -65,9 +66,19 @@ impl Tolerance {
 pub struct Parsed {
     pub doc: Map<String, Value>,
     pub tolerances: Vec<Tolerance>,
+    /// The sizes the values read may have.
+    pub limits: AttributeLimits,
 }
 
 impl Parsed {
+    /// Nothing read yet; values are read within `limits`.
+    pub fn within(limits: AttributeLimits) -> Self {
+        Self {
+            limits,
+            ..Self::default()
+        }
+    }
+
     pub fn note(&mut self, tolerance: Tolerance) {
         if !self.tolerances.contains(&tolerance) {
             self.tolerances.push(tolerance);
@@ -75,15 +86,19 @@ impl Parsed {
     }
 }
 
+/// The one multi-valued attribute whose values are not counted against `max_values`.
+const GROUP_MEMBERS: &str = "members";
+
 /// Reads a POST or PUT body into the stored form. Attribute names are matched without regard to
-/// case; unknown attributes and schema URIs are ignored; wrong types are `400 invalidValue`.
+/// case; unknown attributes and schema URIs are ignored; wrong types are `400 invalidValue`;
+/// values beyond the schemas' `limits` are `400 invalidValue` naming the limit.
 pub fn parse_resource(schemas: ResourceSchemas<'_>, body: &Value) -> Result<Parsed, ScimError> {
     let Some(object) = body.as_object() else {
         return Err(ScimError::invalid_syntax(
             "the request body must be a JSON object",
         ));
     };
-    let mut parsed = Parsed::default();
+    let mut parsed = Parsed::within(schemas.limits);
     for (key, value) in object {
         place_top_level(schemas, key, value, &mut parsed)?;
     }
@@ -270,6 +285,10 @@ pub fn read_attribute(
             vec![single]
         }
     };
+    // A group's members live in their own table and are bounded per PATCH operation instead.
+    if label != GROUP_MEMBERS {
+        parsed.limits.check_values(label, items.len())?;
+    }
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         if let Some(v) = read_value(attr, label, item, parsed)? {
@@ -358,9 +377,11 @@ fn read_scalar(
             AttrType::String | AttrType::Reference | AttrType::Binary | AttrType::DateTime,
             Value::String(s),
         ) if s.is_empty() => Ok(None),
-        (AttrType::String | AttrType::Reference | AttrType::Binary, Value::String(_)) => {
+        (AttrType::String | AttrType::Reference, Value::String(s)) => {
+            parsed.limits.check_string(label, s)?;
             Ok(Some(value.clone()))
         }
+        (AttrType::Binary, Value::String(_)) => Ok(Some(value.clone())),
         (AttrType::String | AttrType::Reference | AttrType::Binary, _) => wrong("a string"),
         (AttrType::DateTime, Value::String(s)) => match OffsetDateTime::parse(s, &Rfc3339) {
             Ok(_) => Ok(Some(value.clone())),

@@ -492,7 +492,7 @@ pub async fn patch_group(
 ) -> Result<Group, TenantError> {
     ctx.audited("group.patch", Some(id.as_str()), async {
         let request = parse_patch_request(body, MAX_PATCH_OPERATIONS)?;
-        let split = split_group_patch(request, limits)?;
+        let split = split_group_patch(request, limits, ctx.schemas.limits)?;
         let mut tx = ctx.store.begin().await?;
         let old = lock_group(&mut tx, ctx.caller, id, if_match).await?;
         let mut tolerances: Vec<String> = split

@@ -197,11 +197,17 @@ async fn limits_are_advertised_and_enforced_with_413() {
             .unwrap()
             .contains("maxOperations is 1000")
     );
-    // Bigger than a single request may be (1 MiB), within maxPayloadSize: accepted.
-    let mut big = user("big");
-    big["title"] = json!("x".repeat(1_500_000));
-    let out = bulk(&app, json!({"schemas": [BULK], "Operations": [{"method": "POST", "path": "/Users", "bulkId": "b", "data": big}]})).await;
-    assert_eq!(statuses(&out), ["201"]);
+    // Bigger than a single request may be (1 MiB), within maxPayloadSize: accepted. Each title
+    // is within the 2,048 characters a string may have; 600 of them make 1.2 MB.
+    let operations: Vec<Value> = (0..600)
+        .map(|i| {
+            let mut big = user(&format!("big{i}"));
+            big["title"] = json!("x".repeat(2_000));
+            json!({"method": "POST", "path": "/Users", "bulkId": format!("b{i}"), "data": big})
+        })
+        .collect();
+    let out = bulk(&app, json!({"schemas": [BULK], "Operations": operations})).await;
+    assert_eq!(statuses(&out), vec!["201"; 600]);
     let mut huge = user("huge");
     huge["title"] = json!("x".repeat(5_000_000));
     let response = app.post("/Bulk", &json!({"schemas": [BULK], "Operations": [{"method": "POST", "path": "/Users", "bulkId": "h", "data": huge}]})).await;

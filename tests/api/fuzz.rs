@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 use scim_gateway::clock::now_micros;
 use scim_gateway::scim::bulk::parse_bulk_request;
 use scim_gateway::scim::filter::{FilterLimits, matches_resource, parse_filter};
+use scim_gateway::scim::limits::AttributeLimits;
 use scim_gateway::scim::list::{ListLimits, ListRequest};
 use scim_gateway::scim::members::split_group_patch;
 use scim_gateway::scim::patch::{apply_patch, parse_patch_request};
@@ -321,7 +322,7 @@ fn fuzz_patch_documents() {
     let target = |body: Value| {
         if let Ok(request) = parse_patch_request(&body, 1000) {
             let _ = apply_patch(users, &user_doc, "u1", &request, limits);
-            if let Ok(split) = split_group_patch(request, limits) {
+            if let Ok(split) = split_group_patch(request, limits, AttributeLimits::default()) {
                 let _ = apply_patch(groups, &Map::new(), "g1", &split.attributes, limits);
             }
         }

@@ -35,6 +35,7 @@ mod plans;
 mod process;
 mod rate_limits;
 mod roles;
+mod size_limits;
 mod sso;
 mod tenant_rules;
 mod users;

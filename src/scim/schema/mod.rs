@@ -7,6 +7,7 @@ pub use model::{AttrType, Attribute, Mutability, Returned, Schema, Uniqueness};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::scim::limits::AttributeLimits;
 use crate::scim::text::strip_prefix_ignore_case;
 use crate::scim::{CORE_USER_URN, ENTERPRISE_USER_URN, TENANT_USER_URN};
 
@@ -45,6 +46,7 @@ pub struct Registry {
     resource_type_documents: Vec<Value>,
     service_provider_config: Value,
     common: Vec<Attribute>,
+    attribute_limits: AttributeLimits,
 }
 
 #[derive(Debug, Clone)]
@@ -62,6 +64,8 @@ pub struct ResourceSchemas<'a> {
     pub extensions: &'a [Schema],
     /// `id` and `externalId`, which every resource has (RFC 7643 §3.1) but no schema lists.
     pub common: &'a [Attribute],
+    /// The sizes of values a request may carry.
+    pub limits: AttributeLimits,
 }
 
 /// The common attributes of RFC 7643 §3.1 that clients address by name (`meta` is answered
@@ -131,6 +135,7 @@ impl Registry {
             resource_type_documents,
             service_provider_config,
             common: parse("common attributes", COMMON_ATTRIBUTES_JSON)?,
+            attribute_limits: AttributeLimits::default(),
         })
     }
 
@@ -179,7 +184,14 @@ impl Registry {
             core: &rt.core,
             extensions: &rt.extensions,
             common: &self.common,
+            limits: self.attribute_limits,
         })
+    }
+
+    /// The registry with these limits on the values a request may carry.
+    pub fn with_attribute_limits(mut self, limits: AttributeLimits) -> Self {
+        self.attribute_limits = limits;
+        self
     }
 }
 
