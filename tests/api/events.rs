@@ -49,32 +49,21 @@ fn types(events: &[Value]) -> Vec<&str> {
     events.iter().map(|e| e["type"].as_str().unwrap()).collect()
 }
 
-async fn patch(app: &TestApp, path: &str, operations: Value) -> reqwest::Response {
-    app.client
-        .patch(app.url(path))
-        .bearer_auth(&app.token)
-        .json(&json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations}))
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn every_change_tells_its_event_and_a_refused_change_none() {
     let app = spawn_app_with(Some(2)).await;
     let (token, _) = operator_token(&app).await;
     let ada = app.create_user("ada").await;
     let ada_id = ada["id"].as_str().unwrap();
-    let changed = patch(
-        &app,
-        &format!("/Users/{ada_id}"),
-        json!([{"op": "replace", "path": "displayName", "value": "Ada L."}]),
-    )
-    .await;
+    let changed = app
+        .patch_ops(
+            &format!("/Users/{ada_id}"),
+            json!([{"op": "replace", "path": "displayName", "value": "Ada L."}]),
+        )
+        .await;
     assert_eq!(changed.status(), StatusCode::OK);
     assert_eq!(
-        patch(
-            &app,
+        app.patch_ops(
             &format!("/Users/{ada_id}"),
             json!([{"op": "replace", "path": "active", "value": false}])
         )
@@ -83,8 +72,7 @@ async fn every_change_tells_its_event_and_a_refused_change_none() {
         StatusCode::OK
     );
     assert_eq!(
-        patch(
-            &app,
+        app.patch_ops(
             &format!("/Users/{ada_id}"),
             json!([{"op": "replace", "path": "active", "value": true}])
         )
@@ -101,8 +89,7 @@ async fn every_change_tells_its_event_and_a_refused_change_none() {
     );
     // A locked attribute (userName) refuses the whole PATCH: no event either.
     assert_eq!(
-        patch(
-            &app,
+        app.patch_ops(
             &format!("/Users/{ada_id}"),
             json!([{"op": "replace", "path": "userName", "value": "x"}])
         )
@@ -114,15 +101,15 @@ async fn every_change_tells_its_event_and_a_refused_change_none() {
         "displayName": "Sales", "members": [{"value": ada_id}]});
     let group: Value = app.post("/Groups", &group).await.json().await.unwrap();
     let group_id = group["id"].as_str().unwrap();
-    let renamed = patch(
-        &app,
-        &format!("/Groups/{group_id}"),
-        json!([
+    let renamed = app
+        .patch_ops(
+            &format!("/Groups/{group_id}"),
+            json!([
         {"op": "replace", "path": "displayName", "value": "Sales EMEA"},
         {"op": "add", "path": "members", "value": [{"value": bob_id}]},
         {"op": "remove", "path": format!("members[value eq \"{ada_id}\"]")}]),
-    )
-    .await;
+        )
+        .await;
     assert!(renamed.status().is_success());
     assert_eq!(
         app.delete(&format!("/Groups/{group_id}")).await.status(),
@@ -456,7 +443,7 @@ async fn effective_role_changes_are_told_per_user_and_per_group() {
     // bob names Agent in his SCIM roles, then an admin assigns him Lead, which the group then
     // gives him too: the second grant changes nothing and tells nothing.
     let roles = json!([{"op": "add", "path": "roles", "value": [{"value": "Agent"}]}]);
-    let patched = patch(&app, &format!("/Users/{bob}"), roles).await;
+    let patched = app.patch_ops(&format!("/Users/{bob}"), roles).await;
     assert_eq!(patched.status(), StatusCode::OK);
     let assign = format!("/tenants/{TENANT}/users/{bob}/roles/Lead");
     assert!(
@@ -468,12 +455,12 @@ async fn effective_role_changes_are_told_per_user_and_per_group() {
         {"op": "add", "path": "members", "value": [{"value": bob}]},
         {"op": "remove", "path": format!("members[value eq \"{ada}\"]")}
     ]);
-    let patched = patch(&app, &format!("/Groups/{leads}"), members).await;
+    let patched = app.patch_ops(&format!("/Groups/{leads}"), members).await;
     assert_eq!(patched.status(), StatusCode::NO_CONTENT);
     // Renaming the group takes Lead from its members; mapping the new name gives it back;
     // deleting the group takes it again.
     let rename = json!([{"op": "replace", "path": "displayName", "value": "Leads"}]);
-    let renamed = patch(&app, &format!("/Groups/{leads}"), rename).await;
+    let renamed = app.patch_ops(&format!("/Groups/{leads}"), rename).await;
     assert_eq!(renamed.status(), StatusCode::NO_CONTENT);
     let remap = format!("/tenants/{TENANT}/roles/Lead/groups/Leads");
     assert!(send(Method::PUT, remap, Value::Null).await.is_success());

@@ -1,26 +1,15 @@
 //! Groups over HTTP: every membership form Entra ID and Okta send, uniqueness, filters, and the
 //! lifecycle links between users and groups.
 
-use reqwest::{Response, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_scim_error, spawn_app};
 
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-async fn patch(app: &TestApp, path: &str, operations: Value) -> Response {
-    app.client
-        .patch(app.url(path))
-        .bearer_auth(&app.token)
-        .header("content-type", "application/scim+json")
-        .body(json!({"schemas": [PATCH_OP], "Operations": operations}).to_string())
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn patch_204(app: &TestApp, path: &str, operations: Value) {
-    let response = patch(app, path, operations).await;
+    let response = app.patch_ops(path, operations).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(response.headers().contains_key("etag"));
 }
@@ -189,12 +178,12 @@ async fn display_names_are_unique_without_regard_to_case() {
     let response = app.post("/Groups", &json!({"displayName": "SALES"})).await;
     assert_scim_error(response, 409, Some("uniqueness")).await;
     let other = create_group(&app, "Support", &[]).await;
-    let response = patch(
-        &app,
-        &format!("/Groups/{}", other["id"].as_str().unwrap()),
-        json!([{"op": "replace", "path": "displayName", "value": "sales"}]),
-    )
-    .await;
+    let response = app
+        .patch_ops(
+            &format!("/Groups/{}", other["id"].as_str().unwrap()),
+            json!([{"op": "replace", "path": "displayName", "value": "sales"}]),
+        )
+        .await;
     assert_scim_error(response, 409, Some("uniqueness")).await;
     assert_scim_error(
         app.post("/Groups", &json!({"members": []})).await,
@@ -282,13 +271,13 @@ async fn every_membership_form_real_clients_send() {
     assert_eq!(replaced["members"].as_array().unwrap().len(), 2);
     assert_eq!(member_ids(&app, gid).await, sorted(&[&ids[1], &ids[4]]));
     // A different id in a path-less replace is a mutability error, nothing applied.
-    let response = patch(
-        &app,
-        &path,
-        json!([{"op": "add", "path": "members", "value": [{"value": ids[0]}]},
+    let response = app
+        .patch_ops(
+            &path,
+            json!([{"op": "add", "path": "members", "value": [{"value": ids[0]}]},
         {"op": "replace", "value": {"id": "another"}}]),
-    )
-    .await;
+        )
+        .await;
     assert_scim_error(response, 400, Some("mutability")).await;
     assert_eq!(member_ids(&app, gid).await, sorted(&[&ids[1], &ids[4]]));
 }

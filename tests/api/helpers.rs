@@ -195,6 +195,24 @@ impl TestApp {
             .expect("request")
     }
 
+    /// A SCIM PATCH of these operations.
+    pub async fn patch_ops(&self, path: &str, operations: Value) -> Response {
+        self.client
+            .patch(self.url(path))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/scim+json; charset=utf-8")
+            .body(
+                json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": operations,
+                })
+                .to_string(),
+            )
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn get(&self, path: &str) -> Response {
         self.get_with(&self.url(path), &self.token).await
     }

@@ -3,13 +3,11 @@
 //! Limits are set low for the test: 40 characters (an id is 36), 3 values, 3 members per
 //! operation.
 
-use reqwest::{Response, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_scim_error, spawn_app_configured, user};
 use scim_gateway::scim::limits::AttributeLimits;
-
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 async fn limited_app() -> TestApp {
     spawn_app_configured(None, |settings| {
@@ -20,17 +18,6 @@ async fn limited_app() -> TestApp {
         };
     })
     .await
-}
-
-async fn patch(app: &TestApp, path: &str, operations: Value) -> Response {
-    app.client
-        .patch(app.url(path))
-        .bearer_auth(&app.token)
-        .header("content-type", "application/scim+json")
-        .body(json!({"schemas": [PATCH_OP], "Operations": operations}).to_string())
-        .send()
-        .await
-        .expect("patch")
 }
 
 fn emails(n: usize) -> Value {
@@ -76,12 +63,12 @@ async fn a_string_at_the_limit_is_stored_and_one_character_more_is_refused() {
         .as_str()
         .expect("id")
         .to_string();
-    let too_long = patch(
-        &app,
-        &format!("/Users/{id}"),
-        json!([{"op": "replace", "path": "displayName", "value": "x".repeat(41)}]),
-    )
-    .await;
+    let too_long = app
+        .patch_ops(
+            &format!("/Users/{id}"),
+            json!([{"op": "replace", "path": "displayName", "value": "x".repeat(41)}]),
+        )
+        .await;
     assert_scim_error(too_long, 400, Some("invalidValue")).await;
     let kept: Value = app
         .get(&format!("/Users/{id}"))
@@ -111,12 +98,12 @@ async fn values_at_the_limit_are_stored_and_one_more_is_refused() {
     );
 
     // A PATCH that would take the user to four emails is refused whole.
-    let added = patch(
-        &app,
-        &format!("/Users/{id}"),
-        json!([{"op": "add", "path": "emails", "value": [{"value": "m9@x.io"}]}]),
-    )
-    .await;
+    let added = app
+        .patch_ops(
+            &format!("/Users/{id}"),
+            json!([{"op": "add", "path": "emails", "value": [{"value": "m9@x.io"}]}]),
+        )
+        .await;
     assert_scim_error(added, 400, Some("invalidValue")).await;
     let kept: Value = app
         .get(&format!("/Users/{id}"))
@@ -162,19 +149,19 @@ async fn members_per_operation_are_limited_while_a_group_may_hold_more() {
     assert_eq!(status, StatusCode::CREATED, "{group}");
     let path = format!("/Groups/{}", group["id"].as_str().expect("id"));
 
-    let three = patch(
-        &app,
-        &path,
-        json!([{"op": "remove", "path": "members", "value": members(&ids[..3])}]),
-    )
-    .await;
+    let three = app
+        .patch_ops(
+            &path,
+            json!([{"op": "remove", "path": "members", "value": members(&ids[..3])}]),
+        )
+        .await;
     assert_eq!(three.status(), StatusCode::NO_CONTENT);
-    let four = patch(
-        &app,
-        &path,
-        json!([{"op": "add", "path": "members", "value": members(&ids[..4])}]),
-    )
-    .await;
+    let four = app
+        .patch_ops(
+            &path,
+            json!([{"op": "add", "path": "members", "value": members(&ids[..4])}]),
+        )
+        .await;
     let error = assert_scim_error(four, 400, Some("tooMany")).await;
     assert!(
         error["detail"]

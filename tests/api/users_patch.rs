@@ -1,7 +1,7 @@
 //! PATCH on users over HTTP, replaying what Entra ID (both dialects) and Okta send through a
 //! user's life: create → update → deactivate → reactivate → delete.
 
-use reqwest::{Response, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_scim_error, set_locked_attributes, spawn_app, user};
@@ -10,19 +10,8 @@ const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const TENANT_EXT: &str = "urn:ietf:params:scim:schemas:extension:gateway:2.0:User";
 
-async fn patch(app: &TestApp, path: &str, operations: Value) -> Response {
-    app.client
-        .patch(app.url(path))
-        .bearer_auth(&app.token)
-        .header("content-type", "application/scim+json; charset=utf-8")
-        .body(json!({"schemas": [PATCH_OP], "Operations": operations}).to_string())
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn patch_ok(app: &TestApp, path: &str, operations: Value) -> Value {
-    let response = patch(app, path, operations).await;
+    let response = app.patch_ops(path, operations).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers().contains_key("etag"));
     response.json().await.unwrap()
@@ -98,8 +87,7 @@ async fn entra_default_dialect_lifecycle() {
 
     assert_eq!(app.delete(&path).await.status(), StatusCode::NO_CONTENT);
     assert_scim_error(
-        patch(
-            &app,
+        app.patch_ops(
             &path,
             json!([{"op": "Replace", "path": "active", "value": "False"}]),
         )
@@ -243,15 +231,15 @@ async fn a_patch_that_changes_a_locked_attribute_is_rejected_whole() {
     set_locked_attributes(&app, &["userName", "name.givenName"]).await;
     let created = app.create_user("locked").await;
     let path = format!("/Users/{}", created["id"].as_str().unwrap());
-    let response = patch(
-        &app,
-        &path,
-        json!([
-            {"op": "replace", "path": "displayName", "value": "Would change"},
-            {"op": "replace", "path": "name.givenName", "value": "Other"}
-        ]),
-    )
-    .await;
+    let response = app
+        .patch_ops(
+            &path,
+            json!([
+                {"op": "replace", "path": "displayName", "value": "Would change"},
+                {"op": "replace", "path": "name.givenName", "value": "Other"}
+            ]),
+        )
+        .await;
     let body = assert_scim_error(response, 400, Some("mutability")).await;
     assert!(body["detail"].as_str().unwrap().contains("name.givenName"));
     assert_eq!(
@@ -259,12 +247,9 @@ async fn a_patch_that_changes_a_locked_attribute_is_rejected_whole() {
         created,
         "nothing written"
     );
-    let response = patch(
-        &app,
-        &path,
-        json!([{"op": "remove", "path": "name.givenName"}]),
-    )
-    .await;
+    let response = app
+        .patch_ops(&path, json!([{"op": "remove", "path": "name.givenName"}]))
+        .await;
     assert_scim_error(response, 400, Some("mutability")).await;
     // The same value again is fine.
     let same = patch_ok(
@@ -314,7 +299,7 @@ async fn a_failing_operation_leaves_the_user_exactly_as_it_was() {
             "mutability",
         ),
     ] {
-        let response = patch(&app, &path, ops.clone()).await;
+        let response = app.patch_ops(&path, ops.clone()).await;
         assert_scim_error(response, 400, Some(kind)).await;
         assert_eq!(
             app.get(&path).await.json::<Value>().await.unwrap(),
@@ -383,12 +368,12 @@ async fn patch_enforces_tenant_extension_rules_and_seats_are_untouched() {
     let app = spawn_app().await;
     let created = app.create_user("agent").await;
     let path = format!("/Users/{}", created["id"].as_str().unwrap());
-    let response = patch(
-        &app,
-        &path,
-        json!([{"op": "add", "path": format!("{TENANT_EXT}:maxChats"), "value": 11}]),
-    )
-    .await;
+    let response = app
+        .patch_ops(
+            &path,
+            json!([{"op": "add", "path": format!("{TENANT_EXT}:maxChats"), "value": 11}]),
+        )
+        .await;
     assert_scim_error(response, 400, Some("invalidValue")).await;
     let ok = patch_ok(
         &app,
