@@ -4,35 +4,16 @@
 use std::sync::Arc;
 
 use axum::extract::{OriginalUri, RawPathParams, Request, State};
-use axum::http::{HeaderValue, Method, header};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::error::{ApiError, scim_error_response};
+use super::error::{ApiError, rate_limited_response, scim_error_response};
 use super::extract::bearer_token;
-use super::rate_limit::RateLimited;
 use crate::clock::now_micros;
 use crate::scim::ScimError;
 use crate::state::AppState;
 use crate::tenant::{Caller, tokens};
-
-/// 429 for a token over its rate, saying the limit and when to come back (whole seconds, at
-/// least one: what `Retry-After` can say).
-fn rate_limited_response(limited: RateLimited) -> Response {
-    let seconds = limited.retry_after.as_secs_f64().ceil().max(1.0);
-    let mut response = scim_error_response(&ScimError::new(
-        429,
-        None,
-        format!(
-            "this token's rate limit of {} requests per second (burst {}) is exceeded; retry after {seconds} s",
-            limited.limit.per_second, limited.limit.burst
-        ),
-    ));
-    if let Ok(value) = HeaderValue::from_str(&format!("{seconds}")) {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
-    response
-}
 
 /// The kind of the connection whose token a SCIM request carried, kept with its answer.
 #[derive(Debug, Clone)]

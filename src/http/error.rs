@@ -4,6 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::rate_limit::RateLimited;
 use crate::scim::{SCIM_CONTENT_TYPE, ScimError};
 use crate::sso::SsoError;
 use crate::store::StoreError;
@@ -134,6 +135,24 @@ pub fn scim_error_response(err: &ScimError) -> Response {
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer realm=\"SCIM\""),
         );
+    }
+    response
+}
+
+/// 429 for a token over its rate, saying the limit and when to come back (whole seconds, at
+/// least one: what `Retry-After` can say).
+pub fn rate_limited_response(limited: RateLimited) -> Response {
+    let seconds = limited.retry_after.as_secs_f64().ceil().max(1.0);
+    let mut response = scim_error_response(&ScimError::new(
+        429,
+        None,
+        format!(
+            "this token's rate limit of {} requests per second (burst {}) is exceeded; retry after {seconds} s",
+            limited.limit.per_second, limited.limit.burst
+        ),
+    ));
+    if let Ok(value) = HeaderValue::from_str(&format!("{seconds}")) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
 }
