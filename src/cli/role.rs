@@ -21,8 +21,12 @@ pub enum RoleCommand {
         description: Option<String>,
         #[arg(long)]
         template: bool,
+        /// Only group mappings give the role: SCIM `roles` values naming it grant nothing and
+        /// it cannot be assigned by hand.
+        #[arg(long)]
+        not_assignable: bool,
     },
-    /// Change a role's permissions, description or template flag.
+    /// Change a role's permissions, description, template flag or whether it is assignable.
     Update {
         #[arg(long)]
         tenant: String,
@@ -33,6 +37,9 @@ pub enum RoleCommand {
         description: Option<String>,
         #[arg(long)]
         template: Option<bool>,
+        /// false: only group mappings give the role from now on (its holders by hand lose it).
+        #[arg(long)]
+        assignable: Option<bool>,
     },
     /// List the tenant's roles and group mappings.
     List {
@@ -65,7 +72,7 @@ pub enum RoleCommand {
 
 fn to_json(role: &RoleRecord, groups: &[String]) -> serde_json::Value {
     json!({"name": role.name, "description": role.description, "permissions": role.permissions,
-           "template": role.is_template, "mappedGroups": groups})
+           "template": role.is_template, "assignable": role.assignable, "mappedGroups": groups})
 }
 
 pub async fn run(store: &Store, cmd: RoleCommand, as_json: bool) -> anyhow::Result<()> {
@@ -77,17 +84,16 @@ pub async fn run(store: &Store, cmd: RoleCommand, as_json: bool) -> anyhow::Resu
             permissions,
             description,
             template,
+            not_assignable,
         } => {
-            let role = roles::create_role(
-                store,
-                &tenant,
-                &name,
-                &permissions,
-                description.as_deref(),
-                template,
-                now,
-            )
-            .await?;
+            let spec = roles::RoleSpec {
+                name: &name,
+                permissions: &permissions,
+                description: description.as_deref(),
+                is_template: template,
+                assignable: !not_assignable,
+            };
+            let role = roles::create_role_by(store, "cli", &tenant, spec, now).await?;
             println!(
                 "{}",
                 if as_json {
@@ -103,17 +109,15 @@ pub async fn run(store: &Store, cmd: RoleCommand, as_json: bool) -> anyhow::Resu
             permissions,
             description,
             template,
+            assignable,
         } => {
-            let role = roles::update_role(
-                store,
-                &tenant,
-                &name,
-                permissions.as_deref(),
-                description.as_deref(),
-                template,
-                now,
-            )
-            .await?;
+            let update = roles::RoleUpdate {
+                permissions: permissions.as_deref(),
+                description: description.as_deref(),
+                is_template: template,
+                assignable,
+            };
+            let role = roles::update_role_by(store, "cli", &tenant, &name, update, now).await?;
             println!(
                 "{}",
                 if as_json {

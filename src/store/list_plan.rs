@@ -41,6 +41,9 @@ impl Narrowing {
 pub struct RoleHolders {
     pub role_id: RoleId,
     pub name_key: String,
+    /// Whether values and assignments give the role (a role that is not assignable comes only
+    /// from group mappings).
+    pub assignable: bool,
 }
 
 /// `narrowing` as conditions on `u`, their parameters appended to `out`. Each is an indexed
@@ -50,10 +53,16 @@ fn narrowing_conditions(narrowing: &Narrowing, out: &mut SqlFragment) -> Vec<Str
     if let Some(role) = &narrowing.holds_role {
         let id = out.bind(SqlParam::from(&role.role_id));
         let name = out.bind(SqlParam::Text(role.name_key.clone()));
+        let by_hand = if role.assignable {
+            format!(
+                "SELECT v.user_id FROM user_role_values v WHERE v.tenant_id = $1 AND v.value_key = {name} \
+                 UNION SELECT a.user_id FROM user_role_assignments a WHERE a.role_id = {id} UNION "
+            )
+        } else {
+            String::new()
+        };
         terms.push(format!(
-            "u.id IN (SELECT v.user_id FROM user_role_values v WHERE v.tenant_id = $1 AND v.value_key = {name} \
-             UNION SELECT a.user_id FROM user_role_assignments a WHERE a.role_id = {id} \
-             UNION SELECT m.member_id FROM group_role_mappings gm \
+            "u.id IN ({by_hand}SELECT m.member_id FROM group_role_mappings gm \
              JOIN groups g ON g.tenant_id = gm.tenant_id AND g.display_name_key = gm.group_name_key \
              JOIN group_members m ON m.group_id = g.id \
              WHERE gm.tenant_id = $1 AND gm.role_id = {id})"

@@ -307,6 +307,9 @@ pub struct RoleRecord {
     pub description: Option<String>,
     pub permissions: Vec<String>,
     pub is_template: bool,
+    /// Whether the role may be given by hand (a SCIM `roles` value, an admin's assignment);
+    /// otherwise it comes only from a group mapping.
+    pub assignable: bool,
     pub created_at: Micros,
     pub updated_at: Micros,
 }

@@ -141,5 +141,10 @@ pub(super) fn migrator() -> Migrator {
             "rate_limits",
             include_str!("../../migrations/postgres/0025_rate_limits.sql"),
         ),
+        (
+            26,
+            "role_assignable",
+            include_str!("../../migrations/postgres/0026_role_assignable.sql"),
+        ),
     ])
 }

@@ -17,6 +17,7 @@ fn role_from_row(row: &AnyRow<'_>) -> Result<RoleRecord, StoreError> {
         permissions: serde_json::from_str(&permissions)
             .map_err(|e| StoreError::Corrupt(format!("roles.permissions: {e}")))?,
         is_template: row.column("is_template")?,
+        assignable: row.column("assignable")?,
         created_at: row.column("created_at")?,
         updated_at: row.column("updated_at")?,
     })
@@ -31,7 +32,7 @@ fn mapping_from_row(row: &AnyRow<'_>) -> Result<GroupRoleMapping, StoreError> {
 
 fn roles_query(tenant_id: &TenantId) -> SqlFragment {
     SqlFragment::statement(
-        "SELECT id, tenant_id, name, description, permissions, is_template, created_at, updated_at \
+        "SELECT id, tenant_id, name, description, permissions, is_template, assignable, created_at, updated_at \
          FROM roles WHERE tenant_id = $1 ORDER BY name_key",
         vec![SqlParam::from(tenant_id)],
     )
@@ -92,8 +93,8 @@ impl Tx {
 
     pub async fn insert_role(&mut self, role: &RoleRecord) -> Result<(), StoreError> {
         self.execute(
-            "INSERT INTO roles (id, tenant_id, name, name_key, description, permissions, is_template, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO roles (id, tenant_id, name, name_key, description, permissions, is_template, assignable, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             params![
                 &role.id,
                 &role.tenant_id,
@@ -102,6 +103,7 @@ impl Tx {
                 &role.description,
                 serde_json::Value::from(role.permissions.clone()).to_string(),
                 role.is_template,
+                role.assignable,
                 role.created_at,
                 role.updated_at,
             ],
@@ -112,11 +114,13 @@ impl Tx {
 
     pub async fn update_role(&mut self, role: &RoleRecord) -> Result<(), StoreError> {
         self.execute(
-            "UPDATE roles SET description = $1, permissions = $2, is_template = $3, updated_at = $4 WHERE id = $5",
+            "UPDATE roles SET description = $1, permissions = $2, is_template = $3, assignable = $4, \
+             updated_at = $5 WHERE id = $6",
             params![
                 &role.description,
                 serde_json::Value::from(role.permissions.clone()).to_string(),
                 role.is_template,
+                role.assignable,
                 role.updated_at,
                 &role.id,
             ],
@@ -131,7 +135,7 @@ impl Tx {
         name: &str,
     ) -> Result<Option<RoleRecord>, StoreError> {
         let query = SqlFragment::statement(
-            "SELECT id, tenant_id, name, description, permissions, is_template, created_at, updated_at \
+            "SELECT id, tenant_id, name, description, permissions, is_template, assignable, created_at, updated_at \
              FROM roles WHERE tenant_id = $1 AND name_key = $2",
             params![tenant_id, fold(name)],
         );
@@ -245,7 +249,7 @@ impl Tx {
                 format!(
                     "SELECT v.user_id, r.name FROM user_role_values v \
                      JOIN roles r ON r.tenant_id = v.tenant_id AND r.name_key = v.value_key \
-                     WHERE v.user_id IN ({list}) \
+                     WHERE v.user_id IN ({list}) AND r.assignable \
                      UNION ALL SELECT m.member_id, r.name FROM group_members m \
                      JOIN groups g ON g.id = m.group_id \
                      JOIN group_role_mappings gm ON gm.tenant_id = g.tenant_id AND gm.group_name_key = g.display_name_key \
@@ -253,12 +257,29 @@ impl Tx {
                      WHERE m.member_id IN ({list}) AND g.tenant_id = ${tenant} \
                      AND (${except} IS NULL OR g.id <> ${except}) \
                      UNION ALL SELECT a.user_id, r.name FROM user_role_assignments a \
-                     JOIN roles r ON r.id = a.role_id WHERE a.user_id IN ({list})"
+                     JOIN roles r ON r.id = a.role_id WHERE a.user_id IN ({list}) AND r.assignable"
                 )
             },
             |row| Ok((row.column("user_id")?, row.column("name")?)),
             &[tenant, except],
         )
+        .await
+    }
+
+    /// The users holding `role` by hand: a SCIM `roles` value naming it, or an admin's assignment.
+    pub async fn role_holders_by_hand(
+        &mut self,
+        tenant_id: &TenantId,
+        role: &RoleRecord,
+    ) -> Result<Vec<UserId>, StoreError> {
+        let query = SqlFragment::statement(
+            "SELECT user_id FROM user_role_values WHERE tenant_id = $1 AND value_key = $2 \
+             UNION SELECT user_id FROM user_role_assignments WHERE role_id = $3",
+            params![tenant_id, fold(&role.name), &role.id],
+        );
+        self.fetch_all(query, |row| {
+            Ok(UserId::new(row.column::<String>("user_id")?))
+        })
         .await
     }
 

@@ -83,7 +83,7 @@ impl Catalog {
         })
     }
 
-    fn by_name(&self, name: &str) -> Option<&RoleRecord> {
+    pub(super) fn by_name(&self, name: &str) -> Option<&RoleRecord> {
         let key = name.to_lowercase();
         self.roles.iter().find(|r| r.name.to_lowercase() == key)
     }
@@ -140,7 +140,8 @@ pub struct RoleGrant<'c> {
     pub source: RoleSource,
 }
 
-/// Every role the user holds with its source, and the role values that named no catalog role.
+/// Every role the user holds with its source, and the role values that grant nothing (they name
+/// no catalog role, or a role that is not assignable by hand).
 pub fn role_grants<'c>(
     catalog: &'c Catalog,
     doc: &serde_json::Map<String, Value>,
@@ -151,11 +152,12 @@ pub fn role_grants<'c>(
     let mut unknown = Vec::new();
     for value in scim_role_values(doc) {
         match catalog.by_name(&value) {
-            Some(role) => grants.push(RoleGrant {
+            Some(role) if role.assignable => grants.push(RoleGrant {
                 role,
                 source: RoleSource::ScimValue,
             }),
-            None => unknown.push(value),
+            // No such role, or one that only a group mapping gives: the value grants nothing.
+            _ => unknown.push(value),
         }
     }
     for mapping in &catalog.mappings {
@@ -173,6 +175,7 @@ pub fn role_grants<'c>(
         assigned_role_ids
             .iter()
             .filter_map(|id| catalog.by_id(id))
+            .filter(|role| role.assignable)
             .map(|role| RoleGrant {
                 role,
                 source: RoleSource::Admin,
@@ -288,6 +291,9 @@ pub struct RoleSpec<'a> {
     pub permissions: &'a [String],
     pub description: Option<&'a str>,
     pub is_template: bool,
+    /// Whether it may be given by hand (SCIM `roles` values, admin assignments); otherwise only
+    /// group mappings grant it.
+    pub assignable: bool,
 }
 
 /// Creates a role (or a role template) in a tenant's catalog, as the CLI.
@@ -305,6 +311,7 @@ pub async fn create_role(
         permissions,
         description,
         is_template,
+        assignable: true,
     };
     create_role_by(store, "cli", tenant_slug, spec, now).await
 }
@@ -322,6 +329,7 @@ pub async fn create_role_by(
         permissions,
         description,
         is_template,
+        assignable,
     } = spec;
     let name = name.trim();
     if name.is_empty() || name.len() > 100 {
@@ -339,6 +347,7 @@ pub async fn create_role_by(
         description: description.map(str::to_string),
         permissions,
         is_template,
+        assignable,
         created_at: now,
         updated_at: now,
     };
@@ -361,24 +370,7 @@ pub struct RoleUpdate<'a> {
     pub permissions: Option<&'a [String]>,
     pub description: Option<&'a str>,
     pub is_template: Option<bool>,
-}
-
-/// Changes a role's permissions, description or template flag, as the CLI.
-pub async fn update_role(
-    store: &Store,
-    tenant_slug: &str,
-    name: &str,
-    permissions: Option<&[String]>,
-    description: Option<&str>,
-    is_template: Option<bool>,
-    now: Micros,
-) -> Result<RoleRecord, TenantError> {
-    let update = RoleUpdate {
-        permissions,
-        description,
-        is_template,
-    };
-    update_role_by(store, "cli", tenant_slug, name, update, now).await
+    pub assignable: Option<bool>,
 }
 
 /// Changes a role, audited as `actor`'s act.
@@ -394,6 +386,7 @@ pub async fn update_role_by(
         permissions,
         description,
         is_template,
+        assignable,
     } = update;
     let mut tx = store.begin().await?;
     let tenant = tenant_in(&mut tx, tenant_slug).await?;
@@ -410,8 +403,31 @@ pub async fn update_role_by(
     if let Some(t) = is_template {
         role.is_template = t;
     }
+    // Who holds the role by hand gains or loses it when that stops or starts counting.
+    let by_hand = match assignable {
+        Some(a) if a != role.assignable => tx.role_holders_by_hand(&tenant.id, &role).await?,
+        _ => Vec::new(),
+    };
+    let before = role_changes::role_names(&mut tx, &tenant.id, &by_hand, None).await?;
+    if let Some(a) = assignable {
+        role.assignable = a;
+    }
     role.updated_at = now;
     tx.update_role(&role).await?;
+    let caller = cli_caller(tenant.clone());
+    for user_id in &by_hand {
+        let held = before.get(user_id).cloned().unwrap_or_default();
+        let reason = format!(
+            "role '{}' assignable: {} by {actor}",
+            role.name, role.assignable
+        );
+        if let Some(mut told) =
+            role_changes::user_change(&mut tx, &caller, user_id, None, &held, &reason, now).await?
+        {
+            told.actor = actor.to_string();
+            tx.insert_event(&told).await?;
+        }
+    }
     let mut event = role_event(tenant, actor, "role.update", &role, now);
     event.changed_attributes = role.permissions.clone();
     tx.insert_audit(&event).await?;
@@ -528,6 +544,12 @@ pub async fn assign_role_by(
         .role_by_name(&tenant.id, role_name)
         .await?
         .ok_or_else(|| TenantError::NotFound(format!("role '{role_name}'")))?;
+    if !role.assignable && !unassign {
+        return Err(TenantError::InvalidArgument(format!(
+            "role '{}' is not assignable: it comes only from group mappings",
+            role.name
+        )));
+    }
     let user_id = tx
         .user_id_by_name(&tenant.id, user_name)
         .await?
@@ -586,6 +608,7 @@ mod tests {
             description: None,
             permissions: permissions.iter().map(|s| s.to_string()).collect(),
             is_template: false,
+            assignable: true,
             created_at: 0,
             updated_at: 0,
         }

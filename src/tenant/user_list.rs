@@ -210,6 +210,7 @@ async fn narrowing_of(
         narrowing.holds_role = Some(RoleHolders {
             role_id: role.id,
             name_key: key,
+            assignable: role.assignable,
         });
     }
     if let Some(name) = query.connection.as_deref() {

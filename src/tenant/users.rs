@@ -151,13 +151,24 @@ pub(super) async fn unknown_roles_warning(
 
 /// The warning of `unknown_roles_warning`, against a catalog already read.
 pub(super) fn unknown_roles_in(catalog: &Catalog, doc: &Map<String, Value>) -> Option<String> {
-    let unknown = effective(catalog, doc, &[], &[]).unknown_role_values;
-    (!unknown.is_empty()).then(|| {
-        format!(
+    let ignored = effective(catalog, doc, &[], &[]).unknown_role_values;
+    let (unassignable, unknown): (Vec<String>, Vec<String>) = ignored
+        .into_iter()
+        .partition(|value| catalog.by_name(value).is_some());
+    let mut warnings = Vec::new();
+    if !unknown.is_empty() {
+        warnings.push(format!(
             "role values that name no role of the catalog grant nothing: {}",
             unknown.join(", ")
-        )
-    })
+        ));
+    }
+    if !unassignable.is_empty() {
+        warnings.push(format!(
+            "role values that name roles given only by group mappings (not assignable) grant nothing: {}",
+            unassignable.join(", ")
+        ));
+    }
+    (!warnings.is_empty()).then(|| warnings.join("; "))
 }
 
 /// Creates a user from a SCIM document: takes a seat, inserts, audits; all or nothing.

@@ -282,3 +282,143 @@ async fn role_commands_run_from_the_cli() {
         json!(["analytics:view", "users:view"])
     );
 }
+
+/// The `user.roles_changed` events of the tenant's feed for `user`, oldest first: (added, removed).
+async fn roles_changed_of(app: &TestApp, user: &str) -> Vec<(Value, Value)> {
+    let tenant = app.store.tenant_by_slug(TENANT).await.unwrap().unwrap();
+    app.store
+        .event_feed(
+            scim_gateway::store::FeedScope::Tenant(&tenant.id),
+            None,
+            1000,
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .filter(|e| e.event_type == "user.roles_changed" && e.resource_id.as_deref() == Some(user))
+        .map(|e| (e.data["added"].clone(), e.data["removed"].clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_role_that_is_not_assignable_comes_only_from_group_mappings() {
+    let app = spawn_app().await;
+    let now = now_micros();
+    let (operator, _) = crate::admin::operator_token(&app).await;
+    let created = app
+        .client
+        .post(format!("{}/admin/v1/tenants/{TENANT}/roles", app.root))
+        .bearer_auth(&operator)
+        .json(
+            &json!({"name": "Supervisor", "permissions": ["conversations:*"], "assignable": false}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(created.json::<Value>().await.unwrap()["assignable"], false);
+    roles::map_group(&app.store, TENANT, "Leads", "Supervisor", false, now)
+        .await
+        .unwrap();
+
+    // A SCIM `roles` value naming it grants nothing, and the create says so in the audit trail.
+    let mut body = user("ada");
+    body["roles"] = json!([{"value": "Supervisor"}]);
+    let created: Value = app.post("/Users", &body).await.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(effective(&app, &id).await.0, json!([]));
+    let create = app
+        .audit()
+        .await
+        .into_iter()
+        .find(|e| e.action == "user.create")
+        .unwrap();
+    assert!(
+        create
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("not assignable")),
+        "{:?}",
+        create.reason
+    );
+
+    // An admin cannot assign it by hand.
+    let refused = roles::assign_role(&app.store, TENANT, "ada", "Supervisor", false, now).await;
+    assert!(
+        matches!(&refused, Err(scim_gateway::tenant::TenantError::InvalidArgument(d)) if d.contains("not assignable")),
+        "{refused:?}"
+    );
+    // The admin users table's role filter agrees: nobody holds it yet.
+    let holders = || async {
+        let path = format!("/tenants/{TENANT}/users?role=Supervisor");
+        let page: Value = crate::admin::admin_get(&app, &path, &operator)
+            .await
+            .json()
+            .await
+            .unwrap();
+        page["users"].as_array().unwrap().len()
+    };
+    assert_eq!(holders().await, 0);
+
+    // A group mapped to it does.
+    let group = app
+        .post(
+            "/Groups",
+            &json!({"displayName": "Leads", "members": [{"value": id}]}),
+        )
+        .await;
+    assert_eq!(group.status(), StatusCode::CREATED);
+    assert_eq!(effective(&app, &id).await.0, json!(["Supervisor"]));
+    assert_eq!(holders().await, 1);
+}
+
+#[tokio::test]
+async fn making_a_role_not_assignable_takes_it_from_its_holders_by_hand() {
+    let app = spawn_app().await;
+    catalog(&app).await;
+    let created: Value = app.post("/Users", &user("bob")).await.json().await.unwrap();
+    let bob = created["id"].as_str().unwrap().to_string();
+    let mut body = user("cy");
+    body["roles"] = json!([{"value": "Admin"}]);
+    let created: Value = app.post("/Users", &body).await.json().await.unwrap();
+    let cy = created["id"].as_str().unwrap().to_string();
+    roles::assign_role(&app.store, TENANT, "bob", "Admin", false, now_micros())
+        .await
+        .unwrap();
+    assert_eq!(effective(&app, &bob).await.0, json!(["Admin"]));
+    assert_eq!(effective(&app, &cy).await.0, json!(["Admin"]));
+
+    let update = roles::RoleUpdate {
+        assignable: Some(false),
+        ..roles::RoleUpdate::default()
+    };
+    let role = roles::update_role_by(&app.store, "cli", TENANT, "Admin", update, now_micros())
+        .await
+        .unwrap();
+    assert!(!role.assignable);
+    assert_eq!(effective(&app, &bob).await.0, json!([]));
+    assert_eq!(effective(&app, &cy).await.0, json!([]));
+    for user in [&bob, &cy] {
+        let told = roles_changed_of(&app, user).await;
+        assert_eq!(
+            told.last(),
+            Some(&(json!([]), json!(["Admin"]))),
+            "{user}: {told:?}"
+        );
+    }
+
+    // Back to assignable: both hold it again.
+    let update = roles::RoleUpdate {
+        assignable: Some(true),
+        ..roles::RoleUpdate::default()
+    };
+    roles::update_role_by(&app.store, "cli", TENANT, "Admin", update, now_micros())
+        .await
+        .unwrap();
+    assert_eq!(effective(&app, &bob).await.0, json!(["Admin"]));
+    assert_eq!(
+        roles_changed_of(&app, &cy).await.last(),
+        Some(&(json!(["Admin"]), json!([])))
+    );
+}

@@ -28,6 +28,9 @@ pub struct RoleView {
     pub permissions: Vec<String>,
     /// A reusable template rather than a role users hold by name.
     pub template: bool,
+    /// Whether SCIM `roles` values and admin assignments give it; otherwise only group
+    /// mappings do.
+    pub assignable: bool,
     /// Groups (by displayName) whose members hold the role.
     pub groups: Vec<String>,
 }
@@ -60,6 +63,7 @@ pub async fn list_roles(
             description: role.description,
             permissions: role.permissions,
             template: role.is_template,
+            assignable: role.assignable,
         })
         .collect();
     Ok(Json(views))
@@ -76,6 +80,13 @@ pub struct NewRole {
     pub description: Option<String>,
     #[serde(default)]
     pub template: bool,
+    /// `false`: only group mappings give the role (default `true`).
+    #[serde(default = "assignable_by_default")]
+    pub assignable: bool,
+}
+
+fn assignable_by_default() -> bool {
+    true
 }
 
 /// Adds a role (or template) to the catalog. Needs `settings:manage`.
@@ -108,6 +119,7 @@ pub async fn create_role(
         permissions: &new.permissions,
         description: new.description.as_deref(),
         is_template: new.template,
+        assignable: new.assignable,
     };
     let role = admin_roles::create_role(&state.store, &actor, &slug, spec, now_micros()).await?;
     let view = RoleView {
@@ -115,6 +127,7 @@ pub async fn create_role(
         description: role.description,
         permissions: role.permissions,
         template: role.is_template,
+        assignable: role.assignable,
         groups: Vec::new(),
     };
     Ok((StatusCode::CREATED, Json(view)))
@@ -127,6 +140,9 @@ pub struct RolePatch {
     pub permissions: Option<Vec<String>>,
     pub description: Option<String>,
     pub template: Option<bool>,
+    /// Turning it off makes the role come only from group mappings; its holders by hand lose it
+    /// (each gets a `user.roles_changed` event).
+    pub assignable: Option<bool>,
 }
 
 /// Changes a role. Needs `settings:manage`.
@@ -160,6 +176,7 @@ pub async fn update_role(
         permissions: patch.permissions.as_deref(),
         description: patch.description.as_deref(),
         is_template: patch.template,
+        assignable: patch.assignable,
     };
     let role =
         admin_roles::update_role(&state.store, &actor, &slug, &name, update, now_micros()).await?;
@@ -168,6 +185,7 @@ pub async fn update_role(
         description: role.description,
         permissions: role.permissions,
         template: role.is_template,
+        assignable: role.assignable,
         groups: Vec::new(),
     }))
 }

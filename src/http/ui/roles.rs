@@ -14,6 +14,8 @@ struct RoleRow {
     name: String,
     description: Option<String>,
     template: bool,
+    /// False: only group mappings give the role.
+    assignable: bool,
     permissions: Vec<String>,
     groups: Vec<String>,
 }
@@ -42,6 +44,7 @@ pub async fn roles(
             name: role.name,
             description: role.description,
             template: role.is_template,
+            assignable: role.assignable,
             permissions: role.permissions,
         })
         .collect();
