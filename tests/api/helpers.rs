@@ -267,6 +267,42 @@ impl TestApp {
     }
 
     /// The tenant's audit events, newest first.
+    /// The tenant's outbox events of `event_type` once one of them is `wanted` (waiting a moment
+    /// on PostgreSQL, whose feed shows a transaction once every older one on the server ended);
+    /// empty if none comes within 5 s.
+    pub async fn outbox_events(
+        &self,
+        event_type: &str,
+        wanted: impl Fn(&scim_gateway::store::EventRecord) -> bool,
+    ) -> Vec<scim_gateway::store::EventRecord> {
+        let tenant = self
+            .store
+            .tenant_by_slug(TENANT)
+            .await
+            .expect("read")
+            .expect("tenant");
+        for _ in 0..100 {
+            let found: Vec<_> = self
+                .store
+                .event_feed(
+                    scim_gateway::store::FeedScope::Tenant(&tenant.id),
+                    None,
+                    1000,
+                )
+                .await
+                .expect("feed")
+                .into_iter()
+                .map(|e| e.event)
+                .filter(|e| e.event_type == event_type)
+                .collect();
+            if found.iter().any(&wanted) {
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Vec::new()
+    }
+
     pub async fn audit(&self) -> Vec<scim_gateway::store::AuditRecord> {
         let tenant = self
             .store

@@ -283,22 +283,23 @@ async fn role_commands_run_from_the_cli() {
     );
 }
 
-/// The `user.roles_changed` events of the tenant's feed for `user`, oldest first: (added, removed).
-async fn roles_changed_of(app: &TestApp, user: &str) -> Vec<(Value, Value)> {
-    let tenant = app.store.tenant_by_slug(TENANT).await.unwrap().unwrap();
-    app.store
-        .event_feed(
-            scim_gateway::store::FeedScope::Tenant(&tenant.id),
-            None,
-            1000,
-        )
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event)
-        .filter(|e| e.event_type == "user.roles_changed" && e.resource_id.as_deref() == Some(user))
-        .map(|e| (e.data["added"].clone(), e.data["removed"].clone()))
-        .collect()
+/// The `user.roles_changed` events for `user` once the last one has `added` and `removed`:
+/// (added, removed), oldest first.
+async fn roles_changed_of(
+    app: &TestApp,
+    user: &str,
+    added: Value,
+    removed: Value,
+) -> Vec<(Value, Value)> {
+    let of_user = |e: &scim_gateway::store::EventRecord| e.resource_id.as_deref() == Some(user);
+    app.outbox_events("user.roles_changed", |e| {
+        of_user(e) && e.data["added"] == added && e.data["removed"] == removed
+    })
+    .await
+    .into_iter()
+    .filter(|e| of_user(e))
+    .map(|e| (e.data["added"].clone(), e.data["removed"].clone()))
+    .collect()
 }
 
 #[tokio::test]
@@ -400,7 +401,7 @@ async fn making_a_role_not_assignable_takes_it_from_its_holders_by_hand() {
     assert_eq!(effective(&app, &bob).await.0, json!([]));
     assert_eq!(effective(&app, &cy).await.0, json!([]));
     for user in [&bob, &cy] {
-        let told = roles_changed_of(&app, user).await;
+        let told = roles_changed_of(&app, user, json!([]), json!(["Admin"])).await;
         assert_eq!(
             told.last(),
             Some(&(json!([]), json!(["Admin"]))),
@@ -418,7 +419,9 @@ async fn making_a_role_not_assignable_takes_it_from_its_holders_by_hand() {
         .unwrap();
     assert_eq!(effective(&app, &bob).await.0, json!(["Admin"]));
     assert_eq!(
-        roles_changed_of(&app, &cy).await.last(),
+        roles_changed_of(&app, &cy, json!(["Admin"]), json!([]))
+            .await
+            .last(),
         Some(&(json!(["Admin"]), json!([])))
     );
 }

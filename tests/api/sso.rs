@@ -218,41 +218,12 @@ impl Sso {
         );
     }
 
-    /// The tenant's outbox events of `event_type` once one of them is `wanted` (waiting a moment
-    /// on PostgreSQL, whose feed shows a transaction once every older one on the server ended).
     async fn outbox_events(
         &self,
         event_type: &str,
         wanted: impl Fn(&scim_gateway::store::EventRecord) -> bool,
     ) -> Vec<scim_gateway::store::EventRecord> {
-        let tenant = self
-            .app
-            .store
-            .tenant_by_slug(TENANT)
-            .await
-            .unwrap()
-            .unwrap();
-        for _ in 0..100 {
-            let found: Vec<_> = self
-                .app
-                .store
-                .event_feed(
-                    scim_gateway::store::FeedScope::Tenant(&tenant.id),
-                    None,
-                    1000,
-                )
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|e| e.event)
-                .filter(|e| e.event_type == event_type)
-                .collect();
-            if found.iter().any(&wanted) {
-                return found;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        Vec::new()
+        self.app.outbox_events(event_type, wanted).await
     }
 }
 
