@@ -1,7 +1,9 @@
 //! Roles and permissions (SPEC §2, §4): the tenant's role catalog, group-to-role mappings, admin
 //! assignments, and a user's effective roles and permissions — the union of the SCIM `roles`
 //! values that name catalog roles, the roles mapped from the user's groups, and the roles an admin
-//! assigned. Unknown role values grant nothing.
+//! assigned. Unknown role values grant nothing; a role that is not assignable comes only from
+//! group mappings. The store computes the same union in SQL (`Tx::effective_role_names`, the
+//! users table's role filter): a change to one side belongs in the other.
 
 use std::collections::{BTreeSet, HashMap};
 
