@@ -29,6 +29,8 @@ mod sqlite_reader;
 mod sqlite_writer;
 mod sso;
 mod statistics;
+#[cfg(test)]
+mod temp_database;
 mod tenants;
 #[cfg(test)]
 mod upgrade_tests;

@@ -71,19 +71,20 @@ pub(super) fn start<T: Send + Sync + 'static>(
 mod tests {
     use std::sync::Arc;
 
+    use super::super::temp_database::TempDatabase;
     use super::*;
 
     #[test]
     fn committed_pages_reach_the_database_file_without_the_writer_checkpointing() {
-        let path = std::env::temp_dir().join(format!("checkpoint-{}.db", uuid::Uuid::new_v4()));
-        let writer = Connection::open(&path).unwrap();
-        writer.pragma_update(None, "journal_mode", "wal").unwrap();
+        let database = TempDatabase::new("checkpoint");
+        let path = database.path();
+        let writer = database.connect();
         // Only the checkpointer may copy the log into the file.
         writer.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
         writer.execute_batch("CREATE TABLE t (x TEXT)").unwrap();
         let alive = Arc::new(());
-        start(&path, Arc::downgrade(&alive)).unwrap();
-        let file_size = || std::fs::metadata(&path).unwrap().len();
+        start(path, Arc::downgrade(&alive)).unwrap();
+        let file_size = || std::fs::metadata(path).unwrap().len();
         let before = file_size();
         for _ in 0..20 {
             writer
@@ -102,11 +103,6 @@ mod tests {
             std::thread::sleep(Duration::from_millis(100));
         }
         drop(alive);
-        for suffix in ["", "-wal", "-shm"] {
-            let mut file = path.clone().into_os_string();
-            file.push(suffix);
-            std::fs::remove_file(file).ok();
-        }
         assert!(grown, "the database file stayed at {before} bytes");
     }
 }

@@ -209,6 +209,7 @@ impl SqliteReader {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use super::super::temp_database::TempDatabase;
     use super::*;
 
     /// Counts to `n` with a recursive query: a few SQLite steps per row, no table needed.
@@ -223,40 +224,18 @@ mod tests {
         }
     }
 
-    /// A fresh database file in WAL mode, removed with its log when dropped.
-    struct TempDatabase(PathBuf);
-
-    impl TempDatabase {
-        fn new() -> Self {
-            let path = std::env::temp_dir().join(format!("reader-{}.db", uuid::Uuid::new_v4()));
-            let conn = Connection::open(&path).unwrap();
-            conn.pragma_update(None, "journal_mode", "wal").unwrap();
-            Self(path)
-        }
-    }
-
-    impl Drop for TempDatabase {
-        fn drop(&mut self) {
-            for suffix in ["", "-wal", "-shm"] {
-                let mut path = self.0.clone().into_os_string();
-                path.push(suffix);
-                std::fs::remove_file(path).ok();
-            }
-        }
-    }
-
     #[tokio::test]
     async fn short_reads_finish_inline() {
-        let database = TempDatabase::new();
-        let reader = SqliteReader::open(&database.0).unwrap();
+        let database = TempDatabase::new("reader");
+        let reader = SqliteReader::open(database.path()).unwrap();
         assert_eq!(reader.read_inline(&count_to(100)).unwrap(), 100);
         assert_eq!(reader.read(count_to(100)).await.unwrap(), 100);
     }
 
     #[tokio::test]
     async fn long_reads_are_interrupted_inline_and_finish_on_the_blocking_pool() {
-        let database = TempDatabase::new();
-        let reader = SqliteReader::open(&database.0).unwrap();
+        let database = TempDatabase::new("reader");
+        let reader = SqliteReader::open(database.path()).unwrap();
         let inline = reader.read_inline(&count_to(1_000_000));
         assert!(
             inline.as_ref().is_err_and(interrupted),
@@ -273,8 +252,8 @@ mod tests {
 
     #[tokio::test]
     async fn readers_are_read_only() {
-        let database = TempDatabase::new();
-        let reader = SqliteReader::open(&database.0).unwrap();
+        let database = TempDatabase::new("reader");
+        let reader = SqliteReader::open(database.path()).unwrap();
         let write = reader
             .read(|conn| Ok(conn.execute("CREATE TABLE t (x INTEGER)", [])?))
             .await;

@@ -359,37 +359,25 @@ fn write_error(err: rusqlite::Error) -> StoreError {
 
 #[cfg(test)]
 mod tests {
+    use super::super::temp_database::TempDatabase;
     use super::*;
 
-    /// A fresh database file in WAL mode with a table `t`, removed with its log when dropped.
-    struct TempDatabase(std::path::PathBuf);
-
-    impl TempDatabase {
-        fn new() -> Self {
-            let path = std::env::temp_dir().join(format!("writer-{}.db", uuid::Uuid::new_v4()));
-            let conn = Connection::open(&path).unwrap();
-            conn.pragma_update(None, "journal_mode", "wal").unwrap();
-            conn.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)")
-                .unwrap();
-            Self(path)
-        }
-
-        fn rows(&self) -> Vec<i64> {
-            let conn = Connection::open(&self.0).unwrap();
-            let mut statement = conn.prepare("SELECT x FROM t ORDER BY x").unwrap();
-            let rows = statement.query_map([], |row| row.get(0)).unwrap();
-            rows.map(Result::unwrap).collect()
-        }
+    /// A fresh database file with a table `t`.
+    fn database() -> TempDatabase {
+        let database = TempDatabase::new("writer");
+        database
+            .connect()
+            .execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY)")
+            .unwrap();
+        database
     }
 
-    impl Drop for TempDatabase {
-        fn drop(&mut self) {
-            for suffix in ["", "-wal", "-shm"] {
-                let mut path = self.0.clone().into_os_string();
-                path.push(suffix);
-                std::fs::remove_file(path).ok();
-            }
-        }
+    /// The rows of `t`, as another connection sees them.
+    fn rows(database: &TempDatabase) -> Vec<i64> {
+        let conn = database.connect();
+        let mut statement = conn.prepare("SELECT x FROM t ORDER BY x").unwrap();
+        let rows = statement.query_map([], |row| row.get(0)).unwrap();
+        rows.map(Result::unwrap).collect()
     }
 
     fn insert(tx: &mut SqliteTx, x: i64) -> Result<u64, StoreError> {
@@ -398,8 +386,8 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn requests_commit_together_and_a_failed_one_takes_only_itself_back() {
-        let database = TempDatabase::new();
-        let writer = SqliteWriter::open(&database.0, Duration::from_secs(5)).unwrap();
+        let database = database();
+        let writer = SqliteWriter::open(database.path(), Duration::from_secs(5)).unwrap();
         let requests: Vec<_> = (0..200)
             .map(|x| {
                 let writer = writer.clone();
@@ -426,7 +414,7 @@ mod tests {
                 committed.push(x);
             }
         }
-        assert_eq!(database.rows(), committed);
+        assert_eq!(rows(&database), committed);
         let groups = writer.groups.load(Ordering::SeqCst);
         assert!(
             groups < 200,
@@ -436,26 +424,26 @@ mod tests {
 
     #[tokio::test]
     async fn a_commit_returns_once_another_connection_sees_it() {
-        let database = TempDatabase::new();
-        let writer = SqliteWriter::open(&database.0, Duration::from_secs(5)).unwrap();
+        let database = database();
+        let writer = SqliteWriter::open(database.path(), Duration::from_secs(5)).unwrap();
         for x in 0..3 {
             let mut tx = writer.begin().await.unwrap();
             insert(&mut tx, x).unwrap();
             tx.commit().await.unwrap();
-            assert_eq!(database.rows().last(), Some(&x));
+            assert_eq!(rows(&database).last(), Some(&x));
         }
     }
 
     #[tokio::test]
     async fn a_request_dropped_midway_leaves_nothing_and_the_next_one_writes() {
-        let database = TempDatabase::new();
-        let writer = SqliteWriter::open(&database.0, Duration::from_secs(5)).unwrap();
+        let database = database();
+        let writer = SqliteWriter::open(database.path(), Duration::from_secs(5)).unwrap();
         let mut abandoned = writer.begin().await.unwrap();
         insert(&mut abandoned, 1).unwrap();
         drop(abandoned);
         let mut next = writer.begin().await.unwrap();
         insert(&mut next, 2).unwrap();
         next.commit().await.unwrap();
-        assert_eq!(database.rows(), vec![2]);
+        assert_eq!(rows(&database), vec![2]);
     }
 }

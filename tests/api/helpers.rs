@@ -213,6 +213,11 @@ impl TestApp {
             .expect("request")
     }
 
+    /// The JSON body of a GET.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get(path).await.json().await.expect("json")
+    }
+
     pub async fn get(&self, path: &str) -> Response {
         self.get_with(&self.url(path), &self.token).await
     }
@@ -257,16 +262,19 @@ impl TestApp {
         response.json().await.expect("json")
     }
 
-    pub async fn tenant_seats_used(&self) -> i64 {
+    /// The test tenant's record as stored now.
+    pub async fn tenant(&self) -> scim_gateway::store::TenantRecord {
         self.store
             .tenant_by_slug(TENANT)
             .await
             .expect("read")
             .expect("tenant")
-            .seats_used
     }
 
-    /// The tenant's audit events, newest first.
+    pub async fn tenant_seats_used(&self) -> i64 {
+        self.tenant().await.seats_used
+    }
+
     /// The tenant's outbox events of `event_type` once one of them is `wanted` (waiting a moment
     /// on PostgreSQL, whose feed shows a transaction once every older one on the server ended);
     /// empty if none comes within 5 s.
@@ -275,12 +283,7 @@ impl TestApp {
         event_type: &str,
         wanted: impl Fn(&scim_gateway::store::EventRecord) -> bool,
     ) -> Vec<scim_gateway::store::EventRecord> {
-        let tenant = self
-            .store
-            .tenant_by_slug(TENANT)
-            .await
-            .expect("read")
-            .expect("tenant");
+        let tenant = self.tenant().await;
         for _ in 0..100 {
             let found: Vec<_> = self
                 .store
@@ -303,13 +306,9 @@ impl TestApp {
         Vec::new()
     }
 
+    /// The tenant's audit events, newest first.
     pub async fn audit(&self) -> Vec<scim_gateway::store::AuditRecord> {
-        let tenant = self
-            .store
-            .tenant_by_slug(TENANT)
-            .await
-            .expect("read")
-            .expect("tenant");
+        let tenant = self.tenant().await;
         self.store
             .audit_events(&tenant.id, 1000)
             .await

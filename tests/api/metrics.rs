@@ -173,6 +173,13 @@ async fn every_documented_metric_is_scraped_moves_with_traffic_and_parses() {
     for family in DOCUMENTED {
         assert!(after.has(family), "{family} is missing:\n{}", after.text);
     }
+    // A pool with a size (PostgreSQL's) reports it; SQLite opens read connections as needed.
+    assert_eq!(
+        after.has("scim_gateway_db_max_connections"),
+        database.starts_with("postgres"),
+        "{}",
+        after.text
+    );
     let moved = |sample: &str| after.value(sample) - before.value(sample);
     let creates = r#"scim_gateway_http_requests_total{method="POST",route="/scim/v2/{tenant}/Users",status="201"}"#;
     assert_eq!(moved(creates), 2.0, "{}", after.text);

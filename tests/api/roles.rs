@@ -14,7 +14,7 @@ const EXT: &str = "urn:ietf:params:scim:schemas:extension:gateway:2.0:User";
 
 async fn effective(app: &TestApp, id: &str) -> (Value, Value) {
     let path = format!("/Users/{id}?attributes={EXT}:effectiveRoles,{EXT}:effectivePermissions");
-    let body: Value = app.get(&path).await.json().await.unwrap();
+    let body = app.get_json(&path).await;
     (
         body[EXT]["effectiveRoles"].clone(),
         body[EXT]["effectivePermissions"].clone(),

@@ -27,7 +27,7 @@ fn emails(n: usize) -> Value {
 }
 
 async fn total_users(app: &TestApp) -> i64 {
-    let list: Value = app.get("/Users?count=0").await.json().await.expect("json");
+    let list: Value = app.get_json("/Users?count=0").await;
     list["totalResults"].as_i64().expect("total")
 }
 
@@ -58,7 +58,7 @@ async fn a_string_at_the_limit_is_stored_and_one_character_more_is_refused() {
         "nothing of the refused user was written"
     );
 
-    let created: Value = app.get("/Users?count=1").await.json().await.expect("json");
+    let created: Value = app.get_json("/Users?count=1").await;
     let id = created["Resources"][0]["id"]
         .as_str()
         .expect("id")
@@ -70,12 +70,7 @@ async fn a_string_at_the_limit_is_stored_and_one_character_more_is_refused() {
         )
         .await;
     assert_scim_error(too_long, 400, Some("invalidValue")).await;
-    let kept: Value = app
-        .get(&format!("/Users/{id}"))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let kept: Value = app.get_json(&format!("/Users/{id}")).await;
     assert_eq!(kept["displayName"], at_limit_name.as_str());
 }
 
@@ -105,12 +100,7 @@ async fn values_at_the_limit_are_stored_and_one_more_is_refused() {
         )
         .await;
     assert_scim_error(added, 400, Some("invalidValue")).await;
-    let kept: Value = app
-        .get(&format!("/Users/{id}"))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let kept: Value = app.get_json(&format!("/Users/{id}")).await;
     assert_eq!(kept["emails"].as_array().map(Vec::len), Some(3));
 
     // Bulk operations read their data the same way.
@@ -169,6 +159,6 @@ async fn members_per_operation_are_limited_while_a_group_may_hold_more() {
             .is_some_and(|d| d.contains("limit of 3 per operation")),
         "{error}"
     );
-    let kept: Value = app.get(&path).await.json().await.expect("json");
+    let kept: Value = app.get_json(&path).await;
     assert_eq!(kept["members"].as_array().map(Vec::len), Some(1));
 }
