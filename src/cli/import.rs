@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -44,10 +45,7 @@ pub async fn run(store: &Store, args: ImportArgs, as_json: bool) -> anyhow::Resu
     let open = || File::open(&args.file).with_context(|| format!("{}", args.file.display()));
     let check = check_file(open()?).with_context(|| format!("{}", args.file.display()))?;
     let total = check.rows;
-    let registry = Registry::load()?;
-    let schemas = registry
-        .user()
-        .ok_or_else(|| anyhow::anyhow!("the User schema is missing"))?;
+    let registry = Arc::new(Registry::load()?);
     let mut report = match &args.report {
         Some(path) => Some(ReportFile::create(path)?),
         None => None,
@@ -64,7 +62,7 @@ pub async fn run(store: &Store, args: ImportArgs, as_json: bool) -> anyhow::Resu
     };
     let summary = import_users(
         store,
-        schemas,
+        registry,
         &request,
         check,
         open()?,

@@ -1,12 +1,14 @@
 //! CSV imports through the admin API: a job per upload, checked whole before it starts, run in
 //! the background of the process that took it, its progress and per-row report read back by id.
 
+use std::sync::Arc;
+
 use super::audit;
 use super::import::{FileCheck, ImportRequest, check_file, import_users};
 use super::invitations::InvitationPolicy;
 use super::operators::{AdminActor, AdminPermission, tenant_for};
 use super::{Caller, TenantError};
-use crate::scim::schema::ResourceSchemas;
+use crate::scim::schema::Registry;
 use crate::store::{ImportJobRecord, ImportJobRow, Micros, Store};
 
 /// A `running` job whose last batch is older than this was cut off (its process stopped): the
@@ -102,7 +104,7 @@ pub struct StartedJob {
 /// `finished`, or `failed` with why (the rows reported before are written).
 pub async fn run_job(
     store: &Store,
-    schemas: ResourceSchemas<'_>,
+    registry: Arc<Registry>,
     slug: &str,
     csv: &[u8],
     started: StartedJob,
@@ -118,7 +120,7 @@ pub async fn run_job(
         invitations: invitations.clone(),
         job: Some(job.id.clone()),
     };
-    let outcome = import_users(store, schemas, &import, check, csv, &clock, |_| {}).await;
+    let outcome = import_users(store, registry, &import, check, csv, &clock, |_| {}).await;
     let error = outcome.err().map(|e| e.to_string());
     let state = if error.is_some() {
         "failed"

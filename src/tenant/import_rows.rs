@@ -5,6 +5,10 @@
 //! beyond the seat limit are refused. Should the batch's creates collide with a concurrent
 //! write (PostgreSQL: another process created one of the userNames a moment ago), they are
 //! written again one by one, so each row gets its own outcome.
+//!
+//! What a new user is written as (its record, index rows, audit and outbox events, invitation)
+//! depends on nothing the transaction reads, so `prepare_batch` makes it ready beforehand, on
+//! another thread while the batch before is written (`import::import_users`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -18,23 +22,29 @@ use super::import_csv::CsvRow;
 use super::invitations::InvitationPolicy;
 use super::roles::{Catalog, scim_role_values};
 use super::users::{
-    Change, ChangeKind, User, index_of, insert_new_user, map_conflict, new_user_record,
-    new_user_records, take_active_and_check, unknown_roles_in, unknown_roles_warning, write_change,
+    Change, ChangeKind, NewUserRecords, User, index_of, insert_new_user, map_conflict,
+    new_user_record, new_user_records, take_active_and_check, unknown_roles_in,
+    unknown_roles_warning, write_change,
 };
 use super::{Caller, TenantError};
-use crate::scim::resource::{Tolerance, parse_resource};
+use crate::scim::resource::parse_resource;
 use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, TENANT_USER_URN};
-use crate::store::{AuditRecord, Micros, Store, Tx, UserId, fold};
+use crate::store::{AuditRecord, Micros, Store, Tx, UserId, UserIndex, fold};
 
 /// Writes `rows` in `tx`, in file order; what became of each. `seen` holds the userNames of
 /// earlier rows: a name seen before is refused.
 pub(super) async fn import_batch(
     tx: &mut Tx,
     ctx: &RowContext<'_>,
-    rows: &[CsvRow],
+    batch: PreparedBatch,
     seen: &mut SeenNames,
 ) -> Result<Vec<ReportRow>, TenantError> {
+    let PreparedBatch {
+        rows,
+        mut new_users,
+    } = batch;
+    let rows = rows.as_slice();
     let tenant_id = &ctx.caller.tenant.id;
     let names: Vec<&str> = rows.iter().filter_map(CsvRow::user_name).collect();
     let mut existing: HashMap<String, User> = tx
@@ -74,23 +84,21 @@ pub(super) async fn import_batch(
         } else if !row.groups().is_empty() {
             import_row(tx, ctx, row, Stored::Absent).await?
         } else {
-            match new_user_of(ctx, &caller, row) {
-                Ok((user, tolerances)) => {
-                    let warning = if scim_role_values(&user.doc).is_empty() {
-                        None
-                    } else {
+            let prepared = new_users.get_mut(index).and_then(Option::take);
+            match prepared.unwrap_or_else(|| NewUser::of(&ctx.write(&caller), row)) {
+                Ok(mut new_user) => {
+                    if !scim_role_values(&new_user.user.doc).is_empty() {
                         let catalog = match &mut catalog {
                             Some(catalog) => catalog,
                             empty => empty.insert(Catalog::load_in(tx, tenant_id).await?),
                         };
-                        unknown_roles_in(catalog, &user.doc)
-                    };
+                        new_user.records.audit.reason =
+                            unknown_roles_in(catalog, &new_user.user.doc);
+                    }
                     fresh.push(Fresh {
                         index,
                         caller,
-                        user,
-                        tolerances,
-                        warning,
+                        new_user,
                     });
                     continue;
                 }
@@ -152,13 +160,76 @@ enum Stored {
     LookUp,
 }
 
-/// A row's new user, not yet stored.
-fn new_user_of(
-    ctx: &RowContext<'_>,
+/// Rows of the file and, beside each, what the row's new user would be written as: made ready
+/// in case the batch finds no user of that name (none for a row without a userName or one
+/// that names groups: those go the single-row way).
+pub(super) struct PreparedBatch {
+    pub rows: Vec<CsvRow>,
+    new_users: Vec<Option<Result<NewUser, TenantError>>>,
+}
+
+impl PreparedBatch {
+    pub(super) fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// `rows` with nothing made ready: the batch makes each new user as it writes it.
+    pub(super) fn unprepared(rows: Vec<CsvRow>) -> Self {
+        let new_users = rows.iter().map(|_| None).collect();
+        PreparedBatch { rows, new_users }
+    }
+}
+
+/// Makes the new users of `rows` ready to be written, as `caller` (the import's) at `now`.
+/// Reads nothing from the store: it runs beside the writing of the batch before.
+pub(super) fn prepare_batch(
+    store: &Store,
+    schemas: ResourceSchemas<'_>,
     caller: &Caller,
-    row: &CsvRow,
-) -> Result<(User, Vec<Tolerance>), TenantError> {
-    new_user_record(ctx.schemas, caller, &scim_body(row)?, ctx.now)
+    invitations: &InvitationPolicy,
+    now: Micros,
+    rows: Vec<CsvRow>,
+) -> PreparedBatch {
+    let new_users = rows
+        .iter()
+        .map(|row| {
+            if row.user_name().is_none_or(str::is_empty) || !row.groups().is_empty() {
+                return None;
+            }
+            let caller = caller_for(caller, row);
+            let write = WriteContext {
+                store,
+                schemas,
+                caller: &caller,
+                now,
+                invitations: Some(invitations),
+            };
+            Some(NewUser::of(&write, row))
+        })
+        .collect();
+    PreparedBatch { rows, new_users }
+}
+
+/// A row's new user as it will be written, not yet stored.
+struct NewUser {
+    user: User,
+    index: UserIndex,
+    /// Its audit event (whose `reason` the batch fills with a warning about unknown roles), its
+    /// events and invitation.
+    records: NewUserRecords,
+}
+
+impl NewUser {
+    fn of(ctx: &WriteContext<'_>, row: &CsvRow) -> Result<Self, TenantError> {
+        let (user, tolerances) =
+            new_user_record(ctx.schemas, ctx.caller, &scim_body(row)?, ctx.now)?;
+        let records = new_user_records(ctx, &user, &tolerances);
+        Ok(NewUser {
+            index: index_of(ctx.schemas, &user.doc),
+            user,
+            records,
+        })
+    }
 }
 
 /// A new user of the batch, waiting for its seat.
@@ -166,9 +237,7 @@ struct Fresh {
     /// Where its row is in the batch.
     index: usize,
     caller: Caller,
-    user: User,
-    tolerances: Vec<Tolerance>,
-    warning: Option<String>,
+    new_user: NewUser,
 }
 
 /// Creates the batch's new users, as many as there are seats, in a few statements; the rest
@@ -202,16 +271,20 @@ async fn create_fresh(
     if fitting.is_empty() {
         return Ok(outcomes);
     }
+    let written: Vec<(usize, String)> = fitting
+        .iter()
+        .map(|f| (f.index, f.new_user.user.user_name.clone()))
+        .collect();
     tx.savepoint().await?;
-    match write_fresh(tx, ctx, &fitting, used, limit).await {
+    match write_fresh(tx, ctx, fitting, used, limit).await {
         Ok(()) => {
             tx.release_savepoint().await?;
-            for created in fitting {
+            for (index, user_name) in written {
                 outcomes.push((
-                    created.index,
+                    index,
                     ReportRow {
-                        line: rows.get(created.index).map_or(0, |r| r.line),
-                        user_name: created.user.user_name,
+                        line: rows.get(index).map_or(0, |r| r.line),
+                        user_name,
                         outcome: RowOutcome::Created,
                         reason: None,
                     },
@@ -221,10 +294,10 @@ async fn create_fresh(
         Err(err) if err.is_rejection() => {
             // Another writer took one of the names meanwhile: each row again, on its own.
             tx.rollback_to_savepoint().await?;
-            for created in fitting {
-                if let Some(row) = rows.get(created.index) {
+            for (index, _) in written {
+                if let Some(row) = rows.get(index) {
                     let stored = Stored::LookUp;
-                    outcomes.push((created.index, import_row(tx, ctx, row, stored).await?));
+                    outcomes.push((index, import_row(tx, ctx, row, stored).await?));
                 }
             }
         }
@@ -238,38 +311,30 @@ async fn create_fresh(
 async fn write_fresh(
     tx: &mut Tx,
     ctx: &RowContext<'_>,
-    fresh: &[Fresh],
+    fresh: Vec<Fresh>,
     used: i64,
     limit: Option<i64>,
 ) -> Result<(), TenantError> {
-    let users: Vec<_> = fresh
-        .iter()
-        .map(|f| (f.user.clone(), index_of(ctx.schemas, &f.user.doc)))
-        .collect();
-    tx.insert_users_batch(&users)
-        .await
-        .map_err(|e| map_conflict(e, "one of the batch's userNames"))?;
+    let mut users = Vec::with_capacity(fresh.len());
     let mut audits = Vec::with_capacity(fresh.len());
     let mut events = Vec::with_capacity(fresh.len() * 2);
     let mut invitations = Vec::with_capacity(fresh.len());
     for (taken, f) in (used + 1..).zip(fresh) {
-        let write = WriteContext {
-            store: ctx.store,
-            schemas: ctx.schemas,
-            caller: &f.caller,
-            now: ctx.now,
-            invitations: Some(ctx.invitations),
-        };
-        let filled = limit.filter(|limit| *limit == taken);
-        let mut records = new_user_records(&write, &f.user, &f.tolerances);
-        records.audit.reason = f.warning.clone();
-        if let Some(limit) = filled {
-            records.seat_filled(&write, limit);
+        let Fresh {
+            caller, new_user, ..
+        } = f;
+        let mut records = new_user.records;
+        if let Some(limit) = limit.filter(|limit| *limit == taken) {
+            records.seat_filled(&ctx.write(&caller), limit);
         }
+        users.push((new_user.user, new_user.index));
         audits.push(records.audit);
         events.extend(records.events);
         invitations.extend(records.invitation);
     }
+    tx.insert_users_batch(&users)
+        .await
+        .map_err(|e| map_conflict(e, "one of the batch's userNames"))?;
     tx.insert_audits(&audits).await?;
     tx.insert_events(&events).await?;
     tx.insert_invitations(&invitations).await?;
@@ -289,10 +354,26 @@ pub(super) struct RowContext<'a> {
 impl RowContext<'_> {
     /// The caller a row is written as: the import's, naming the row's line.
     fn caller_for(&self, row: &CsvRow) -> Caller {
-        let mut caller = self.caller.clone();
-        caller.request_summary = Some(format!("CSV import, line {}", row.line));
-        caller
+        caller_for(self.caller, row)
     }
+
+    /// What a write of a row runs with, as `caller`.
+    fn write<'a>(&'a self, caller: &'a Caller) -> WriteContext<'a> {
+        WriteContext {
+            store: self.store,
+            schemas: self.schemas,
+            caller,
+            now: self.now,
+            invitations: Some(self.invitations),
+        }
+    }
+}
+
+/// The caller a row is written as: the import's, naming the row's line.
+fn caller_for(import: &Caller, row: &CsvRow) -> Caller {
+    let mut caller = import.clone();
+    caller.request_summary = Some(format!("CSV import, line {}", row.line));
+    caller
 }
 
 /// The userNames more than one row of the file may name (found by `check_file`), and the line
@@ -331,13 +412,7 @@ async fn import_row(
 ) -> Result<ReportRow, TenantError> {
     let user_name = row.user_name().unwrap_or_default().to_string();
     let caller = ctx.caller_for(row);
-    let write = WriteContext {
-        store: ctx.store,
-        schemas: ctx.schemas,
-        caller: &caller,
-        now: ctx.now,
-        invitations: Some(ctx.invitations),
-    };
+    let write = ctx.write(&caller);
     tx.savepoint().await?;
     let written = write_row(tx, &write, row, stored).await;
     match &written {

@@ -1,6 +1,8 @@
 //! `/admin/v1/tenants/{tenant}/imports`: upload a CSV of users, follow the job, read its per-row
 //! report (JSON pages, or the whole report as CSV).
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
@@ -165,14 +167,11 @@ pub async fn start_import(
     let view = view_of(started.job.clone(), &slug, now);
     let (task_state, task_slug) = (state.clone(), slug.clone());
     tokio::spawn(async move {
-        let Some(schemas) = task_state.registry.user() else {
-            tracing::error!("the User schema is missing: the import cannot run");
-            return;
-        };
         let store = &task_state.store;
+        let registry = Arc::clone(&task_state.registry);
         let policy = &task_state.settings.invitations;
         import_jobs::run_job(
-            store, schemas, &task_slug, &csv, started, policy, now_micros,
+            store, registry, &task_slug, &csv, started, policy, now_micros,
         )
         .await;
     });
