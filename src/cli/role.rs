@@ -1,4 +1,5 @@
-//! `role create|update|list|map|assign`: the tenant's role catalog and who gets which role.
+//! `role create|update|list|map|assign`: the tenant's role catalog and who gets which role
+//! (groups and user types mapped to roles, assignments by hand).
 
 use clap::Subcommand;
 use serde_json::json;
@@ -21,8 +22,8 @@ pub enum RoleCommand {
         description: Option<String>,
         #[arg(long)]
         template: bool,
-        /// Only group mappings give the role: SCIM `roles` values naming it grant nothing and
-        /// it cannot be assigned by hand.
+        /// Only mappings (groups, user types) and templates give the role: SCIM `roles` values
+        /// naming it grant nothing and it cannot be assigned by hand.
         #[arg(long)]
         not_assignable: bool,
     },
@@ -37,21 +38,30 @@ pub enum RoleCommand {
         description: Option<String>,
         #[arg(long)]
         template: Option<bool>,
-        /// false: only group mappings give the role from now on (its holders by hand lose it).
+        /// false: only mappings and templates give the role from now on (its holders by hand
+        /// lose it).
         #[arg(long)]
         assignable: Option<bool>,
     },
-    /// List the tenant's roles and group mappings.
+    /// List the tenant's roles, with the groups and user types mapped to each.
     List {
         #[arg(long)]
         tenant: String,
     },
-    /// Grant a role to every member of the group with this displayName (--unmap to stop).
+    /// Grant a role to every member of the group with this displayName, or to every user of
+    /// this userType (--unmap to stop).
     Map {
         #[arg(long)]
         tenant: String,
+        #[arg(
+            long,
+            required_unless_present = "user_type",
+            conflicts_with = "user_type"
+        )]
+        group: Option<String>,
+        /// A userType (e.g. supervisor), compared without regard to case.
         #[arg(long)]
-        group: String,
+        user_type: Option<String>,
         #[arg(long)]
         role: String,
         #[arg(long)]
@@ -70,9 +80,10 @@ pub enum RoleCommand {
     },
 }
 
-fn to_json(role: &RoleRecord, groups: &[String]) -> serde_json::Value {
+fn to_json(role: &RoleRecord, groups: &[String], user_types: &[String]) -> serde_json::Value {
     json!({"name": role.name, "description": role.description, "permissions": role.permissions,
-           "template": role.is_template, "assignable": role.assignable, "mappedGroups": groups})
+           "template": role.is_template, "assignable": role.assignable, "mappedGroups": groups,
+           "mappedUserTypes": user_types})
 }
 
 pub async fn run(store: &Store, cmd: RoleCommand, as_json: bool) -> anyhow::Result<()> {
@@ -97,7 +108,7 @@ pub async fn run(store: &Store, cmd: RoleCommand, as_json: bool) -> anyhow::Resu
             println!(
                 "{}",
                 if as_json {
-                    to_json(&role, &[]).to_string()
+                    to_json(&role, &[], &[]).to_string()
                 } else {
                     format!("{}\t{}", role.name, role.permissions.join(","))
                 }
@@ -121,7 +132,7 @@ pub async fn run(store: &Store, cmd: RoleCommand, as_json: bool) -> anyhow::Resu
             println!(
                 "{}",
                 if as_json {
-                    to_json(&role, &[]).to_string()
+                    to_json(&role, &[], &[]).to_string()
                 } else {
                     format!("{}\t{}", role.name, role.permissions.join(","))
                 }
@@ -138,21 +149,30 @@ pub async fn run(store: &Store, cmd: RoleCommand, as_json: bool) -> anyhow::Resu
                     .map(|m| m.group_name.clone())
                     .collect()
             };
+            let user_types_of = |role: &RoleRecord| -> Vec<String> {
+                catalog
+                    .user_type_mappings
+                    .iter()
+                    .filter(|m| m.role_id == role.id)
+                    .map(|m| m.user_type.clone())
+                    .collect()
+            };
             if as_json {
                 let rows: Vec<_> = catalog
                     .roles
                     .iter()
-                    .map(|r| to_json(r, &groups_of(r)))
+                    .map(|r| to_json(r, &groups_of(r), &user_types_of(r)))
                     .collect();
                 println!("{}", serde_json::Value::from(rows));
             } else {
                 for role in &catalog.roles {
                     let kind = if role.is_template { "template" } else { "role" };
                     println!(
-                        "{}\t{kind}\t{}\tgroups: {}",
+                        "{}\t{kind}\t{}\tgroups: {}\tuser types: {}",
                         role.name,
                         role.permissions.join(","),
-                        groups_of(role).join(",")
+                        groups_of(role).join(","),
+                        user_types_of(role).join(",")
                     );
                 }
             }
@@ -160,14 +180,23 @@ pub async fn run(store: &Store, cmd: RoleCommand, as_json: bool) -> anyhow::Resu
         RoleCommand::Map {
             tenant,
             group,
+            user_type,
             role,
             unmap,
         } => {
-            roles::map_group(store, &tenant, &group, &role, unmap, now).await?;
-            eprintln!(
-                "group '{group}' {} role '{role}'",
-                if unmap { "no longer grants" } else { "grants" }
-            );
+            let grants = if unmap { "no longer grants" } else { "grants" };
+            match (group, user_type) {
+                (Some(group), _) => {
+                    roles::map_group(store, &tenant, &group, &role, unmap, now).await?;
+                    eprintln!("group '{group}' {grants} role '{role}'");
+                }
+                (None, Some(user_type)) => {
+                    roles::map_user_type_by(store, "cli", &tenant, &user_type, &role, unmap, now)
+                        .await?;
+                    eprintln!("user type '{user_type}' {grants} role '{role}'");
+                }
+                (None, None) => anyhow::bail!("name a --group or a --user-type"),
+            }
         }
         RoleCommand::Assign {
             tenant,

@@ -36,14 +36,17 @@ impl Narrowing {
 }
 
 /// A catalog role, to find who holds it: by a SCIM `roles` value naming it (folded), through a
-/// group mapped to it, or by an admin's assignment.
+/// group or a user type mapped to it, by a `roleTemplate` naming it (a template), or by an
+/// admin's assignment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleHolders {
     pub role_id: RoleId,
     pub name_key: String,
     /// Whether values and assignments give the role (a role that is not assignable comes only
-    /// from group mappings).
+    /// from mappings and templates).
     pub assignable: bool,
+    /// Whether it is a role template: users whose `roleTemplate` names it hold it.
+    pub is_template: bool,
 }
 
 /// `narrowing` as conditions on `u`, their parameters appended to `out`. Each is an indexed
@@ -61,11 +64,22 @@ fn narrowing_conditions(narrowing: &Narrowing, out: &mut SqlFragment) -> Vec<Str
         } else {
             String::new()
         };
+        let by_template = if role.is_template {
+            format!(
+                " UNION SELECT t.id FROM users t WHERE t.tenant_id = $1 AND t.role_template_key = {name} \
+                 AND t.deleted_at IS NULL"
+            )
+        } else {
+            String::new()
+        };
         terms.push(format!(
             "u.id IN ({by_hand}SELECT m.member_id FROM group_role_mappings gm \
              JOIN groups g ON g.tenant_id = gm.tenant_id AND g.display_name_key = gm.group_name_key \
              JOIN group_members m ON m.group_id = g.id \
-             WHERE gm.tenant_id = $1 AND gm.role_id = {id})"
+             WHERE gm.tenant_id = $1 AND gm.role_id = {id} \
+             UNION SELECT t.id FROM user_type_role_mappings tm \
+             JOIN users t ON t.tenant_id = tm.tenant_id AND t.user_type_key = tm.user_type_key \
+             AND t.deleted_at IS NULL WHERE tm.tenant_id = $1 AND tm.role_id = {id}{by_template})"
         ));
     }
     if let Some(connection) = &narrowing.provisioned_by {

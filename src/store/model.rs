@@ -225,6 +225,10 @@ pub struct UserIndex {
     /// The SCIM `roles` values, decoded and folded, each once: the admin users table filters
     /// by effective role through them.
     pub role_values: Vec<String>,
+    /// The user's `userType` and the tenant extension's `roleTemplate`, folded: the roles mapped
+    /// to the type and the template it names are part of the effective roles worked out in SQL.
+    pub user_type_key: Option<String>,
+    pub role_template_key: Option<String>,
 }
 
 /// Which side tables of a user an update rewrites: only those whose attribute changed, so that
@@ -318,6 +322,13 @@ pub struct RoleRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupRoleMapping {
     pub group_name: String,
+    pub role_id: RoleId,
+}
+
+/// Users of this `userType` (compared without regard to case) hold the role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserTypeRoleMapping {
+    pub user_type: String,
     pub role_id: RoleId,
 }
 

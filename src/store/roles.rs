@@ -1,10 +1,11 @@
-//! The role catalog, group-to-role mappings and admin role assignments.
+//! The role catalog, group-to-role and user-type-to-role mappings, and admin role assignments.
 
 use super::row::AnyRow;
 use super::users::fold;
 use super::{GroupId, RoleId, TenantId, UserId};
 use super::{
-    GroupRoleMapping, Micros, RoleRecord, SqlFragment, SqlParam, Store, StoreError, Tx, params,
+    GroupRoleMapping, Micros, RoleRecord, SqlFragment, SqlParam, Store, StoreError, Tx,
+    UserTypeRoleMapping, params,
 };
 
 fn role_from_row(row: &AnyRow<'_>) -> Result<RoleRecord, StoreError> {
@@ -28,6 +29,20 @@ fn mapping_from_row(row: &AnyRow<'_>) -> Result<GroupRoleMapping, StoreError> {
         group_name: row.column("group_name")?,
         role_id: row.column("role_id")?,
     })
+}
+
+fn user_type_mapping_from_row(row: &AnyRow<'_>) -> Result<UserTypeRoleMapping, StoreError> {
+    Ok(UserTypeRoleMapping {
+        user_type: row.column("user_type")?,
+        role_id: row.column("role_id")?,
+    })
+}
+
+fn user_type_mappings_query(tenant_id: &TenantId) -> SqlFragment {
+    SqlFragment::statement(
+        "SELECT user_type, role_id FROM user_type_role_mappings WHERE tenant_id = $1 ORDER BY user_type_key",
+        vec![SqlParam::from(tenant_id)],
+    )
 }
 
 fn roles_query(tenant_id: &TenantId) -> SqlFragment {
@@ -57,6 +72,17 @@ impl Store {
     ) -> Result<Vec<GroupRoleMapping>, StoreError> {
         self.fetch_all(mappings_query(tenant_id), mapping_from_row)
             .await
+    }
+
+    pub async fn user_type_role_mappings(
+        &self,
+        tenant_id: &TenantId,
+    ) -> Result<Vec<UserTypeRoleMapping>, StoreError> {
+        self.fetch_all(
+            user_type_mappings_query(tenant_id),
+            user_type_mapping_from_row,
+        )
+        .await
     }
 
     /// (user id, role id) pairs an admin assigned, for these users.
@@ -89,6 +115,17 @@ impl Tx {
     ) -> Result<Vec<GroupRoleMapping>, StoreError> {
         self.fetch_all(mappings_query(tenant_id), mapping_from_row)
             .await
+    }
+
+    pub async fn user_type_role_mappings(
+        &mut self,
+        tenant_id: &TenantId,
+    ) -> Result<Vec<UserTypeRoleMapping>, StoreError> {
+        self.fetch_all(
+            user_type_mappings_query(tenant_id),
+            user_type_mapping_from_row,
+        )
+        .await
     }
 
     pub async fn insert_role(&mut self, role: &RoleRecord) -> Result<(), StoreError> {
@@ -172,6 +209,65 @@ impl Tx {
         .await
     }
 
+    pub async fn map_user_type_to_role(
+        &mut self,
+        tenant_id: &TenantId,
+        user_type: &str,
+        role_id: &RoleId,
+        now: Micros,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "INSERT INTO user_type_role_mappings (tenant_id, user_type_key, user_type, role_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, user_type_key, role_id) DO NOTHING",
+            params![tenant_id, fold(user_type), user_type, role_id, now],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn unmap_user_type_from_role(
+        &mut self,
+        tenant_id: &TenantId,
+        user_type: &str,
+        role_id: &RoleId,
+    ) -> Result<u64, StoreError> {
+        self.execute(
+            "DELETE FROM user_type_role_mappings WHERE tenant_id = $1 AND user_type_key = $2 AND role_id = $3",
+            params![tenant_id, fold(user_type), role_id],
+        )
+        .await
+    }
+
+    /// Whether a user of the tenant (not deleted) has this `userType`, in any case.
+    pub async fn has_users_of_type(
+        &mut self,
+        tenant_id: &TenantId,
+        user_type: &str,
+    ) -> Result<bool, StoreError> {
+        let query = SqlFragment::statement(
+            "SELECT id FROM users WHERE tenant_id = $1 AND user_type_key = $2 AND deleted_at IS NULL LIMIT 1",
+            params![tenant_id, fold(user_type)],
+        );
+        Ok(self
+            .fetch_optional(query, |row| row.column::<String>("id"))
+            .await?
+            .is_some())
+    }
+
+    /// The roles the tenant maps users of `user_type` to, by name.
+    pub async fn roles_mapped_to_user_type(
+        &mut self,
+        tenant_id: &TenantId,
+        user_type: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let query = SqlFragment::statement(
+            "SELECT r.name FROM user_type_role_mappings tm JOIN roles r ON r.id = tm.role_id \
+             WHERE tm.tenant_id = $1 AND tm.user_type_key = $2 ORDER BY r.name_key",
+            vec![SqlParam::from(tenant_id), SqlParam::Text(fold(user_type))],
+        );
+        self.fetch_all(query, |row| row.column("name")).await
+    }
+
     pub async fn assign_role(
         &mut self,
         tenant_id: &TenantId,
@@ -231,8 +327,9 @@ impl Tx {
     }
 
     /// (user id, role name) for each effective role of these users as this transaction sees
-    /// them: a SCIM `roles` value naming a catalog role, a group mapped to a role, an admin's
-    /// assignment; what `except_group` gives left out. A pair may come more than once.
+    /// them: a SCIM `roles` value naming a catalog role, a group mapped to a role, their user
+    /// type mapped to a role, the template their `roleTemplate` names, an admin's assignment;
+    /// what `except_group` gives left out. A pair may come more than once.
     pub async fn effective_role_names(
         &mut self,
         tenant_id: &TenantId,
@@ -256,6 +353,12 @@ impl Tx {
                      JOIN roles r ON r.id = gm.role_id \
                      WHERE m.member_id IN ({list}) AND g.tenant_id = ${tenant} \
                      AND (${except} IS NULL OR g.id <> ${except}) \
+                     UNION ALL SELECT u.id, r.name FROM users u \
+                     JOIN user_type_role_mappings tm ON tm.tenant_id = u.tenant_id AND tm.user_type_key = u.user_type_key \
+                     JOIN roles r ON r.id = tm.role_id WHERE u.id IN ({list}) \
+                     UNION ALL SELECT u.id, r.name FROM users u \
+                     JOIN roles r ON r.tenant_id = u.tenant_id AND r.name_key = u.role_template_key \
+                     WHERE u.id IN ({list}) AND r.is_template \
                      UNION ALL SELECT a.user_id, r.name FROM user_role_assignments a \
                      JOIN roles r ON r.id = a.role_id WHERE a.user_id IN ({list}) AND r.assignable"
                 )
@@ -264,6 +367,20 @@ impl Tx {
             &[tenant, except],
         )
         .await
+    }
+
+    /// The users whose `roleTemplate` names `role` (whether or not it is a template).
+    pub async fn role_template_holders(
+        &mut self,
+        tenant_id: &TenantId,
+        role: &RoleRecord,
+    ) -> Result<Vec<UserId>, StoreError> {
+        let query = SqlFragment::statement(
+            "SELECT id FROM users WHERE tenant_id = $1 AND role_template_key = $2 AND deleted_at IS NULL",
+            params![tenant_id, fold(&role.name)],
+        );
+        self.fetch_all(query, |row| Ok(UserId::new(row.column::<String>("id")?)))
+            .await
     }
 
     /// The users holding `role` by hand: a SCIM `roles` value naming it, or an admin's assignment.

@@ -174,5 +174,10 @@ pub(super) fn migrator() -> Migrator {
             "role_assignable",
             include_str!("../../migrations/sqlite/0026_role_assignable.sql"),
         ),
+        (
+            27,
+            "user_type_and_template_roles",
+            include_str!("../../migrations/sqlite/0027_user_type_and_template_roles.sql"),
+        ),
     ])
 }

@@ -157,3 +157,22 @@ async fn migration_15_keeps_the_trail_its_ids_and_its_counting_triggers() {
         [("capitalised_operation".to_string(), "2".to_string())]
     );
 }
+
+const TYPED_USERS: &str = "\
+    INSERT INTO tenants (id, slug, display_name, immutable_attributes, created_at, updated_at) VALUES ('t1', 'acme', 'Acme', '[]', 0, 0);
+    INSERT INTO users (id, tenant_id, user_name, user_name_key, user_type, status, doc, version, created_at, modified_at) VALUES
+      ('u1', 't1', 'lead', 'lead', 'Supervisor', 'invited', '{\"userType\":\"Supervisor\",\"urn:ietf:params:scim:schemas:extension:gateway:2.0:User\":{\"roleTemplate\":\"Agent Basics\"}}', 1, 0, 0),
+      ('u2', 't1', 'plain', 'plain', NULL, 'invited', '{\"urn:ietf:params:scim:schemas:extension:gateway:2.0:User\":{\"roleTemplate\":7}}', 1, 0, 0);";
+
+#[tokio::test]
+async fn migration_27_keys_the_user_types_and_templates_of_users_already_stored() {
+    let mut db = upgraded(26, TYPED_USERS).await;
+    let keys = "SELECT id, COALESCE(user_type_key, '-') || '/' || COALESCE(role_template_key, '-') \
+                FROM users ORDER BY id";
+    assert_eq!(
+        db.pairs(keys).await,
+        [("u1", "supervisor/agent basics"), ("u2", "-/-")]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .to_vec()
+    );
+}

@@ -530,8 +530,8 @@ impl Tx {
         self.execute(
             "INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, display_name, display_name_key, \
              user_type, status, last_login_at, doc, version, created_at, modified_at, created_by_connection, \
-             modified_by_connection, doc_folded, admin_suspended_at, idp_active) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+             modified_by_connection, doc_folded, admin_suspended_at, idp_active, user_type_key, role_template_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
             params![
                 &user.id,
                 &user.tenant_id,
@@ -552,6 +552,8 @@ impl Tx {
                 json_text(&index.folded),
                 user.admin_suspended_at,
                 user.idp_active,
+                &index.user_type_key,
+                &index.role_template_key,
             ],
         )
         .await?;
@@ -573,7 +575,7 @@ impl Tx {
             "UPDATE users SET user_name = $1, user_name_key = $2, external_id = $3, display_name = $4, \
              display_name_key = $5, user_type = $6, status = $7, last_login_at = $8, doc = $9, version = $10, \
              modified_at = $11, modified_by_connection = $12, doc_folded = $13, admin_suspended_at = $14, \
-             idp_active = $15 WHERE id = $16 AND tenant_id = $17",
+             idp_active = $15, user_type_key = $16, role_template_key = $17 WHERE id = $18 AND tenant_id = $19",
             params![
                 &user.user_name,
                 fold(&user.user_name),
@@ -590,6 +592,8 @@ impl Tx {
                 json_text(&index.folded),
                 user.admin_suspended_at,
                 user.idp_active,
+                &index.user_type_key,
+                &index.role_template_key,
                 &user.id,
                 &user.tenant_id,
             ],
@@ -625,7 +629,7 @@ impl Tx {
         let text = |v: &Option<String>| v.clone().map_or(SqlParam::Null, SqlParam::Text);
         let connection =
             |v: &Option<ConnectionId>| v.as_ref().map_or(SqlParam::Null, SqlParam::from);
-        let mut rows = Vec::with_capacity(users.len() * 19);
+        let mut rows = Vec::with_capacity(users.len() * 21);
         let mut emails = Vec::new();
         let mut role_values = Vec::new();
         for (user, index) in users {
@@ -649,6 +653,8 @@ impl Tx {
                 SqlParam::Text(json_text(&index.folded)),
                 SqlParam::OptInt(user.admin_suspended_at),
                 SqlParam::Bool(user.idp_active),
+                text(&index.user_type_key),
+                text(&index.role_template_key),
             ]);
             for (position, email) in index.emails.iter().enumerate() {
                 emails.extend([
@@ -672,8 +678,9 @@ impl Tx {
         self.insert_rows(
             "INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, display_name, \
              display_name_key, user_type, status, last_login_at, doc, version, created_at, modified_at, \
-             created_by_connection, modified_by_connection, doc_folded, admin_suspended_at, idp_active) VALUES ",
-            19,
+             created_by_connection, modified_by_connection, doc_folded, admin_suspended_at, idp_active, \
+             user_type_key, role_template_key) VALUES ",
+            21,
             &rows,
         )
         .await?;

@@ -1,32 +1,49 @@
-//! The role catalog through the admin API: roles and templates, group mappings (catalog
-//! settings: `settings:*`) and admin assignments to users (`users:manage`), each the CLI's rule
-//! audited with the admin's name.
+//! The role catalog through the admin API: roles and templates, group and user-type mappings
+//! (catalog settings: `settings:*`) and admin assignments to users (`users:manage`), each the
+//! CLI's rule audited with the admin's name.
 
 use super::TenantError;
 use super::operators::{AdminActor, AdminPermission, tenant_for};
-use super::roles::{self, RoleSpec, RoleUpdate};
-use crate::store::{GroupRoleMapping, Micros, RoleRecord, Store, UserId};
+use super::roles::{self, Catalog, RoleSpec, RoleUpdate};
+use crate::store::{Micros, RoleRecord, Store, UserId};
 
-/// The tenant's catalog, each role with the names of the groups mapped to it. Needs
+/// A role of the catalog and what grants it besides a value or an assignment.
+#[derive(Debug, Clone)]
+pub struct CatalogRole {
+    pub role: RoleRecord,
+    /// Groups (by displayName) whose members hold it.
+    pub groups: Vec<String>,
+    /// User types whose users hold it.
+    pub user_types: Vec<String>,
+}
+
+/// The tenant's catalog, each role with the groups and user types mapped to it. Needs
 /// `settings:view`.
 pub async fn catalog(
     store: &Store,
     actor: &AdminActor,
     slug: &str,
-) -> Result<Vec<(RoleRecord, Vec<String>)>, TenantError> {
+) -> Result<Vec<CatalogRole>, TenantError> {
     let tenant = tenant_for(store, actor, slug, AdminPermission::SettingsView).await?;
-    let mappings: Vec<GroupRoleMapping> = store.group_role_mappings(&tenant.id).await?;
-    Ok(store
-        .roles(&tenant.id)
-        .await?
+    let Catalog {
+        roles,
+        mappings,
+        user_type_mappings,
+    } = Catalog::load(store, &tenant.id).await?;
+    Ok(roles
         .into_iter()
-        .map(|role| {
-            let groups = mappings
+        .map(|role| CatalogRole {
+            groups: mappings
                 .iter()
                 .filter(|m| m.role_id == role.id)
                 .map(|m| m.group_name.clone())
-                .collect();
-            (role, groups)
+                .collect(),
+            user_types: user_type_mappings
+                .iter()
+                .filter(|m| m.role_id == role.id)
+                .map(|m| m.user_type.clone())
+                .collect(),
+            role,
         })
         .collect())
 }
@@ -84,6 +101,29 @@ pub async fn map_group(
 ) -> Result<(), TenantError> {
     let tenant = tenant_for(store, actor, slug, AdminPermission::SettingsManage).await?;
     roles::map_group_by(store, &actor.label(), &tenant.slug, group, role, unmap, now).await
+}
+
+/// Maps (or unmaps) users of `user_type` to a role. Needs `settings:manage`.
+pub async fn map_user_type(
+    store: &Store,
+    actor: &AdminActor,
+    slug: &str,
+    user_type: &str,
+    role: &str,
+    unmap: bool,
+    now: Micros,
+) -> Result<(), TenantError> {
+    let tenant = tenant_for(store, actor, slug, AdminPermission::SettingsManage).await?;
+    roles::map_user_type_by(
+        store,
+        &actor.label(),
+        &tenant.slug,
+        user_type,
+        role,
+        unmap,
+        now,
+    )
+    .await
 }
 
 /// Assigns (or takes back) a role to the user `id`. Needs `users:manage`.

@@ -217,6 +217,22 @@ pub fn group_roles_changed_event(
     Some(event)
 }
 
+/// What the tenant's users of a `userType` hold through it changed (a mapping made or undone):
+/// one event for the type, whatever the number of its users.
+pub fn user_type_roles_changed_event(
+    caller: &Caller,
+    user_type: &str,
+    change: RoleChange<'_>,
+    now: Micros,
+) -> Option<EventRecord> {
+    let mut data = change.data()?;
+    data.insert("userType".into(), Value::String(user_type.to_string()));
+    let mut event = new_event(caller, "user_type.roles_changed", now);
+    event.changed = vec!["roles".into()];
+    event.data = data;
+    Some(event)
+}
+
 /// What a change of a group tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupEventType {

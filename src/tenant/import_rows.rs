@@ -20,9 +20,9 @@ use super::groups::add_member_by_group_name;
 use super::import::{FileCheck, ReportRow, RowOutcome, name_hash};
 use super::import_csv::CsvRow;
 use super::invitations::InvitationPolicy;
-use super::roles::{Catalog, scim_role_values};
+use super::roles::Catalog;
 use super::users::{
-    Change, ChangeKind, NewUserRecords, User, index_of, insert_new_user, map_conflict,
+    Change, ChangeKind, NewUserRecords, User, index_of, insert_new_user, map_conflict, names_roles,
     new_user_record, new_user_records, take_active_and_check, unknown_roles_in,
     unknown_roles_warning, write_change,
 };
@@ -87,7 +87,7 @@ pub(super) async fn import_batch(
             let prepared = new_users.get_mut(index).and_then(Option::take);
             match prepared.unwrap_or_else(|| NewUser::of(&ctx.write(&caller), row)) {
                 Ok(mut new_user) => {
-                    if !scim_role_values(&new_user.user.doc).is_empty() {
+                    if names_roles(&new_user.user.doc) {
                         let catalog = match &mut catalog {
                             Some(catalog) => catalog,
                             empty => empty.insert(Catalog::load_in(tx, tenant_id).await?),

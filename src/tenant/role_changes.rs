@@ -1,6 +1,7 @@
-//! Whose effective roles a write changed: the `user.roles_changed` and `group.roles_changed`
-//! events the write appends in its own transaction. Reads only the users the write touched: a
-//! group that maps to no role (the usual case) costs one indexed read per member change.
+//! Whose effective roles a write changed: the `user.roles_changed`, `group.roles_changed` and
+//! `user_type.roles_changed` events the write appends in its own transaction. Reads only the
+//! users the write touched: a group that maps to no role (the usual case) costs one indexed
+//! read per member change.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,6 +38,19 @@ pub async fn mapped_roles(
 ) -> Result<BTreeSet<String>, TenantError> {
     Ok(tx
         .roles_mapped_to_group(tenant_id, display_name)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// The roles the tenant gives its users of `user_type`.
+pub async fn mapped_to_user_type(
+    tx: &mut Tx,
+    tenant_id: &TenantId,
+    user_type: &str,
+) -> Result<BTreeSet<String>, TenantError> {
+    Ok(tx
+        .roles_mapped_to_user_type(tenant_id, user_type)
         .await?
         .into_iter()
         .collect())

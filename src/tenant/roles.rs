@@ -1,9 +1,11 @@
-//! Roles and permissions (SPEC §2, §4): the tenant's role catalog, group-to-role mappings, admin
-//! assignments, and a user's effective roles and permissions — the union of the SCIM `roles`
-//! values that name catalog roles, the roles mapped from the user's groups, and the roles an admin
-//! assigned. Unknown role values grant nothing; a role that is not assignable comes only from
-//! group mappings. The store computes the same union in SQL (`Tx::effective_role_names`, the
-//! users table's role filter): a change to one side belongs in the other.
+//! Roles and permissions (SPEC §2, §4): the tenant's role catalog, group-to-role and
+//! user-type-to-role mappings, admin assignments, and a user's effective roles and permissions —
+//! the union of the SCIM `roles` values that name catalog roles, the roles mapped from the user's
+//! groups and from their `userType`, the role template their `roleTemplate` names, and the roles
+//! an admin assigned. Unknown role values and templates grant nothing; a role that is not
+//! assignable comes only from mappings and templates. The store computes the same union in SQL
+//! (`Tx::effective_role_names`, the users table's role filter): a change to one side belongs in
+//! the other.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -14,9 +16,10 @@ use super::events::{self, RoleChange};
 use super::role_changes;
 use super::tenants::tenant_in;
 use super::{Caller, TenantError};
+use crate::scim::TENANT_USER_URN;
 use crate::store::{
     Constraint, GroupRoleMapping, MembershipRow, Micros, RoleId, RoleRecord, Store, StoreError,
-    TenantId, Tx, UserId, UserRecord,
+    TenantId, Tx, UserId, UserRecord, UserTypeRoleMapping, fold,
 };
 
 pub const PERMISSION_CATEGORIES: [&str; 6] = [
@@ -67,6 +70,7 @@ fn invalid_permission(raw: &str) -> TenantError {
 pub struct Catalog {
     pub roles: Vec<RoleRecord>,
     pub mappings: Vec<GroupRoleMapping>,
+    pub user_type_mappings: Vec<UserTypeRoleMapping>,
 }
 
 impl Catalog {
@@ -74,6 +78,7 @@ impl Catalog {
         Ok(Self {
             roles: store.roles(tenant_id).await?,
             mappings: store.group_role_mappings(tenant_id).await?,
+            user_type_mappings: store.user_type_role_mappings(tenant_id).await?,
         })
     }
 
@@ -82,6 +87,7 @@ impl Catalog {
         Ok(Self {
             roles: tx.roles(tenant_id).await?,
             mappings: tx.group_role_mappings(tenant_id).await?,
+            user_type_mappings: tx.user_type_role_mappings(tenant_id).await?,
         })
     }
 
@@ -116,12 +122,22 @@ pub fn scim_role_values(doc: &serde_json::Map<String, Value>) -> Vec<String> {
         .collect()
 }
 
-/// A user's effective roles and permissions, and the role values that named no catalog role.
+/// The role template a user's tenant extension names (`roleTemplate`), if any.
+pub fn role_template_of(doc: &serde_json::Map<String, Value>) -> Option<&str> {
+    doc.get(TENANT_USER_URN)?
+        .get("roleTemplate")?
+        .as_str()
+        .filter(|name| !name.is_empty())
+}
+
+/// A user's effective roles and permissions, and the role values and template that named no
+/// catalog role.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Effective {
     pub roles: Vec<String>,
     pub permissions: Vec<String>,
     pub unknown_role_values: Vec<String>,
+    pub unknown_role_template: Option<String>,
 }
 
 /// Where a role a user holds comes from.
@@ -131,6 +147,10 @@ pub enum RoleSource {
     ScimValue,
     /// A group of the user (by displayName) that the tenant maps to the role.
     Group(String),
+    /// The user's `userType`, which the tenant maps to the role.
+    UserType(String),
+    /// The role template the user's `roleTemplate` names.
+    Template,
     /// An admin assigned it.
     Admin,
 }
@@ -142,24 +162,34 @@ pub struct RoleGrant<'c> {
     pub source: RoleSource,
 }
 
-/// Every role the user holds with its source, and the role values that grant nothing (they name
-/// no catalog role, or a role that is not assignable by hand).
+/// Every role a user holds with its source, and what the user names that grants nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleGrants<'c> {
+    pub grants: Vec<RoleGrant<'c>>,
+    /// Role values that name no catalog role, or a role that is not assignable by hand.
+    pub unknown_role_values: Vec<String>,
+    /// A `roleTemplate` that names no role template of the catalog.
+    pub unknown_role_template: Option<String>,
+}
+
+/// Every role the user holds with its source (`doc` is the user's document: its `roles`,
+/// `userType` and `roleTemplate`), and what grants nothing.
 pub fn role_grants<'c>(
     catalog: &'c Catalog,
     doc: &serde_json::Map<String, Value>,
     group_names: &[String],
     assigned_role_ids: &[RoleId],
-) -> (Vec<RoleGrant<'c>>, Vec<String>) {
-    let mut grants = Vec::new();
-    let mut unknown = Vec::new();
+) -> RoleGrants<'c> {
+    let mut held = RoleGrants::default();
+    let grants = &mut held.grants;
     for value in scim_role_values(doc) {
         match catalog.by_name(&value) {
             Some(role) if role.assignable => grants.push(RoleGrant {
                 role,
                 source: RoleSource::ScimValue,
             }),
-            // No such role, or one that only a group mapping gives: the value grants nothing.
-            _ => unknown.push(value),
+            // No such role, or one that only a mapping gives: the value grants nothing.
+            _ => held.unknown_role_values.push(value),
         }
     }
     for mapping in &catalog.mappings {
@@ -173,6 +203,29 @@ pub fn role_grants<'c>(
             });
         }
     }
+    if let Some(user_type) = doc.get("userType").and_then(Value::as_str) {
+        let key = fold(user_type);
+        grants.extend(
+            catalog
+                .user_type_mappings
+                .iter()
+                .filter(|mapping| fold(&mapping.user_type) == key)
+                .filter_map(|mapping| catalog.by_id(&mapping.role_id))
+                .map(|role| RoleGrant {
+                    role,
+                    source: RoleSource::UserType(user_type.to_string()),
+                }),
+        );
+    }
+    if let Some(template) = role_template_of(doc) {
+        match catalog.by_name(template) {
+            Some(role) if role.is_template => grants.push(RoleGrant {
+                role,
+                source: RoleSource::Template,
+            }),
+            _ => held.unknown_role_template = Some(template.to_string()),
+        }
+    }
     grants.extend(
         assigned_role_ids
             .iter()
@@ -183,7 +236,7 @@ pub fn role_grants<'c>(
                 source: RoleSource::Admin,
             }),
     );
-    (grants, unknown)
+    held
 }
 
 pub fn effective(
@@ -192,16 +245,18 @@ pub fn effective(
     group_names: &[String],
     assigned_role_ids: &[RoleId],
 ) -> Effective {
-    let (grants, unknown) = role_grants(catalog, doc, group_names, assigned_role_ids);
-    let names: BTreeSet<String> = grants.iter().map(|g| g.role.name.clone()).collect();
-    let permissions: BTreeSet<String> = grants
+    let held = role_grants(catalog, doc, group_names, assigned_role_ids);
+    let names: BTreeSet<String> = held.grants.iter().map(|g| g.role.name.clone()).collect();
+    let permissions: BTreeSet<String> = held
+        .grants
         .iter()
         .flat_map(|g| g.role.permissions.iter().cloned())
         .collect();
     Effective {
         roles: names.into_iter().collect(),
         permissions: permissions.into_iter().collect(),
-        unknown_role_values: unknown,
+        unknown_role_values: held.unknown_role_values,
+        unknown_role_template: held.unknown_role_template,
     }
 }
 
@@ -294,7 +349,7 @@ pub struct RoleSpec<'a> {
     pub description: Option<&'a str>,
     pub is_template: bool,
     /// Whether it may be given by hand (SCIM `roles` values, admin assignments); otherwise only
-    /// group mappings grant it.
+    /// mappings (groups, user types) and templates grant it.
     pub assignable: bool,
 }
 
@@ -402,26 +457,34 @@ pub async fn update_role_by(
     if let Some(d) = description {
         role.description = Some(d.to_string());
     }
-    if let Some(t) = is_template {
-        role.is_template = t;
-    }
-    // Who holds the role by hand gains or loses it when that stops or starts counting.
-    let by_hand = match assignable {
+    // Who holds the role by hand gains or loses it when that stops or starts counting, and so
+    // do the users whose roleTemplate names it when it becomes or stops being a template.
+    let mut touched = match assignable {
         Some(a) if a != role.assignable => tx.role_holders_by_hand(&tenant.id, &role).await?,
         _ => Vec::new(),
     };
-    let before = role_changes::role_names(&mut tx, &tenant.id, &by_hand, None).await?;
+    if let Some(t) = is_template
+        && t != role.is_template
+    {
+        touched.extend(tx.role_template_holders(&tenant.id, &role).await?);
+        touched.sort();
+        touched.dedup();
+    }
+    let before = role_changes::role_names(&mut tx, &tenant.id, &touched, None).await?;
+    if let Some(t) = is_template {
+        role.is_template = t;
+    }
     if let Some(a) = assignable {
         role.assignable = a;
     }
     role.updated_at = now;
     tx.update_role(&role).await?;
     let caller = cli_caller(tenant.clone());
-    for user_id in &by_hand {
+    for user_id in &touched {
         let held = before.get(user_id).cloned().unwrap_or_default();
         let reason = format!(
-            "role '{}' assignable: {} by {actor}",
-            role.name, role.assignable
+            "role '{}' assignable: {}, template: {} by {actor}",
+            role.name, role.assignable, role.is_template
         );
         if let Some(mut told) =
             role_changes::user_change(&mut tx, &caller, user_id, None, &held, &reason, now).await?
@@ -509,6 +572,73 @@ pub async fn map_group_by(
     Ok(())
 }
 
+/// Maps (or with `unmap`, unmaps) users of `user_type` to a role, audited as `actor`'s act.
+/// Users of that type (in any case) hold the role, assignable or not.
+pub async fn map_user_type_by(
+    store: &Store,
+    actor: &str,
+    tenant_slug: &str,
+    user_type: &str,
+    role_name: &str,
+    unmap: bool,
+    now: Micros,
+) -> Result<(), TenantError> {
+    let user_type = user_type.trim();
+    if user_type.is_empty() || user_type.chars().count() > 100 {
+        return Err(TenantError::InvalidArgument(
+            "a user type has 1 to 100 characters".into(),
+        ));
+    }
+    let mut tx = store.begin().await?;
+    let tenant = tenant_in(&mut tx, tenant_slug).await?;
+    let role = tx
+        .role_by_name(&tenant.id, role_name)
+        .await?
+        .ok_or_else(|| TenantError::NotFound(format!("role '{role_name}'")))?;
+    let before = role_changes::mapped_to_user_type(&mut tx, &tenant.id, user_type).await?;
+    if unmap {
+        if tx
+            .unmap_user_type_from_role(&tenant.id, user_type, &role.id)
+            .await?
+            == 0
+        {
+            return Err(TenantError::NotFound(format!(
+                "mapping of user type '{user_type}' to role '{role_name}'"
+            )));
+        }
+    } else {
+        tx.map_user_type_to_role(&tenant.id, user_type, &role.id, now)
+            .await?;
+    }
+    let after = role_changes::mapped_to_user_type(&mut tx, &tenant.id, user_type).await?;
+    let action = if unmap {
+        "role.unmap_user_type"
+    } else {
+        "role.map_user_type"
+    };
+    let has_users = tx.has_users_of_type(&tenant.id, user_type).await?;
+    let caller = cli_caller(tenant.clone());
+    let mut event = role_event(tenant, actor, action, &role, now);
+    event.reason = Some(format!("user type '{user_type}'"));
+    tx.insert_audit(&event).await?;
+    // Users of that type, if there are any yet, gained or lost the role.
+    if has_users {
+        let change = RoleChange {
+            before: &before,
+            after: &after,
+            cause: &format!("{action} by {actor}"),
+        };
+        if let Some(mut told) =
+            events::user_type_roles_changed_event(&caller, user_type, change, now)
+        {
+            told.actor = actor.to_string();
+            tx.insert_event(&told).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Assigns (or with `unassign`, takes back) a role to the user with that userName, as the CLI.
 pub async fn assign_role(
     store: &Store,
@@ -548,7 +678,7 @@ pub async fn assign_role_by(
         .ok_or_else(|| TenantError::NotFound(format!("role '{role_name}'")))?;
     if !role.assignable && !unassign {
         return Err(TenantError::InvalidArgument(format!(
-            "role '{}' is not assignable: it comes only from group mappings",
+            "role '{}' is not assignable: it comes only from mappings (groups, user types) and templates",
             role.name
         )));
     }
@@ -642,6 +772,7 @@ mod tests {
                 group_name: "Data Team".into(),
                 role_id: RoleId::new("r2"),
             }],
+            user_type_mappings: Vec::new(),
         };
         let doc = json!({"roles": [
             {"value": "supervisor"},
@@ -664,5 +795,40 @@ mod tests {
             ]
         );
         assert_eq!(result.unknown_role_values, ["Ghost"]);
+    }
+
+    #[test]
+    fn a_user_type_and_a_role_template_grant_their_roles_in_any_case() {
+        let mut basics = role("r2", "Basics", &["analytics:view"]);
+        basics.is_template = true;
+        let mut lead = role("r1", "Lead", &["users:view"]);
+        lead.assignable = false;
+        let catalog = Catalog {
+            roles: vec![lead, basics, role("r3", "Plain", &["settings:view"])],
+            mappings: Vec::new(),
+            user_type_mappings: vec![UserTypeRoleMapping {
+                user_type: "supervisor".into(),
+                role_id: RoleId::new("r1"),
+            }],
+        };
+        let doc = json!({"userType": "SUPERVISOR", TENANT_USER_URN: {"roleTemplate": "basics"}});
+        let held = role_grants(&catalog, doc.as_object().unwrap(), &[], &[]);
+        let sources: Vec<_> = held
+            .grants
+            .iter()
+            .map(|g| (g.role.name.as_str(), g.source.clone()))
+            .collect();
+        assert_eq!(
+            sources,
+            [
+                ("Lead", RoleSource::UserType("SUPERVISOR".into())),
+                ("Basics", RoleSource::Template)
+            ]
+        );
+        // A role that is not a template grants nothing as one.
+        let doc = json!({TENANT_USER_URN: {"roleTemplate": "Plain"}});
+        let result = effective(&catalog, doc.as_object().unwrap(), &[], &[]);
+        assert!(result.roles.is_empty());
+        assert_eq!(result.unknown_role_template.as_deref(), Some("Plain"));
     }
 }

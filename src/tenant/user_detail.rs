@@ -1,6 +1,6 @@
 //! One user as a tenant admin audits them: their groups, each role they hold and where it comes
-//! from (a SCIM `roles` value, a mapped group, an admin), what those roles let them do, and which
-//! connection created and last changed them.
+//! from (a SCIM `roles` value, a mapped group, their user type, their role template, an admin),
+//! what those roles let them do, and which connection created and last changed them.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +20,8 @@ pub struct UserDetail {
     pub permissions: Vec<String>,
     /// SCIM `roles` values that name no role of the catalog: they grant nothing.
     pub unknown_role_values: Vec<String>,
+    /// A `roleTemplate` that names no role template of the catalog: it grants nothing.
+    pub unknown_role_template: Option<String>,
     /// The names of the connections that created and last changed the user (none: the CLI,
     /// sign-in, or a connection since deleted).
     pub created_by: Option<String>,
@@ -50,10 +52,10 @@ pub async fn user_detail(
         .iter()
         .map(|g| g.group_display_name.clone())
         .collect();
-    let (grants, unknown_role_values) = role_grants(&catalog, &user.doc, &group_names, &assigned);
+    let held = role_grants(&catalog, &user.doc, &group_names, &assigned);
     let mut roles: BTreeMap<String, Vec<RoleSource>> = BTreeMap::new();
     let mut permissions = std::collections::BTreeSet::new();
-    for grant in grants {
+    for grant in held.grants {
         permissions.extend(grant.role.permissions.iter().cloned());
         let sources = roles.entry(grant.role.name.clone()).or_default();
         if !sources.contains(&grant.source) {
@@ -76,6 +78,7 @@ pub async fn user_detail(
         groups,
         roles,
         permissions: permissions.into_iter().collect(),
-        unknown_role_values,
+        unknown_role_values: held.unknown_role_values,
+        unknown_role_template: held.unknown_role_template,
     })
 }

@@ -211,6 +211,7 @@ async fn narrowing_of(
             role_id: role.id,
             name_key: key,
             assignable: role.assignable,
+            is_template: role.is_template,
         });
     }
     if let Some(name) = query.connection.as_deref() {

@@ -11,7 +11,7 @@ use super::immutables::{self, Omitted};
 use super::invitations;
 use super::query::{Listing, list_query};
 use super::role_changes;
-use super::roles::{Catalog, Effective, effective, scim_role_values};
+use super::roles::{Catalog, Effective, effective, role_template_of, scim_role_values};
 use super::status::{self, UserStatus};
 use super::{Caller, TenantError};
 use crate::clock::datetime_of;
@@ -24,7 +24,7 @@ use crate::scim::{ScimError, TENANT_USER_URN};
 use crate::store::{
     AuditRecord, Constraint, EmailRow, EventRecord, FilterSubject, InvitationRecord, ListQuery,
     MembershipRow, Micros, SeatReservation, SideTableChanges, Store, StoreError, TenantId, Tx,
-    UserId, UserIndex, UserRecord,
+    UserId, UserIndex, UserRecord, fold,
 };
 
 /// User types that administer a tenant: they always keep CRM access (SPEC §4).
@@ -45,6 +45,9 @@ pub(super) fn take_active_and_check(parsed: &mut Parsed) -> Result<Option<bool>,
         .get("userType")
         .and_then(Value::as_str)
         .map(str::to_string);
+    let is_admin = user_type
+        .as_deref()
+        .is_some_and(|t| ADMIN_USER_TYPES.iter().any(|a| a.eq_ignore_ascii_case(t)));
     if let Some(ext) = parsed.doc.get(TENANT_USER_URN).and_then(Value::as_object) {
         for (name, min, max) in BOUNDED_INTEGERS {
             if let Some(n) = ext.get(name).and_then(Value::as_i64)
@@ -55,13 +58,21 @@ pub(super) fn take_active_and_check(parsed: &mut Parsed) -> Result<Option<bool>,
                 )));
             }
         }
-        let is_admin = user_type
-            .as_deref()
-            .is_some_and(|t| ADMIN_USER_TYPES.contains(&t));
         if is_admin && ext.get("crmAccess") == Some(&Value::Bool(false)) {
             return Err(ScimError::invalid_value(
                 "admin users always have CRM access: 'crmAccess' cannot be false",
             ));
+        }
+    }
+    if is_admin {
+        // An admin has CRM access whether or not the identity provider says so: stored, so that
+        // reads, filters and the host product all see it.
+        let ext = parsed
+            .doc
+            .entry(TENANT_USER_URN)
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(ext) = ext.as_object_mut() {
+            ext.entry("crmAccess").or_insert(Value::Bool(true));
         }
     }
     Ok(active)
@@ -79,6 +90,8 @@ pub fn index_of(schemas: ResourceSchemas<'_>, doc: &Map<String, Value>) -> UserI
         emails: email_rows(doc),
         folded: fold_case(schemas, doc),
         role_values,
+        user_type_key: string_at(doc, "userType").map(|t| fold(&t)),
+        role_template_key: role_template_of(doc).map(fold),
     }
 }
 
@@ -135,14 +148,14 @@ pub(super) fn map_conflict(err: StoreError, user_name: &str) -> TenantError {
     }
 }
 
-/// The warning an audit event carries when role values name no catalog role (they grant nothing).
-/// Read in the write's own transaction.
+/// The warning an audit event carries when role values or the role template name no catalog
+/// role or template (they grant nothing). Read in the write's own transaction.
 pub(super) async fn unknown_roles_warning(
     tx: &mut Tx,
     tenant_id: &TenantId,
     doc: &Map<String, Value>,
 ) -> Result<Option<String>, TenantError> {
-    if scim_role_values(doc).is_empty() {
+    if !names_roles(doc) {
         return Ok(None);
     }
     let catalog = Catalog::load_in(tx, tenant_id).await?;
@@ -151,8 +164,9 @@ pub(super) async fn unknown_roles_warning(
 
 /// The warning of `unknown_roles_warning`, against a catalog already read.
 pub(super) fn unknown_roles_in(catalog: &Catalog, doc: &Map<String, Value>) -> Option<String> {
-    let ignored = effective(catalog, doc, &[], &[]).unknown_role_values;
+    let ignored = effective(catalog, doc, &[], &[]);
     let (unassignable, unknown): (Vec<String>, Vec<String>) = ignored
+        .unknown_role_values
         .into_iter()
         .partition(|value| catalog.by_name(value).is_some());
     let mut warnings = Vec::new();
@@ -164,11 +178,21 @@ pub(super) fn unknown_roles_in(catalog: &Catalog, doc: &Map<String, Value>) -> O
     }
     if !unassignable.is_empty() {
         warnings.push(format!(
-            "role values that name roles given only by group mappings (not assignable) grant nothing: {}",
+            "role values that name roles given only by mappings (not assignable) grant nothing: {}",
             unassignable.join(", ")
         ));
     }
+    if let Some(template) = ignored.unknown_role_template {
+        warnings.push(format!(
+            "roleTemplate '{template}' names no role template of the catalog: it grants nothing"
+        ));
+    }
     (!warnings.is_empty()).then(|| warnings.join("; "))
+}
+
+/// Whether the document names roles by hand: SCIM `roles` values or a role template.
+pub(super) fn names_roles(doc: &Map<String, Value>) -> bool {
+    !scim_role_values(doc).is_empty() || role_template_of(doc).is_some()
 }
 
 /// Creates a user from a SCIM document: takes a seat, inserts, audits; all or nothing.
@@ -433,7 +457,24 @@ pub(super) async fn write_change(
     let old_status = old.status;
     let (status, idp_active) = status::after_provider_update(&old, change.active);
     let mut changed = changed_attributes(&old.doc, &doc);
-    let changed_roles = changed.iter().any(|a| a == "roles");
+    let changed_role_values = changed.iter().any(|a| a == "roles");
+    // What the user holds roles by: their values, their type and their template.
+    let role_attributes: Vec<&str> = [
+        ("roles", changed_role_values),
+        (
+            "userType",
+            string_at(&old.doc, "userType").map(|t| fold(&t))
+                != string_at(&doc, "userType").map(|t| fold(&t)),
+        ),
+        (
+            "roleTemplate",
+            role_template_of(&old.doc).map(fold) != role_template_of(&doc).map(fold),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, changed)| changed.then_some(name))
+    .collect();
+    let changed_roles = !role_attributes.is_empty();
     if status.scim_active() != old_status.scim_active() {
         changed.push("active".into());
     }
@@ -460,7 +501,7 @@ pub(super) async fn write_change(
     };
     let side_tables = SideTableChanges {
         emails: changed.iter().any(|a| a == "emails"),
-        role_values: changed_roles,
+        role_values: changed_role_values,
     };
     let roles_before = if changed_roles {
         role_changes::role_names(tx, &caller.tenant.id, std::slice::from_ref(&user.id), None)
@@ -516,7 +557,7 @@ pub(super) async fn write_change(
             &user.id,
             Some(user.version),
             &before,
-            "roles attribute",
+            &format!("{} attribute", role_attributes.join(" and ")),
             now,
         )
         .await?;

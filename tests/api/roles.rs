@@ -1,5 +1,6 @@
 //! Roles and permissions: effective roles are the union of SCIM role values naming catalog roles,
-//! roles mapped from groups, and admin assignments; unknown values grant nothing and are audited.
+//! roles mapped from groups and user types, the role template a user names, and admin
+//! assignments; unknown values and templates grant nothing and are audited.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -249,6 +250,33 @@ async fn role_commands_run_from_the_cli() {
         .success()
     );
     assert!(
+        run(&[
+            "role",
+            "map",
+            "--tenant",
+            "umbrella",
+            "--user-type",
+            "supervisor",
+            "--role",
+            "Supervisor"
+        ])
+        .status
+        .success()
+    );
+    assert!(
+        !run(&[
+            "role",
+            "map",
+            "--tenant",
+            "umbrella",
+            "--role",
+            "Supervisor"
+        ])
+        .status
+        .success(),
+        "a mapping names a group or a user type"
+    );
+    assert!(
         !run(&[
             "role",
             "create",
@@ -266,6 +294,7 @@ async fn role_commands_run_from_the_cli() {
             .unwrap();
     assert_eq!(listed[0]["name"], "Supervisor");
     assert_eq!(listed[0]["mappedGroups"], json!(["Leads"]));
+    assert_eq!(listed[0]["mappedUserTypes"], json!(["supervisor"]));
     assert_eq!(listed[1]["template"], true);
     let updated = run(&[
         "--json",
@@ -424,4 +453,264 @@ async fn making_a_role_not_assignable_takes_it_from_its_holders_by_hand() {
             .last(),
         Some(&(json!(["Admin"]), json!([])))
     );
+}
+
+/// An admin API request with the operator token; its status and JSON body (null when none).
+async fn admin_send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    operator: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = app
+        .client
+        .request(
+            method,
+            format!("{}/admin/v1/tenants/{TENANT}{path}", app.root),
+        )
+        .bearer_auth(operator);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_user_type_and_a_role_template_grant_their_roles() {
+    use reqwest::Method;
+    let app = spawn_app().await;
+    let (operator, _) = crate::admin::operator_token(&app).await;
+    let supervisor =
+        json!({"name": "Supervisor", "permissions": ["conversations:*"], "assignable": false});
+    let template = json!({"name": "Agent Basics", "permissions": ["analytics:view", "users:view"], "template": true});
+    for role in [supervisor, template] {
+        let (status, _) = admin_send(&app, Method::POST, "/roles", &operator, Some(role)).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let mapping = "/roles/Supervisor/user-types/supervisor";
+    let (status, _) = admin_send(&app, Method::PUT, mapping, &operator, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, listed) = admin_send(&app, Method::GET, "/roles", &operator, None).await;
+    let listed_supervisor = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "Supervisor")
+        .unwrap();
+    assert_eq!(listed_supervisor["userTypes"], json!(["supervisor"]));
+
+    // The type in another case, and the template by name in another case, grant both roles:
+    // the not-assignable Supervisor comes from the mapping.
+    let mut body = user("ada");
+    body["userType"] = json!("Supervisor");
+    body[EXT] = json!({"roleTemplate": "agent basics"});
+    let created: Value = app.post("/Users", &body).await.json().await.unwrap();
+    let ada = created["id"].as_str().unwrap().to_string();
+    let (held, permissions) = effective(&app, &ada).await;
+    assert_eq!(held, json!(["Agent Basics", "Supervisor"]));
+    assert!(
+        permissions
+            .as_array()
+            .unwrap()
+            .contains(&json!("conversations:manage"))
+    );
+    assert!(
+        permissions
+            .as_array()
+            .unwrap()
+            .contains(&json!("analytics:view"))
+    );
+
+    // The admin's view says where each comes from, and the role filter agrees.
+    let (_, detail) =
+        admin_send(&app, Method::GET, &format!("/users/{ada}"), &operator, None).await;
+    let sources = |name: &str| {
+        detail["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .map(|r| r["sources"].clone())
+    };
+    assert_eq!(
+        sources("Supervisor"),
+        Some(json!([{"kind": "userType", "group": null, "userType": "Supervisor"}]))
+    );
+    assert_eq!(
+        sources("Agent Basics"),
+        Some(json!([{"kind": "template", "group": null, "userType": null}]))
+    );
+    let holders = |role: &'static str| {
+        let (app, operator) = (&app, &operator);
+        async move {
+            let path = format!("/users?role={}", role.replace(' ', "+"));
+            let (_, page) = admin_send(app, Method::GET, &path, operator, None).await;
+            page["users"].as_array().map_or(0, Vec::len)
+        }
+    };
+    assert_eq!(holders("Supervisor").await, 1);
+    assert_eq!(holders("Agent Basics").await, 1);
+
+    // A template that is not in the catalog, or a role that is not a template, grants nothing
+    // and is audited as a warning.
+    for (name, named) in [("bob", "Nope"), ("cy", "Supervisor")] {
+        let mut body = user(name);
+        body[EXT] = json!({"roleTemplate": named});
+        let created: Value = app.post("/Users", &body).await.json().await.unwrap();
+        let id = created["id"].as_str().unwrap().to_string();
+        assert_eq!(effective(&app, &id).await.0, json!([]));
+        let (_, detail) =
+            admin_send(&app, Method::GET, &format!("/users/{id}"), &operator, None).await;
+        assert_eq!(detail["unknownRoleTemplate"], named);
+        let create = app
+            .audit()
+            .await
+            .into_iter()
+            .find(|e| e.action == "user.create" && e.target_name.as_deref() == Some(name))
+            .unwrap();
+        assert!(
+            create
+                .reason
+                .as_deref()
+                .is_some_and(|r| r.contains(&format!("roleTemplate '{named}'"))),
+            "{:?}",
+            create.reason
+        );
+    }
+
+    // A role that stops being a template leaves the users naming it, and comes back.
+    for template in [false, true] {
+        let (status, _) = admin_send(
+            &app,
+            Method::PATCH,
+            "/roles/Agent%20Basics",
+            &operator,
+            Some(json!({"template": template})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let expected = if template {
+            json!(["Agent Basics", "Supervisor"])
+        } else {
+            json!(["Supervisor"])
+        };
+        assert_eq!(effective(&app, &ada).await.0, expected);
+    }
+    let lost = roles_changed_of(&app, &ada, json!([]), json!(["Agent Basics"])).await;
+    assert!(!lost.is_empty());
+
+    // Dropping the template from the user tells its roles changed, naming the attribute.
+    let patched = app
+        .patch_ops(
+            &format!("/Users/{ada}"),
+            json!([{"op": "remove", "path": format!("{EXT}:roleTemplate")}]),
+        )
+        .await;
+    assert_eq!(patched.status(), StatusCode::OK);
+    assert_eq!(effective(&app, &ada).await.0, json!(["Supervisor"]));
+    let told = app
+        .outbox_events("user.roles_changed", |e| {
+            e.resource_id.as_deref() == Some(ada.as_str())
+                && e.data["cause"] == "roleTemplate attribute"
+        })
+        .await;
+    assert_eq!(
+        told.last().unwrap().data["removed"],
+        json!(["Agent Basics"])
+    );
+
+    // The store's own reckoning (what events tell) counts the user type too.
+    let helper = json!({"name": "Helper", "permissions": ["users:view"]});
+    let (status, _) = admin_send(&app, Method::POST, "/roles", &operator, Some(helper)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let assign = format!("/users/{ada}/roles/Helper");
+    let (status, _) = admin_send(&app, Method::PUT, &assign, &operator, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let told = roles_changed_of(&app, &ada, json!(["Helper"]), json!([])).await;
+    let held_now = app
+        .outbox_events("user.roles_changed", |e| {
+            e.data["added"] == json!(["Helper"])
+        })
+        .await;
+    assert!(!told.is_empty());
+    assert_eq!(
+        held_now.last().unwrap().data["roles"],
+        json!(["Helper", "Supervisor"])
+    );
+    let (status, _) = admin_send(&app, Method::DELETE, &assign, &operator, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    // Unmapping the type is one event for the type, and the role is gone.
+    let (status, _) = admin_send(&app, Method::DELETE, mapping, &operator, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = admin_send(&app, Method::DELETE, mapping, &operator, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no such mapping any more");
+    assert_eq!(effective(&app, &ada).await.0, json!([]));
+    assert_eq!(holders("Supervisor").await, 0);
+    let told = app
+        .outbox_events("user_type.roles_changed", |e| {
+            e.data["removed"] == json!(["Supervisor"])
+        })
+        .await;
+    assert_eq!(told.last().unwrap().data["userType"], "supervisor");
+}
+
+#[tokio::test]
+async fn admin_user_types_have_crm_access_when_the_attribute_is_absent() {
+    let app = spawn_app().await;
+    let mut body = user("root");
+    body["userType"] = json!("Tenant_Admin");
+    let created = app.post("/Users", &body).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(created[EXT]["crmAccess"], true);
+    assert!(created["schemas"].as_array().unwrap().contains(&json!(EXT)));
+    let agent: Value = app
+        .post("/Users", &user("agent"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        agent
+            .get(EXT)
+            .is_none_or(|ext| ext.get("crmAccess").is_none())
+    );
+
+    // Filters see it, and removing it leaves it on.
+    let filter = format!("{EXT}:crmAccess eq true");
+    let found: Value = app
+        .client
+        .get(app.url("/Users"))
+        .query(&[("filter", filter.as_str())])
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["totalResults"], 1);
+    let id = created["id"].as_str().unwrap();
+    let patched = app
+        .patch_ops(
+            &format!("/Users/{id}"),
+            json!([{"op": "remove", "path": format!("{EXT}:crmAccess")}]),
+        )
+        .await;
+    assert_eq!(patched.status(), StatusCode::OK);
+    assert_eq!(
+        patched.json::<Value>().await.unwrap()[EXT]["crmAccess"],
+        true
+    );
+    let refused = app
+        .patch_ops(
+            &format!("/Users/{id}"),
+            json!([{"op": "replace", "path": format!("{EXT}:crmAccess"), "value": false}]),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
 }

@@ -52,7 +52,7 @@ pub const BASE: &str = "/admin/v1";
         (name = "tenants", description = "Tenants, their seats and policies"),
         (name = "connections", description = "Directory connections and their sync state"),
         (name = "users", description = "The tenant's users"),
-        (name = "roles", description = "The role catalog, templates, group mappings and admin assignments"),
+        (name = "roles", description = "The role catalog, templates, group and user-type mappings, and admin assignments"),
         (name = "audit", description = "The audit trail: every write, rejection, sign-in and admin act"),
         (name = "events", description = "What changed, for the host product: the gap-free event feed and webhook endpoints"),
     )
@@ -193,6 +193,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(roles::list_roles, roles::create_role))
         .routes(routes!(roles::update_role))
         .routes(routes!(roles::map_group, roles::unmap_group))
+        .routes(routes!(roles::map_user_type, roles::unmap_user_type))
         .routes(routes!(roles::assign_role, roles::unassign_role))
         .routes(routes!(audit::audit_page))
         .routes(routes!(audit::audit_export))

@@ -1,5 +1,5 @@
-//! `/admin/v1/tenants/{tenant}/roles`: the role catalog and templates, group-to-role mappings,
-//! and admin assignments of roles to users.
+//! `/admin/v1/tenants/{tenant}/roles`: the role catalog and templates, group-to-role and
+//! user-type-to-role mappings, and admin assignments of roles to users.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -13,7 +13,7 @@ use super::{Problem, body_of};
 use crate::clock::now_micros;
 use crate::http::error::AdminError;
 use crate::state::AppState;
-use crate::store::UserId;
+use crate::store::{RoleRecord, UserId};
 use crate::tenant::admin_roles;
 use crate::tenant::operators::{self, AdminPermission};
 use crate::tenant::roles::{RoleSpec, RoleUpdate};
@@ -26,16 +26,34 @@ pub struct RoleView {
     pub description: Option<String>,
     /// `category:action`, sorted.
     pub permissions: Vec<String>,
-    /// A reusable template rather than a role users hold by name.
+    /// A role template: users whose tenant-extension `roleTemplate` names it hold it.
     pub template: bool,
-    /// Whether SCIM `roles` values and admin assignments give it; otherwise only group
-    /// mappings do.
+    /// Whether SCIM `roles` values and admin assignments give it; otherwise only mappings and
+    /// templates do.
     pub assignable: bool,
     /// Groups (by displayName) whose members hold the role.
     pub groups: Vec<String>,
+    /// User types whose users hold the role.
+    pub user_types: Vec<String>,
 }
 
-/// The tenant's roles and templates, each with the groups mapped to it. Needs `settings:view`.
+impl RoleView {
+    /// A role as written, without its mappings (listed with the catalog).
+    fn of(role: RoleRecord) -> Self {
+        RoleView {
+            name: role.name,
+            description: role.description,
+            permissions: role.permissions,
+            template: role.is_template,
+            assignable: role.assignable,
+            groups: Vec::new(),
+            user_types: Vec::new(),
+        }
+    }
+}
+
+/// The tenant's roles and templates, each with the groups and user types mapped to it. Needs
+/// `settings:view`.
 #[utoipa::path(
     get,
     path = "/tenants/{tenant}/roles",
@@ -57,13 +75,10 @@ pub async fn list_roles(
     let views = admin_roles::catalog(&state.store, &actor, &slug)
         .await?
         .into_iter()
-        .map(|(role, groups)| RoleView {
-            groups,
-            name: role.name,
-            description: role.description,
-            permissions: role.permissions,
-            template: role.is_template,
-            assignable: role.assignable,
+        .map(|entry| RoleView {
+            groups: entry.groups,
+            user_types: entry.user_types,
+            ..RoleView::of(entry.role)
         })
         .collect();
     Ok(Json(views))
@@ -80,7 +95,7 @@ pub struct NewRole {
     pub description: Option<String>,
     #[serde(default)]
     pub template: bool,
-    /// `false`: only group mappings give the role (default `true`).
+    /// `false`: only mappings and templates give the role (default `true`).
     #[serde(default = "assignable_by_default")]
     pub assignable: bool,
 }
@@ -122,15 +137,7 @@ pub async fn create_role(
         assignable: new.assignable,
     };
     let role = admin_roles::create_role(&state.store, &actor, &slug, spec, now_micros()).await?;
-    let view = RoleView {
-        name: role.name,
-        description: role.description,
-        permissions: role.permissions,
-        template: role.is_template,
-        assignable: role.assignable,
-        groups: Vec::new(),
-    };
-    Ok((StatusCode::CREATED, Json(view)))
+    Ok((StatusCode::CREATED, Json(RoleView::of(role))))
 }
 
 /// A change of a role; what is absent stays.
@@ -140,8 +147,8 @@ pub struct RolePatch {
     pub permissions: Option<Vec<String>>,
     pub description: Option<String>,
     pub template: Option<bool>,
-    /// Turning it off makes the role come only from group mappings; its holders by hand lose it
-    /// (each gets a `user.roles_changed` event).
+    /// Turning it off makes the role come only from mappings and templates; its holders by hand
+    /// lose it (each gets a `user.roles_changed` event).
     pub assignable: Option<bool>,
 }
 
@@ -157,7 +164,7 @@ pub struct RolePatch {
     request_body = RolePatch,
     security(("operator" = []), ("session" = [])),
     responses(
-        (status = 200, description = "The role as changed (its groups are listed with the catalog)", body = RoleView),
+        (status = 200, description = "The role as changed (its mappings are listed with the catalog)", body = RoleView),
         (status = 400, description = "A permission that is not valid", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Another tenant, or no `settings:manage`", body = Problem, content_type = "application/problem+json"),
@@ -180,14 +187,7 @@ pub async fn update_role(
     };
     let role =
         admin_roles::update_role(&state.store, &actor, &slug, &name, update, now_micros()).await?;
-    Ok(Json(RoleView {
-        name: role.name,
-        description: role.description,
-        permissions: role.permissions,
-        template: role.is_template,
-        assignable: role.assignable,
-        groups: Vec::new(),
-    }))
+    Ok(Json(RoleView::of(role)))
 }
 
 /// Members of the group (by displayName) hold the role. Needs `settings:manage`.
@@ -254,6 +254,80 @@ pub async fn unmap_group(
         &actor,
         &slug,
         &group,
+        &role,
+        true,
+        now_micros(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Users of the user type (compared without regard to case) hold the role. Needs
+/// `settings:manage`.
+#[utoipa::path(
+    put,
+    path = "/tenants/{tenant}/roles/{role}/user-types/{userType}",
+    tag = "roles",
+    params(
+        ("tenant" = String, Path, description = "The tenant's slug"),
+        ("role" = String, Path, description = "The role's name"),
+        ("userType" = String, Path, description = "The user type, e.g. supervisor"),
+    ),
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 204, description = "Mapped"),
+        (status = 400, description = "An empty or over-long user type", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `settings:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant or role", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn map_user_type(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path((slug, role, user_type)): Path<(String, String, String)>,
+) -> Result<StatusCode, AdminError> {
+    admin_roles::map_user_type(
+        &state.store,
+        &actor,
+        &slug,
+        &user_type,
+        &role,
+        false,
+        now_micros(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Users of the user type no longer hold the role through it. Needs `settings:manage`.
+#[utoipa::path(
+    delete,
+    path = "/tenants/{tenant}/roles/{role}/user-types/{userType}",
+    tag = "roles",
+    params(
+        ("tenant" = String, Path, description = "The tenant's slug"),
+        ("role" = String, Path, description = "The role's name"),
+        ("userType" = String, Path, description = "The user type"),
+    ),
+    security(("operator" = []), ("session" = [])),
+    responses(
+        (status = 204, description = "Unmapped"),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant, or no `settings:manage`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant, role or mapping", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn unmap_user_type(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path((slug, role, user_type)): Path<(String, String, String)>,
+) -> Result<StatusCode, AdminError> {
+    admin_roles::map_user_type(
+        &state.store,
+        &actor,
+        &slug,
+        &user_type,
         &role,
         true,
         now_micros(),

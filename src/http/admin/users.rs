@@ -88,10 +88,13 @@ pub struct GroupRefView {
 #[serde(rename_all = "camelCase")]
 pub struct RoleSourceView {
     /// `scim` (a value of the user's SCIM `roles`), `group` (a group the tenant maps to the
-    /// role) or `admin` (an admin assigned it).
+    /// role), `userType` (the tenant maps the user's type to the role), `template` (the user's
+    /// `roleTemplate` names it) or `admin` (an admin assigned it).
     pub kind: String,
     /// The group, when `kind` is `group`.
     pub group: Option<String>,
+    /// The user type, when `kind` is `userType`.
+    pub user_type: Option<String>,
 }
 
 /// A role the user holds, and every reason they hold it.
@@ -139,6 +142,8 @@ pub struct UserDetailView {
     pub permissions: Vec<PermissionRowView>,
     /// SCIM `roles` values that name no role of the tenant's catalog: they grant nothing.
     pub unknown_role_values: Vec<String>,
+    /// A `roleTemplate` that names no role template of the catalog: it grants nothing.
+    pub unknown_role_template: Option<String>,
 }
 
 impl From<UserDetail> for UserDetailView {
@@ -170,19 +175,19 @@ impl From<UserDetail> for UserDetailView {
                 name,
                 sources: sources
                     .into_iter()
-                    .map(|source| match source {
-                        RoleSource::ScimValue => RoleSourceView {
-                            kind: "scim".into(),
-                            group: None,
-                        },
-                        RoleSource::Group(group) => RoleSourceView {
-                            kind: "group".into(),
-                            group: Some(group),
-                        },
-                        RoleSource::Admin => RoleSourceView {
-                            kind: "admin".into(),
-                            group: None,
-                        },
+                    .map(|source| {
+                        let (kind, group, user_type) = match source {
+                            RoleSource::ScimValue => ("scim", None, None),
+                            RoleSource::Group(group) => ("group", Some(group), None),
+                            RoleSource::UserType(user_type) => ("userType", None, Some(user_type)),
+                            RoleSource::Template => ("template", None, None),
+                            RoleSource::Admin => ("admin", None, None),
+                        };
+                        RoleSourceView {
+                            kind: kind.into(),
+                            group,
+                            user_type,
+                        }
                     })
                     .collect(),
             })
@@ -212,6 +217,7 @@ impl From<UserDetail> for UserDetailView {
             roles,
             permissions,
             unknown_role_values: d.unknown_role_values,
+            unknown_role_template: d.unknown_role_template,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! `/ui/t/{tenant}/roles`: the role catalog with each role's permissions, the templates, and the
-//! groups mapped to each role.
+//! groups and user types mapped to each role.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -14,10 +14,11 @@ struct RoleRow {
     name: String,
     description: Option<String>,
     template: bool,
-    /// False: only group mappings give the role.
+    /// False: only mappings and templates give the role.
     assignable: bool,
     permissions: Vec<String>,
     groups: Vec<String>,
+    user_types: Vec<String>,
 }
 
 #[derive(Template)]
@@ -39,13 +40,14 @@ pub async fn roles(
         .await
         .map_err(|e| PageError::rule(chrome.clone(), e))?
         .into_iter()
-        .map(|(role, groups)| RoleRow {
-            groups,
-            name: role.name,
-            description: role.description,
-            template: role.is_template,
-            assignable: role.assignable,
-            permissions: role.permissions,
+        .map(|entry| RoleRow {
+            groups: entry.groups,
+            user_types: entry.user_types,
+            name: entry.role.name,
+            description: entry.role.description,
+            template: entry.role.is_template,
+            assignable: entry.role.assignable,
+            permissions: entry.role.permissions,
         })
         .collect();
     Ok(render(&RolesPage {

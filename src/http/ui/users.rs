@@ -308,6 +308,7 @@ struct UserPage {
     agent: Vec<Fact>,
     roles: Vec<RoleLine>,
     unknown_roles: String,
+    unknown_template: String,
     groups: Vec<String>,
     actions: [&'static str; 5],
     grid: Vec<GridRow>,
@@ -469,6 +470,8 @@ pub async fn user(
                 .map(|s| match s {
                     RoleSource::ScimValue => "from the identity provider's roles".to_string(),
                     RoleSource::Group(group) => format!("through group {group}"),
+                    RoleSource::UserType(user_type) => format!("as a {user_type}"),
+                    RoleSource::Template => "the user's role template".to_string(),
                     RoleSource::Admin => "assigned by an admin".to_string(),
                 })
                 .collect::<Vec<_>>()
@@ -528,6 +531,7 @@ pub async fn user(
         agent,
         roles,
         unknown_roles: detail.unknown_role_values.join(", "),
+        unknown_template: detail.unknown_role_template.clone().unwrap_or_default(),
         groups: detail
             .groups
             .iter()
