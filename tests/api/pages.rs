@@ -22,11 +22,13 @@ use crate::helpers::{TENANT, TestApp, spawn_app_with, user};
 const MARKUP: &str = "<img src=x onerror=alert(1)>";
 
 /// Seeds the tenant the way an identity provider and an operator would: users and a group over
-/// SCIM, a role mapped to the group through the admin API, and a create the seat limit refuses.
+/// SCIM, a role mapped to the group and to a user type through the admin API, and a create the
+/// seat limit refuses.
 async fn seed(app: &TestApp, operator: &str) -> (String, String) {
     let mut ada = user("ada@acme.test");
     ada["displayName"] = json!("Ada Lovelace");
     ada["name"] = json!({"givenName": "Ada", "familyName": "Lovelace"});
+    ada["userType"] = json!("supervisor");
     let ada: Value = app.post("/Users", &ada).await.json().await.unwrap();
     let ada = ada["id"].as_str().unwrap().to_string();
     // Markup as the userName and as the displayName, as a hostile or careless IdP might push it.
@@ -61,6 +63,14 @@ async fn seed(app: &TestApp, operator: &str) -> (String, String) {
     let mapped = admin(
         reqwest::Method::PUT,
         format!("/tenants/{TENANT}/roles/Supervisor/groups/Leads"),
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    assert!(mapped.status().is_success());
+    let mapped = admin(
+        reqwest::Method::PUT,
+        format!("/tenants/{TENANT}/roles/Supervisor/user-types/supervisor"),
         Value::Null,
     )
     .await
@@ -287,7 +297,7 @@ async fn an_operator_does_the_job_in_a_real_browser() {
         assert!(
             text_of(b, "#roles")
                 .await
-                .contains("Supervisor — through group Leads")
+                .contains("Supervisor — through group Leads; as a supervisor")
         );
         let mut grid = Vec::new();
         for row in b
@@ -441,7 +451,7 @@ async fn an_operator_does_the_job_in_a_real_browser() {
             "{href}"
         );
         screenshot(b, "08-audit").await;
-        // The roles: the catalog and the group that grants each role.
+        // The roles: the catalog and the groups and user types that grant each role.
         b.find(Locator::Css("nav a[href$='/roles']"))
             .await
             .unwrap()
@@ -454,6 +464,10 @@ async fn an_operator_does_the_job_in_a_real_browser() {
                 && roles.contains("users:manage")
                 && roles.contains("Leads"),
             "{roles}"
+        );
+        assert_eq!(
+            text_of(b, "#roles tbody tr:first-child td:nth-child(4)").await,
+            "supervisor"
         );
         screenshot(b, "09-roles").await;
         assert_eq!(app.status_of(&json!({"id": ada})).await, "suspended");

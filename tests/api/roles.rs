@@ -541,7 +541,7 @@ async fn a_user_type_and_a_role_template_grant_their_roles() {
     );
     assert_eq!(
         sources("Agent Basics"),
-        Some(json!([{"kind": "template", "group": null, "userType": null}]))
+        Some(json!([{"kind": "template", "group": null}]))
     );
     let holders = |role: &'static str| {
         let (app, operator) = (&app, &operator);

@@ -93,7 +93,8 @@ pub struct RoleSourceView {
     pub kind: String,
     /// The group, when `kind` is `group`.
     pub group: Option<String>,
-    /// The user type, when `kind` is `userType`.
+    /// The user type, when `kind` is `userType` (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_type: Option<String>,
 }
 
