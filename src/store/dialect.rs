@@ -129,6 +129,36 @@ impl Dialect {
         }
     }
 
+    /// What a read of a tenant's row adds so that its settings cannot change before the
+    /// transaction ends, while other writers of the tenant go on (PostgreSQL's weakest row lock;
+    /// `Tx::update_tenant_settings` takes the strongest, which waits for it).
+    pub(super) fn settings_lock(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR KEY SHARE",
+        }
+    }
+
+    /// The statement that makes the creates of one tenant (`$1`) with a seat limit take turns
+    /// until each commits: a transaction-scoped advisory lock on PostgreSQL; SQLite's one writer
+    /// already does.
+    pub(super) fn seat_turn(self) -> Option<&'static str> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"),
+        }
+    }
+
+    /// The shard of a tenant's user counts this transaction adds to: on PostgreSQL its
+    /// connection's own (by backend, of 16), so concurrent writers of one tenant do not queue on
+    /// one row; SQLite's one writer keeps one.
+    pub(super) fn counts_shard(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "0",
+            Dialect::Postgres => "(pg_backend_pid() % 16)",
+        }
+    }
+
     /// The event feed's position columns (`txid`, `seq`). SQLite appends one transaction at a
     /// time, so `seq` is in commit order and the txid is always 0. PostgreSQL's transactions
     /// commit in another order than they took their `seq`: the feed orders by the writing

@@ -151,5 +151,10 @@ pub(super) fn migrator() -> Migrator {
             "user_type_and_template_roles",
             include_str!("../../migrations/postgres/0027_user_type_and_template_roles.sql"),
         ),
+        (
+            28,
+            "tenant_user_counts",
+            include_str!("../../migrations/postgres/0028_tenant_user_counts.sql"),
+        ),
     ])
 }

@@ -10,6 +10,7 @@ use sqlx::AssertSqlSafe;
 use super::TenantId;
 use super::row::AnyRow;
 use super::sqlite_reader::ReadError;
+use super::tenants::seats_used_of;
 use super::{PageSpec, Pools, SqlFragment, SqlParam, Store, StoreError, Tx, TxInner, bind_params};
 
 /// Most ids in one `IN (…)` list; longer lists are read in chunks.
@@ -120,7 +121,7 @@ impl Store {
             Some(total) => Ok(total),
             None if spec.count_is_seats => {
                 let seats = SqlFragment::statement(
-                    "SELECT seats_used FROM tenants WHERE id = $1",
+                    concat!("SELECT ", seats_used_of!("$1"), " AS seats_used"),
                     vec![SqlParam::from(tenant_id)],
                 );
                 self.fetch_one(seats, |row| row.column("seats_used")).await

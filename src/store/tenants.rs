@@ -7,10 +7,27 @@ use super::{
     TokenRecord, Tx, UserCounts, params,
 };
 
+/// The seats the tenant whose id is the SQL expression `$tenant` uses: the sum of its count
+/// shards (a handful of rows; see migration 0028).
+macro_rules! seats_used_of {
+    ($tenant:literal) => {
+        concat!(
+            "CAST(COALESCE((SELECT SUM(c.seats) FROM tenant_user_counts c WHERE c.tenant_id = ",
+            $tenant,
+            "), 0) AS BIGINT)"
+        )
+    };
+}
+pub(crate) use seats_used_of;
+
 macro_rules! tenant_columns {
     () => {
-        "t.id, t.slug, t.display_name, t.seat_limit, t.seats_used, t.immutable_attributes, \
-         t.rate_limit_per_sec, t.rate_limit_burst, t.created_at, t.updated_at"
+        concat!(
+            "t.id, t.slug, t.display_name, t.seat_limit, ",
+            seats_used_of!("t.id"),
+            " AS seats_used, t.immutable_attributes, \
+             t.rate_limit_per_sec, t.rate_limit_burst, t.created_at, t.updated_at"
+        )
     };
 }
 
@@ -94,17 +111,22 @@ impl Store {
     /// The tenant's users per status: one row, whatever the tenant's size.
     pub async fn user_counts(&self, tenant_id: &TenantId) -> Result<UserCounts, StoreError> {
         let query = SqlFragment::statement(
-            "SELECT seats_used, seat_limit, users_invited, users_active, users_suspended \
-             FROM tenants WHERE id = $1",
+            "SELECT t.seat_limit, \
+             CAST(COALESCE(SUM(c.seats), 0) AS BIGINT) AS seats, \
+             CAST(COALESCE(SUM(c.invited), 0) AS BIGINT) AS invited, \
+             CAST(COALESCE(SUM(c.active), 0) AS BIGINT) AS active, \
+             CAST(COALESCE(SUM(c.suspended), 0) AS BIGINT) AS suspended \
+             FROM tenants t LEFT JOIN tenant_user_counts c ON c.tenant_id = t.id \
+             WHERE t.id = $1 GROUP BY t.id, t.seat_limit",
             vec![SqlParam::from(tenant_id)],
         );
         let counts = self
             .fetch_optional(query, |row| {
                 Ok(UserCounts {
-                    total: row.column("seats_used")?,
-                    invited: row.column("users_invited")?,
-                    active: row.column("users_active")?,
-                    suspended: row.column("users_suspended")?,
+                    total: row.column("seats")?,
+                    invited: row.column("invited")?,
+                    active: row.column("active")?,
+                    suspended: row.column("suspended")?,
                     seat_limit: row.column("seat_limit")?,
                 })
             })
@@ -181,14 +203,13 @@ impl Store {
 impl Tx {
     pub async fn insert_tenant(&mut self, tenant: &TenantRecord) -> Result<(), StoreError> {
         self.execute(
-            "INSERT INTO tenants (id, slug, display_name, seat_limit, seats_used, immutable_attributes, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO tenants (id, slug, display_name, seat_limit, immutable_attributes, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
             params![
                 &tenant.id,
                 &tenant.slug,
                 &tenant.display_name,
                 tenant.seat_limit,
-                tenant.seats_used,
                 list_text(&tenant.immutable_attributes),
                 tenant.created_at,
                 tenant.updated_at,
@@ -198,11 +219,21 @@ impl Tx {
         Ok(())
     }
 
-    /// Updates the settings of a tenant (not `seats_used`, which only seat accounting moves).
+    /// Updates the settings of a tenant (not its counts, which only the writes of its users
+    /// move). The row is locked first the strongest way, so that the new settings wait for the
+    /// writes that read the old ones (`Dialect::settings_lock`) to commit.
     pub async fn update_tenant_settings(
         &mut self,
         tenant: &TenantRecord,
     ) -> Result<(), StoreError> {
+        let lock = format!(
+            "SELECT id FROM tenants WHERE id = $1{}",
+            self.dialect().row_lock()
+        );
+        self.fetch_all(SqlFragment::statement(lock, params![&tenant.id]), |row| {
+            row.column::<String>("id")
+        })
+        .await?;
         self.execute(
             "UPDATE tenants SET display_name = $1, seat_limit = $2, immutable_attributes = $3, \
              rate_limit_per_sec = $4, rate_limit_burst = $5, updated_at = $6 WHERE id = $7",

@@ -176,3 +176,21 @@ async fn migration_27_keys_the_user_types_and_templates_of_users_already_stored(
             .to_vec()
     );
 }
+
+const COUNTED_TENANTS: &str = "\
+    INSERT INTO tenants (id, slug, display_name, seat_limit, seats_used, users_invited, users_active, users_suspended, immutable_attributes, created_at, updated_at)
+      VALUES ('t1', 'acme', 'Acme', 10, 6, 3, 2, 1, '[]', 0, 0), ('t2', 'empty', 'Empty', NULL, 0, 0, 0, 0, '[]', 0, 0);";
+
+#[tokio::test]
+async fn migration_28_moves_the_tenants_counts_into_their_shards() {
+    let mut db = upgraded(27, COUNTED_TENANTS).await;
+    let counts = "SELECT tenant_id, CAST(shard AS TEXT) || ':' || CAST(seats AS TEXT) || '/' || \
+                  CAST(invited AS TEXT) || '/' || CAST(active AS TEXT) || '/' || CAST(suspended AS TEXT) \
+                  FROM tenant_user_counts ORDER BY tenant_id";
+    assert_eq!(
+        db.pairs(counts).await,
+        [("t1", "0:6/3/2/1"), ("t2", "0:0/0/0/0")]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .to_vec()
+    );
+}

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use super::row::AnyRow;
+use super::tenants::seats_used_of;
 
 use super::{ConnectionId, GroupId, TenantId, UserId};
 use super::{
@@ -140,22 +141,32 @@ impl Store {
 /// A statement whose `{counter} = {counter}` names the `tenants` column counting users of
 /// `status`, written out per status as static text: seat statements run with every create and
 /// delete, and a formatted text would be built (and looked up in the statement cache) each time.
-macro_rules! with_status_counter {
-    ($status:expr, $before:literal, $after:literal) => {
-        match $status {
-            UserStatus::Invited => concat!($before, "users_invited = users_invited", $after),
-            UserStatus::Active => concat!($before, "users_active = users_active", $after),
-            UserStatus::Suspended => concat!($before, "users_suspended = users_suspended", $after),
-        }
-    };
+/// A change of a tenant's user counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct UserCountsDelta {
+    seats: i64,
+    invited: i64,
+    active: i64,
+    suspended: i64,
 }
 
-/// The `tenants` column counting users of `status`.
-fn status_counter(status: UserStatus) -> &'static str {
-    match status {
-        UserStatus::Invited => "users_invited",
-        UserStatus::Active => "users_active",
-        UserStatus::Suspended => "users_suspended",
+impl UserCountsDelta {
+    /// `n` users of `status` (each holding a seat) more, or fewer when negative.
+    fn users(status: UserStatus, n: i64) -> Self {
+        let mut delta = UserCountsDelta {
+            seats: n,
+            ..Self::default()
+        };
+        *delta.of_status(status) += n;
+        delta
+    }
+
+    fn of_status(&mut self, status: UserStatus) -> &mut i64 {
+        match status {
+            UserStatus::Invited => &mut self.invited,
+            UserStatus::Active => &mut self.active,
+            UserStatus::Suspended => &mut self.suspended,
+        }
     }
 }
 
@@ -333,42 +344,25 @@ impl Tx {
         Ok(())
     }
 
-    /// Takes one of the tenant's seats for a user of `status`, or says it cannot. One conditional
-    /// UPDATE: PostgreSQL's row lock and SQLite's write lock serialise concurrent creates, so the
-    /// limit holds whatever the number of gateway processes. The limit a refusal met is read in
-    /// this transaction, so a refusal needs no second connection.
+    /// Takes one of the tenant's seats for a user of `status`, or says it cannot. The tenant's
+    /// limit is read with its settings locked (a limit set meanwhile waits for this commit); a
+    /// tenant with a limit makes its creates take turns until each commits (`seat_turn`), so the
+    /// limit holds whatever the number of gateway processes, while a tenant without one counts
+    /// its seat in this connection's shard without waiting for anyone.
     pub async fn reserve_seat(
         &mut self,
         tenant_id: &TenantId,
         status: UserStatus,
     ) -> Result<SeatReservation, StoreError> {
-        let sql = with_status_counter!(
-            status,
-            "UPDATE tenants SET seats_used = seats_used + 1, ",
-            " + 1 WHERE id = $1 AND (seat_limit IS NULL OR seats_used < seat_limit) \
-             RETURNING CASE WHEN seats_used = seat_limit THEN seat_limit END AS filled_limit"
-        );
-        let taken = self
-            .fetch_optional(SqlFragment::statement(sql, params![tenant_id]), |row| {
-                row.column::<Option<i64>>("filled_limit")
-            })
+        let (used, limit) = self.seats_taking_turns(tenant_id).await?;
+        let filled_limit = match limit {
+            Some(limit) if used >= limit => return Ok(SeatReservation::Refused { limit }),
+            Some(limit) => (used + 1 == limit).then_some(limit),
+            None => None,
+        };
+        self.add_user_counts(tenant_id, UserCountsDelta::users(status, 1))
             .await?;
-        if let Some(filled_limit) = taken {
-            return Ok(SeatReservation::Taken { filled_limit });
-        }
-        let limit = self
-            .fetch_optional(
-                SqlFragment::statement(
-                    "SELECT seat_limit FROM tenants WHERE id = $1",
-                    params![tenant_id],
-                ),
-                |row| row.column::<Option<i64>>("seat_limit"),
-            )
-            .await?
-            .flatten();
-        Ok(SeatReservation::Refused {
-            limit: limit.unwrap_or(0),
-        })
+        Ok(SeatReservation::Taken { filled_limit })
     }
 
     /// Gives back the seat of a deleted user of `status`.
@@ -377,13 +371,8 @@ impl Tx {
         tenant_id: &TenantId,
         status: UserStatus,
     ) -> Result<(), StoreError> {
-        let sql = with_status_counter!(
-            status,
-            "UPDATE tenants SET seats_used = seats_used - 1, ",
-            " - 1 WHERE id = $1 AND seats_used > 0"
-        );
-        self.execute(sql, params![tenant_id]).await?;
-        Ok(())
+        self.add_user_counts(tenant_id, UserCountsDelta::users(status, -1))
+            .await
     }
 
     /// Moves one user of the tenant from one status's count to another's.
@@ -396,13 +385,72 @@ impl Tx {
         if from == to {
             return Ok(());
         }
+        let mut delta = UserCountsDelta::users(to, 1);
+        delta.seats = 0;
+        *delta.of_status(from) -= 1;
+        self.add_user_counts(tenant_id, delta).await
+    }
+
+    /// Adds `delta` to the tenant's counts, in this connection's shard.
+    async fn add_user_counts(
+        &mut self,
+        tenant_id: &TenantId,
+        delta: UserCountsDelta,
+    ) -> Result<(), StoreError> {
         let sql = format!(
-            "UPDATE tenants SET {from} = {from} - 1, {to} = {to} + 1 WHERE id = $1",
-            from = status_counter(from),
-            to = status_counter(to)
+            "INSERT INTO tenant_user_counts (tenant_id, shard, seats, invited, active, suspended) \
+             VALUES ($1, {}, $2, $3, $4, $5) ON CONFLICT (tenant_id, shard) DO UPDATE SET \
+             seats = tenant_user_counts.seats + excluded.seats, \
+             invited = tenant_user_counts.invited + excluded.invited, \
+             active = tenant_user_counts.active + excluded.active, \
+             suspended = tenant_user_counts.suspended + excluded.suspended",
+            self.dialect().counts_shard()
         );
-        self.execute(sql, params![tenant_id]).await?;
+        let UserCountsDelta {
+            seats,
+            invited,
+            active,
+            suspended,
+        } = delta;
+        self.execute(sql, params![tenant_id, seats, invited, active, suspended])
+            .await?;
         Ok(())
+    }
+
+    /// The tenant's seats used and limit, its settings locked; with a limit, this transaction's
+    /// turn taken first (see `reserve_seat`), so that the count stays right until it commits.
+    async fn seats_taking_turns(
+        &mut self,
+        tenant_id: &TenantId,
+    ) -> Result<(i64, Option<i64>), StoreError> {
+        let dialect = self.dialect();
+        let sql = format!(
+            "SELECT seat_limit FROM tenants WHERE id = $1{}",
+            dialect.settings_lock()
+        );
+        let limit = self
+            .fetch_all(SqlFragment::statement(sql, params![tenant_id]), |row| {
+                row.column::<Option<i64>>("seat_limit")
+            })
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt(format!("tenant {tenant_id} is missing")))?;
+        let Some(limit) = limit else {
+            return Ok((0, None));
+        };
+        if let Some(turn) = dialect.seat_turn() {
+            self.execute(turn, params![tenant_id]).await?;
+        }
+        let seats = SqlFragment::statement(
+            concat!("SELECT ", seats_used_of!("$1"), " AS seats_used"),
+            params![tenant_id],
+        );
+        let used = self
+            .fetch_all(seats, |row| row.column::<i64>("seats_used"))
+            .await?
+            .pop()
+            .unwrap_or(0);
+        Ok((used, Some(limit)))
     }
 
     /// The user, locked against concurrent writers until the transaction ends.
@@ -462,23 +510,14 @@ impl Tx {
         Ok(found)
     }
 
-    /// The tenant's seats used and limit, locked on PostgreSQL until the transaction ends (SQLite's
-    /// write lock already holds them): what a batch of creates can take.
+    /// The tenant's seats used and limit, for a batch of creates: taken like `reserve_seat`'s,
+    /// so that what the batch counts as free stays free until it commits (the seats used are
+    /// not counted for a tenant without a limit).
     pub async fn seats_for_update(
         &mut self,
         tenant_id: &TenantId,
     ) -> Result<(i64, Option<i64>), StoreError> {
-        let sql = format!(
-            "SELECT seats_used, seat_limit FROM tenants WHERE id = $1{}",
-            self.dialect().row_lock()
-        );
-        let query = SqlFragment::statement(sql, vec![SqlParam::from(tenant_id)]);
-        self.fetch_all(query, |row| {
-            Ok((row.column("seats_used")?, row.column("seat_limit")?))
-        })
-        .await?
-        .pop()
-        .ok_or_else(|| StoreError::Corrupt(format!("tenant {tenant_id} is missing")))
+        self.seats_taking_turns(tenant_id).await
     }
 
     /// Counts `count` more invited users in the tenant's seats without checking the limit: a dry
@@ -489,12 +528,11 @@ impl Tx {
         tenant_id: &TenantId,
         count: i64,
     ) -> Result<(), StoreError> {
-        self.execute(
-            "UPDATE tenants SET seats_used = seats_used + $2, users_invited = users_invited + $2 WHERE id = $1",
-            params![tenant_id, count],
+        self.add_user_counts(
+            tenant_id,
+            UserCountsDelta::users(UserStatus::Invited, count),
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Live users of the tenant a sign-in claim names, locked like `user_for_update`: by userName
@@ -702,16 +740,13 @@ impl Tx {
             let count = |keep: &dyn Fn(&UserRecord) -> bool| {
                 i64::try_from(users.iter().filter(|(u, _)| keep(u)).count()).unwrap_or(i64::MAX)
             };
-            let added = count(&|_| true);
-            let invited = count(&|u| u.status == UserStatus::Invited);
-            let active = count(&|u| u.status == UserStatus::Active);
-            let suspended = count(&|u| u.status == UserStatus::Suspended);
-            self.execute(
-                "UPDATE tenants SET seats_used = seats_used + $1, users_invited = users_invited + $2, \
-                 users_active = users_active + $3, users_suspended = users_suspended + $4 WHERE id = $5",
-                params![added, invited, active, suspended, &first.tenant_id],
-            )
-            .await?;
+            let delta = UserCountsDelta {
+                seats: count(&|_| true),
+                invited: count(&|u| u.status == UserStatus::Invited),
+                active: count(&|u| u.status == UserStatus::Active),
+                suspended: count(&|u| u.status == UserStatus::Suspended),
+            };
+            self.add_user_counts(&first.tenant_id, delta).await?;
         }
         Ok(())
     }

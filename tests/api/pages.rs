@@ -327,7 +327,9 @@ async fn an_operator_does_the_job_in_a_real_browser() {
             .await
             .unwrap();
         let link = b
-            .find(Locator::Css("#link"))
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css("#link"))
             .await
             .unwrap()
             .prop("value")

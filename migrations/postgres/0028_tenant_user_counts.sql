@@ -1,0 +1,24 @@
+-- A tenant's user counts (seats, and users per status) in rows of their own, apart from its
+-- settings (issue #21). Every create, sign-in and suspension used to update the tenant's row, so
+-- on PostgreSQL each write of a tenant waited for the one before it to commit. The counts are now
+-- spread over shards, each updated by one database connection (PostgreSQL: by its backend), and
+-- summed when read (a handful of rows). SQLite has one writer and keeps one shard. A tenant with
+-- a seat limit still serialises its creates for the check (see Tx::reserve_seat).
+CREATE TABLE tenant_user_counts (
+    tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    shard     INTEGER NOT NULL,
+    seats     BIGINT NOT NULL DEFAULT 0,
+    invited   BIGINT NOT NULL DEFAULT 0,
+    active    BIGINT NOT NULL DEFAULT 0,
+    suspended BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, shard)
+);
+
+INSERT INTO tenant_user_counts (tenant_id, shard, seats, invited, active, suspended)
+SELECT id, 0, seats_used, users_invited, users_active, users_suspended FROM tenants;
+
+ALTER TABLE tenants DROP COLUMN seats_used;
+ALTER TABLE tenants DROP COLUMN users_invited;
+ALTER TABLE tenants DROP COLUMN users_active;
+ALTER TABLE tenants DROP COLUMN users_suspended;
+
