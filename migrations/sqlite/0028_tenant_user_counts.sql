@@ -1,9 +1,8 @@
 -- A tenant's user counts (seats, and users per status) in rows of their own, apart from its
 -- settings (issue #21). Every create, sign-in and suspension used to update the tenant's row, so
--- on PostgreSQL each write of a tenant waited for the one before it to commit. The counts are now
--- spread over shards, each updated by one database connection (PostgreSQL: by its backend), and
--- summed when read (a handful of rows). SQLite has one writer and keeps one shard. A tenant with
--- a seat limit still serialises its creates for the check (see Tx::reserve_seat).
+-- on PostgreSQL each write of a tenant waited for the one before it to commit. PostgreSQL spreads
+-- the counts over shards, one per database connection, summed when read; SQLite has one writer
+-- and keeps one shard, so that both engines share the table and its statements.
 CREATE TABLE tenant_user_counts (
     tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     shard     INTEGER NOT NULL,

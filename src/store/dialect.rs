@@ -150,12 +150,12 @@ impl Dialect {
     }
 
     /// The shard of a tenant's user counts this transaction adds to: on PostgreSQL its
-    /// connection's own (by backend, of 16), so concurrent writers of one tenant do not queue on
+    /// connection's own (by backend, of 64), so concurrent writers of one tenant do not queue on
     /// one row; SQLite's one writer keeps one.
     pub(super) fn counts_shard(self) -> &'static str {
         match self {
             Dialect::Sqlite => "0",
-            Dialect::Postgres => "(pg_backend_pid() % 16)",
+            Dialect::Postgres => "(pg_backend_pid() % 64)",
         }
     }
 
