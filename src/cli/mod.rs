@@ -1,6 +1,7 @@
 //! The command line (SPEC §6): a fixed contract that scripts and deployment tooling rely on.
 
 mod admin_token;
+mod agency;
 mod demo;
 mod explain;
 mod import;
@@ -72,6 +73,9 @@ pub enum Command {
     /// Manage the tenant's role catalog, group-to-role mappings and role assignments.
     #[command(subcommand)]
     Role(role::RoleCommand),
+    /// What users of an agency hold in its environments, and overrides of it.
+    #[command(subcommand)]
+    Agency(agency::AgencyCommand),
     /// Import users from a CSV file, with a per-row report (README: "Importing users").
     Import(import::ImportArgs),
     /// Show how the database runs a SCIM list request (its query plan), e.g. for a slow filter.
@@ -115,6 +119,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Tenant(cmd) => tenant::run(&store, cmd, cli.json).await,
             Command::Token(cmd) => token::run(&store, cmd, cli.json).await,
             Command::Role(cmd) => role::run(&store, cmd, cli.json).await,
+            Command::Agency(cmd) => agency::run(&store, cmd, cli.json).await,
             Command::Import(args) => import::run(&store, args, cli.json).await,
             Command::Explain(args) => explain::run(&store, args, cli.json).await,
             Command::Invite(cmd) => invite::run(&store, cmd, cli.json).await,

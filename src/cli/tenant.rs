@@ -7,6 +7,7 @@ use crate::clock::now_micros;
 use crate::scim::schema::Registry;
 use crate::store::{RateLimit, Store, TenantRecord};
 use crate::tenant::TenantSlug;
+use crate::tenant::agencies;
 use crate::tenant::tenants::{self, PolicyChange, SeatChange};
 
 #[derive(Debug, Subcommand)]
@@ -20,6 +21,18 @@ pub enum TenantCommand {
         /// Display name (default: the slug).
         #[arg(long)]
         name: Option<String>,
+        /// The agency (a tenant's slug) this tenant is an environment of: the roles the
+        /// agency's users hold there ripple down to it.
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    /// Make a tenant an environment of an agency (--parent), or a tenant of its own (--none).
+    SetParent {
+        slug: String,
+        #[arg(long, required_unless_present = "none", conflicts_with = "none")]
+        parent: Option<String>,
+        #[arg(long)]
+        none: bool,
     },
     /// Change a tenant's seat limit, locked attributes or request rate.
     Update {
@@ -52,6 +65,7 @@ fn to_json(t: &TenantRecord) -> serde_json::Value {
         "id": t.id, "slug": t.slug, "displayName": t.display_name, "seatLimit": t.seat_limit,
         "seatsUsed": t.seats_used, "immutableAttributes": t.immutable_attributes,
         "rateLimit": t.rate_limit.map(|l| json!({"perSecond": l.per_second, "burst": l.burst})),
+        "parentId": t.parent_id,
     })
 }
 
@@ -82,10 +96,29 @@ pub async fn run(store: &Store, cmd: TenantCommand, as_json: bool) -> anyhow::Re
         }
     };
     match cmd {
-        TenantCommand::Create { slug, seats, name } => {
+        TenantCommand::Create {
+            slug,
+            seats,
+            name,
+            parent,
+        } => {
             let slug = TenantSlug::parse(&slug)?;
+            let tenant = tenants::create_tenant_by(
+                store,
+                "cli",
+                &slug,
+                name.as_deref(),
+                seats,
+                parent.as_deref(),
+                now_micros(),
+            )
+            .await?;
+            print(&tenant);
+        }
+        TenantCommand::SetParent { slug, parent, .. } => {
             let tenant =
-                tenants::create_tenant(store, &slug, name.as_deref(), seats, now_micros()).await?;
+                agencies::set_parent_by(store, "cli", &slug, parent.as_deref(), now_micros())
+                    .await?;
             print(&tenant);
         }
         TenantCommand::Update {

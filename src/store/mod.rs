@@ -3,6 +3,7 @@
 //! agree (`$n` placeholders, `RETURNING`, partial indexes); `Dialect` covers the rest.
 
 mod admin;
+mod agencies;
 mod audit;
 mod batch;
 mod dialect;
@@ -37,6 +38,7 @@ mod upgrade_tests;
 mod users;
 mod webhooks;
 
+pub use agencies::{InheritedFrom, InheritedRole};
 pub use audit::{AuditEntry, AuditFilter, AuditPlace};
 pub use dialect::Dialect;
 pub use error::{Constraint, StoreError};

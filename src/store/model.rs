@@ -15,6 +15,8 @@ pub struct TenantRecord {
     pub immutable_attributes: Vec<String>,
     /// The tenant's own request rate per SCIM token; `None`: the gateway's default.
     pub rate_limit: Option<RateLimit>,
+    /// The agency this tenant is an environment of: the roles its users hold there ripple down.
+    pub parent_id: Option<TenantId>,
     pub created_at: Micros,
     pub updated_at: Micros,
 }

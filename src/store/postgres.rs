@@ -156,5 +156,10 @@ pub(super) fn migrator() -> Migrator {
             "tenant_user_counts",
             include_str!("../../migrations/postgres/0028_tenant_user_counts.sql"),
         ),
+        (
+            29,
+            "agencies",
+            include_str!("../../migrations/postgres/0029_agencies.sql"),
+        ),
     ])
 }

@@ -184,5 +184,10 @@ pub(super) fn migrator() -> Migrator {
             "tenant_user_counts",
             include_str!("../../migrations/sqlite/0028_tenant_user_counts.sql"),
         ),
+        (
+            29,
+            "agencies",
+            include_str!("../../migrations/sqlite/0029_agencies.sql"),
+        ),
     ])
 }

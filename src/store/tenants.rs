@@ -26,7 +26,7 @@ macro_rules! tenant_columns {
             "t.id, t.slug, t.display_name, t.seat_limit, ",
             seats_used_of!("t.id"),
             " AS seats_used, t.immutable_attributes, \
-             t.rate_limit_per_sec, t.rate_limit_burst, t.created_at, t.updated_at"
+             t.rate_limit_per_sec, t.rate_limit_burst, t.parent_id, t.created_at, t.updated_at"
         )
     };
 }
@@ -45,6 +45,7 @@ fn tenant_from_row(row: &AnyRow<'_>) -> Result<TenantRecord, StoreError> {
             row.column("rate_limit_per_sec")?,
             row.column("rate_limit_burst")?,
         )?,
+        parent_id: row.column("parent_id")?,
         created_at: row.column("created_at")?,
         updated_at: row.column("updated_at")?,
     })
@@ -203,14 +204,15 @@ impl Store {
 impl Tx {
     pub async fn insert_tenant(&mut self, tenant: &TenantRecord) -> Result<(), StoreError> {
         self.execute(
-            "INSERT INTO tenants (id, slug, display_name, seat_limit, immutable_attributes, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO tenants (id, slug, display_name, seat_limit, immutable_attributes, parent_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             params![
                 &tenant.id,
                 &tenant.slug,
                 &tenant.display_name,
                 tenant.seat_limit,
                 list_text(&tenant.immutable_attributes),
+                &tenant.parent_id,
                 tenant.created_at,
                 tenant.updated_at,
             ],

@@ -35,7 +35,16 @@ pub async fn create_tenant(
 ) -> Result<TenantRecord, TenantError> {
     require_operator(actor, "creating a tenant")?;
     let slug = TenantSlug::parse(slug)?;
-    tenants::create_tenant_by(store, &actor.label(), &slug, display_name, seat_limit, now).await
+    tenants::create_tenant_by(
+        store,
+        &actor.label(),
+        &slug,
+        display_name,
+        seat_limit,
+        None,
+        now,
+    )
+    .await
 }
 
 /// Changes a tenant's policies. Needs `settings:manage`.

@@ -5,6 +5,7 @@
 pub mod admin_roles;
 pub mod admin_settings;
 pub mod admin_status;
+pub mod agencies;
 pub mod audit;
 pub mod audit_log;
 pub mod bulk;

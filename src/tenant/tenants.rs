@@ -1,5 +1,6 @@
 //! Tenants and their policies: seat limit and locked attributes.
 
+use super::agencies::parent_for_new_tenant;
 use super::{DEFAULT_IMMUTABLE_ATTRIBUTES, TenantError, TenantSlug};
 use crate::scim::schema::ResourceSchemas;
 use crate::store::{
@@ -7,7 +8,12 @@ use crate::store::{
 };
 
 /// The audit event of `actor` acting on `tenant`'s settings.
-fn tenant_event(tenant: &TenantRecord, actor: &str, action: &str, now: Micros) -> AuditRecord {
+pub(super) fn tenant_event(
+    tenant: &TenantRecord,
+    actor: &str,
+    action: &str,
+    now: Micros,
+) -> AuditRecord {
     AuditRecord {
         tenant_id: Some(tenant.id.clone()),
         at: now,
@@ -30,16 +36,18 @@ pub async fn create_tenant(
     seat_limit: Option<i64>,
     now: Micros,
 ) -> Result<TenantRecord, TenantError> {
-    create_tenant_by(store, "cli", slug, display_name, seat_limit, now).await
+    create_tenant_by(store, "cli", slug, display_name, seat_limit, None, now).await
 }
 
-/// Creates a tenant, audited as `actor`'s act.
+/// Creates a tenant (an environment of the agency `parent`, when named), audited as `actor`'s
+/// act.
 pub async fn create_tenant_by(
     store: &Store,
     actor: &str,
     slug: &TenantSlug,
     display_name: Option<&str>,
     seat_limit: Option<i64>,
+    parent: Option<&str>,
     now: Micros,
 ) -> Result<TenantRecord, TenantError> {
     if seat_limit.is_some_and(|n| n < 0) {
@@ -47,7 +55,7 @@ pub async fn create_tenant_by(
             "the seat limit cannot be negative".into(),
         ));
     }
-    let tenant = TenantRecord {
+    let mut tenant = TenantRecord {
         id: TenantId::generate(),
         slug: slug.as_str().to_string(),
         display_name: display_name.unwrap_or(slug.as_str()).to_string(),
@@ -58,10 +66,14 @@ pub async fn create_tenant_by(
             .map(|s| s.to_string())
             .collect(),
         rate_limit: None,
+        parent_id: None,
         created_at: now,
         updated_at: now,
     };
     let mut tx = store.begin().await?;
+    if let Some(parent) = parent {
+        tenant.parent_id = Some(parent_for_new_tenant(&mut tx, parent).await?.id);
+    }
     tx.insert_tenant(&tenant).await.map_err(|e| match e {
         StoreError::Conflict(Constraint::TenantSlug) => {
             TenantError::TenantExists(tenant.slug.clone())
@@ -70,6 +82,7 @@ pub async fn create_tenant_by(
     })?;
     let mut event = tenant_event(&tenant, actor, "tenant.create", now);
     event.http_status = 201;
+    event.reason = parent.map(|parent| format!("an environment of '{parent}'"));
     tx.insert_audit(&event).await?;
     tx.commit().await?;
     Ok(tenant)

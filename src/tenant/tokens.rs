@@ -409,6 +409,7 @@ mod tests {
                 seats_used: 0,
                 immutable_attributes: vec![],
                 rate_limit: None,
+                parent_id: None,
                 created_at: 0,
                 updated_at: 0,
             }),

@@ -13,6 +13,7 @@ mod helpers;
 mod oidc_provider;
 
 mod admin;
+mod agencies;
 mod audit;
 mod auth;
 mod bad_input;

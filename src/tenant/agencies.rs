@@ -1,0 +1,202 @@
+//! Agencies (SPEC §2, issue #20): a tenant may be an environment of a parent tenant, its
+//! agency. The roles a user holds at the agency ripple down to every environment below it,
+//! computed when asked (`Store::inherited_roles`: one statement up the chain) and never copied,
+//! so a change at the agency reaches every environment at once; an environment can override
+//! them for one agency user (the roles it names replace the inherited ones there and below, none
+//! takes the user's access there away). Chains are free of cycles and at most
+//! `MAX_AGENCY_LEVELS` long.
+
+use std::collections::BTreeSet;
+
+use super::audit;
+use super::tenants::{tenant_event, tenant_in};
+use super::{Caller, TenantError};
+use crate::store::{InheritedFrom, Micros, RoleId, Store, TenantId, TenantRecord, Tx, UserId};
+
+/// The most tenants in a chain of agencies: an agency, and three levels of environments below.
+pub const MAX_AGENCY_LEVELS: usize = 4;
+
+/// What an agency user holds in an environment below their tenant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InheritedAccess {
+    /// Role names, sorted.
+    pub roles: Vec<String>,
+    /// `category:action`, sorted.
+    pub permissions: Vec<String>,
+    /// Whether an override (in the environment or one between it and the agency) decides them.
+    pub overridden: bool,
+}
+
+/// What user `user_id` of a tenant above environment `environment` holds there; `None` when
+/// their tenant is not above it.
+pub async fn inherited_access(
+    store: &Store,
+    environment: &TenantId,
+    user_id: &UserId,
+) -> Result<Option<InheritedAccess>, TenantError> {
+    let Some(held) = store.inherited_roles(environment, user_id).await? else {
+        return Ok(None);
+    };
+    let roles: BTreeSet<String> = held.iter().map(|r| r.name.clone()).collect();
+    let permissions: BTreeSet<String> = held
+        .iter()
+        .flat_map(|r| r.permissions.iter().cloned())
+        .collect();
+    Ok(Some(InheritedAccess {
+        roles: roles.into_iter().collect(),
+        permissions: permissions.into_iter().collect(),
+        overridden: held.iter().any(|r| r.from == InheritedFrom::Override),
+    }))
+}
+
+/// The id of the user named `user_name` at the tenant `agency`.
+pub async fn agency_user_id(
+    store: &Store,
+    agency: &str,
+    user_name: &str,
+) -> Result<UserId, TenantError> {
+    let mut tx = store.begin().await?;
+    let agency = tenant_in(&mut tx, agency).await?;
+    let id = tx
+        .user_id_by_name(&agency.id, user_name)
+        .await?
+        .ok_or_else(|| TenantError::NotFound(format!("user '{user_name}' of '{}'", agency.slug)))?;
+    tx.rollback().await?;
+    Ok(id)
+}
+
+/// Refuses to hang `tenant` (none: a tenant being created) under `parent` when that would make
+/// a cycle or a chain longer than `MAX_AGENCY_LEVELS`.
+async fn check_parent(
+    tx: &mut Tx,
+    tenant: Option<&TenantRecord>,
+    parent: &TenantRecord,
+) -> Result<(), TenantError> {
+    let above = tx.tenant_ancestors(&parent.id).await?;
+    if let Some(tenant) = tenant
+        && (tenant.id == parent.id || above.contains(&tenant.id))
+    {
+        return Err(TenantError::InvalidArgument(format!(
+            "'{}' is '{}' or one of its environments: a tenant cannot be its own agency",
+            parent.slug, tenant.slug
+        )));
+    }
+    let below = match tenant {
+        Some(tenant) => usize::try_from(tx.tenant_levels_below(&tenant.id).await?).unwrap_or(0),
+        None => 0,
+    };
+    let levels = above.len() + 2 + below;
+    if levels > MAX_AGENCY_LEVELS {
+        return Err(TenantError::InvalidArgument(format!(
+            "a chain of agencies has at most {MAX_AGENCY_LEVELS} tenants: this one would have {levels}"
+        )));
+    }
+    Ok(())
+}
+
+/// The parent a new tenant may have: `slug`'s tenant, checked.
+pub(super) async fn parent_for_new_tenant(
+    tx: &mut Tx,
+    slug: &str,
+) -> Result<TenantRecord, TenantError> {
+    let parent = tenant_in(tx, slug).await?;
+    check_parent(tx, None, &parent).await?;
+    Ok(parent)
+}
+
+/// Makes tenant `slug` an environment of `parent` (none: a tenant of its own), audited as
+/// `actor`'s act.
+pub async fn set_parent_by(
+    store: &Store,
+    actor: &str,
+    slug: &str,
+    parent: Option<&str>,
+    now: Micros,
+) -> Result<TenantRecord, TenantError> {
+    let mut tx = store.begin().await?;
+    let mut tenant = tenant_in(&mut tx, slug).await?;
+    let parent = match parent {
+        Some(parent_slug) => {
+            let parent = tenant_in(&mut tx, parent_slug).await?;
+            check_parent(&mut tx, Some(&tenant), &parent).await?;
+            Some(parent)
+        }
+        None => None,
+    };
+    tenant.parent_id = parent.as_ref().map(|p| p.id.clone());
+    tenant.updated_at = now;
+    tx.set_tenant_parent(&tenant.id, tenant.parent_id.as_ref(), now)
+        .await?;
+    let mut event = tenant_event(&tenant, actor, "tenant.set_parent", now);
+    event.reason = Some(match &parent {
+        Some(parent) => format!("an environment of '{}'", parent.slug),
+        None => "no agency".to_string(),
+    });
+    tx.insert_audit(&event).await?;
+    tx.commit().await?;
+    Ok(tenant)
+}
+
+/// Sets what agency user `user_id` holds in environment `slug` to the roles of its catalog
+/// named in `roles` (empty: no access there), or with `None` lets them inherit again; audited
+/// as `actor`'s act.
+pub async fn override_by(
+    store: &Store,
+    actor: &str,
+    slug: &str,
+    user_id: &UserId,
+    roles: Option<&[String]>,
+    now: Micros,
+) -> Result<(), TenantError> {
+    let mut tx = store.begin().await?;
+    let environment = tenant_in(&mut tx, slug).await?;
+    let home = tx
+        .tenant_of_user(user_id)
+        .await?
+        .ok_or_else(|| TenantError::NotFound(format!("User {user_id}")))?;
+    if !tx.tenant_ancestors(&environment.id).await?.contains(&home) {
+        return Err(TenantError::InvalidArgument(format!(
+            "user {user_id} is not of an agency above '{slug}'"
+        )));
+    }
+    let action = match roles {
+        Some(names) => {
+            let mut ids: Vec<RoleId> = Vec::with_capacity(names.len());
+            for name in names {
+                let role = tx
+                    .role_by_name(&environment.id, name)
+                    .await?
+                    .ok_or_else(|| TenantError::NotFound(format!("role '{name}' of '{slug}'")))?;
+                ids.push(role.id);
+            }
+            tx.set_inherited_override(&environment.id, user_id, &ids, now)
+                .await?;
+            "agency.override"
+        }
+        None => {
+            if !tx
+                .clear_inherited_override(&environment.id, user_id)
+                .await?
+            {
+                return Err(TenantError::NotFound(format!(
+                    "override for user {user_id} in '{slug}'"
+                )));
+            }
+            "agency.clear_override"
+        }
+    };
+    let caller = Caller {
+        tenant: environment.into(),
+        connection_id: None,
+        actor: "cli",
+        request_summary: None,
+    };
+    let mut event = audit::event(&caller, action, now);
+    event.actor = actor.to_string();
+    event.target_type = Some("User".into());
+    event.target_id = Some(user_id.to_string());
+    event.reason = roles.map(|names| format!("roles: {}", names.join(", ")));
+    tx.insert_audit(&event).await?;
+    tx.commit().await?;
+    Ok(())
+}
