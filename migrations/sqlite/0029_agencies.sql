@@ -22,6 +22,12 @@ CREATE TABLE inherited_role_override_roles (
 );
 CREATE INDEX inherited_role_overrides_user_idx ON inherited_role_overrides (user_id);
 
+-- An agency user signs in to an environment through the agency's identity provider: the login
+-- and the session are the agency's (its callback, its user), and name the environment the session
+-- is for, whose roles it carries.
+ALTER TABLE sso_login_states ADD COLUMN environment_id TEXT REFERENCES tenants (id) ON DELETE CASCADE;
+ALTER TABLE sso_sessions ADD COLUMN environment_id TEXT REFERENCES tenants (id) ON DELETE CASCADE;
+
 -- The fixed planner statistics of migration 0024.
 INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
     ('tenants', 'tenants_parent_idx', '10000 10'),

@@ -73,16 +73,18 @@ async fn login(
             &slug,
             query.get("return_to").map(String::as_str),
             query.get("login_hint").map(String::as_str),
+            query.get("via").is_some_and(|via| via == "agency"),
             now_micros(),
         )
         .await;
     match started {
         Ok(started) => {
+            // Bound where the callback is: the agency's, for an agency user's sign-in.
             let bound = cookie(
                 &state,
                 STATE_COOKIE,
                 started.state,
-                format!("/sso/{slug}/"),
+                format!("/sso/{}/", started.callback_slug),
                 state.sso.login_ttl_secs,
             );
             (jar.add(bound), Redirect::to(&started.redirect)).into_response()

@@ -12,8 +12,9 @@ use super::secret_key::{SecretKey, random_token};
 use super::session::{self, SessionClaims, Signer};
 use crate::scim::schema::Registry;
 use crate::store::UserStatus;
-use crate::store::{LoginStateRecord, Micros, Store, TenantRecord, UserRecord};
+use crate::store::{LoginStateRecord, Micros, Store, TenantId, TenantRecord, UserRecord};
 use crate::tenant::Caller;
+use crate::tenant::agencies::inherited_access;
 use crate::tenant::operators::AdminActor;
 use crate::tenant::roles::{Effective, effective_of_user};
 use crate::tenant::sign_in::{self, NewSession, SignInError, SignInRequest};
@@ -32,10 +33,12 @@ pub struct Sso {
     pub login_ttl_secs: i64,
 }
 
-/// A started login: where to send the browser, and the state to bind to it (cookie).
+/// A started login: where to send the browser, the state to bind to it (cookie), and the tenant
+/// whose callback finishes it (an agency's, for an environment's agency sign-in).
 pub struct StartedLogin {
     pub redirect: String,
     pub state: String,
+    pub callback_slug: String,
 }
 
 /// A finished login: the session token and where to go now.
@@ -94,29 +97,63 @@ impl Sso {
         Ok((tenant, config))
     }
 
+    /// The nearest tenant above `environment` with SSO settings: where its agency users sign in.
+    async fn agency_config(
+        &self,
+        store: &Store,
+        environment: &TenantRecord,
+    ) -> Result<(TenantRecord, SsoConfig), SsoError> {
+        for id in store.tenant_ancestors(&environment.id).await? {
+            if let Some(config) = store.sso_config(&id).await?
+                && let Some(agency) = store.tenant_by_id(&id).await?
+            {
+                return Ok((agency, config));
+            }
+        }
+        Err(SsoError::NotConfigured)
+    }
+
     /// `GET /sso/{tenant}/login`: checks `return_to`, asks the provider for an authorization
-    /// URL and keeps what the callback will need.
+    /// URL and keeps what the callback will need. With `via_agency` (`?via=agency`), or for a
+    /// tenant without SSO settings of its own, the user signs in as a user of the nearest agency
+    /// above it with SSO settings, through that agency's provider and callback, and the session
+    /// is for this tenant.
     pub async fn start_login(
         &self,
         store: &Store,
         slug: &str,
         return_to: Option<&str>,
         login_hint: Option<&str>,
+        via_agency: bool,
         now: Micros,
     ) -> Result<StartedLogin, SsoError> {
-        let (tenant, config) = self.tenant_config(store, slug).await?;
+        self.secret()?;
+        let tenant = find_tenant(store, slug).await?;
+        let own = match via_agency {
+            true => None,
+            false => store.sso_config(&tenant.id).await?,
+        };
+        let (signing, config, environment_id) = match own {
+            Some(config) => (tenant, config, None),
+            None => {
+                let (agency, config) = self.agency_config(store, &tenant).await?;
+                let environment = Some(tenant.id);
+                (agency, config, environment)
+            }
+        };
         let return_to = config.return_target(return_to, &self.own_targets(slug))?;
         let authorization = self
             .oidc
-            .authorize(&config, &self.callback_url(slug), login_hint)
+            .authorize(&config, &self.callback_url(&signing.slug), login_hint)
             .await?;
         store
             .insert_login_state(&LoginStateRecord {
                 state_hash: state_hash(&authorization.state),
-                tenant_id: tenant.id,
+                tenant_id: signing.id,
                 nonce: authorization.nonce,
                 pkce_verifier: authorization.pkce_verifier,
                 return_to,
+                environment_id,
                 created_at: now,
                 expires_at: now + self.login_ttl_secs * MICROS,
             })
@@ -124,6 +161,7 @@ impl Sso {
         Ok(StartedLogin {
             redirect: authorization.url,
             state: authorization.state,
+            callback_slug: signing.slug,
         })
     }
 
@@ -179,6 +217,7 @@ impl Sso {
                 .as_deref()
                 .map(|name| strings_at(&claims, name))
                 .unwrap_or_default(),
+            environment_id: login.environment_id.clone(),
             expires_at: now + self.session_ttl_secs * MICROS,
         };
         let request = sign_in_request(&config, claims);
@@ -188,7 +227,29 @@ impl Sso {
                 SignInError::Refused(refusal) => SsoError::Refused(refusal),
                 SignInError::Tenant(e) => SsoError::Tenant(e),
             })?;
-        let effective = effective_of_user(store, &tenant.id, &user, &session.idp_groups).await?;
+        let (tenant, effective) = match &login.environment_id {
+            Some(environment) => {
+                let reached = self
+                    .environment_access(store, environment, &user)
+                    .await
+                    .and_then(|reached| reached.ok_or(SsoError::NoEnvironmentAccess));
+                match reached {
+                    Ok(reached) => reached,
+                    Err(err) => {
+                        store.end_session(&session.id, now).await?;
+                        let reason = err.to_string();
+                        sign_in::record_failed_sign_in(store, &caller, &reason, err.status(), now)
+                            .await;
+                        return Err(err);
+                    }
+                }
+            }
+            None => {
+                let effective =
+                    effective_of_user(store, &tenant.id, &user, &session.idp_groups).await?;
+                (tenant, effective)
+            }
+        };
         let token = signer.sign(&SessionClaims {
             iss: self.public_url.clone(),
             aud: self.public_url.clone(),
@@ -206,6 +267,32 @@ impl Sso {
             token,
             return_to: login.return_to,
         })
+    }
+
+    /// The environment an agency user's session is for, and what they hold there as of now:
+    /// `None` when they reach it no more (their tenant is no longer above it, or an override
+    /// took their access there away).
+    async fn environment_access(
+        &self,
+        store: &Store,
+        environment: &TenantId,
+        user: &UserRecord,
+    ) -> Result<Option<(TenantRecord, Effective)>, SsoError> {
+        let Some(tenant) = store.tenant_by_id(environment).await? else {
+            return Ok(None);
+        };
+        let Some(access) = inherited_access(store, environment, &user.id).await? else {
+            return Ok(None);
+        };
+        if access.roles.is_empty() && access.overridden {
+            return Ok(None);
+        }
+        let effective = Effective {
+            roles: access.roles,
+            permissions: access.permissions,
+            ..Effective::default()
+        };
+        Ok(Some((tenant, effective)))
     }
 
     async fn verify_identity(
@@ -295,17 +382,29 @@ impl Sso {
                 s.ended_at.is_none() && s.expires_at > now && s.user_id.as_str() == claims.sub
             })
             .ok_or(SsoError::InvalidSession)?;
-        let tenant = store
-            .tenant_by_slug(&claims.tenant)
-            .await?
-            .filter(|t| t.id == record.tenant_id)
-            .ok_or(SsoError::InvalidSession)?;
         let user = store
-            .user_by_id(&tenant.id, &record.user_id)
+            .user_by_id(&record.tenant_id, &record.user_id)
             .await?
             .filter(|u| u.status != UserStatus::Suspended)
             .ok_or(SsoError::InvalidSession)?;
-        let effective = effective_of_user(store, &tenant.id, &user, &record.idp_groups).await?;
+        let (tenant, effective) = match &record.environment_id {
+            Some(environment) => self
+                .environment_access(store, environment, &user)
+                .await?
+                .ok_or(SsoError::InvalidSession)?,
+            None => {
+                let tenant = store
+                    .tenant_by_id(&record.tenant_id)
+                    .await?
+                    .ok_or(SsoError::InvalidSession)?;
+                let effective =
+                    effective_of_user(store, &tenant.id, &user, &record.idp_groups).await?;
+                (tenant, effective)
+            }
+        };
+        if tenant.slug != claims.tenant {
+            return Err(SsoError::InvalidSession);
+        }
         Ok(LiveSession {
             claims,
             tenant,

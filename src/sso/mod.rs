@@ -37,6 +37,12 @@ pub enum SsoError {
     IdToken(String),
     #[error("{0}")]
     Refused(Refusal),
+    /// An agency user whose agency is not above the environment, or whom the environment's
+    /// override gives no access.
+    #[error(
+        "your agency account has no access to this environment; ask the environment's administrator"
+    )]
+    NoEnvironmentAccess,
     #[error("the session is not valid")]
     InvalidSession,
     #[error(transparent)]
@@ -53,7 +59,7 @@ impl SsoError {
             SsoError::NotConfigured => 404,
             SsoError::ReturnToNotAllowed(_) | SsoError::InvalidState | SsoError::Config(_) => 400,
             SsoError::ProviderRefused(_) | SsoError::IdToken(_) | SsoError::InvalidSession => 401,
-            SsoError::Refused(_) => 403,
+            SsoError::Refused(_) | SsoError::NoEnvironmentAccess => 403,
             SsoError::Provider(_) => 502,
             // One table for the rules' errors, whichever path they came by.
             SsoError::Tenant(err) => err.status(),

@@ -20,6 +20,15 @@ pub enum InheritedFrom {
     Override,
 }
 
+/// What an agency user holds in an environment below their tenant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inherited {
+    /// A role held for several reasons comes once per reason.
+    pub roles: Vec<InheritedRole>,
+    /// Whether an override decides them (an override may name no role: no access there).
+    pub overridden: bool,
+}
+
 /// A role an agency user holds in an environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InheritedRole {
@@ -34,8 +43,8 @@ pub struct InheritedRole {
 /// The statement of `Store::inherited_roles`: the chain above the environment `$1`, the user `$2`
 /// when their tenant is in it, the override nearest the environment below that tenant, and then
 /// either that override's roles or the user's effective roles at their tenant (the union the
-/// rules compute: role values, groups, user type, template, assignments), and one row telling
-/// the user is reached at all.
+/// rules compute: role values, groups, user type, template, assignments), and a row telling
+/// whether an override decides, and one whether the user is reached at all.
 const INHERITED_ROLES: &str = "\
 WITH RECURSIVE chain (id, depth) AS ( \
     SELECT id, 0 FROM tenants WHERE id = $1 \
@@ -75,6 +84,8 @@ SELECT 'agency', r.name, r.permissions, r.tenant_id FROM home h \
 JOIN user_role_assignments a ON a.user_id = h.user_id JOIN roles r ON r.id = a.role_id AND r.assignable \
 WHERE NOT EXISTS (SELECT 1 FROM nearest) \
 UNION ALL \
+SELECT 'overridden', NULL, NULL, NULL FROM nearest \
+UNION ALL \
 SELECT 'reached', NULL, NULL, NULL FROM home";
 
 fn inherited_role_from_row(row: &AnyRow<'_>) -> Result<Option<InheritedRole>, StoreError> {
@@ -94,30 +105,55 @@ fn inherited_role_from_row(row: &AnyRow<'_>) -> Result<Option<InheritedRole>, St
 }
 
 impl Store {
+    /// The tenants above `tenant_id`, nearest first.
+    pub async fn tenant_ancestors(
+        &self,
+        tenant_id: &TenantId,
+    ) -> Result<Vec<TenantId>, StoreError> {
+        self.fetch_all(ancestors_query(tenant_id), |row| row.column("id"))
+            .await
+    }
+
     /// The roles user `user_id` of a tenant above environment `tenant_id` holds there, in one
     /// statement whatever the length of the chain: `None` when the user's tenant is not above
-    /// it (or the user is deleted). A role held for several reasons comes once per reason.
+    /// it (or the user is deleted).
     pub async fn inherited_roles(
         &self,
         tenant_id: &TenantId,
         user_id: &UserId,
-    ) -> Result<Option<Vec<InheritedRole>>, StoreError> {
+    ) -> Result<Option<Inherited>, StoreError> {
         let query =
             SqlFragment::statement(INHERITED_ROLES, params![tenant_id, user_id, CHAIN_GUARD]);
-        let rows = self.fetch_all(query, |row| {
-            Ok((
-                row.column::<String>("source")? == "reached",
-                inherited_role_from_row(row)?,
-            ))
-        });
-        let rows = rows.await?;
-        if !rows.iter().any(|(reached, _)| *reached) {
+        let rows = self
+            .fetch_all(query, |row| {
+                Ok((
+                    row.column::<String>("source")?,
+                    inherited_role_from_row(row)?,
+                ))
+            })
+            .await?;
+        if !rows.iter().any(|(source, _)| source == "reached") {
             return Ok(None);
         }
-        Ok(Some(
-            rows.into_iter().filter_map(|(_, role)| role).collect(),
-        ))
+        let overridden = rows.iter().any(|(source, _)| source == "overridden");
+        Ok(Some(Inherited {
+            roles: rows.into_iter().filter_map(|(_, role)| role).collect(),
+            overridden,
+        }))
     }
+}
+
+/// The tenants above `tenant_id`, nearest first: its parent, the parent's parent, and on.
+fn ancestors_query(tenant_id: &TenantId) -> SqlFragment {
+    SqlFragment::statement(
+        "WITH RECURSIVE chain (id, depth) AS ( \
+             SELECT parent_id, 1 FROM tenants WHERE id = $1 AND parent_id IS NOT NULL \
+             UNION ALL \
+             SELECT t.parent_id, c.depth + 1 FROM chain c JOIN tenants t ON t.id = c.id \
+             WHERE t.parent_id IS NOT NULL AND c.depth < $2 \
+         ) SELECT id FROM chain ORDER BY depth",
+        params![tenant_id, CHAIN_GUARD],
+    )
 }
 
 impl Tx {
@@ -126,16 +162,8 @@ impl Tx {
         &mut self,
         tenant_id: &TenantId,
     ) -> Result<Vec<TenantId>, StoreError> {
-        let query = SqlFragment::statement(
-            "WITH RECURSIVE chain (id, depth) AS ( \
-                 SELECT parent_id, 1 FROM tenants WHERE id = $1 AND parent_id IS NOT NULL \
-                 UNION ALL \
-                 SELECT t.parent_id, c.depth + 1 FROM chain c JOIN tenants t ON t.id = c.id \
-                 WHERE t.parent_id IS NOT NULL AND c.depth < $2 \
-             ) SELECT id FROM chain ORDER BY depth",
-            params![tenant_id, CHAIN_GUARD],
-        );
-        self.fetch_all(query, |row| row.column("id")).await
+        self.fetch_all(ancestors_query(tenant_id), |row| row.column("id"))
+            .await
     }
 
     /// How many levels of tenants hang below `tenant_id` (0: none).

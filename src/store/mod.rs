@@ -38,7 +38,7 @@ mod upgrade_tests;
 mod users;
 mod webhooks;
 
-pub use agencies::{InheritedFrom, InheritedRole};
+pub use agencies::{Inherited, InheritedFrom, InheritedRole};
 pub use audit::{AuditEntry, AuditFilter, AuditPlace};
 pub use dialect::Dialect;
 pub use error::{Constraint, StoreError};

@@ -71,6 +71,9 @@ pub struct LoginStateRecord {
     pub nonce: String,
     pub pkce_verifier: String,
     pub return_to: String,
+    /// The environment below the tenant an agency user signs in to, through the tenant's
+    /// provider.
+    pub environment_id: Option<TenantId>,
     pub created_at: Micros,
     pub expires_at: Micros,
 }
@@ -95,6 +98,9 @@ pub struct SessionRecord {
     pub kid: String,
     /// The groups the identity provider named at sign-in.
     pub idp_groups: Vec<String>,
+    /// The environment below the user's tenant the session is for (an agency user's), whose
+    /// roles it carries; none: the user's own tenant.
+    pub environment_id: Option<TenantId>,
     pub created_at: Micros,
     pub expires_at: Micros,
     pub ended_at: Option<Micros>,
@@ -181,7 +187,7 @@ impl Store {
         let mut tx = self.begin().await?;
         let query = SqlFragment::statement(
             "DELETE FROM sso_login_states WHERE state_hash = $1 \
-             RETURNING state_hash, tenant_id, nonce, pkce_verifier, return_to, created_at, expires_at",
+             RETURNING state_hash, tenant_id, nonce, pkce_verifier, return_to, environment_id, created_at, expires_at",
             params![state_hash],
         );
         let taken = tx
@@ -192,6 +198,7 @@ impl Store {
                     nonce: row.column("nonce")?,
                     pkce_verifier: row.column("pkce_verifier")?,
                     return_to: row.column("return_to")?,
+                    environment_id: row.column("environment_id")?,
                     created_at: row.column("created_at")?,
                     expires_at: row.column("expires_at")?,
                 })
@@ -206,7 +213,7 @@ impl Store {
         let mut tx = self.begin().await?;
         tx.execute(
             "INSERT INTO sso_login_states (state_hash, tenant_id, nonce, pkce_verifier, return_to, created_at, \
-             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             expires_at, environment_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             params![
                 &state.state_hash,
                 &state.tenant_id,
@@ -215,6 +222,7 @@ impl Store {
                 &state.return_to,
                 state.created_at,
                 state.expires_at,
+                &state.environment_id,
             ],
         )
         .await?;
@@ -251,8 +259,8 @@ impl Store {
 
     pub async fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
         let query = SqlFragment::statement(
-            "SELECT id, tenant_id, user_id, kid, idp_groups, created_at, expires_at, ended_at FROM sso_sessions \
-             WHERE id = $1",
+            "SELECT id, tenant_id, user_id, kid, idp_groups, environment_id, created_at, expires_at, ended_at \
+             FROM sso_sessions WHERE id = $1",
             vec![SqlParam::Text(id.to_string())],
         );
         self.fetch_optional(query, |row| {
@@ -265,6 +273,7 @@ impl Store {
                     &row.column::<String>("idp_groups")?,
                     "sso_sessions.idp_groups",
                 )?,
+                environment_id: row.column("environment_id")?,
                 created_at: row.column("created_at")?,
                 expires_at: row.column("expires_at")?,
                 ended_at: row.column("ended_at")?,
@@ -394,8 +403,8 @@ impl Tx {
 
     pub async fn insert_session(&mut self, session: &SessionRecord) -> Result<(), StoreError> {
         self.execute(
-            "INSERT INTO sso_sessions (id, tenant_id, user_id, kid, idp_groups, created_at, expires_at, ended_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
+            "INSERT INTO sso_sessions (id, tenant_id, user_id, kid, idp_groups, created_at, expires_at, ended_at, \
+             environment_id) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)",
             params![
                 &session.id,
                 &session.tenant_id,
@@ -404,6 +413,7 @@ impl Tx {
                 list_text(&session.idp_groups),
                 session.created_at,
                 session.expires_at,
+                &session.environment_id,
             ],
         )
         .await?;

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use super::audit;
 use super::tenants::{tenant_event, tenant_in};
 use super::{Caller, TenantError};
-use crate::store::{InheritedFrom, Micros, RoleId, Store, TenantId, TenantRecord, Tx, UserId};
+use crate::store::{Micros, RoleId, Store, TenantId, TenantRecord, Tx, UserId};
 
 /// The most tenants in a chain of agencies: an agency, and three levels of environments below.
 pub const MAX_AGENCY_LEVELS: usize = 4;
@@ -37,15 +37,16 @@ pub async fn inherited_access(
     let Some(held) = store.inherited_roles(environment, user_id).await? else {
         return Ok(None);
     };
-    let roles: BTreeSet<String> = held.iter().map(|r| r.name.clone()).collect();
+    let roles: BTreeSet<String> = held.roles.iter().map(|r| r.name.clone()).collect();
     let permissions: BTreeSet<String> = held
+        .roles
         .iter()
         .flat_map(|r| r.permissions.iter().cloned())
         .collect();
     Ok(Some(InheritedAccess {
         roles: roles.into_iter().collect(),
         permissions: permissions.into_iter().collect(),
-        overridden: held.iter().any(|r| r.from == InheritedFrom::Override),
+        overridden: held.overridden,
     }))
 }
 

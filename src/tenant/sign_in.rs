@@ -12,7 +12,7 @@ use super::users::{insert_new_user, new_user_record, new_user_records};
 use super::{Caller, TenantError};
 use crate::scim::CORE_USER_URN;
 use crate::scim::schema::ResourceSchemas;
-use crate::store::{AuditRecord, Micros, SessionRecord, Store, StoreError, UserRecord};
+use crate::store::{AuditRecord, Micros, SessionRecord, Store, StoreError, TenantId, UserRecord};
 
 /// Why a sign-in is refused; the text is shown to the person signing in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +103,8 @@ pub struct NewSession {
     pub id: String,
     pub kid: String,
     pub idp_groups: Vec<String>,
+    /// The environment below the tenant an agency user signs in to.
+    pub environment_id: Option<TenantId>,
     pub expires_at: Micros,
 }
 
@@ -268,6 +270,7 @@ async fn try_sign_in(
         user_id: user.id.clone(),
         kid: session.kid.clone(),
         idp_groups: session.idp_groups.clone(),
+        environment_id: session.environment_id.clone(),
         created_at: now,
         expires_at: session.expires_at,
         ended_at: None,

@@ -1192,3 +1192,95 @@ async fn an_expired_invitation_is_refused_and_a_suspended_users_link_is_withdraw
     assert_eq!(answer.status, StatusCode::GONE);
     assert!(answer.body.contains("no longer valid"), "{}", answer.body);
 }
+
+/// Signs `user` in at `/sso/{slug}/login` with the extra `query`, in a fresh browser.
+async fn sign_in_at(sso: &Sso, slug: &str, user: &str, query: &[(&str, &str)]) -> Attempt {
+    let browser = browser();
+    let mut all = vec![("login_hint", user)];
+    all.extend_from_slice(query);
+    let response = browser
+        .get(format!("{}/sso/{slug}/login", sso.app.root))
+        .query(&all)
+        .send()
+        .await
+        .unwrap();
+    match sso.to_callback(&browser, response).await {
+        Ok(callback) => {
+            let answer = browser.get(&callback).send().await.unwrap();
+            finish(answer, Some(callback)).await
+        }
+        Err(answer) => finish(answer, None).await,
+    }
+}
+
+#[tokio::test]
+async fn an_agency_user_signs_in_to_an_environment_through_the_agencys_provider() {
+    use scim_gateway::store::UserId;
+    use scim_gateway::tenant::{TenantSlug, agencies, roles, tenants};
+    let sso = sso(None, false).await;
+    let store = &sso.app.store;
+    let now = now_micros();
+    let supervise = ["users:view".to_string(), "users:manage".to_string()];
+    roles::create_role(store, TENANT, "Supervisor", &supervise, None, false, now)
+        .await
+        .unwrap();
+    let user = sso.provision("alice@example.com").await;
+    let alice = UserId::new(user["id"].as_str().unwrap());
+    roles::assign_role(store, TENANT, "alice@example.com", "Supervisor", false, now)
+        .await
+        .unwrap();
+    // An environment of the agency, with no identity provider of its own.
+    let studio = TenantSlug::parse("studio").unwrap();
+    tenants::create_tenant_by(store, "cli", &studio, None, None, Some(TENANT), now)
+        .await
+        .unwrap();
+
+    // Its login sends the agency's user to the agency's provider, back to the agency's
+    // callback, and the session is for the environment with the roles she holds there.
+    let attempt = sign_in_at(&sso, "studio", "alice", &[("return_to", RETURN_TO)]).await;
+    let callback = attempt.callback.clone().unwrap();
+    assert!(
+        callback.starts_with(&format!("{}/sso/{TENANT}/callback", sso.app.root)),
+        "{callback}"
+    );
+    assert_eq!(attempt.status, StatusCode::SEE_OTHER, "{}", attempt.body);
+    let token = attempt.session.expect("a session cookie");
+    let live = sso.introspect(&token).await;
+    assert_eq!(live["active"], true);
+    assert_eq!(live["tenant"], "studio");
+    assert_eq!(live["sub"], json!(alice.as_str()));
+    assert_eq!(live["roles"], json!(["Supervisor"]));
+    let me = sso
+        .app
+        .get_with(&format!("{}/sso/studio/me", sso.app.root), &token)
+        .await;
+    assert_eq!(me.status(), StatusCode::OK);
+    assert_eq!(
+        me.json::<Value>().await.unwrap()["roles"],
+        json!(["Supervisor"])
+    );
+    assert_eq!(
+        sso.me(&token).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "a session for the environment is not one for the agency"
+    );
+    // She signed in at the agency: her status and last login are the agency's.
+    assert_eq!(sso.app.status_of(&user).await, "active");
+
+    // An override that takes her access away ends the session's reach at once, and a new
+    // sign-in is refused with a page saying why.
+    agencies::override_by(store, "cli", "studio", &alice, Some(&[]), now)
+        .await
+        .unwrap();
+    assert_eq!(sso.introspect(&token).await["active"], false);
+    let refused = sign_in_at(&sso, "studio", "alice", &[]).await;
+    sso.assert_refused(&refused, 403, "no access to this environment")
+        .await;
+
+    // The agency's own login still signs her in to the agency, with its roles.
+    let own = sso.sign_in("alice", None).await;
+    let own_token = own.session.expect("a session at the agency");
+    let at_agency = sso.introspect(&own_token).await;
+    assert_eq!(at_agency["tenant"], TENANT);
+    assert_eq!(at_agency["roles"], json!(["Supervisor"]));
+}
