@@ -3,8 +3,10 @@
 //! an environment sets for one agency user.
 
 use super::row::AnyRow;
+use super::users::{user_columns, user_from_row};
 use super::{
-    Micros, RoleId, SqlFragment, SqlParam, Store, StoreError, TenantId, Tx, UserId, params,
+    Micros, RoleId, SqlFragment, SqlParam, Store, StoreError, TenantId, Tx, UserId, UserRecord,
+    params,
 };
 
 /// The most levels a chain of tenants is walked, whatever the data: a guard against a cycle that
@@ -112,6 +114,59 @@ impl Store {
     ) -> Result<Vec<TenantId>, StoreError> {
         self.fetch_all(ancestors_query(tenant_id), |row| row.column("id"))
             .await
+    }
+
+    /// The tenants below `tenant_id` (its environments, theirs, and on), by slug, with their
+    /// level below it (1: its own environments).
+    pub async fn tenant_descendants(
+        &self,
+        tenant_id: &TenantId,
+    ) -> Result<Vec<(TenantId, String, i64)>, StoreError> {
+        let query = SqlFragment::statement(
+            "WITH RECURSIVE below (id, depth) AS ( \
+                 SELECT id, 1 FROM tenants WHERE parent_id = $1 \
+                 UNION ALL \
+                 SELECT t.id, b.depth + 1 FROM below b JOIN tenants t ON t.parent_id = b.id \
+                 WHERE b.depth < $2 \
+             ) SELECT t.id, t.slug, CAST(b.depth AS BIGINT) AS depth FROM below b \
+             JOIN tenants t ON t.id = b.id ORDER BY b.depth, t.slug",
+            params![tenant_id, CHAIN_GUARD],
+        );
+        self.fetch_all(query, |row| {
+            Ok((row.column("id")?, row.column("slug")?, row.column("depth")?))
+        })
+        .await
+    }
+
+    /// Up to `limit` live users of tenant `tenant_id` after the one `after` (by id), in id
+    /// order: a page of one tenant's users, through its `(tenant_id, id)` index.
+    pub async fn live_users_after(
+        &self,
+        tenant_id: &TenantId,
+        after: Option<&UserId>,
+        limit: i64,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        // Two statements rather than `($2 IS NULL OR u.id > $2)`: a cached generic plan of that
+        // one would walk the tenant from its first user.
+        let query = match after {
+            Some(after) => SqlFragment::statement(
+                format!(
+                    "SELECT {} FROM users u WHERE u.tenant_id = $1 AND u.deleted_at IS NULL \
+                     AND u.id > $2 ORDER BY u.id LIMIT $3",
+                    user_columns!()
+                ),
+                params![tenant_id, after, limit],
+            ),
+            None => SqlFragment::statement(
+                format!(
+                    "SELECT {} FROM users u WHERE u.tenant_id = $1 AND u.deleted_at IS NULL \
+                     ORDER BY u.id LIMIT $2",
+                    user_columns!()
+                ),
+                params![tenant_id, limit],
+            ),
+        };
+        self.fetch_all(query, user_from_row).await
     }
 
     /// The roles user `user_id` of a tenant above environment `tenant_id` holds there, in one

@@ -20,8 +20,10 @@ macro_rules! user_columns {
     };
 }
 
+pub(crate) use user_columns;
+
 /// A user from a row holding `user_columns!()`.
-fn user_from_row(row: &AnyRow<'_>) -> Result<UserRecord, StoreError> {
+pub(super) fn user_from_row(row: &AnyRow<'_>) -> Result<UserRecord, StoreError> {
     let status: String = row.column("status")?;
     Ok(UserRecord {
         id: row.column("id")?,

@@ -9,9 +9,10 @@
 use std::collections::BTreeSet;
 
 use super::audit;
+use super::operators::{AdminActor, AdminPermission, tenant_for};
 use super::tenants::{tenant_event, tenant_in};
 use super::{Caller, TenantError};
-use crate::store::{Micros, RoleId, Store, TenantId, TenantRecord, Tx, UserId};
+use crate::store::{Micros, RoleId, Store, TenantId, TenantRecord, Tx, UserId, UserRecord};
 
 /// The most tenants in a chain of agencies: an agency, and three levels of environments below.
 pub const MAX_AGENCY_LEVELS: usize = 4;
@@ -200,4 +201,134 @@ pub async fn override_by(
     tx.insert_audit(&event).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// An environment an agency user reaches, and what they hold there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentAccess {
+    pub slug: String,
+    /// Levels below the user's tenant (1: one of its own environments).
+    pub level: i64,
+    pub access: InheritedAccess,
+}
+
+/// The environments below tenant `slug` that its user `user_id` reaches, each with what they
+/// hold there (an environment whose override takes their access away is listed with no role).
+/// Needs `users:view` in the user's tenant.
+pub async fn environments_of_user(
+    store: &Store,
+    actor: &AdminActor,
+    slug: &str,
+    user_id: &UserId,
+) -> Result<Vec<EnvironmentAccess>, TenantError> {
+    let tenant = tenant_for(store, actor, slug, AdminPermission::UsersView).await?;
+    store
+        .user_by_id(&tenant.id, user_id)
+        .await?
+        .ok_or_else(|| TenantError::NotFound(format!("User {user_id}")))?;
+    let mut reached = Vec::new();
+    for (id, slug, level) in store.tenant_descendants(&tenant.id).await? {
+        if let Some(access) = inherited_access(store, &id, user_id).await? {
+            reached.push(EnvironmentAccess {
+                slug,
+                level,
+                access,
+            });
+        }
+    }
+    Ok(reached)
+}
+
+/// A user of an agency above an environment, and what they hold there.
+#[derive(Debug, Clone)]
+pub struct AgencyUser {
+    pub user: UserRecord,
+    /// The agency the user belongs to.
+    pub agency: String,
+    pub access: InheritedAccess,
+}
+
+/// A page of the users of the agencies above environment `slug` (the nearest agency's first,
+/// each agency's by id), with what each holds there; `after` is the previous page's
+/// `next_after`. Needs `users:view` in the environment.
+pub async fn agency_users(
+    store: &Store,
+    actor: &AdminActor,
+    slug: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<(Vec<AgencyUser>, Option<String>), TenantError> {
+    let environment = tenant_for(store, actor, slug, AdminPermission::UsersView).await?;
+    let limit = limit.clamp(1, 100);
+    let (mut level, mut after_user) = match after.map(parse_cursor).transpose()? {
+        Some((level, user)) => (level, Some(user)),
+        None => (0, None),
+    };
+    let agencies = store.tenant_ancestors(&environment.id).await?;
+    let mut page = Vec::new();
+    while let Some(agency_id) = agencies.get(level) {
+        let wanted = limit - i64::try_from(page.len()).unwrap_or(limit);
+        if wanted <= 0 {
+            break;
+        }
+        let users = store
+            .live_users_after(agency_id, after_user.as_ref(), wanted)
+            .await?;
+        let agency = store
+            .tenant_by_id(agency_id)
+            .await?
+            .map_or_else(String::new, |t| t.slug);
+        let full = i64::try_from(users.len()).unwrap_or(0) == wanted;
+        for user in users {
+            let access = inherited_access(store, &environment.id, &user.id)
+                .await?
+                .unwrap_or_default();
+            page.push(AgencyUser {
+                user,
+                agency: agency.clone(),
+                access,
+            });
+        }
+        if full {
+            break;
+        }
+        level += 1;
+        after_user = None;
+    }
+    let more = i64::try_from(page.len()).unwrap_or(0) == limit;
+    let next = page
+        .last()
+        .filter(|_| more)
+        .map(|last| format!("{level}.{}", last.user.id));
+    Ok((page, next))
+}
+
+/// A cursor of `agency_users`: the agency's place above the environment, and the last user.
+fn parse_cursor(cursor: &str) -> Result<(usize, UserId), TenantError> {
+    let invalid =
+        || TenantError::InvalidArgument(format!("'{cursor}' is not a cursor of this list"));
+    let (level, user) = cursor.split_once('.').ok_or_else(invalid)?;
+    let level = level.parse::<usize>().map_err(|_| invalid())?;
+    Ok((level, UserId::new(user)))
+}
+
+/// `override_by` through the admin API. Needs `users:manage` in the environment.
+pub async fn override_for(
+    store: &Store,
+    actor: &AdminActor,
+    slug: &str,
+    user_id: &UserId,
+    roles: Option<&[String]>,
+    now: Micros,
+) -> Result<(), TenantError> {
+    let environment = tenant_for(store, actor, slug, AdminPermission::UsersManage).await?;
+    override_by(
+        store,
+        &actor.label(),
+        &environment.slug,
+        user_id,
+        roles,
+        now,
+    )
+    .await
 }

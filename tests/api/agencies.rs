@@ -306,3 +306,155 @@ async fn agency_commands_run_from_the_cli() {
         .success()
     );
 }
+
+#[tokio::test]
+async fn the_admin_api_shows_where_agency_users_reach_and_sets_overrides() {
+    let app = spawn_app().await;
+    let now = now_micros();
+    let (operator, _) = crate::admin::operator_token(&app).await;
+    let supervise = ["users:view".to_string()];
+    roles::create_role(
+        &app.store,
+        TENANT,
+        "Supervisor",
+        &supervise,
+        None,
+        false,
+        now,
+    )
+    .await
+    .unwrap();
+    let mut ids = Vec::new();
+    for name in ["ada", "bob"] {
+        let created: Value = app.post("/Users", &user(name)).await.json().await.unwrap();
+        ids.push(created["id"].as_str().unwrap().to_string());
+    }
+    roles::assign_role(&app.store, TENANT, "ada", "Supervisor", false, now)
+        .await
+        .unwrap();
+    environment(&app, "studio-a", Some(TENANT)).await.unwrap();
+    environment(&app, "studio-b", Some(TENANT)).await.unwrap();
+    environment(&app, "studio-a-staging", Some("studio-a"))
+        .await
+        .unwrap();
+    let send = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let mut request = app
+            .client
+            .request(method, format!("{}/admin/v1{path}", app.root))
+            .bearer_auth(&operator);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send()
+    };
+    let ada = &ids[0];
+
+    // The agency's admin sees which environments ada reaches, and with which roles.
+    let reached = send(
+        reqwest::Method::GET,
+        format!("/tenants/{TENANT}/users/{ada}/environments"),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(reached.status(), StatusCode::OK);
+    let reached: Value = reached.json().await.unwrap();
+    let summary: Vec<(String, i64, Value)> = reached
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["tenant"].as_str().unwrap().to_string(),
+                e["level"].as_i64().unwrap(),
+                e["roles"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("studio-a".to_string(), 1, json!(["Supervisor"])),
+            ("studio-b".to_string(), 1, json!(["Supervisor"])),
+            ("studio-a-staging".to_string(), 2, json!(["Supervisor"])),
+        ]
+    );
+
+    // studio-b's admin takes her access there away; the agency's view shows it.
+    let cut = send(
+        reqwest::Method::PUT,
+        format!("/tenants/studio-b/agency-users/{ada}/roles"),
+        Some(json!({"roles": []})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(cut.status(), StatusCode::NO_CONTENT);
+    let reached: Value = send(
+        reqwest::Method::GET,
+        format!("/tenants/{TENANT}/users/{ada}/environments"),
+        None,
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(reached[1]["tenant"], "studio-b");
+    assert_eq!(reached[1]["roles"], json!([]));
+    assert_eq!(reached[1]["overridden"], true);
+
+    // An environment's admin lists the agency's users, marked as inherited, page by page.
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..4 {
+        let query = after
+            .as_ref()
+            .map_or(String::new(), |a| format!("&after={a}"));
+        let page: Value = send(
+            reqwest::Method::GET,
+            format!("/tenants/studio-a-staging/agency-users?limit=1{query}"),
+            None,
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        for listed in page["users"].as_array().unwrap() {
+            assert_eq!(listed["agency"], TENANT);
+            seen.push((
+                listed["userName"].as_str().unwrap().to_string(),
+                listed["roles"].clone(),
+            ));
+        }
+        after = page["nextAfter"].as_str().map(str::to_string);
+        if after.is_none() {
+            break;
+        }
+    }
+    let mut expected = vec![
+        ("ada".to_string(), json!(["Supervisor"])),
+        ("bob".to_string(), json!([])),
+    ];
+    if ids[1] < ids[0] {
+        expected.reverse();
+    }
+    assert_eq!(seen, expected);
+    let bad = send(
+        reqwest::Method::GET,
+        "/tenants/studio-a/agency-users?after=nonsense".to_string(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+
+    // Lifting the override lets her inherit again; there is nothing left to lift after.
+    let path = format!("/tenants/studio-b/agency-users/{ada}/roles");
+    let lifted = send(reqwest::Method::DELETE, path.clone(), None)
+        .await
+        .unwrap();
+    assert_eq!(lifted.status(), StatusCode::NO_CONTENT);
+    let again = send(reqwest::Method::DELETE, path, None).await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+}

@@ -3,6 +3,7 @@
 //! same `#[utoipa::path]` the handler carries, so the document served at
 //! `/admin/v1/openapi.json` cannot miss a route. Errors are RFC 9457 problem details.
 
+mod agencies;
 pub(crate) mod audit;
 mod auth;
 mod connections;
@@ -53,6 +54,7 @@ pub const BASE: &str = "/admin/v1";
         (name = "connections", description = "Directory connections and their sync state"),
         (name = "users", description = "The tenant's users"),
         (name = "roles", description = "The role catalog, templates, group and user-type mappings, and admin assignments"),
+        (name = "agencies", description = "Agencies and their environments: what an agency's users hold in each environment, and an environment's overrides"),
         (name = "audit", description = "The audit trail: every write, rejection, sign-in and admin act"),
         (name = "events", description = "What changed, for the host product: the gap-free event feed and webhook endpoints"),
     )
@@ -195,6 +197,9 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(roles::map_group, roles::unmap_group))
         .routes(routes!(roles::map_user_type, roles::unmap_user_type))
         .routes(routes!(roles::assign_role, roles::unassign_role))
+        .routes(routes!(agencies::user_environments))
+        .routes(routes!(agencies::agency_users))
+        .routes(routes!(agencies::override_roles, agencies::clear_override))
         .routes(routes!(audit::audit_page))
         .routes(routes!(audit::audit_export))
         .routes(routes!(events::event_feed))
