@@ -12,6 +12,7 @@
 //!     BENCH_WEBHOOKS=1 cargo bench --bench load -- users   # the users rows with a webhook on
 //!     cargo bench --bench load -- webhook-cost --sizes 10000  # writes, webhook off and on, paired
 //!     cargo bench --bench load -- import --sizes 100000,1000000  # CSV import (load/import.rs)
+//!     cargo bench --bench load -- agencies --sizes 10000,100000  # inherited roles (load/agencies.rs)
 //!
 //! Scenarios: `users` — at tenants of 10k, 100k and 1M users: GET by id, `userName eq`,
 //! `externalId eq`, `emails[type eq "work"].value eq`, a `co` search, a `meta.lastModified gt` sync
@@ -26,6 +27,8 @@
     clippy::string_slice
 )]
 
+#[path = "load/agencies.rs"]
+mod agencies;
 #[path = "load/import.rs"]
 mod import;
 
@@ -1218,6 +1221,7 @@ fn main() {
                 "webhooks",
                 "webhook-cost",
                 "import",
+                "agencies",
             ]
             .contains(&a.as_str())
         })
@@ -1266,8 +1270,9 @@ fn main() {
             "webhooks" => webhooks_scenario(&sizes).await,
             "webhook-cost" => webhook_cost_scenario(sizes[0]).await,
             "import" => import::import_scenario(&sizes).await,
+            "agencies" => agencies::agencies_scenario(&sizes).await,
             other => panic!(
-                "unknown scenario '{other}'; try: users, groups, admin, webhooks, webhook-cost, import"
+                "unknown scenario '{other}'; try: users, groups, admin, webhooks, webhook-cost, import, agencies"
             ),
         }
     });
