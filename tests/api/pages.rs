@@ -22,8 +22,8 @@ use crate::helpers::{TENANT, TestApp, spawn_app_with, user};
 const MARKUP: &str = "<img src=x onerror=alert(1)>";
 
 /// Seeds the tenant the way an identity provider and an operator would: users and a group over
-/// SCIM, a role mapped to the group and to a user type through the admin API, and a create the
-/// seat limit refuses.
+/// SCIM, a role mapped to the group and to a user type through the admin API, a create the seat
+/// limit refuses, and an environment below the tenant.
 async fn seed(app: &TestApp, operator: &str) -> (String, String) {
     let mut ada = user("ada@acme.test");
     ada["displayName"] = json!("Ada Lovelace");
@@ -76,6 +76,19 @@ async fn seed(app: &TestApp, operator: &str) -> (String, String) {
     .await
     .unwrap();
     assert!(mapped.status().is_success());
+    // An environment of the tenant (an agency), where its users' roles ripple down.
+    let studio = scim_gateway::tenant::TenantSlug::parse("studio").unwrap();
+    scim_gateway::tenant::tenants::create_tenant_by(
+        &app.store,
+        "cli",
+        &studio,
+        None,
+        None,
+        Some(TENANT),
+        scim_gateway::clock::now_micros(),
+    )
+    .await
+    .unwrap();
     let leads = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
         "displayName": "Leads", "members": [{"value": ada}]});
     assert_eq!(
@@ -317,6 +330,12 @@ async fn an_operator_does_the_job_in_a_real_browser() {
             "{grid:?}"
         );
         assert!(grid.contains(&"settings · · · · ·".to_string()), "{grid:?}");
+        // The environments she reaches as an agency user, with her roles there.
+        let environments = text_of(b, "#environments").await;
+        assert!(
+            environments.contains("studio") && environments.contains("Supervisor"),
+            "{environments}"
+        );
         screenshot(b, "05-user").await;
         // She has not signed in yet: a new invitation link to copy, and back.
         let user_page = b.current_url().await.unwrap();
@@ -472,6 +491,15 @@ async fn an_operator_does_the_job_in_a_real_browser() {
             "supervisor"
         );
         screenshot(b, "09-roles").await;
+        // The environment's users page lists the agency's users as inherited.
+        b.goto(&format!("{root}/ui/t/studio/users")).await.unwrap();
+        let inherited = text_of(b, "#inherited").await;
+        assert!(
+            inherited.contains(&format!("inherited from {TENANT}"))
+                && inherited.contains("Supervisor"),
+            "{inherited}"
+        );
+        screenshot(b, "10-inherited-users").await;
         assert_eq!(app.status_of(&json!({"id": ada})).await, "suspended");
     })
     .catch_unwind()

@@ -24,7 +24,7 @@ use crate::tenant::operators::AdminPermission;
 use crate::tenant::roles::{PERMISSION_ACTIONS, PERMISSION_CATEGORIES, RoleSource};
 use crate::tenant::user_detail;
 use crate::tenant::user_list::{self, UserListQuery};
-use crate::tenant::{TenantError, admin_roles, sync};
+use crate::tenant::{TenantError, admin_roles, agencies, sync};
 
 /// Users per page of the table.
 const PAGE_SIZE: i64 = 50;
@@ -128,7 +128,24 @@ struct UsersPage {
     rows: Vec<UserRowView>,
     sort_links: SortLinks,
     next_link: Option<String>,
+    /// The first users of the agencies above this tenant (an environment), marked as inherited.
+    inherited: Vec<InheritedRow>,
+    /// Whether there are more than the page shows (the admin API pages through them all).
+    inherited_more: bool,
 }
+
+/// A user of an agency above the tenant, as the users page lists them.
+struct InheritedRow {
+    user_name: String,
+    display_name: String,
+    agency: String,
+    roles: Vec<String>,
+    /// An override in this environment (or one above it) decides their roles.
+    overridden: bool,
+}
+
+/// How many inherited users the users page shows.
+const INHERITED_SHOWN: i64 = 50;
 
 fn user_schemas(state: &AppState) -> Result<crate::scim::schema::ResourceSchemas<'_>, TenantError> {
     state
@@ -216,6 +233,20 @@ pub async fn users(
             p.start.clear();
         })
     };
+    let (inherited, inherited_next) =
+        agencies::agency_users(&state.store, &viewer.actor, &slug, None, INHERITED_SHOWN)
+            .await
+            .map_err(refused)?;
+    let inherited = inherited
+        .into_iter()
+        .map(|agency_user| InheritedRow {
+            display_name: shown_name(&agency_user.user),
+            user_name: agency_user.user.user_name,
+            agency: agency_user.agency,
+            roles: agency_user.access.roles,
+            overridden: agency_user.access.overridden,
+        })
+        .collect();
     let rows = listing
         .items
         .into_iter()
@@ -258,6 +289,8 @@ pub async fn users(
             created: sort_link("created"),
         },
         next_link,
+        inherited,
+        inherited_more: inherited_next.is_some(),
         chrome,
     };
     Ok(render(&page))
@@ -314,6 +347,15 @@ struct UserPage {
     grid: Vec<GridRow>,
     timeline: Vec<TimelineEntry>,
     timeline_hidden: bool,
+    /// The environments below this tenant the user reaches, with their roles there.
+    environments: Vec<EnvironmentLine>,
+}
+
+/// An environment a user reaches, as their page lists it.
+struct EnvironmentLine {
+    slug: String,
+    roles: Vec<String>,
+    overridden: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -361,6 +403,16 @@ pub async fn user(
     let detail = user_detail::user_detail(&state.store, &viewer.actor, &slug, &id, now)
         .await
         .map_err(refused)?;
+    let environments = agencies::environments_of_user(&state.store, &viewer.actor, &slug, &id)
+        .await
+        .map_err(refused)?
+        .into_iter()
+        .map(|e| EnvironmentLine {
+            slug: e.slug,
+            roles: e.access.roles,
+            overridden: e.access.overridden,
+        })
+        .collect();
     // The audit trail needs settings:view; without it the page says so instead of failing.
     let (events, timeline_hidden) = match audit_log::audit_page(
         &state.store,
@@ -541,6 +593,7 @@ pub async fn user(
         grid,
         timeline,
         timeline_hidden,
+        environments,
         chrome,
     };
     Ok(render(&page))
