@@ -124,13 +124,10 @@ impl Store {
         tenant_id: &TenantId,
     ) -> Result<Vec<(TenantId, String, i64)>, StoreError> {
         let query = SqlFragment::statement(
-            "WITH RECURSIVE below (id, depth) AS ( \
-                 SELECT id, 1 FROM tenants WHERE parent_id = $1 \
-                 UNION ALL \
-                 SELECT t.id, b.depth + 1 FROM below b JOIN tenants t ON t.parent_id = b.id \
-                 WHERE b.depth < $2 \
-             ) SELECT t.id, t.slug, CAST(b.depth AS BIGINT) AS depth FROM below b \
-             JOIN tenants t ON t.id = b.id ORDER BY b.depth, t.slug",
+            format!(
+                "{BELOW} SELECT t.id, t.slug, CAST(b.depth AS BIGINT) AS depth FROM below b \
+                 JOIN tenants t ON t.id = b.id ORDER BY b.depth, t.slug"
+            ),
             params![tenant_id, CHAIN_GUARD],
         );
         self.fetch_all(query, |row| {
@@ -199,6 +196,14 @@ impl Store {
     }
 }
 
+/// The tenants below `$1` with their level below it (`below (id, depth)`), walked at most `$2`
+/// levels down.
+const BELOW: &str = "WITH RECURSIVE below (id, depth) AS ( \
+    SELECT id, 1 FROM tenants WHERE parent_id = $1 \
+    UNION ALL \
+    SELECT t.id, b.depth + 1 FROM below b JOIN tenants t ON t.parent_id = b.id WHERE b.depth < $2 \
+)";
+
 /// The tenants above `tenant_id`, nearest first: its parent, the parent's parent, and on.
 fn ancestors_query(tenant_id: &TenantId) -> SqlFragment {
     SqlFragment::statement(
@@ -225,12 +230,7 @@ impl Tx {
     /// How many levels of tenants hang below `tenant_id` (0: none).
     pub async fn tenant_levels_below(&mut self, tenant_id: &TenantId) -> Result<i64, StoreError> {
         let query = SqlFragment::statement(
-            "WITH RECURSIVE below (id, depth) AS ( \
-                 SELECT id, 1 FROM tenants WHERE parent_id = $1 \
-                 UNION ALL \
-                 SELECT t.id, b.depth + 1 FROM below b JOIN tenants t ON t.parent_id = b.id \
-                 WHERE b.depth < $2 \
-             ) SELECT CAST(COALESCE(MAX(depth), 0) AS BIGINT) AS levels FROM below",
+            format!("{BELOW} SELECT CAST(COALESCE(MAX(depth), 0) AS BIGINT) AS levels FROM below"),
             params![tenant_id, CHAIN_GUARD],
         );
         Ok(self

@@ -135,6 +135,12 @@ impl Sso {
             .send()
             .await
             .unwrap();
+        self.complete(browser, response).await
+    }
+
+    /// Follows the gateway's answer to a login through the provider and back, and visits the
+    /// callback: what the browser ends with.
+    async fn complete(&self, browser: &Client, response: reqwest::Response) -> Attempt {
         match self.to_callback(browser, response).await {
             Ok(callback) => {
                 let answer = browser.get(&callback).send().await.unwrap();
@@ -1036,13 +1042,7 @@ impl Sso {
         // The link leads to the gateway's own login, which leads to the provider.
         let login = opened.headers()["location"].to_str().unwrap().to_string();
         let started = browser.get(&login).send().await.unwrap();
-        match self.to_callback(&browser, started).await {
-            Ok(callback) => {
-                let answer = browser.get(&callback).send().await.unwrap();
-                finish(answer, Some(callback)).await
-            }
-            Err(answer) => finish(answer, None).await,
-        }
+        self.complete(&browser, started).await
     }
 }
 
@@ -1204,13 +1204,7 @@ async fn sign_in_at(sso: &Sso, slug: &str, user: &str, query: &[(&str, &str)]) -
         .send()
         .await
         .unwrap();
-    match sso.to_callback(&browser, response).await {
-        Ok(callback) => {
-            let answer = browser.get(&callback).send().await.unwrap();
-            finish(answer, Some(callback)).await
-        }
-        Err(answer) => finish(answer, None).await,
-    }
+    sso.complete(&browser, response).await
 }
 
 #[tokio::test]
