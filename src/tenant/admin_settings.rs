@@ -24,13 +24,14 @@ pub const CONNECTION_KINDS: [&str; 7] = [
     "generic",
 ];
 
-/// Creates a tenant. Operators only.
+/// Creates a tenant (an environment of the agency `parent`, when named). Operators only.
 pub async fn create_tenant(
     store: &Store,
     actor: &AdminActor,
     slug: &str,
     display_name: Option<&str>,
     seat_limit: Option<i64>,
+    parent: Option<&str>,
     now: Micros,
 ) -> Result<TenantRecord, TenantError> {
     require_operator(actor, "creating a tenant")?;
@@ -41,7 +42,7 @@ pub async fn create_tenant(
         &slug,
         display_name,
         seat_limit,
-        None,
+        parent,
         now,
     )
     .await

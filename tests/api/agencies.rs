@@ -449,6 +449,41 @@ async fn the_admin_api_shows_where_agency_users_reach_and_sets_overrides() {
     .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 
+    // Operators create environments and move tenants through the API too.
+    let created = send(
+        reqwest::Method::POST,
+        "/tenants".to_string(),
+        Some(json!({"slug": "studio-c", "parent": TENANT})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(created.json::<Value>().await.unwrap()["parent"], TENANT);
+    let shown: Value = send(reqwest::Method::GET, "/tenants/studio-c".to_string(), None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["parent"], TENANT);
+    let cycle = send(
+        reqwest::Method::PUT,
+        format!("/tenants/{TENANT}/parent"),
+        Some(json!({"parent": "studio-c"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(cycle.status(), StatusCode::BAD_REQUEST);
+    let alone = send(
+        reqwest::Method::PUT,
+        "/tenants/studio-c/parent".to_string(),
+        Some(json!({"parent": null})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(alone.status(), StatusCode::OK);
+    assert_eq!(alone.json::<Value>().await.unwrap()["parent"], Value::Null);
+
     // Lifting the override lets her inherit again; there is nothing left to lift after.
     let path = format!("/tenants/studio-b/agency-users/{ada}/roles");
     let lifted = send(reqwest::Method::DELETE, path.clone(), None)

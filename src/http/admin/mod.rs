@@ -174,6 +174,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(AdminApi::openapi())
         .routes(routes!(tenants::list_tenants, tenants::create_tenant))
         .routes(routes!(tenants::show_tenant, tenants::update_tenant))
+        .routes(routes!(tenants::set_parent))
         .routes(routes!(
             connections::list_connections,
             connections::create_connection

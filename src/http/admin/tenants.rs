@@ -16,9 +16,9 @@ use crate::http::error::AdminError;
 use crate::scim::ScimError;
 use crate::state::AppState;
 use crate::store::{RateLimit, TenantId, TenantRecord};
-use crate::tenant::admin_settings;
 use crate::tenant::operators::{self, AdminPermission};
 use crate::tenant::tenants::{PolicyChange, SeatChange};
+use crate::tenant::{admin_settings, agencies};
 
 /// A tenant, its seats and its policies.
 #[derive(Debug, Serialize, ToSchema)]
@@ -39,12 +39,15 @@ pub struct TenantView {
     pub jit: bool,
     /// The tenant's own rate limit per SCIM token; `null`: the gateway's default.
     pub rate_limit: Option<RateLimitView>,
+    /// The agency (a tenant's slug) this tenant is an environment of; none: a tenant of its own.
+    pub parent: Option<String>,
     pub created_at: String,
 }
 
 impl TenantView {
-    /// `jit`: the tenant's just-in-time setting, `None` when it has no SSO settings.
-    fn of(t: TenantRecord, jit: Option<bool>) -> Self {
+    /// `jit`: the tenant's just-in-time setting, `None` when it has no SSO settings; `parent`:
+    /// the slug of its agency.
+    fn of(t: TenantRecord, jit: Option<bool>, parent: Option<String>) -> Self {
         TenantView {
             slug: t.slug,
             display_name: t.display_name,
@@ -57,14 +60,19 @@ impl TenantView {
                 per_second: l.per_second,
                 burst: l.burst,
             }),
+            parent,
             created_at: timestamp(t.created_at),
         }
     }
 
-    /// The view of one tenant, its SSO setting read.
+    /// The view of one tenant, its SSO setting and its agency's slug read.
     async fn read(state: &AppState, t: TenantRecord) -> Result<Self, AdminError> {
         let jit = state.store.sso_config(&t.id).await?.map(|c| c.jit);
-        Ok(Self::of(t, jit))
+        let parent = match &t.parent_id {
+            Some(id) => state.store.tenant_by_id(id).await?.map(|p| p.slug),
+            None => None,
+        };
+        Ok(Self::of(t, jit, parent))
     }
 }
 
@@ -86,12 +94,17 @@ pub async fn list_tenants(
 ) -> Result<Json<Vec<TenantView>>, AdminError> {
     let tenants = operators::list_tenants(&state.store, &actor).await?;
     let jit: HashMap<TenantId, bool> = state.store.sso_jit_by_tenant().await?.into_iter().collect();
+    let slugs: HashMap<TenantId, String> = tenants
+        .iter()
+        .map(|t| (t.id.clone(), t.slug.clone()))
+        .collect();
     Ok(Json(
         tenants
             .into_iter()
             .map(|t| {
                 let jit = jit.get(&t.id).copied();
-                TenantView::of(t, jit)
+                let parent = t.parent_id.as_ref().and_then(|id| slugs.get(id).cloned());
+                TenantView::of(t, jit, parent)
             })
             .collect(),
     ))
@@ -130,6 +143,8 @@ pub struct NewTenant {
     pub display_name: Option<String>,
     /// None: unlimited.
     pub seat_limit: Option<i64>,
+    /// The agency (a tenant's slug) the new tenant is an environment of.
+    pub parent: Option<String>,
 }
 
 /// Creates a tenant (operators only).
@@ -161,10 +176,57 @@ pub async fn create_tenant(
         &new.slug,
         new.display_name.as_deref(),
         new.seat_limit,
+        new.parent.as_deref(),
         now_micros(),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(TenantView::of(tenant, None))))
+    Ok((
+        StatusCode::CREATED,
+        Json(TenantView::of(tenant, None, new.parent)),
+    ))
+}
+
+/// Where a tenant hangs: `parent`, an agency's slug, or `null` for a tenant of its own.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ParentChange {
+    pub parent: Option<String>,
+}
+
+/// Makes a tenant an environment of an agency, or a tenant of its own (operators only: it
+/// changes what the agency's users reach).
+#[utoipa::path(
+    put,
+    path = "/tenants/{tenant}/parent",
+    tag = "tenants",
+    params(("tenant" = String, Path, description = "The tenant's slug")),
+    request_body = ParentChange,
+    security(("operator" = [])),
+    responses(
+        (status = 200, description = "The tenant as changed", body = TenantView),
+        (status = 400, description = "A cycle, or a chain of more than 4 tenants", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant or agency", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn set_parent(
+    State(state): State<AppState>,
+    Admin(actor): Admin,
+    Path(slug): Path<String>,
+    body: Result<Json<ParentChange>, JsonRejection>,
+) -> Result<Json<TenantView>, AdminError> {
+    operators::require_operator(&actor, "moving a tenant under an agency")?;
+    let change = body_of(body)?;
+    let tenant = agencies::set_parent_by(
+        &state.store,
+        &actor.label(),
+        &slug,
+        change.parent.as_deref(),
+        now_micros(),
+    )
+    .await?;
+    Ok(Json(TenantView::read(&state, tenant).await?))
 }
 
 /// A change of a tenant's policies; what is absent stays.
