@@ -123,17 +123,8 @@ impl Store {
         &self,
         tenant_id: &TenantId,
     ) -> Result<Vec<(TenantId, String, i64)>, StoreError> {
-        let query = SqlFragment::statement(
-            format!(
-                "{BELOW} SELECT t.id, t.slug, CAST(b.depth AS BIGINT) AS depth FROM below b \
-                 JOIN tenants t ON t.id = b.id ORDER BY b.depth, t.slug"
-            ),
-            params![tenant_id, CHAIN_GUARD],
-        );
-        self.fetch_all(query, |row| {
-            Ok((row.column("id")?, row.column("slug")?, row.column("depth")?))
-        })
-        .await
+        self.fetch_all(descendants_query(tenant_id), descendant_from_row)
+            .await
     }
 
     /// Up to `limit` live users of tenant `tenant_id` after the one `after` (by id), in id
@@ -175,25 +166,48 @@ impl Store {
         tenant_id: &TenantId,
         user_id: &UserId,
     ) -> Result<Option<Inherited>, StoreError> {
-        let query =
-            SqlFragment::statement(INHERITED_ROLES, params![tenant_id, user_id, CHAIN_GUARD]);
         let rows = self
-            .fetch_all(query, |row| {
-                Ok((
-                    row.column::<String>("source")?,
-                    inherited_role_from_row(row)?,
-                ))
-            })
+            .fetch_all(inherited_query(tenant_id, user_id), inherited_row)
             .await?;
-        if !rows.iter().any(|(source, _)| source == "reached") {
-            return Ok(None);
-        }
-        let overridden = rows.iter().any(|(source, _)| source == "overridden");
-        Ok(Some(Inherited {
-            roles: rows.into_iter().filter_map(|(_, role)| role).collect(),
-            overridden,
-        }))
+        Ok(inherited_of(rows))
     }
+}
+
+fn inherited_query(tenant_id: &TenantId, user_id: &UserId) -> SqlFragment {
+    SqlFragment::statement(INHERITED_ROLES, params![tenant_id, user_id, CHAIN_GUARD])
+}
+
+/// A row of `INHERITED_ROLES`: its source, and the role it names (none for the marker rows).
+type InheritedRow = (String, Option<InheritedRole>);
+
+fn inherited_row(row: &AnyRow<'_>) -> Result<InheritedRow, StoreError> {
+    Ok((row.column("source")?, inherited_role_from_row(row)?))
+}
+
+/// The rows of `INHERITED_ROLES` as what the user holds, or `None` when they are not reached.
+fn inherited_of(rows: Vec<InheritedRow>) -> Option<Inherited> {
+    if !rows.iter().any(|(source, _)| source == "reached") {
+        return None;
+    }
+    let overridden = rows.iter().any(|(source, _)| source == "overridden");
+    Some(Inherited {
+        roles: rows.into_iter().filter_map(|(_, role)| role).collect(),
+        overridden,
+    })
+}
+
+fn descendants_query(tenant_id: &TenantId) -> SqlFragment {
+    SqlFragment::statement(
+        format!(
+            "{BELOW} SELECT t.id, t.slug, CAST(b.depth AS BIGINT) AS depth FROM below b \
+             JOIN tenants t ON t.id = b.id ORDER BY b.depth, t.slug"
+        ),
+        params![tenant_id, CHAIN_GUARD],
+    )
+}
+
+fn descendant_from_row(row: &AnyRow<'_>) -> Result<(TenantId, String, i64), StoreError> {
+    Ok((row.column("id")?, row.column("slug")?, row.column("depth")?))
 }
 
 /// The tenants below `$1` with their level below it (`below (id, depth)`), walked at most `$2`
@@ -218,6 +232,27 @@ fn ancestors_query(tenant_id: &TenantId) -> SqlFragment {
 }
 
 impl Tx {
+    /// `Store::inherited_roles` as this transaction sees it.
+    pub async fn inherited_roles(
+        &mut self,
+        tenant_id: &TenantId,
+        user_id: &UserId,
+    ) -> Result<Option<Inherited>, StoreError> {
+        let rows = self
+            .fetch_all(inherited_query(tenant_id, user_id), inherited_row)
+            .await?;
+        Ok(inherited_of(rows))
+    }
+
+    /// `Store::tenant_descendants` as this transaction sees it.
+    pub async fn tenant_descendants(
+        &mut self,
+        tenant_id: &TenantId,
+    ) -> Result<Vec<(TenantId, String, i64)>, StoreError> {
+        self.fetch_all(descendants_query(tenant_id), descendant_from_row)
+            .await
+    }
+
     /// The tenants above `tenant_id`, nearest first: its parent, the parent's parent, and on.
     pub async fn tenant_ancestors(
         &mut self,

@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 
 use super::audit;
+use super::events::{self, RoleChange};
 use super::operators::{AdminActor, AdminPermission, tenant_for};
 use super::tenants::{tenant_event, tenant_in};
 use super::{Caller, TenantError};
@@ -161,6 +162,13 @@ pub async fn override_by(
             "user {user_id} is not of an agency above '{slug}'"
         )));
     }
+    // What the user holds in the environment and below it, before and after: each place whose
+    // roles the change changed tells it in its own feed.
+    let mut reached = vec![environment.clone()];
+    for (_, below, _) in tx.tenant_descendants(&environment.id).await? {
+        reached.push(tenant_in(&mut tx, &below).await?);
+    }
+    let before = held_in(&mut tx, &reached, user_id).await?;
     let action = match roles {
         Some(names) => {
             let mut ids: Vec<RoleId> = Vec::with_capacity(names.len());
@@ -187,13 +195,22 @@ pub async fn override_by(
             "agency.clear_override"
         }
     };
-    let caller = Caller {
-        tenant: environment.into(),
-        connection_id: None,
-        actor: "cli",
-        request_summary: None,
-    };
-    let mut event = audit::event(&caller, action, now);
+    let after = held_in(&mut tx, &reached, user_id).await?;
+    let cause = format!("{action} by {actor} in '{slug}'");
+    for ((place, before), after) in reached.into_iter().zip(&before).zip(&after) {
+        let change = RoleChange {
+            before,
+            after,
+            cause: &cause,
+        };
+        if let Some(mut told) =
+            events::user_roles_changed_event(&agency_caller(place), user_id, None, change, now)
+        {
+            told.actor = actor.to_string();
+            tx.insert_event(&told).await?;
+        }
+    }
+    let mut event = audit::event(&agency_caller(environment), action, now);
     event.actor = actor.to_string();
     event.target_type = Some("User".into());
     event.target_id = Some(user_id.to_string());
@@ -201,6 +218,34 @@ pub async fn override_by(
     tx.insert_audit(&event).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The role names agency user `user_id` holds in each of `places`, as `tx` sees them.
+async fn held_in(
+    tx: &mut Tx,
+    places: &[TenantRecord],
+    user_id: &UserId,
+) -> Result<Vec<BTreeSet<String>>, TenantError> {
+    let mut held = Vec::with_capacity(places.len());
+    for place in places {
+        let names = tx
+            .inherited_roles(&place.id, user_id)
+            .await?
+            .map(|inherited| inherited.roles.into_iter().map(|r| r.name).collect())
+            .unwrap_or_default();
+        held.push(names);
+    }
+    Ok(held)
+}
+
+/// Who an agency act in `tenant` is recorded as (the actor's name is set on each record).
+fn agency_caller(tenant: TenantRecord) -> Caller {
+    Caller {
+        tenant: tenant.into(),
+        connection_id: None,
+        actor: "cli",
+        request_summary: None,
+    }
 }
 
 /// An environment an agency user reaches, and what they hold there.

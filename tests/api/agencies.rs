@@ -109,6 +109,29 @@ async fn roles_at_the_agency_ripple_down_to_its_environments_unless_overridden()
         role_names(&app, "studio-b", &ada).await,
         names(&["Supervisor"])
     );
+    // Each place whose roles the override changed tells it in its own feed.
+    for slug in ["studio-a", "studio-a-staging"] {
+        let told = app
+            .outbox_events_of(slug, "user.roles_changed", |e| {
+                e.resource_id.as_deref() == Some(ada.as_str())
+            })
+            .await;
+        let last = told.last().unwrap_or_else(|| panic!("{slug}: no event"));
+        assert_eq!(last.data["added"], json!(["Viewer"]), "{slug}");
+        assert_eq!(last.data["removed"], json!(["Supervisor"]), "{slug}");
+    }
+    // (The events above are settled, and studio-b's would be older than them.)
+    let studio_b = tenants::find_tenant(&app.store, "studio-b").await.unwrap();
+    let elsewhere = app
+        .store
+        .event_feed(
+            scim_gateway::store::FeedScope::Tenant(&studio_b.id),
+            None,
+            100,
+        )
+        .await
+        .unwrap();
+    assert!(elsewhere.is_empty(), "{elsewhere:?}");
 
     // A change at the agency reaches every environment that inherits, at once.
     roles::assign_role(&app.store, TENANT, "ada", "Analyst", false, now)

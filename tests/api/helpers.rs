@@ -283,7 +283,19 @@ impl TestApp {
         event_type: &str,
         wanted: impl Fn(&scim_gateway::store::EventRecord) -> bool,
     ) -> Vec<scim_gateway::store::EventRecord> {
-        let tenant = self.tenant().await;
+        self.outbox_events_of(TENANT, event_type, wanted).await
+    }
+
+    /// `outbox_events` of the tenant `slug`.
+    pub async fn outbox_events_of(
+        &self,
+        slug: &str,
+        event_type: &str,
+        wanted: impl Fn(&scim_gateway::store::EventRecord) -> bool,
+    ) -> Vec<scim_gateway::store::EventRecord> {
+        let tenant = scim_gateway::tenant::tenants::find_tenant(&self.store, slug)
+            .await
+            .expect("tenant");
         for _ in 0..100 {
             let found: Vec<_> = self
                 .store
