@@ -136,6 +136,18 @@ pub async fn set_parent_by(
         None => "no agency".to_string(),
     });
     tx.insert_audit(&event).await?;
+    // Which agency users reach the tenant (and those below it) changed with it.
+    let mut told = events::new_event(&agency_caller(tenant.clone()), "tenant.parent_changed", now);
+    told.actor = actor.to_string();
+    told.resource_type = Some("Tenant".into());
+    told.resource_id = Some(tenant.id.to_string());
+    told.data.insert(
+        "parent".into(),
+        parent.map_or(serde_json::Value::Null, |p| {
+            serde_json::Value::String(p.slug)
+        }),
+    );
+    tx.insert_event(&told).await?;
     tx.commit().await?;
     Ok(tenant)
 }

@@ -257,7 +257,7 @@ pub async fn create_group(ctx: &WriteContext<'_>, body: &Value) -> Result<Group,
         )
         .await?
         {
-            tx.insert_event(&told).await?;
+            role_changes::tell(&mut tx, ctx.caller, told).await?;
         }
         tx.commit().await?;
         Ok(group)
@@ -380,7 +380,7 @@ async fn finish_update(
         if let Some(told) =
             events::group_roles_changed_event(caller, &group.id, &group.display_name, change, now)
         {
-            tx.insert_event(&told).await?;
+            role_changes::tell(tx, caller, told).await?;
         }
     }
     for told in role_changes::membership_change(
@@ -394,7 +394,7 @@ async fn finish_update(
     )
     .await?
     {
-        tx.insert_event(&told).await?;
+        role_changes::tell(tx, caller, told).await?;
     }
     Ok(group)
 }
@@ -583,7 +583,7 @@ pub async fn delete_group(
             change,
             ctx.now,
         ) {
-            tx.insert_event(&told).await?;
+            role_changes::tell(&mut tx, ctx.caller, told).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde_json::Value;
+
 use super::events::{self, RoleChange};
 use super::{Caller, TenantError};
 use crate::store::{EventRecord, GroupId, Micros, TenantId, Tx, UserId};
@@ -125,4 +127,37 @@ pub async fn membership_change(
         ));
     }
     Ok(told)
+}
+
+/// Appends a role-change event of `caller`'s tenant, and the same change to the feed of each
+/// environment below that tenant (see `agencies`) whose agency users inherit it: a user's event
+/// where no override decides the user's roles there; a group's or a user type's event in every
+/// environment below (their users inherit it, unless an override says otherwise). Each copy is
+/// an event of its own (its own id), naming the `agency` it comes from.
+pub async fn tell(tx: &mut Tx, caller: &Caller, event: EventRecord) -> Result<(), TenantError> {
+    tx.insert_event(&event).await?;
+    let below = tx.tenant_descendants(&caller.tenant.id).await?;
+    let user = match event.event_type.as_str() {
+        "user.roles_changed" => event.resource_id.as_deref().map(UserId::new),
+        _ => None,
+    };
+    for (environment, _, _) in below {
+        if let Some(user) = &user {
+            let inherits = tx
+                .inherited_roles(&environment, user)
+                .await?
+                .is_some_and(|held| !held.overridden);
+            if !inherits {
+                continue;
+            }
+        }
+        let mut copy = event.clone();
+        copy.id = format!("evt_{}", uuid::Uuid::now_v7().simple());
+        copy.tenant_id = environment;
+        copy.connection_id = None;
+        copy.data
+            .insert("agency".into(), Value::String(caller.tenant.slug.clone()));
+        tx.insert_event(&copy).await?;
+    }
+    Ok(())
 }

@@ -490,7 +490,7 @@ pub async fn update_role_by(
             role_changes::user_change(&mut tx, &caller, user_id, None, &held, &reason, now).await?
         {
             told.actor = actor.to_string();
-            tx.insert_event(&told).await?;
+            role_changes::tell(&mut tx, &caller, told).await?;
         }
     }
     let mut event = role_event(tenant, actor, "role.update", &role, now);
@@ -565,7 +565,7 @@ pub async fn map_group_by(
             events::group_roles_changed_event(&caller, &group_id, group_name, change, now)
         {
             told.actor = actor.to_string();
-            tx.insert_event(&told).await?;
+            role_changes::tell(&mut tx, &caller, told).await?;
         }
     }
     tx.commit().await?;
@@ -632,7 +632,7 @@ pub async fn map_user_type_by(
             events::user_type_roles_changed_event(&caller, user_type, change, now)
         {
             told.actor = actor.to_string();
-            tx.insert_event(&told).await?;
+            role_changes::tell(&mut tx, &caller, told).await?;
         }
     }
     tx.commit().await?;
@@ -714,7 +714,7 @@ pub async fn assign_role_by(
     .await?;
     if let Some(mut told) = told {
         told.actor = actor.to_string();
-        tx.insert_event(&told).await?;
+        role_changes::tell(&mut tx, &caller, told).await?;
     }
     let mut event = audit::event(&caller, action, now);
     event.actor = actor.to_string();

@@ -562,7 +562,7 @@ pub(super) async fn write_change(
         )
         .await?;
         if let Some(told) = told {
-            tx.insert_event(&told).await?;
+            role_changes::tell(tx, caller, told).await?;
         }
     }
     Ok(user)

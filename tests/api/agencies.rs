@@ -142,6 +142,31 @@ async fn roles_at_the_agency_ripple_down_to_its_environments_unless_overridden()
         names(&["Analyst", "Supervisor"])
     );
     assert_eq!(role_names(&app, "studio-a", &ada).await, names(&["Viewer"]));
+    // The change is told in the agency's feed and in the feeds of the environments where ada
+    // inherits it; not in studio-a, whose override decides there and below it.
+    for slug in [TENANT, "studio-b"] {
+        let told = app
+            .outbox_events_of(slug, "user.roles_changed", |e| {
+                e.resource_id.as_deref() == Some(ada.as_str())
+                    && e.data["added"] == json!(["Analyst"])
+            })
+            .await;
+        let last = told.last().unwrap_or_else(|| panic!("{slug}: no event"));
+        if slug != TENANT {
+            assert_eq!(last.data["agency"], TENANT);
+        }
+    }
+    for slug in ["studio-a", "studio-a-staging"] {
+        let told = app
+            .outbox_events_of(slug, "user.roles_changed", |e| {
+                e.data["added"] == json!(["Viewer"])
+            })
+            .await;
+        assert!(
+            told.iter().all(|e| e.data["added"] != json!(["Analyst"])),
+            "{slug}: {told:?}"
+        );
+    }
 
     // An empty override takes the user's access in one environment away; lifting it gives the
     // inherited roles back.
@@ -220,6 +245,12 @@ async fn an_agency_chain_has_no_cycle_and_at_most_four_tenants() {
         .await
         .unwrap();
     assert!(moved.parent_id.is_some());
+    let told = app
+        .outbox_events_of("other", "tenant.parent_changed", |e| {
+            e.data["parent"] == "level-2"
+        })
+        .await;
+    assert_eq!(told.len(), 1, "{told:?}");
     let alone = agencies::set_parent_by(&app.store, "cli", "other", None, now)
         .await
         .unwrap();
