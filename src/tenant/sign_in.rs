@@ -37,6 +37,9 @@ pub enum Refusal {
     MissingClaim {
         claim: String,
     },
+    /// An agency user signing in to an environment below their tenant that they do not reach
+    /// (an override there takes their access away, or their tenant is not above it).
+    NoEnvironmentAccess,
 }
 
 impl std::fmt::Display for Refusal {
@@ -59,6 +62,10 @@ impl std::fmt::Display for Refusal {
             Refusal::MissingClaim { claim } => write!(
                 f,
                 "the identity provider did not send the '{claim}' claim this organisation identifies users by"
+            ),
+            Refusal::NoEnvironmentAccess => write!(
+                f,
+                "your agency account has no access to this environment; ask the environment's administrator"
             ),
         }
     }
@@ -250,6 +257,14 @@ async fn try_sign_in(
     let status = user.status;
     if status == UserStatus::Suspended {
         return Err(SignInError::Refused(Refusal::Suspended));
+    }
+    if let Some(environment) = &session.environment_id {
+        // Checked before anything is recorded: a refused agency user's sign-in changes nothing
+        // at the agency either.
+        let reached = tx.inherited_roles(environment, &user.id).await?;
+        if reached.is_none_or(|held| held.overridden && held.roles.is_empty()) {
+            return Err(SignInError::Refused(Refusal::NoEnvironmentAccess));
+        }
     }
     tx.record_sign_in(tenant_id, &user.id, UserStatus::Active, now)
         .await?;

@@ -1267,9 +1267,21 @@ async fn an_agency_user_signs_in_to_an_environment_through_the_agencys_provider(
         .await
         .unwrap();
     assert_eq!(sso.introspect(&token).await["active"], false);
+    let signed_in = |trail: Vec<scim_gateway::store::AuditRecord>| {
+        trail
+            .iter()
+            .filter(|e| e.action == "sso.login" && e.outcome == "success")
+            .count()
+    };
+    let before = signed_in(sso.app.audit().await);
     let refused = sign_in_at(&sso, "studio", "alice", &[]).await;
     sso.assert_refused(&refused, 403, "no access to this environment")
         .await;
+    assert_eq!(
+        signed_in(sso.app.audit().await),
+        before,
+        "nothing recorded at the agency"
+    );
 
     // The agency's own login still signs her in to the agency, with its roles.
     let own = sso.sign_in("alice", None).await;
