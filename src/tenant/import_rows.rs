@@ -22,7 +22,7 @@ use super::import_csv::CsvRow;
 use super::invitations::InvitationPolicy;
 use super::roles::Catalog;
 use super::users::{
-    Change, ChangeKind, NewUserRecords, User, index_of, insert_new_user, map_conflict, names_roles,
+    Change, ChangeKind, NewUserRecords, User, insert_new_user, map_conflict, names_roles,
     new_user_record, new_user_records, take_active_and_check, unknown_roles_in,
     unknown_roles_warning, write_change,
 };
@@ -30,7 +30,7 @@ use super::{Caller, TenantError};
 use crate::scim::resource::parse_resource;
 use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, TENANT_USER_URN};
-use crate::store::{AuditRecord, Micros, Store, Tx, UserId, UserIndex, fold};
+use crate::store::{AuditRecord, Micros, Store, Tx, UserId, fold};
 
 /// Writes `rows` in `tx`, in file order; what became of each. `seen` holds the userNames of
 /// earlier rows: a name seen before is refused.
@@ -213,9 +213,8 @@ pub(super) fn prepare_batch(
 /// A row's new user as it will be written, not yet stored.
 struct NewUser {
     user: User,
-    index: UserIndex,
-    /// Its audit event (whose `reason` the batch fills with a warning about unknown roles), its
-    /// events and invitation.
+    /// Its index rows, its audit event (whose `reason` the batch fills with a warning about
+    /// unknown roles), its events and invitation.
     records: NewUserRecords,
 }
 
@@ -224,11 +223,7 @@ impl NewUser {
         let (user, tolerances) =
             new_user_record(ctx.schemas, ctx.caller, &scim_body(row)?, ctx.now)?;
         let records = new_user_records(ctx, &user, &tolerances);
-        Ok(NewUser {
-            index: index_of(ctx.schemas, &user.doc),
-            user,
-            records,
-        })
+        Ok(NewUser { user, records })
     }
 }
 
@@ -327,7 +322,7 @@ async fn write_fresh(
         if let Some(limit) = limit.filter(|limit| *limit == taken) {
             records.seat_filled(&ctx.write(&caller), limit);
         }
-        users.push((new_user.user, new_user.index));
+        users.push((new_user.user, std::mem::take(&mut records.index)));
         audits.push(records.audit);
         events.extend(records.events);
         invitations.extend(records.invitation);

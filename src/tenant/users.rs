@@ -221,7 +221,7 @@ pub(super) async fn insert_new_user(
     user: &User,
     mut records: NewUserRecords,
 ) -> Result<(), TenantError> {
-    tx.insert_user(user, &index_of(ctx.schemas, &user.doc))
+    tx.insert_user(user, &records.index)
         .await
         .map_err(|e| map_conflict(e, &user.user_name))?;
     tx.insert_audit(&records.audit).await?;
@@ -244,10 +244,12 @@ pub(super) async fn insert_new_user(
     Ok(())
 }
 
-/// What creating a user writes beside its row: the `user.create` audit event, the events it
-/// tells (`user.created`; `tenant.seat_limit_reached` when it took the last seat; an invited
-/// user's `invitation.issued`), and the invitation (the hash of its secret, and its record).
+/// What creating a user writes beside its row: its queryable forms (the index rows and folded
+/// document), the `user.create` audit event, the events it tells (`user.created`;
+/// `tenant.seat_limit_reached` when it took the last seat; an invited user's
+/// `invitation.issued`), and the invitation (the hash of its secret, and its record).
 pub(super) struct NewUserRecords {
+    pub index: UserIndex,
     pub audit: AuditRecord,
     pub events: Vec<EventRecord>,
     pub invitation: Option<(String, InvitationRecord)>,
@@ -302,6 +304,7 @@ pub(super) fn new_user_records(
         invitation = Some((prepared.token_hash, prepared.record));
     }
     NewUserRecords {
+        index: index_of(schemas, &user.doc),
         audit,
         events,
         invitation,
