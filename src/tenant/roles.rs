@@ -18,8 +18,8 @@ use super::tenants::tenant_in;
 use super::{Caller, TenantError};
 use crate::scim::TENANT_USER_URN;
 use crate::store::{
-    Constraint, GroupRoleMapping, MembershipRow, Micros, RoleId, RoleRecord, Store, StoreError,
-    TenantId, Tx, UserId, UserRecord, UserTypeRoleMapping, fold,
+    Constraint, EventRecord, GroupRoleMapping, MembershipRow, Micros, RoleId, RoleRecord, Store,
+    StoreError, TenantId, Tx, UserId, UserRecord, UserTypeRoleMapping, fold,
 };
 
 pub const PERMISSION_CATEGORIES: [&str; 6] = [
@@ -522,54 +522,8 @@ pub async fn map_group_by(
     unmap: bool,
     now: Micros,
 ) -> Result<(), TenantError> {
-    let mut tx = store.begin().await?;
-    let tenant = tenant_in(&mut tx, tenant_slug).await?;
-    let role = tx
-        .role_by_name(&tenant.id, role_name)
-        .await?
-        .ok_or_else(|| TenantError::NotFound(format!("role '{role_name}'")))?;
-    let before = role_changes::mapped_roles(&mut tx, &tenant.id, group_name).await?;
-    if unmap {
-        if tx
-            .unmap_group_from_role(&tenant.id, group_name, &role.id)
-            .await?
-            == 0
-        {
-            return Err(TenantError::NotFound(format!(
-                "mapping of group '{group_name}' to role '{role_name}'"
-            )));
-        }
-    } else {
-        tx.map_group_to_role(&tenant.id, group_name.trim(), &role.id, now)
-            .await?;
-    }
-    let action = if unmap {
-        "role.unmap_group"
-    } else {
-        "role.map_group"
-    };
-    let after = role_changes::mapped_roles(&mut tx, &tenant.id, group_name).await?;
-    let group = tx.group_id_by_name(&tenant.id, group_name).await?;
-    let caller = cli_caller(tenant.clone());
-    let mut event = role_event(tenant, actor, action, &role, now);
-    event.reason = Some(format!("group '{group_name}'"));
-    tx.insert_audit(&event).await?;
-    // Members of a group by that name, if there is one yet, gained or lost the role.
-    if let Some(group_id) = group {
-        let change = RoleChange {
-            before: &before,
-            after: &after,
-            cause: &format!("{action} by {actor}"),
-        };
-        if let Some(mut told) =
-            events::group_roles_changed_event(&caller, &group_id, group_name, change, now)
-        {
-            told.actor = actor.to_string();
-            role_changes::tell(&mut tx, &caller, told).await?;
-        }
-    }
-    tx.commit().await?;
-    Ok(())
+    let grantee = Grantee::Group(group_name);
+    map_role_by(store, actor, tenant_slug, grantee, role_name, unmap, now).await
 }
 
 /// Maps (or with `unmap`, unmaps) users of `user_type` to a role, audited as `actor`'s act.
@@ -589,51 +543,148 @@ pub async fn map_user_type_by(
             "a user type has 1 to 100 characters".into(),
         ));
     }
+    let grantee = Grantee::UserType(user_type);
+    map_role_by(store, actor, tenant_slug, grantee, role_name, unmap, now).await
+}
+
+/// Whom a mapping gives a role: the members of a group (by displayName), or the users of a
+/// `userType`; either named before any exists.
+#[derive(Debug, Clone, Copy)]
+enum Grantee<'a> {
+    Group(&'a str),
+    UserType(&'a str),
+}
+
+impl Grantee<'_> {
+    fn describe(self) -> String {
+        match self {
+            Grantee::Group(name) => format!("group '{name}'"),
+            Grantee::UserType(user_type) => format!("user type '{user_type}'"),
+        }
+    }
+
+    fn action(self, unmap: bool) -> &'static str {
+        match (self, unmap) {
+            (Grantee::Group(_), false) => "role.map_group",
+            (Grantee::Group(_), true) => "role.unmap_group",
+            (Grantee::UserType(_), false) => "role.map_user_type",
+            (Grantee::UserType(_), true) => "role.unmap_user_type",
+        }
+    }
+
+    /// The roles the tenant gives the grantee now.
+    async fn mapped(
+        self,
+        tx: &mut Tx,
+        tenant_id: &TenantId,
+    ) -> Result<BTreeSet<String>, TenantError> {
+        match self {
+            Grantee::Group(name) => role_changes::mapped_roles(tx, tenant_id, name).await,
+            Grantee::UserType(user_type) => {
+                role_changes::mapped_to_user_type(tx, tenant_id, user_type).await
+            }
+        }
+    }
+
+    /// Maps (or unmaps) the grantee to `role`; `false` when there was no mapping to undo.
+    async fn map(
+        self,
+        tx: &mut Tx,
+        tenant_id: &TenantId,
+        role: &RoleId,
+        unmap: bool,
+        now: Micros,
+    ) -> Result<bool, TenantError> {
+        Ok(match (self, unmap) {
+            (Grantee::Group(name), false) => {
+                tx.map_group_to_role(tenant_id, name.trim(), role, now)
+                    .await?;
+                true
+            }
+            (Grantee::Group(name), true) => {
+                tx.unmap_group_from_role(tenant_id, name, role).await? > 0
+            }
+            (Grantee::UserType(user_type), false) => {
+                tx.map_user_type_to_role(tenant_id, user_type, role, now)
+                    .await?;
+                true
+            }
+            (Grantee::UserType(user_type), true) => {
+                tx.unmap_user_type_from_role(tenant_id, user_type, role)
+                    .await?
+                    > 0
+            }
+        })
+    }
+
+    /// The event telling what the grantee's users hold changed: one for the group or the user
+    /// type, not one per user; none while no such group, or no user of the type, exists.
+    async fn told(
+        self,
+        tx: &mut Tx,
+        caller: &Caller,
+        change: RoleChange<'_>,
+        now: Micros,
+    ) -> Result<Option<EventRecord>, TenantError> {
+        let tenant_id = &caller.tenant.id;
+        Ok(match self {
+            Grantee::Group(name) => tx
+                .group_id_by_name(tenant_id, name)
+                .await?
+                .and_then(|group| {
+                    events::group_roles_changed_event(caller, &group, name, change, now)
+                }),
+            Grantee::UserType(user_type) => {
+                if tx.has_users_of_type(tenant_id, user_type).await? {
+                    events::user_type_roles_changed_event(caller, user_type, change, now)
+                } else {
+                    None
+                }
+            }
+        })
+    }
+}
+
+/// Maps or unmaps `grantee` to a role, audited as `actor`'s act, and tells who it reaches.
+async fn map_role_by(
+    store: &Store,
+    actor: &str,
+    tenant_slug: &str,
+    grantee: Grantee<'_>,
+    role_name: &str,
+    unmap: bool,
+    now: Micros,
+) -> Result<(), TenantError> {
     let mut tx = store.begin().await?;
     let tenant = tenant_in(&mut tx, tenant_slug).await?;
     let role = tx
         .role_by_name(&tenant.id, role_name)
         .await?
         .ok_or_else(|| TenantError::NotFound(format!("role '{role_name}'")))?;
-    let before = role_changes::mapped_to_user_type(&mut tx, &tenant.id, user_type).await?;
-    if unmap {
-        if tx
-            .unmap_user_type_from_role(&tenant.id, user_type, &role.id)
-            .await?
-            == 0
-        {
-            return Err(TenantError::NotFound(format!(
-                "mapping of user type '{user_type}' to role '{role_name}'"
-            )));
-        }
-    } else {
-        tx.map_user_type_to_role(&tenant.id, user_type, &role.id, now)
-            .await?;
+    let before = grantee.mapped(&mut tx, &tenant.id).await?;
+    if !grantee
+        .map(&mut tx, &tenant.id, &role.id, unmap, now)
+        .await?
+    {
+        return Err(TenantError::NotFound(format!(
+            "mapping of {} to role '{role_name}'",
+            grantee.describe()
+        )));
     }
-    let after = role_changes::mapped_to_user_type(&mut tx, &tenant.id, user_type).await?;
-    let action = if unmap {
-        "role.unmap_user_type"
-    } else {
-        "role.map_user_type"
-    };
-    let has_users = tx.has_users_of_type(&tenant.id, user_type).await?;
+    let after = grantee.mapped(&mut tx, &tenant.id).await?;
+    let action = grantee.action(unmap);
     let caller = cli_caller(tenant.clone());
     let mut event = role_event(tenant, actor, action, &role, now);
-    event.reason = Some(format!("user type '{user_type}'"));
+    event.reason = Some(grantee.describe());
     tx.insert_audit(&event).await?;
-    // Users of that type, if there are any yet, gained or lost the role.
-    if has_users {
-        let change = RoleChange {
-            before: &before,
-            after: &after,
-            cause: &format!("{action} by {actor}"),
-        };
-        if let Some(mut told) =
-            events::user_type_roles_changed_event(&caller, user_type, change, now)
-        {
-            told.actor = actor.to_string();
-            role_changes::tell(&mut tx, &caller, told).await?;
-        }
+    let change = RoleChange {
+        before: &before,
+        after: &after,
+        cause: &format!("{action} by {actor}"),
+    };
+    if let Some(mut told) = grantee.told(&mut tx, &caller, change, now).await? {
+        told.actor = actor.to_string();
+        role_changes::tell(&mut tx, &caller, told).await?;
     }
     tx.commit().await?;
     Ok(())
