@@ -59,6 +59,9 @@ pub enum FileError {
     Empty,
     #[error("line {line} is not UTF-8 text: save the file as \"CSV UTF-8\"")]
     NotUtf8 { line: u64 },
+    /// PostgreSQL can store no NUL, and SCIM bodies may not hold one either (README, "Bad input").
+    #[error("line {line} holds a NUL character (U+0000), which no value may hold")]
+    Nul { line: u64 },
     #[error("the header row has no userName column (columns: {known})")]
     NoUserName { known: String },
     #[error("the header row names '{0}' twice")]
@@ -394,6 +397,9 @@ impl<R: Read> CsvRows<R> {
                     continue;
                 };
                 let text = std::str::from_utf8(field).map_err(|_| FileError::NotUtf8 { line })?;
+                if text.contains('\0') {
+                    return Err(FileError::Nul { line });
+                }
                 let text = text.trim();
                 if !text.is_empty() {
                     values.push((*column, text.to_string()));
@@ -480,6 +486,14 @@ mod tests {
             CsvRows::open(&b"userName,displayName\nada,Ada\nbob,Bj\xF6rn\n"[..]).unwrap();
         assert!(reader.next_row().unwrap().is_some());
         assert_eq!(reader.next_row(), Err(FileError::NotUtf8 { line: 3 }));
+    }
+
+    #[test]
+    fn a_nul_in_a_value_is_refused_with_its_line() {
+        let mut reader =
+            CsvRows::open(&b"userName,givenName\nada,Ada\n\"bob\",\"B\x00b\"\n"[..]).unwrap();
+        assert!(reader.next_row().unwrap().is_some());
+        assert_eq!(reader.next_row(), Err(FileError::Nul { line: 3 }));
     }
 
     #[test]

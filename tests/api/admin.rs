@@ -1284,6 +1284,25 @@ async fn operators_create_tenants_and_admins_change_policies_connections_and_tok
         .await
         .unwrap();
     assert_problem(plain, 415).await;
+    let oversized = app
+        .client
+        .post(format!("{}/admin/v1/tenants", app.root))
+        .bearer_auth(&op)
+        .header("content-type", "application/json")
+        .body(json!({"slug": "x".repeat(2 * 1024 * 1024)}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_problem(oversized, 413).await;
+    let wrong_method = app
+        .client
+        .delete(format!("{}/admin/v1/tenants", app.root))
+        .bearer_auth(&op)
+        .send()
+        .await
+        .unwrap();
+    assert!(wrong_method.headers().contains_key("allow"));
+    assert_problem(wrong_method, 405).await;
 
     // Policies: null lifts the limit; attributes are checked and spelled canonically.
     let changed = admin_send(

@@ -489,6 +489,18 @@ async fn the_admin_api_refuses_an_unreadable_file_at_once() {
             .contains("line 3 is not UTF-8"),
         "{problem}"
     );
+    // A NUL in a userName once failed the whole job on PostgreSQL (its batch lookup could not
+    // hold it); it is refused with its line before anything runs, on both engines.
+    let nul = b"userName,givenName\nfirst@example.com,Ada\nsecond\x00@example.com,Bob\n";
+    let refused = upload(&app, &token, "", nul, "text/csv").await;
+    let problem = crate::admin::assert_problem(refused, 400).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("line 3 holds a NUL character"),
+        "{problem}"
+    );
     let no_user_name = upload(&app, &token, "", b"email\nx@example.com\n", "text/csv").await;
     crate::admin::assert_problem(no_user_name, 400).await;
     let json_body = upload(&app, &token, "", b"{}", "application/json").await;

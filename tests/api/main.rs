@@ -25,6 +25,7 @@ mod filter_property;
 mod fuzz;
 mod groups;
 mod hostile;
+mod hostile_admin;
 mod hostile_suite;
 mod import;
 mod layers;

@@ -118,8 +118,8 @@ fn query_of<T>(
         })
 }
 
-/// A JSON body that does not parse is the client's: a problem (415 for another media type),
-/// not axum's plain text.
+/// A JSON body that does not parse is the client's: a problem (415 for another media type, 413
+/// for one longer than the body limit), not axum's plain text.
 fn body_of<T>(
     body: Result<axum::Json<T>, axum::extract::rejection::JsonRejection>,
 ) -> Result<T, crate::http::error::AdminError> {
@@ -130,6 +130,13 @@ fn body_of<T>(
             JsonRejection::MissingJsonContentType(_) => TenantError::Scim(
                 crate::scim::ScimError::new(415, None, "the body must be application/json"),
             ),
+            too_long if too_long.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                TenantError::Scim(crate::scim::ScimError::new(
+                    413,
+                    None,
+                    "the body is longer than the gateway's body limit (--max-body-bytes)",
+                ))
+            }
             other => TenantError::InvalidArgument(other.body_text()),
         })
     })
@@ -248,10 +255,15 @@ pub fn router() -> Router<AppState> {
         BASE,
         routes
             .route("/openapi.json", get(serve_document))
+            .method_not_allowed_fallback(method_not_allowed)
             .fallback(not_found),
     )
 }
 
 async fn not_found() -> Response {
     problem_response(404, "no such admin endpoint")
+}
+
+async fn method_not_allowed() -> Response {
+    problem_response(405, "this method is not allowed on this endpoint")
 }
