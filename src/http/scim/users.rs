@@ -132,10 +132,15 @@ pub async fn create(
         state.settings.scim_base_url(&caller.tenant.slug),
         user.id
     );
-    Ok(user_response(&state, &caller, user, &query)
-        .await?
-        .with_status(StatusCode::CREATED)
-        .with_location(location))
+    // A user created a moment ago belongs to no group: its answer reads none.
+    let schemas = resource_schemas(&state, "User")?;
+    let projection = projection(schemas, &query)?;
+    Ok(
+        projected_user(&state, &caller, user, Some(Vec::new()), &projection)
+            .await?
+            .with_status(StatusCode::CREATED)
+            .with_location(location),
+    )
 }
 
 pub async fn get(
