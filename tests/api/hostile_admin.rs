@@ -8,8 +8,6 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use proptest::strategy::ValueTree;
-use proptest::test_runner::TestRunner;
 use reqwest::header::{CONTENT_TYPE, COOKIE, HeaderValue};
 use reqwest::{Client, Method, redirect};
 use serde_json::{Map, Value, json};
@@ -17,6 +15,7 @@ use tokio::task::JoinSet;
 
 use crate::fuzz::{hostile_json, hostile_text};
 use crate::helpers::{fresh_database_url, user};
+use crate::hostile_suite::{encode_segment, generated};
 use crate::process::{Gateway, cli, post_json, tenant_with_token, total};
 
 const REQUESTS: usize = 800;
@@ -288,18 +287,6 @@ struct World {
     group_id: String,
 }
 
-/// Every byte but the unreserved ones percent-encoded, so any text can be a path segment.
-fn encode_segment(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                char::from(b).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
-
 fn path_of(world: &World, request: &AdminRequest) -> String {
     let mut path = request.route.to_string();
     let known = [
@@ -449,11 +436,7 @@ async fn eight_hundred_hostile_admin_and_page_requests_get_no_5xx() {
     });
     let tenants_before = tenant_count(&client, &world).await;
 
-    let mut runner = TestRunner::deterministic();
-    let strategy = admin_request();
-    let requests: Vec<AdminRequest> = (0..REQUESTS)
-        .map(|_| strategy.new_tree(&mut runner).unwrap().current())
-        .collect();
+    let requests = generated(&admin_request(), REQUESTS);
     let mut workers = JoinSet::new();
     for chunk in requests.chunks(REQUESTS / 4) {
         let (client, world, chunk) = (client.clone(), world.clone(), chunk.to_vec());

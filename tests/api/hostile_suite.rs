@@ -183,8 +183,17 @@ fn hostile_request() -> impl Strategy<Value = HostileRequest> {
         )
 }
 
+/// `count` values of `strategy`, drawn deterministically (a failure names a request that can be
+/// sent again).
+pub(crate) fn generated<S: Strategy>(strategy: &S, count: usize) -> Vec<S::Value> {
+    let mut runner = TestRunner::deterministic();
+    (0..count)
+        .map(|_| strategy.new_tree(&mut runner).unwrap().current())
+        .collect()
+}
+
 /// Every byte but the unreserved ones percent-encoded, so any text can be a path segment.
-fn encode_segment(text: &str) -> String {
+pub(crate) fn encode_segment(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
@@ -314,11 +323,7 @@ async fn twelve_hundred_hostile_requests_get_no_5xx_and_refused_ones_write_nothi
         group_ids,
     });
 
-    let mut runner = TestRunner::deterministic();
-    let strategy = hostile_request();
-    let requests: Vec<HostileRequest> = (0..REQUESTS)
-        .map(|_| strategy.new_tree(&mut runner).unwrap().current())
-        .collect();
+    let requests = generated(&hostile_request(), REQUESTS);
     let mut workers = JoinSet::new();
     for chunk in requests.chunks(REQUESTS / 4) {
         let (client, world, chunk) = (client.clone(), world.clone(), chunk.to_vec());
