@@ -149,6 +149,13 @@ impl Dialect {
         }
     }
 
+    /// Whether the creates of a tenant with a seat limit take seats from quotas handed out to
+    /// each connection ahead (PostgreSQL, migration 0030), rather than all taking turns: SQLite's
+    /// one writer takes turns anyway.
+    pub(super) fn seat_quotas(self) -> bool {
+        matches!(self, Dialect::Postgres)
+    }
+
     /// The shard of a tenant's user counts this transaction adds to: on PostgreSQL its
     /// connection's own (by backend, of 64), so concurrent writers of one tenant do not queue on
     /// one row; SQLite's one writer keeps one.

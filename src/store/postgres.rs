@@ -161,5 +161,10 @@ pub(super) fn migrator() -> Migrator {
             "agencies",
             include_str!("../../migrations/postgres/0029_agencies.sql"),
         ),
+        (
+            30,
+            "seat_quotas",
+            include_str!("../../migrations/postgres/0030_seat_quotas.sql"),
+        ),
     ])
 }

@@ -12,6 +12,11 @@ use super::{
     count_statement, json_text, page_statement, params, sort_memberships,
 };
 
+/// The most seats a PostgreSQL connection's quota is topped up with at a time (see
+/// `Tx::take_seat_by_quota`): enough that a connection takes the tenant's turn once in a few
+/// dozen creates, few enough that a tenant near its limit does not strand its seats in quotas.
+const SEAT_QUOTA_GRANT: i64 = 16;
+
 macro_rules! user_columns {
     () => {
         "u.id, u.tenant_id, u.user_name, u.external_id, u.display_name, u.user_type, u.status, u.last_login_at, \
@@ -347,24 +352,113 @@ impl Tx {
     }
 
     /// Takes one of the tenant's seats for a user of `status`, or says it cannot. The tenant's
-    /// limit is read with its settings locked (a limit set meanwhile waits for this commit); a
-    /// tenant with a limit makes its creates take turns until each commits (`seat_turn`), so the
-    /// limit holds whatever the number of gateway processes, while a tenant without one counts
-    /// its seat in this connection's shard without waiting for anyone.
+    /// limit is read with its settings locked (a limit set meanwhile waits for this commit). A
+    /// tenant without a limit counts the seat in this connection's shard without waiting for
+    /// anyone. With a limit, the limit holds whatever the number of gateway processes: on
+    /// PostgreSQL a seat comes from this connection's quota when it has one
+    /// (`take_seat_by_quota`); otherwise the tenant's creates take turns until each commits
+    /// (`seat_turn`) and count the seats used.
     pub async fn reserve_seat(
         &mut self,
         tenant_id: &TenantId,
         status: UserStatus,
     ) -> Result<SeatReservation, StoreError> {
-        let (used, limit) = self.seats_taking_turns(tenant_id).await?;
-        let filled_limit = match limit {
-            Some(limit) if used >= limit => return Ok(SeatReservation::Refused { limit }),
-            Some(limit) => (used + 1 == limit).then_some(limit),
-            None => None,
+        let reservation = match self.seat_limit(tenant_id).await? {
+            None => SeatReservation::Taken { filled_limit: None },
+            Some(limit) if self.dialect().seat_quotas() => {
+                self.take_seat_by_quota(tenant_id, limit).await?
+            }
+            Some(limit) => {
+                let used = self.seats_used_in_turn(tenant_id).await?;
+                if used >= limit {
+                    SeatReservation::Refused { limit }
+                } else {
+                    SeatReservation::Taken {
+                        filled_limit: (used + 1 == limit).then_some(limit),
+                    }
+                }
+            }
         };
-        self.add_user_counts(tenant_id, UserCountsDelta::users(status, 1))
+        if let SeatReservation::Taken { .. } = reservation {
+            self.add_user_counts(tenant_id, UserCountsDelta::users(status, 1))
+                .await?;
+        }
+        Ok(reservation)
+    }
+
+    /// A seat of a tenant with `limit`, on PostgreSQL. First from this connection's quota: a
+    /// row of its own shard, so concurrent creates through other connections do not wait for
+    /// each other. When the quota is empty, the tenant's turn is taken and the seats used and
+    /// the quotas outstanding are read in one snapshot (a create in flight elsewhere has moved
+    /// its seat from a quota to the count, or not yet: the sum is the same). The seat comes from
+    /// those neither used nor in a quota, and this connection's quota is topped up with a few
+    /// more, always leaving one free seat out of every quota: so the create that takes the last
+    /// seat comes this way, with the quotas taken back first, and knows it filled the tenant.
+    async fn take_seat_by_quota(
+        &mut self,
+        tenant_id: &TenantId,
+        limit: i64,
+    ) -> Result<SeatReservation, StoreError> {
+        let shard = self.dialect().counts_shard();
+        let from_quota = format!(
+            "UPDATE tenant_seat_quotas SET quota = quota - 1 \
+             WHERE tenant_id = $1 AND shard = {shard} AND quota > 0 RETURNING quota"
+        );
+        let taken = self
+            .fetch_all(
+                SqlFragment::statement(from_quota, params![tenant_id]),
+                |row| row.column::<i64>("quota"),
+            )
             .await?;
-        Ok(SeatReservation::Taken { filled_limit })
+        if !taken.is_empty() {
+            return Ok(SeatReservation::Taken { filled_limit: None });
+        }
+        self.take_seat_turn(tenant_id).await?;
+        let (used, granted) = self
+            .fetch_all(
+                SqlFragment::statement(
+                    concat!(
+                        "SELECT ",
+                        seats_used_of!("$1"),
+                        " AS seats_used, CAST(COALESCE((SELECT SUM(q.quota) FROM tenant_seat_quotas q \
+                         WHERE q.tenant_id = $1), 0) AS BIGINT) AS granted"
+                    ),
+                    params![tenant_id],
+                ),
+                |row| Ok((row.column::<i64>("seats_used")?, row.column::<i64>("granted")?)),
+            )
+            .await?
+            .pop()
+            .unwrap_or((0, 0));
+        let mut free = limit - used - granted;
+        if free <= 1 && granted > 0 {
+            free = limit - self.take_back_seat_quotas(tenant_id).await?;
+        }
+        if free < 1 {
+            return Ok(SeatReservation::Refused { limit });
+        }
+        let grant = (free - 2).clamp(0, SEAT_QUOTA_GRANT);
+        if grant > 0 {
+            let top_up = format!(
+                "INSERT INTO tenant_seat_quotas (tenant_id, shard, quota) VALUES ($1, {shard}, $2) \
+                 ON CONFLICT (tenant_id, shard) DO UPDATE SET quota = tenant_seat_quotas.quota + excluded.quota"
+            );
+            self.execute(top_up, params![tenant_id, grant]).await?;
+        }
+        Ok(SeatReservation::Taken {
+            filled_limit: (free == 1).then_some(limit),
+        })
+    }
+
+    /// Empties every quota of the tenant (waiting for the creates that are taking seats from
+    /// them to commit) and returns the seats used afterwards.
+    async fn take_back_seat_quotas(&mut self, tenant_id: &TenantId) -> Result<i64, StoreError> {
+        self.execute(
+            "UPDATE tenant_seat_quotas SET quota = 0 WHERE tenant_id = $1 AND quota > 0",
+            params![tenant_id],
+        )
+        .await?;
+        self.seats_used_now(tenant_id).await
     }
 
     /// Gives back the seat of a deleted user of `status`.
@@ -419,40 +513,46 @@ impl Tx {
         Ok(())
     }
 
-    /// The tenant's seats used and limit, its settings locked; with a limit, this transaction's
-    /// turn taken first (see `reserve_seat`), so that the count stays right until it commits.
-    async fn seats_taking_turns(
-        &mut self,
-        tenant_id: &TenantId,
-    ) -> Result<(i64, Option<i64>), StoreError> {
-        let dialect = self.dialect();
+    /// The tenant's seat limit, its settings locked against change until this transaction ends.
+    async fn seat_limit(&mut self, tenant_id: &TenantId) -> Result<Option<i64>, StoreError> {
         let sql = format!(
             "SELECT seat_limit FROM tenants WHERE id = $1{}",
-            dialect.settings_lock()
+            self.dialect().settings_lock()
         );
-        let limit = self
-            .fetch_all(SqlFragment::statement(sql, params![tenant_id]), |row| {
-                row.column::<Option<i64>>("seat_limit")
-            })
-            .await?
-            .pop()
-            .ok_or_else(|| StoreError::Corrupt(format!("tenant {tenant_id} is missing")))?;
-        let Some(limit) = limit else {
-            return Ok((0, None));
-        };
-        if let Some(turn) = dialect.seat_turn() {
+        self.fetch_all(SqlFragment::statement(sql, params![tenant_id]), |row| {
+            row.column::<Option<i64>>("seat_limit")
+        })
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt(format!("tenant {tenant_id} is missing")))
+    }
+
+    /// Makes this transaction the tenant's only seat taker until it commits (see `reserve_seat`).
+    async fn take_seat_turn(&mut self, tenant_id: &TenantId) -> Result<(), StoreError> {
+        if let Some(turn) = self.dialect().seat_turn() {
             self.execute(turn, params![tenant_id]).await?;
         }
+        Ok(())
+    }
+
+    /// The seats the tenant uses, as committed (and written by this transaction) now.
+    async fn seats_used_now(&mut self, tenant_id: &TenantId) -> Result<i64, StoreError> {
         let seats = SqlFragment::statement(
             concat!("SELECT ", seats_used_of!("$1"), " AS seats_used"),
             params![tenant_id],
         );
-        let used = self
+        Ok(self
             .fetch_all(seats, |row| row.column::<i64>("seats_used"))
             .await?
             .pop()
-            .unwrap_or(0);
-        Ok((used, Some(limit)))
+            .unwrap_or(0))
+    }
+
+    /// The seats used, counted in the tenant's turn (`take_seat_turn`) so that the count stays
+    /// right until this transaction commits.
+    async fn seats_used_in_turn(&mut self, tenant_id: &TenantId) -> Result<i64, StoreError> {
+        self.take_seat_turn(tenant_id).await?;
+        self.seats_used_now(tenant_id).await
     }
 
     /// The user, locked against concurrent writers until the transaction ends.
@@ -519,7 +619,17 @@ impl Tx {
         &mut self,
         tenant_id: &TenantId,
     ) -> Result<(i64, Option<i64>), StoreError> {
-        self.seats_taking_turns(tenant_id).await
+        let Some(limit) = self.seat_limit(tenant_id).await? else {
+            return Ok((0, None));
+        };
+        self.take_seat_turn(tenant_id).await?;
+        // The batch counts free seats itself: the quotas handed out are taken back first.
+        let used = if self.dialect().seat_quotas() {
+            self.take_back_seat_quotas(tenant_id).await?
+        } else {
+            self.seats_used_now(tenant_id).await?
+        };
+        Ok((used, Some(limit)))
     }
 
     /// Counts `count` more invited users in the tenant's seats without checking the limit: a dry

@@ -206,14 +206,17 @@ pub(crate) async fn total(client: &Client, url: &str, token: &str) -> i64 {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_processes_racing_for_five_seats_create_exactly_five() {
+/// Two gateway processes on one database race `racers` creates for `seats` seats: exactly
+/// `seats` are created and the rest refused with the seat-limit error, none answered otherwise;
+/// the count agrees, and the tenant is told it is full exactly once.
+async fn race_for_seats(seats: u32, racers: usize) {
     let database = fresh_database_url().await;
-    let token = tenant_with_token(&database, "race", Some(5));
+    let token = tenant_with_token(&database, "race", Some(seats));
+    let operator = cli(&database, &["admin-token", "create", "--name", "race"]);
     let gateways = [Gateway::start(&database), Gateway::start(&database)];
     let client = Client::new();
     let mut creates = JoinSet::new();
-    for i in 0..40 {
+    for i in 0..racers {
         let (client, token) = (client.clone(), token.clone());
         let base = gateways[i % 2].base("race");
         creates.spawn(
@@ -221,16 +224,14 @@ async fn two_processes_racing_for_five_seats_create_exactly_five() {
         );
     }
     let (mut created, mut refused) = (0, 0);
+    let reached = format!("seat limit {seats} reached");
     while let Some(outcome) = creates.join_next().await {
         let (status, body) = outcome.unwrap();
         match status {
             201 => created += 1,
             403 => {
                 assert!(
-                    body["detail"]
-                        .as_str()
-                        .unwrap()
-                        .contains("seat limit 5 reached"),
+                    body["detail"].as_str().unwrap().contains(&reached),
                     "{body}"
                 );
                 refused += 1;
@@ -238,17 +239,46 @@ async fn two_processes_racing_for_five_seats_create_exactly_five() {
             other => panic!("a create answered {other}: {body}"),
         }
     }
-    assert_eq!((created, refused), (5, 35));
+    let seats = usize::try_from(seats).unwrap();
+    assert_eq!((created, refused), (seats, racers - seats));
     let users = total(
         &client,
         &format!("{}/Users?count=0", gateways[1].base("race")),
         &token,
     )
     .await;
-    assert_eq!(users, 5);
+    assert_eq!(users, i64::try_from(seats).unwrap());
     let shown = cli(&database, &["--json", "tenant", "show", "race"]);
     let tenant: Value = serde_json::from_str(&shown).unwrap();
-    assert_eq!(tenant["seatsUsed"], 5, "{tenant}");
+    assert_eq!(tenant["seatsUsed"], seats, "{tenant}");
+    let feed: Value = client
+        .get(format!(
+            "{}/admin/v1/tenants/race/events?limit=1000",
+            gateways[0].root
+        ))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let events = feed["events"].as_array().unwrap();
+    let of_type = |wanted: &str| events.iter().filter(|e| e["type"] == wanted).count();
+    assert_eq!(of_type("user.created"), seats, "{feed}");
+    assert_eq!(of_type("tenant.seat_limit_reached"), 1, "{feed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_racing_for_five_seats_create_exactly_five() {
+    race_for_seats(5, 40).await;
+}
+
+/// Enough seats that, on PostgreSQL, each connection takes most of its seats from its own quota
+/// (`Tx::reserve_seat`), and the last ones come from quotas taken back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_racing_for_sixty_seats_create_exactly_sixty() {
+    race_for_seats(60, 150).await;
 }
 
 /// What a client was told succeeded before the kill.
