@@ -4,7 +4,7 @@
 -- connection writes; only when that is empty does it take the tenant's lock, count the seats
 -- used and the quotas outstanding in one snapshot, and grant its shard a few more. The last free
 -- seat is never in a quota, so the create that fills the tenant still counts exactly (see
--- Tx::reserve_seat). SQLite's one writer needs none of this and has no such table.
+-- Tx::reserve_seat). SQLite's one writer needs none of this and never fills its copy of the table.
 CREATE TABLE tenant_seat_quotas (
     tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     shard     INTEGER NOT NULL,

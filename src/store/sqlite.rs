@@ -189,5 +189,10 @@ pub(super) fn migrator() -> Migrator {
             "agencies",
             include_str!("../../migrations/sqlite/0029_agencies.sql"),
         ),
+        (
+            30,
+            "seat_quotas",
+            include_str!("../../migrations/sqlite/0030_seat_quotas.sql"),
+        ),
     ])
 }

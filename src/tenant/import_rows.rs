@@ -46,6 +46,10 @@ pub(super) async fn import_batch(
     } = batch;
     let rows = rows.as_slice();
     let tenant_id = &ctx.caller.tenant.id;
+    // The batch takes the tenant's seat turn before anything else: it may take many seats, and a
+    // transaction holding a connection's seat quota must never wait for the turn (a create
+    // topping quotas up holds the turn and waits for the quotas' rows: see `Tx::reserve_seat`).
+    tx.seats_for_update(tenant_id).await?;
     let names: Vec<&str> = rows.iter().filter_map(CsvRow::user_name).collect();
     let mut existing: HashMap<String, User> = tx
         .users_by_names_for_update(tenant_id, &names)
