@@ -372,8 +372,10 @@ async fn an_operator_does_the_job_in_a_real_browser() {
             .click()
             .await
             .unwrap();
-        assert_eq!(text_of(b, "#status").await, "suspended");
+        // The flash shows on the answer's page only: wait for it before reading the status, which
+        // the page the button was on shows too (the status was once read before the answer came).
         assert!(text_of(b, ".flash").await.starts_with("Suspended"));
+        assert_eq!(text_of(b, "#status").await, "suspended");
         screenshot(b, "06-user-suspended").await;
         b.goto(&format!("{root}/ui/t/{TENANT}/users"))
             .await
