@@ -252,11 +252,7 @@ impl Tx {
         .await?;
         if self.dialect().seat_quotas() {
             // Seats handed out under the old limit are taken back (see `Tx::reserve_seat`).
-            self.execute(
-                "UPDATE tenant_seat_quotas SET quota = 0 WHERE tenant_id = $1 AND quota > 0",
-                params![&tenant.id],
-            )
-            .await?;
+            self.take_back_seat_quotas(&tenant.id).await?;
         }
         Ok(())
     }

@@ -452,7 +452,10 @@ impl Tx {
 
     /// Empties every quota of the tenant (waiting for the creates that are taking seats from
     /// them to commit) and returns the seats used afterwards.
-    async fn take_back_seat_quotas(&mut self, tenant_id: &TenantId) -> Result<i64, StoreError> {
+    pub(super) async fn take_back_seat_quotas(
+        &mut self,
+        tenant_id: &TenantId,
+    ) -> Result<i64, StoreError> {
         self.execute(
             "UPDATE tenant_seat_quotas SET quota = 0 WHERE tenant_id = $1 AND quota > 0",
             params![tenant_id],
