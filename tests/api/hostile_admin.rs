@@ -11,11 +11,10 @@ use proptest::prelude::*;
 use reqwest::header::{CONTENT_TYPE, COOKIE, HeaderValue};
 use reqwest::{Client, Method, redirect};
 use serde_json::{Map, Value, json};
-use tokio::task::JoinSet;
 
 use crate::fuzz::{hostile_json, hostile_text};
 use crate::helpers::{fresh_database_url, user};
-use crate::hostile_suite::{encode_segment, generated};
+use crate::hostile_suite::{encode_segment, generated, sent_by_four};
 use crate::process::{Gateway, cli, post_json, tenant_with_token, total};
 
 const REQUESTS: usize = 800;
@@ -437,33 +436,24 @@ async fn eight_hundred_hostile_admin_and_page_requests_get_no_5xx() {
     let tenants_before = tenant_count(&client, &world).await;
 
     let requests = generated(&admin_request(), REQUESTS);
-    let mut workers = JoinSet::new();
-    for chunk in requests.chunks(REQUESTS / 4) {
-        let (client, world, chunk) = (client.clone(), world.clone(), chunk.to_vec());
-        workers.spawn(async move {
-            let (mut sent, mut tenants_made) = (0, 0);
-            for request in &chunk {
-                let Some((status, body)) = send(&client, &world, request).await else {
-                    continue;
-                };
-                assert!(status < 500, "{request:?} answered {status}: {body}");
-                sent += 1;
-                if request.method == Method::POST
-                    && request.route == "/admin/v1/tenants"
-                    && status == 201
-                {
-                    tenants_made += 1;
-                }
+    let answered = sent_by_four(requests, {
+        let (client, world) = (client.clone(), world.clone());
+        move |request| {
+            let (client, world) = (client.clone(), world.clone());
+            async move {
+                let answer = send(&client, &world, &request).await;
+                (request, answer)
             }
-            (sent, tenants_made)
-        });
-    }
-    let (mut sent, mut tenants_made) = (0, 0);
-    while let Some(done) = workers.join_next().await {
-        let (s, t) = done.unwrap();
-        sent += s;
-        tenants_made += t;
-    }
+        }
+    })
+    .await;
+    let sent = answered.len();
+    let tenants_made = answered
+        .iter()
+        .filter(|(request, status, _)| {
+            request.method == Method::POST && request.route == "/admin/v1/tenants" && *status == 201
+        })
+        .count();
     assert!(
         sent >= 700,
         "only {sent} of the generated requests could be sent"

@@ -192,6 +192,38 @@ pub(crate) fn generated<S: Strategy>(strategy: &S, count: usize) -> Vec<S::Value
         .collect()
 }
 
+/// Sends `requests` from four concurrent workers and returns the answered ones with their status
+/// and body (`send` answers `None` for a request no HTTP client can express). A 5xx fails the
+/// test, naming the request.
+pub(crate) async fn sent_by_four<R, B, F, Fut>(requests: Vec<R>, send: F) -> Vec<(R, u16, B)>
+where
+    R: Clone + std::fmt::Debug + Send + 'static,
+    B: std::fmt::Display + Send + 'static,
+    F: Fn(R) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = (R, Option<(u16, B)>)> + Send,
+{
+    let mut workers = JoinSet::new();
+    for chunk in requests.chunks(requests.len().div_ceil(4).max(1)) {
+        let (send, chunk) = (send.clone(), chunk.to_vec());
+        workers.spawn(async move {
+            let mut answered = Vec::new();
+            for request in chunk {
+                let (request, answer) = send(request).await;
+                if let Some((status, body)) = answer {
+                    assert!(status < 500, "{request:?} answered {status}: {body}");
+                    answered.push((request, status, body));
+                }
+            }
+            answered
+        });
+    }
+    let mut answered = Vec::new();
+    while let Some(done) = workers.join_next().await {
+        answered.extend(done.unwrap());
+    }
+    answered
+}
+
 /// Every byte but the unreserved ones percent-encoded, so any text can be a path segment.
 pub(crate) fn encode_segment(text: &str) -> String {
     text.bytes()
@@ -324,28 +356,22 @@ async fn twelve_hundred_hostile_requests_get_no_5xx_and_refused_ones_write_nothi
     });
 
     let requests = generated(&hostile_request(), REQUESTS);
-    let mut workers = JoinSet::new();
-    for chunk in requests.chunks(REQUESTS / 4) {
-        let (client, world, chunk) = (client.clone(), world.clone(), chunk.to_vec());
-        workers.spawn(async move {
-            let (mut sent, mut change) = (0, 0);
-            for request in &chunk {
-                let Some((status, body)) = send(&client, &world, request).await else {
-                    continue;
-                };
-                assert!(status < 500, "{request:?} answered {status}: {body}");
-                sent += 1;
-                change += users_changed(request, status, &body);
+    let answered = sent_by_four(requests, {
+        let (client, world) = (client.clone(), world.clone());
+        move |request| {
+            let (client, world) = (client.clone(), world.clone());
+            async move {
+                let answer = send(&client, &world, &request).await;
+                (request, answer)
             }
-            (sent, change)
-        });
-    }
-    let (mut sent, mut change) = (0, 0);
-    while let Some(done) = workers.join_next().await {
-        let (s, c) = done.unwrap();
-        sent += s;
-        change += c;
-    }
+        }
+    })
+    .await;
+    let sent = answered.len();
+    let change: i64 = answered
+        .iter()
+        .map(|(request, status, body)| users_changed(request, *status, body))
+        .sum();
     assert!(
         sent >= 1000,
         "only {sent} of the generated requests could be sent"

@@ -85,15 +85,17 @@ async fn extras(
     Ok(out)
 }
 
-/// One user, projected as the query asks, with its ETag.
+/// One user, projected as the query asks, with its ETag; `groups` when they are known without
+/// reading them.
 async fn user_response(
     state: &AppState,
     caller: &Caller,
     user: User,
+    groups: Option<Vec<MembershipRow>>,
     query: &ScimQuery,
 ) -> Result<ScimResponse, ApiError> {
     let schemas = resource_schemas(state, "User")?;
-    projected_user(state, caller, user, None, &projection(schemas, query)?).await
+    projected_user(state, caller, user, groups, &projection(schemas, query)?).await
 }
 
 /// One user, projected, with its ETag; `groups` when they were read with the user.
@@ -133,10 +135,8 @@ pub async fn create(
         user.id
     );
     // A user created a moment ago belongs to no group: its answer reads none.
-    let schemas = resource_schemas(&state, "User")?;
-    let projection = projection(schemas, &query)?;
     Ok(
-        projected_user(&state, &caller, user, Some(Vec::new()), &projection)
+        user_response(&state, &caller, user, Some(Vec::new()), &query)
             .await?
             .with_status(StatusCode::CREATED)
             .with_location(location),
@@ -254,7 +254,7 @@ pub async fn replace(
 ) -> Result<ScimResponse, ApiError> {
     let op = operation(&state, &caller, "User")?;
     let user = users::replace_user(&op, &id, &body, preconditions.if_match.as_deref()).await?;
-    user_response(&state, &caller, user, &query).await
+    user_response(&state, &caller, user, None, &query).await
 }
 
 /// PATCH answers 200 with the user (Entra's validator and Microsoft's test suite expect it).
@@ -270,7 +270,7 @@ pub async fn patch(
     let if_match = preconditions.if_match.as_deref();
     let limits = state.settings.limits.filter;
     let user = users::patch_user(&op, &id, &body, if_match, limits).await?;
-    user_response(&state, &caller, user, &query).await
+    user_response(&state, &caller, user, None, &query).await
 }
 
 pub async fn delete(
@@ -316,7 +316,7 @@ pub async fn me(
         state.settings.scim_base_url(&slug),
         live.user.id
     );
-    Ok(user_response(&state, &caller, live.user, &query)
+    Ok(user_response(&state, &caller, live.user, None, &query)
         .await?
         .with_location(location))
 }
