@@ -51,9 +51,13 @@ const SQLITE_BUSY_CODES: [i64; 2] = [5, 6];
 
 impl StoreError {
     /// Whether the same request may succeed a moment later: nothing was applied, and the store
-    /// was only busy (or this process is stopping, and another will answer).
+    /// was only busy (or this process is stopping, and another will answer; or the commit the
+    /// request shared with others failed).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Busy | StoreError::ShuttingDown)
+        matches!(
+            self,
+            StoreError::Busy | StoreError::ShuttingDown | StoreError::GroupCommit(_)
+        )
     }
 }
 

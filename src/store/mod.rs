@@ -55,6 +55,7 @@ pub use webhooks::{AttemptRecord, DeliveryState, WebhookEndpointRecord};
 use std::borrow::Cow;
 use std::time::Duration;
 
+use sqlite_writer::Refusals;
 use sqlx::{PgPool, Postgres, SqlitePool, Transaction};
 
 /// How many database connections a store holds and how long a request waits for one. A request
@@ -213,8 +214,19 @@ impl Store {
     /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`)
     /// so that other processes on the same file wait in the busy handler instead of failing.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
+        self.begin_with(Refusals::Anytime).await
+    }
+
+    /// `begin` for a write whose every refusal comes before its first write (a failed statement
+    /// writes nothing): on SQLite it costs no savepoint of its own; giving it up after it wrote
+    /// rolls back every write committed with it (see `sqlite_writer`).
+    pub async fn begin_refusing_first(&self) -> Result<Tx, StoreError> {
+        self.begin_with(Refusals::BeforeWriting).await
+    }
+
+    async fn begin_with(&self, refusals: Refusals) -> Result<Tx, StoreError> {
         let inner = match &self.pools {
-            Pools::Sqlite { writer, .. } => TxInner::Sqlite(writer.begin().await?),
+            Pools::Sqlite { writer, .. } => TxInner::Sqlite(writer.begin(refusals).await?),
             Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
         Ok(Tx { inner })

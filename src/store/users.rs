@@ -7,9 +7,9 @@ use super::tenants::seats_used_of;
 
 use super::{ConnectionId, GroupId, TenantId, UserId};
 use super::{
-    EmailRow, ListPlan, ListSource, MembershipRow, Micros, SeatReservation, SideTableChanges,
-    SqlFragment, SqlParam, Store, StoreError, Tombstone, Tx, UserIndex, UserRecord, UserStatus,
-    count_statement, json_text, page_statement, params, sort_memberships,
+    Dialect, EmailRow, ListPlan, ListSource, MembershipRow, Micros, SeatReservation,
+    SideTableChanges, SqlFragment, SqlParam, Store, StoreError, Tombstone, Tx, UserIndex,
+    UserRecord, UserStatus, count_statement, json_text, page_statement, params, sort_memberships,
 };
 
 /// The most seats a PostgreSQL connection's quota is topped up with at a time (see
@@ -384,6 +384,25 @@ impl Tx {
                 .await?;
         }
         Ok(reservation)
+    }
+
+    /// The limit a create would be refused its seat by, read before it writes anything (a write
+    /// begun with `Store::begin_refusing_first` refuses before its first write). On SQLite the
+    /// one writer takes the seat in this same turn, so the answer holds until the commit; on
+    /// PostgreSQL `None`: `reserve_seat` decides, and a refusal there undoes only its own
+    /// transaction.
+    pub async fn seat_refused_in_advance(
+        &mut self,
+        tenant_id: &TenantId,
+    ) -> Result<Option<i64>, StoreError> {
+        if self.dialect() != Dialect::Sqlite {
+            return Ok(None);
+        }
+        let Some(limit) = self.seat_limit(tenant_id).await? else {
+            return Ok(None);
+        };
+        let used = self.seats_used_now(tenant_id).await?;
+        Ok((used >= limit).then_some(limit))
     }
 
     /// A seat of a tenant with `limit`, on PostgreSQL. First from this connection's quota: a

@@ -202,9 +202,20 @@ pub async fn create_user(ctx: &WriteContext<'_>, body: &Value) -> Result<User, T
         let (user, tolerances) = new_user_record(ctx.schemas, ctx.caller, body, ctx.now)?;
         // Rendered before the write begins: the database's one writer waits for nothing else.
         let mut records = new_user_records(ctx, &user, &tolerances);
-        let mut tx = ctx.store.begin().await?;
-        records.audit.reason =
-            unknown_roles_warning(&mut tx, &ctx.caller.tenant.id, &user.doc).await?;
+        let tenant_id = &ctx.caller.tenant.id;
+        let mut tx = ctx.store.begin_refusing_first().await?;
+        records.audit.reason = unknown_roles_warning(&mut tx, tenant_id, &user.doc).await?;
+        if let Some(limit) = tx.seat_refused_in_advance(tenant_id).await? {
+            // A taken userName is told first, as when the insert meets it.
+            if tx
+                .user_by_name_for_update(tenant_id, &user.user_name)
+                .await?
+                .is_some()
+            {
+                return Err(TenantError::UserNameTaken(user.user_name.clone()));
+            }
+            return Err(TenantError::SeatLimitReached { limit });
+        }
         insert_new_user(&mut tx, ctx, &user, records).await?;
         tx.commit().await?;
         Ok(user)
@@ -352,7 +363,7 @@ pub async fn replace_user(
     ctx.audited("user.replace", Some(id.as_str()), async {
         let mut parsed = parse_resource(ctx.schemas, body)?;
         let active = take_active_and_check(&mut parsed)?;
-        let mut tx = ctx.store.begin().await?;
+        let mut tx = ctx.store.begin_refusing_first().await?;
         let old = lock_user(&mut tx, ctx.caller, id, if_match).await?;
         let change = Change {
             doc: parsed.doc,
@@ -377,7 +388,7 @@ pub async fn patch_user(
 ) -> Result<User, TenantError> {
     ctx.audited("user.patch", Some(id.as_str()), async {
         let request = parse_patch_request(body, MAX_PATCH_OPERATIONS)?;
-        let mut tx = ctx.store.begin().await?;
+        let mut tx = ctx.store.begin_refusing_first().await?;
         let old = lock_user(&mut tx, ctx.caller, id, if_match).await?;
         // The engine sees `active` as the client does; the status column carries it in storage.
         let mut working = old.doc.clone();
@@ -578,7 +589,7 @@ pub async fn delete_user(
     if_match: Option<&str>,
 ) -> Result<(), TenantError> {
     ctx.audited("user.delete", Some(id.as_str()), async {
-        let mut tx = ctx.store.begin().await?;
+        let mut tx = ctx.store.begin_refusing_first().await?;
         let old = lock_user(&mut tx, ctx.caller, id, if_match).await?;
         tx.tombstone_user(
             &ctx.caller.tenant.id,

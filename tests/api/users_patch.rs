@@ -4,7 +4,11 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_scim_error, set_locked_attributes, spawn_app, user};
+use scim_gateway::store::PoolOptions;
+
+use crate::helpers::{
+    TestApp, assert_scim_error, set_locked_attributes, spawn_app, spawn_app_pooled, test_pool, user,
+};
 
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -396,4 +400,90 @@ async fn patch_enforces_tenant_extension_rules_and_seats_are_untouched() {
     );
     let other = app.post("/Users", &user("second")).await;
     assert_eq!(other.status(), StatusCode::CREATED);
+}
+
+/// A PATCH or PUT reads the user locked in its transaction (`tenant::users::lock_user`) and
+/// writes the next version. Concurrent PATCHes of one user, each adding its own
+/// skill, all land; so do concurrent PUTs (Okta's), each taking a version of its own. On
+/// PostgreSQL through eight pooled connections, so that the writes really meet (the user is
+/// locked `FOR UPDATE`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_changes_of_one_user_lose_nothing() {
+    const PATCHES: usize = 24;
+    const PUTS: usize = 8;
+    let pool = PoolOptions {
+        max_connections: 8,
+        ..test_pool()
+    };
+    let app = spawn_app_pooled(None, pool, |_| {}).await;
+    let created = app.create_user("busy").await;
+    let path = format!("/Users/{}", created["id"].as_str().unwrap());
+    let send_all = |bodies: Vec<(reqwest::Method, Value)>| {
+        let requests: Vec<_> = bodies
+            .into_iter()
+            .map(|(method, body)| {
+                let (http, url, token) = (app.client.clone(), app.url(&path), app.token.clone());
+                tokio::spawn(async move {
+                    http.request(method, &url)
+                        .bearer_auth(&token)
+                        .header("content-type", "application/scim+json")
+                        .body(body.to_string())
+                        .send()
+                        .await
+                        .unwrap()
+                        .status()
+                })
+            })
+            .collect();
+        async move {
+            for request in requests {
+                assert_eq!(request.await.unwrap(), StatusCode::OK);
+            }
+        }
+    };
+    send_all(
+        (0..PATCHES)
+            .map(|n| {
+                let op = json!({"op": "add", "path": format!("{TENANT_EXT}:skills"), "value": [format!("skill-{n}")]});
+                (reqwest::Method::PATCH, json!({"schemas": [PATCH_OP], "Operations": [op]}))
+            })
+            .collect(),
+    )
+    .await;
+    let stored = app.get_json(&path).await;
+    let mut skills: Vec<&str> = stored[TENANT_EXT]["skills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    skills.sort_unstable();
+    let mut expected: Vec<String> = (0..PATCHES).map(|n| format!("skill-{n}")).collect();
+    expected.sort_unstable();
+    assert_eq!(skills, expected, "a concurrent PATCH was lost");
+    assert_eq!(stored["meta"]["version"], format!("W/\"{}\"", 1 + PATCHES));
+
+    send_all(
+        (0..PUTS)
+            .map(|n| {
+                let mut body = user("busy");
+                body["title"] = json!(format!("title-{n}"));
+                (reqwest::Method::PUT, body)
+            })
+            .collect(),
+    )
+    .await;
+    let stored = app.get_json(&path).await;
+    assert_eq!(
+        stored["meta"]["version"],
+        format!("W/\"{}\"", 1 + PATCHES + PUTS),
+        "two concurrent PUTs wrote one version"
+    );
+    let changes = app
+        .audit()
+        .await
+        .iter()
+        .filter(|e| e.action == "user.patch" || e.action == "user.replace")
+        .count();
+    assert_eq!(changes, PATCHES + PUTS);
 }
