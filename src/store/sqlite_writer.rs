@@ -59,7 +59,7 @@ const ORPHAN_CHECK: Duration = Duration::from_millis(20);
 type Outcome = Option<Result<(), String>>;
 
 /// The connection and the group of requests its open transaction holds.
-struct WriteState {
+pub(super) struct WriteState {
     conn: Connection,
     group: Option<Group>,
 }
@@ -359,6 +359,17 @@ fn roll_back_group(state: &mut WriteState) {
         state,
         Err("another request of the same commit failed after writing".into()),
     );
+}
+
+/// Runs `work` while this process writes nothing: waits for the write connection (from a thread
+/// outside the runtime), commits the group it holds, if any (every request of it has
+/// released its savepoint and waits for that commit), and keeps the connection until `work`
+/// is done. The checkpointer finishes a checkpoint this way, so that no frame is added to the
+/// log while it copies the last ones and the next write starts the log over.
+pub(super) fn between_writes<R>(state: &Mutex<WriteState>, work: impl FnOnce() -> R) -> R {
+    let mut state = state.blocking_lock();
+    finish_group(&mut state, &AtomicUsize::new(0));
+    work()
 }
 
 /// Commits the group when nobody waits to join it or it is full.
