@@ -219,7 +219,7 @@ impl SqliteWriter {
 }
 
 impl SqliteTx {
-    /// The connection, and whether the request without a savepoint wrote (to be set apart).
+    /// The connection, and the request's `wrote` flag (borrowed beside it, for statements to set).
     fn conn(&mut self) -> Result<(&Connection, &mut bool), StoreError> {
         let conn = self
             .state
@@ -362,9 +362,8 @@ fn roll_back_group(state: &mut WriteState) {
 }
 
 /// Runs `work` while this process writes nothing: waits for the write connection (from a thread
-/// outside the runtime), commits the group it holds, if any (every request of it has
-/// released its savepoint and waits for that commit), and keeps the connection until `work`
-/// is done. The checkpointer finishes a checkpoint this way, so that no frame is added to the
+/// outside the runtime), commits the group it holds, if any (every request of it is done
+/// writing and waits for that commit), and keeps the connection until `work` is done. The checkpointer finishes a checkpoint this way, so that no frame is added to the
 /// log while it copies the last ones and the next write starts the log over.
 pub(super) fn between_writes<R>(state: &Mutex<WriteState>, work: impl FnOnce() -> R) -> R {
     let mut state = state.blocking_lock();
@@ -447,23 +446,20 @@ mod tests {
         tx.execute("INSERT INTO t (x) VALUES ($1)", &[SqlParam::Int(x)])
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn requests_commit_together_and_a_failed_one_takes_only_itself_back() {
-        let database = database();
-        let writer = SqliteWriter::open(database.path(), Duration::from_secs(5)).unwrap();
+    /// 200 concurrent requests with `refusals`: request `x` writes through `write(tx, x)`, which
+    /// says whether it is kept (committed) or refused (dropped); the `x` that were committed, and
+    /// how many transactions they took.
+    async fn concurrent_requests(
+        writer: &SqliteWriter,
+        refusals: Refusals,
+        write: fn(&mut SqliteTx, i64) -> bool,
+    ) -> (Vec<i64>, u64) {
         let requests: Vec<_> = (0..200)
             .map(|x| {
                 let writer = writer.clone();
                 tokio::spawn(async move {
-                    let mut tx = writer.begin(Refusals::Anytime).await.unwrap();
-                    insert(&mut tx, x).unwrap();
-                    // Every third request fails after writing: a conflict on its second row.
-                    if x % 3 == 0 {
-                        let conflict = insert(&mut tx, x);
-                        assert!(
-                            matches!(conflict, Err(StoreError::Conflict(_))),
-                            "{conflict:?}"
-                        );
+                    let mut tx = writer.begin(refusals).await.unwrap();
+                    if !write(&mut tx, x) {
                         return false;
                     }
                     tx.commit().await.unwrap();
@@ -477,8 +473,31 @@ mod tests {
                 committed.push(x);
             }
         }
+        (committed, writer.groups.load(Ordering::SeqCst))
+    }
+
+    fn assert_conflict(outcome: Result<u64, StoreError>) {
+        assert!(
+            matches!(outcome, Err(StoreError::Conflict(_))),
+            "{outcome:?}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_commit_together_and_a_failed_one_takes_only_itself_back() {
+        let database = database();
+        let writer = SqliteWriter::open(database.path(), Duration::from_secs(5)).unwrap();
+        let (committed, groups) = concurrent_requests(&writer, Refusals::Anytime, |tx, x| {
+            insert(tx, x).unwrap();
+            // Every third request fails after writing: a conflict on its second row.
+            if x % 3 == 0 {
+                assert_conflict(insert(tx, x));
+                return false;
+            }
+            true
+        })
+        .await;
         assert_eq!(rows(&database), committed);
-        let groups = writer.groups.load(Ordering::SeqCst);
         assert!(
             groups < 200,
             "200 requests took {groups} transactions: none was shared"
@@ -493,36 +512,21 @@ mod tests {
             .execute_batch("INSERT INTO t (x) VALUES (1000)")
             .unwrap();
         let writer = SqliteWriter::open(database.path(), Duration::from_secs(5)).unwrap();
-        let requests: Vec<_> = (0..200)
-            .map(|x| {
-                let writer = writer.clone();
-                tokio::spawn(async move {
-                    let mut tx = writer.begin(Refusals::BeforeWriting).await.unwrap();
-                    // Every third request is refused by its first write (a taken key), which
-                    // SQLite undoes alone.
-                    if x % 3 == 0 {
-                        let conflict = insert(&mut tx, 1000);
-                        assert!(
-                            matches!(conflict, Err(StoreError::Conflict(_))),
-                            "{conflict:?}"
-                        );
-                        return false;
-                    }
-                    insert(&mut tx, x).unwrap();
-                    tx.commit().await.unwrap();
-                    true
-                })
+        let (mut committed, groups) =
+            concurrent_requests(&writer, Refusals::BeforeWriting, |tx, x| {
+                // Every third request is refused by its first write (a taken key), which SQLite
+                // undoes alone.
+                if x % 3 == 0 {
+                    assert_conflict(insert(tx, 1000));
+                    return false;
+                }
+                insert(tx, x).unwrap();
+                true
             })
-            .collect();
-        let mut committed = Vec::new();
-        for (x, request) in (0..).zip(requests) {
-            if request.await.unwrap() {
-                committed.push(x);
-            }
-        }
+            .await;
         committed.push(1000);
         assert_eq!(rows(&database), committed);
-        assert!(writer.groups.load(Ordering::SeqCst) < 200);
+        assert!(groups < 200);
     }
 
     #[tokio::test]
