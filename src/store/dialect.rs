@@ -156,6 +156,12 @@ impl Dialect {
         matches!(self, Dialect::Postgres)
     }
 
+    /// Whether one writer runs every write transaction of the database in turn (SQLite), so that
+    /// what a transaction reads before it writes still holds when it commits.
+    pub(super) fn one_writer_at_a_time(self) -> bool {
+        matches!(self, Dialect::Sqlite)
+    }
+
     /// The shard of a tenant's user counts this transaction adds to: on PostgreSQL its
     /// connection's own (by backend, of 64), so concurrent writers of one tenant do not queue on
     /// one row; SQLite's one writer keeps one.

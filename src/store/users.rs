@@ -7,15 +7,26 @@ use super::tenants::seats_used_of;
 
 use super::{ConnectionId, GroupId, TenantId, UserId};
 use super::{
-    Dialect, EmailRow, ListPlan, ListSource, MembershipRow, Micros, SeatReservation,
-    SideTableChanges, SqlFragment, SqlParam, Store, StoreError, Tombstone, Tx, UserIndex,
-    UserRecord, UserStatus, count_statement, json_text, page_statement, params, sort_memberships,
+    EmailRow, ListPlan, ListSource, MembershipRow, Micros, SeatReservation, SideTableChanges,
+    SqlFragment, SqlParam, Store, StoreError, Tombstone, Tx, UserIndex, UserRecord, UserStatus,
+    count_statement, json_text, page_statement, params, sort_memberships,
 };
 
 /// The most seats a PostgreSQL connection's quota is topped up with at a time (see
 /// `Tx::take_seat_by_quota`): enough that a connection takes the tenant's turn once in a few
 /// dozen creates, few enough that a tenant near its limit does not strand its seats in quotas.
 const SEAT_QUOTA_GRANT: i64 = 16;
+
+/// The seat a create gets when `used` of `limit` seats are taken (counted in the tenant's turn).
+fn seat_of(limit: i64, used: i64) -> SeatReservation {
+    if used >= limit {
+        SeatReservation::Refused { limit }
+    } else {
+        SeatReservation::Taken {
+            filled_limit: (used + 1 == limit).then_some(limit),
+        }
+    }
+}
 
 macro_rules! user_columns {
     () => {
@@ -368,41 +379,41 @@ impl Tx {
             Some(limit) if self.dialect().seat_quotas() => {
                 self.take_seat_by_quota(tenant_id, limit).await?
             }
-            Some(limit) => {
-                let used = self.seats_used_in_turn(tenant_id).await?;
-                if used >= limit {
-                    SeatReservation::Refused { limit }
-                } else {
-                    SeatReservation::Taken {
-                        filled_limit: (used + 1 == limit).then_some(limit),
-                    }
-                }
-            }
+            Some(limit) => seat_of(limit, self.seats_used_in_turn(tenant_id).await?),
         };
+        self.take_decided_seat(tenant_id, status, reservation).await
+    }
+
+    /// Whether a create will get a seat, decided before it writes anything (a write begun with
+    /// `Store::begin_refusing_first` refuses before its first write); `take_decided_seat` takes
+    /// it later in the same transaction without reading again. On SQLite the one writer takes
+    /// the seat in this same turn, so the decision holds until the commit; on PostgreSQL `None`:
+    /// `reserve_seat` decides as it writes, and a refusal there undoes only its own transaction.
+    pub async fn seat_in_advance(
+        &mut self,
+        tenant_id: &TenantId,
+    ) -> Result<Option<SeatReservation>, StoreError> {
+        if !self.dialect().one_writer_at_a_time() {
+            return Ok(None);
+        }
+        Ok(Some(match self.seat_limit(tenant_id).await? {
+            None => SeatReservation::Taken { filled_limit: None },
+            Some(limit) => seat_of(limit, self.seats_used_now(tenant_id).await?),
+        }))
+    }
+
+    /// Counts the seat of a user of `status` that `reservation` took (nothing if it was refused).
+    pub async fn take_decided_seat(
+        &mut self,
+        tenant_id: &TenantId,
+        status: UserStatus,
+        reservation: SeatReservation,
+    ) -> Result<SeatReservation, StoreError> {
         if let SeatReservation::Taken { .. } = reservation {
             self.add_user_counts(tenant_id, UserCountsDelta::users(status, 1))
                 .await?;
         }
         Ok(reservation)
-    }
-
-    /// The limit a create would be refused its seat by, read before it writes anything (a write
-    /// begun with `Store::begin_refusing_first` refuses before its first write). On SQLite the
-    /// one writer takes the seat in this same turn, so the answer holds until the commit; on
-    /// PostgreSQL `None`: `reserve_seat` decides, and a refusal there undoes only its own
-    /// transaction.
-    pub async fn seat_refused_in_advance(
-        &mut self,
-        tenant_id: &TenantId,
-    ) -> Result<Option<i64>, StoreError> {
-        if self.dialect() != Dialect::Sqlite {
-            return Ok(None);
-        }
-        let Some(limit) = self.seat_limit(tenant_id).await? else {
-            return Ok(None);
-        };
-        let used = self.seats_used_now(tenant_id).await?;
-        Ok((used >= limit).then_some(limit))
     }
 
     /// A seat of a tenant with `limit`, on PostgreSQL. First from this connection's quota: a

@@ -493,7 +493,7 @@ async fn write_row(
                 new_user_record(ctx.schemas, ctx.caller, &scim_body(row)?, ctx.now)?;
             let mut records = new_user_records(ctx, &user, &tolerances);
             records.audit.reason = unknown_roles_warning(tx, tenant_id, &user.doc).await?;
-            insert_new_user(tx, ctx, &user, records).await?;
+            insert_new_user(tx, ctx, &user, records, None).await?;
             (user.id, RowOutcome::Created)
         }
         Some(old) => {

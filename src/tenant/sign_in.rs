@@ -342,7 +342,7 @@ async fn create_just_in_time(
         new_user_record(ctx.schemas, ctx.caller, &Value::Object(body), ctx.now)?;
     let mut records = new_user_records(ctx, &user, &tolerances);
     records.audit.reason = Some("created just in time at sign-in".to_string());
-    insert_new_user(tx, ctx, &user, records)
+    insert_new_user(tx, ctx, &user, records, None)
         .await
         .map_err(|e| match e {
             TenantError::SeatLimitReached { limit } => {

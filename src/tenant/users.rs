@@ -205,7 +205,8 @@ pub async fn create_user(ctx: &WriteContext<'_>, body: &Value) -> Result<User, T
         let tenant_id = &ctx.caller.tenant.id;
         let mut tx = ctx.store.begin_refusing_first().await?;
         records.audit.reason = unknown_roles_warning(&mut tx, tenant_id, &user.doc).await?;
-        if let Some(limit) = tx.seat_refused_in_advance(tenant_id).await? {
+        let seat = tx.seat_in_advance(tenant_id).await?;
+        if let Some(SeatReservation::Refused { limit }) = seat {
             // A taken userName is told first, as when the insert meets it.
             if tx
                 .user_by_name_for_update(tenant_id, &user.user_name)
@@ -216,14 +217,15 @@ pub async fn create_user(ctx: &WriteContext<'_>, body: &Value) -> Result<User, T
             }
             return Err(TenantError::SeatLimitReached { limit });
         }
-        insert_new_user(&mut tx, ctx, &user, records).await?;
+        insert_new_user(&mut tx, ctx, &user, records, seat).await?;
         tx.commit().await?;
         Ok(user)
     })
     .await
 }
 
-/// Takes a seat for a new user and inserts it with its records (`new_user_records`), in `tx`.
+/// Takes a seat for a new user (the one `seat_decided` in advance, if any: `Tx::seat_in_advance`)
+/// and inserts it with its records (`new_user_records`), in `tx`.
 /// Every way a user is created (SCIM, Bulk, just-in-time sign-in, one row of an import) comes
 /// through here; an import's batch writes the same records many at a time.
 pub(super) async fn insert_new_user(
@@ -231,6 +233,7 @@ pub(super) async fn insert_new_user(
     ctx: &WriteContext<'_>,
     user: &User,
     mut records: NewUserRecords,
+    seat_decided: Option<SeatReservation>,
 ) -> Result<(), TenantError> {
     tx.insert_user(user, &records.index)
         .await
@@ -243,7 +246,15 @@ pub(super) async fn insert_new_user(
     // The seat last: on PostgreSQL taking it locks the tenant's row until the commit, and every
     // other create of the tenant waits for that lock, so it is held for one statement and the
     // commit rather than for the whole create.
-    match tx.reserve_seat(&ctx.caller.tenant.id, user.status).await? {
+    let tenant_id = &ctx.caller.tenant.id;
+    let seat = match seat_decided {
+        Some(decided) => {
+            tx.take_decided_seat(tenant_id, user.status, decided)
+                .await?
+        }
+        None => tx.reserve_seat(tenant_id, user.status).await?,
+    };
+    match seat {
         SeatReservation::Refused { limit } => return Err(TenantError::SeatLimitReached { limit }),
         SeatReservation::Taken { filled_limit } => {
             if let Some(limit) = filled_limit {

@@ -251,18 +251,11 @@ async fn race_for_seats(seats: u32, racers: usize) {
     let shown = cli(&database, &["--json", "tenant", "show", "race"]);
     let tenant: Value = serde_json::from_str(&shown).unwrap();
     assert_eq!(tenant["seatsUsed"], seats, "{tenant}");
-    let feed: Value = client
-        .get(format!(
-            "{}/admin/v1/tenants/race/events?limit=1000",
-            gateways[0].root
-        ))
-        .bearer_auth(&operator)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events_url = format!(
+        "{}/admin/v1/tenants/race/events?limit=1000",
+        gateways[0].root
+    );
+    let feed = get_json(&client, &events_url, &operator).await;
     let events = feed["events"].as_array().unwrap();
     let of_type = |wanted: &str| events.iter().filter(|e| e["type"] == wanted).count();
     assert_eq!(of_type("user.created"), seats, "{feed}");
