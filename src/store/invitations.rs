@@ -1,5 +1,9 @@
-//! Invitations of invited users (migration 0022): a hash of each link's secret, whose user it
-//! is, when it expires, and how it ended (used at the first sign-in, or replaced by a newer one).
+//! Invitations of invited users (migration 0022): the key each is looked up under (its link's
+//! issue time and the hash of its secret; see `tenant::invitations`), whose user it is, when it
+//! expires, and how it ended (used at the first sign-in, or replaced by a newer one).
+//!
+//! The column is still called `token_hash`: before issue #21 it held the hash alone, and the
+//! invitations issued then are still found under it.
 
 use super::row::AnyRow;
 use super::{Micros, SqlFragment, SqlParam, Store, StoreError, TenantId, Tx, UserId, params};
@@ -27,35 +31,35 @@ fn invitation_from_row(row: &AnyRow<'_>) -> Result<InvitationRecord, StoreError>
     })
 }
 
-fn by_hash(token_hash: &str) -> SqlFragment {
+fn by_key(lookup_key: &str) -> SqlFragment {
     SqlFragment::statement(
         "SELECT tenant_id, user_id, issued_at, expires_at, ended_at, ended_how \
          FROM invitations WHERE token_hash = $1",
-        vec![SqlParam::Text(token_hash.to_string())],
+        vec![SqlParam::Text(lookup_key.to_string())],
     )
 }
 
 impl Store {
-    /// The invitation whose secret hashes to `token_hash`, whatever its tenant or state.
-    pub async fn invitation_by_hash(
+    /// The invitation stored under `lookup_key`, whatever its tenant or state.
+    pub async fn invitation_by_key(
         &self,
-        token_hash: &str,
+        lookup_key: &str,
     ) -> Result<Option<InvitationRecord>, StoreError> {
-        self.fetch_optional(by_hash(token_hash), invitation_from_row)
+        self.fetch_optional(by_key(lookup_key), invitation_from_row)
             .await
     }
 }
 
 impl Tx {
-    /// Stores new invitations, each under the hash of its secret, a few hundred to a statement.
+    /// Stores new invitations, each under its lookup key, a few hundred to a statement.
     pub async fn insert_invitations(
         &mut self,
         invitations: &[(String, InvitationRecord)],
     ) -> Result<(), StoreError> {
         let mut params = Vec::with_capacity(invitations.len() * 5);
-        for (token_hash, invitation) in invitations {
+        for (lookup_key, invitation) in invitations {
             params.extend([
-                SqlParam::Text(token_hash.clone()),
+                SqlParam::Text(lookup_key.clone()),
                 SqlParam::from(&invitation.tenant_id),
                 SqlParam::from(&invitation.user_id),
                 SqlParam::Int(invitation.issued_at),

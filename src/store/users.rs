@@ -7,9 +7,9 @@ use super::tenants::seats_used_of;
 
 use super::{ConnectionId, GroupId, TenantId, UserId};
 use super::{
-    EmailRow, ListPlan, ListSource, MembershipRow, Micros, SeatReservation, SideTableChanges,
-    SqlFragment, SqlParam, Store, StoreError, Tombstone, Tx, UserIndex, UserRecord, UserStatus,
-    count_statement, json_text, page_statement, params, sort_memberships,
+    EmailRow, IndexedChanges, ListPlan, ListSource, MembershipRow, Micros, SeatReservation,
+    SideTableChanges, SqlFragment, SqlParam, Store, StoreError, Tombstone, Tx, UserIndex,
+    UserRecord, UserStatus, count_statement, json_text, page_statement, params, sort_memberships,
 };
 
 /// The most seats a PostgreSQL connection's quota is topped up with at a time (see
@@ -746,42 +746,70 @@ impl Tx {
             .await
     }
 
-    /// Writes a new version of a user read with `user_for_update` in this transaction, and the
-    /// side tables `changes` names.
+    /// Writes a new version of a user read with `user_for_update` in this transaction: the
+    /// indexed columns `indexed` names, the others, and the side tables `changes` names.
     pub async fn update_user(
         &mut self,
         user: &UserRecord,
         index: &UserIndex,
+        indexed: IndexedChanges,
         changes: SideTableChanges,
     ) -> Result<(), StoreError> {
-        self.execute(
-            "UPDATE users SET user_name = $1, user_name_key = $2, external_id = $3, display_name = $4, \
-             display_name_key = $5, user_type = $6, status = $7, last_login_at = $8, doc = $9, version = $10, \
-             modified_at = $11, modified_by_connection = $12, doc_folded = $13, admin_suspended_at = $14, \
-             idp_active = $15, user_type_key = $16, role_template_key = $17 WHERE id = $18 AND tenant_id = $19",
-            params![
-                &user.user_name,
-                fold(&user.user_name),
-                &user.external_id,
-                &user.display_name,
-                user.display_name.as_deref().map(fold),
-                &user.user_type,
-                user.status.as_str(),
-                user.last_login_at,
-                json_text(&user.doc),
-                user.version,
-                user.modified_at,
-                &user.modified_by_connection,
-                json_text(&index.folded),
-                user.admin_suspended_at,
-                user.idp_active,
-                &index.user_type_key,
-                &index.role_template_key,
-                &user.id,
-                &user.tenant_id,
-            ],
-        )
-        .await?;
+        let mut params = params![
+            &user.user_name,
+            &user.display_name,
+            &user.user_type,
+            user.status.as_str(),
+            user.last_login_at,
+            json_text(&user.doc),
+            user.version,
+            user.modified_at,
+            &user.modified_by_connection,
+            json_text(&index.folded),
+            user.admin_suspended_at,
+            user.idp_active,
+            &user.id,
+            &user.tenant_id,
+        ];
+        let mut sql = String::from(
+            "UPDATE users SET user_name = $1, display_name = $2, user_type = $3, status = $4, \
+             last_login_at = $5, doc = $6, version = $7, modified_at = $8, \
+             modified_by_connection = $9, doc_folded = $10, admin_suspended_at = $11, \
+             idp_active = $12",
+        );
+        let keys = [
+            (
+                indexed.user_name,
+                "user_name_key",
+                SqlParam::from(fold(&user.user_name)),
+            ),
+            (
+                indexed.external_id,
+                "external_id",
+                SqlParam::from(&user.external_id),
+            ),
+            (
+                indexed.display_name,
+                "display_name_key",
+                SqlParam::from(user.display_name.as_deref().map(fold)),
+            ),
+            (
+                indexed.user_type,
+                "user_type_key",
+                SqlParam::from(&index.user_type_key),
+            ),
+            (
+                indexed.role_template,
+                "role_template_key",
+                SqlParam::from(&index.role_template_key),
+            ),
+        ];
+        for (_, column, value) in keys.into_iter().filter(|(changed, _, _)| *changed) {
+            params.push(value);
+            sql.push_str(&format!(", {column} = ${}", params.len()));
+        }
+        sql.push_str(" WHERE id = $13 AND tenant_id = $14");
+        self.execute(sql, params).await?;
         if changes.emails {
             self.execute(
                 "DELETE FROM user_emails WHERE user_id = $1",

@@ -9,7 +9,7 @@ use super::operators::{AdminActor, AdminPermission, tenant_for};
 use super::status::{self, UserStatus};
 use super::users::index_of;
 use crate::scim::schema::ResourceSchemas;
-use crate::store::{Micros, SideTableChanges, Store, UserId, UserRecord};
+use crate::store::{IndexedChanges, Micros, SideTableChanges, Store, UserId, UserRecord};
 
 /// What an admin does to a user's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,9 +70,11 @@ pub async fn change_status(
         modified_at: now,
         ..old.clone()
     };
+    // Only the status changes: no indexed column, no side table.
     tx.update_user(
         &user,
         &index_of(schemas, &user.doc),
+        IndexedChanges::default(),
         SideTableChanges::default(),
     )
     .await?;

@@ -22,9 +22,9 @@ use crate::scim::resource::{Meta, Parsed, Tolerance, fold_case, parse_resource, 
 use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, TENANT_USER_URN};
 use crate::store::{
-    AuditRecord, Constraint, EmailRow, EventRecord, FilterSubject, InvitationRecord, ListQuery,
-    MembershipRow, Micros, SeatReservation, SideTableChanges, Store, StoreError, TenantId, Tx,
-    UserId, UserIndex, UserRecord, fold,
+    AuditRecord, Constraint, EmailRow, EventRecord, FilterSubject, IndexedChanges,
+    InvitationRecord, ListQuery, MembershipRow, Micros, SeatReservation, SideTableChanges, Store,
+    StoreError, TenantId, Tx, UserId, UserIndex, UserRecord, fold,
 };
 
 /// User types that administer a tenant: they always keep CRM access (SPEC §4).
@@ -323,7 +323,7 @@ pub(super) fn new_user_records(
     {
         let prepared = invitations::prepare(caller, policy, user, now);
         events.push(prepared.event);
-        invitation = Some((prepared.token_hash, prepared.record));
+        invitation = Some((prepared.lookup_key, prepared.record));
     }
     NewUserRecords {
         index: index_of(schemas, &user.doc),
@@ -511,6 +511,14 @@ pub(super) async fn write_change(
         "suspended by an admin: the identity provider's active:true is kept until an admin reactivates the user".to_string()
     });
     let user_name = user_name_of(&doc)?;
+    let indexed = IndexedChanges {
+        user_name: fold(&user_name) != fold(&old.user_name),
+        external_id: string_at(&doc, "externalId") != old.external_id,
+        display_name: string_at(&doc, "displayName").map(|n| fold(&n))
+            != old.display_name.as_deref().map(fold),
+        user_type: role_attributes.contains(&"userType"),
+        role_template: role_attributes.contains(&"roleTemplate"),
+    };
     let user = UserRecord {
         user_name: user_name.clone(),
         external_id: string_at(&doc, "externalId"),
@@ -535,7 +543,7 @@ pub(super) async fn write_change(
     } else {
         None
     };
-    tx.update_user(&user, &index_of(schemas, &user.doc), side_tables)
+    tx.update_user(&user, &index_of(schemas, &user.doc), indexed, side_tables)
         .await
         .map_err(|e| map_conflict(e, &user_name))?;
     tx.move_status(&caller.tenant.id, old_status, status)

@@ -554,6 +554,15 @@ async fn a_user_type_and_a_role_template_grant_their_roles() {
     assert_eq!(holders("Supervisor").await, 1);
     assert_eq!(holders("Agent Basics").await, 1);
 
+    // Unlocked, a PATCH of the type moves the user out of the mapped role, and back.
+    crate::helpers::set_locked_attributes(&app, &[]).await;
+    for (user_type, holding) in [("Agent", 0), ("SUPERVISOR", 1)] {
+        let operation = json!([{"op": "replace", "path": "userType", "value": user_type}]);
+        let answer = app.patch_ops(&format!("/Users/{ada}"), operation).await;
+        assert_eq!(answer.status(), StatusCode::OK);
+        assert_eq!(holders("Supervisor").await, holding, "{user_type}");
+    }
+
     // A template that is not in the catalog, or a role that is not a template, grants nothing
     // and is audited as a warning.
     for (name, named) in [("bob", "Nope"), ("cy", "Supervisor")] {

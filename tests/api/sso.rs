@@ -1088,8 +1088,14 @@ async fn an_invitation_link_signs_its_user_in_once() {
         .await
         .unwrap();
     let foreign = link.replace(&format!("/sso/{TENANT}/"), "/sso/globex/");
+    // The secret begins with its issue time; another time is another secret.
+    let (before_time, time_and_secret) = link.split_once("/inv_").unwrap();
+    let mut digits = time_and_secret.chars();
+    let other_digit = if digits.next() == Some('0') { '1' } else { '0' };
+    let retimed = format!("{before_time}/inv_{other_digit}{}", digits.as_str());
     for wrong in [
         foreign,
+        retimed,
         format!("{}/sso/{TENANT}/invite/inv_madeup", sso.app.root),
     ] {
         let answer = sso.follow_invitation(&wrong).await;
@@ -1097,6 +1103,42 @@ async fn an_invitation_link_signs_its_user_in_once() {
         assert!(answer.body.contains("not valid"), "{}", answer.body);
         assert!(answer.session.is_none());
     }
+}
+
+/// Links issued before their secrets began with the issue time were stored under the secret's
+/// hash alone (issue #21); they keep working until they expire.
+#[tokio::test]
+async fn a_link_issued_before_secrets_carried_their_time_still_signs_its_user_in() {
+    let sso = sso(None, false).await;
+    let user = sso.provision("alice").await;
+    let store = &sso.app.store;
+    let tenant = store.tenant_by_slug(TENANT).await.unwrap().unwrap();
+    let secret = format!("inv_{}", "Q".repeat(43));
+    let now = now_micros();
+    let mut tx = store.begin().await.unwrap();
+    let user_id = scim_gateway::store::UserId::new(user["id"].as_str().unwrap());
+    assert!(
+        tx.end_open_invitation(&user_id, "replaced", now)
+            .await
+            .unwrap()
+    );
+    let invitation = scim_gateway::store::InvitationRecord {
+        tenant_id: tenant.id,
+        user_id,
+        issued_at: now,
+        expires_at: now + 3_600_000_000,
+        ended_at: None,
+        ended_how: None,
+    };
+    let hash = scim_gateway::tenant::tokens::hash_token(&secret);
+    tx.insert_invitations(&[(hash, invitation)]).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let link = format!("{}/sso/{TENANT}/invite/{secret}", sso.app.root);
+    let attempt = sso.follow_invitation(&link).await;
+    assert_eq!(attempt.status, StatusCode::SEE_OTHER, "{}", attempt.body);
+    assert!(attempt.session.is_some());
+    assert_eq!(sso.app.status_of(&user).await, "active");
 }
 
 #[tokio::test]

@@ -213,6 +213,74 @@ async fn duplicate_user_name_in_any_case_is_409_uniqueness() {
     assert_eq!(unchanged["userName"], "other");
 }
 
+/// An update sets only the indexed columns whose attribute changed (SQLite rewrites an index
+/// entry for every column an UPDATE sets); the lookups before an IdP's create must follow every
+/// change and survive every update that leaves them alone.
+#[tokio::test]
+async fn lookups_follow_the_attributes_an_update_changes_and_only_those() {
+    let app = spawn_app().await;
+    let created = app.create_user("bjensen").await;
+    let id = created["id"].as_str().unwrap();
+    let mut other = user("other");
+    other["displayName"] = json!("Someone Else");
+    assert_eq!(
+        app.post("/Users", &other).await.status(),
+        StatusCode::CREATED
+    );
+    let found = |filter: &'static str| {
+        let app = &app;
+        async move {
+            let list = app.filter(filter).await;
+            list["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["id"].as_str().unwrap().to_string())
+                .collect::<Vec<String>>()
+        }
+    };
+
+    let changed = app
+        .patch_ops(
+            &format!("/Users/{id}"),
+            json!([
+                {"op": "replace", "path": "externalId", "value": "ext-new"},
+                {"op": "replace", "path": "displayName", "value": "Barbara J"},
+            ]),
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert_eq!(found("externalId eq \"ext-new\"").await, [id]);
+    assert!(found("externalId eq \"ext-bjensen\"").await.is_empty());
+    assert_eq!(found("displayName eq \"barbara j\"").await, [id]);
+    assert!(found("displayName eq \"Babs Jensen\"").await.is_empty());
+
+    // A change of no indexed attribute leaves every lookup where it was.
+    let renamed = app
+        .patch_ops(
+            &format!("/Users/{id}"),
+            json!([{"op": "replace", "path": "name.familyName", "value": "Jensen-Smith"}]),
+        )
+        .await;
+    assert_eq!(renamed.status(), StatusCode::OK);
+    for filter in [
+        "userName eq \"BJENSEN\"",
+        "externalId eq \"ext-new\"",
+        "displayName eq \"Barbara J\"",
+    ] {
+        assert_eq!(found(filter).await, [id], "{filter}");
+    }
+
+    // A PUT (Okta's update) that changes them back.
+    let mut replaced = user("bjensen");
+    replaced["name"]["familyName"] = json!("Jensen-Smith");
+    let put = app.put(&format!("/Users/{id}"), &replaced).await;
+    assert_eq!(put.status(), StatusCode::OK);
+    assert_eq!(found("externalId eq \"ext-bjensen\"").await, [id]);
+    assert!(found("externalId eq \"ext-new\"").await.is_empty());
+    assert_eq!(found("displayName eq \"Babs Jensen\"").await, [id]);
+}
+
 #[tokio::test]
 async fn external_id_is_not_unique() {
     let app = spawn_app().await;
