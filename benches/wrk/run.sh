@@ -1,25 +1,29 @@
 #!/usr/bin/env bash
-# Issue #21's external write benchmark: wrk against gateway builds and Ory Polis in memory,
-# alternating in one run on this machine. Each gateway run starts the binary on a fresh SQLite
-# database, sends 15 s of Entra-shaped `POST /Users` (create.lua), then 10 s of PATCH replace
-# `name.familyName` of the users just created (patch.lua). Polis (the @boxyhq/saml-jackson
-# library, in memory, polis-server.js; installed from npm into target/bench-peers on first use)
-# gets the same two phases. Prints requests/s, p50, p99 and the server's CPU time per request
-# (user + system, from /proc) for each phase.
-#   benches/wrk/run.sh [--rounds N] [--clients C] [--polis] LABEL=BINARY ...
-#   benches/wrk/run.sh --rounds 2 --polis head=target/release/scim-gateway
+# Issue #21's external write benchmark: wrk against gateway builds, Ory Polis in memory and a
+# bare HTTP baseline, alternating in one run on this machine. Each gateway run starts the binary
+# on a fresh SQLite database, sends 15 s of Entra-shaped `POST /Users` (create.lua), then 10 s of
+# PATCH replace `name.familyName` of the users just created (patch.lua), then loads a group of
+# 10,000 of them through the API (seed_group.py) and sends 10 s of PATCHes that add one other
+# user to it and remove them again (members.lua). Polis (the @boxyhq/saml-jackson library, in
+# memory, polis-server.js; installed from npm into target/bench-peers on first use) gets the
+# same three phases; so does the bare baseline (`--bare`: examples/bare_server.rs, which parses
+# the body and answers a fixed one, built on first use). Prints requests/s, p50, p99 and the
+# server's CPU time per request (user + system, from /proc) for each phase.
+#   benches/wrk/run.sh [--rounds N] [--clients C] [--polis] [--bare] LABEL=BINARY ...
+#   benches/wrk/run.sh --rounds 2 --polis --bare head=target/release/scim-gateway
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-ROUNDS=1 CLIENTS=32 POLIS=0 PORT=18080 POLIS_VERSION=26.2.0
+ROUNDS=1 CLIENTS=32 POLIS=0 BARE=0 PORT=18080 POLIS_VERSION=26.2.0 GROUP_SIZE=10000
 BUILDS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) ROUNDS=$2; shift 2 ;;
     --clients) CLIENTS=$2; shift 2 ;;
     --polis) POLIS=1; shift ;;
+    --bare) BARE=1; shift ;;
     *=*) BUILDS+=("$1"); shift ;;
-    *) echo "usage: $0 [--rounds N] [--clients C] [--polis] LABEL=BINARY ..." >&2; exit 2 ;;
+    *) echo "usage: $0 [--rounds N] [--clients C] [--polis] [--bare] LABEL=BINARY ..." >&2; exit 2 ;;
   esac
 done
 command -v wrk >/dev/null || { echo "wrk is missing (Debian: apt-get install wrk)" >&2; exit 2; }
@@ -50,6 +54,14 @@ phase() {
     }'
 }
 
+# members LABEL URL BASE TOKEN IDS: a group of the first GROUP_SIZE users of IDS, loaded through
+# the API, then the member-change phase with the users after them.
+members() {
+  local label=$1 url=$2 base=$3 token=$4 ids=$5 group
+  group=$(python3 "$HERE/seed_group.py" "$url$base" "$token" "$ids" "$GROUP_SIZE")
+  phase "$label" members members.lua 10 "$url" "$token" "$group" "$ids" $((GROUP_SIZE + 1)) "$base"
+}
+
 wait_for() { for _ in $(seq 100); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
 
 gateway() {
@@ -65,6 +77,7 @@ gateway() {
   python3 -c "import sqlite3,sys; [print(r[0]) for r in sqlite3.connect(sys.argv[1]).execute('SELECT id FROM users WHERE deleted_at IS NULL')]" \
     "$dir/gateway.db" >"$dir/ids.txt"
   phase "$label" patch patch.lua 10 "http://127.0.0.1:$PORT" "$token" "$dir/ids.txt"
+  members "$label" "http://127.0.0.1:$PORT" /scim/v2/acme "$token" "$dir/ids.txt"
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
   rm -rf "$dir"
 }
@@ -85,11 +98,11 @@ polis() {
   token=$(grep '"base"' "$dir/out.log" | python3 -c "import json,sys; print(json.load(sys.stdin)['token'])")
   local url="http://127.0.0.1:$((PORT + 10))"
   phase polis-mem create create.lua 15 "$url" "$token" "$base"
-  # Polis lists its users a page at a time; a few thousand ids are plenty in memory.
+  # Polis lists its users a page at a time: the group's members and a few thousand more.
   python3 - "$url$base/Users" "$token" >"$dir/ids.txt" <<'PY'
 import json, sys, urllib.request
 url, token, start = sys.argv[1], sys.argv[2], 1
-while start < 5000:
+while start < 15000:
     request = urllib.request.Request(f"{url}?startIndex={start}&count=100",
                                      headers={"Authorization": f"Bearer {token}"})
     page = json.load(urllib.request.urlopen(request))["Resources"]
@@ -100,6 +113,20 @@ while start < 5000:
     start += len(page)
 PY
   phase polis-mem patch patch.lua 10 "$url" "$token" "$dir/ids.txt" "$base"
+  members polis-mem "$url" "$base" "$token" "$dir/ids.txt"
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
+}
+
+bare() {
+  local bin="$ROOT/target/release/examples/bare_server" url="http://127.0.0.1:$((PORT + 20))"
+  [ -x "$bin" ] || (cd "$ROOT" && cargo build --release --example bare_server >&2)
+  "$bin" "127.0.0.1:$((PORT + 20))" &
+  SERVER=$!
+  wait_for "$url/healthz"
+  seq "$((GROUP_SIZE + 1000))" >"$WORK/bare-ids.txt"
+  phase bare create create.lua 15 "$url" token
+  phase bare patch patch.lua 10 "$url" token "$WORK/bare-ids.txt"
+  phase bare members members.lua 10 "$url" token group "$WORK/bare-ids.txt" $((GROUP_SIZE + 1))
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
 }
 
@@ -108,4 +135,6 @@ for round in $(seq "$ROUNDS"); do
     gateway "${build%%=*}" "$(realpath "${build#*=}")"
   done
   [ "$POLIS" = 1 ] && polis
+  [ "$BARE" = 1 ] && bare
 done
+exit 0
