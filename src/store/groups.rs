@@ -144,31 +144,45 @@ impl Store {
         &self,
         member_ids: &[UserId],
     ) -> Result<Vec<MembershipRow>, StoreError> {
-        self.fetch_all_for_ids(
-            member_ids,
-            |list| {
-                format!(
-                    "SELECT m.member_id, g.id AS group_id, g.display_name FROM group_members m \
-                     JOIN groups g ON g.id = m.group_id WHERE m.member_id IN ({list})"
-                )
-            },
-            |row| {
-                Ok(MembershipRow {
-                    member_id: row.column("member_id")?,
-                    group_id: row.column("group_id")?,
-                    group_display_name: row.column("display_name")?,
-                })
-            },
-        )
-        .await
-        .map(|mut memberships| {
-            sort_memberships(&mut memberships);
-            memberships
-        })
+        self.fetch_all_for_ids(member_ids, memberships_of, membership_from_row)
+            .await
+            .map(|mut memberships| {
+                sort_memberships(&mut memberships);
+                memberships
+            })
     }
 }
 
+/// The statement reading the groups of the members whose ids are the placeholders `list`.
+fn memberships_of(list: &str) -> String {
+    format!(
+        "SELECT m.member_id, g.id AS group_id, g.display_name FROM group_members m \
+         JOIN groups g ON g.id = m.group_id WHERE m.member_id IN ({list})"
+    )
+}
+
+fn membership_from_row(row: &AnyRow<'_>) -> Result<MembershipRow, StoreError> {
+    Ok(MembershipRow {
+        member_id: row.column("member_id")?,
+        group_id: row.column("group_id")?,
+        group_display_name: row.column("display_name")?,
+    })
+}
+
 impl Tx {
+    /// The groups `member_id` belongs to, as this transaction sees them. An update's answer
+    /// reads them here: on SQLite the write connection's cache holds the pages, where a read
+    /// connection reads them from the file again after every commit (issue #21).
+    pub async fn groups_of_member(
+        &mut self,
+        member_id: &UserId,
+    ) -> Result<Vec<MembershipRow>, StoreError> {
+        let query = SqlFragment::statement(memberships_of("$1"), vec![SqlParam::from(member_id)]);
+        let mut memberships = self.fetch_all(query, membership_from_row).await?;
+        sort_memberships(&mut memberships);
+        Ok(memberships)
+    }
+
     /// The group, locked against concurrent document changes until the transaction ends.
     pub async fn group_for_update(
         &mut self,

@@ -219,7 +219,7 @@ async fn execute(
         (BulkMethod::Put, Some(Target::Users(Some(id)))) => {
             users::replace_user(&users_ctx, &id, &data, version)
                 .await
-                .map(|u| user_done(200, u))
+                .map(|updated| user_done(200, updated.user))
         }
         (BulkMethod::Put, Some(Target::Groups(Some(id)))) => {
             groups::replace_group(&groups_ctx, &id, &data, version)
@@ -229,7 +229,7 @@ async fn execute(
         (BulkMethod::Patch, Some(Target::Users(Some(id)))) => {
             users::patch_user(&users_ctx, &id, &data, version, limits)
                 .await
-                .map(|u| user_done(200, u))
+                .map(|updated| user_done(200, updated.user))
         }
         (BulkMethod::Patch, Some(Target::Groups(Some(id)))) => {
             groups::patch_group(&groups_ctx, &id, &data, version, limits)

@@ -370,7 +370,7 @@ pub async fn replace_user(
     id: &UserId,
     body: &Value,
     if_match: Option<&str>,
-) -> Result<User, TenantError> {
+) -> Result<UpdatedUser, TenantError> {
     ctx.audited("user.replace", Some(id.as_str()), async {
         let mut parsed = parse_resource(ctx.schemas, body)?;
         let active = take_active_and_check(&mut parsed)?;
@@ -383,10 +383,19 @@ pub async fn replace_user(
             kind: ChangeKind::Replace,
         };
         let user = write_change(&mut tx, ctx, old, change).await?;
+        let groups = tx.groups_of_member(&user.id).await?;
         tx.commit().await?;
-        Ok(user)
+        Ok(UpdatedUser { user, groups })
     })
     .await
+}
+
+/// A user as an update left them, and the groups they belong to as of that update: read in its
+/// transaction for the answer, where a read of its own would cost more (issue #21).
+#[derive(Debug)]
+pub struct UpdatedUser {
+    pub user: User,
+    pub groups: Vec<MembershipRow>,
 }
 
 /// Applies a PATCH request to a user: every operation or none (RFC 7644 §3.5.2).
@@ -396,7 +405,7 @@ pub async fn patch_user(
     body: &Value,
     if_match: Option<&str>,
     limits: FilterLimits,
-) -> Result<User, TenantError> {
+) -> Result<UpdatedUser, TenantError> {
     ctx.audited("user.patch", Some(id.as_str()), async {
         let request = parse_patch_request(body, MAX_PATCH_OPERATIONS)?;
         let mut tx = ctx.store.begin_refusing_first().await?;
@@ -413,8 +422,9 @@ pub async fn patch_user(
             kind: ChangeKind::Patch,
         };
         let user = write_change(&mut tx, ctx, old, change).await?;
+        let groups = tx.groups_of_member(&user.id).await?;
         tx.commit().await?;
-        Ok(user)
+        Ok(UpdatedUser { user, groups })
     })
     .await
 }

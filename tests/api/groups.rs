@@ -99,6 +99,15 @@ async fn create_read_and_the_users_groups_attribute() {
         .await
         .unwrap();
     assert_eq!(after["groups"][0]["value"], json!(gid));
+    // A PATCH answers with them too (read in the change's own transaction).
+    let title = json!([{"op": "replace", "path": "title", "value": "Lead"}]);
+    let patched: Value = app
+        .patch_ops(&format!("/Users/{}", ids[0]), title)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(patched["groups"][0]["display"], "Sales");
 
     let without: Value = app
         .get(&format!("/Groups/{gid}?excludedAttributes=members"))

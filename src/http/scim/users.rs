@@ -253,8 +253,8 @@ pub async fn replace(
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ApiError> {
     let op = operation(&state, &caller, "User")?;
-    let user = users::replace_user(&op, &id, &body, preconditions.if_match.as_deref()).await?;
-    user_response(&state, &caller, user, None, &query).await
+    let updated = users::replace_user(&op, &id, &body, preconditions.if_match.as_deref()).await?;
+    user_response(&state, &caller, updated.user, Some(updated.groups), &query).await
 }
 
 /// PATCH answers 200 with the user (Entra's validator and Microsoft's test suite expect it).
@@ -269,8 +269,8 @@ pub async fn patch(
     let op = operation(&state, &caller, "User")?;
     let if_match = preconditions.if_match.as_deref();
     let limits = state.settings.limits.filter;
-    let user = users::patch_user(&op, &id, &body, if_match, limits).await?;
-    user_response(&state, &caller, user, None, &query).await
+    let updated = users::patch_user(&op, &id, &body, if_match, limits).await?;
+    user_response(&state, &caller, updated.user, Some(updated.groups), &query).await
 }
 
 pub async fn delete(
