@@ -18,7 +18,7 @@ use crate::scim::schema::Registry;
 use crate::sso::login::Sso;
 use crate::sso::oidc::OidcClient;
 use crate::sso::session;
-use crate::state::AppState;
+use crate::state::{AppState, SharedState};
 use crate::store::Store;
 use crate::tenant::tokens::GrantCache;
 use crate::webhooks::sender::Sender;
@@ -59,7 +59,7 @@ impl App {
             settings.webhook_delivery.timeout,
             settings.allow_insecure_webhooks,
         )?;
-        let state = AppState {
+        let state = AppState::new(SharedState {
             store,
             registry: Arc::new(registry),
             grants: Arc::new(GrantCache::new(settings.token_cache_ttl)),
@@ -68,7 +68,7 @@ impl App {
             settings: Arc::new(settings),
             sso: Arc::new(sso),
             webhook_sender,
-        };
+        });
         Ok(Self { listener, state })
     }
 
