@@ -6,10 +6,10 @@
 //! A link's secret begins with the time it was issued (`inv_`, 13 hex digits of microseconds,
 //! `.`, then 32 random bytes), and the invitation is stored under that time followed by the
 //! secret's hash (`lookup_key`). Why: stored under the hash alone, every create put its
-//! invitation into a random leaf of the index, the one random leaf of a create whose userName,
-//! externalId and email an IdP sends in order; wrk measured a fifth of a create's CPU in that
-//! index and the pages it copied (issue #21). Ordered by time, new invitations go to the end of
-//! the index. Links issued before carry no time and are still found under their hash.
+//! invitation into a random leaf of the index; with userNames, externalIds and emails arriving
+//! in order (as wrk sends them), a fifth of the log pages creates wrote were that index's
+//! (issue #21). Ordered by time, new invitations go to the end of the index. Links issued
+//! before carry no time and are still found under their hash.
 
 use super::audit;
 use super::document::primary_email;
