@@ -363,8 +363,9 @@ fn roll_back_group(state: &mut WriteState) {
 
 /// Runs `work` while this process writes nothing: waits for the write connection (from a thread
 /// outside the runtime), commits the group it holds, if any (every request of it is done
-/// writing and waits for that commit), and keeps the connection until `work` is done. The checkpointer finishes a checkpoint this way, so that no frame is added to the
-/// log while it copies the last ones and the next write starts the log over.
+/// writing and waits for that commit), and keeps the connection until `work` is done. The
+/// checkpointer finishes a checkpoint this way, so that no frame is added to the log while it
+/// copies the last ones and the next write starts the log over.
 pub(super) fn between_writes<R>(state: &Mutex<WriteState>, work: impl FnOnce() -> R) -> R {
     let mut state = state.blocking_lock();
     finish_group(&mut state, &AtomicUsize::new(0));

@@ -777,36 +777,28 @@ impl Tx {
              modified_by_connection = $9, doc_folded = $10, admin_suspended_at = $11, \
              idp_active = $12",
         );
-        let keys = [
-            (
-                indexed.user_name,
-                "user_name_key",
-                SqlParam::from(fold(&user.user_name)),
-            ),
-            (
-                indexed.external_id,
-                "external_id",
-                SqlParam::from(&user.external_id),
-            ),
-            (
-                indexed.display_name,
-                "display_name_key",
-                SqlParam::from(user.display_name.as_deref().map(fold)),
-            ),
-            (
-                indexed.user_type,
-                "user_type_key",
-                SqlParam::from(&index.user_type_key),
-            ),
-            (
-                indexed.role_template,
-                "role_template_key",
-                SqlParam::from(&index.role_template_key),
-            ),
-        ];
-        for (_, column, value) in keys.into_iter().filter(|(changed, _, _)| *changed) {
+        // Each key column that changed, as `, column = $n` with its value as parameter n.
+        let mut set = |column: &str, value: SqlParam| {
             params.push(value);
             sql.push_str(&format!(", {column} = ${}", params.len()));
+        };
+        if indexed.user_name {
+            set("user_name_key", fold(&user.user_name).into());
+        }
+        if indexed.external_id {
+            set("external_id", (&user.external_id).into());
+        }
+        if indexed.display_name {
+            set(
+                "display_name_key",
+                user.display_name.as_deref().map(fold).into(),
+            );
+        }
+        if indexed.user_type {
+            set("user_type_key", (&index.user_type_key).into());
+        }
+        if indexed.role_template {
+            set("role_template_key", (&index.role_template_key).into());
         }
         sql.push_str(" WHERE id = $13 AND tenant_id = $14");
         self.execute(sql, params).await?;

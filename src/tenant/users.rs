@@ -521,18 +521,19 @@ pub(super) async fn write_change(
         "suspended by an admin: the identity provider's active:true is kept until an admin reactivates the user".to_string()
     });
     let user_name = user_name_of(&doc)?;
+    let external_id = string_at(&doc, "externalId");
+    let display_name = string_at(&doc, "displayName");
     let indexed = IndexedChanges {
         user_name: fold(&user_name) != fold(&old.user_name),
-        external_id: string_at(&doc, "externalId") != old.external_id,
-        display_name: string_at(&doc, "displayName").map(|n| fold(&n))
-            != old.display_name.as_deref().map(fold),
+        external_id: external_id != old.external_id,
+        display_name: display_name.as_deref().map(fold) != old.display_name.as_deref().map(fold),
         user_type: role_attributes.contains(&"userType"),
         role_template: role_attributes.contains(&"roleTemplate"),
     };
     let user = UserRecord {
         user_name: user_name.clone(),
-        external_id: string_at(&doc, "externalId"),
-        display_name: string_at(&doc, "displayName"),
+        external_id,
+        display_name,
         user_type: string_at(&doc, "userType"),
         status,
         idp_active,
