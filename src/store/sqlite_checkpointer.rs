@@ -17,8 +17,14 @@
 //! copies), so the log grew to the writer's backstop, whose checkpoint ran inside a commit with
 //! every write waiting (below). So once the log passes `START_OVER_PAGES` and a round has copied
 //! nearly all of it, the thread copies the rest between two writes (`between_writes`): the
-//! writes wait for a few pages and two syncs of files just synced, and the next one starts the
-//! log over.
+//! writes wait for a few pages and two syncs, and the next one starts the log over.
+//!
+//! Why the thread syncs the files itself first: SQLite syncs the database file only in a round
+//! that copies the whole log, so the round between writes used to flush every page the rounds
+//! before it had written since the last start, a whole log's worth, while the writes waited.
+//! That made the wait grow with the log (2–6 ms at 2,000 pages, instrumented, issue #21) and
+//! forced a small log, so the wait came often. Flushed beforehand, with the writes going on,
+//! the round between writes syncs only what came in the last moments, whatever the log's size.
 
 use std::path::Path;
 use std::sync::Weak;
@@ -34,20 +40,22 @@ use super::sqlite_writer::{WriteState, between_writes};
 const WHILE_WRITING: Duration = Duration::from_millis(5);
 /// How soon the next round runs after one that found the log as it was.
 const WHILE_IDLE: Duration = Duration::from_millis(100);
-/// The writer's own automatic checkpoint, a backstop should this thread fall behind: 48 MB.
+/// The writer's own automatic checkpoint, a backstop should this thread fall behind: 96 MB,
+/// three times `START_OVER_PAGES`.
 ///
 /// While writes keep coming this thread's rounds rarely catch up with the log's end, so before
 /// `START_OVER_PAGES` the log was seldom started again and grew until this backstop checkpointed
 /// it inline: the commit that passes it copies what is left and syncs the database and the log,
 /// and the next one syncs the log's new header, while every write waits (15–33 ms with 4 clients,
-/// instrumented, issue #21). At 4,000 pages that was every ~130 ms; at 12,000 it is a third as
-/// often, and wrk measured 10–14 % more PATCHes a second and half the p99 (README, Performance).
-pub(super) const WRITER_AUTOCHECKPOINT_PAGES: i64 = 12_000;
-/// The log's size (8 MB) from which the thread makes it start over. Smaller is a shorter wait
-/// for the writes, more often: with 4 clients, wrk measured the p99 of a PATCH at 11–12 ms
-/// with 2,000 pages, 17–18 ms with 4,000, 30–32 ms with 10,000, and 34–37 ms for the backstop
-/// alone (README, Performance).
-const START_OVER_PAGES: i64 = 2_000;
+/// instrumented, issue #21).
+pub(super) const WRITER_AUTOCHECKPOINT_PAGES: i64 = 24_000;
+/// The log's size (32 MB) from which the thread makes it start over. Each start over makes the
+/// writes wait 2–4 ms (two syncs under load); a larger log is fewer waits. Before the thread
+/// synced the files first the wait grew with the log and 2,000 pages was best (README,
+/// Performance); with the sync, 8,000 pages made the waits a quarter as frequent at the same
+/// length, and wrk measured the p99 of a PATCH at 3.0–4.8 ms against 7.1–7.3 ms with 4
+/// clients, and 7.7–7.9 against 9.7–10.1 with 32.
+const START_OVER_PAGES: i64 = 8_000;
 /// The most pages a round may leave behind for the thread to copy the rest between writes.
 const LEFT_BEHIND_PAGES: i64 = 256;
 
@@ -59,6 +67,7 @@ pub(super) fn start(path: &Path, writer: Weak<Mutex<WriteState>>) -> Result<(), 
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(StoreError::Sqlite)?;
+    let files = [path.to_path_buf(), wal_path(path)];
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
@@ -72,6 +81,7 @@ pub(super) fn start(path: &Path, writer: Weak<Mutex<WriteState>>) -> Result<(), 
                     && log_pages - copied <= LEFT_BEHIND_PAGES
                     && let Some(writer) = writer.upgrade()
                 {
+                    sync_files(&files);
                     round = between_writes(&writer, || checkpoint(&conn));
                 }
                 pause = match round.map(|(log_pages, _)| log_pages) {
@@ -89,6 +99,23 @@ pub(super) fn start(path: &Path, writer: Weak<Mutex<WriteState>>) -> Result<(), 
         })
         .map_err(|err| StoreError::Corrupt(format!("could not start the checkpointer: {err}")))?;
     Ok(())
+}
+
+/// The write-ahead log of the database file at `path`.
+fn wal_path(path: &Path) -> std::path::PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    wal.into()
+}
+
+/// Flushes the pages written to the database file and the log to the disk (a failure is left for
+/// SQLite's own sync to report).
+fn sync_files(files: &[std::path::PathBuf]) {
+    for file in files {
+        if let Err(err) = std::fs::File::open(file).and_then(|file| file.sync_data()) {
+            tracing::debug!(error = %err, file = %file.display(), "could not sync");
+        }
+    }
 }
 
 /// A PASSIVE checkpoint: the pages in the log, and how many of them are now in the database file.
@@ -154,11 +181,11 @@ mod tests {
     async fn the_log_starts_over_while_writes_keep_coming() {
         let database = TempDatabase::new("start-over");
         let writer = writer_of(&database);
-        // A page of its own per row: about three pages in the log per request, 7,500 in all,
+        // A page of its own per row: about three pages in the log per request, 12,000 in all,
         // past `START_OVER_PAGES` and short of the writer's own checkpoint; each request keeps
         // the connection a while, so that the writes come without a pause for a whole second
         // (a pause would let a round catch up with the log by itself).
-        write(&writer, 2_500, 3_500, 3_000).await;
+        write(&writer, 4_000, 3_500, 3_000).await;
         let header = std::fs::read(format!("{}-wal", database.path().display())).unwrap();
         // The WAL header's checkpoint sequence number counts the times the log started over.
         let starts_over = header
