@@ -40,21 +40,20 @@ use super::sqlite_writer::{WriteState, between_writes};
 const WHILE_WRITING: Duration = Duration::from_millis(5);
 /// How soon the next round runs after one that found the log as it was.
 const WHILE_IDLE: Duration = Duration::from_millis(100);
-/// The writer's own automatic checkpoint, a backstop should this thread fall behind: 96 MB,
-/// three times `START_OVER_PAGES`.
+/// The writer's own automatic checkpoint, a backstop should this thread fall behind: 96 MB.
 ///
 /// While writes keep coming this thread's rounds rarely catch up with the log's end, so before
 /// `START_OVER_PAGES` the log was seldom started again and grew until this backstop checkpointed
 /// it inline: the commit that passes it copies what is left and syncs the database and the log,
 /// and the next one syncs the log's new header, while every write waits (15–33 ms with 4 clients,
 /// instrumented, issue #21).
-pub(super) const WRITER_AUTOCHECKPOINT_PAGES: i64 = 24_000;
+pub(super) const WRITER_AUTOCHECKPOINT_PAGES: i64 = 3 * START_OVER_PAGES;
 /// The log's size (32 MB) from which the thread makes it start over. Each start over makes the
 /// writes wait 2–4 ms (two syncs under load); a larger log is fewer waits. Before the thread
 /// synced the files first the wait grew with the log and 2,000 pages was best (README,
 /// Performance); with the sync, 8,000 pages made the waits a quarter as frequent at the same
-/// length, and wrk measured the p99 of a PATCH at 3.0–4.8 ms against 7.1–7.3 ms with 4
-/// clients, and 7.7–7.9 against 9.7–10.1 with 32.
+/// length, and wrk measured the p99 of a PATCH at 2.9–3.3 ms against 7.3–7.6 ms with 4
+/// clients, and 7.1–7.3 against 10.6–11.3 with 32; 16,000 pages measured alike.
 const START_OVER_PAGES: i64 = 8_000;
 /// The most pages a round may leave behind for the thread to copy the rest between writes.
 const LEFT_BEHIND_PAGES: i64 = 256;
