@@ -110,6 +110,8 @@ fn screenshot_dir() -> PathBuf {
 struct Browser {
     driver: Child,
     client: Client,
+    /// The temporary directory of chromedriver and Chromium (Chromium leaves directories in it).
+    scratch: PathBuf,
 }
 
 impl Browser {
@@ -120,8 +122,11 @@ impl Browser {
             .local_addr()
             .unwrap()
             .port();
+        let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("browser-{port}"));
+        std::fs::create_dir_all(&scratch).unwrap();
         let driver = Command::new(&driver_binary)
             .arg(format!("--port={port}"))
+            .env("TMPDIR", &scratch)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -147,7 +152,13 @@ impl Browser {
                 .connect(&url)
                 .await
             {
-                Ok(client) => return Browser { driver, client },
+                Ok(client) => {
+                    return Browser {
+                        driver,
+                        client,
+                        scratch,
+                    };
+                }
                 Err(e) => last_error = e.to_string(),
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -159,6 +170,7 @@ impl Browser {
         self.client.close().await.ok();
         self.driver.kill().ok();
         self.driver.wait().ok();
+        std::fs::remove_dir_all(&self.scratch).ok();
     }
 }
 
