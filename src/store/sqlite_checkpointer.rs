@@ -26,7 +26,7 @@
 //! forced a small log, so the wait came often. Flushed beforehand, with the writes going on,
 //! the round between writes syncs only what came in the last moments, whatever the log's size.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Weak;
 use std::time::Duration;
 
@@ -101,7 +101,7 @@ pub(super) fn start(path: &Path, writer: Weak<Mutex<WriteState>>) -> Result<(), 
 }
 
 /// The write-ahead log of the database file at `path`.
-fn wal_path(path: &Path) -> std::path::PathBuf {
+fn wal_path(path: &Path) -> PathBuf {
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
     wal.into()
@@ -109,7 +109,7 @@ fn wal_path(path: &Path) -> std::path::PathBuf {
 
 /// Flushes the pages written to the database file and the log to the disk (a failure is left for
 /// SQLite's own sync to report).
-fn sync_files(files: &[std::path::PathBuf]) {
+fn sync_files(files: &[PathBuf]) {
     for file in files {
         if let Err(err) = std::fs::File::open(file).and_then(|file| file.sync_data()) {
             tracing::debug!(error = %err, file = %file.display(), "could not sync");
@@ -185,7 +185,7 @@ mod tests {
         // the connection a while, so that the writes come without a pause for a whole second
         // (a pause would let a round catch up with the log by itself).
         write(&writer, 4_000, 3_500, 3_000).await;
-        let header = std::fs::read(format!("{}-wal", database.path().display())).unwrap();
+        let header = std::fs::read(wal_path(database.path())).unwrap();
         // The WAL header's checkpoint sequence number counts the times the log started over.
         let starts_over = header
             .get(12..16)
