@@ -8,7 +8,8 @@
 # memory, polis-server.js; installed from npm into target/bench-peers on first use) gets the
 # same three phases; so does the bare baseline (`--bare`: examples/bare_server.rs, which parses
 # the body and answers a fixed one, built on first use). Prints requests/s, p50, p99 and the
-# server's CPU time per request (user + system, from /proc) for each phase.
+# server's CPU time per request (user + system, from /proc) for each phase; with several rounds,
+# then the median and range of each (the machine is noisy: compare medians of alternating rounds).
 #   benches/wrk/run.sh [--rounds N] [--clients C] [--polis] [--bare] LABEL=BINARY ...
 #   benches/wrk/run.sh --rounds 2 --polis --bare head=target/release/scim-gateway
 set -euo pipefail
@@ -51,7 +52,7 @@ phase() {
       printf "%-12s %-7s clients %-3s %9.0f req/s  p50 %8s  p99 %8s  server CPU %4.0f us/req%s\n",
         label, name, clients, rps, p50, p99, ticks * 1e6 / hz / total,
         errors ? "  NON-2XX " errors : ""
-    }'
+    }' | tee -a "$WORK/results"
 }
 
 # members LABEL URL BASE TOKEN IDS: a group of the first GROUP_SIZE users of IDS, loaded through
@@ -137,4 +138,22 @@ for round in $(seq "$ROUNDS"); do
   [ "$POLIS" = 1 ] && polis
   [ "$BARE" = 1 ] && bare
 done
+# With several rounds, each label and phase once more: the median and the range of its rounds.
+[ "$ROUNDS" -gt 1 ] && python3 - "$WORK/results" <<'PY'
+import collections, re, statistics, sys
+def ms(text):
+    value = float(re.match(r"[\d.]+", text).group())
+    return value / 1000 if text.endswith("us") else value * 1000 if text.endswith("s") and not text.endswith("ms") else value
+rows = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    f = line.split()
+    rows[(f[0], f[1])].append((float(f[4]), ms(f[7]), ms(f[9]), float(f[12])))
+print(f"\nmedians of {len(next(iter(rows.values())))} rounds (range):")
+for (label, name), runs in rows.items():
+    rps, p50, p99, cpu = zip(*runs)
+    ratio = [b / a for a, b in zip(p50, p99)]
+    print(f"{label:<12} {name:<7} {statistics.median(rps):9.0f} req/s ({min(rps):.0f}-{max(rps):.0f})"
+          f"  p99/p50 {statistics.median(ratio):4.1f} ({min(ratio):.1f}-{max(ratio):.1f})"
+          f"  server CPU {statistics.median(cpu):4.0f} us/req")
+PY
 exit 0
