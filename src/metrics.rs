@@ -2,6 +2,8 @@
 //! every label drawn from a bounded set (route templates, never paths; no user ids; tenants only
 //! when the operator asks for them).
 
+use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -12,7 +14,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::store::{PoolState, Store, StoreError};
+use crate::store::{LogState, PoolState, Store, StoreError};
 use crate::tenant::admin_settings::CONNECTION_KINDS;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -49,6 +51,11 @@ struct TenantLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EngineLabels {
+    engine: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     engine: &'static str,
     state: &'static str,
@@ -77,6 +84,11 @@ pub struct Metrics {
     tenant_seat_limit: Family<TenantLabels, Gauge>,
     db_connections: Family<PoolLabels, Gauge>,
     db_max_connections: Family<PoolLabels, Gauge>,
+    wal_pages: Family<EngineLabels, Gauge>,
+    wal_pauses: Family<EngineLabels, Counter>,
+    wal_pause_seconds: Family<EngineLabels, Counter<f64, AtomicU64>>,
+    /// One scrape at a time brings the log's counters up to the checkpoint thread's totals.
+    wal_report: Mutex<()>,
     tenant_labels: bool,
 }
 
@@ -151,6 +163,24 @@ impl Metrics {
             "The most database connections this process opens (PostgreSQL's pool size)",
             db_max_connections.clone(),
         );
+        let wal_pages = Family::<EngineLabels, Gauge>::default();
+        registry.register(
+            "sqlite_wal_pages",
+            "Pages in SQLite's write-ahead log at the checkpoint thread's last round",
+            wal_pages.clone(),
+        );
+        let wal_pauses = Family::<EngineLabels, Counter>::default();
+        registry.register(
+            "sqlite_wal_pauses",
+            "Times the checkpoint thread held the writes to copy the log's last pages, so that the log starts over",
+            wal_pauses.clone(),
+        );
+        let wal_pause_seconds = Family::<EngineLabels, Counter<f64, AtomicU64>>::default();
+        registry.register(
+            "sqlite_wal_pause_seconds",
+            "How long the writes waited for those pauses, all together (reads never wait)",
+            wal_pause_seconds.clone(),
+        );
         Self {
             registry,
             requests,
@@ -164,6 +194,10 @@ impl Metrics {
             tenant_seat_limit,
             db_connections,
             db_max_connections,
+            wal_pages,
+            wal_pauses,
+            wal_pause_seconds,
+            wal_report: Mutex::new(()),
             tenant_labels,
         }
     }
@@ -269,11 +303,66 @@ impl Metrics {
                 .get_or_create(&state("max"))
                 .set(count(max));
         }
+        if let Some(log) = store.log_state() {
+            self.report_log(log);
+        }
         let mut text = String::new();
         // Writing into a String cannot fail; a metric that could not be encoded is logged.
         if let Err(err) = encode(&mut text, &self.registry) {
             tracing::error!(error = %err, "the metrics could not be encoded");
         }
         Ok(text)
+    }
+
+    /// Brings the log's series up to the checkpoint thread's totals (counters only go up).
+    fn report_log(&self, log: LogState) {
+        let _one_scrape_at_a_time = self
+            .wal_report
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let sqlite = EngineLabels { engine: "sqlite" };
+        self.wal_pages
+            .get_or_create(&sqlite)
+            .set(i64::try_from(log.pages).unwrap_or(i64::MAX));
+        let pauses = self.wal_pauses.get_or_create(&sqlite);
+        pauses.inc_by(log.pauses.saturating_sub(pauses.get()));
+        let seconds = self.wal_pause_seconds.get_or_create(&sqlite);
+        let more = log.writes_paused.as_secs_f64() - seconds.get();
+        if more > 0.0 {
+            seconds.inc_by(more);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(metrics: &Metrics) -> String {
+        let mut text = String::new();
+        encode(&mut text, &metrics.registry).unwrap();
+        text
+    }
+
+    #[test]
+    fn the_logs_counters_follow_the_checkpoint_threads_totals() {
+        let metrics = Metrics::new(false);
+        let log = |pages, pauses, micros| LogState {
+            pages,
+            pauses,
+            writes_paused: Duration::from_micros(micros),
+        };
+        metrics.report_log(log(6_000, 2, 3_000));
+        metrics.report_log(log(120, 5, 10_000));
+        // A scrape that finds nothing new changes nothing.
+        metrics.report_log(log(120, 5, 10_000));
+        let text = text(&metrics);
+        for line in [
+            r#"scim_gateway_sqlite_wal_pages{engine="sqlite"} 120"#,
+            r#"scim_gateway_sqlite_wal_pauses_total{engine="sqlite"} 5"#,
+            r#"scim_gateway_sqlite_wal_pause_seconds_total{engine="sqlite"} 0.01"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+        }
     }
 }

@@ -107,6 +107,17 @@ pub struct PoolState {
     pub max: Option<usize>,
 }
 
+/// SQLite's write-ahead log as this process's checkpoint thread last saw it (for `/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogState {
+    /// Pages in the log at the thread's last round.
+    pub pages: u64,
+    /// Times the thread held the writes to copy the log's last pages, so that it starts over.
+    pub pauses: u64,
+    /// How long the writes waited for those, all together.
+    pub writes_paused: std::time::Duration,
+}
+
 /// A handle to the database. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -171,6 +182,14 @@ impl Store {
         match self.pools {
             Pools::Sqlite { .. } => Dialect::Sqlite,
             Pools::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// SQLite's write-ahead log (for `/metrics`; `None` on PostgreSQL).
+    pub fn log_state(&self) -> Option<LogState> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => Some(writer.log_state()),
+            Pools::Postgres(_) => None,
         }
     }
 

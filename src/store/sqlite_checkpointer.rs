@@ -27,14 +27,15 @@
 //! the round between writes syncs only what came in the last moments, whatever the log's size.
 
 use std::path::{Path, PathBuf};
-use std::sync::Weak;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Mutex;
 
-use super::StoreError;
 use super::sqlite_writer::{WriteState, between_writes};
+use super::{LogState, StoreError};
 
 /// How soon the next round runs after one that found new pages in the log.
 const WHILE_WRITING: Duration = Duration::from_millis(5);
@@ -58,9 +59,43 @@ const START_OVER_PAGES: i64 = 8_000;
 /// The most pages a round may leave behind for the thread to copy the rest between writes.
 const LEFT_BEHIND_PAGES: i64 = 256;
 
+/// What the checkpoint thread has seen, for `/metrics`: the log's size at its last round, and how
+/// often and how long it held the writes to copy the log's last pages (so that it starts over).
+#[derive(Debug, Default)]
+pub(super) struct LogCounters {
+    pages: AtomicU64,
+    pauses: AtomicU64,
+    paused_micros: AtomicU64,
+}
+
+impl LogCounters {
+    pub(super) fn state(&self) -> LogState {
+        LogState {
+            pages: self.pages.load(Ordering::Relaxed),
+            pauses: self.pauses.load(Ordering::Relaxed),
+            writes_paused: Duration::from_micros(self.paused_micros.load(Ordering::Relaxed)),
+        }
+    }
+
+    fn round(&self, log_pages: i64) {
+        self.pages
+            .store(u64::try_from(log_pages).unwrap_or(0), Ordering::Relaxed);
+    }
+
+    fn paused(&self, held: Duration) {
+        self.pauses.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(held.as_micros()).unwrap_or(u64::MAX);
+        self.paused_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+}
+
 /// Starts checkpointing the database file at `path` for as long as the store's writer (`writer`)
-/// lives.
-pub(super) fn start(path: &Path, writer: Weak<Mutex<WriteState>>) -> Result<(), StoreError> {
+/// lives, telling `counters` what it sees.
+pub(super) fn start(
+    path: &Path,
+    writer: Weak<Mutex<WriteState>>,
+    counters: Arc<LogCounters>,
+) -> Result<(), StoreError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -81,7 +116,12 @@ pub(super) fn start(path: &Path, writer: Weak<Mutex<WriteState>>) -> Result<(), 
                     && let Some(writer) = writer.upgrade()
                 {
                     sync_files(&files);
-                    round = between_writes(&writer, || checkpoint(&conn));
+                    let held;
+                    (round, held) = between_writes(&writer, || checkpoint(&conn));
+                    counters.paused(held);
+                }
+                if let Ok((log_pages, _)) = round {
+                    counters.round(log_pages);
                 }
                 pause = match round.map(|(log_pages, _)| log_pages) {
                     Ok(log_pages) if log_pages != last_log_pages => {
@@ -185,6 +225,11 @@ mod tests {
         // the connection a while, so that the writes come without a pause for a whole second
         // (a pause would let a round catch up with the log by itself).
         write(&writer, 4_000, 3_500, 3_000).await;
+        let told = writer.log_state();
+        assert!(
+            told.pauses > 0 && told.writes_paused > Duration::ZERO && told.pages > 0,
+            "{told:?}"
+        );
         let header = std::fs::read(wal_path(database.path())).unwrap();
         // The WAL header's checkpoint sequence number counts the times the log started over.
         let starts_over = header

@@ -40,8 +40,9 @@ use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 use super::error::constraint_named;
 use super::read::{bind_statement, rows_of};
 use super::row::AnyRow;
+use super::sqlite_checkpointer::LogCounters;
 use super::sqlite_reader::ReadError;
-use super::{SqlParam, StoreError};
+use super::{LogState, SqlParam, StoreError};
 
 /// Prepared statements kept on the connection (writes have a few dozen shapes).
 const STATEMENT_CACHE: usize = 256;
@@ -78,6 +79,7 @@ pub(super) struct SqliteWriter {
     queued: Arc<AtomicUsize>,
     groups: Arc<AtomicU64>,
     acquire_timeout: Duration,
+    log: Arc<LogCounters>,
 }
 
 /// One write request's part of a group: the connection, held until the request commits (its
@@ -154,13 +156,20 @@ impl SqliteWriter {
             .map_err(StoreError::Sqlite)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let state = Arc::new(Mutex::new(WriteState { conn, group: None }));
-        super::sqlite_checkpointer::start(path, Arc::downgrade(&state))?;
+        let log = Arc::new(LogCounters::default());
+        super::sqlite_checkpointer::start(path, Arc::downgrade(&state), Arc::clone(&log))?;
         Ok(Self {
             state,
             queued: Arc::new(AtomicUsize::new(0)),
             groups: Arc::new(AtomicU64::new(0)),
             acquire_timeout,
+            log,
         })
+    }
+
+    /// The write-ahead log as the checkpoint thread last saw it.
+    pub(super) fn log_state(&self) -> LogState {
+        self.log.state()
     }
 
     /// Whether the write connection is in use (0 or 1), and how many requests wait for it.
@@ -366,10 +375,15 @@ fn roll_back_group(state: &mut WriteState) {
 /// writing and waits for that commit), and keeps the connection until `work` is done. The
 /// checkpointer finishes a checkpoint this way, so that no frame is added to the log while it
 /// copies the last ones and the next write starts the log over.
-pub(super) fn between_writes<R>(state: &Mutex<WriteState>, work: impl FnOnce() -> R) -> R {
+/// Also says how long the writes waited for it (from when it had the connection).
+pub(super) fn between_writes<R>(
+    state: &Mutex<WriteState>,
+    work: impl FnOnce() -> R,
+) -> (R, Duration) {
     let mut state = state.blocking_lock();
+    let held = Instant::now();
     finish_group(&mut state, &AtomicUsize::new(0));
-    work()
+    (work(), held.elapsed())
 }
 
 /// Commits the group when nobody waits to join it or it is full.

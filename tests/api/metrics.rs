@@ -59,7 +59,8 @@ impl Scrape {
     }
 }
 
-/// The families the README documents (`db_max_connections` only where a pool has a size).
+/// The families the README documents (`db_max_connections` only where a pool has a size, the
+/// `sqlite_wal_*` families only on SQLite).
 const DOCUMENTED: [&str; 12] = [
     "scim_gateway_http_requests_total",
     "scim_gateway_http_request_duration_seconds_bucket",
@@ -180,6 +181,19 @@ async fn every_documented_metric_is_scraped_moves_with_traffic_and_parses() {
         "{}",
         after.text
     );
+    // SQLite's write-ahead log, where there is one.
+    for family in [
+        "scim_gateway_sqlite_wal_pages",
+        "scim_gateway_sqlite_wal_pauses_total",
+        "scim_gateway_sqlite_wal_pause_seconds_total",
+    ] {
+        assert_eq!(
+            after.has(family),
+            !database.starts_with("postgres"),
+            "{family}:\n{}",
+            after.text
+        );
+    }
     let moved = |sample: &str| after.value(sample) - before.value(sample);
     let creates = r#"scim_gateway_http_requests_total{method="POST",route="/scim/v2/{tenant}/Users",status="201"}"#;
     assert_eq!(moved(creates), 2.0, "{}", after.text);
