@@ -116,19 +116,21 @@ pub(super) fn start(
                     && let Some(writer) = writer.upgrade()
                 {
                     sync_files(&files);
-                    let held;
-                    (round, held) = between_writes(&writer, || checkpoint(&conn));
+                    let (copied_between_writes, held) =
+                        between_writes(&writer, || checkpoint(&conn));
                     counters.paused(held);
-                }
-                if let Ok((log_pages, _)) = round {
-                    counters.round(log_pages);
+                    round = copied_between_writes;
                 }
                 pause = match round.map(|(log_pages, _)| log_pages) {
-                    Ok(log_pages) if log_pages != last_log_pages => {
-                        last_log_pages = log_pages;
-                        WHILE_WRITING
+                    Ok(log_pages) => {
+                        counters.round(log_pages);
+                        if log_pages == last_log_pages {
+                            WHILE_IDLE
+                        } else {
+                            last_log_pages = log_pages;
+                            WHILE_WRITING
+                        }
                     }
-                    Ok(_) => WHILE_IDLE,
                     Err(err) => {
                         tracing::debug!(error = %err, "a WAL checkpoint did not run");
                         WHILE_IDLE
