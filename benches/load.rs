@@ -418,6 +418,7 @@ async fn groups_scenario(database: &str) {
             connection_id: None,
             actor: "bench",
             request_summary: None,
+            token_id: None,
         };
         let registry = scim_gateway::scim::schema::Registry::load().unwrap();
         let ctx = scim_gateway::tenant::audit::WriteContext {

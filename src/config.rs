@@ -103,7 +103,7 @@ pub struct Settings {
     pub public_url: String,
     pub limits: Limits,
     pub sso: SsoSettings,
-    /// How long a looked-up token may be reused for reads (zero: never); see `GrantCache`.
+    /// How long a looked-up token may be reused (zero: never); see `GrantCache`.
     pub token_cache_ttl: Duration,
     /// Webhook endpoints may be plain `http://` or name loopback and private addresses (tests
     /// and local development only: otherwise a tenant could aim the gateway at internal hosts).

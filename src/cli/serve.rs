@@ -69,8 +69,9 @@ pub struct ServeArgs {
     /// Seconds a pagination cursor stays valid.
     #[arg(long, env = "SCIM_GATEWAY_CURSOR_TIMEOUT_SECS", default_value_t = Limits::default().cursor_timeout_secs)]
     pub cursor_timeout_secs: i64,
-    /// Milliseconds a looked-up SCIM token may be reused for reads (0: look it up every time).
-    /// Writes always look it up; a revoked token can read this much longer, never write.
+    /// Milliseconds a looked-up SCIM token may be reused (0: look it up every time). Every write
+    /// checks its token inside its transaction; a revoked token can read this much longer, never
+    /// write.
     #[arg(long, env = "SCIM_GATEWAY_TOKEN_CACHE_MS", default_value_t = 1000)]
     pub token_cache_ms: u64,
     /// Lifetime of an SSO session in seconds.

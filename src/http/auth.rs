@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use axum::extract::{OriginalUri, RawPathParams, Request, State};
-use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::error::{ApiError, rate_limited_response, scim_error_response};
+use super::error::{
+    ApiError, TOKEN_REQUIRED, TokenRefused, rate_limited_response, scim_error_response,
+};
 use super::extract::bearer_token;
 use crate::clock::now_micros;
 use crate::scim::ScimError;
@@ -19,7 +20,10 @@ use crate::tenant::{Caller, tokens};
 #[derive(Debug, Clone)]
 pub struct ConnectionKind(pub String);
 
-/// Requires a live token of the tenant in the URL and puts the `Caller` into the request.
+/// Requires a live token of the tenant in the URL and puts the `Caller` into the request. A
+/// grant looked up less than `--token-cache-ms` ago is reused, by writes too: every write checks
+/// its token again inside its own transaction (`WriteContext::begin`), and a write that finds it
+/// dead is answered here as any refusal is, the grant forgotten so that reads stop reusing it.
 pub async fn require_token(
     State(state): State<AppState>,
     params: RawPathParams,
@@ -34,44 +38,45 @@ pub async fn require_token(
         .unwrap_or_default();
     let presented = bearer_token(request.headers());
     let now = now_micros();
-    // Reads may reuse a grant looked up a moment ago; writes see the token and policy as of now.
-    let reads = request.method() == Method::GET
-        || request.method() == Method::HEAD
-        || (request.method() == Method::POST && uri.path().ends_with("/.search"));
     let grant = match &presented {
-        Some(token) => tokens::authenticate(&state.store, token, now, &state.grants, reads).await?,
+        Some(token) => tokens::authenticate(&state.store, token, now, &state.grants).await?,
         None => None,
     };
-    let summary = format!("{} {}", request.method(), uri.path());
-    match grant.filter(|g| g.tenant.slug == slug) {
-        Some(grant) => {
-            if let Err(limited) = state
-                .rate_limits
-                .check(&grant.token_id, grant.tenant.rate_limit)
-            {
-                return Ok(rate_limited_response(limited));
-            }
-            request.extensions_mut().insert(Caller {
-                tenant: Arc::clone(&grant.tenant),
-                connection_id: Some(grant.connection_id.clone()),
-                actor: "scim",
-                request_summary: Some(summary),
-            });
-            let mut response = next.run(request).await;
-            // For the metrics layer outside, which counts operations by connection kind.
-            response
-                .extensions_mut()
-                .insert(ConnectionKind(grant.connection_kind.clone()));
-            Ok(response)
-        }
-        None => {
-            tokens::record_auth_failure(&state.store, slug, presented.is_some(), summary, now)
-                .await;
-            Ok(scim_error_response(&ScimError::new(
-                401,
-                None,
-                "a valid bearer token for this tenant is required",
-            )))
-        }
+    let method = request.method().clone();
+    let summary = || format!("{method} {}", uri.path());
+    let Some(grant) = grant.filter(|g| g.tenant.slug == slug) else {
+        tokens::record_auth_failure(&state.store, slug, presented.is_some(), summary(), now).await;
+        return Ok(token_required());
+    };
+    if let Err(limited) = state
+        .rate_limits
+        .check(&grant.token_id, grant.tenant.rate_limit)
+    {
+        return Ok(rate_limited_response(limited));
     }
+    request.extensions_mut().insert(Caller {
+        tenant: Arc::clone(&grant.tenant),
+        connection_id: Some(grant.connection_id.clone()),
+        actor: "scim",
+        request_summary: Some(summary()),
+        token_id: Some(grant.token_id.clone()),
+    });
+    let mut response = next.run(request).await;
+    if response.extensions().get::<TokenRefused>().is_some() {
+        if let Some(token) = &presented {
+            state.grants.forget_token(token);
+        }
+        tokens::record_auth_failure(&state.store, slug, true, summary(), now).await;
+        return Ok(response);
+    }
+    // For the metrics layer outside, which counts operations by connection kind.
+    response
+        .extensions_mut()
+        .insert(ConnectionKind(grant.connection_kind.clone()));
+    Ok(response)
+}
+
+/// The refusal of a request without a live token of the tenant: no hint which it lacked.
+fn token_required() -> Response {
+    scim_error_response(&ScimError::new(401, None, TOKEN_REQUIRED))
 }

@@ -61,6 +61,8 @@ pub fn to_scim_error(err: &TenantError) -> ScimError {
         TenantError::InvalidArgument(detail) => detail.clone(),
         TenantError::NotInvited { .. } => err.to_string(),
         TenantError::Unauthenticated => err.to_string(),
+        // The words of the middleware's own refusal: no hint that the token was good a moment ago.
+        TenantError::TokenNoLongerValid => TOKEN_REQUIRED.into(),
         TenantError::Forbidden(detail) => detail.clone(),
         TenantError::Store(retry) if retry.is_retryable() => {
             "the service is busy; the request was not applied, retry it shortly".into()
@@ -72,6 +74,14 @@ pub fn to_scim_error(err: &TenantError) -> ScimError {
     };
     ScimError::new(err.status(), err.scim_type(), detail)
 }
+
+/// What a request without a live SCIM token of the tenant is told.
+pub const TOKEN_REQUIRED: &str = "a valid bearer token for this tenant is required";
+
+/// Marks the answer to a write whose token was found dead inside its transaction, for the
+/// authentication middleware to forget the grant it reused and record the refusal.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenRefused;
 
 /// Seconds a client is asked to wait before retrying a 503 (`Retry-After`).
 pub const RETRY_AFTER_SECS: &str = "1";
@@ -181,6 +191,9 @@ impl IntoResponse for ApiError {
         response
             .extensions_mut()
             .insert(rejection_of_rule(&self.0, &scim));
+        if matches!(self.0, TenantError::TokenNoLongerValid) {
+            response.extensions_mut().insert(TokenRefused);
+        }
         response
     }
 }

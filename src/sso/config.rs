@@ -156,6 +156,7 @@ pub async fn set_config(
         connection_id: None,
         actor: "cli",
         request_summary: Some("sso set".into()),
+        token_id: None,
     };
     let mut event = audit::event(&caller, "sso.configure", now);
     event.target_type = Some("Tenant".into());

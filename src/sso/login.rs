@@ -182,6 +182,7 @@ impl Sso {
             connection_id: None,
             actor: "sso",
             request_summary: Some(format!("GET /sso/{slug}/callback")),
+            token_id: None,
         };
         let state = callback.state.as_deref().ok_or(SsoError::InvalidState)?;
         let bound = callback

@@ -32,15 +32,13 @@ macro_rules! tenant_columns {
 }
 
 fn tenant_from_row(row: &AnyRow<'_>) -> Result<TenantRecord, StoreError> {
-    let immutables: String = row.column("immutable_attributes")?;
     Ok(TenantRecord {
         id: row.column("id")?,
         slug: row.column("slug")?,
         display_name: row.column("display_name")?,
         seat_limit: row.column("seat_limit")?,
         seats_used: row.column("seats_used")?,
-        immutable_attributes: serde_json::from_str(&immutables)
-            .map_err(|e| StoreError::Corrupt(format!("tenants.immutable_attributes: {e}")))?,
+        immutable_attributes: immutables_of(row)?,
         rate_limit: rate_limit_of(
             row.column("rate_limit_per_sec")?,
             row.column("rate_limit_burst")?,
@@ -49,6 +47,13 @@ fn tenant_from_row(row: &AnyRow<'_>) -> Result<TenantRecord, StoreError> {
         created_at: row.column("created_at")?,
         updated_at: row.column("updated_at")?,
     })
+}
+
+/// A tenant's locked attributes from its `immutable_attributes` column (a JSON array).
+fn immutables_of(row: &AnyRow<'_>) -> Result<Vec<String>, StoreError> {
+    let immutables: String = row.column("immutable_attributes")?;
+    serde_json::from_str(&immutables)
+        .map_err(|e| StoreError::Corrupt(format!("tenants.immutable_attributes: {e}")))
 }
 
 /// A tenant's rate limit from its two columns (both set, or both NULL).
@@ -255,6 +260,46 @@ impl Tx {
             self.take_back_seat_quotas(&tenant.id).await?;
         }
         Ok(())
+    }
+
+    /// Whether the SCIM token is live (neither revoked nor expired at `now`) as this transaction
+    /// sees it. On SQLite the writes and a revocation take turns, so no write commits after a
+    /// revocation did; PostgreSQL reads what was committed when the statement ran (no row lock:
+    /// every write of a token share-locking its one row would pile up multixacts).
+    pub async fn token_is_live(
+        &mut self,
+        token_id: &TokenId,
+        now: Micros,
+    ) -> Result<bool, StoreError> {
+        let query = SqlFragment::statement(
+            "SELECT id FROM scim_tokens WHERE id = $1 AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > $2)",
+            params![token_id, now],
+        );
+        Ok(!self
+            .fetch_all(query, |row| row.column::<String>("id"))
+            .await?
+            .is_empty())
+    }
+
+    /// The tenant's locked attributes, its settings locked against change until this
+    /// transaction ends (as `seat_limit` does): a write checks the policy in force when it
+    /// commits, not the one its (possibly reused) grant carried.
+    pub async fn locked_attributes(
+        &mut self,
+        tenant_id: &TenantId,
+    ) -> Result<Vec<String>, StoreError> {
+        let sql = format!(
+            "SELECT immutable_attributes FROM tenants WHERE id = $1{}",
+            self.dialect().settings_lock()
+        );
+        self.fetch_all(
+            SqlFragment::statement(sql, params![tenant_id]),
+            immutables_of,
+        )
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt(format!("tenant {tenant_id} is missing")))
     }
 
     pub async fn tenant_by_slug(&mut self, slug: &str) -> Result<Option<TenantRecord>, StoreError> {

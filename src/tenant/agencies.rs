@@ -257,6 +257,7 @@ fn agency_caller(tenant: TenantRecord) -> Caller {
         connection_id: None,
         actor: "cli",
         request_summary: None,
+        token_id: None,
     }
 }
 

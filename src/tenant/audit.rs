@@ -3,7 +3,7 @@
 use std::future::Future;
 
 use crate::scim::schema::ResourceSchemas;
-use crate::store::{AuditRecord, Micros, Store, SyncCount};
+use crate::store::{AuditRecord, Micros, Store, SyncCount, Tx};
 
 use super::invitations::InvitationPolicy;
 use super::{Caller, TenantError};
@@ -22,6 +22,33 @@ pub struct WriteContext<'a> {
 }
 
 impl WriteContext<'_> {
+    /// Begins the write's transaction (see `Store::begin`), refusing it if the caller's SCIM
+    /// token is no longer live.
+    pub async fn begin(&self) -> Result<Tx, TenantError> {
+        let tx = self.store.begin().await?;
+        self.token_checked(tx).await
+    }
+
+    /// `begin` for a write whose every refusal comes before its first write (see
+    /// `Store::begin_refusing_first`).
+    pub async fn begin_refusing_first(&self) -> Result<Tx, TenantError> {
+        let tx = self.store.begin_refusing_first().await?;
+        self.token_checked(tx).await
+    }
+
+    /// The caller's token is checked inside the transaction, on the connection the write holds,
+    /// rather than looked up afresh before it: the grant may be reused (`GrantCache`), and the
+    /// check is a read of one row the writer has in its cache, where a lookup on a read
+    /// connection fetched every page again after each commit (issue #21).
+    async fn token_checked(&self, mut tx: Tx) -> Result<Tx, TenantError> {
+        if let Some(token_id) = &self.caller.token_id
+            && !tx.token_is_live(token_id, self.now).await?
+        {
+            return Err(TenantError::TokenNoLongerValid);
+        }
+        Ok(tx)
+    }
+
     /// Runs `write`; a rejection is recorded in the audit trail as `action` on `target_id` (in a
     /// transaction of its own: the rejected write's was rolled back).
     pub async fn audited<T>(

@@ -25,6 +25,13 @@ pub struct OpOutcome {
     pub error: Option<TenantError>,
 }
 
+impl OpOutcome {
+    /// The operation found the request's token revoked or expired (inside its transaction).
+    pub fn refused_the_token(&self) -> bool {
+        matches!(self.error, Some(TenantError::TokenNoLongerValid))
+    }
+}
+
 enum Target {
     Users(Option<UserId>),
     Groups(Option<GroupId>),
@@ -55,7 +62,9 @@ pub struct BulkScope<'a> {
     pub invitations: &'a InvitationPolicy,
 }
 
-/// Runs the operations; `clock` gives each its own time.
+/// Runs the operations; `clock` gives each its own time. An operation that finds the request's
+/// token revoked or expired ends the request there, as `failOnErrors` does: every later one
+/// would be refused alike.
 pub async fn run_bulk(
     scope: &BulkScope<'_>,
     request: BulkRequest,
@@ -109,8 +118,12 @@ pub async fn run_bulk(
             if outcome.error.is_some() {
                 errors += 1;
             }
+            let token_dead = outcome.refused_the_token();
             if let Some(slot) = outcomes.get_mut(index) {
                 *slot = Some(outcome);
+            }
+            if token_dead {
+                break 'rounds;
             }
         }
         if !progressed {

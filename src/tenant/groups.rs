@@ -208,7 +208,7 @@ pub async fn create_group(ctx: &WriteContext<'_>, body: &Value) -> Result<Group,
             created_by_connection: ctx.caller.connection_id.clone(),
             modified_by_connection: ctx.caller.connection_id.clone(),
         };
-        let mut tx = ctx.store.begin().await?;
+        let mut tx = ctx.begin().await?;
         tx.insert_group(&group)
             .await
             .map_err(|e| map_conflict(e, &display_name))?;
@@ -448,7 +448,7 @@ pub async fn replace_group(
             member_ids: ids,
             ignored,
         } = read_group(ctx.schemas, body)?;
-        let mut tx = ctx.store.begin().await?;
+        let mut tx = ctx.begin().await?;
         let old = lock_group(&mut tx, ctx.caller, id, if_match).await?;
         let mut outcome = MembershipOutcome {
             skipped: ignored,
@@ -493,7 +493,7 @@ pub async fn patch_group(
     ctx.audited("group.patch", Some(id.as_str()), async {
         let request = parse_patch_request(body, MAX_PATCH_OPERATIONS)?;
         let split = split_group_patch(request, limits, ctx.schemas.limits)?;
-        let mut tx = ctx.store.begin().await?;
+        let mut tx = ctx.begin().await?;
         let old = lock_group(&mut tx, ctx.caller, id, if_match).await?;
         let mut tolerances: Vec<String> = split
             .attributes
@@ -559,7 +559,7 @@ pub async fn delete_group(
     if_match: Option<&str>,
 ) -> Result<(), TenantError> {
     ctx.audited("group.delete", Some(id.as_str()), async {
-        let mut tx = ctx.store.begin().await?;
+        let mut tx = ctx.begin().await?;
         let old = lock_group(&mut tx, ctx.caller, id, if_match).await?;
         tx.delete_group(&ctx.caller.tenant.id, id).await?;
         let mut event = group_event(ctx.caller, "group.delete", &old, ctx.now);

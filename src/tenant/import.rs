@@ -357,5 +357,6 @@ async fn import_caller(
         connection_id,
         actor: request.actor,
         request_summary: None,
+        token_id: None,
     })
 }

@@ -39,7 +39,7 @@ pub mod users;
 use std::sync::Arc;
 
 use crate::scim::{ScimError, ScimType};
-use crate::store::{ConnectionId, StoreError, TenantRecord};
+use crate::store::{ConnectionId, StoreError, TenantRecord, TokenId};
 
 /// Attributes locked once set unless a tenant's policy says otherwise (SPEC §4).
 pub const DEFAULT_IMMUTABLE_ATTRIBUTES: [&str; 2] = ["userName", "userType"];
@@ -77,6 +77,10 @@ pub enum TenantError {
     /// No credential, or one that is not (or no longer) valid.
     #[error("a valid operator token or admin session is required")]
     Unauthenticated,
+    /// The SCIM token a write came with was revoked or expired after its grant was looked up
+    /// (found in the write's own transaction).
+    #[error("the request's SCIM token is no longer valid")]
+    TokenNoLongerValid,
     /// A valid credential without the permission, or for another tenant.
     #[error("{0}")]
     Forbidden(String),
@@ -107,7 +111,7 @@ impl TenantError {
             | TenantError::ConnectionExists(_)
             | TenantError::NotInvited { .. } => 409,
             TenantError::SeatLimitReached { .. } | TenantError::Forbidden(_) => 403,
-            TenantError::Unauthenticated => 401,
+            TenantError::Unauthenticated | TenantError::TokenNoLongerValid => 401,
             TenantError::PreconditionFailed { .. } => 412,
             TenantError::Locked { .. } | TenantError::InvalidArgument(_) => 400,
             TenantError::Store(err) => store_error_status(err),
@@ -131,9 +135,14 @@ impl TenantError {
         }
     }
 
-    /// Whether the client caused it (and it belongs in the audit trail as a rejection).
+    /// Whether the client caused it (and it belongs in the audit trail as a rejection). A token
+    /// found dead inside a write is not: the authentication middleware records it as a refused
+    /// authentication, as it does a token it refuses itself.
     pub fn is_rejection(&self) -> bool {
-        !matches!(self, TenantError::Store(_))
+        !matches!(
+            self,
+            TenantError::Store(_) | TenantError::TokenNoLongerValid
+        )
     }
 }
 
@@ -174,6 +183,10 @@ pub struct Caller {
     pub actor: &'static str,
     /// e.g. `POST /Users`, kept with audit events.
     pub request_summary: Option<String>,
+    /// The SCIM token the request came with, if any. Its grant may come from `GrantCache`, so
+    /// every write checks inside its own transaction that the token is still live
+    /// (`WriteContext::begin`): a revoked or expired token never writes.
+    pub token_id: Option<TokenId>,
 }
 
 #[cfg(test)]

@@ -98,6 +98,7 @@ impl AdminActor {
             connection_id: None,
             actor: "admin",
             request_summary: Some(request_summary),
+            token_id: None,
         }
     }
 }

@@ -337,6 +337,7 @@ fn cli_caller(tenant: crate::store::TenantRecord) -> Caller {
         connection_id: None,
         actor: "cli",
         request_summary: None,
+        token_id: None,
     }
 }
 

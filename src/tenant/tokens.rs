@@ -195,6 +195,7 @@ async fn issue(
         connection_id: Some(connection.id),
         actor: "cli",
         request_summary: None,
+        token_id: None,
     };
     let mut event = audit::event(
         &caller,
@@ -245,6 +246,7 @@ pub async fn revoke_token_by(
         connection_id: None,
         actor: "cli",
         request_summary: None,
+        token_id: None,
     };
     let mut event = audit::event(&caller, "token.revoke", now);
     event.actor = actor.to_string();
@@ -255,10 +257,11 @@ pub async fn revoke_token_by(
     Ok(revoked)
 }
 
-/// Live tokens recently looked up, so that a burst of reads (an IdP's lookups before a sync)
-/// costs one token query per token and second rather than one per request. Only reads use it:
-/// writes always look the token up (and with it the tenant's current policy), so a revoked token
-/// can read for at most `ttl` longer and never write (issue #2 allows a few seconds).
+/// Live tokens recently looked up, so that a burst of requests (an IdP's lookups before a sync,
+/// the creates of its first sync) costs one token query per token and second rather than one per
+/// request. A revoked token can read for at most `ttl` longer (issue #2 allows a few seconds) and
+/// never write: every write checks its token in its own transaction (`WriteContext::begin`),
+/// and the policy it enforces is read there too (`Tx::locked_attributes`, `seat_limit`).
 pub struct GrantCache {
     ttl: Duration,
     entries: Mutex<HashMap<String, (Arc<TokenGrant>, Instant)>>,
@@ -286,7 +289,12 @@ impl GrantCache {
             .map(|(grant, _)| grant.clone())
     }
 
-    /// A fresh lookup found the token dead: no read may reuse it any more.
+    /// A write found the presented token dead: no request may reuse its grant any more.
+    pub fn forget_token(&self, presented: &str) {
+        self.forget(&hash_token(presented));
+    }
+
+    /// A fresh lookup found the token dead: no request may reuse it any more.
     fn forget(&self, hash: &str) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.remove(hash);
@@ -307,20 +315,19 @@ impl GrantCache {
 }
 
 /// Resolves a presented bearer token. `None` for anything that is not a live token, whatever the
-/// reason, so that a 401 gives no hint. A fresh lookup is remembered in `cache`; a remembered
-/// grant is used only when `reuse` (reads: see `GrantCache`).
+/// reason, so that a 401 gives no hint. A grant remembered in `cache` is reused (see
+/// `GrantCache`); a fresh lookup is remembered there.
 pub async fn authenticate(
     store: &Store,
     presented: &str,
     now: Micros,
     cache: &GrantCache,
-    reuse: bool,
 ) -> Result<Option<Arc<TokenGrant>>, TenantError> {
     if !presented.starts_with(TOKEN_MARKER) || presented.len() > 128 {
         return Ok(None);
     }
     let hash = hash_token(presented);
-    if reuse && let Some(grant) = cache.get(&hash) {
+    if let Some(grant) = cache.get(&hash) {
         return Ok(Some(grant));
     }
     let mut grant = store.token_grant(&hash, now).await?;

@@ -203,7 +203,7 @@ pub async fn create_user(ctx: &WriteContext<'_>, body: &Value) -> Result<User, T
         // Rendered before the write begins: the database's one writer waits for nothing else.
         let mut records = new_user_records(ctx, &user, &tolerances);
         let tenant_id = &ctx.caller.tenant.id;
-        let mut tx = ctx.store.begin_refusing_first().await?;
+        let mut tx = ctx.begin_refusing_first().await?;
         records.audit.reason = unknown_roles_warning(&mut tx, tenant_id, &user.doc).await?;
         let seat = tx.seat_in_advance(tenant_id).await?;
         if let Some(SeatReservation::Refused { limit }) = seat {
@@ -374,7 +374,7 @@ pub async fn replace_user(
     ctx.audited("user.replace", Some(id.as_str()), async {
         let mut parsed = parse_resource(ctx.schemas, body)?;
         let active = take_active_and_check(&mut parsed)?;
-        let mut tx = ctx.store.begin_refusing_first().await?;
+        let mut tx = ctx.begin_refusing_first().await?;
         let old = lock_user(&mut tx, ctx.caller, id, if_match).await?;
         let change = Change {
             doc: parsed.doc,
@@ -408,7 +408,7 @@ pub async fn patch_user(
 ) -> Result<UpdatedUser, TenantError> {
     ctx.audited("user.patch", Some(id.as_str()), async {
         let request = parse_patch_request(body, MAX_PATCH_OPERATIONS)?;
-        let mut tx = ctx.store.begin_refusing_first().await?;
+        let mut tx = ctx.begin_refusing_first().await?;
         let old = lock_user(&mut tx, ctx.caller, id, if_match).await?;
         // The engine sees `active` as the client does; the status column carries it in storage.
         let mut working = old.doc.clone();
@@ -461,8 +461,9 @@ pub(super) struct Change {
     pub kind: ChangeKind,
 }
 
-/// Checks the locked attributes, moves the status, and writes the new version with its audit
-/// event in `tx`; an unchanged user keeps its version (and `meta.lastModified`).
+/// Checks the locked attributes (the policy as it stands in `tx`), moves the status, and writes
+/// the new version with its audit event in `tx`; an unchanged user keeps its version (and
+/// `meta.lastModified`).
 pub(super) async fn write_change(
     tx: &mut Tx,
     ctx: &WriteContext<'_>,
@@ -481,14 +482,9 @@ pub(super) async fn write_change(
         ChangeKind::Replace => Omitted::Keep,
         ChangeKind::Patch => Omitted::IsChange,
     };
-    immutables::enforce(
-        schemas,
-        &caller.tenant.immutable_attributes,
-        &old.doc,
-        &mut doc,
-        omitted,
-    )
-    .map_err(|attribute| TenantError::Locked { attribute })?;
+    let locked = tx.locked_attributes(&caller.tenant.id).await?;
+    immutables::enforce(schemas, &locked, &old.doc, &mut doc, omitted)
+        .map_err(|attribute| TenantError::Locked { attribute })?;
     let old_status = old.status;
     let (status, idp_active) = status::after_provider_update(&old, change.active);
     let mut changed = changed_attributes(&old.doc, &doc);
@@ -619,7 +615,7 @@ pub async fn delete_user(
     if_match: Option<&str>,
 ) -> Result<(), TenantError> {
     ctx.audited("user.delete", Some(id.as_str()), async {
-        let mut tx = ctx.store.begin_refusing_first().await?;
+        let mut tx = ctx.begin_refusing_first().await?;
         let old = lock_user(&mut tx, ctx.caller, id, if_match).await?;
         tx.tombstone_user(
             &ctx.caller.tenant.id,

@@ -2,7 +2,7 @@
 //! the same 401.
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use scim_gateway::clock::now_micros;
 use scim_gateway::store::UserId;
@@ -10,7 +10,9 @@ use scim_gateway::tenant::{TenantSlug, tenants, tokens};
 
 use std::time::Duration;
 
-use crate::helpers::{assert_scim_error, spawn_app, spawn_app_configured, user};
+use crate::helpers::{
+    assert_scim_error, set_locked_attributes, spawn_app, spawn_app_configured, user,
+};
 
 #[tokio::test]
 async fn missing_wrong_revoked_and_expired_tokens_get_the_same_401() {
@@ -209,4 +211,105 @@ async fn a_revoked_token_never_writes_again_and_reads_only_within_the_cache_time
         .unwrap();
     assert_eq!(write.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(app.tenant_seats_used().await, 0, "no write got through");
+}
+
+#[tokio::test]
+async fn a_write_refused_inside_its_transaction_is_recorded_as_a_refused_authentication() {
+    let app = spawn_app_configured(None, |s| s.token_cache_ttl = Duration::from_secs(600)).await;
+    let created = app.create_user("kept").await;
+    let id = created["id"].as_str().unwrap();
+    let tenant = app.store.tenant_by_slug("acme").await.unwrap().unwrap();
+    let listed = app.store.list_tokens(&tenant.id).await.unwrap();
+    tokens::revoke_token(&app.store, "acme", &listed[0].prefix, now_micros())
+        .await
+        .unwrap();
+    // The create above left the grant in the cache: only the write's own check refuses it.
+    let patched = app
+        .patch_ops(
+            &format!("/Users/{id}"),
+            json!([{"op": "replace", "path": "displayName", "value": "Changed"}]),
+        )
+        .await;
+    let refused = assert_scim_error(patched, 401, None).await;
+    assert_eq!(
+        refused["detail"], "a valid bearer token for this tenant is required",
+        "the words of any refused token"
+    );
+    let audit = app.audit().await;
+    let failures: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == "auth.failure")
+        .collect();
+    assert_eq!(failures.len(), 1, "{audit:?}");
+    assert_eq!(failures[0].http_status, 401);
+    assert!(
+        !audit.iter().any(|e| e.action == "user.patch"),
+        "neither applied nor counted as the connection's rejection: {audit:?}"
+    );
+    let stored = app
+        .store
+        .user_by_id(&tenant.id, &UserId::new(id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.doc["displayName"], "Babs Jensen");
+}
+
+#[tokio::test]
+async fn a_bulk_request_ends_at_the_operation_that_finds_its_token_dead() {
+    let app = spawn_app_configured(None, |s| s.token_cache_ttl = Duration::from_secs(600)).await;
+    // The read leaves the grant in the cache; the revocation comes after it.
+    assert_eq!(app.get("/Users").await.status(), StatusCode::OK);
+    let tenant = app.store.tenant_by_slug("acme").await.unwrap().unwrap();
+    let listed = app.store.list_tokens(&tenant.id).await.unwrap();
+    tokens::revoke_token(&app.store, "acme", &listed[0].prefix, now_micros())
+        .await
+        .unwrap();
+    let response = app
+        .post(
+            "/Bulk",
+            &json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                "Operations": [
+                    {"method": "POST", "path": "/Users", "bulkId": "a", "data": user("bulk-a")},
+                    {"method": "POST", "path": "/Users", "bulkId": "b", "data": user("bulk-b")},
+                ],
+            }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let operations = body["Operations"].as_array().unwrap();
+    assert_eq!(operations.len(), 1, "nothing ran after the refusal: {body}");
+    assert_eq!(operations[0]["status"], "401");
+    assert_eq!(app.tenant_seats_used().await, 0, "no write got through");
+    let failures = app
+        .audit()
+        .await
+        .into_iter()
+        .filter(|e| e.action == "auth.failure")
+        .count();
+    assert_eq!(failures, 1);
+    // The grant was forgotten: reads are refused at once too.
+    assert_scim_error(app.get("/Users").await, 401, None).await;
+}
+
+#[tokio::test]
+async fn a_reused_grant_writes_under_the_locked_attributes_in_force() {
+    // The grant looked up by the first request carries the tenant as it was then.
+    let app = spawn_app_configured(None, |s| s.token_cache_ttl = Duration::from_secs(600)).await;
+    let created = app.create_user("locked-later").await;
+    let id = created["id"].as_str().unwrap();
+    set_locked_attributes(&app, &["userName", "userType", "name.familyName"]).await;
+    let patched = app
+        .patch_ops(
+            &format!("/Users/{id}"),
+            json!([{"op": "replace", "path": "name.familyName", "value": "Other"}]),
+        )
+        .await;
+    assert_scim_error(patched, 400, Some("mutability")).await;
+    let mut replaced = user("locked-later");
+    replaced["name"]["familyName"] = json!("Other");
+    let put = app.put(&format!("/Users/{id}"), &replaced).await;
+    assert_scim_error(put, 400, Some("mutability")).await;
 }

@@ -2,21 +2,22 @@
 //! BulkResponse (200, whatever the operations' outcomes).
 
 use axum::extract::{Extension, State};
+use axum::response::{IntoResponse, Response};
 
 use crate::clock::now_micros;
-use crate::http::error::{ApiError, to_scim_error};
+use crate::http::error::{ApiError, TokenRefused, to_scim_error};
 use crate::http::extract::BulkJson;
 use crate::http::response::ScimResponse;
 use crate::scim::bulk::{BulkResult, bulk_response, parse_bulk_request};
 use crate::state::AppState;
 use crate::tenant::Caller;
-use crate::tenant::bulk::{BulkScope, run_bulk};
+use crate::tenant::bulk::{BulkScope, OpOutcome, run_bulk};
 
 pub async fn bulk(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     BulkJson(body): BulkJson,
-) -> Result<ScimResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let limits = &state.settings.limits;
     let request = parse_bulk_request(&body, limits.bulk_max_operations)?;
     let base = state.settings.scim_base_url(&caller.tenant.slug);
@@ -28,6 +29,7 @@ pub async fn bulk(
         invitations: &state.settings.invitations,
     };
     let outcomes = run_bulk(&scope, request, limits.filter, now_micros).await;
+    let token_refused = outcomes.iter().any(OpOutcome::refused_the_token);
     let results: Vec<BulkResult> = outcomes
         .into_iter()
         .map(|o| {
@@ -42,5 +44,11 @@ pub async fn bulk(
             }
         })
         .collect();
-    Ok(ScimResponse::ok(bulk_response(&results)))
+    let mut response = ScimResponse::ok(bulk_response(&results)).into_response();
+    if token_refused {
+        // What ran before stays answered; the middleware forgets the grant and records the
+        // refusal, as for any other write that finds its token dead.
+        response.extensions_mut().insert(TokenRefused);
+    }
+    Ok(response)
 }

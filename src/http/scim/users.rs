@@ -310,6 +310,7 @@ pub async fn me(
         connection_id: None,
         actor: "sso",
         request_summary: Some("GET /Me".into()),
+        token_id: None,
     };
     let location = format!(
         "{}/Users/{}",
