@@ -25,13 +25,16 @@
 //! That made the wait grow with the log (2–6 ms at 2,000 pages, instrumented, issue #21) and
 //! forced a small log, so the wait came often. Flushed beforehand, with the writes going on,
 //! the round between writes syncs only what came in the last moments, whatever the log's size.
+//! It syncs through SQLite's own file handles (`sync_files` says why no other way is safe).
 
-use std::path::{Path, PathBuf};
+use std::ffi::c_int;
+use std::path::Path;
+use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, ffi};
 use tokio::sync::Mutex;
 
 use super::sqlite_writer::{WriteState, between_writes};
@@ -101,7 +104,6 @@ pub(super) fn start(
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(StoreError::Sqlite)?;
-    let files = [path.to_path_buf(), wal_path(path)];
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
         .spawn(move || {
@@ -115,7 +117,7 @@ pub(super) fn start(
                     && log_pages - copied <= LEFT_BEHIND_PAGES
                     && let Some(writer) = writer.upgrade()
                 {
-                    sync_files(&files);
+                    sync_files(&conn);
                     let (copied_between_writes, held) =
                         between_writes(&writer, || checkpoint(&conn));
                     counters.paused(held);
@@ -142,19 +144,52 @@ pub(super) fn start(
     Ok(())
 }
 
-/// The write-ahead log of the database file at `path`.
-fn wal_path(path: &Path) -> PathBuf {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    wal.into()
+/// Flushes the pages written to the database file and the log to the disk, through `conn`'s own
+/// file handles (a failure is left for SQLite's own sync to report).
+///
+/// Never through a file this process opens and closes itself: closing any descriptor of the
+/// database file drops every POSIX lock the process holds on it, SQLite's included. Another
+/// program that closed the database afterwards (a `sqlite3` shell or script run beside `serve`)
+/// then found itself alone, checkpointed and deleted the log the server was writing to: its
+/// commits since went to a deleted file (found in session 19, issue #21; SQLite's "How To
+/// Corrupt An SQLite Database File", §2.2).
+fn sync_files(conn: &Connection) {
+    for (file, which) in [
+        (ffi::SQLITE_FCNTL_FILE_POINTER, "database"),
+        (ffi::SQLITE_FCNTL_JOURNAL_POINTER, "log"),
+    ] {
+        let rc = sqlite_file_sync(conn, file);
+        if rc != ffi::SQLITE_OK {
+            tracing::debug!(code = rc, file = which, "could not sync");
+        }
+    }
 }
 
-/// Flushes the pages written to the database file and the log to the disk (a failure is left for
-/// SQLite's own sync to report).
-fn sync_files(files: &[PathBuf]) {
-    for file in files {
-        if let Err(err) = std::fs::File::open(file).and_then(|file| file.sync_data()) {
-            tracing::debug!(error = %err, file = %file.display(), "could not sync");
+/// Syncs the file `file_pointer` (`SQLITE_FCNTL_FILE_POINTER` or `…_JOURNAL_POINTER`) names of
+/// `conn`'s main database with SQLite's own `xSync`; SQLite's result code.
+fn sqlite_file_sync(conn: &Connection, file_pointer: c_int) -> c_int {
+    let mut file: *mut ffi::sqlite3_file = ptr::null_mut();
+    // SAFETY: `conn` is open and used by this thread alone; the file control writes one pointer
+    // into `file` (SQLite's `sqlite3_file` for the database or its log, owned by `conn`).
+    let rc = unsafe {
+        ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            file_pointer,
+            (&raw mut file).cast(),
+        )
+    };
+    if rc != ffi::SQLITE_OK || file.is_null() {
+        return rc;
+    }
+    // SAFETY: `file` points at a `sqlite3_file` that lives as long as `conn`; its methods are
+    // null until the file is opened (the log before the first read), and no statement of `conn`
+    // runs meanwhile, so nothing else uses the file while it syncs.
+    unsafe {
+        let methods = (*file).pMethods;
+        match methods.as_ref().and_then(|methods| methods.xSync) {
+            Some(sync) => sync(file, ffi::SQLITE_SYNC_NORMAL),
+            None => ffi::SQLITE_OK,
         }
     }
 }
@@ -173,6 +208,14 @@ mod tests {
     use super::super::sqlite_writer::{Refusals, SqliteWriter};
     use super::super::temp_database::TempDatabase;
     use super::*;
+    use std::path::PathBuf;
+
+    /// The write-ahead log of the database file at `path`.
+    fn wal_path(path: &Path) -> PathBuf {
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        wal.into()
+    }
 
     /// A database with a table `t` and its writer (which starts the checkpointer).
     fn writer_of(database: &TempDatabase) -> SqliteWriter {

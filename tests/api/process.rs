@@ -498,3 +498,94 @@ async fn sigterm_answers_every_accepted_request_refuses_new_ones_and_exits_zero(
         1600
     );
 }
+
+/// A Python program that opens the SQLite file named by its argument, reads, and closes it.
+const READ_AND_CLOSE: &str = "import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute('SELECT count(*) FROM users').fetchall()
+db.close()
+";
+
+/// The number of times the server's writes waited for its SQLite log to start over, from
+/// `/metrics`.
+async fn log_start_overs(client: &Client, root: &str) -> u64 {
+    let text = client
+        .get(format!("{root}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix("scim_gateway_sqlite_wal_pauses_total{engine=\"sqlite\"} ")
+        })
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Another program reading the SQLite file while `serve` runs (an operator's `sqlite3` shell or
+/// script; the write benchmark's own Python) leaves the server's write-ahead log alone. The
+/// server's checkpoint thread once synced the files through descriptors of its own and closed
+/// them, which drops every POSIX lock the process holds on the database file: the reader's
+/// close then found itself the file's last user, checkpointed and deleted the log the server
+/// went on committing to, so whoever opened the file later (the server restarted) lost every
+/// write since (issue #21, session 19). SQLite only: the log is SQLite's.
+#[tokio::test]
+async fn a_program_reading_the_file_beside_the_server_leaves_its_log_alone() {
+    use std::os::unix::fs::MetadataExt;
+
+    let dir = std::env::temp_dir().join("scim-gateway-tests");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(format!("log_{}.db", uuid::Uuid::new_v4().simple()));
+    let database = format!("sqlite://{}", path.display());
+    let token = tenant_with_token(&database, "acme", None);
+    let mut gateway = Gateway::start(&database);
+    let base = gateway.base("acme");
+    let client = Client::new();
+    // Creates until the log has started over once: the checkpoint thread syncs the files first.
+    let mut created = 0_u64;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while log_start_overs(&client, &gateway.root).await == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the log never started over"
+        );
+        let mut batch = JoinSet::new();
+        for _ in 0..16 {
+            let (client, base, token) = (client.clone(), base.clone(), token.clone());
+            let name = format!("u{}", uuid::Uuid::new_v4().simple());
+            batch.spawn(async move { create(&client, &base, &token, &user(&name)).await.0 });
+        }
+        for status in batch.join_all().await {
+            assert_eq!(status, 201);
+            created += 1;
+        }
+    }
+    let log = dir.join(format!("{}-wal", path.file_name().expect("name").display()));
+    let before = std::fs::metadata(&log).expect("the server's log").ino();
+    let read = Command::new("python3")
+        .args(["-c", READ_AND_CLOSE])
+        .arg(&path)
+        .output()
+        .expect("run python3");
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let after = std::fs::metadata(&log).map(|m| m.ino());
+    assert_eq!(
+        after.ok(),
+        Some(before),
+        "the reader left the server's log in place"
+    );
+    // What the server acknowledges after the read is in the file for whoever opens it next.
+    let (status, _) = create(&client, &base, &token, &user("after-the-read")).await;
+    assert_eq!(status, 201);
+    gateway.kill();
+    let shown: Value =
+        serde_json::from_str(&cli(&database, &["--json", "tenant", "show", "acme"])).expect("json");
+    assert_eq!(shown["seatsUsed"], json!(created + 1));
+}
