@@ -11,7 +11,7 @@ use scim_gateway::tenant::{TenantSlug, tenants, tokens};
 use std::time::Duration;
 
 use crate::helpers::{
-    assert_scim_error, set_locked_attributes, spawn_app, spawn_app_configured, user,
+    TestApp, assert_scim_error, set_locked_attributes, spawn_app, spawn_app_configured, user,
 };
 
 #[tokio::test]
@@ -170,19 +170,24 @@ async fn writes_remember_the_connection_of_the_token() {
     assert!(entra.last_used_at.is_some(), "token use is recorded");
 }
 
+/// Revokes the token the test app's requests carry, as `token revoke` does.
+async fn revoke_the_apps_token(app: &TestApp) {
+    let tenant = app.tenant().await;
+    let listed = app.store.list_tokens(&tenant.id).await.unwrap();
+    tokens::revoke_token(&app.store, "acme", &listed[0].prefix, now_micros())
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_revoked_token_never_writes_again_and_reads_only_within_the_cache_time() {
     // A cache time far longer than the test: what is cached shows.
     let app = spawn_app_configured(None, |s| s.token_cache_ttl = Duration::from_secs(600)).await;
     assert_eq!(app.get("/Users").await.status(), StatusCode::OK);
-    let tenant = app.store.tenant_by_slug("acme").await.unwrap().unwrap();
-    let listed = app.store.list_tokens(&tenant.id).await.unwrap();
-    tokens::revoke_token(&app.store, "acme", &listed[0].prefix, now_micros())
-        .await
-        .unwrap();
-    // Writes look the token up every time: refused at once.
+    revoke_the_apps_token(&app).await;
+    // Writes check the token inside their transaction: refused at once.
     assert_scim_error(app.post("/Users", &user("after-revoke")).await, 401, None).await;
-    // A write's lookup also refreshes what reads reuse: the revocation now shows to reads too.
+    // A write's refusal also drops what reads reuse: the revocation now shows to reads too.
     assert_scim_error(app.get("/Users").await, 401, None).await;
 
     // Without a write in between, reads reuse the grant for the cache time.
@@ -218,11 +223,7 @@ async fn a_write_refused_inside_its_transaction_is_recorded_as_a_refused_authent
     let app = spawn_app_configured(None, |s| s.token_cache_ttl = Duration::from_secs(600)).await;
     let created = app.create_user("kept").await;
     let id = created["id"].as_str().unwrap();
-    let tenant = app.store.tenant_by_slug("acme").await.unwrap().unwrap();
-    let listed = app.store.list_tokens(&tenant.id).await.unwrap();
-    tokens::revoke_token(&app.store, "acme", &listed[0].prefix, now_micros())
-        .await
-        .unwrap();
+    revoke_the_apps_token(&app).await;
     // The create above left the grant in the cache: only the write's own check refuses it.
     let patched = app
         .patch_ops(
@@ -248,7 +249,7 @@ async fn a_write_refused_inside_its_transaction_is_recorded_as_a_refused_authent
     );
     let stored = app
         .store
-        .user_by_id(&tenant.id, &UserId::new(id))
+        .user_by_id(&app.tenant().await.id, &UserId::new(id))
         .await
         .unwrap()
         .unwrap();
@@ -260,11 +261,7 @@ async fn a_bulk_request_ends_at_the_operation_that_finds_its_token_dead() {
     let app = spawn_app_configured(None, |s| s.token_cache_ttl = Duration::from_secs(600)).await;
     // The read leaves the grant in the cache; the revocation comes after it.
     assert_eq!(app.get("/Users").await.status(), StatusCode::OK);
-    let tenant = app.store.tenant_by_slug("acme").await.unwrap().unwrap();
-    let listed = app.store.list_tokens(&tenant.id).await.unwrap();
-    tokens::revoke_token(&app.store, "acme", &listed[0].prefix, now_micros())
-        .await
-        .unwrap();
+    revoke_the_apps_token(&app).await;
     let response = app
         .post(
             "/Bulk",
