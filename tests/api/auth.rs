@@ -58,13 +58,7 @@ async fn missing_wrong_revoked_and_expired_tokens_get_the_same_401() {
         bodies.windows(2).all(|w| w[0] == w[1]),
         "no hint which failure it was"
     );
-    let failures = app
-        .audit()
-        .await
-        .into_iter()
-        .filter(|e| e.action == "auth.failure")
-        .count();
-    assert_eq!(failures, 5);
+    assert_eq!(refused_authentications(&app).await, 5);
     assert_eq!(
         app.get("/Users").await.status(),
         StatusCode::OK,
@@ -168,6 +162,15 @@ async fn writes_remember_the_connection_of_the_token() {
         Some(&entra.connection_id)
     );
     assert!(entra.last_used_at.is_some(), "token use is recorded");
+}
+
+/// The refused authentications in the tenant's audit trail.
+async fn refused_authentications(app: &TestApp) -> usize {
+    app.audit()
+        .await
+        .into_iter()
+        .filter(|e| e.action == "auth.failure")
+        .count()
 }
 
 /// Revokes the token the test app's requests carry, as `token revoke` does.
@@ -280,13 +283,7 @@ async fn a_bulk_request_ends_at_the_operation_that_finds_its_token_dead() {
     assert_eq!(operations.len(), 1, "nothing ran after the refusal: {body}");
     assert_eq!(operations[0]["status"], "401");
     assert_eq!(app.tenant_seats_used().await, 0, "no write got through");
-    let failures = app
-        .audit()
-        .await
-        .into_iter()
-        .filter(|e| e.action == "auth.failure")
-        .count();
-    assert_eq!(failures, 1);
+    assert_eq!(refused_authentications(&app).await, 1);
     // The grant was forgotten: reads are refused at once too.
     assert_scim_error(app.get("/Users").await, 401, None).await;
 }
