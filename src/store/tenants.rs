@@ -276,10 +276,10 @@ impl Tx {
              AND (expires_at IS NULL OR expires_at > $2)",
             params![token_id, now],
         );
-        Ok(!self
-            .fetch_all(query, |row| row.column::<String>("id"))
+        Ok(self
+            .fetch_optional(query, |row| row.column::<String>("id"))
             .await?
-            .is_empty())
+            .is_some())
     }
 
     /// The tenant's locked attributes, its settings locked against change until this
