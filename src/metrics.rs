@@ -14,7 +14,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::store::{LogState, PoolState, Store, StoreError};
+use crate::store::{LogState, PoolState, Store, StoreError, WriterLoad};
 use crate::tenant::admin_settings::CONNECTION_KINDS;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -87,8 +87,11 @@ pub struct Metrics {
     wal_pages: Family<EngineLabels, Gauge>,
     wal_pauses: Family<EngineLabels, Counter>,
     wal_pause_seconds: Family<EngineLabels, Counter<f64, AtomicU64>>,
-    /// One scrape at a time brings the log's counters up to the checkpoint thread's totals.
-    wal_report: Mutex<()>,
+    writer_busy_seconds: Family<EngineLabels, Counter<f64, AtomicU64>>,
+    commits: Family<EngineLabels, Counter>,
+    committed_writes: Family<EngineLabels, Counter>,
+    /// One scrape at a time brings SQLite's counters up to the store's totals.
+    sqlite_report: Mutex<()>,
     tenant_labels: bool,
 }
 
@@ -181,6 +184,24 @@ impl Metrics {
             "How long the writes waited for those pauses, all together (reads never wait)",
             wal_pause_seconds.clone(),
         );
+        let writer_busy_seconds = Family::<EngineLabels, Counter<f64, AtomicU64>>::default();
+        registry.register(
+            "sqlite_writer_busy_seconds",
+            "How long write requests held SQLite's one write connection, together (a rate near 1 means writes queue for it)",
+            writer_busy_seconds.clone(),
+        );
+        let commits = Family::<EngineLabels, Counter>::default();
+        registry.register(
+            "sqlite_commits",
+            "Transactions SQLite committed for write requests, each holding one or more of them",
+            commits.clone(),
+        );
+        let committed_writes = Family::<EngineLabels, Counter>::default();
+        registry.register(
+            "sqlite_committed_writes",
+            "Write requests those commits held (divided by the commits: requests per commit)",
+            committed_writes.clone(),
+        );
         Self {
             registry,
             requests,
@@ -197,7 +218,10 @@ impl Metrics {
             wal_pages,
             wal_pauses,
             wal_pause_seconds,
-            wal_report: Mutex::new(()),
+            writer_busy_seconds,
+            commits,
+            committed_writes,
+            sqlite_report: Mutex::new(()),
             tenant_labels,
         }
     }
@@ -306,6 +330,9 @@ impl Metrics {
         if let Some(log) = store.log_state() {
             self.report_log(log);
         }
+        if let Some(load) = store.writer_load() {
+            self.report_writer(load);
+        }
         let mut text = String::new();
         // Writing into a String cannot fail; a metric that could not be encoded is logged.
         if let Err(err) = encode(&mut text, &self.registry) {
@@ -317,20 +344,46 @@ impl Metrics {
     /// Brings the log's series up to the checkpoint thread's totals (counters only go up).
     fn report_log(&self, log: LogState) {
         let _one_scrape_at_a_time = self
-            .wal_report
+            .sqlite_report
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let sqlite = EngineLabels { engine: "sqlite" };
         self.wal_pages
             .get_or_create(&sqlite)
             .set(i64::try_from(log.pages).unwrap_or(i64::MAX));
-        let pauses = self.wal_pauses.get_or_create(&sqlite);
-        pauses.inc_by(log.pauses.saturating_sub(pauses.get()));
-        let seconds = self.wal_pause_seconds.get_or_create(&sqlite);
-        let more = log.writes_paused.as_secs_f64() - seconds.get();
-        if more > 0.0 {
-            seconds.inc_by(more);
-        }
+        catch_up(&self.wal_pauses.get_or_create(&sqlite), log.pauses);
+        catch_up_seconds(
+            &self.wal_pause_seconds.get_or_create(&sqlite),
+            log.writes_paused,
+        );
+    }
+
+    /// Brings the write connection's series up to the store's totals.
+    fn report_writer(&self, load: WriterLoad) {
+        let _one_scrape_at_a_time = self
+            .sqlite_report
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let sqlite = EngineLabels { engine: "sqlite" };
+        catch_up_seconds(&self.writer_busy_seconds.get_or_create(&sqlite), load.busy);
+        catch_up(&self.commits.get_or_create(&sqlite), load.commits);
+        catch_up(
+            &self.committed_writes.get_or_create(&sqlite),
+            load.committed_requests,
+        );
+    }
+}
+
+/// Raises `counter` to `total` (counters only go up).
+fn catch_up(counter: &Counter, total: u64) {
+    counter.inc_by(total.saturating_sub(counter.get()));
+}
+
+/// Raises a seconds counter to `total`.
+fn catch_up_seconds(counter: &Counter<f64, AtomicU64>, total: Duration) {
+    let more = total.as_secs_f64() - counter.get();
+    if more > 0.0 {
+        counter.inc_by(more);
     }
 }
 
@@ -361,6 +414,27 @@ mod tests {
             r#"scim_gateway_sqlite_wal_pages{engine="sqlite"} 120"#,
             r#"scim_gateway_sqlite_wal_pauses_total{engine="sqlite"} 5"#,
             r#"scim_gateway_sqlite_wal_pause_seconds_total{engine="sqlite"} 0.01"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+        }
+    }
+
+    #[test]
+    fn the_writers_counters_follow_the_stores_totals() {
+        let metrics = Metrics::new(false);
+        let load = |millis, commits, committed_requests| WriterLoad {
+            busy: Duration::from_millis(millis),
+            commits,
+            committed_requests,
+        };
+        metrics.report_writer(load(250, 3, 40));
+        metrics.report_writer(load(500, 7, 90));
+        metrics.report_writer(load(500, 7, 90));
+        let text = text(&metrics);
+        for line in [
+            r#"scim_gateway_sqlite_writer_busy_seconds_total{engine="sqlite"} 0.5"#,
+            r#"scim_gateway_sqlite_commits_total{engine="sqlite"} 7"#,
+            r#"scim_gateway_sqlite_committed_writes_total{engine="sqlite"} 90"#,
         ] {
             assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
         }

@@ -26,6 +26,7 @@ mod roles;
 mod row;
 mod sqlite;
 mod sqlite_checkpointer;
+mod sqlite_log_writes;
 mod sqlite_reader;
 mod sqlite_writer;
 mod sso;
@@ -118,6 +119,19 @@ pub struct LogState {
     pub writes_paused: std::time::Duration,
 }
 
+/// How much SQLite's one write connection was used since the process started (for `/metrics`):
+/// the writes of every request pass through it one at a time, so `busy` growing by nearly a
+/// second each second says the writes queue for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriterLoad {
+    /// How long write requests held the connection (their statements and commits), together.
+    pub busy: std::time::Duration,
+    /// Transactions committed, each holding one or more requests' writes.
+    pub commits: u64,
+    /// Write requests whose writes those commits held.
+    pub committed_requests: u64,
+}
+
 /// A handle to the database. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -189,6 +203,14 @@ impl Store {
     pub fn log_state(&self) -> Option<LogState> {
         match &self.pools {
             Pools::Sqlite { writer, .. } => Some(writer.log_state()),
+            Pools::Postgres(_) => None,
+        }
+    }
+
+    /// How much SQLite's write connection was used (for `/metrics`; `None` on PostgreSQL).
+    pub fn writer_load(&self) -> Option<WriterLoad> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => Some(writer.load()),
             Pools::Postgres(_) => None,
         }
     }

@@ -42,7 +42,7 @@ use super::read::{bind_statement, rows_of};
 use super::row::AnyRow;
 use super::sqlite_checkpointer::LogCounters;
 use super::sqlite_reader::ReadError;
-use super::{LogState, SqlParam, StoreError};
+use super::{LogState, SqlParam, StoreError, WriterLoad};
 
 /// Prepared statements kept on the connection (writes have a few dozen shapes).
 const STATEMENT_CACHE: usize = 256;
@@ -63,11 +63,14 @@ type Outcome = Option<Result<(), String>>;
 pub(super) struct WriteState {
     conn: Connection,
     group: Option<Group>,
+    load: Arc<LoadCounters>,
 }
 
 struct Group {
     id: u64,
     members: usize,
+    /// Members that kept their writes (the others were refused and took them back).
+    kept: u64,
     done: watch::Sender<Outcome>,
 }
 
@@ -80,12 +83,51 @@ pub(super) struct SqliteWriter {
     groups: Arc<AtomicU64>,
     acquire_timeout: Duration,
     log: Arc<LogCounters>,
+    load: Arc<LoadCounters>,
+}
+
+/// What `WriterLoad` reports, counted as requests let go of the connection and groups commit.
+#[derive(Debug, Default)]
+struct LoadCounters {
+    busy_micros: AtomicU64,
+    commits: AtomicU64,
+    committed_requests: AtomicU64,
+}
+
+/// The connection as one request holds it: the time it was held counts towards `busy` when the
+/// request lets go of it.
+struct Held {
+    state: OwnedMutexGuard<WriteState>,
+    since: Instant,
+}
+
+impl std::ops::Deref for Held {
+    type Target = WriteState;
+    fn deref(&self) -> &WriteState {
+        &self.state
+    }
+}
+
+impl std::ops::DerefMut for Held {
+    fn deref_mut(&mut self) -> &mut WriteState {
+        &mut self.state
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let micros = u64::try_from(self.since.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.state
+            .load
+            .busy_micros
+            .fetch_add(micros, Ordering::Relaxed);
+    }
 }
 
 /// One write request's part of a group: the connection, held until the request commits (its
 /// savepoint released) or rolls back (to its savepoint; also when dropped before).
 pub(super) struct SqliteTx {
-    state: Option<OwnedMutexGuard<WriteState>>,
+    state: Option<Held>,
     writer: SqliteWriter,
     /// The request's savepoint is open.
     open: bool,
@@ -123,10 +165,12 @@ impl SqliteWriter {
     /// The write connection of the database file at `path` (created and in WAL mode already).
     /// A request waits up to `acquire_timeout` for the connection and the write lock.
     pub(super) fn open(path: &Path, acquire_timeout: Duration) -> Result<Self, StoreError> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        // Its log written in one call a commit (see `sqlite_log_writes`).
+        let conn = match super::sqlite_log_writes::vfs() {
+            Some(vfs) => Connection::open_with_flags_and_vfs(path, flags, vfs),
+            None => Connection::open_with_flags(path, flags),
+        }
         .map_err(StoreError::Sqlite)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(StoreError::Sqlite)?;
@@ -155,7 +199,12 @@ impl SqliteWriter {
         conn.busy_timeout(Duration::ZERO)
             .map_err(StoreError::Sqlite)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        let state = Arc::new(Mutex::new(WriteState { conn, group: None }));
+        let load = Arc::new(LoadCounters::default());
+        let state = Arc::new(Mutex::new(WriteState {
+            conn,
+            group: None,
+            load: Arc::clone(&load),
+        }));
         let log = Arc::new(LogCounters::default());
         super::sqlite_checkpointer::start(path, Arc::downgrade(&state), Arc::clone(&log))?;
         Ok(Self {
@@ -164,7 +213,17 @@ impl SqliteWriter {
             groups: Arc::new(AtomicU64::new(0)),
             acquire_timeout,
             log,
+            load,
         })
+    }
+
+    /// How much the connection was used so far.
+    pub(super) fn load(&self) -> WriterLoad {
+        WriterLoad {
+            busy: Duration::from_micros(self.load.busy_micros.load(Ordering::Relaxed)),
+            commits: self.load.commits.load(Ordering::Relaxed),
+            committed_requests: self.load.committed_requests.load(Ordering::Relaxed),
+        }
     }
 
     /// The write-ahead log as the checkpoint thread last saw it.
@@ -185,9 +244,13 @@ impl SqliteWriter {
         let deadline = Instant::now() + self.acquire_timeout;
         let mut state = {
             let _queued = Queued::new(&self.queued);
-            tokio::time::timeout(self.acquire_timeout, self.state.clone().lock_owned())
+            let state = tokio::time::timeout(self.acquire_timeout, self.state.clone().lock_owned())
                 .await
-                .map_err(|_| StoreError::Busy)?
+                .map_err(|_| StoreError::Busy)?;
+            Held {
+                state,
+                since: Instant::now(),
+            }
         };
         // A failure SQLite answers by rolling back the whole transaction (a full disk) ends the
         // group: its requests learn that their writes were not applied.
@@ -207,6 +270,7 @@ impl SqliteWriter {
             state.group = Some(Group {
                 id: self.groups.fetch_add(1, Ordering::SeqCst),
                 members: 0,
+                kept: 0,
                 done: watch::channel(None).0,
             });
         }
@@ -288,11 +352,12 @@ impl SqliteTx {
             finish_group(&mut state, &self.writer.queued);
             return Err(write_error(err));
         }
-        let Some(group) = state.group.as_ref() else {
+        let Some(group) = state.group.as_mut() else {
             return Err(StoreError::GroupCommit(
                 "the transaction ended early".into(),
             ));
         };
+        group.kept += 1;
         let (group_id, mut done) = (group.id, group.done.subscribe());
         finish_group(&mut state, &self.writer.queued);
         drop(state);
@@ -403,6 +468,13 @@ fn finish_group(state: &mut WriteState, queued: &AtomicUsize) {
             err.to_string()
         })
     };
+    if outcome.is_ok() {
+        state.load.commits.fetch_add(1, Ordering::Relaxed);
+        state
+            .load
+            .committed_requests
+            .fetch_add(group.kept, Ordering::Relaxed);
+    }
     end_group(state, outcome);
 }
 
@@ -517,6 +589,10 @@ mod tests {
             groups < 200,
             "200 requests took {groups} transactions: none was shared"
         );
+        let load = writer.load();
+        assert_eq!(load.commits, groups);
+        assert_eq!(load.committed_requests, committed.len() as u64);
+        assert!(load.busy > Duration::ZERO);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
