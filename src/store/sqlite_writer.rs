@@ -468,7 +468,8 @@ fn finish_group(state: &mut WriteState, queued: &AtomicUsize) {
             err.to_string()
         })
     };
-    if outcome.is_ok() {
+    // A group whose every request was refused commits nothing of theirs: not counted.
+    if outcome.is_ok() && group.kept > 0 {
         state.load.commits.fetch_add(1, Ordering::Relaxed);
         state
             .load
@@ -590,7 +591,10 @@ mod tests {
             "200 requests took {groups} transactions: none was shared"
         );
         let load = writer.load();
-        assert_eq!(load.commits, groups);
+        assert!(
+            (1..=groups).contains(&load.commits),
+            "{load:?}, {groups} groups"
+        );
         assert_eq!(load.committed_requests, committed.len() as u64);
         assert!(load.busy > Duration::ZERO);
     }

@@ -181,11 +181,14 @@ async fn every_documented_metric_is_scraped_moves_with_traffic_and_parses() {
         "{}",
         after.text
     );
-    // SQLite's write-ahead log, where there is one.
+    // SQLite's write-ahead log and its one write connection, where there are.
     for family in [
         "scim_gateway_sqlite_wal_pages",
         "scim_gateway_sqlite_wal_pauses_total",
         "scim_gateway_sqlite_wal_pause_seconds_total",
+        "scim_gateway_sqlite_writer_busy_seconds_total",
+        "scim_gateway_sqlite_commits_total",
+        "scim_gateway_sqlite_committed_writes_total",
     ] {
         assert_eq!(
             after.has(family),
@@ -195,6 +198,15 @@ async fn every_documented_metric_is_scraped_moves_with_traffic_and_parses() {
         );
     }
     let moved = |sample: &str| after.value(sample) - before.value(sample);
+    if !database.starts_with("postgres") {
+        // The two creates kept, and the audit events of the refusals (each its own write).
+        let sqlite = |family: &str| moved(&format!(r#"{family}{{engine="sqlite"}}"#));
+        let committed = sqlite("scim_gateway_sqlite_committed_writes_total");
+        let commits = sqlite("scim_gateway_sqlite_commits_total");
+        assert!(committed >= 2.0, "{}", after.text);
+        assert!((1.0..=committed).contains(&commits), "{}", after.text);
+        assert!(sqlite("scim_gateway_sqlite_writer_busy_seconds_total") > 0.0);
+    }
     let creates = r#"scim_gateway_http_requests_total{method="POST",route="/scim/v2/{tenant}/Users",status="201"}"#;
     assert_eq!(moved(creates), 2.0, "{}", after.text);
     let op = |operation: &str, kind: &str, outcome: &str| {
