@@ -166,5 +166,10 @@ pub(super) fn migrator() -> Migrator {
             "seat_quotas",
             include_str!("../../migrations/postgres/0030_seat_quotas.sql"),
         ),
+        (
+            31,
+            "fewer_indexes_per_create",
+            include_str!("../../migrations/postgres/0031_fewer_indexes_per_create.sql"),
+        ),
     ])
 }

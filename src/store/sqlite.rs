@@ -194,5 +194,10 @@ pub(super) fn migrator() -> Migrator {
             "seat_quotas",
             include_str!("../../migrations/sqlite/0030_seat_quotas.sql"),
         ),
+        (
+            31,
+            "fewer_indexes_per_create",
+            include_str!("../../migrations/sqlite/0031_fewer_indexes_per_create.sql"),
+        ),
     ])
 }

@@ -288,7 +288,8 @@ const CASES: [(&str, &str, &str); 3] = [
     ("user_emails", "value_key", "user_emails_lookup_idx"),
 ];
 
-/// Five thousand users with an email each, so that the planner weighs the indexes for real.
+/// Five thousand users with an email and an invitation each, a few with a user type and a role
+/// template, so that the planner weighs the indexes for real.
 const POPULATION: &str = "\
     INSERT INTO users (id, tenant_id, user_name, user_name_key, display_name, display_name_key, status, doc, \
       version, created_at, modified_at) \
@@ -296,51 +297,20 @@ const POPULATION: &str = "\
     FROM generate_series(1, 5000) AS g; \
     INSERT INTO user_emails (user_id, tenant_id, position, value, value_key, is_primary) \
     SELECT 'p' || g, '{tenant}', 0, 'u-' || g, 'u-' || g, true FROM generate_series(1, 5000) AS g; \
-    ANALYZE users; ANALYZE user_emails;";
+    UPDATE users SET user_type_key = 'agent' WHERE id IN ('p7', 'p8', 'p9'); \
+    UPDATE users SET role_template_key = 'night shift' WHERE id = 'p9'; \
+    INSERT INTO invitations (token_hash, tenant_id, user_id, issued_at, expires_at) \
+    SELECT 'h' || g, '{tenant}', 'p' || g, 0, 1 FROM generate_series(1, 5000) AS g; \
+    ANALYZE users; ANALYZE user_emails; ANALYZE invitations;";
 
 #[tokio::test]
 async fn prefix_searches_use_the_key_indexes() {
     let app = spawn_app().await;
-    let tenant_id = app
-        .store
-        .tenant_by_slug(TENANT)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-        .to_string();
+    let tenant_id = tenant_id(&app).await;
+    let postgres = app.database_url.starts_with("postgres");
     for (table, column, index) in CASES {
-        let postgres = app.database_url.starts_with("postgres");
         let sql = prefix_range(postgres, &tenant_id, table, column);
-        let plan = if postgres {
-            let mut conn = sqlx::PgConnection::connect(&app.database_url)
-                .await
-                .unwrap();
-            let mut tx = conn.begin().await.unwrap();
-            tx.execute(AssertSqlSafe(
-                POPULATION
-                    .replace("{tenant}", &tenant_id)
-                    .replace("{{}}", "{}"),
-            ))
-            .await
-            .unwrap();
-            let rows: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!("EXPLAIN {sql}")))
-                .fetch_all(&mut *tx)
-                .await
-                .unwrap();
-            tx.rollback().await.unwrap();
-            rows.join("\n")
-        } else {
-            let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
-                .await
-                .unwrap();
-            let rows: Vec<(i64, i64, i64, String)> =
-                sqlx::query_as(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
-                    .fetch_all(&mut conn)
-                    .await
-                    .unwrap();
-            rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
-        };
+        let plan = plan_on_population(&app, &tenant_id, &sql).await;
         // PostgreSQL names the range in the index condition; SQLite in the SEARCH line.
         let served = if postgres {
             plan.contains(index) && plan.contains(&format!("({column} >= "))
@@ -348,5 +318,136 @@ async fn prefix_searches_use_the_key_indexes() {
             plan.contains("SEARCH") && plan.contains(index) && plan.contains(&format!("{column}>?"))
         };
         assert!(served, "{table}.{column}: {plan}");
+    }
+}
+
+/// The lookups of the indexes that hold only some rows (migration 0031): users by user type and
+/// by role template (only users that have one are indexed), and a user's open invitations
+/// (through the index of all of the user's invitations).
+#[tokio::test]
+async fn partial_indexes_serve_their_lookups() {
+    let app = spawn_app().await;
+    let tenant_id = tenant_id(&app).await;
+    let postgres = app.database_url.starts_with("postgres");
+    let cases = [
+        (
+            format!(
+                "SELECT id FROM users WHERE tenant_id = '{tenant_id}' AND user_type_key = 'agent' \
+                 AND deleted_at IS NULL LIMIT 1"
+            ),
+            "users_tenant_user_type_idx",
+            "user_type_key",
+        ),
+        (
+            format!(
+                "SELECT t.id FROM user_type_role_mappings tm JOIN users t ON t.tenant_id = tm.tenant_id \
+                 AND t.user_type_key = tm.user_type_key AND t.deleted_at IS NULL \
+                 WHERE tm.tenant_id = '{tenant_id}' AND tm.role_id = 'r1'"
+            ),
+            "users_tenant_user_type_idx",
+            "user_type_key",
+        ),
+        (
+            format!(
+                "SELECT id FROM users WHERE tenant_id = '{tenant_id}' \
+                 AND role_template_key = 'night shift' AND deleted_at IS NULL"
+            ),
+            "users_tenant_role_template_idx",
+            "role_template_key",
+        ),
+        (
+            "UPDATE invitations SET ended_at = 1, ended_how = 'resent' \
+             WHERE user_id = 'p42' AND ended_at IS NULL"
+                .to_string(),
+            "invitations_user_idx",
+            "user_id",
+        ),
+    ];
+    // Only users with a type or a template are indexed; the open invitations have no index.
+    for index in [
+        "users_tenant_user_type_idx",
+        "users_tenant_role_template_idx",
+    ] {
+        let definition = index_definition(&app, index).await.unwrap_or_default();
+        assert!(definition.contains("IS NOT NULL"), "{index}: {definition}");
+    }
+    assert_eq!(index_definition(&app, "invitations_open_idx").await, None);
+    for (sql, index, column) in cases {
+        let plan = plan_on_population(&app, &tenant_id, &sql).await;
+        let served = if postgres {
+            plan.contains(&format!("using {index} ")) && plan.contains(&format!("{column} = "))
+        } else {
+            plan.contains("SEARCH")
+                && plan.contains(&format!("INDEX {index} ("))
+                && plan.contains(&format!("{column}=?"))
+        };
+        assert!(served, "{sql}: {plan}");
+    }
+}
+
+/// The `CREATE INDEX` statement of the index `name`, if there is one.
+async fn index_definition(app: &TestApp, name: &str) -> Option<String> {
+    if app.database_url.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(&app.database_url)
+            .await
+            .unwrap();
+        sqlx::query_scalar("SELECT indexdef FROM pg_indexes WHERE indexname = $1")
+            .bind(name)
+            .fetch_optional(&mut conn)
+            .await
+            .unwrap()
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
+            .await
+            .unwrap();
+        sqlx::query_scalar("SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = $1")
+            .bind(name)
+            .fetch_optional(&mut conn)
+            .await
+            .unwrap()
+    }
+}
+
+async fn tenant_id(app: &TestApp) -> String {
+    app.store
+        .tenant_by_slug(TENANT)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string()
+}
+
+/// The plan of `sql`: on PostgreSQL over `POPULATION` (rolled back after), so that the planner
+/// weighs the indexes for real; on SQLite as the fixed planner statistics have it.
+async fn plan_on_population(app: &TestApp, tenant_id: &str, sql: &str) -> String {
+    if app.database_url.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(&app.database_url)
+            .await
+            .unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        tx.execute(AssertSqlSafe(
+            POPULATION
+                .replace("{tenant}", tenant_id)
+                .replace("{{}}", "{}"),
+        ))
+        .await
+        .unwrap();
+        let rows: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!("EXPLAIN {sql}")))
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        rows.join("\n")
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
+            .await
+            .unwrap();
+        let rows: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n")
     }
 }
