@@ -397,6 +397,14 @@ mod tests {
         text
     }
 
+    /// Asserts that the scrape of `metrics` has each of `lines`, exactly.
+    fn assert_scraped(metrics: &Metrics, lines: &[&str]) {
+        let text = text(metrics);
+        for line in lines {
+            assert!(text.lines().any(|l| l == *line), "{line} missing:\n{text}");
+        }
+    }
+
     #[test]
     fn the_logs_counters_follow_the_checkpoint_threads_totals() {
         let metrics = Metrics::new(false);
@@ -409,14 +417,14 @@ mod tests {
         metrics.report_log(log(120, 5, 10_000));
         // A scrape that finds nothing new changes nothing.
         metrics.report_log(log(120, 5, 10_000));
-        let text = text(&metrics);
-        for line in [
-            r#"scim_gateway_sqlite_wal_pages{engine="sqlite"} 120"#,
-            r#"scim_gateway_sqlite_wal_pauses_total{engine="sqlite"} 5"#,
-            r#"scim_gateway_sqlite_wal_pause_seconds_total{engine="sqlite"} 0.01"#,
-        ] {
-            assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
-        }
+        assert_scraped(
+            &metrics,
+            &[
+                r#"scim_gateway_sqlite_wal_pages{engine="sqlite"} 120"#,
+                r#"scim_gateway_sqlite_wal_pauses_total{engine="sqlite"} 5"#,
+                r#"scim_gateway_sqlite_wal_pause_seconds_total{engine="sqlite"} 0.01"#,
+            ],
+        );
     }
 
     #[test]
@@ -430,13 +438,13 @@ mod tests {
         metrics.report_writer(load(250, 3, 40));
         metrics.report_writer(load(500, 7, 90));
         metrics.report_writer(load(500, 7, 90));
-        let text = text(&metrics);
-        for line in [
-            r#"scim_gateway_sqlite_writer_busy_seconds_total{engine="sqlite"} 0.5"#,
-            r#"scim_gateway_sqlite_commits_total{engine="sqlite"} 7"#,
-            r#"scim_gateway_sqlite_committed_writes_total{engine="sqlite"} 90"#,
-        ] {
-            assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
-        }
+        assert_scraped(
+            &metrics,
+            &[
+                r#"scim_gateway_sqlite_writer_busy_seconds_total{engine="sqlite"} 0.5"#,
+                r#"scim_gateway_sqlite_commits_total{engine="sqlite"} 7"#,
+                r#"scim_gateway_sqlite_committed_writes_total{engine="sqlite"} 90"#,
+            ],
+        );
     }
 }

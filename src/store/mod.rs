@@ -122,7 +122,7 @@ pub struct LogState {
 /// How much SQLite's one write connection was used since the process started (for `/metrics`):
 /// the writes of every request pass through it one at a time, so `busy` growing by nearly a
 /// second each second says the writes queue for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriterLoad {
     /// How long write requests held the connection (their statements and commits), together.
     pub busy: std::time::Duration,
