@@ -27,6 +27,7 @@ mod row;
 mod sqlite;
 mod sqlite_checkpointer;
 mod sqlite_log_writes;
+mod sqlite_page_cache;
 mod sqlite_reader;
 mod sqlite_writer;
 mod sso;
@@ -211,6 +212,15 @@ impl Store {
     pub fn writer_load(&self) -> Option<WriterLoad> {
         match &self.pools {
             Pools::Sqlite { writer, .. } => Some(writer.load()),
+            Pools::Postgres(_) => None,
+        }
+    }
+
+    /// Whether this process's SQLite connections use the gateway's page cache
+    /// (`sqlite_page_cache`; `None` on PostgreSQL).
+    pub fn sqlite_page_cache_wrapped(&self) -> Option<bool> {
+        match &self.pools {
+            Pools::Sqlite { .. } => Some(sqlite_page_cache::installed()),
             Pools::Postgres(_) => None,
         }
     }

@@ -15,6 +15,8 @@ pub(super) async fn connect(
     url: &str,
     pool: PoolOptions,
 ) -> Result<(SqlitePool, SqliteWriter, SqliteReader), StoreError> {
+    // Before SQLite's first connection of the process, which fixes its page cache.
+    super::sqlite_page_cache::install();
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|_| StoreError::UnsupportedUrl(url.to_string()))?;
     // Readers open the file by name; an in-memory database would be a new one for each.

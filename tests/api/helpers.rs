@@ -60,12 +60,16 @@ pub async fn fresh_database_url() -> String {
             let sep = if url.contains('?') { '&' } else { '?' };
             format!("{url}{sep}options=-c%20search_path%3D{name}")
         }
-        _ => {
-            let dir = std::env::temp_dir().join("scim-gateway-tests");
-            std::fs::create_dir_all(&dir).expect("temp dir");
-            format!("sqlite://{}", dir.join(format!("{name}.db")).display())
-        }
+        _ => fresh_sqlite_url(),
     }
+}
+
+/// A fresh SQLite database URL (a file in a temp dir), whatever `TEST_DATABASE_URL` says.
+pub fn fresh_sqlite_url() -> String {
+    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let dir = std::env::temp_dir().join("scim-gateway-tests");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    format!("sqlite://{}", dir.join(format!("{name}.db")).display())
 }
 
 /// The pool every test gateway runs with: on PostgreSQL a single connection, so that a code path

@@ -38,6 +38,7 @@ mod process;
 mod rate_limits;
 mod roles;
 mod size_limits;
+mod sqlite_page_cache;
 mod sso;
 mod tenant_rules;
 mod users;
