@@ -44,7 +44,7 @@ use super::{LogState, StoreError};
 const WHILE_WRITING: Duration = Duration::from_millis(5);
 /// How soon the next round runs after one that found the log as it was.
 const WHILE_IDLE: Duration = Duration::from_millis(100);
-/// The writer's own automatic checkpoint, a backstop should this thread fall behind: 96 MB.
+/// The writer's own automatic checkpoint, a backstop should this thread fall behind: 384 MB.
 ///
 /// While writes keep coming this thread's rounds rarely catch up with the log's end, so before
 /// `START_OVER_PAGES` the log was seldom started again and grew until this backstop checkpointed
@@ -52,13 +52,17 @@ const WHILE_IDLE: Duration = Duration::from_millis(100);
 /// and the next one syncs the log's new header, while every write waits (15–33 ms with 4 clients,
 /// instrumented, issue #21).
 pub(super) const WRITER_AUTOCHECKPOINT_PAGES: i64 = 3 * START_OVER_PAGES;
-/// The log's size (32 MB) from which the thread makes it start over. Each start over makes the
-/// writes wait 2–4 ms (two syncs under load); a larger log is fewer waits. Before the thread
+/// The log's size (128 MB) from which the thread makes it start over. Each start over makes the
+/// writes wait 3–4 ms (two syncs under load); a larger log is fewer waits. Before the thread
 /// synced the files first the wait grew with the log and 2,000 pages was best (README,
 /// Performance); with the sync, 8,000 pages made the waits a quarter as frequent at the same
 /// length, and wrk measured the p99 of a PATCH at 2.9–3.3 ms against 7.3–7.6 ms with 4
-/// clients, and 7.1–7.3 against 10.6–11.3 with 32; 16,000 pages measured alike.
-const START_OVER_PAGES: i64 = 8_000;
+/// clients, and 7.1–7.3 against 10.6–11.3 with 32; 16,000 pages measured alike then. Once the
+/// rest of a write had become cheaper, 32,000 pages (a quarter of the waits again, each about
+/// as long) cut the p99 of a PATCH to 1.8–2.1 ms from 2.7 with 4 clients, and to 5.7–6.2 from
+/// 7.2–7.7 with 32 (session 21); 64,000 measured alike. Without any wait at all the p99 of a
+/// PATCH with 4 clients was 1.6–1.7 ms: the waits left are a small part of the tail.
+const START_OVER_PAGES: i64 = 32_000;
 /// The most pages a round may leave behind for the thread to copy the rest between writes.
 const LEFT_BEHIND_PAGES: i64 = 256;
 
@@ -265,11 +269,11 @@ mod tests {
     async fn the_log_starts_over_while_writes_keep_coming() {
         let database = TempDatabase::new("start-over");
         let writer = writer_of(&database);
-        // A page of its own per row: about three pages in the log per request, 12,000 in all,
-        // past `START_OVER_PAGES` and short of the writer's own checkpoint; each request keeps
-        // the connection a while, so that the writes come without a pause for a whole second
-        // (a pause would let a round catch up with the log by itself).
-        write(&writer, 4_000, 3_500, 3_000).await;
+        // A page of its own per row: about three pages in the log per request, 1.25 times
+        // `START_OVER_PAGES` in all and short of the writer's own checkpoint; each request keeps
+        // the connection a while, so that the writes come without a pause for seconds (a pause
+        // would let a round catch up with the log by itself).
+        write(&writer, START_OVER_PAGES * 5 / 12, 3_500, 3_000).await;
         let told = writer.log_state();
         assert!(
             told.pauses > 0 && told.writes_paused > Duration::ZERO && told.pages > 0,
