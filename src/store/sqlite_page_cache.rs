@@ -176,7 +176,8 @@ unsafe extern "C" fn create(
 }
 
 unsafe extern "C" fn cache_size(cache: *mut ffi::sqlite3_pcache, pages: c_int) {
-    // SAFETY: `cache` came from `create`; SQLite's method on SQLite's cache.
+    // SAFETY: SQLite passes a cache `create` made and `destroy` has not freed, from the one
+    // connection that owns it.
     let cache = unsafe { wrapped(cache) };
     if let Some(method) = cache.methods.xCachesize {
         // SAFETY: SQLite's method on SQLite's cache.
@@ -188,7 +189,7 @@ unsafe extern "C" fn page_count(cache: *mut ffi::sqlite3_pcache) -> c_int {
     // SAFETY: as in `cache_size`.
     let cache = unsafe { wrapped(cache) };
     match cache.methods.xPagecount {
-        // SAFETY: as in `cache_size`.
+        // SAFETY: SQLite's method on SQLite's cache.
         Some(method) => unsafe { method(cache.inner) },
         None => 0,
     }
