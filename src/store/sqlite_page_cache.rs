@@ -47,9 +47,9 @@ pub(super) fn installed() -> bool {
 
 /// Makes the wrapped cache the one every connection opened afterwards uses. Must run before
 /// SQLite initialises (before any connection of the process opens); later it changes nothing
-/// and SQLite's cache stays as it is. True when the wrapped cache is in use.
-pub(super) fn install() -> bool {
-    *INSTALLED.get_or_init(|| {
+/// and SQLite's cache stays as it is (`installed` tells which).
+pub(super) fn install() {
+    INSTALLED.get_or_init(|| {
         // SAFETY: `sqlite3_config` copies the configured methods into `default` (all of whose
         // fields are options and pointers, valid when zeroed) or, once SQLite is initialised,
         // refuses with SQLITE_MISUSE and leaves it alone. The methods given to it next are
@@ -82,7 +82,7 @@ pub(super) fn install() -> bool {
             }
             ffi::sqlite3_config(ffi::SQLITE_CONFIG_PCACHE2, &raw const wrapped) == ffi::SQLITE_OK
         }
-    })
+    });
 }
 
 /// The largest page number a cache may hold, as far as this wrapper knows.
