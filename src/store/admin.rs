@@ -12,7 +12,7 @@ use super::{
 const MINUTE: Micros = 60_000_000;
 
 /// The minute `at` falls in, as the microsecond it starts.
-fn minute_of(at: Micros) -> Micros {
+pub(super) fn minute_of(at: Micros) -> Micros {
     at - at.rem_euclid(MINUTE)
 }
 

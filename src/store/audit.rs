@@ -1,9 +1,11 @@
 //! The append-only audit trail.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
+use super::admin::minute_of;
 use super::row::AnyRow;
-use super::{AuditRecord, SqlFragment, SqlParam, Store, StoreError, Tx};
+use super::{AuditRecord, SqlFragment, SqlParam, Store, StoreError, SyncCounts, Tx, params};
 use super::{ConnectionId, Micros, TenantId};
 
 fn list_text(list: &[String]) -> Option<String> {
@@ -58,14 +60,30 @@ pub(super) fn audit_from_row(row: &AnyRow<'_>) -> Result<AuditRecord, StoreError
     })
 }
 
+/// Adds to a connection's sync counters of a minute (SQLite: one shard).
+const ADD_SYNC_COUNTS: &str = "INSERT INTO sync_counters (connection_id, minute, shard, creates, \
+     updates, deactivations, deletes, rejections) VALUES ($1, $2, 0, $3, $4, $5, $6, $7) \
+     ON CONFLICT (connection_id, minute, shard) DO UPDATE SET \
+     creates = sync_counters.creates + excluded.creates, \
+     updates = sync_counters.updates + excluded.updates, \
+     deactivations = sync_counters.deactivations + excluded.deactivations, \
+     deletes = sync_counters.deletes + excluded.deletes, \
+     rejections = sync_counters.rejections + excluded.rejections";
+
+/// Adds to a connection's count of a tolerance in a minute (SQLite: one shard).
+const ADD_TOLERANCE_COUNT: &str = "INSERT INTO tolerance_counters (connection_id, minute, \
+     tolerance, shard, count) VALUES ($1, $2, $3, 0, $4) \
+     ON CONFLICT (connection_id, minute, tolerance, shard) DO UPDATE SET \
+     count = tolerance_counters.count + excluded.count";
+
 impl Tx {
-    /// Appends an event; the database counts it for its connection when it says so
-    /// (`counts_as`: the trigger of migration 0012 upserts `sync_counters`).
+    /// Appends an event, and counts it for its connection (`add_sync_counts`).
     pub async fn insert_audit(&mut self, event: &AuditRecord) -> Result<(), StoreError> {
         self.insert_audits(std::slice::from_ref(event)).await
     }
 
-    /// Appends events, a few hundred to a statement.
+    /// Appends events, a few hundred to a statement, and counts them for their connections
+    /// (`add_sync_counts`).
     pub async fn insert_audits(&mut self, events: &[AuditRecord]) -> Result<(), StoreError> {
         const HEAD: &str = "INSERT INTO audit_events (tenant_id, connection_id, at, actor, action, \
              target_type, target_id, target_name, outcome, http_status, reason, changed_attributes, \
@@ -99,7 +117,73 @@ impl Tx {
                 text(event.counts_as.map(|c| Cow::Borrowed(c.column()))),
             ]);
         }
-        self.insert_rows(HEAD, 16, &params).await
+        self.insert_rows(HEAD, 16, &params).await?;
+        self.add_sync_counts(events).await
+    }
+
+    /// Adds what `events` count to their connections' sync counters (`counts_as`) and tolerance
+    /// counters (each tolerance listed), per minute: one upsert per connection, minute and
+    /// counter, however many events a batch holds. On PostgreSQL the trail's triggers count
+    /// instead (`Dialect::sync_counted_by_triggers`), so this is SQLite's, whose one writer
+    /// keeps one shard (0).
+    async fn add_sync_counts(&mut self, events: &[AuditRecord]) -> Result<(), StoreError> {
+        if self.dialect().sync_counted_by_triggers() {
+            return Ok(());
+        }
+        let mut counts: BTreeMap<(&ConnectionId, Micros), SyncCounts> = BTreeMap::new();
+        let mut tolerances: BTreeMap<(&ConnectionId, Micros, &str), i64> = BTreeMap::new();
+        for event in events {
+            let Some(connection_id) = &event.connection_id else {
+                continue;
+            };
+            let minute = minute_of(event.at);
+            if let Some(count) = event.counts_as {
+                *counts
+                    .entry((connection_id, minute))
+                    .or_default()
+                    .of_kind(count) += 1;
+            }
+            for tolerance in &event.tolerances {
+                *tolerances
+                    .entry((connection_id, minute, tolerance))
+                    .or_default() += 1;
+            }
+        }
+        for ((connection_id, minute), counts) in counts {
+            let SyncCounts {
+                creates,
+                updates,
+                deactivations,
+                deletes,
+                rejections,
+            } = counts;
+            self.execute(
+                ADD_SYNC_COUNTS,
+                params![
+                    connection_id,
+                    minute,
+                    creates,
+                    updates,
+                    deactivations,
+                    deletes,
+                    rejections
+                ],
+            )
+            .await?;
+        }
+        for ((connection_id, minute, tolerance), count) in tolerances {
+            self.execute(
+                ADD_TOLERANCE_COUNT,
+                params![
+                    connection_id,
+                    minute,
+                    storable(tolerance).into_owned(),
+                    count
+                ],
+            )
+            .await?;
+        }
+        Ok(())
     }
 }
 

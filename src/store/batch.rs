@@ -6,6 +6,14 @@ use super::{Dialect, SqlParam, StoreError, Tx};
 
 /// Most parameters one statement binds (SQLite allows 32766, PostgreSQL 65535).
 const MAX_PARAMS: usize = 4000;
+/// Rows up to which SQLite inserts them one statement a row.
+///
+/// SQLite runs a statement that writes several rows, and that a constraint may stop halfway,
+/// inside a statement journal: every page it changes is first copied aside, so that a failure
+/// takes back only that statement. A write request's few rows (a create's two events, a user's
+/// emails, a member added) paid that copy for two or three rows (issue #21); a statement a row
+/// needs no journal, since a single-row INSERT fails before it writes or not at all.
+const ROW_BY_ROW_UP_TO: usize = 4;
 
 impl Tx {
     /// Inserts rows of `width` parameters each (`params` holds them one row after another) with
@@ -22,6 +30,13 @@ impl Tx {
         }
         for chunk in params.chunks(rows_per_statement * width.max(1)) {
             let rows = chunk.len() / width.max(1);
+            if self.dialect() == Dialect::Sqlite && rows <= ROW_BY_ROW_UP_TO {
+                let sql = format!("{head}({})", vec!["?"; width].join(", "));
+                for row in chunk.chunks(width.max(1)) {
+                    self.execute(sql.clone(), row.to_vec()).await?;
+                }
+                continue;
+            }
             let mut sql = String::with_capacity(head.len() + rows * (width * 6 + 4));
             sql.push_str(head);
             // SQLite finds a numbered parameter (`$7`) by walking the list of the statement's

@@ -172,6 +172,14 @@ impl Dialect {
         }
     }
 
+    /// Whether triggers on the audit trail add to the sync and tolerance counters (PostgreSQL,
+    /// migrations 0012–0028: inside the server they cost no round trip) rather than the store,
+    /// after appending the events (SQLite, migration 0032: its triggers made SQLite journal
+    /// every page the audit insert touched).
+    pub(super) fn sync_counted_by_triggers(self) -> bool {
+        matches!(self, Dialect::Postgres)
+    }
+
     /// The event feed's position columns (`txid`, `seq`). SQLite appends one transaction at a
     /// time, so `seq` is in commit order and the txid is always 0. PostgreSQL's transactions
     /// commit in another order than they took their `seq`: the feed orders by the writing

@@ -128,6 +128,17 @@ pub struct SyncCounts {
 }
 
 impl SyncCounts {
+    /// The count of one kind.
+    pub fn of_kind(&mut self, kind: SyncCount) -> &mut i64 {
+        match kind {
+            SyncCount::Create => &mut self.creates,
+            SyncCount::Update => &mut self.updates,
+            SyncCount::Deactivation => &mut self.deactivations,
+            SyncCount::Delete => &mut self.deletes,
+            SyncCount::Rejection => &mut self.rejections,
+        }
+    }
+
     /// Writes that were applied.
     pub fn accepted(&self) -> i64 {
         self.creates + self.updates + self.deactivations + self.deletes

@@ -171,5 +171,10 @@ pub(super) fn migrator() -> Migrator {
             "fewer_indexes_per_create",
             include_str!("../../migrations/postgres/0031_fewer_indexes_per_create.sql"),
         ),
+        (
+            32,
+            "sync_counts_by_the_store",
+            include_str!("../../migrations/postgres/0032_sync_counts_by_the_store.sql"),
+        ),
     ])
 }

@@ -46,6 +46,11 @@ fn expected() -> Vec<(String, String)> {
 /// A connection to a fresh database of the engine under test, holding the migrations up to
 /// `version`, with `seed` run in it, then migrated to the last version.
 async fn upgraded(version: i64, seed: &str) -> Upgraded {
+    upgraded_through(version, seed, i64::MAX).await
+}
+
+/// As `upgraded`, migrated on to version `last` only.
+async fn upgraded_through(version: i64, seed: &str, last: i64) -> Upgraded {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => {
             let url = fresh_postgres_schema(&url, "upgrade").await;
@@ -55,7 +60,10 @@ async fn upgraded(version: i64, seed: &str) -> Upgraded {
                 .await
                 .unwrap();
             conn.execute(AssertSqlSafe(seed.to_string())).await.unwrap();
-            super::postgres::migrator().run(&mut conn).await.unwrap();
+            migrations_up_to(super::postgres::migrator(), last)
+                .run(&mut conn)
+                .await
+                .unwrap();
             Upgraded::Postgres(conn)
         }
         _ => {
@@ -67,7 +75,10 @@ async fn upgraded(version: i64, seed: &str) -> Upgraded {
                 .await
                 .unwrap();
             conn.execute(AssertSqlSafe(seed.to_string())).await.unwrap();
-            super::sqlite::migrator().run(&mut conn).await.unwrap();
+            migrations_up_to(super::sqlite::migrator(), last)
+                .run(&mut conn)
+                .await
+                .unwrap();
             Upgraded::Sqlite(conn)
         }
     }
@@ -117,7 +128,8 @@ const TRAIL: &str = "\
 
 #[tokio::test]
 async fn migration_15_keeps_the_trail_its_ids_and_its_counting_triggers() {
-    let mut db = upgraded(14, TRAIL).await;
+    // Through 31: migration 32 drops the triggers (the store counts since).
+    let mut db = upgraded_through(14, TRAIL, 31).await;
     let kept = "SELECT CAST(id AS TEXT), action || '/' || COALESCE(scim_type, '-') || '/' || counts_as \
                 FROM audit_events ORDER BY id";
     assert_eq!(
@@ -155,6 +167,41 @@ async fn migration_15_keeps_the_trail_its_ids_and_its_counting_triggers() {
         )
         .await,
         [("capitalised_operation".to_string(), "2".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn migration_32_keeps_the_counts_and_leaves_sqlites_counting_to_the_store() {
+    let mut db = upgraded(31, TRAIL).await;
+    let counted = "SELECT CAST(SUM(creates) AS TEXT) || '/' || CAST(SUM(rejections) AS TEXT), \
+                   CAST(SUM(updates) AS TEXT) FROM sync_counters";
+    assert_eq!(
+        db.pairs(counted).await,
+        [("1/1".to_string(), "0".to_string())],
+        "what the triggers counted before the upgrade stays"
+    );
+    // SQLite's store counts what it appends (`Tx::insert_audits`): a trigger left behind would
+    // count it a second time. PostgreSQL's triggers still count (`sync_counted_by_triggers`).
+    let by_triggers = matches!(db, Upgraded::Postgres(_));
+    let counted_now = if by_triggers { "1" } else { "0" };
+    db.execute(
+        "INSERT INTO audit_events (tenant_id, connection_id, at, actor, action, outcome, http_status, tolerances, counts_as) \
+         VALUES ('t1', 'c1', 60000002, 'scim', 'user.patch', 'success', 200, '[\"capitalised_operation\"]', 'updates')",
+    )
+    .await;
+    assert_eq!(
+        db.pairs(counted).await,
+        [("1/1".to_string(), counted_now.to_string())]
+    );
+    assert_eq!(
+        db.pairs(
+            "SELECT tolerance, CAST(SUM(count) AS TEXT) FROM tolerance_counters GROUP BY tolerance"
+        )
+        .await,
+        [(
+            "capitalised_operation".to_string(),
+            if by_triggers { "2" } else { "1" }.to_string()
+        )]
     );
 }
 
