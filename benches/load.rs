@@ -40,7 +40,8 @@ use serde_json::json;
 
 use scim_gateway::clock::now_micros;
 use scim_gateway::store::{
-    SeatReservation, Store, TenantId, TenantRecord, TokenRecord, UserId, UserRecord, UserStatus,
+    NewUserRows, SeatReservation, Store, TenantId, TenantRecord, TokenRecord, UserId, UserRecord,
+    UserStatus,
 };
 use scim_gateway::tenant::tokens::TokenSecret;
 use scim_gateway::tenant::{TenantSlug, tenants, tokens};
@@ -524,14 +525,12 @@ async fn seed_users_fast(store: &Store, tenant_id: &TenantId, n: usize) -> Vec<U
     let now = now_micros();
     let mut ids = Vec::with_capacity(n);
     for chunk_start in (0..n).step_by(20_000) {
-        let batch: Vec<_> = (chunk_start..(chunk_start + 20_000).min(n))
-            .map(|i| {
-                let u = user(tenant_id, i, now);
-                let index = scim_gateway::tenant::users::index_of(schemas, &u.doc);
-                (u, index)
-            })
-            .collect();
-        ids.extend(batch.iter().map(|(u, _)| u.id.clone()));
+        let mut batch = NewUserRows::default();
+        for i in chunk_start..(chunk_start + 20_000).min(n) {
+            let u = user(tenant_id, i, now);
+            batch.push(&u, &scim_gateway::tenant::users::index_of(schemas, &u.doc));
+            ids.push(u.id);
+        }
         let mut tx = store.begin().await.unwrap();
         tx.insert_users_batch(&batch).await.unwrap();
         tx.commit().await.unwrap();

@@ -33,7 +33,7 @@ impl Tx {
             if self.dialect() == Dialect::Sqlite && rows <= ROW_BY_ROW_UP_TO {
                 let sql = format!("{head}({})", vec!["?"; width].join(", "));
                 for row in chunk.chunks(width.max(1)) {
-                    self.execute(sql.clone(), row.to_vec()).await?;
+                    self.execute_bound(&sql, row).await?;
                 }
                 continue;
             }
@@ -55,7 +55,7 @@ impl Tx {
                 }
                 sql.push(')');
             }
-            self.execute(sql, chunk.to_vec()).await?;
+            self.execute_bound(&sql, chunk).await?;
         }
         Ok(())
     }

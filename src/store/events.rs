@@ -83,34 +83,68 @@ impl Tx {
 
     /// Appends events to the outbox, a few hundred to a statement, in the order given.
     pub async fn insert_events(&mut self, events: &[EventRecord]) -> Result<(), StoreError> {
+        self.insert_event_rows(&EventRows::of(events)).await
+    }
+
+    /// Appends events bound ahead, in their order.
+    pub async fn insert_event_rows(&mut self, rows: &EventRows) -> Result<(), StoreError> {
         const HEAD: &str = "INSERT INTO events (id, tenant_id, type, at, actor, connection_id, \
              resource_type, resource_id, resource_version, changed, data) VALUES ";
-        let mut params = Vec::with_capacity(events.len() * 11);
+        self.insert_rows(HEAD, EventRows::WIDTH, &rows.0).await
+    }
+}
+
+/// Events for the outbox, bound before the write that appends them begins: rendering their
+/// data (a created user's whole SCIM representation) as JSON inside the write made SQLite's one
+/// writer wait for it (issue #21).
+#[derive(Debug, Default)]
+pub struct EventRows(Vec<SqlParam>);
+
+impl EventRows {
+    const WIDTH: usize = 11;
+
+    pub fn of(events: &[EventRecord]) -> Self {
+        let mut rows = Self(Vec::with_capacity(events.len() * Self::WIDTH));
         for event in events {
-            let changed = (!event.changed.is_empty())
-                .then(|| serde_json::Value::from(event.changed.clone()).to_string());
-            params.extend([
-                SqlParam::Text(event.id.clone()),
-                SqlParam::from(&event.tenant_id),
-                SqlParam::Text(event.event_type.clone()),
-                SqlParam::Int(event.at),
-                SqlParam::Text(event.actor.clone()),
-                event
-                    .connection_id
-                    .as_ref()
-                    .map_or(SqlParam::Null, SqlParam::from),
-                event
-                    .resource_type
-                    .clone()
-                    .map_or(SqlParam::Null, SqlParam::Text),
-                storable_opt(&event.resource_id)
-                    .map_or(SqlParam::Null, |t| SqlParam::Text(t.into_owned())),
-                SqlParam::OptInt(event.resource_version),
-                changed.map_or(SqlParam::Null, SqlParam::Text),
-                SqlParam::Text(json_text(&event.data)),
-            ]);
+            rows.0.extend(Self::row(event));
         }
-        self.insert_rows(HEAD, 11, &params).await
+        rows
+    }
+
+    /// Puts `event` in the `position`th place (after as many events), or last.
+    pub fn insert(&mut self, position: usize, event: &EventRecord) {
+        let at = position.saturating_mul(Self::WIDTH).min(self.0.len());
+        self.0.splice(at..at, Self::row(event));
+    }
+
+    /// Adds the events of `other` after these.
+    pub fn append(&mut self, other: EventRows) {
+        self.0.extend(other.0);
+    }
+
+    fn row(event: &EventRecord) -> [SqlParam; Self::WIDTH] {
+        let changed = (!event.changed.is_empty())
+            .then(|| serde_json::Value::from(event.changed.clone()).to_string());
+        [
+            SqlParam::Text(event.id.clone()),
+            SqlParam::from(&event.tenant_id),
+            SqlParam::Text(event.event_type.clone()),
+            SqlParam::Int(event.at),
+            SqlParam::Text(event.actor.clone()),
+            event
+                .connection_id
+                .as_ref()
+                .map_or(SqlParam::Null, SqlParam::from),
+            event
+                .resource_type
+                .clone()
+                .map_or(SqlParam::Null, SqlParam::Text),
+            storable_opt(&event.resource_id)
+                .map_or(SqlParam::Null, |t| SqlParam::Text(t.into_owned())),
+            SqlParam::OptInt(event.resource_version),
+            changed.map_or(SqlParam::Null, SqlParam::Text),
+            SqlParam::Text(json_text(&event.data)),
+        ]
     }
 }
 

@@ -44,14 +44,14 @@ pub use agencies::{Inherited, InheritedFrom, InheritedRole};
 pub use audit::{AuditEntry, AuditFilter, AuditPlace};
 pub use dialect::Dialect;
 pub use error::{Constraint, StoreError};
-pub use events::{EventRecord, FeedEntry, FeedPosition, FeedScope};
+pub use events::{EventRecord, EventRows, FeedEntry, FeedPosition, FeedScope};
 pub use groups::GroupPage;
 pub use import_jobs::{ImportCounts, ImportJobRecord, ImportJobRow};
 pub use invitations::InvitationRecord;
 pub use list_plan::{FilterSubject, ListPlan, ListQuery, Narrowing, RoleHolders, plan_list};
 pub use model::*;
 pub use sso::{LoginStateRecord, SessionRecord, SigningKeyRecord, SsoConfig, UserClaim};
-pub use users::{TombstoneCursor, fold};
+pub use users::{NewUserRows, TombstoneCursor, fold};
 pub use webhooks::{AttemptRecord, DeliveryState, WebhookEndpointRecord};
 
 use std::borrow::Cow;

@@ -262,11 +262,19 @@ impl Tx {
         params: Vec<SqlParam>,
     ) -> Result<u64, StoreError> {
         // Most statements are constants: SQLite runs them without copying their text.
-        let sql = sql.into();
+        self.execute_bound(&sql.into(), &params).await
+    }
+
+    /// `execute` with parameters bound ahead (SQLite binds them without copying them again).
+    pub(crate) async fn execute_bound(
+        &mut self,
+        sql: &str,
+        params: &[SqlParam],
+    ) -> Result<u64, StoreError> {
         match &mut self.inner {
-            TxInner::Sqlite(t) => t.execute(&sql, &params),
+            TxInner::Sqlite(t) => t.execute(sql, params),
             TxInner::Postgres(t) => {
-                let statement = bind_params!(sqlx::query(AssertSqlSafe(sql.into_owned())), &params);
+                let statement = bind_params!(sqlx::query(AssertSqlSafe(sql.to_owned())), params);
                 Ok(statement.execute(&mut **t).await?.rows_affected())
             }
         }

@@ -179,12 +179,107 @@ impl UserCountsDelta {
         delta
     }
 
+    fn add(&mut self, other: Self) {
+        self.seats += other.seats;
+        self.invited += other.invited;
+        self.active += other.active;
+        self.suspended += other.suspended;
+    }
+
     fn of_status(&mut self, status: UserStatus) -> &mut i64 {
         match status {
             UserStatus::Invited => &mut self.invited,
             UserStatus::Active => &mut self.active,
             UserStatus::Suspended => &mut self.suspended,
         }
+    }
+}
+
+/// New users' rows (each user, its emails, its role values), bound before the write that
+/// inserts them begins: rendering a user's documents as JSON inside the write made SQLite's one
+/// writer wait for it (issue #21).
+#[derive(Debug, Default)]
+pub struct NewUserRows {
+    /// The users' tenant (one per batch), once a user was added.
+    tenant_id: Option<TenantId>,
+    users: Vec<SqlParam>,
+    emails: Vec<SqlParam>,
+    role_values: Vec<SqlParam>,
+    /// What the users add to their tenant's counts.
+    counts: UserCountsDelta,
+}
+
+impl NewUserRows {
+    const USER_WIDTH: usize = 21;
+    const EMAIL_WIDTH: usize = 7;
+    const ROLE_VALUE_WIDTH: usize = 3;
+
+    /// The rows of one user.
+    pub fn of(user: &UserRecord, index: &UserIndex) -> Self {
+        let mut rows = Self::default();
+        rows.push(user, index);
+        rows
+    }
+
+    /// Adds a user of the same tenant.
+    pub fn push(&mut self, user: &UserRecord, index: &UserIndex) {
+        let text = |v: &Option<String>| v.clone().map_or(SqlParam::Null, SqlParam::Text);
+        let connection =
+            |v: &Option<ConnectionId>| v.as_ref().map_or(SqlParam::Null, SqlParam::from);
+        self.users.extend([
+            SqlParam::from(&user.id),
+            SqlParam::from(&user.tenant_id),
+            SqlParam::Text(user.user_name.clone()),
+            SqlParam::Text(fold(&user.user_name)),
+            text(&user.external_id),
+            text(&user.display_name),
+            text(&user.display_name.as_deref().map(fold)),
+            text(&user.user_type),
+            SqlParam::Text(user.status.as_str().to_string()),
+            SqlParam::OptInt(user.last_login_at),
+            SqlParam::Text(json_text(&user.doc)),
+            SqlParam::Int(user.version),
+            SqlParam::Int(user.created_at),
+            SqlParam::Int(user.modified_at),
+            connection(&user.created_by_connection),
+            connection(&user.modified_by_connection),
+            SqlParam::Text(json_text(&index.folded)),
+            SqlParam::OptInt(user.admin_suspended_at),
+            SqlParam::Bool(user.idp_active),
+            text(&index.user_type_key),
+            text(&index.role_template_key),
+        ]);
+        for (position, email) in index.emails.iter().enumerate() {
+            self.emails.extend([
+                SqlParam::from(&user.id),
+                SqlParam::from(&user.tenant_id),
+                SqlParam::Int(i64::try_from(position).unwrap_or(i64::MAX)),
+                text(&email.type_key),
+                SqlParam::Text(email.value.clone()),
+                SqlParam::Text(email.value_key.clone()),
+                SqlParam::Bool(email.primary),
+            ]);
+        }
+        for value in &index.role_values {
+            self.role_values.extend([
+                SqlParam::from(&user.id),
+                SqlParam::from(&user.tenant_id),
+                SqlParam::Text(value.clone()),
+            ]);
+        }
+        self.tenant_id.get_or_insert_with(|| user.tenant_id.clone());
+        self.counts.add(UserCountsDelta::users(user.status, 1));
+    }
+
+    /// Adds the users of `other` (of the same tenant) after these.
+    pub fn append(&mut self, other: NewUserRows) {
+        self.users.extend(other.users);
+        self.emails.extend(other.emails);
+        self.role_values.extend(other.role_values);
+        if self.tenant_id.is_none() {
+            self.tenant_id = other.tenant_id;
+        }
+        self.counts.add(other.counts);
     }
 }
 
@@ -705,45 +800,39 @@ impl Tx {
         self.fetch_all(query, user_from_row).await
     }
 
+    /// Inserts one user with its side tables (`insert_new_users`).
     pub async fn insert_user(
         &mut self,
         user: &UserRecord,
         index: &UserIndex,
     ) -> Result<(), StoreError> {
-        self.execute(
-            "INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, display_name, display_name_key, \
-             user_type, status, last_login_at, doc, version, created_at, modified_at, created_by_connection, \
-             modified_by_connection, doc_folded, admin_suspended_at, idp_active, user_type_key, role_template_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
-            params![
-                &user.id,
-                &user.tenant_id,
-                &user.user_name,
-                fold(&user.user_name),
-                &user.external_id,
-                &user.display_name,
-                user.display_name.as_deref().map(fold),
-                &user.user_type,
-                user.status.as_str(),
-                user.last_login_at,
-                json_text(&user.doc),
-                user.version,
-                user.created_at,
-                user.modified_at,
-                &user.created_by_connection,
-                &user.modified_by_connection,
-                json_text(&index.folded),
-                user.admin_suspended_at,
-                user.idp_active,
-                &index.user_type_key,
-                &index.role_template_key,
-            ],
+        self.insert_new_users(&NewUserRows::of(user, index)).await
+    }
+
+    /// Inserts new users bound ahead, with their side tables; counting their seats is the
+    /// caller's (`reserve_seat`, `take_decided_seat`).
+    pub async fn insert_new_users(&mut self, rows: &NewUserRows) -> Result<(), StoreError> {
+        self.insert_rows(
+            "INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, display_name, \
+             display_name_key, user_type, status, last_login_at, doc, version, created_at, modified_at, \
+             created_by_connection, modified_by_connection, doc_folded, admin_suspended_at, idp_active, \
+             user_type_key, role_template_key) VALUES ",
+            NewUserRows::USER_WIDTH,
+            &rows.users,
         )
         .await?;
-        self.insert_emails(&user.id, &user.tenant_id, &index.emails)
-            .await?;
-        self.insert_role_values(&user.id, &user.tenant_id, &index.role_values)
-            .await
+        self.insert_rows(
+            "INSERT INTO user_emails (user_id, tenant_id, position, type_key, value, value_key, is_primary) VALUES ",
+            NewUserRows::EMAIL_WIDTH,
+            &rows.emails,
+        )
+        .await?;
+        self.insert_rows(
+            "INSERT INTO user_role_values (user_id, tenant_id, value_key) VALUES ",
+            NewUserRows::ROLE_VALUE_WIDTH,
+            &rows.role_values,
+        )
+        .await
     }
 
     /// Writes a new version of a user read with `user_for_update` in this transaction: the
@@ -825,93 +914,12 @@ impl Tx {
 
     /// Inserts many users of one tenant at once (seeding and imports), a few hundred rows per
     /// statement; the seat counter follows, but checking the limit is the caller's.
-    pub async fn insert_users_batch(
-        &mut self,
-        users: &[(UserRecord, UserIndex)],
-    ) -> Result<(), StoreError> {
-        let text = |v: &Option<String>| v.clone().map_or(SqlParam::Null, SqlParam::Text);
-        let connection =
-            |v: &Option<ConnectionId>| v.as_ref().map_or(SqlParam::Null, SqlParam::from);
-        let mut rows = Vec::with_capacity(users.len() * 21);
-        let mut emails = Vec::new();
-        let mut role_values = Vec::new();
-        for (user, index) in users {
-            rows.extend([
-                SqlParam::from(&user.id),
-                SqlParam::from(&user.tenant_id),
-                SqlParam::Text(user.user_name.clone()),
-                SqlParam::Text(fold(&user.user_name)),
-                text(&user.external_id),
-                text(&user.display_name),
-                text(&user.display_name.as_deref().map(fold)),
-                text(&user.user_type),
-                SqlParam::Text(user.status.as_str().to_string()),
-                SqlParam::OptInt(user.last_login_at),
-                SqlParam::Text(json_text(&user.doc)),
-                SqlParam::Int(user.version),
-                SqlParam::Int(user.created_at),
-                SqlParam::Int(user.modified_at),
-                connection(&user.created_by_connection),
-                connection(&user.modified_by_connection),
-                SqlParam::Text(json_text(&index.folded)),
-                SqlParam::OptInt(user.admin_suspended_at),
-                SqlParam::Bool(user.idp_active),
-                text(&index.user_type_key),
-                text(&index.role_template_key),
-            ]);
-            for (position, email) in index.emails.iter().enumerate() {
-                emails.extend([
-                    SqlParam::from(&user.id),
-                    SqlParam::from(&user.tenant_id),
-                    SqlParam::Int(i64::try_from(position).unwrap_or(i64::MAX)),
-                    text(&email.type_key),
-                    SqlParam::Text(email.value.clone()),
-                    SqlParam::Text(email.value_key.clone()),
-                    SqlParam::Bool(email.primary),
-                ]);
-            }
-            for value in &index.role_values {
-                role_values.extend([
-                    SqlParam::from(&user.id),
-                    SqlParam::from(&user.tenant_id),
-                    SqlParam::Text(value.clone()),
-                ]);
-            }
-        }
-        self.insert_rows(
-            "INSERT INTO users (id, tenant_id, user_name, user_name_key, external_id, display_name, \
-             display_name_key, user_type, status, last_login_at, doc, version, created_at, modified_at, \
-             created_by_connection, modified_by_connection, doc_folded, admin_suspended_at, idp_active, \
-             user_type_key, role_template_key) VALUES ",
-            21,
-            &rows,
-        )
-        .await?;
-        self.insert_rows(
-            "INSERT INTO user_emails (user_id, tenant_id, position, type_key, value, value_key, is_primary) VALUES ",
-            7,
-            &emails,
-        )
-        .await?;
-        self.insert_rows(
-            "INSERT INTO user_role_values (user_id, tenant_id, value_key) VALUES ",
-            3,
-            &role_values,
-        )
-        .await?;
+    pub async fn insert_users_batch(&mut self, rows: &NewUserRows) -> Result<(), StoreError> {
+        self.insert_new_users(rows).await?;
         // Keep the seat counter equal to the number of users (it also answers unfiltered counts),
         // and each status's count to its users.
-        if let Some((first, _)) = users.first() {
-            let count = |keep: &dyn Fn(&UserRecord) -> bool| {
-                i64::try_from(users.iter().filter(|(u, _)| keep(u)).count()).unwrap_or(i64::MAX)
-            };
-            let delta = UserCountsDelta {
-                seats: count(&|_| true),
-                invited: count(&|u| u.status == UserStatus::Invited),
-                active: count(&|u| u.status == UserStatus::Active),
-                suspended: count(&|u| u.status == UserStatus::Suspended),
-            };
-            self.add_user_counts(&first.tenant_id, delta).await?;
+        if let Some(tenant_id) = &rows.tenant_id {
+            self.add_user_counts(tenant_id, rows.counts).await?;
         }
         Ok(())
     }

@@ -30,7 +30,7 @@ use super::{Caller, TenantError};
 use crate::scim::resource::parse_resource;
 use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, TENANT_USER_URN};
-use crate::store::{AuditRecord, Micros, Store, Tx, UserId, fold};
+use crate::store::{AuditRecord, EventRows, Micros, NewUserRows, Store, Tx, UserId, fold};
 
 /// Writes `rows` in `tx`, in file order; what became of each. `seen` holds the userNames of
 /// earlier rows: a name seen before is refused.
@@ -314,9 +314,9 @@ async fn write_fresh(
     used: i64,
     limit: Option<i64>,
 ) -> Result<(), TenantError> {
-    let mut users = Vec::with_capacity(fresh.len());
+    let mut users = NewUserRows::default();
     let mut audits = Vec::with_capacity(fresh.len());
-    let mut events = Vec::with_capacity(fresh.len() * 2);
+    let mut events = EventRows::default();
     let mut invitations = Vec::with_capacity(fresh.len());
     for (taken, f) in (used + 1..).zip(fresh) {
         let Fresh {
@@ -326,16 +326,16 @@ async fn write_fresh(
         if let Some(limit) = limit.filter(|limit| *limit == taken) {
             records.seat_filled(&ctx.write(&caller), limit);
         }
-        users.push((new_user.user, std::mem::take(&mut records.index)));
+        users.append(records.rows);
         audits.push(records.audit);
-        events.extend(records.events);
+        events.append(records.events);
         invitations.extend(records.invitation);
     }
     tx.insert_users_batch(&users)
         .await
         .map_err(|e| map_conflict(e, "one of the batch's userNames"))?;
     tx.insert_audits(&audits).await?;
-    tx.insert_events(&events).await?;
+    tx.insert_event_rows(&events).await?;
     tx.insert_invitations(&invitations).await?;
     Ok(())
 }

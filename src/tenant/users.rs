@@ -22,8 +22,8 @@ use crate::scim::resource::{Meta, Parsed, Tolerance, fold_case, parse_resource, 
 use crate::scim::schema::ResourceSchemas;
 use crate::scim::{ScimError, TENANT_USER_URN};
 use crate::store::{
-    AuditRecord, Constraint, EmailRow, EventRecord, FilterSubject, IndexedChanges,
-    InvitationRecord, ListQuery, MembershipRow, Micros, SeatReservation, SideTableChanges, Store,
+    AuditRecord, Constraint, EmailRow, EventRows, FilterSubject, IndexedChanges, InvitationRecord,
+    ListQuery, MembershipRow, Micros, NewUserRows, SeatReservation, SideTableChanges, Store,
     StoreError, TenantId, Tx, UserId, UserIndex, UserRecord, fold,
 };
 
@@ -235,7 +235,7 @@ pub(super) async fn insert_new_user(
     mut records: NewUserRecords,
     seat_decided: Option<SeatReservation>,
 ) -> Result<(), TenantError> {
-    tx.insert_user(user, &records.index)
+    tx.insert_new_users(&records.rows)
         .await
         .map_err(|e| map_conflict(e, &user.user_name))?;
     tx.insert_audit(&records.audit).await?;
@@ -262,18 +262,19 @@ pub(super) async fn insert_new_user(
             }
         }
     }
-    tx.insert_events(&records.events).await?;
+    tx.insert_event_rows(&records.events).await?;
     Ok(())
 }
 
-/// What creating a user writes beside its row: its queryable forms (the index rows and folded
+/// What creating a user writes: its rows (with its queryable forms: the index rows and folded
 /// document), the `user.create` audit event, the events it tells (`user.created`;
 /// `tenant.seat_limit_reached` when it took the last seat; an invited user's
-/// `invitation.issued`), and the invitation (the hash of its secret, and its record).
+/// `invitation.issued`), and the invitation (the hash of its secret, and its record). The rows
+/// and events are bound for the database ahead of the write.
 pub(super) struct NewUserRecords {
-    pub index: UserIndex,
+    pub rows: NewUserRows,
     pub audit: AuditRecord,
-    pub events: Vec<EventRecord>,
+    pub events: EventRows,
     pub invitation: Option<(String, InvitationRecord)>,
 }
 
@@ -281,10 +282,9 @@ impl NewUserRecords {
     /// Tells `tenant.seat_limit_reached` (right after `user.created`): the user's seat was the
     /// last one of `limit`.
     pub(super) fn seat_filled(&mut self, ctx: &WriteContext<'_>, limit: i64) {
-        let after_created = self.events.len().min(1);
         self.events.insert(
-            after_created,
-            events::seat_limit_reached_event(ctx.caller, limit, ctx.now),
+            1,
+            &events::seat_limit_reached_event(ctx.caller, limit, ctx.now),
         );
     }
 }
@@ -326,9 +326,9 @@ pub(super) fn new_user_records(
         invitation = Some((prepared.lookup_key, prepared.record));
     }
     NewUserRecords {
-        index: index_of(schemas, &user.doc),
+        rows: NewUserRows::of(user, &index_of(schemas, &user.doc)),
         audit,
-        events,
+        events: EventRows::of(&events),
         invitation,
     }
 }
