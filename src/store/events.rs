@@ -103,6 +103,7 @@ pub struct EventRows(Vec<SqlParam>);
 impl EventRows {
     const WIDTH: usize = 11;
 
+    /// The rows of `events`, in their order.
     pub fn of(events: &[EventRecord]) -> Self {
         let mut rows = Self(Vec::with_capacity(events.len() * Self::WIDTH));
         for event in events {
