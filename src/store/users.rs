@@ -209,10 +209,45 @@ pub struct NewUserRows {
     counts: UserCountsDelta,
 }
 
+const INSERT_EMAILS: &str = "INSERT INTO user_emails (user_id, tenant_id, position, type_key, \
+     value, value_key, is_primary) VALUES ";
+const EMAIL_WIDTH: usize = 7;
+const INSERT_ROLE_VALUES: &str =
+    "INSERT INTO user_role_values (user_id, tenant_id, value_key) VALUES ";
+const ROLE_VALUE_WIDTH: usize = 3;
+
+/// The `user_emails` rows of `user`'s `emails`, bound (`INSERT_EMAILS`), added to `rows`.
+fn email_rows(user: &UserRecord, emails: &[EmailRow], rows: &mut Vec<SqlParam>) {
+    for (position, email) in emails.iter().enumerate() {
+        rows.extend([
+            SqlParam::from(&user.id),
+            SqlParam::from(&user.tenant_id),
+            SqlParam::Int(i64::try_from(position).unwrap_or(i64::MAX)),
+            email
+                .type_key
+                .clone()
+                .map_or(SqlParam::Null, SqlParam::Text),
+            SqlParam::Text(email.value.clone()),
+            SqlParam::Text(email.value_key.clone()),
+            SqlParam::Bool(email.primary),
+        ]);
+    }
+}
+
+/// The `user_role_values` rows of `user`'s role `values`, bound (`INSERT_ROLE_VALUES`), added
+/// to `rows`.
+fn role_value_rows(user: &UserRecord, values: &[String], rows: &mut Vec<SqlParam>) {
+    for value in values {
+        rows.extend([
+            SqlParam::from(&user.id),
+            SqlParam::from(&user.tenant_id),
+            SqlParam::Text(value.clone()),
+        ]);
+    }
+}
+
 impl NewUserRows {
     const USER_WIDTH: usize = 21;
-    const EMAIL_WIDTH: usize = 7;
-    const ROLE_VALUE_WIDTH: usize = 3;
 
     /// The rows of one user.
     pub fn of(user: &UserRecord, index: &UserIndex) -> Self {
@@ -249,24 +284,8 @@ impl NewUserRows {
             text(&index.user_type_key),
             text(&index.role_template_key),
         ]);
-        for (position, email) in index.emails.iter().enumerate() {
-            self.emails.extend([
-                SqlParam::from(&user.id),
-                SqlParam::from(&user.tenant_id),
-                SqlParam::Int(i64::try_from(position).unwrap_or(i64::MAX)),
-                text(&email.type_key),
-                SqlParam::Text(email.value.clone()),
-                SqlParam::Text(email.value_key.clone()),
-                SqlParam::Bool(email.primary),
-            ]);
-        }
-        for value in &index.role_values {
-            self.role_values.extend([
-                SqlParam::from(&user.id),
-                SqlParam::from(&user.tenant_id),
-                SqlParam::Text(value.clone()),
-            ]);
-        }
+        email_rows(user, &index.emails, &mut self.emails);
+        role_value_rows(user, &index.role_values, &mut self.role_values);
         self.tenant_id.get_or_insert_with(|| user.tenant_id.clone());
         self.counts.add(UserCountsDelta::users(user.status, 1));
     }
@@ -821,18 +840,10 @@ impl Tx {
             &rows.users,
         )
         .await?;
-        self.insert_rows(
-            "INSERT INTO user_emails (user_id, tenant_id, position, type_key, value, value_key, is_primary) VALUES ",
-            NewUserRows::EMAIL_WIDTH,
-            &rows.emails,
-        )
-        .await?;
-        self.insert_rows(
-            "INSERT INTO user_role_values (user_id, tenant_id, value_key) VALUES ",
-            NewUserRows::ROLE_VALUE_WIDTH,
-            &rows.role_values,
-        )
-        .await
+        self.insert_rows(INSERT_EMAILS, EMAIL_WIDTH, &rows.emails)
+            .await?;
+        self.insert_rows(INSERT_ROLE_VALUES, ROLE_VALUE_WIDTH, &rows.role_values)
+            .await
     }
 
     /// Writes a new version of a user read with `user_for_update` in this transaction: the
@@ -897,8 +908,9 @@ impl Tx {
                 params![&user.id],
             )
             .await?;
-            self.insert_emails(&user.id, &user.tenant_id, &index.emails)
-                .await?;
+            let mut rows = Vec::new();
+            email_rows(user, &index.emails, &mut rows);
+            self.insert_rows(INSERT_EMAILS, EMAIL_WIDTH, &rows).await?;
         }
         if changes.role_values {
             self.execute(
@@ -906,7 +918,9 @@ impl Tx {
                 params![&user.id],
             )
             .await?;
-            self.insert_role_values(&user.id, &user.tenant_id, &index.role_values)
+            let mut rows = Vec::new();
+            role_value_rows(user, &index.role_values, &mut rows);
+            self.insert_rows(INSERT_ROLE_VALUES, ROLE_VALUE_WIDTH, &rows)
                 .await?;
         }
         Ok(())
@@ -920,48 +934,6 @@ impl Tx {
         // and each status's count to its users.
         if let Some(tenant_id) = &rows.tenant_id {
             self.add_user_counts(tenant_id, rows.counts).await?;
-        }
-        Ok(())
-    }
-
-    async fn insert_emails(
-        &mut self,
-        user_id: &UserId,
-        tenant_id: &TenantId,
-        emails: &[EmailRow],
-    ) -> Result<(), StoreError> {
-        for (position, email) in emails.iter().enumerate() {
-            let position = i64::try_from(position).unwrap_or(i64::MAX);
-            self.execute(
-                "INSERT INTO user_emails (user_id, tenant_id, position, type_key, value, value_key, is_primary) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                params![
-                    user_id,
-                    tenant_id,
-                    position,
-                    &email.type_key,
-                    &email.value,
-                    &email.value_key,
-                    email.primary,
-                ],
-            )
-            .await?;
-        }
-        Ok(())
-    }
-
-    async fn insert_role_values(
-        &mut self,
-        user_id: &UserId,
-        tenant_id: &TenantId,
-        values: &[String],
-    ) -> Result<(), StoreError> {
-        for value in values {
-            self.execute(
-                "INSERT INTO user_role_values (user_id, tenant_id, value_key) VALUES ($1, $2, $3)",
-                params![user_id, tenant_id, value],
-            )
-            .await?;
         }
         Ok(())
     }
