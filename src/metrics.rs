@@ -88,6 +88,7 @@ pub struct Metrics {
     wal_pauses: Family<EngineLabels, Counter>,
     wal_pause_seconds: Family<EngineLabels, Counter<f64, AtomicU64>>,
     writer_busy_seconds: Family<EngineLabels, Counter<f64, AtomicU64>>,
+    writer_handoff_seconds: Family<EngineLabels, Counter<f64, AtomicU64>>,
     commits: Family<EngineLabels, Counter>,
     committed_writes: Family<EngineLabels, Counter>,
     /// One scrape at a time brings SQLite's counters up to the store's totals.
@@ -190,6 +191,12 @@ impl Metrics {
             "How long write requests held SQLite's one write connection, together (a rate near 1 means writes queue for it)",
             writer_busy_seconds.clone(),
         );
+        let writer_handoff_seconds = Family::<EngineLabels, Counter<f64, AtomicU64>>::default();
+        registry.register(
+            "sqlite_writer_handoff_seconds",
+            "How long SQLite's write connection, let go while requests waited for it, took to reach the next of them, together",
+            writer_handoff_seconds.clone(),
+        );
         let commits = Family::<EngineLabels, Counter>::default();
         registry.register(
             "sqlite_commits",
@@ -219,6 +226,7 @@ impl Metrics {
             wal_pauses,
             wal_pause_seconds,
             writer_busy_seconds,
+            writer_handoff_seconds,
             commits,
             committed_writes,
             sqlite_report: Mutex::new(()),
@@ -366,6 +374,10 @@ impl Metrics {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let sqlite = EngineLabels { engine: "sqlite" };
         catch_up_seconds(&self.writer_busy_seconds.get_or_create(&sqlite), load.busy);
+        catch_up_seconds(
+            &self.writer_handoff_seconds.get_or_create(&sqlite),
+            load.handoff,
+        );
         catch_up(&self.commits.get_or_create(&sqlite), load.commits);
         catch_up(
             &self.committed_writes.get_or_create(&sqlite),
@@ -432,6 +444,7 @@ mod tests {
         let metrics = Metrics::new(false);
         let load = |millis, commits, committed_requests| WriterLoad {
             busy: Duration::from_millis(millis),
+            handoff: Duration::from_millis(millis / 10),
             commits,
             committed_requests,
         };
@@ -442,6 +455,7 @@ mod tests {
             &metrics,
             &[
                 r#"scim_gateway_sqlite_writer_busy_seconds_total{engine="sqlite"} 0.5"#,
+                r#"scim_gateway_sqlite_writer_handoff_seconds_total{engine="sqlite"} 0.05"#,
                 r#"scim_gateway_sqlite_commits_total{engine="sqlite"} 7"#,
                 r#"scim_gateway_sqlite_committed_writes_total{engine="sqlite"} 90"#,
             ],

@@ -127,6 +127,9 @@ pub struct LogState {
 pub struct WriterLoad {
     /// How long write requests held the connection (their statements and commits), together.
     pub busy: std::time::Duration,
+    /// How long the connection, let go with requests waiting for it, took to reach the next of
+    /// them (handed over, not yet running), together.
+    pub handoff: std::time::Duration,
     /// Transactions committed, each holding one or more requests' writes.
     pub commits: u64,
     /// Write requests whose writes those commits held.

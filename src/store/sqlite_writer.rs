@@ -64,6 +64,7 @@ pub(super) struct WriteState {
     conn: Connection,
     group: Option<Group>,
     load: Arc<LoadCounters>,
+    released: Option<Instant>,
 }
 
 struct Group {
@@ -90,6 +91,7 @@ pub(super) struct SqliteWriter {
 #[derive(Debug, Default)]
 struct LoadCounters {
     busy_micros: AtomicU64,
+    handoff_micros: AtomicU64,
     commits: AtomicU64,
     committed_requests: AtomicU64,
 }
@@ -121,6 +123,7 @@ impl Drop for Held {
             .load
             .busy_micros
             .fetch_add(micros, Ordering::Relaxed);
+        self.state.released = Some(Instant::now());
     }
 }
 
@@ -204,6 +207,7 @@ impl SqliteWriter {
             conn,
             group: None,
             load: Arc::clone(&load),
+            released: None,
         }));
         let log = Arc::new(LogCounters::default());
         super::sqlite_checkpointer::start(path, Arc::downgrade(&state), Arc::clone(&log))?;
@@ -221,6 +225,7 @@ impl SqliteWriter {
     pub(super) fn load(&self) -> WriterLoad {
         WriterLoad {
             busy: Duration::from_micros(self.load.busy_micros.load(Ordering::Relaxed)),
+            handoff: Duration::from_micros(self.load.handoff_micros.load(Ordering::Relaxed)),
             commits: self.load.commits.load(Ordering::Relaxed),
             committed_requests: self.load.committed_requests.load(Ordering::Relaxed),
         }
@@ -244,9 +249,19 @@ impl SqliteWriter {
         let deadline = Instant::now() + self.acquire_timeout;
         let mut state = {
             let _queued = Queued::new(&self.queued);
-            let state = tokio::time::timeout(self.acquire_timeout, self.state.clone().lock_owned())
-                .await
-                .map_err(|_| StoreError::Busy)?;
+            let (state, waited) = match self.state.clone().try_lock_owned() {
+                Ok(state) => (state, false),
+                Err(_) => (
+                    tokio::time::timeout(self.acquire_timeout, self.state.clone().lock_owned())
+                        .await
+                        .map_err(|_| StoreError::Busy)?,
+                    true,
+                ),
+            };
+            if waited && let Some(released) = state.released {
+                let micros = u64::try_from(released.elapsed().as_micros()).unwrap_or(u64::MAX);
+                state.load.handoff_micros.fetch_add(micros, Ordering::Relaxed);
+            }
             Held {
                 state,
                 since: Instant::now(),
@@ -448,7 +463,9 @@ pub(super) fn between_writes<R>(
     let mut state = state.blocking_lock();
     let held = Instant::now();
     finish_group(&mut state, &AtomicUsize::new(0));
-    (work(), held.elapsed())
+    let done = work();
+    state.released = Some(Instant::now());
+    (done, held.elapsed())
 }
 
 /// Commits the group when nobody waits to join it or it is full.

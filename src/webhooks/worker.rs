@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use rand::Rng;
+use rand::RngExt;
 
 use super::endpoints::open_secret;
 use super::message;

@@ -388,7 +388,7 @@ async fn every_event_arrives_in_order_at_least_once_through_failures_with_the_sa
     let (token, _) = operator_token(&app).await;
     // Three requests in ten fail and one in ten stalls past the timeout, at random.
     let (url, received) = receiver_with(|_| {
-        use rand::Rng;
+        use rand::RngExt;
         match rand::rng().random_range(0..10) {
             0..3 => (500, 0),
             3 => (204, 1_000),
