@@ -260,7 +260,10 @@ impl SqliteWriter {
             };
             if waited && let Some(released) = state.released {
                 let micros = u64::try_from(released.elapsed().as_micros()).unwrap_or(u64::MAX);
-                state.load.handoff_micros.fetch_add(micros, Ordering::Relaxed);
+                state
+                    .load
+                    .handoff_micros
+                    .fetch_add(micros, Ordering::Relaxed);
             }
             Held {
                 state,
@@ -639,6 +642,27 @@ mod tests {
         committed.push(1000);
         assert_eq!(rows(&database), committed);
         assert!(groups < 200);
+    }
+
+    #[tokio::test]
+    async fn a_hand_over_to_a_waiting_request_is_counted_and_a_free_connection_is_not() {
+        let database = database();
+        let writer = SqliteWriter::open(database.path(), Duration::from_secs(5)).unwrap();
+        let alone = writer.begin(Refusals::Anytime).await.unwrap();
+        alone.commit().await.unwrap();
+        assert_eq!(writer.load().handoff, Duration::ZERO);
+        let first = writer.begin(Refusals::Anytime).await.unwrap();
+        let next = tokio::spawn({
+            let writer = writer.clone();
+            async move { writer.begin(Refusals::Anytime).await.map(drop) }
+        });
+        while writer.queued.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let first_commit = tokio::spawn(first.commit());
+        next.await.unwrap().unwrap();
+        first_commit.await.unwrap().unwrap();
+        assert!(writer.load().handoff > Duration::ZERO);
     }
 
     #[tokio::test]
