@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod http;
 pub mod metrics;
+pub mod runtime;
 pub mod scim;
 pub mod sso;
 pub mod state;
