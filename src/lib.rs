@@ -10,7 +10,6 @@ pub mod clock;
 pub mod config;
 pub mod http;
 pub mod metrics;
-pub mod runtime;
 pub mod scim;
 pub mod sso;
 pub mod state;

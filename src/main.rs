@@ -11,19 +11,9 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let cli = scim_gateway::cli::Cli::parse();
-    let runtime = match scim_gateway::runtime::build(cli.pin_workers()) {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("error: could not start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(run(cli))
-}
-
-async fn run(cli: scim_gateway::cli::Cli) -> ExitCode {
     scim_gateway::telemetry::init(cli.is_serve(), cli.log_format);
     match scim_gateway::cli::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,

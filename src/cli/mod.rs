@@ -97,14 +97,6 @@ impl Cli {
     pub fn is_serve(&self) -> bool {
         matches!(self.command, Command::Serve(_))
     }
-
-    /// Whether the runtime pins its workers: as `serve` is told; never for other commands.
-    pub fn pin_workers(&self) -> crate::runtime::PinWorkers {
-        match &self.command {
-            Command::Serve(args) => args.pin_workers,
-            _ => crate::runtime::PinWorkers::Off,
-        }
-    }
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

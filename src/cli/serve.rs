@@ -30,15 +30,6 @@ pub struct ServeArgs {
     /// Create a `demo` tenant with a token and print how to use it.
     #[arg(long)]
     pub demo: bool,
-    /// Pin the runtime's workers one to a CPU (`auto`: only when there is one worker for each
-    /// CPU the process may run on and no CPU quota; `off`: let the kernel place them).
-    #[arg(
-        long,
-        env = "SCIM_GATEWAY_PIN_WORKERS",
-        value_enum,
-        default_value = "auto"
-    )]
-    pub pin_workers: crate::runtime::PinWorkers,
     /// Largest request body in bytes (413 beyond).
     #[arg(long, env = "SCIM_GATEWAY_MAX_BODY_BYTES", default_value_t = Limits::default().max_body_bytes)]
     pub max_body_bytes: usize,
