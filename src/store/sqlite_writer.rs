@@ -64,6 +64,8 @@ pub(super) struct WriteState {
     conn: Connection,
     group: Option<Group>,
     load: Arc<LoadCounters>,
+    /// When a request (or the checkpointer) last let go of the connection: a request that waited
+    /// for it counts the time from then to its own start as the connection's hand-over.
     released: Option<Instant>,
 }
 
@@ -249,6 +251,8 @@ impl SqliteWriter {
         let deadline = Instant::now() + self.acquire_timeout;
         let mut state = {
             let _queued = Queued::new(&self.queued);
+            // Tried first to tell a request that found the connection free (no hand-over) from
+            // one that waited for it.
             let (state, waited) = match self.state.clone().try_lock_owned() {
                 Ok(state) => (state, false),
                 Err(_) => (
