@@ -37,7 +37,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, ffi};
 use tokio::sync::Mutex;
 
-use super::sqlite_writer::{WriteState, between_writes};
+use super::sqlite_writer::{WriteState, between_writes, whole_micros};
 use super::{LogState, StoreError};
 
 /// How soon the next round runs after one that found new pages in the log.
@@ -91,7 +91,7 @@ impl LogCounters {
 
     fn paused(&self, held: Duration) {
         self.pauses.fetch_add(1, Ordering::Relaxed);
-        let micros = u64::try_from(held.as_micros()).unwrap_or(u64::MAX);
+        let micros = whole_micros(held);
         self.paused_micros.fetch_add(micros, Ordering::Relaxed);
     }
 }

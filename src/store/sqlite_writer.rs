@@ -120,12 +120,12 @@ impl std::ops::DerefMut for Held {
 
 impl Drop for Held {
     fn drop(&mut self) {
-        let micros = u64::try_from(self.since.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let now = Instant::now();
         self.state
             .load
             .busy_micros
-            .fetch_add(micros, Ordering::Relaxed);
-        self.state.released = Some(Instant::now());
+            .fetch_add(whole_micros(now - self.since), Ordering::Relaxed);
+        self.state.released = Some(now);
     }
 }
 
@@ -263,11 +263,10 @@ impl SqliteWriter {
                 ),
             };
             if waited && let Some(released) = state.released {
-                let micros = u64::try_from(released.elapsed().as_micros()).unwrap_or(u64::MAX);
                 state
                     .load
                     .handoff_micros
-                    .fetch_add(micros, Ordering::Relaxed);
+                    .fetch_add(whole_micros(released.elapsed()), Ordering::Relaxed);
             }
             Held {
                 state,
@@ -508,6 +507,11 @@ fn end_group(state: &mut WriteState, outcome: Result<(), String>) {
     if let Some(group) = state.group.take() {
         group.done.send_replace(Some(outcome));
     }
+}
+
+/// `duration` in whole microseconds, for the counters (saturating).
+pub(super) fn whole_micros(duration: Duration) -> u64 {
+    u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
 }
 
 fn is_busy(err: &rusqlite::Error) -> bool {

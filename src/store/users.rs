@@ -223,10 +223,7 @@ fn email_rows(user: &UserRecord, emails: &[EmailRow], rows: &mut Vec<SqlParam>) 
             SqlParam::from(&user.id),
             SqlParam::from(&user.tenant_id),
             SqlParam::Int(i64::try_from(position).unwrap_or(i64::MAX)),
-            email
-                .type_key
-                .clone()
-                .map_or(SqlParam::Null, SqlParam::Text),
+            SqlParam::from(&email.type_key),
             SqlParam::Text(email.value.clone()),
             SqlParam::Text(email.value_key.clone()),
             SqlParam::Bool(email.primary),
@@ -258,7 +255,6 @@ impl NewUserRows {
 
     /// Adds a user of the same tenant.
     pub fn push(&mut self, user: &UserRecord, index: &UserIndex) {
-        let text = |v: &Option<String>| v.clone().map_or(SqlParam::Null, SqlParam::Text);
         let connection =
             |v: &Option<ConnectionId>| v.as_ref().map_or(SqlParam::Null, SqlParam::from);
         self.users.extend([
@@ -266,10 +262,10 @@ impl NewUserRows {
             SqlParam::from(&user.tenant_id),
             SqlParam::Text(user.user_name.clone()),
             SqlParam::Text(fold(&user.user_name)),
-            text(&user.external_id),
-            text(&user.display_name),
-            text(&user.display_name.as_deref().map(fold)),
-            text(&user.user_type),
+            SqlParam::from(&user.external_id),
+            SqlParam::from(&user.display_name),
+            SqlParam::from(user.display_name.as_deref().map(fold)),
+            SqlParam::from(&user.user_type),
             SqlParam::Text(user.status.as_str().to_string()),
             SqlParam::OptInt(user.last_login_at),
             SqlParam::Text(json_text(&user.doc)),
@@ -281,8 +277,8 @@ impl NewUserRows {
             SqlParam::Text(json_text(&index.folded)),
             SqlParam::OptInt(user.admin_suspended_at),
             SqlParam::Bool(user.idp_active),
-            text(&index.user_type_key),
-            text(&index.role_template_key),
+            SqlParam::from(&index.user_type_key),
+            SqlParam::from(&index.role_template_key),
         ]);
         email_rows(user, &index.emails, &mut self.emails);
         role_value_rows(user, &index.role_values, &mut self.role_values);
